@@ -1,0 +1,199 @@
+"""The Posterior container: draws shaped (chain, draw, *shape), named like the maths."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+
+FORMAT_VERSION = 1
+
+
+class SummaryTable:
+    """A small printable table: rows are scalar parameters, columns are statistics.
+
+    ``table["mean"]`` gives a column as an array, ``table.row("beta[x1]")`` a row
+    as a dict, ``table.to_pandas()`` a DataFrame when pandas is installed.
+    """
+
+    def __init__(self, index: list[str], columns: list[str], values: np.ndarray, header: str = ""):
+        self.index = list(index)
+        self.columns = list(columns)
+        self.values = np.asarray(values, dtype=float)
+        self.header = header
+
+    def __getitem__(self, column: str) -> np.ndarray:
+        return self.values[:, self.columns.index(column)]
+
+    def row(self, label: str) -> dict:
+        return dict(zip(self.columns, self.values[self.index.index(label)]))
+
+    def __len__(self):
+        return len(self.index)
+
+    def to_pandas(self):
+        import pandas as pd
+
+        return pd.DataFrame(self.values, index=self.index, columns=self.columns)
+
+    def to_dict(self) -> dict:
+        return {label: self.row(label) for label in self.index}
+
+    def __str__(self) -> str:
+        def fmt(col, v):
+            if not np.isfinite(v):
+                return "nan"
+            if col.startswith("ess"):
+                return f"{v:.0f}"
+            if col == "r_hat":
+                return f"{v:.3f}"
+            return f"{v:.4g}"
+
+        cells = [[fmt(c, v) for c, v in zip(self.columns, row)] for row in self.values]
+        w0 = max([len(s) for s in self.index] + [4])
+        widths = [max(len(c), *(len(r[j]) for r in cells)) if cells else len(c) for j, c in enumerate(self.columns)]
+        lines = [self.header] if self.header else []
+        lines.append(" " * w0 + "  " + "  ".join(c.rjust(w) for c, w in zip(self.columns, widths)))
+        for label, r in zip(self.index, cells):
+            lines.append(label.ljust(w0) + "  " + "  ".join(s.rjust(w) for s, w in zip(r, widths)))
+        return "\n".join(lines)
+
+    __repr__ = __str__
+
+
+def _labels(name: str, shape: tuple, dims: list[str], coords: dict) -> list[str]:
+    if not shape:
+        return [name]
+    axes = [coords.get(d, list(range(n))) for d, n in zip(dims, shape)]
+    labels = []
+    for idx in np.ndindex(*shape):
+        parts = [str(axes[a][i]) for a, i in enumerate(idx)]
+        labels.append(f"{name}[{','.join(parts)}]")
+    return labels
+
+
+class Posterior:
+    """Posterior draws of one model.
+
+    ``post["beta"]`` is (chains, draws, p) for flat models, ``post["sigma2"]``
+    (chains, draws); ``post.coords`` holds coefficient names (and group labels),
+    ``post.dims`` the dimension names of each variable, ``post.attrs`` the
+    resolved prior, sampling settings and timings.
+    """
+
+    def __init__(self, draws: dict, dims: dict | None = None, coords: dict | None = None, attrs: dict | None = None):
+        self._draws = {k: np.asarray(v) for k, v in draws.items()}
+        shapes = {v.shape[:2] for v in self._draws.values()}
+        if len(shapes) > 1:
+            raise ValueError(f"all variables must share (chain, draw) dimensions, got {shapes}")
+        self.dims = {k: list((dims or {}).get(k, [f"{k}_dim_{i}" for i in range(v.ndim - 2)])) for k, v in self._draws.items()}
+        self.coords = {k: list(v) for k, v in (coords or {}).items()}
+        self.attrs = dict(attrs or {})
+
+    @property
+    def names(self) -> list[str]:
+        return list(self._draws)
+
+    def __getitem__(self, name: str) -> np.ndarray:
+        try:
+            return self._draws[name]
+        except KeyError:
+            raise KeyError(f"no variable {name!r}; the posterior has {self.names}") from None
+
+    def __contains__(self, name) -> bool:
+        return name in self._draws
+
+    def __iter__(self):
+        return iter(self._draws)
+
+    @property
+    def nchains(self) -> int:
+        return next(iter(self._draws.values())).shape[0]
+
+    @property
+    def ndraws(self) -> int:
+        return next(iter(self._draws.values())).shape[1]
+
+    @property
+    def prior(self):
+        """The resolved prior the draws were made under (if recorded)."""
+        return self.attrs.get("prior")
+
+    def labels(self, name: str) -> list[str]:
+        """Row labels of a variable's scalar components, e.g. ``beta[x1]``."""
+        v = self[name]
+        return _labels(name, v.shape[2:], self.dims[name], self.coords)
+
+    def summary(self, var_names=None, prob: float = 0.95) -> SummaryTable:
+        """Mean, sd, equal-tailed interval, MCSE of the mean, bulk/tail ESS and rank R-hat per scalar."""
+        from . import diagnostics
+
+        names = self.names if var_names is None else ([var_names] if isinstance(var_names, str) else list(var_names))
+        index, rows = [], []
+        cols = None
+        for name in names:
+            x = self[name]
+            stats = diagnostics.summary_stats(x, prob=prob)
+            if cols is None:
+                cols = list(stats)
+            block = np.stack([np.asarray(stats[c], dtype=float).reshape(-1) for c in cols], axis=1)
+            rows.append(block)
+            index.extend(self.labels(name))
+        header = f"Posterior: {self.nchains} chains x {self.ndraws} draws"
+        if "model" in self.attrs:
+            header = f"{self.attrs['model']}  |  " + header
+        return SummaryTable(index, cols, np.concatenate(rows, axis=0), header)
+
+    def __repr__(self) -> str:
+        shapes = ", ".join(f"{k}{tuple(v.shape[2:]) if v.ndim > 2 else '()'}" for k, v in self._draws.items())
+        return f"<Posterior {self.nchains} chains x {self.ndraws} draws: {shapes}>"
+
+    def __str__(self) -> str:
+        text = str(self.summary())
+        if self.prior is not None:
+            text += "\n" + str(self.prior)
+        return text
+
+    # ---- persistence -------------------------------------------------------------------
+
+    def save(self, path) -> None:
+        """Write every draw, coordinate and attribute to an .npz file (lossless)."""
+        attrs = {}
+        for k, v in self.attrs.items():
+            attrs[k] = {"__prior__": v.to_dict()} if hasattr(v, "to_dict") else v
+        meta = {"format": FORMAT_VERSION, "dims": self.dims, "coords": self.coords, "attrs": attrs}
+        payload = {f"draws/{k}": v for k, v in self._draws.items()}
+        payload["__meta__"] = np.frombuffer(json.dumps(meta, default=_json_default).encode(), dtype=np.uint8)
+        with open(Path(path), "wb") as fh:
+            np.savez(fh, **payload)
+
+    def to_arviz(self):
+        """An arviz.InferenceData with dims (chain, draw, ...) and coefficient/group coordinates."""
+        import arviz as az
+
+        coords = {k: list(v) for k, v in self.coords.items()}
+        return az.from_dict(posterior=dict(self._draws), coords=coords, dims=self.dims)
+
+
+def _json_default(obj):
+    if isinstance(obj, np.ndarray):
+        return obj.tolist()
+    if isinstance(obj, np.generic):
+        return obj.item()
+    raise TypeError(f"cannot save attribute of type {type(obj).__name__}")
+
+
+def load(path) -> Posterior:
+    """Read a Posterior written by :meth:`Posterior.save`."""
+    from .priors import ResolvedPrior
+
+    with np.load(Path(path), allow_pickle=False) as data:
+        meta = json.loads(bytes(data["__meta__"]).decode())
+        draws = {k[len("draws/"):]: data[k] for k in data.files if k.startswith("draws/")}
+    attrs = {}
+    for k, v in meta["attrs"].items():
+        if isinstance(v, dict) and "__prior__" in v:
+            v = ResolvedPrior.from_dict(v["__prior__"])
+        attrs[k] = v
+    return Posterior(draws, meta["dims"], meta["coords"], attrs)

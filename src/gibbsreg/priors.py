@@ -1,0 +1,263 @@
+"""Priors of the flat regression models and their data-scaled defaults.
+
+Defaults (any argument left as None), in the spirit of rstanarm's autoscaling,
+so one call behaves the same whatever the units of y and X:
+
+* slope k:      beta_k ~ N(0, (2.5 sd(y) / sd(x_k))^2)
+* intercept:    placed on the intercept at the centred predictors,
+                beta_0 + sum_k mean(x_k) beta_k ~ N(mean(y), (2.5 sd(y))^2),
+                which is a full (non-diagonal) Gaussian on beta
+* noise:        sigma^2 ~ IG(1, var(y) / 2)   (mode var(y)/4, median ~0.72 var(y))
+
+For the conjugate NormalInverseGamma prior the covariance is divided by the
+prior's typical noise variance b/a, so that sigma^2 V0 has the scale above.
+A scale of ``np.inf`` gives a flat (improper) prior on that coefficient.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+
+SLOPE_SCALE = 2.5
+DEFAULT_A = 1.0
+DEFAULT_B_FRACTION = 0.5  # b = var(y) / 2
+
+
+def _positive_scalar(value, name: str, prior: str) -> float | None:
+    if value is None:
+        return None
+    try:
+        v = float(value)
+    except (TypeError, ValueError):
+        raise ValueError(f"{prior}: {name} must be a positive number, got {value!r}") from None
+    if not math.isfinite(v) or v <= 0:
+        raise ValueError(f"{prior}: {name} must be a positive finite number, got {value!r}")
+    return v
+
+
+def _finite_array(value, name: str, prior: str) -> np.ndarray | None:
+    if value is None:
+        return None
+    try:
+        arr = np.asarray(value, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise ValueError(f"{prior}: {name} must be numeric, got {value!r}") from None
+    if arr.ndim > 1:
+        raise ValueError(f"{prior}: {name} must be a scalar or a 1-D array, got shape {arr.shape}")
+    if np.isnan(arr).any():
+        raise ValueError(f"{prior}: {name} contains NaN")
+    return arr
+
+
+def _broadcast(arr: np.ndarray, p: int, name: str, prior: str) -> np.ndarray:
+    if arr.ndim == 0:
+        return np.full(p, float(arr))
+    if arr.shape[0] != p:
+        raise ValueError(f"{prior}: {name} has {arr.shape[0]} entries but the model has p = {p} coefficients")
+    return arr.astype(np.float64, copy=True)
+
+
+def validate_cov(cov, p: int | None, name: str, prior: str) -> np.ndarray:
+    """A finite, symmetric, positive-definite (p, p) matrix."""
+    try:
+        C = np.asarray(cov, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise ValueError(f"{prior}: {name} must be a numeric matrix") from None
+    if C.ndim != 2 or C.shape[0] != C.shape[1]:
+        raise ValueError(f"{prior}: {name} must be a square matrix, got shape {C.shape}")
+    if p is not None and C.shape[0] != p:
+        raise ValueError(f"{prior}: {name} is {C.shape[0]}x{C.shape[0]} but the model has p = {p} coefficients")
+    if not np.isfinite(C).all():
+        raise ValueError(f"{prior}: {name} contains NaN or inf")
+    if not np.allclose(C, C.T, rtol=1e-10, atol=1e-300):
+        raise ValueError(f"{prior}: {name} must be symmetric")
+    try:
+        np.linalg.cholesky(C)
+    except np.linalg.LinAlgError:
+        raise ValueError(f"{prior}: {name} must be positive definite") from None
+    return 0.5 * (C + C.T)
+
+
+class _GaussianIGPrior:
+    """Shared validation of a Gaussian prior on beta and an IG(a, b) prior on sigma^2."""
+
+    conjugate: bool = False
+
+    def __init__(self, mean=None, scale=None, a=None, b=None, cov=None):
+        name = type(self).__name__
+        self.mean = _finite_array(mean, "mean", name)
+        if self.mean is not None and not np.isfinite(self.mean).all():
+            raise ValueError(f"{name}: mean must be finite")
+        self.scale = _finite_array(scale, "scale", name)
+        if self.scale is not None and not (self.scale > 0).all():
+            raise ValueError(f"{name}: scale must be positive (np.inf gives a flat prior), got {scale!r}")
+        if scale is not None and cov is not None:
+            raise ValueError(f"{name}: give either scale or cov, not both")
+        self.cov = None if cov is None else validate_cov(cov, None, "cov", name)
+        self.a = _positive_scalar(a, "a", name)
+        self.b = _positive_scalar(b, "b", name)
+
+    def __repr__(self):
+        parts = []
+        for key in ("mean", "scale", "a", "b", "cov"):
+            value = getattr(self, key)
+            if value is not None:
+                parts.append(f"{key}={np.array2string(np.asarray(value), precision=4) if isinstance(value, np.ndarray) else value}")
+        return f"{type(self).__name__}({', '.join(parts)})"
+
+    def resolve(self, stats, names: list[str]) -> "ResolvedPrior":
+        """Fill the defaults from the data summaries in ``stats`` and check shapes against p."""
+        name = type(self).__name__
+        p = len(names)
+        intercept = stats.transform.intercept
+        y_sd = math.sqrt(stats.y_var) if stats.y_var > 0 else max(abs(stats.y_mean), 1.0)
+        a = self.a if self.a is not None else DEFAULT_A
+        b = self.b if self.b is not None else DEFAULT_B_FRACTION * y_sd**2
+        noise_scale2 = b / a if self.conjugate else 1.0
+        defaults = []
+        if self.a is None or self.b is None:
+            defaults.append("sigma2")
+
+        if self.mean is None:
+            mean = np.zeros(p)
+            if intercept and self.scale is None and self.cov is None:
+                mean[0] = stats.y_mean
+            defaults.append("mean")
+        else:
+            mean = _broadcast(self.mean, p, "mean", name)
+
+        x_sd = np.where(stats.x_sd > 0, stats.x_sd, stats.transform.scale)
+        if self.cov is not None:
+            cov = validate_cov(self.cov, p, "cov", name)
+            precision = np.linalg.inv(cov)
+            flat = np.zeros(p, dtype=bool)
+        elif self.scale is not None:
+            scale = _broadcast(self.scale, p, "scale", name)
+            flat = ~np.isfinite(scale)
+            precision = np.diag(np.where(flat, 0.0, 1.0 / np.where(flat, 1.0, scale) ** 2))
+        else:
+            defaults.append("scale")
+            flat = np.zeros(p, dtype=bool)
+            sd_gamma = SLOPE_SCALE * y_sd / x_sd
+            if intercept:
+                sd_gamma = np.concatenate([[SLOPE_SCALE * y_sd], sd_gamma])
+            # precision on beta of N(., diag(sd_gamma^2)) on the centred coordinates C beta
+            C = np.eye(p)
+            if intercept:
+                C[0, 1:] = stats.x_mean
+            precision = C.T @ np.diag(noise_scale2 / sd_gamma**2) @ C
+        precision = 0.5 * (precision + precision.T)
+        return ResolvedPrior(
+            kind=name,
+            conjugate=self.conjugate,
+            names=list(names),
+            mean=mean,
+            precision=precision,
+            flat=flat,
+            a=float(a),
+            b=float(b),
+            defaults=defaults,
+            centred_intercept=bool(intercept and "scale" in defaults),
+        )
+
+
+class NormalInverseGamma(_GaussianIGPrior):
+    """Conjugate prior: beta | sigma^2 ~ N(mean, sigma^2 V0), sigma^2 ~ IG(a, b).
+
+    V0 = diag(scale^2) or ``cov`` (p, p).  None gives the data-scaled default
+    described in :mod:`gibbsreg.priors`.
+    """
+
+    conjugate = True
+
+
+class SemiConjugate(_GaussianIGPrior):
+    """Semi-conjugate prior: beta ~ N(mean, S0) independent of sigma^2 ~ IG(a, b).
+
+    S0 = diag(scale^2) or ``cov`` (p, p).  None gives the data-scaled default
+    described in :mod:`gibbsreg.priors`.
+    """
+
+    conjugate = False
+
+
+@dataclass
+class ResolvedPrior:
+    """A prior with every number filled in, on the original (beta) coordinates.
+
+    ``precision`` is V0^{-1} for the conjugate prior and S0^{-1} for the
+    semi-conjugate one; coefficients with ``flat`` set have zero prior precision.
+    """
+
+    kind: str
+    conjugate: bool
+    names: list[str]
+    mean: np.ndarray
+    precision: np.ndarray
+    flat: np.ndarray
+    a: float
+    b: float
+    defaults: list[str] = field(default_factory=list)
+    centred_intercept: bool = False
+
+    @property
+    def p(self) -> int:
+        return len(self.names)
+
+    @property
+    def cov(self) -> np.ndarray:
+        """V0 (conjugate) or S0; infinite diagonal on flat coefficients."""
+        if self.flat.any():
+            C = np.zeros((self.p, self.p))
+            keep = ~self.flat
+            C[np.ix_(keep, keep)] = np.linalg.inv(self.precision[np.ix_(keep, keep)])
+            C[self.flat, self.flat] = np.inf
+            return C
+        return np.linalg.inv(self.precision)
+
+    def to_dict(self) -> dict:
+        return {
+            "kind": self.kind,
+            "conjugate": self.conjugate,
+            "names": self.names,
+            "mean": self.mean.tolist(),
+            "precision": self.precision.tolist(),
+            "flat": self.flat.tolist(),
+            "a": self.a,
+            "b": self.b,
+            "defaults": self.defaults,
+            "centred_intercept": self.centred_intercept,
+        }
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "ResolvedPrior":
+        return cls(
+            kind=d["kind"],
+            conjugate=bool(d["conjugate"]),
+            names=list(d["names"]),
+            mean=np.asarray(d["mean"], dtype=float),
+            precision=np.asarray(d["precision"], dtype=float),
+            flat=np.asarray(d["flat"], dtype=bool),
+            a=float(d["a"]),
+            b=float(d["b"]),
+            defaults=list(d.get("defaults", [])),
+            centred_intercept=bool(d.get("centred_intercept", False)),
+        )
+
+    def __str__(self) -> str:
+        sd = np.sqrt(np.diag(self.cov))
+        given = "sigma^2 *" if self.conjugate else ""
+        lines = [f"Prior: {self.kind}" + (" (defaults scaled to the data: " + ", ".join(self.defaults) + ")" if self.defaults else "")]
+        width = max(len(n) for n in self.names)
+        for k, name in enumerate(self.names):
+            if self.flat[k]:
+                lines.append(f"  {name:<{width}} ~ flat (improper)")
+            else:
+                lines.append(f"  {name:<{width}} ~ N({self.mean[k]:.4g}, {given}{sd[k]:.4g}^2)")
+        if self.centred_intercept:
+            lines.append("  (the intercept's prior is set on the intercept at the mean of the predictors, so it is correlated with the slopes)")
+        lines.append(f"  sigma^2 ~ IG({self.a:.4g}, {self.b:.4g})")
+        return "\n".join(lines)

@@ -1,0 +1,156 @@
+"""The sampling driver shared by every model and both backends.
+
+It owns randomness (one seed -> per-chain streams), chunking (progress,
+Ctrl-C, bounded memory) and the warm-up / thinning bookkeeping.  Models only
+supply a function that runs a chunk of iterations.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+import warnings
+from dataclasses import dataclass
+
+import numpy as np
+
+BACKENDS = ("numba", "numpy")
+TARGET_CHUNK_SECONDS = 0.25
+
+
+@dataclass
+class ChainStreams:
+    """Per-chain generators: ``normal`` for Gaussian draws, ``gamma`` for gamma draws, ``init`` for start values.
+
+    Chain k's three generators come from SeedSequence(seed).spawn(chains)[k],
+    so they do not depend on how many chains run.
+    """
+
+    normal: list
+    gamma: list
+    init: list
+
+    def typed(self):
+        """numba.typed.List copies sharing the generators' state, for the kernels."""
+        from numba.typed import List
+
+        return List(self.normal), List(self.gamma)
+
+
+def chain_streams(seed, chains: int) -> ChainStreams:
+    """Independent streams for each chain from one seed (int, SeedSequence or None)."""
+    root = seed if isinstance(seed, np.random.SeedSequence) else np.random.SeedSequence(seed)
+    normal, gamma, init = [], [], []
+    for child in root.spawn(chains):
+        a, b, c = child.spawn(3)
+        normal.append(np.random.Generator(np.random.PCG64(a)))
+        gamma.append(np.random.Generator(np.random.PCG64(b)))
+        init.append(np.random.Generator(np.random.PCG64(c)))
+    return ChainStreams(normal, gamma, init)
+
+
+def check_sampling_args(chains, draws, warmup, thin, backend) -> tuple[int, int, int, int, str]:
+    """Validate the sampling arguments with clear messages."""
+    def as_int(value, name, minimum):
+        if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
+            raise ValueError(f"{name} must be an integer, got {value!r}")
+        if value < minimum:
+            raise ValueError(f"{name} must be >= {minimum}, got {value}")
+        return int(value)
+
+    chains = as_int(chains, "chains", 1)
+    draws = as_int(draws, "draws", 1)
+    warmup = as_int(warmup, "warmup", 0)
+    thin = as_int(thin, "thin", 1)
+    if backend not in BACKENDS:
+        raise ValueError(f"backend must be one of {BACKENDS}, got {backend!r}")
+    return chains, draws, warmup, thin, backend
+
+
+class Progress:
+    """A one-line progress bar on stderr; silent when disabled or not a terminal."""
+
+    def __init__(self, total: int, enabled: bool, label: str = "sampling"):
+        self.total = max(total, 1)
+        self.enabled = bool(enabled) and hasattr(sys.stderr, "isatty") and sys.stderr.isatty()
+        self.label = label
+        self.start = time.perf_counter()
+
+    def update(self, done: int, phase: str) -> None:
+        if not self.enabled:
+            return
+        frac = min(done / self.total, 1.0)
+        bar = "#" * int(30 * frac)
+        elapsed = time.perf_counter() - self.start
+        sys.stderr.write(f"\r{self.label} [{bar:<30}] {100 * frac:5.1f}% {phase:<8} {elapsed:7.1f} s")
+        sys.stderr.flush()
+
+    def close(self) -> None:
+        if self.enabled:
+            sys.stderr.write("\n")
+            sys.stderr.flush()
+
+
+@dataclass
+class RunInfo:
+    draws_done: int
+    interrupted: bool
+    warmup_seconds: float
+    sampling_seconds: float
+
+
+def drive(run_chunk, *, draws: int, warmup: int, thin: int, progress: bool, max_chunk_iters: int | None = None) -> RunInfo:
+    """Run warm-up then ``draws * thin`` iterations in chunks of ``run_chunk(n_iter, store, out_start)``.
+
+    Chunk lengths adapt to take about TARGET_CHUNK_SECONDS; results do not
+    depend on them (each chain's streams are consumed in iteration order).
+    Ctrl-C stops after the current chunk and keeps every completed draw.
+    """
+    total = warmup + draws * thin
+    bar = Progress(total, progress)
+    done_iters = 0
+    kept = 0
+    interrupted = False
+    cap = max_chunk_iters if max_chunk_iters is not None else 1 << 30
+    chunk = max(1, min(cap, 16))
+    t_warm = t_samp = 0.0
+    try:
+        while done_iters < warmup:
+            n_iter = min(chunk, warmup - done_iters)
+            t0 = time.perf_counter()
+            run_chunk(n_iter, False, 0)
+            dt = time.perf_counter() - t0
+            t_warm += dt
+            done_iters += n_iter
+            chunk = _next_chunk(chunk, n_iter, dt, cap)
+            bar.update(done_iters, "warmup")
+        while kept < draws:
+            n_keep = max(1, min(max(chunk // thin, 1), draws - kept))
+            t0 = time.perf_counter()
+            run_chunk(n_keep * thin, True, kept)
+            dt = time.perf_counter() - t0
+            t_samp += dt
+            kept += n_keep
+            done_iters += n_keep * thin
+            chunk = _next_chunk(chunk, n_keep * thin, dt, cap)
+            bar.update(done_iters, "sampling")
+    except KeyboardInterrupt:
+        interrupted = True
+    finally:
+        bar.close()
+    if interrupted:
+        warnings.warn(
+            f"sampling interrupted: keeping {kept} of {draws} draws per chain"
+            + (" (interrupted during warm-up)" if done_iters < warmup else ""),
+            RuntimeWarning,
+            stacklevel=3,
+        )
+    return RunInfo(kept, interrupted, t_warm, t_samp)
+
+
+def _next_chunk(chunk: int, n_iter: int, seconds: float, cap: int) -> int:
+    if seconds <= 0:
+        return min(cap, chunk * 4)
+    rate = n_iter / seconds
+    target = int(rate * TARGET_CHUNK_SECONDS)
+    return int(max(1, min(cap, max(target, 1), chunk * 8)))
