@@ -5,6 +5,7 @@ Main entry points: :class:`LinearRegression` (Gibbs), :func:`fit_conjugate`
 the :class:`Posterior` container with :func:`load`, and :mod:`gibbsreg.diagnostics`.
 """
 
+from . import datasets
 from .conjugate import ConjugatePosterior, fit_conjugate
 from .flat import LinearRegression
 from .posterior import Posterior, SummaryTable, load
