@@ -8,12 +8,18 @@ the :class:`Posterior` container with :func:`load`, and :mod:`gibbsreg.diagnosti
 from . import datasets
 from .conjugate import ConjugatePosterior, fit_conjugate
 from .flat import LinearRegression
+from .hierarchical import HalfCauchy, HierarchicalPrior, HierarchicalRegression, InvGamma, InvWishart
 from .posterior import Posterior, SummaryTable, load
 from .priors import NormalInverseGamma, SemiConjugate
 
 __version__ = "0.1.0"
 
 __all__ = [
+    "HalfCauchy",
+    "HierarchicalPrior",
+    "HierarchicalRegression",
+    "InvGamma",
+    "InvWishart",
     "ConjugatePosterior",
     "LinearRegression",
     "NormalInverseGamma",

@@ -161,7 +161,7 @@ class Posterior:
         """Write every draw, coordinate and attribute to an .npz file (lossless)."""
         attrs = {}
         for k, v in self.attrs.items():
-            attrs[k] = {"__prior__": v.to_dict()} if hasattr(v, "to_dict") else v
+            attrs[k] = {"__object__": type(v).__name__, "data": v.to_dict()} if hasattr(v, "to_dict") else v
         meta = {"format": FORMAT_VERSION, "dims": self.dims, "coords": self.coords, "attrs": attrs}
         payload = {f"draws/{k}": v for k, v in self._draws.items()}
         payload["__meta__"] = np.frombuffer(json.dumps(meta, default=_json_default).encode(), dtype=np.uint8)
@@ -186,14 +186,16 @@ def _json_default(obj):
 
 def load(path) -> Posterior:
     """Read a Posterior written by :meth:`Posterior.save`."""
+    from .hierarchical import ResolvedHierarchicalPrior
     from .priors import ResolvedPrior
 
+    registry = {cls.__name__: cls for cls in (ResolvedPrior, ResolvedHierarchicalPrior)}
     with np.load(Path(path), allow_pickle=False) as data:
         meta = json.loads(bytes(data["__meta__"]).decode())
         draws = {k[len("draws/"):]: data[k] for k in data.files if k.startswith("draws/")}
     attrs = {}
     for k, v in meta["attrs"].items():
-        if isinstance(v, dict) and "__prior__" in v:
-            v = ResolvedPrior.from_dict(v["__prior__"])
+        if isinstance(v, dict) and "__object__" in v:
+            v = registry[v["__object__"]].from_dict(v["data"])
         attrs[k] = v
     return Posterior(draws, meta["dims"], meta["coords"], attrs)

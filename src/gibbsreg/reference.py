@@ -23,6 +23,13 @@ def gamma_block(gens, n_iter: int, shapes) -> np.ndarray:
     return np.stack([g.standard_gamma(shapes) for g in gens])
 
 
+def gaussian_draw(A, b, z):
+    """Batched draw of N(A^{-1} b, A^{-1}) as L^{-T}(L^{-1} b + z), A = L L' (same algebra as the kernels)."""
+    L_inv = np.linalg.inv(np.linalg.cholesky(A))
+    w = np.einsum("...ij,...j->...i", L_inv, b) + z
+    return np.einsum("...ji,...j->...i", L_inv, w)
+
+
 def flat_gibbs(
     G, h, rr, P, Pm, m, sigma_shape, b0, conjugate, L_conj, mean_conj,
     gamma_state, sigma2_state, normal_gens, gamma_gens,
@@ -42,10 +49,7 @@ def flat_gibbs(
             g = mean_conj + np.sqrt(s2)[:, None] * (z[:, t] @ L_conj_inv_T.T)
         else:
             inv_s2 = 1.0 / s2
-            A = P + G * inv_s2[:, None, None]
-            L_inv = np.linalg.inv(np.linalg.cholesky(A))
-            w = np.einsum("cij,cj->ci", L_inv, Pm + h * inv_s2[:, None]) + z[:, t]
-            g = np.einsum("cji,cj->ci", L_inv, w)
+            g = gaussian_draw(P + G * inv_s2[:, None, None], Pm + h * inv_s2[:, None], z[:, t])
         rss = np.maximum(rr - 2.0 * g @ h + np.einsum("ci,ij,cj->c", g, G, g), 0.0)
         scale = b0 + 0.5 * rss
         if conjugate:
@@ -58,4 +62,94 @@ def flat_gibbs(
             out_sigma2[:, k] = s2
     gamma_state[:] = g
     sigma2_state[:] = s2
+    return 0
+
+
+TAU_INVGAMMA, TAU_HALFCAUCHY, TAU_INVWISHART = 0, 1, 2
+
+
+def hier_gamma_shapes(tau_kind, tau_a, q, J, iw_df, sigma_a, nj, group_variance) -> np.ndarray:
+    """Shapes of the gamma draws of one hierarchical iteration, in the kernel's order."""
+    if tau_kind == TAU_INVGAMMA:
+        sig = np.asarray(tau_a, dtype=float) + 0.5 * J
+    elif tau_kind == TAU_HALFCAUCHY:
+        sig = np.concatenate([np.full(q, 0.5 * (J + 1)), np.ones(q)])
+    else:
+        sig = 0.5 * (iw_df + J - np.arange(q))
+    noise = sigma_a + 0.5 * np.asarray(nj, dtype=float) if group_variance else np.array([sigma_a + 0.5 * np.sum(nj)])
+    return np.concatenate([sig, noise])
+
+
+def hier_gibbs(
+    G, h, rr, nj, q,
+    S0inv, S0inv_mu0, Sainv, Sainv_a0,
+    tau_kind, tau_a, tau_b, hc_inv_scale2, iw_df, iw_Psi,
+    sigma_a, sigma_b, group_variance,
+    beta, alpha, mu, Sinv, lam, sigma2,
+    normal_gens, gamma_gens,
+    n_iter, thin, out_start,
+    out_beta, out_alpha, out_mu, out_Sigma, out_sigma2,
+):
+    """NumPy twin of gibbsreg.kernels.hier.hier_gibbs, batched over chains and groups."""
+    C, J, _ = beta.shape
+    p = G.shape[1]
+    r = p - q
+    n_offdiag = q * (q - 1) // 2 if tau_kind == TAU_INVWISHART else 0
+    n_normal = J * q + r + q + n_offdiag
+    shapes = hier_gamma_shapes(tau_kind, tau_a, q, J, iw_df, sigma_a, nj, group_variance)
+    Z = normal_block(normal_gens, n_iter, n_normal)
+    Gam = gamma_block(gamma_gens, n_iter, shapes)
+    n_sig = q if tau_kind != TAU_HALFCAUCHY else 2 * q
+    store = out_mu.shape[1] > 0
+    store_beta = out_beta.shape[1] > 0
+    Gvv, Gvp, Gpp = G[:, :q, :q], G[:, :q, q:], G[:, q:, q:]
+    hv, hp = h[:, :q], h[:, q:]
+    low = np.tril_indices(q, -1)
+    for t in range(n_iter):
+        z = Z[:, t]
+        inv = 1.0 / sigma2  # (C, J)
+        Sinv_mu = np.einsum("cab,cb->ca", Sinv, mu)
+        A = Sinv[:, None] + Gvv[None] * inv[..., None, None]
+        rhs = Sinv_mu[:, None, :] + (hv[None] - np.einsum("jab,cb->cja", Gvp, alpha)) * inv[..., None]
+        beta[:] = gaussian_draw(A, rhs, z[:, : J * q].reshape(C, J, q))
+        if r > 0:
+            A = Sainv + np.einsum("cj,jab->cab", inv, Gpp)
+            resid = hp[None] - np.einsum("jba,cjb->cja", Gvp, beta)
+            rhs = Sainv_a0 + np.einsum("cj,cja->ca", inv, resid)
+            alpha[:] = gaussian_draw(A, rhs, z[:, J * q: J * q + r])
+        A = S0inv + J * Sinv
+        rhs = S0inv_mu0 + np.einsum("cab,cb->ca", Sinv, beta.sum(axis=1))
+        mu[:] = gaussian_draw(A, rhs, z[:, J * q + r: J * q + r + q])
+        g = Gam[:, t]
+        d = beta - mu[:, None, :]
+        if tau_kind == TAU_INVWISHART:
+            M = np.linalg.cholesky(iw_Psi + np.einsum("cja,cjb->cab", d, d))
+            B = np.zeros((C, q, q))
+            B[:, low[0], low[1]] = z[:, J * q + r + q:]
+            B[:, np.arange(q), np.arange(q)] = np.sqrt(2.0 * g[:, :q])
+            W = np.linalg.solve(np.swapaxes(M, 1, 2), B)
+            Sinv[:] = W @ np.swapaxes(W, 1, 2)
+        else:
+            ss = np.einsum("cja,cja->ca", d, d)
+            if tau_kind == TAU_INVGAMMA:
+                tau2 = (tau_b + 0.5 * ss) / g[:, :q]
+            else:
+                tau2 = (1.0 / lam + 0.5 * ss) / g[:, :q]
+                lam[:] = (hc_inv_scale2 + 1.0 / tau2) / g[:, q: 2 * q]
+            Sinv[:] = 0.0
+            Sinv[:, np.arange(q), np.arange(q)] = 1.0 / tau2
+        theta = np.concatenate([beta, np.broadcast_to(alpha[:, None, :], (C, J, r))], axis=2)
+        rss = np.maximum(rr - 2.0 * np.einsum("cja,ja->cj", theta, h) + np.einsum("cja,jab,cjb->cj", theta, G, theta), 0.0)
+        if group_variance:
+            sigma2[:] = (sigma_b + 0.5 * rss) / g[:, n_sig:]
+        else:
+            sigma2[:] = ((sigma_b + 0.5 * rss.sum(axis=1)) / g[:, n_sig])[:, None]
+        if store and (t + 1) % thin == 0:
+            k = out_start + (t + 1) // thin - 1
+            if store_beta:
+                out_beta[:, k] = beta
+            out_alpha[:, k] = alpha
+            out_mu[:, k] = mu
+            out_Sigma[:, k] = np.linalg.inv(Sinv)
+            out_sigma2[:, k] = sigma2[:, : out_sigma2.shape[2]]
     return 0

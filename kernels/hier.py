@@ -1,0 +1,229 @@
+"""Gibbs kernel of the hierarchical regression (centred parameterisation).
+
+Coordinates: the first q coefficients vary by group (beta_j), the last r are
+pooled (alpha).  Per-group sufficient statistics G[j] (p, p), h[j] (p,),
+rr[j], n[j] with p = q + r, so RSS_j = rr_j - 2 theta_j'h_j + theta_j'G_j theta_j
+for theta_j = (beta_j, alpha).
+
+Per iteration and chain the normal stream gives, in order: J*q values for the
+beta_j, r for alpha, q for mu, q(q-1)/2 Bartlett off-diagonals (Inverse-Wishart
+only); the gamma stream gives the Sigma_beta gammas (q, or 2q for half-Cauchy)
+then the sigma^2 gammas (1, or J with per-group variances).  The NumPy
+reference consumes the same streams in the same order.
+"""
+
+import math
+
+import numpy as np
+from numba import njit, prange
+
+from .linalg import backward_solve_transpose, cholesky_lower, forward_solve
+
+TAU_INVGAMMA = 0
+TAU_HALFCAUCHY = 1
+TAU_INVWISHART = 2
+
+
+@njit(cache=True, inline="always")
+def _draw_gaussian(A, v, normal, n):
+    """v <- a draw of N(A^{-1} v, A^{-1}); A's lower triangle is overwritten by its Cholesky factor."""
+    ok = cholesky_lower(A, n)
+    if not ok:
+        return False
+    forward_solve(A, v, n)
+    for i in range(n):
+        v[i] += normal.standard_normal()
+    backward_solve_transpose(A, v, n)
+    return True
+
+
+@njit(cache=True, parallel=True)
+def hier_gibbs(
+    G, h, rr, nj, q,
+    S0inv, S0inv_mu0, Sainv, Sainv_a0,
+    tau_kind, tau_a, tau_b, hc_inv_scale2, iw_df, iw_Psi,
+    sigma_a, sigma_b, group_variance,
+    beta, alpha, mu, Sinv, lam, sigma2,
+    normal_gens, gamma_gens,
+    n_iter, thin, out_start,
+    out_beta, out_alpha, out_mu, out_Sigma, out_sigma2,
+    work, vec, work_q, sums,
+):
+    """Run n_iter centred Gibbs sweeps for every chain; returns the number of failed factorisations."""
+    n_chains = beta.shape[0]
+    J = G.shape[0]
+    p = G.shape[1]
+    r = p - q
+    store = out_mu.shape[1] > 0
+    store_beta = out_beta.shape[1] > 0
+    n_total = 0.0
+    for j in range(J):
+        n_total += nj[j]
+    failures = np.zeros(n_chains, dtype=np.int64)
+    for c in prange(n_chains):
+        chain = np.int64(c)
+        normal = normal_gens[chain]
+        gamma_rng = gamma_gens[chain]
+        A = work[c]
+        v = vec[c, 0]
+        Sinv_mu = vec[c, 1]
+        M = work_q[c, 0]
+        Bart = work_q[c, 1]
+        W = work_q[c, 2]
+        acc = sums[c]
+        for t in range(n_iter):
+            # ---- beta_j | mu, Sigma, alpha, sigma2  (independent across groups)
+            for a in range(q):
+                s = 0.0
+                for b in range(q):
+                    s += Sinv[c, a, b] * mu[c, b]
+                Sinv_mu[a] = s
+            for j in range(J):
+                inv = 1.0 / sigma2[c, j]
+                for a in range(q):
+                    for b in range(a + 1):
+                        A[a, b] = Sinv[c, a, b] + G[j, a, b] * inv
+                    t_a = h[j, a]
+                    for b in range(r):
+                        t_a -= G[j, a, q + b] * alpha[c, b]
+                    v[a] = Sinv_mu[a] + t_a * inv
+                if not _draw_gaussian(A, v, normal, q):
+                    failures[c] += 1
+                for a in range(q):
+                    beta[c, j, a] = v[a]
+            # ---- alpha | beta, sigma2
+            if r > 0:
+                for a in range(r):
+                    for b in range(a + 1):
+                        A[a, b] = Sainv[a, b]
+                    v[a] = Sainv_a0[a]
+                for j in range(J):
+                    inv = 1.0 / sigma2[c, j]
+                    for a in range(r):
+                        for b in range(a + 1):
+                            A[a, b] += G[j, q + a, q + b] * inv
+                        t_a = h[j, q + a]
+                        for b in range(q):
+                            t_a -= G[j, q + a, b] * beta[c, j, b]
+                        v[a] += t_a * inv
+                if not _draw_gaussian(A, v, normal, r):
+                    failures[c] += 1
+                for a in range(r):
+                    alpha[c, a] = v[a]
+            # ---- mu | beta, Sigma
+            for a in range(q):
+                acc[a] = 0.0
+            for j in range(J):
+                for a in range(q):
+                    acc[a] += beta[c, j, a]
+            for a in range(q):
+                for b in range(a + 1):
+                    A[a, b] = S0inv[a, b] + J * Sinv[c, a, b]
+                s = S0inv_mu0[a]
+                for b in range(q):
+                    s += Sinv[c, a, b] * acc[b]
+                v[a] = s
+            if not _draw_gaussian(A, v, normal, q):
+                failures[c] += 1
+            for a in range(q):
+                mu[c, a] = v[a]
+            # ---- Sigma_beta | beta, mu
+            if tau_kind == TAU_INVWISHART:
+                for a in range(q):
+                    for b in range(a + 1):
+                        M[a, b] = iw_Psi[a, b]
+                for j in range(J):
+                    for a in range(q):
+                        da = beta[c, j, a] - mu[c, a]
+                        for b in range(a + 1):
+                            M[a, b] += da * (beta[c, j, b] - mu[c, b])
+                if not cholesky_lower(M, q):
+                    failures[c] += 1
+                # Bartlett: Sigma^{-1} = F B B' F' with F = M^{-T}, B lower, B_aa^2 ~ chi2(df + J - a)
+                for a in range(q):
+                    for b in range(q):
+                        Bart[a, b] = 0.0
+                for a in range(q):
+                    for b in range(a):
+                        Bart[a, b] = normal.standard_normal()
+                for a in range(q):
+                    Bart[a, a] = math.sqrt(2.0 * gamma_rng.standard_gamma(0.5 * (iw_df + J - a)))
+                for b in range(q):
+                    for a in range(q):
+                        acc[a] = Bart[a, b]
+                    backward_solve_transpose(M, acc, q)
+                    for a in range(q):
+                        W[a, b] = acc[a]
+                for a in range(q):
+                    for b in range(q):
+                        s = 0.0
+                        for k in range(q):
+                            s += W[a, k] * W[b, k]
+                        Sinv[c, a, b] = s
+            else:
+                for a in range(q):
+                    acc[a] = 0.0
+                for j in range(J):
+                    for a in range(q):
+                        d = beta[c, j, a] - mu[c, a]
+                        acc[a] += d * d
+                for a in range(q):
+                    if tau_kind == TAU_INVGAMMA:
+                        tau2 = (tau_b[a] + 0.5 * acc[a]) / gamma_rng.standard_gamma(tau_a[a] + 0.5 * J)
+                    else:
+                        tau2 = (1.0 / lam[c, a] + 0.5 * acc[a]) / gamma_rng.standard_gamma(0.5 * (J + 1))
+                    Sinv[c, a, a] = 1.0 / tau2
+                if tau_kind == TAU_HALFCAUCHY:
+                    for a in range(q):
+                        lam[c, a] = (hc_inv_scale2[a] + Sinv[c, a, a]) / gamma_rng.standard_gamma(1.0)
+            # ---- sigma2 | everything
+            total = 0.0
+            for j in range(J):
+                quad = 0.0
+                lin = 0.0
+                for a in range(p):
+                    ta = beta[c, j, a] if a < q else alpha[c, a - q]
+                    lin += ta * h[j, a]
+                    row = 0.0
+                    for b in range(p):
+                        tb = beta[c, j, b] if b < q else alpha[c, b - q]
+                        row += G[j, a, b] * tb
+                    quad += ta * row
+                rss = rr[j] - 2.0 * lin + quad
+                if rss < 0.0:
+                    rss = 0.0
+                if group_variance:
+                    s2 = (sigma_b + 0.5 * rss) / gamma_rng.standard_gamma(sigma_a + 0.5 * nj[j])
+                    sigma2[c, j] = s2
+                else:
+                    total += rss
+            if not group_variance:
+                s2 = (sigma_b + 0.5 * total) / gamma_rng.standard_gamma(sigma_a + 0.5 * n_total)
+                for j in range(J):
+                    sigma2[c, j] = s2
+            # ---- store
+            if store and (t + 1) % thin == 0:
+                k = out_start + (t + 1) // thin - 1
+                if store_beta:
+                    for j in range(J):
+                        for a in range(q):
+                            out_beta[c, k, j, a] = beta[c, j, a]
+                for a in range(r):
+                    out_alpha[c, k, a] = alpha[c, a]
+                for a in range(q):
+                    out_mu[c, k, a] = mu[c, a]
+                # Sigma = (Sigma^{-1})^{-1}, via Cholesky of the precision
+                for a in range(q):
+                    for b in range(a + 1):
+                        M[a, b] = Sinv[c, a, b]
+                cholesky_lower(M, q)
+                for b in range(q):
+                    for a in range(q):
+                        acc[a] = 1.0 if a == b else 0.0
+                    forward_solve(M, acc, q)
+                    backward_solve_transpose(M, acc, q)
+                    for a in range(q):
+                        out_Sigma[c, k, a, b] = acc[a]
+                for j in range(out_sigma2.shape[2]):
+                    out_sigma2[c, k, j] = sigma2[c, j]
+    return failures.sum()

@@ -1,0 +1,544 @@
+"""Hierarchical linear regression: group-level coefficients with hyperpriors.
+
+y_ij = x_ij' beta_j + w_ij' alpha + eps_ij,  eps_ij ~ N(0, sigma^2) (or sigma_j^2),
+beta_j ~ N(mu, Sigma_beta),  mu ~ N(mu_mean, diag(mu_scale^2)),
+alpha ~ N(pooled_mean, diag(pooled_scale^2)),
+Sigma_beta = diag(tau^2) (InvGamma or HalfCauchy on tau) or ~ InvWishart(df, scale).
+
+The sampler works in scaled coordinates theta' = D (theta - theta_ref), with D
+the column root-mean-squares and theta_ref the complete-pooling least-squares
+point; D is diagonal, so every hyperprior keeps its family (docs/maths.md).
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from . import reference
+from .data import as_design, row_chunks, sufficient_stats
+from .posterior import Posterior
+from .priors import SLOPE_SCALE, DEFAULT_A, DEFAULT_B_FRACTION, validate_cov, _finite_array, _positive_scalar
+from .sampling import chain_streams, check_sampling_args, drive
+
+MAX_CHUNK_ELEMENTS = 1 << 23
+
+
+# ---------------------------------------------------------------------------------------------
+# hyperpriors
+
+
+class InvGamma:
+    """tau_k^2 ~ IG(a, b) (shape a, scale b); a and b broadcast over coefficients."""
+
+    def __init__(self, a=1.0, b=1.0):
+        self.a = _positive_vector(a, "a", "InvGamma")
+        self.b = _positive_vector(b, "b", "InvGamma")
+
+    def __repr__(self):
+        return f"InvGamma(a={_fmt(self.a)}, b={_fmt(self.b)})"
+
+
+class HalfCauchy:
+    """tau_k ~ half-Cauchy(0, scale), sampled through tau_k^2 | lam_k ~ IG(1/2, 1/lam_k), lam_k ~ IG(1/2, 1/scale^2)."""
+
+    def __init__(self, scale=1.0):
+        self.scale = _positive_vector(scale, "scale", "HalfCauchy")
+
+    def __repr__(self):
+        return f"HalfCauchy(scale={_fmt(self.scale)})"
+
+
+class InvWishart:
+    """Sigma_beta ~ IW(df, Psi) with Psi = scale * I (scalar scale) or a given SPD matrix; df > q - 1."""
+
+    def __init__(self, df, scale=1.0):
+        self.df = _positive_scalar(df, "df", "InvWishart")
+        arr = np.asarray(scale, dtype=float)
+        if arr.ndim == 0:
+            self.scale = _positive_scalar(scale, "scale", "InvWishart")
+        else:
+            self.scale = validate_cov(arr, None, "scale", "InvWishart")
+
+    def __repr__(self):
+        return f"InvWishart(df={self.df:g}, scale={_fmt(self.scale)})"
+
+
+def _fmt(x):
+    x = np.asarray(x)
+    return f"{float(x):.4g}" if x.ndim == 0 else np.array2string(x, precision=4)
+
+
+def _positive_vector(value, name, prior):
+    arr = _finite_array(value, name, prior)
+    if arr is None or not np.isfinite(arr).all() or not (arr > 0).all():
+        raise ValueError(f"{prior}: {name} must be positive and finite, got {value!r}")
+    return arr
+
+
+class HierarchicalPrior:
+    """Priors of the hierarchical model; None means a data-scaled default.
+
+    mu ~ N(mu_mean, diag(mu_scale^2)); tau: InvGamma, HalfCauchy or InvWishart
+    (default HalfCauchy with scale sd(y)/sd(x_k), sd(y) for the intercept);
+    sigma: InvGamma prior on sigma^2 (default IG(1, var(y)/2)), per group when
+    group_variance; alpha ~ N(pooled_mean, diag(pooled_scale^2)).
+    Default means: 0 for slopes, mean(y) for an intercept; default scales:
+    2.5 sd(y)/sd(x_k) for slopes and, for an intercept, the sd that the flat
+    model's centred-intercept default implies (see gibbsreg.priors).
+    """
+
+    def __init__(self, mu_mean=None, mu_scale=None, tau=None, sigma=None, pooled_mean=None, pooled_scale=None,
+                 group_variance=False):
+        name = "HierarchicalPrior"
+        self.mu_mean = _finite_array(mu_mean, "mu_mean", name)
+        self.mu_scale = None if mu_scale is None else _positive_vector(mu_scale, "mu_scale", name)
+        self.pooled_mean = _finite_array(pooled_mean, "pooled_mean", name)
+        self.pooled_scale = None if pooled_scale is None else _positive_vector(pooled_scale, "pooled_scale", name)
+        for v, n in ((self.mu_mean, "mu_mean"), (self.pooled_mean, "pooled_mean")):
+            if v is not None and not np.isfinite(v).all():
+                raise ValueError(f"{name}: {n} must be finite")
+        if tau is not None and not isinstance(tau, (InvGamma, HalfCauchy, InvWishart)):
+            raise ValueError(f"{name}: tau must be InvGamma, HalfCauchy or InvWishart, got {type(tau).__name__}")
+        if sigma is not None and not isinstance(sigma, InvGamma):
+            raise ValueError(f"{name}: sigma must be an InvGamma prior on sigma^2, got {type(sigma).__name__}")
+        if sigma is not None and (sigma.a.ndim or sigma.b.ndim):
+            raise ValueError(f"{name}: sigma's a and b must be scalars")
+        self.tau = tau
+        self.sigma = sigma
+        self.group_variance = bool(group_variance)
+
+
+def _vec(value, k, name):
+    arr = np.asarray(value, dtype=float)
+    if arr.ndim == 0:
+        return np.full(k, float(arr))
+    if arr.shape != (k,):
+        raise ValueError(f"HierarchicalPrior: {name} has {arr.shape[0]} entries but there are {k} coefficients")
+    return arr.copy()
+
+
+@dataclass
+class ResolvedHierarchicalPrior:
+    """Every number of the hierarchical prior, on the original coordinates."""
+
+    varying: list[str]
+    pooled: list[str]
+    mu_mean: np.ndarray
+    mu_scale: np.ndarray
+    tau_kind: str  # "InvGamma", "HalfCauchy" or "InvWishart"
+    tau_a: np.ndarray | None = None
+    tau_b: np.ndarray | None = None
+    tau_scale: np.ndarray | None = None
+    iw_df: float | None = None
+    iw_scale: np.ndarray | None = None
+    sigma_a: float = 1.0
+    sigma_b: float = 1.0
+    group_variance: bool = False
+    pooled_mean: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    pooled_scale: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    defaults: list[str] = field(default_factory=list)
+
+    kind = "HierarchicalPrior"
+
+    def to_dict(self) -> dict:
+        out = {}
+        for k, v in self.__dict__.items():
+            out[k] = v.tolist() if isinstance(v, np.ndarray) else v
+        return out
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "ResolvedHierarchicalPrior":
+        arrays = {"mu_mean", "mu_scale", "tau_a", "tau_b", "tau_scale", "iw_scale", "pooled_mean", "pooled_scale"}
+        return cls(**{k: (np.asarray(v, dtype=float) if k in arrays and v is not None else v) for k, v in d.items()})
+
+    def __str__(self) -> str:
+        lines = ["Prior: HierarchicalPrior" + (f" (defaults scaled to the data: {', '.join(self.defaults)})" if self.defaults else "")]
+        for k, n in enumerate(self.varying):
+            lines.append(f"  mu[{n}] ~ N({self.mu_mean[k]:.4g}, {self.mu_scale[k]:.4g}^2)")
+        if self.tau_kind == "InvGamma":
+            for k, n in enumerate(self.varying):
+                lines.append(f"  tau2[{n}] ~ IG({self.tau_a[k]:.4g}, {self.tau_b[k]:.4g})")
+        elif self.tau_kind == "HalfCauchy":
+            for k, n in enumerate(self.varying):
+                lines.append(f"  tau[{n}] ~ half-Cauchy(0, {self.tau_scale[k]:.4g})")
+        else:
+            lines.append(f"  Sigma ~ IW({self.iw_df:.4g}, Psi) with diag(Psi) = {np.array2string(np.diag(self.iw_scale), precision=4)}")
+        for k, n in enumerate(self.pooled):
+            lines.append(f"  alpha[{n}] ~ N({self.pooled_mean[k]:.4g}, {self.pooled_scale[k]:.4g}^2)")
+        who = "sigma2[j]" if self.group_variance else "sigma2"
+        lines.append(f"  {who} ~ IG({self.sigma_a:.4g}, {self.sigma_b:.4g})")
+        return "\n".join(lines)
+
+
+def resolve_hierarchical_prior(prior: HierarchicalPrior, stats, names, varying_idx, pooled_idx) -> ResolvedHierarchicalPrior:
+    """Fill defaults from the data (stats of the complete-pooling design)."""
+    intercept = stats.transform.intercept
+    y_sd = math.sqrt(stats.y_var) if stats.y_var > 0 else max(abs(stats.y_mean), 1.0)
+    x_sd = np.where(stats.x_sd > 0, stats.x_sd, stats.transform.scale)
+    slope_scale = SLOPE_SCALE * y_sd / x_sd
+    default_scale = slope_scale
+    default_mean = np.zeros(len(x_sd))
+    tau_default = y_sd / x_sd
+    if intercept:
+        icpt = math.sqrt((SLOPE_SCALE * y_sd) ** 2 + float(np.sum((stats.x_mean * slope_scale) ** 2)))
+        default_scale = np.concatenate([[icpt], slope_scale])
+        default_mean = np.concatenate([[stats.y_mean], default_mean])
+        tau_default = np.concatenate([[y_sd], tau_default])
+    q, r = len(varying_idx), len(pooled_idx)
+    defaults = []
+
+    def pick(value, default, k, label):
+        if value is None:
+            defaults.append(label)
+            return default.copy()
+        return _vec(value, k, label)
+
+    mu_mean = pick(prior.mu_mean, default_mean[varying_idx], q, "mu_mean")
+    mu_scale = pick(prior.mu_scale, default_scale[varying_idx], q, "mu_scale")
+    pooled_mean = pick(prior.pooled_mean, default_mean[pooled_idx], r, "pooled_mean") if r else np.zeros(0)
+    pooled_scale = pick(prior.pooled_scale, default_scale[pooled_idx], r, "pooled_scale") if r else np.zeros(0)
+    tau = prior.tau
+    res = dict(varying=[names[i] for i in varying_idx], pooled=[names[i] for i in pooled_idx],
+               mu_mean=mu_mean, mu_scale=mu_scale, pooled_mean=pooled_mean, pooled_scale=pooled_scale,
+               group_variance=prior.group_variance)
+    if tau is None:
+        defaults.append("tau")
+        res.update(tau_kind="HalfCauchy", tau_scale=tau_default[varying_idx].copy())
+    elif isinstance(tau, InvGamma):
+        res.update(tau_kind="InvGamma", tau_a=_vec(tau.a, q, "tau a"), tau_b=_vec(tau.b, q, "tau b"))
+    elif isinstance(tau, HalfCauchy):
+        res.update(tau_kind="HalfCauchy", tau_scale=_vec(tau.scale, q, "tau scale"))
+    else:
+        if tau.df <= q - 1:
+            raise ValueError(f"InvWishart: df must exceed q - 1 = {q - 1} (the number of varying coefficients minus one), got {tau.df}")
+        psi = np.eye(q) * tau.scale if np.ndim(tau.scale) == 0 else validate_cov(tau.scale, q, "scale", "InvWishart")
+        res.update(tau_kind="InvWishart", iw_df=float(tau.df), iw_scale=psi)
+    if prior.sigma is None:
+        defaults.append("sigma")
+        res.update(sigma_a=DEFAULT_A, sigma_b=DEFAULT_B_FRACTION * y_sd**2)
+    else:
+        res.update(sigma_a=float(prior.sigma.a), sigma_b=float(prior.sigma.b))
+    return ResolvedHierarchicalPrior(defaults=defaults, **res)
+
+
+# ---------------------------------------------------------------------------------------------
+# groups and per-group sufficient statistics
+
+
+def encode_groups(groups, n: int):
+    """Integer codes (n,) and labels (J,) ordered as numpy.unique orders them; validates labels."""
+    if groups is None:
+        raise ValueError("groups is None; pass a length-n array of group labels")
+    categories = None
+    if hasattr(groups, "cat"):  # pandas categorical Series
+        categories = list(groups.cat.categories)
+        codes = np.asarray(groups.cat.codes)
+        if (codes < 0).any():
+            raise ValueError(f"groups has a missing (NaN) label at row {int(np.argmax(codes < 0))}")
+        counts = np.bincount(codes, minlength=len(categories))
+        if (counts == 0).any():
+            empty = [categories[i] for i in np.flatnonzero(counts == 0)]
+            raise ValueError(f"group label(s) {empty[:5]} have no rows (an empty group); remove unused categories")
+        labels = np.asarray(categories)
+    else:
+        g = np.asarray(groups.to_numpy() if hasattr(groups, "to_numpy") else groups)
+        if g.ndim != 1:
+            raise ValueError(f"groups must be 1-D with one label per row; got shape {g.shape}")
+        if g.shape[0] != n:
+            raise ValueError(f"groups has {g.shape[0]} labels but X has {n} rows; they must match")
+        if g.dtype.kind == "f":
+            bad = ~np.isfinite(g)
+            if bad.any():
+                raise ValueError(f"groups has a NaN/inf label at row {int(np.argmax(bad))}")
+        elif g.dtype.kind == "O":
+            for i, v in enumerate(g):
+                if v is None or (isinstance(v, float) and not math.isfinite(v)):
+                    raise ValueError(f"groups has a missing (None/NaN) label at row {i}")
+            try:
+                g = g.astype(str) if all(isinstance(v, str) for v in g) else g
+            except TypeError:
+                pass
+        try:
+            labels, codes = np.unique(g, return_inverse=True)
+        except TypeError:
+            raise ValueError("group labels must be mutually comparable (all numbers or all strings)") from None
+        codes = codes.reshape(-1)
+    if codes.shape[0] != n:
+        raise ValueError(f"groups has {codes.shape[0]} labels but X has {n} rows; they must match")
+    if len(labels) < 2:
+        raise ValueError(f"the hierarchical model needs at least 2 groups; got {len(labels)}")
+    return codes.astype(np.int64), labels
+
+
+@dataclass
+class GroupStats:
+    """Per-group statistics in scaled coordinates, coefficients ordered (varying..., pooled...)."""
+
+    G: np.ndarray  # (J, p, p)
+    h: np.ndarray  # (J, p)
+    rr: np.ndarray  # (J,)
+    n: np.ndarray  # (J,) float
+    scale: np.ndarray  # (p,) column root-mean-squares, in (varying, pooled) order
+    theta_ref: np.ndarray  # (p,) complete-pooling reference point, same order
+
+
+def group_stats(design, codes, J, order, theta_ref) -> GroupStats:
+    """One pass over the rows sorted by group: Z_j'Z_j, Z_j'r0_j, r0_j'r0_j, n_j (no loop over groups)."""
+    p = design.p
+    sort = np.argsort(codes, kind="stable")
+    sq = np.zeros(p)
+    for rows in row_chunks(design.n, p):
+        full = design.full_matrix(rows)
+        sq += (full**2).sum(axis=0)
+    rms = np.sqrt(sq / design.n)
+    rms = np.where(rms > 0, rms, 1.0)[order]
+    ref = theta_ref[order]
+    G = np.zeros((J, p, p))
+    h = np.zeros((J, p))
+    rr = np.zeros(J)
+    nj = np.bincount(codes, minlength=J).astype(float)
+    for rows in row_chunks(design.n, p * p):
+        idx = sort[rows]
+        full = design.full_matrix(idx)[:, order]
+        r0 = design.y[idx] - full @ ref
+        Z = full / rms
+        c = codes[idx]
+        starts = np.flatnonzero(np.r_[True, c[1:] != c[:-1]])
+        ids = c[starts]
+        G[ids] += np.add.reduceat(Z[:, :, None] * Z[:, None, :], starts, axis=0)
+        h[ids] += np.add.reduceat(Z * r0[:, None], starts, axis=0)
+        rr[ids] += np.add.reduceat(r0 * r0, starts)
+    return GroupStats(0.5 * (G + np.swapaxes(G, 1, 2)), h, rr, nj, rms, ref)
+
+
+# ---------------------------------------------------------------------------------------------
+# the model
+
+
+def _column_index(spec, names, intercept):
+    if spec is None:
+        return list(range(len(names)))
+    items = [spec] if isinstance(spec, (str, int, np.integer)) else list(spec)
+    idx = []
+    for item in items:
+        if isinstance(item, (int, np.integer)):
+            if not 0 <= item < len(names):
+                raise ValueError(f"varying column index {item} is out of range for {len(names)} coefficients {names}")
+            idx.append(int(item))
+        else:
+            if item not in names:
+                raise ValueError(f"varying column {item!r} is not a coefficient; coefficients are {names}")
+            idx.append(names.index(item))
+    if len(set(idx)) != len(idx):
+        raise ValueError(f"varying lists a column twice: {items}")
+    if not idx:
+        raise ValueError("varying is empty: at least one coefficient must vary by group")
+    return sorted(idx)
+
+
+@dataclass
+class HierProblem:
+    """Kernel arguments of the hierarchical model in scaled coordinates."""
+
+    stats: GroupStats
+    q: int
+    S0inv: np.ndarray
+    S0inv_mu0: np.ndarray
+    Sainv: np.ndarray
+    Sainv_a0: np.ndarray
+    tau_kind: int
+    tau_a: np.ndarray
+    tau_b: np.ndarray
+    hc_inv_scale2: np.ndarray
+    iw_df: float
+    iw_Psi: np.ndarray
+    sigma_a: float
+    sigma_b: float
+    group_variance: bool
+
+    def kernel_args(self):
+        s = self.stats
+        return (s.G, s.h, s.rr, s.n, self.q, self.S0inv, self.S0inv_mu0, self.Sainv, self.Sainv_a0,
+                self.tau_kind, self.tau_a, self.tau_b, self.hc_inv_scale2, self.iw_df, self.iw_Psi,
+                self.sigma_a, self.sigma_b, self.group_variance)
+
+
+def hier_problem(gs: GroupStats, prior: ResolvedHierarchicalPrior, q: int) -> HierProblem:
+    """Express the resolved prior in the scaled coordinates theta' = D (theta - theta_ref)."""
+    sv, sp = gs.scale[:q], gs.scale[q:]
+    rv, rp = gs.theta_ref[:q], gs.theta_ref[q:]
+    S0inv = np.diag(1.0 / (sv * prior.mu_scale) ** 2)
+    S0inv_mu0 = S0inv @ (sv * (prior.mu_mean - rv))
+    Sainv = np.diag(1.0 / (sp * prior.pooled_scale) ** 2) if len(sp) else np.zeros((0, 0))
+    Sainv_a0 = Sainv @ (sp * (prior.pooled_mean - rp)) if len(sp) else np.zeros(0)
+    zeros = np.zeros(q)
+    tau_a, tau_b, hc, iw_df, iw_Psi = zeros, zeros, zeros, 0.0, np.eye(q)
+    if prior.tau_kind == "InvGamma":
+        kind, tau_a, tau_b = reference.TAU_INVGAMMA, prior.tau_a.copy(), prior.tau_b * sv**2
+    elif prior.tau_kind == "HalfCauchy":
+        kind, hc = reference.TAU_HALFCAUCHY, 1.0 / (sv * prior.tau_scale) ** 2
+    else:
+        kind, iw_df, iw_Psi = reference.TAU_INVWISHART, prior.iw_df, prior.iw_scale * np.outer(sv, sv)
+    return HierProblem(gs, q, S0inv, S0inv_mu0, Sainv, Sainv_a0, kind, tau_a, tau_b, hc, float(iw_df),
+                       np.ascontiguousarray(iw_Psi), prior.sigma_a, prior.sigma_b, prior.group_variance)
+
+
+def hier_initial_state(problem: HierProblem, init_gens, chains: int, J: int):
+    """Dispersed start values for mu, Sigma_beta^{-1}, alpha, lambda and sigma^2 (beta_j is drawn first)."""
+    s = problem.stats
+    q, r = problem.q, s.G.shape[1] - problem.q
+    resid_var = max(float(s.rr.sum() / max(s.n.sum(), 1.0)), 1e-300)
+    mu = np.empty((chains, q))
+    alpha = np.zeros((chains, r))
+    Sinv = np.zeros((chains, q, q))
+    lam = np.ones((chains, q))
+    sigma2 = np.empty((chains, J))
+    for c, g in enumerate(init_gens):
+        tau2 = resid_var * np.exp(g.standard_normal(q))
+        Sinv[c] = np.diag(1.0 / tau2)
+        mu[c] = g.standard_normal(q) * np.sqrt(tau2)
+        sigma2[c] = resid_var * math.exp(g.standard_normal())
+    if problem.tau_kind == reference.TAU_HALFCAUCHY:
+        lam[:] = 1.0 / np.maximum(problem.hc_inv_scale2, 1e-300)
+    return mu, alpha, Sinv, lam, sigma2
+
+
+def run_hier(problem: HierProblem, streams, J, *, draws, warmup, thin, backend, progress, store_beta=True):
+    """Sample; returns scaled-coordinate draws (beta, alpha, mu, Sigma, sigma2) and the RunInfo."""
+    chains = len(streams.normal)
+    q = problem.q
+    p = problem.stats.G.shape[1]
+    r = p - q
+    mu, alpha, Sinv, lam, sigma2 = hier_initial_state(problem, streams.init, chains, J)
+    beta = np.zeros((chains, J, q))
+    js = J if problem.group_variance else 1
+    out = dict(
+        beta=np.empty((chains, draws if store_beta else 0, J, q)),
+        alpha=np.empty((chains, draws, r)),
+        mu=np.empty((chains, draws, q)),
+        Sigma=np.empty((chains, draws, q, q)),
+        sigma2=np.empty((chains, draws, js)),
+    )
+    empty = {k: np.empty((chains, 0) + v.shape[2:]) for k, v in out.items()}
+    order = ("beta", "alpha", "mu", "Sigma", "sigma2")
+    args = problem.kernel_args()
+    state = (beta, alpha, mu, Sinv, lam, sigma2)
+    if backend == "numba":
+        from .kernels.hier import hier_gibbs
+
+        normal, gamma = streams.typed()
+        work = np.zeros((chains, p, p))
+        vec = np.zeros((chains, 2, p))
+        work_q = np.zeros((chains, 3, q, q))
+        sums = np.zeros((chains, p))
+
+        def run_chunk(n_iter, store, out_start):
+            bufs = out if store else empty
+            fails = hier_gibbs(*args, *state, normal, gamma, n_iter, thin, out_start,
+                               *(bufs[k] for k in order), work, vec, work_q, sums)
+            if fails:
+                raise FloatingPointError("a conditional precision matrix lost positive definiteness; rescale the data or the prior")
+        cap = None
+    else:
+        def run_chunk(n_iter, store, out_start):
+            bufs = out if store else empty
+            reference.hier_gibbs(*args, *state, streams.normal, streams.gamma, n_iter, thin, out_start,
+                                 *(bufs[k] for k in order))
+        cap = max(1, MAX_CHUNK_ELEMENTS // (chains * (J * q + p + 2 * q + J + 1) + 1))
+    info = drive(run_chunk, draws=draws, warmup=warmup, thin=thin, progress=progress, max_chunk_iters=cap)
+    return {k: v[:, : info.draws_done] for k, v in out.items()}, info
+
+
+class HierarchicalRegression:
+    """Hierarchical (multilevel) linear regression sampled by Gibbs.
+
+    ``varying`` names (or indexes) the coefficients that vary by group (None:
+    all, intercept included); the others are pooled, as in y ~ x1 + (1 + x2 | g).
+    """
+
+    def __init__(self, prior: HierarchicalPrior | None = None, varying=None, intercept: bool = True):
+        if prior is None:
+            prior = HierarchicalPrior()
+        if not isinstance(prior, HierarchicalPrior):
+            raise ValueError(f"HierarchicalRegression: prior must be a HierarchicalPrior, got {type(prior).__name__}")
+        self.prior = prior
+        self.varying = varying
+        self.intercept = bool(intercept)
+
+    def sample(self, X, y, groups, *, chains: int = 4, draws: int = 1000, warmup: int = 1000, thin: int = 1,
+               seed=None, backend: str = "numba", progress: bool = True, store_beta: bool = True) -> Posterior:
+        """Gibbs sampling; returns beta (chains, draws, J, q), mu (chains, draws, q), tau2 (q) or Sigma (q, q),
+        alpha (chains, draws, r) when columns are pooled, sigma2 (chains, draws) or (chains, draws, J).
+
+        ``store_beta=False`` keeps only the group-level parameters (for very many groups).
+        """
+        chains, draws, warmup, thin, backend = check_sampling_args(chains, draws, warmup, thin, backend)
+        t0 = time.perf_counter()
+        design = as_design(X, y, self.intercept)
+        codes, labels = encode_groups(groups, design.n)
+        varying_idx = _column_index(self.varying, design.names, self.intercept)
+        pooled_idx = [i for i in range(design.p) if i not in varying_idx]
+        order = np.array(varying_idx + pooled_idx)
+        flat_stats = sufficient_stats(design)
+        prior = resolve_hierarchical_prior(self.prior, flat_stats, design.names, varying_idx, pooled_idx)
+        J = len(labels)
+        gs = group_stats(design, codes, J, order, flat_stats.transform.beta_ref)
+        q = len(varying_idx)
+        problem = hier_problem(gs, prior, q)
+        streams = chain_streams(seed, chains)
+        setup = time.perf_counter() - t0
+        out, info = run_hier(problem, streams, J, draws=draws, warmup=warmup, thin=thin, backend=backend,
+                             progress=progress, store_beta=store_beta)
+        sv, sp = gs.scale[:q], gs.scale[q:]
+        rv, rp = gs.theta_ref[:q], gs.theta_ref[q:]
+        draws_out = {}
+        dims = {}
+        if store_beta:
+            beta = out["beta"]
+            beta /= sv
+            beta += rv
+            draws_out["beta"] = beta
+            dims["beta"] = ["group", "coef"]
+        draws_out["mu"] = out["mu"] / sv + rv
+        dims["mu"] = ["coef"]
+        Sigma = out["Sigma"] / np.outer(sv, sv)
+        if prior.tau_kind == "InvWishart":
+            draws_out["Sigma"] = Sigma
+            dims["Sigma"] = ["coef", "coef_"]
+        else:
+            draws_out["tau2"] = np.diagonal(Sigma, axis1=2, axis2=3).copy()
+            dims["tau2"] = ["coef"]
+        if pooled_idx:
+            draws_out["alpha"] = out["alpha"] / sp + rp
+            dims["alpha"] = ["pooled_coef"]
+        if prior.group_variance:
+            draws_out["sigma2"] = out["sigma2"]
+            dims["sigma2"] = ["group"]
+        else:
+            draws_out["sigma2"] = out["sigma2"][..., 0]
+            dims["sigma2"] = []
+        varying_names = [design.names[i] for i in varying_idx]
+        coords = {"group": labels.tolist(), "coef": varying_names, "coef_": varying_names,
+                  "pooled_coef": [design.names[i] for i in pooled_idx]}
+        attrs = {
+            "model": f"HierarchicalRegression ({prior.tau_kind}, Gibbs)",
+            "model_kind": "hierarchical",
+            "prior": prior,
+            "backend": backend,
+            "seed": int(seed) if isinstance(seed, (int, np.integer)) else None,
+            "chains": chains, "draws": draws, "warmup": warmup, "thin": thin,
+            "n": design.n, "p": design.p, "J": J,
+            "intercept": self.intercept,
+            "names": design.names,
+            "varying_index": varying_idx, "pooled_index": pooled_idx,
+            "group_sizes": gs.n.astype(int).tolist(),
+            "setup_seconds": setup,
+            "warmup_seconds": info.warmup_seconds,
+            "sampling_seconds": info.sampling_seconds,
+            "interrupted": info.interrupted,
+        }
+        return Posterior(draws_out, dims=dims, coords=coords, attrs=attrs)
