@@ -8,7 +8,7 @@ the :class:`Posterior` container with :func:`load`, and :mod:`gibbsreg.diagnosti
 from . import datasets
 from .conjugate import ConjugatePosterior, fit_conjugate
 from .flat import LinearRegression
-from .hierarchical import HalfCauchy, HierarchicalPrior, HierarchicalRegression, InvGamma, InvWishart
+from .hierarchical import HalfCauchy, HierarchicalPrior, HierarchicalRegression, InvGamma, InvWishart, shrinkage
 from .posterior import Posterior, SummaryTable, load
 from .priors import NormalInverseGamma, SemiConjugate
 
@@ -28,4 +28,5 @@ __all__ = [
     "SummaryTable",
     "fit_conjugate",
     "load",
+    "shrinkage",
 ]

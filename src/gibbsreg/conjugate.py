@@ -152,7 +152,8 @@ class ConjugatePosterior:
         u = np.linalg.solve(self._L.T, z.reshape(-1, z.shape[-1]).T).T.reshape(z.shape)
         gamma = self._mn_gamma + np.sqrt(sigma2)[..., None] * u
         beta = self._transform.to_beta(gamma)
-        attrs = {"model": "NormalInverseGamma (exact)", "prior": self.prior, "chains": chains, "draws": draws}
+        attrs = {"model": "NormalInverseGamma (exact)", "prior": self.prior, "chains": chains, "draws": draws,
+                 "model_kind": "flat", "intercept": self._transform.intercept, "names": list(self.names)}
         return Posterior({"beta": beta, "sigma2": sigma2}, dims={"beta": ["coef"], "sigma2": []},
                          coords={"coef": list(self.names)}, attrs=attrs)
 

@@ -38,3 +38,35 @@ def synthetic_regression(n: int = 1000, p: int = 10, *, sigma: float = 1.0, inte
     if intercept:
         y += beta[0]
     return Synthetic(X, y, {"beta": beta, "sigma2": sigma**2})
+
+
+def synthetic_hierarchical(J: int = 100, group_size=50, p: int = 5, *, tau=1.0, sigma: float = 1.0, mu=None,
+                           intercept: bool = True, group_variance: bool = False, seed=None) -> Synthetic:
+    """Grouped data y_ij = x_ij' beta_j + eps_ij with beta_j ~ N(mu, diag(tau^2)).
+
+    ``group_size`` is an int (equal groups), an array of J sizes, or "poisson:m"
+    for sizes 1 + Poisson(m - 1).  ``p`` counts the intercept.  All coefficients
+    vary.  truth: beta (J, p), mu (p,), tau2 (p,), sigma2 (scalar or (J,)).
+    Groups are returned in shuffled row order with integer labels 0..J-1.
+    """
+    rng = np.random.default_rng(seed)
+    if isinstance(group_size, str) and group_size.startswith("poisson:"):
+        m = float(group_size.split(":", 1)[1])
+        sizes = 1 + rng.poisson(max(m - 1.0, 0.0), J)
+    else:
+        sizes = np.broadcast_to(np.asarray(group_size, dtype=np.int64), (J,)).copy()
+    if (sizes < 1).any():
+        raise ValueError("every group needs at least one row")
+    px = p - int(intercept)
+    mu = rng.normal(0.0, 1.0, p) if mu is None else np.broadcast_to(np.asarray(mu, float), (p,)).copy()
+    tau2 = np.broadcast_to(np.asarray(tau, float) ** 2, (p,)).copy()
+    beta = mu + np.sqrt(tau2) * rng.standard_normal((J, p))
+    sig2 = sigma**2 * np.exp(0.5 * rng.standard_normal(J)) if group_variance else np.full(J, sigma**2)
+    codes = np.repeat(np.arange(J), sizes)
+    n = codes.shape[0]
+    X = rng.standard_normal((n, px))
+    full = np.hstack([np.ones((n, 1)), X]) if intercept else X
+    y = np.einsum("ij,ij->i", full, beta[codes]) + np.sqrt(sig2[codes]) * rng.standard_normal(n)
+    perm = rng.permutation(n)
+    truth = {"beta": beta, "mu": mu, "tau2": tau2, "sigma2": sig2 if group_variance else sigma**2, "sizes": sizes}
+    return Synthetic(X[perm], y[perm], truth, codes[perm])

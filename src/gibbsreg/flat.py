@@ -158,6 +158,7 @@ class LinearRegression:
             "seed": int(seed) if isinstance(seed, (int, np.integer)) else None,
             "chains": chains, "draws": draws, "warmup": warmup, "thin": thin,
             "n": design.n, "p": design.p,
+            "model_kind": "flat", "intercept": design.intercept, "names": design.names,
             "setup_seconds": setup,
             "warmup_seconds": info.warmup_seconds,
             "sampling_seconds": info.sampling_seconds,

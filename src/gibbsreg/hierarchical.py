@@ -542,3 +542,60 @@ class HierarchicalRegression:
             "interrupted": info.interrupted,
         }
         return Posterior(draws_out, dims=dims, coords=coords, attrs=attrs)
+
+
+@dataclass
+class Shrinkage:
+    """Per-group estimates of the varying coefficients, ready for a shrinkage plot.
+
+    ``no_pooling`` (J, q): per-group least squares with the pooled coefficients held
+    at their complete-pooling values (NaN where a group cannot identify them);
+    ``complete_pooling`` (q,): one regression ignoring groups; ``partial_pooling``
+    (J, q): the posterior means; ``sizes`` (J,) rows per group.
+    """
+
+    labels: list
+    coef: list[str]
+    sizes: np.ndarray
+    no_pooling: np.ndarray
+    complete_pooling: np.ndarray
+    partial_pooling: np.ndarray
+
+    def to_pandas(self):
+        import pandas as pd
+
+        frames = []
+        for k, name in enumerate(self.coef):
+            frames.append(pd.DataFrame({"group": self.labels, "coef": name, "n": self.sizes,
+                                        "no_pooling": self.no_pooling[:, k],
+                                        "complete_pooling": self.complete_pooling[k],
+                                        "partial_pooling": self.partial_pooling[:, k]}))
+        return pd.concat(frames, ignore_index=True)
+
+
+def shrinkage(post: Posterior, X, y, groups) -> Shrinkage:
+    """No-pooling, complete-pooling and partial-pooling (posterior mean) estimates per group."""
+    if post.attrs.get("model_kind") != "hierarchical" or "beta" not in post:
+        raise ValueError("shrinkage needs a hierarchical posterior sampled with store_beta=True")
+    attrs = post.attrs
+    design = as_design(X, y, attrs["intercept"])
+    if design.names != attrs["names"]:
+        raise ValueError(f"X has coefficients {design.names}, the posterior was fitted with {attrs['names']}")
+    codes, labels = encode_groups(groups, design.n)
+    if labels.tolist() != post.coords["group"]:
+        raise ValueError("the group labels differ from the ones the posterior was fitted with")
+    vi, pi = attrs["varying_index"], attrs["pooled_index"]
+    order = np.array(vi + pi)
+    flat_stats = sufficient_stats(design)
+    gs = group_stats(design, codes, len(labels), order, flat_stats.transform.beta_ref)
+    q = len(vi)
+    Gv = gs.G[:, :q, :q]
+    est = np.full((len(labels), q), np.nan)
+    ok = gs.n >= q
+    if ok.any():
+        eig = np.linalg.eigvalsh(Gv[ok])
+        good = np.flatnonzero(ok)[eig[:, 0] > 1e-10 * np.maximum(eig[:, -1], 1e-300)]
+        delta = np.linalg.solve(Gv[good], gs.h[good, :q][..., None])[..., 0]
+        est[good] = gs.theta_ref[:q] + delta / gs.scale[:q]
+    return Shrinkage(labels.tolist(), post.coords["coef"], gs.n.astype(int), est,
+                     gs.theta_ref[:q].copy(), post["beta"].mean(axis=(0, 1)))

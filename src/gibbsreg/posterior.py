@@ -155,6 +155,12 @@ class Posterior:
             text += "\n" + str(self.prior)
         return text
 
+    def predict(self, X_new, groups=None, seed=None, prob: float = 0.95):
+        """Posterior predictive draws at new rows; see :func:`gibbsreg.predict.predict`."""
+        from .predict import predict
+
+        return predict(self, X_new, groups=groups, seed=seed, prob=prob)
+
     # ---- persistence -------------------------------------------------------------------
 
     def save(self, path) -> None:
