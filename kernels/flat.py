@@ -5,6 +5,10 @@ RSS(gamma) = rr - 2 gamma'h + gamma'G gamma.  Per iteration and chain it draws
 p standard normals from the chain's normal generator and one standard gamma
 from its gamma generator, in that order, so the NumPy reference consuming the
 same two streams in blocks reproduces the same chain.
+
+With the exchangeable prior (coefficients k with exch_mask[k] = 1 share
+beta_k ~ N(mu, tau^2)), each iteration also draws one more normal (mu) and one
+more gamma (tau^2), plus one for the half-Cauchy auxiliary lambda.
 """
 
 import math
@@ -18,20 +22,27 @@ from .linalg import backward_solve_transpose, cholesky_lower, forward_solve, qua
 @njit(cache=True, parallel=True)
 def flat_gibbs(
     G, h, rr, P, Pm, m, sigma_shape, b0, conjugate, L_conj, mean_conj,
-    gamma_state, sigma2_state, normal_gens, gamma_gens,
-    n_iter, thin, out_start, out_gamma, out_sigma2, work, vec,
+    exch_mask, exch_scale, exch_ref, mu0, mu_prec, tau_kind, tau_a, tau_b, hc_inv_scale2,
+    gamma_state, sigma2_state, mu_state, tau2_state, lam_state, normal_gens, gamma_gens,
+    n_iter, thin, out_start, out_gamma, out_sigma2, out_mu, out_tau2, work, vec,
 ):
     """Run n_iter Gibbs iterations for every chain, writing every thin-th draw.
 
     Semi-conjugate: gamma | s2 ~ N(A^{-1}(Pm + h/s2), A^{-1}), A = P + G/s2.
     Conjugate:      gamma | s2 ~ N(mean_conj, s2 (P + G)^{-1}), L_conj = chol(P + G).
     Then s2 | gamma ~ IG(sigma_shape, b0 + RSS/2 [+ (gamma-m)'P(gamma-m)/2 if conjugate]).
+    Exchangeable (semi-conjugate only): gamma_k's prior is N(s_k (mu - ref_k), s_k^2 tau^2) on
+    the masked k; then mu | beta, tau^2 ~ N and tau^2 | beta, mu ~ IG (tau_kind 0) or the
+    half-Cauchy pair tau^2 | lam, lam | tau^2 (tau_kind 1).
     Draws go to out_gamma[c, out_start + t//thin] (skipped when out_gamma has no draws).
     Returns the number of chains whose precision matrix failed to factorise.
     """
     n_chains = gamma_state.shape[0]
     p = gamma_state.shape[1]
     store = out_gamma.shape[1] > 0
+    n_exch = 0.0
+    for i in range(p):
+        n_exch += exch_mask[i]
     failures = np.zeros(n_chains, dtype=np.int64)
     for c in prange(n_chains):
         chain = np.int64(c)  # prange indices are unsigned; typed.List wants a signed index
@@ -41,6 +52,8 @@ def flat_gibbs(
         v = vec[c]
         g = gamma_state[c]
         s2 = sigma2_state[c]
+        mu = mu_state[c]
+        tau2 = tau2_state[c]
         for t in range(n_iter):
             if conjugate:
                 for i in range(p):
@@ -55,6 +68,11 @@ def flat_gibbs(
                     for j in range(i + 1):
                         A[i, j] = P[i, j] + G[i, j] * inv_s2
                     v[i] = Pm[i] + h[i] * inv_s2
+                if n_exch > 0:
+                    for i in range(p):
+                        if exch_mask[i] > 0:
+                            A[i, i] += 1.0 / (exch_scale[i] * exch_scale[i] * tau2)
+                            v[i] += (mu - exch_ref[i]) / (exch_scale[i] * tau2)
                 if not cholesky_lower(A, p):
                     failures[c] += 1
                     continue
@@ -76,10 +94,32 @@ def flat_gibbs(
                     v[i] = g[i] - m[i]
                 scale += 0.5 * quadratic_form(v, P, p)
             s2 = scale / gamma_rng.standard_gamma(sigma_shape)
+            if n_exch > 0:
+                total = 0.0
+                for i in range(p):
+                    if exch_mask[i] > 0:
+                        total += exch_ref[i] + g[i] / exch_scale[i]
+                prec = mu_prec + n_exch / tau2
+                mu = (mu_prec * mu0 + total / tau2) / prec + normal.standard_normal() / math.sqrt(prec)
+                ss = 0.0
+                for i in range(p):
+                    if exch_mask[i] > 0:
+                        d = exch_ref[i] + g[i] / exch_scale[i] - mu
+                        ss += d * d
+                if tau_kind == 0:
+                    tau2 = (tau_b + 0.5 * ss) / gamma_rng.standard_gamma(tau_a + 0.5 * n_exch)
+                else:
+                    tau2 = (1.0 / lam_state[c] + 0.5 * ss) / gamma_rng.standard_gamma(0.5 * (n_exch + 1.0))
+                    lam_state[c] = (hc_inv_scale2 + 1.0 / tau2) / gamma_rng.standard_gamma(1.0)
             if store and (t + 1) % thin == 0:
                 k = out_start + (t + 1) // thin - 1
                 for i in range(p):
                     out_gamma[c, k, i] = g[i]
                 out_sigma2[c, k] = s2
+                if n_exch > 0:
+                    out_mu[c, k] = mu
+                    out_tau2[c, k] = tau2
         sigma2_state[c] = s2
+        mu_state[c] = mu
+        tau2_state[c] = tau2
     return failures.sum()

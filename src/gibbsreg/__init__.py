@@ -8,13 +8,15 @@ the :class:`Posterior` container with :func:`load`, and :mod:`gibbsreg.diagnosti
 from . import datasets
 from .conjugate import ConjugatePosterior, fit_conjugate
 from .flat import LinearRegression
-from .hierarchical import HalfCauchy, HierarchicalPrior, HierarchicalRegression, InvGamma, InvWishart, shrinkage
+from .hierarchical import HierarchicalPrior, HierarchicalRegression, shrinkage
+from .priors import HalfCauchy, InvGamma, InvWishart
 from .posterior import Posterior, SummaryTable, load
-from .priors import NormalInverseGamma, SemiConjugate
+from .priors import Exchangeable, NormalInverseGamma, SemiConjugate
 
 __version__ = "0.1.0"
 
 __all__ = [
+    "Exchangeable",
     "HalfCauchy",
     "HierarchicalPrior",
     "HierarchicalRegression",

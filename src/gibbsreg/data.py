@@ -268,11 +268,15 @@ def _solve_reference(G: np.ndarray, b: np.ndarray) -> np.ndarray:
     return sol / d
 
 
-def sufficient_stats(design: Design) -> SufficientStats:
-    """Three chunked passes: moments, Z'Z and a reference point, then exact residuals."""
+def sufficient_stats(design: Design, center: bool = True) -> SufficientStats:
+    """Three chunked passes: moments, Z'Z and a reference point, then exact residuals.
+
+    ``center=False`` keeps T diagonal (scaling only), for priors that must stay
+    diagonal in the sampler's coordinates.
+    """
     x_mean, x_var, y_mean, y_var = _column_moments(design)
     x_sd = np.sqrt(x_var)
-    if design.intercept:
+    if design.intercept and center:
         shift = x_mean.copy()
         scale = x_sd.copy()
         fallback = np.abs(x_mean)

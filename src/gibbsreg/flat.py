@@ -11,7 +11,7 @@ import numpy as np
 from . import reference
 from .data import SufficientStats, as_design, sufficient_stats
 from .posterior import Posterior
-from .priors import NormalInverseGamma, ResolvedPrior, SemiConjugate, _GaussianIGPrior
+from .priors import Exchangeable, ResolvedExchangeable, ResolvedPrior, SemiConjugate, _GaussianIGPrior
 from .sampling import chain_streams, check_sampling_args, drive
 
 MAX_CHUNK_ELEMENTS = 1 << 22  # bound on chains * chunk iterations * values drawn per iteration (NumPy path)
@@ -32,6 +32,19 @@ class FlatProblem:
     conjugate: bool
     L_conj: np.ndarray  # chol(P + G) for the conjugate prior (identity otherwise)
     mean_conj: np.ndarray  # (P + G)^{-1}(Pm + h) for the conjugate prior
+    exch_mask: np.ndarray  # 1.0 on coefficients sharing the exchangeable prior (zeros otherwise)
+    exch_scale: np.ndarray  # T's diagonal: gamma_k = s_k (beta_k - ref_k) on those coefficients
+    exch_ref: np.ndarray  # beta_ref
+    mu0: float = 0.0
+    mu_prec: float = 1.0
+    tau_kind: int = 0  # 0: InvGamma on tau^2, 1: HalfCauchy on tau
+    tau_a: float = 1.0
+    tau_b: float = 1.0
+    hc_inv_scale2: float = 1.0
+
+    @property
+    def exchangeable(self) -> bool:
+        return bool(self.exch_mask.any())
 
     @property
     def p(self) -> int:
@@ -39,7 +52,8 @@ class FlatProblem:
 
     def kernel_args(self):
         return (self.G, self.h, self.rr, self.P, self.Pm, self.m, self.sigma_shape, self.b0,
-                self.conjugate, self.L_conj, self.mean_conj)
+                self.conjugate, self.L_conj, self.mean_conj, self.exch_mask, self.exch_scale, self.exch_ref,
+                self.mu0, self.mu_prec, self.tau_kind, self.tau_a, self.tau_b, self.hc_inv_scale2)
 
 
 def check_identified(stats: SufficientStats, prior: ResolvedPrior, P_gamma: np.ndarray) -> None:
@@ -58,8 +72,11 @@ def check_identified(stats: SufficientStats, prior: ResolvedPrior, P_gamma: np.n
         )
 
 
-def flat_problem(stats: SufficientStats, prior: ResolvedPrior) -> FlatProblem:
+def flat_problem(stats: SufficientStats, prior) -> FlatProblem:
     """Express the resolved prior in sampler coordinates and precompute the conjugate pieces."""
+    exch = prior if isinstance(prior, ResolvedExchangeable) else None
+    if exch is not None:
+        prior = exch.fixed
     tr = stats.transform
     P = tr.precision_to_gamma(prior.precision)
     m = tr.to_gamma(prior.mean)
@@ -75,8 +92,20 @@ def flat_problem(stats: SufficientStats, prior: ResolvedPrior) -> FlatProblem:
         sigma_shape = prior.a + 0.5 * stats.n
         L = np.eye(p)
         mean_conj = np.zeros(p)
-    return FlatProblem(stats.G, stats.h, float(stats.rr), P, Pm, m, float(sigma_shape), float(prior.b),
-                       bool(prior.conjugate), np.ascontiguousarray(L), mean_conj)
+    problem = FlatProblem(stats.G, stats.h, float(stats.rr), P, Pm, m, float(sigma_shape), float(prior.b),
+                          bool(prior.conjugate), np.ascontiguousarray(L), mean_conj,
+                          np.zeros(p), np.ones(p), tr.beta_ref.copy())
+    if exch is not None:
+        if not np.allclose(tr.T(), np.diag(np.diag(tr.T()))):
+            raise AssertionError("the exchangeable prior needs diagonal sampler coordinates (center=False)")
+        problem.exch_mask = exch.mask.astype(float)
+        problem.exch_scale = np.diag(tr.T()).copy()
+        problem.mu0 = exch.mu_mean
+        problem.mu_prec = 1.0 / exch.mu_scale**2
+        problem.tau_kind = 0 if exch.tau_kind == "InvGamma" else 1
+        problem.tau_a, problem.tau_b = exch.tau_a, exch.tau_b
+        problem.hc_inv_scale2 = 1.0 / exch.tau_scale**2 if exch.tau_kind == "HalfCauchy" else 1.0
+    return problem
 
 
 def initial_sigma2(stats: SufficientStats, prior: ResolvedPrior, init_gens) -> np.ndarray:
@@ -85,17 +114,35 @@ def initial_sigma2(stats: SufficientStats, prior: ResolvedPrior, init_gens) -> n
     return np.array([centre * math.exp(g.standard_normal()) for g in init_gens])
 
 
+def exchangeable_initial(problem: FlatProblem, init_gens):
+    """Dispersed start values of (mu, tau^2, lambda) around the reference point's shared coefficients."""
+    ref = problem.exch_ref[problem.exch_mask > 0]
+    spread = max(float(ref.var()), 1e-12 * max(float(np.mean(ref**2)), 1e-300))
+    mu, tau2 = [], []
+    for g in init_gens:
+        tau2.append(spread * math.exp(g.standard_normal()))
+        mu.append(ref.mean() + math.sqrt(spread) * g.standard_normal())
+    lam = np.full(len(init_gens), 1.0 / problem.hc_inv_scale2)
+    return np.array(mu), np.array(tau2), lam
+
+
 def run_flat(problem: FlatProblem, streams, *, draws, warmup, thin, backend, progress, sigma2_init):
-    """Sample the flat model; returns (gamma draws (C, D, p), sigma2 draws (C, D), RunInfo)."""
+    """Sample the flat model; returns (draws dict in sampler coordinates, RunInfo)."""
     chains = len(streams.normal)
     p = problem.p
     gamma_state = np.zeros((chains, p))
     sigma2_state = np.asarray(sigma2_init, dtype=float).copy()
-    out_gamma = np.empty((chains, draws, p))
-    out_sigma2 = np.empty((chains, draws))
-    no_gamma = np.empty((chains, 0, p))
-    no_sigma2 = np.empty((chains, 0))
+    if problem.exchangeable:
+        mu_state, tau2_state, lam_state = exchangeable_initial(problem, streams.init)
+    else:
+        mu_state, tau2_state, lam_state = np.zeros(chains), np.ones(chains), np.ones(chains)
+    n_hyper = draws if problem.exchangeable else 0
+    out = {"gamma": np.empty((chains, draws, p)), "sigma2": np.empty((chains, draws)),
+           "mu": np.empty((chains, n_hyper)), "tau2": np.empty((chains, n_hyper))}
+    empty = {k: np.empty((chains, 0) + v.shape[2:]) for k, v in out.items()}
+    order = ("gamma", "sigma2", "mu", "tau2")
     args = problem.kernel_args()
+    state = (gamma_state, sigma2_state, mu_state, tau2_state, lam_state)
 
     if backend == "numba":
         from .kernels.flat import flat_gibbs
@@ -105,34 +152,38 @@ def run_flat(problem: FlatProblem, streams, *, draws, warmup, thin, backend, pro
         vec = np.zeros((chains, p))
 
         def run_chunk(n_iter, store, out_start):
-            failures = flat_gibbs(*args, gamma_state, sigma2_state, normal, gamma, n_iter, thin, out_start,
-                                  out_gamma if store else no_gamma, out_sigma2 if store else no_sigma2, work, vec)
+            bufs = out if store else empty
+            failures = flat_gibbs(*args, *state, normal, gamma, n_iter, thin, out_start,
+                                  *(bufs[k] for k in order), work, vec)
             if failures:
                 raise FloatingPointError("the conditional precision of beta lost positive definiteness; rescale the data or the prior")
         cap = None
     else:
         def run_chunk(n_iter, store, out_start):
-            reference.flat_gibbs(*args, gamma_state, sigma2_state, streams.normal, streams.gamma, n_iter, thin,
-                                 out_start, out_gamma if store else no_gamma, out_sigma2 if store else no_sigma2)
-        cap = max(1, MAX_CHUNK_ELEMENTS // (chains * (p + 1)))
+            bufs = out if store else empty
+            reference.flat_gibbs(*args, *state, streams.normal, streams.gamma, n_iter, thin, out_start,
+                                 *(bufs[k] for k in order))
+        cap = max(1, MAX_CHUNK_ELEMENTS // (chains * (p + 4)))
 
     info = drive(run_chunk, draws=draws, warmup=warmup, thin=thin, progress=progress, max_chunk_iters=cap)
-    return out_gamma[:, : info.draws_done], out_sigma2[:, : info.draws_done], info
+    return {k: v[:, : info.draws_done] for k, v in out.items()}, info
 
 
 class LinearRegression:
     """Bayesian linear regression y = X beta + eps, eps ~ N(0, sigma^2 I), sampled by Gibbs.
 
-    ``prior`` is a :class:`SemiConjugate` (default) or :class:`NormalInverseGamma`
-    prior; both are sampled by the two-block Gibbs sampler
-    beta | sigma^2, y  then  sigma^2 | beta, y.
+    ``prior`` is a :class:`SemiConjugate` (default), :class:`NormalInverseGamma`
+    or :class:`Exchangeable` prior.  The first two are sampled by the two-block
+    Gibbs sampler beta | sigma^2, y then sigma^2 | beta, y; the exchangeable prior
+    adds mu | beta, tau^2 and tau^2 | beta, mu (and reports ``mu`` and ``tau2``).
     """
 
-    def __init__(self, prior: _GaussianIGPrior | None = None, intercept: bool = True):
+    def __init__(self, prior=None, intercept: bool = True):
         if prior is None:
             prior = SemiConjugate()
-        if not isinstance(prior, _GaussianIGPrior):
-            raise ValueError(f"LinearRegression: prior must be SemiConjugate or NormalInverseGamma, got {type(prior).__name__}")
+        if not isinstance(prior, (_GaussianIGPrior, Exchangeable)):
+            raise ValueError("LinearRegression: prior must be SemiConjugate, NormalInverseGamma or Exchangeable, "
+                             f"got {type(prior).__name__}")
         self.prior = prior
         self.intercept = bool(intercept)
 
@@ -142,15 +193,19 @@ class LinearRegression:
         chains, draws, warmup, thin, backend = check_sampling_args(chains, draws, warmup, thin, backend)
         t0 = time.perf_counter()
         design = as_design(X, y, self.intercept)
-        stats = sufficient_stats(design)
+        stats = sufficient_stats(design, center=not isinstance(self.prior, Exchangeable))
         prior = self.prior.resolve(stats, design.names)
         problem = flat_problem(stats, prior)
         streams = chain_streams(seed, chains)
         sigma2_init = initial_sigma2(stats, prior, streams.init)
         setup = time.perf_counter() - t0
-        gamma, sigma2, info = run_flat(problem, streams, draws=draws, warmup=warmup, thin=thin,
-                                       backend=backend, progress=progress, sigma2_init=sigma2_init)
-        beta = stats.transform.to_beta(gamma)
+        out, info = run_flat(problem, streams, draws=draws, warmup=warmup, thin=thin,
+                             backend=backend, progress=progress, sigma2_init=sigma2_init)
+        draws_out = {"beta": stats.transform.to_beta(out["gamma"]), "sigma2": out["sigma2"]}
+        dims = {"beta": ["coef"], "sigma2": []}
+        if problem.exchangeable:
+            draws_out.update(mu=out["mu"], tau2=out["tau2"])
+            dims.update(mu=[], tau2=[])
         attrs = {
             "model": f"LinearRegression ({prior.kind}, Gibbs)",
             "prior": prior,
@@ -164,5 +219,4 @@ class LinearRegression:
             "sampling_seconds": info.sampling_seconds,
             "interrupted": info.interrupted,
         }
-        return Posterior({"beta": beta, "sigma2": sigma2}, dims={"beta": ["coef"], "sigma2": []},
-                         coords={"coef": design.names}, attrs=attrs)
+        return Posterior(draws_out, dims=dims, coords={"coef": design.names}, attrs=attrs)

@@ -21,7 +21,8 @@ import numpy as np
 from . import reference
 from .data import as_design, row_chunks, sufficient_stats
 from .posterior import Posterior
-from .priors import SLOPE_SCALE, DEFAULT_A, DEFAULT_B_FRACTION, validate_cov, _finite_array, _positive_scalar
+from .priors import (DEFAULT_A, DEFAULT_B_FRACTION, SLOPE_SCALE, HalfCauchy, InvGamma, InvWishart, _finite_array,
+                     _positive_vector, _vec, validate_cov)
 from .sampling import chain_streams, check_sampling_args, drive
 
 MAX_CHUNK_ELEMENTS = 1 << 23
@@ -29,54 +30,6 @@ MAX_CHUNK_ELEMENTS = 1 << 23
 
 # ---------------------------------------------------------------------------------------------
 # hyperpriors
-
-
-class InvGamma:
-    """tau_k^2 ~ IG(a, b) (shape a, scale b); a and b broadcast over coefficients."""
-
-    def __init__(self, a=1.0, b=1.0):
-        self.a = _positive_vector(a, "a", "InvGamma")
-        self.b = _positive_vector(b, "b", "InvGamma")
-
-    def __repr__(self):
-        return f"InvGamma(a={_fmt(self.a)}, b={_fmt(self.b)})"
-
-
-class HalfCauchy:
-    """tau_k ~ half-Cauchy(0, scale), sampled through tau_k^2 | lam_k ~ IG(1/2, 1/lam_k), lam_k ~ IG(1/2, 1/scale^2)."""
-
-    def __init__(self, scale=1.0):
-        self.scale = _positive_vector(scale, "scale", "HalfCauchy")
-
-    def __repr__(self):
-        return f"HalfCauchy(scale={_fmt(self.scale)})"
-
-
-class InvWishart:
-    """Sigma_beta ~ IW(df, Psi) with Psi = scale * I (scalar scale) or a given SPD matrix; df > q - 1."""
-
-    def __init__(self, df, scale=1.0):
-        self.df = _positive_scalar(df, "df", "InvWishart")
-        arr = np.asarray(scale, dtype=float)
-        if arr.ndim == 0:
-            self.scale = _positive_scalar(scale, "scale", "InvWishart")
-        else:
-            self.scale = validate_cov(arr, None, "scale", "InvWishart")
-
-    def __repr__(self):
-        return f"InvWishart(df={self.df:g}, scale={_fmt(self.scale)})"
-
-
-def _fmt(x):
-    x = np.asarray(x)
-    return f"{float(x):.4g}" if x.ndim == 0 else np.array2string(x, precision=4)
-
-
-def _positive_vector(value, name, prior):
-    arr = _finite_array(value, name, prior)
-    if arr is None or not np.isfinite(arr).all() or not (arr > 0).all():
-        raise ValueError(f"{prior}: {name} must be positive and finite, got {value!r}")
-    return arr
 
 
 class HierarchicalPrior:
@@ -110,15 +63,6 @@ class HierarchicalPrior:
         self.tau = tau
         self.sigma = sigma
         self.group_variance = bool(group_variance)
-
-
-def _vec(value, k, name):
-    arr = np.asarray(value, dtype=float)
-    if arr.ndim == 0:
-        return np.full(k, float(arr))
-    if arr.shape != (k,):
-        raise ValueError(f"HierarchicalPrior: {name} has {arr.shape[0]} entries but there are {k} coefficients")
-    return arr.copy()
 
 
 @dataclass

@@ -32,36 +32,66 @@ def gaussian_draw(A, b, z):
 
 def flat_gibbs(
     G, h, rr, P, Pm, m, sigma_shape, b0, conjugate, L_conj, mean_conj,
-    gamma_state, sigma2_state, normal_gens, gamma_gens,
-    n_iter, thin, out_start, out_gamma, out_sigma2,
+    exch_mask, exch_scale, exch_ref, mu0, mu_prec, tau_kind, tau_a, tau_b, hc_inv_scale2,
+    gamma_state, sigma2_state, mu_state, tau2_state, lam_state, normal_gens, gamma_gens,
+    n_iter, thin, out_start, out_gamma, out_sigma2, out_mu, out_tau2,
 ):
     """NumPy twin of gibbsreg.kernels.flat.flat_gibbs (same arguments, minus workspaces)."""
     n_chains, p = gamma_state.shape
     store = out_gamma.shape[1] > 0
-    z = normal_block(normal_gens, n_iter, p)
-    gam = gamma_block(gamma_gens, n_iter, sigma_shape)[:, :, 0]
+    exch = exch_mask > 0
+    n_exch = float(exch.sum())
+    if n_exch > 0:
+        shapes = [sigma_shape, tau_a + 0.5 * n_exch] if tau_kind == 0 else [sigma_shape, 0.5 * (n_exch + 1), 1.0]
+    else:
+        shapes = [sigma_shape]
+    z = normal_block(normal_gens, n_iter, p + int(n_exch > 0))
+    gam = gamma_block(gamma_gens, n_iter, shapes)
+    mu = mu_state.copy()
+    tau2 = tau2_state.copy()
     s2 = sigma2_state.copy()
     g = gamma_state.copy()
     if conjugate:
         L_conj_inv_T = np.linalg.inv(L_conj).T
     for t in range(n_iter):
         if conjugate:
-            g = mean_conj + np.sqrt(s2)[:, None] * (z[:, t] @ L_conj_inv_T.T)
+            g = mean_conj + np.sqrt(s2)[:, None] * (z[:, t, :p] @ L_conj_inv_T.T)
         else:
             inv_s2 = 1.0 / s2
-            g = gaussian_draw(P + G * inv_s2[:, None, None], Pm + h * inv_s2[:, None], z[:, t])
+            A = P + G * inv_s2[:, None, None]
+            b = Pm + h * inv_s2[:, None]
+            if n_exch > 0:
+                w = exch / (exch_scale**2 * tau2[:, None])
+                A = A + w[:, :, None] * np.eye(p)
+                b = b + exch * (mu[:, None] - exch_ref) / (exch_scale * tau2[:, None])
+            g = gaussian_draw(A, b, z[:, t, :p])
         rss = np.maximum(rr - 2.0 * g @ h + np.einsum("ci,ij,cj->c", g, G, g), 0.0)
         scale = b0 + 0.5 * rss
         if conjugate:
             d = g - m
             scale += 0.5 * np.einsum("ci,ij,cj->c", d, P, d)
-        s2 = scale / gam[:, t]
+        s2 = scale / gam[:, t, 0]
+        if n_exch > 0:
+            beta_k = (exch_ref + g / exch_scale)[:, exch]
+            prec = mu_prec + n_exch / tau2
+            mu = (mu_prec * mu0 + beta_k.sum(axis=1) / tau2) / prec + z[:, t, p] / np.sqrt(prec)
+            ss = ((beta_k - mu[:, None]) ** 2).sum(axis=1)
+            if tau_kind == 0:
+                tau2 = (tau_b + 0.5 * ss) / gam[:, t, 1]
+            else:
+                tau2 = (1.0 / lam_state + 0.5 * ss) / gam[:, t, 1]
+                lam_state[:] = (hc_inv_scale2 + 1.0 / tau2) / gam[:, t, 2]
         if store and (t + 1) % thin == 0:
             k = out_start + (t + 1) // thin - 1
             out_gamma[:, k] = g
             out_sigma2[:, k] = s2
+            if n_exch > 0:
+                out_mu[:, k] = mu
+                out_tau2[:, k] = tau2
     gamma_state[:] = g
     sigma2_state[:] = s2
+    mu_state[:] = mu
+    tau2_state[:] = tau2
     return 0
 
 

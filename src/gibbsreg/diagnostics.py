@@ -1,0 +1,928 @@
+r"""MCMC convergence diagnostics: R-hat, effective sample size and Monte Carlo error.
+
+All functions take posterior draws shaped ``(chain, draw, *param_shape)`` and are
+vectorised over chains and over the trailing parameter dimensions (there is no
+Python loop over parameters or chains; long inputs are only processed in
+fixed-size blocks of chains to bound the memory used by the FFTs).  Every
+per-parameter diagnostic returns an ``np.ndarray`` of shape ``param_shape``
+(a 0-d array for ``(chain, draw)`` input), in float64.
+
+The estimators follow
+
+    Vehtari, Gelman, Simpson, Carpenter & Bürkner (2021). "Rank-normalization,
+    folding, and localization: An improved R-hat for assessing convergence of
+    MCMC". Bayesian Analysis 16(2), 667-718. doi:10.1214/20-BA1221
+
+and reproduce ArviZ 0.23 (``az.rhat``, ``az.ess``, ``az.mcse``) to floating-point
+rounding, with the exceptions listed below.  Nested R-hat follows Margossian,
+Hoffman, Sountsov, Riou-Durand, Vehtari & Gelman (2024), "Nested R-hat:
+assessing the convergence of Markov chain Monte Carlo when running many short
+chains", Bayesian Analysis, doi:10.1214/24-BA1453.
+
+Conventions shared with ArviZ:
+
+* "split" chains: each chain of ``D`` draws is cut into its first ``D // 2``
+  and last ``D // 2`` draws (the middle draw is dropped when ``D`` is odd),
+  giving ``M = 2 * chains`` chains of ``n = D // 2`` draws.
+* Rank normalisation: average ranks ``r`` (ties share their mean rank) are
+  taken jointly over all (split) chains and mapped to
+  ``z = Phi^{-1}((r - 3/8) / (S + 1/4))`` where ``S`` is the number of draws
+  (Blom offsets).
+* Parameters whose draws contain NaN, or inputs with fewer than 4 draws per
+  chain, give NaN.  Draws that are all (numerically) equal give ``ESS = S``
+  (the number of split draws) and ``R-hat = NaN``, as in ArviZ.
+
+Differences from ArviZ (deliberate):
+
+* With a single chain, :func:`rhat` and :func:`split_rhat` are computed from
+  the two halves of the chain (ArviZ returns NaN for fewer than 2 chains).
+* Arrays of any parameter shape are accepted directly (ArviZ needs an
+  ``xarray`` dataset for more than one parameter dimension).
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from numpy.lib.stride_tricks import as_strided
+from scipy import fft as _fft
+from scipy import special as _special
+from scipy import stats as _stats
+
+__all__ = [
+    "autocovariance",
+    "autocorrelation",
+    "split_rhat",
+    "rhat",
+    "nested_rhat",
+    "ess_bulk",
+    "ess_tail",
+    "ess_mean",
+    "ess_sd",
+    "ess_quantile",
+    "mcse_mean",
+    "mcse_sd",
+    "mcse_quantile",
+    "summary_stats",
+]
+
+_MIN_DRAWS = 4
+# np.finfo(float).resolution, the threshold ArviZ uses to call draws constant.
+_RESOLUTION = float(np.finfo(np.float64).resolution)
+# Number of float64 values in one padded FFT work buffer (32 MiB).
+_FFT_BLOCK = 1 << 22
+# Quantiles of the standard normal at -1 and +1, used for the quantile MCSE.
+_MCSE_QUANTILE_PROBS = np.array([0.1586553, 0.8413447])
+
+
+# ----------------------------------------------------------------------------
+# input handling
+# ----------------------------------------------------------------------------
+def _as_draws(x):
+    """Return ``(a, param_shape)`` with ``a`` a float64 (chain, draw, P) view."""
+    a = np.asarray(x, dtype=np.float64)
+    if a.ndim < 2:
+        raise ValueError(
+            "draws must be an array shaped (chain, draw, *param_shape); "
+            f"got an array with shape {a.shape}"
+        )
+    n_chain, n_draw = a.shape[:2]
+    if n_chain < 1 or n_draw < 1:
+        raise ValueError(
+            "draws shaped (chain, draw, *param_shape) need at least one chain "
+            f"and one draw; got shape {a.shape}"
+        )
+    param_shape = a.shape[2:]
+    return a.reshape(n_chain, n_draw, math.prod(param_shape)), param_shape
+
+
+def _result(values, param_shape):
+    return np.asarray(values, dtype=np.float64).reshape(param_shape)
+
+
+def _flat(a):
+    """(C, D, P) -> (C * D, P)."""
+    return a.reshape(a.shape[0] * a.shape[1], a.shape[2])
+
+
+def _per_lane(y):
+    """(P, ...) -> (P, prod(...))."""
+    return y.reshape(y.shape[0], math.prod(y.shape[1:]))
+
+
+def _nan_lanes(a):
+    """(P,) mask of parameters with any NaN draw."""
+    return np.isnan(a).any(axis=(0, 1))
+
+
+def _lanes(a):
+    """(C, D, P) -> (P, C, 1, D) view (unsplit chains)."""
+    return a.transpose(2, 0, 1)[:, :, None, :]
+
+
+def _split_lanes(a):
+    """(C, D, P) -> (P, C, 2, D // 2) view of the split chains.
+
+    The first half holds draws ``[0, D//2)`` and the second ``[D - D//2, D)``,
+    so the middle draw of an odd-length chain is dropped (as in ArviZ).
+    """
+    n_chain, n_draw, n_par = a.shape
+    half = n_draw // 2
+    s_chain, s_draw, s_par = a.strides
+    return as_strided(
+        a,
+        shape=(n_par, n_chain, 2, half),
+        strides=(s_par, s_chain, (n_draw - half) * s_draw, s_draw),
+        writeable=False,
+    )
+
+
+def _chain_block(n_chain, per_chain):
+    return max(1, min(n_chain, _FFT_BLOCK // max(per_chain, 1)))
+
+
+# ----------------------------------------------------------------------------
+# building blocks working on (P, C, S, n) arrays: P parameters, C x S chains,
+# n draws per chain
+# ----------------------------------------------------------------------------
+def _chain_mean_var(y):
+    """Per-chain mean and unbiased variance, each (P, C, S).
+
+    Draws are shifted by the first draw of their chain before the usual
+    two-pass computation, so a constant chain has exactly zero variance.
+    """
+    n_par, n_chain, n_sub, n = y.shape
+    mean = np.empty((n_par, n_chain, n_sub))
+    var = np.empty_like(mean)
+    step = _chain_block(n_chain, n_par * n_sub * n)
+    for i in range(0, n_chain, step):
+        blk = y[:, i : i + step]
+        first = blk[..., :1].astype(np.float64)
+        d = np.subtract(blk, first)
+        shift = d.mean(axis=3)
+        mean[:, i : i + step] = first[..., 0] + shift
+        d -= shift[..., None]
+        np.square(d, out=d)
+        var[:, i : i + step] = d.sum(axis=3)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        var /= n - 1
+    return mean, var
+
+
+def _rhat_core(y):
+    r"""Classic R-hat of the chains in ``y`` (P, C, S, n) -> (P,).
+
+    ``B = n var_m(mean_m)``, ``W = mean_m(var_m)``,
+    ``R = sqrt(((n - 1) / n W + B / n) / W)``.
+    """
+    n_par, n_chain, n_sub, n = y.shape
+    mean, var = _chain_mean_var(y)
+    between = n * _per_lane(mean).var(axis=1, ddof=1)
+    within = _per_lane(var).mean(axis=1)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.sqrt((between / within + n - 1) / n)
+
+
+def _mean_autocov(y, mean):
+    """Chain-averaged biased autocovariance (P, n) for ``y`` (P, C, S, n).
+
+    ``acov(t) = 1/(C S) sum_m 1/n sum_i (y_mi - ybar_m)(y_m,i+t - ybar_m)``,
+    via zero-padded real FFTs; the power spectra are summed over chains before
+    a single inverse transform.
+    """
+    n_par, n_chain, n_sub, n = y.shape
+    nfft = _fft.next_fast_len(2 * n - 1, real=True)
+    nfreq = nfft // 2 + 1
+    acc = np.zeros((n_par, nfreq))
+    step = _chain_block(n_chain, n_par * n_sub * nfft)
+    buf = np.zeros((n_par, min(step, n_chain), n_sub, nfft))
+    for i in range(0, n_chain, step):
+        blk = y[:, i : i + step]
+        c = blk.shape[1]
+        work = buf[:, :c]
+        np.subtract(blk, mean[:, i : i + step, :, None], out=work[..., :n])
+        spec = np.ascontiguousarray(_fft.rfft(work, axis=-1, workers=-1))
+        parts = spec.view(np.float64)  # interleaved (re, im)
+        np.square(parts, out=parts)
+        acc += parts.reshape(n_par, c * n_sub, nfreq, 2).sum(axis=(1, 3))
+    acov = _fft.irfft(acc, n=nfft, axis=-1, workers=-1)[:, :n]
+    acov /= n * n_chain * n_sub
+    return acov
+
+
+def _geyer_tau(rho, n_total):
+    r"""Integrated autocorrelation time from Geyer's initial monotone sequence.
+
+    ``rho`` is (P, n) with the combined autocorrelation estimates
+    ``rho_t = 1 - (W - acov_t) / var_plus`` (lag 0 is taken as 1).  With pair
+    sums ``P_k = rho_{2k} + rho_{2k+1}`` the sum is truncated at the first
+    non-positive ``P_k``, the pairs before it are made monotone (running
+    minimum) and ``tau = -1 + 2 sum_{k<K} P_k + rho_{2K}`` (the last term kept
+    when positive), bounded below by ``1 / log10(n_total)``; this is the
+    ArviZ/Stan recursion written without a loop.
+    """
+    n_par, n = rho.shape
+    kmax = (n - 1) // 2 - 1  # last pair index the recursion may visit
+    n_pairs = max(kmax, 0) + 1
+    r = rho[:, : 2 * n_pairs].copy()
+    r[:, 0] = 1.0
+    pairs = r[:, 0::2] + r[:, 1::2]
+    stop = ~(pairs > 0)  # also true for NaN
+    first = np.where(stop.any(axis=1), stop.argmax(axis=1), n_pairs)
+    k_last = np.minimum(first, max(kmax, 0))[:, None]
+    head = np.cumsum(np.minimum.accumulate(pairs, axis=1), axis=1)
+    head = np.where(
+        k_last > 0, np.take_along_axis(head, np.maximum(k_last - 1, 0), axis=1), 0.0
+    )[:, 0]
+    even = np.take_along_axis(r, 2 * k_last, axis=1)[:, 0]
+    p_last = np.take_along_axis(pairs, k_last, axis=1)[:, 0]
+    k_last = k_last[:, 0]
+    last = np.where((k_last == 0) | (p_last >= 0) | (even > 0), even, 0.0)
+    tau = -1.0 + 2.0 * head + last
+    floor = 1.0 / np.log10(n_total)
+    tau = np.where(floor > tau, floor, tau)  # NaN-propagating max, like ArviZ
+    tau[np.isnan(rho[:, 1])] = np.nan
+    return tau
+
+
+def _ess_core(y, const=None):
+    r"""ESS of the chains in ``y`` (P, C, S, n) -> (P,).
+
+    ``W = mean_m s_m^2``, ``var_plus = (n-1)/n W + var_m(mean_m)``,
+    ``rho_t = 1 - (W - mean_m acov_m(t)) / var_plus``,
+    ``ESS = M n / tau`` with ``tau`` from :func:`_geyer_tau`.
+    """
+    n_par, n_chain, n_sub, n = y.shape
+    n_total = n_chain * n_sub * n
+    mean = y.mean(axis=3)
+    acov = _mean_autocov(y, mean)
+    mean_var = acov[:, 0] * n / (n - 1.0)
+    var_plus = mean_var * (n - 1.0) / n + _per_lane(mean).var(axis=1, ddof=1)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        rho = 1.0 - (mean_var[:, None] - acov) / var_plus[:, None]
+        ess = n_total / _geyer_tau(rho, n_total)
+    if const is None:
+        const = _constant_lanes(y)
+    ess[const] = n_total
+    return ess
+
+
+def _constant_lanes(y):
+    lo = y.min(axis=(1, 2, 3)).astype(np.float64)
+    hi = y.max(axis=(1, 2, 3)).astype(np.float64)
+    return (hi - lo) < _RESOLUTION
+
+
+# ----------------------------------------------------------------------------
+# ranks
+# ----------------------------------------------------------------------------
+def _sort_lanes(v):
+    """Sort each row of ``v`` (P, N); returns ``(order, sorted_values)``.
+
+    ``np.argsort`` of large float arrays is slow, so rows are first ordered by a
+    64-bit key holding a monotone integer image of the value in the high bits
+    and the position in the low bits (a plain, SIMD-accelerated ``np.sort``);
+    a stable argsort then repairs the rare rows where keys truncated the
+    value, which is linear time on such nearly sorted input.
+    """
+    n_par, n = v.shape
+    idx_bits = max(1, (n - 1).bit_length())
+    if idx_bits > 48:  # pragma: no cover - absurdly long chains
+        order = np.argsort(v, axis=-1)
+        return order, np.take_along_axis(v, order, axis=-1)
+    key = np.empty((n_par, n), dtype=np.int64)
+    np.copyto(key, v.view(np.int64))
+    # monotone image of float64 in int64: flip magnitude bits of negatives
+    np.bitwise_xor(key, np.int64(0x7FFFFFFFFFFFFFFF), out=key, where=key < 0)
+    kmin = key.min(axis=1)
+    kmax = key.max(axis=1)
+    ukey = key.view(np.uint64)
+    np.subtract(ukey, kmin.view(np.uint64)[:, None], out=ukey)  # modular, exact
+    span = (kmax.view(np.uint64) - kmin.view(np.uint64)).astype(np.float64)
+    with np.errstate(divide="ignore"):
+        span_bits = np.where(span > 0, np.floor(np.log2(span)) + 1, 0)  # >= bit length
+    shift = np.maximum(span_bits - (64 - idx_bits), 0).astype(np.uint64)
+    np.right_shift(ukey, shift[:, None], out=ukey)
+    np.left_shift(ukey, np.uint64(idx_bits), out=ukey)
+    np.bitwise_or(ukey, np.arange(n, dtype=np.uint64), out=ukey)
+    ukey.sort(axis=-1)
+    np.bitwise_and(ukey, np.uint64((1 << idx_bits) - 1), out=ukey)
+    order = key  # same buffer, now holding positions
+    del ukey, key
+    values = np.take_along_axis(v, order, axis=-1)
+    if n > 1 and not np.all(values[:, 1:] >= values[:, :-1]):
+        fix = np.argsort(values, axis=-1, kind="stable")
+        order = np.take_along_axis(order, fix, axis=-1)
+        values = np.take_along_axis(values, fix, axis=-1)
+    return order, values
+
+
+def _normal_table(n):
+    """``Phi^{-1}((i - 3/8) / (n + 1/4))`` for ``i = 1..n`` (untied ranks)."""
+    h = (n + 1) // 2
+    table = np.empty(n)
+    table[:h] = _special.ndtri((np.arange(1, h + 1) - 0.375) / (n + 0.25))
+    table[h:] = -table[: n - h][::-1]
+    return table
+
+
+def _sorted_scores(values, table):
+    """Rank-normal scores of sorted rows ``values`` (P, N); ties averaged."""
+    n_par, n = values.shape
+    tied = values[:, 1:] == values[:, :-1]
+    if not tied.any():
+        return table[None, :]
+    new = np.ones((n_par, n), dtype=bool)
+    np.logical_not(tied, out=new[:, 1:])
+    del tied
+    starts = np.flatnonzero(new)
+    del new
+    sizes = np.diff(starts, append=n_par * n)
+    mean_rank = (starts % n) + (sizes + 1) / 2.0
+    scores = _special.ndtri((mean_rank - 0.375) / (n + 0.25))
+    return np.repeat(scores, sizes).reshape(n_par, n)
+
+
+def _rank_normalize(v, table=None):
+    """Rank-normalise each row of ``v`` (P, N) jointly.
+
+    Returns ``(z, sorted_values, table)`` with ``z`` (P, N) in the order of ``v``.
+    """
+    n_par, n = v.shape
+    if table is None:
+        table = _normal_table(n)
+    order, values = _sort_lanes(v)
+    z = np.empty((n_par, n))
+    np.put_along_axis(z, order, _sorted_scores(values, table), axis=-1)
+    return z, values, table
+
+
+def _median_sorted(values):
+    n = values.shape[1]
+    return (values[:, (n - 1) // 2] + values[:, n // 2]) / 2.0
+
+
+def _rank_rhat_parts(ys):
+    """Bulk z-scores of the split chains, plus the folded tail R-hat.
+
+    ``ys`` is the (P, C, 2, n) split view.  Returns ``(z, const, rhat_tail)``
+    with ``z`` (P, C, 2, n) the rank-normalised split draws and ``const`` the
+    mask of parameters whose draws are all equal.
+    """
+    shape = ys.shape
+    v = _per_lane(ys)
+    z, values, table = _rank_normalize(v)
+    const = values[:, -1] == values[:, 0]
+    med = _median_sorted(values)
+    del values
+    folded = np.subtract(v, med[:, None])
+    np.abs(folded, out=folded)
+    zf = _rank_normalize(folded, table)[0]
+    del folded
+    rhat_tail = _rhat_core(zf.reshape(shape))
+    return z.reshape(shape), const, rhat_tail
+
+
+# ----------------------------------------------------------------------------
+# quantiles (R type 7, exactly as scipy.stats.mstats.mquantiles used by ArviZ)
+# ----------------------------------------------------------------------------
+def _quantiles(a, probs):
+    """Type-7 quantiles over (chain, draw) for each parameter: list of (P,)."""
+    flat = _flat(a)
+    n = flat.shape[0]
+    plan = []
+    for p in probs:
+        p = float(p)
+        aleph = n * p + (1.0 + p * (1.0 - 1.0 - 1.0))
+        k = int(np.floor(np.clip(aleph, 1, n - 1)))
+        gamma = float(np.clip(aleph - k, 0.0, 1.0))
+        plan.append((k, gamma))
+    if n == 1:
+        return [flat[0].copy() for _ in probs]
+    kth = sorted({j for k, _ in plan for j in (k - 1, k)})
+    part = np.partition(flat, kth, axis=0)
+    return [(1.0 - g) * part[k - 1] + g * part[k] for k, g in plan]
+
+
+def _check_prob(prob, name="prob"):
+    prob = float(prob)
+    if not 0.0 <= prob <= 1.0:
+        raise ValueError(f"{name} must be in [0, 1]; got {prob}")
+    return prob
+
+
+def _ess_indicator(a, q):
+    """Split-chain ESS of the indicator ``x <= q`` (q is (P,))."""
+    ind = a <= q
+    return _ess_core(_split_lanes(ind))
+
+
+# ----------------------------------------------------------------------------
+# public API
+# ----------------------------------------------------------------------------
+def autocovariance(x):
+    r"""Per-chain autocovariance along the draw axis.
+
+    For every chain ``m`` and lag ``t = 0..D-1``
+
+    .. math:: \hat\gamma_m(t) = \frac1D \sum_{i=0}^{D-1-t}
+              (x_{m,i} - \bar x_m)(x_{m,i+t} - \bar x_m),
+
+    computed with zero-padded FFTs (``scipy.fft``, ``next_fast_len``).
+    Same as ``arviz.autocov(x, axis=1)``.
+
+    Parameters
+    ----------
+    x : array_like, shape (chain, draw, *param_shape)
+
+    Returns
+    -------
+    numpy.ndarray, shape (chain, draw, *param_shape)
+    """
+    a, param_shape = _as_draws(x)
+    n_chain, n, n_par = a.shape
+    out = np.empty((n_chain, n, n_par))
+    y = _lanes(a)
+    mean = y.mean(axis=3)
+    nfft = _fft.next_fast_len(2 * n - 1, real=True)
+    step = _chain_block(n_chain, n_par * nfft)
+    buf = np.zeros((n_par, min(step, n_chain), 1, nfft))
+    for i in range(0, n_chain, step):
+        blk = y[:, i : i + step]
+        c = blk.shape[1]
+        work = buf[:, :c]
+        np.subtract(blk, mean[:, i : i + step, :, None], out=work[..., :n])
+        spec = np.ascontiguousarray(_fft.rfft(work, axis=-1, workers=-1))
+        parts = spec.view(np.float64)
+        np.square(parts, out=parts)
+        power = parts.reshape(*spec.shape, 2).sum(axis=-1)
+        acov = _fft.irfft(power, n=nfft, axis=-1, workers=-1)[..., :n]
+        acov /= n
+        out[i : i + c] = acov[:, :, 0, :].transpose(1, 2, 0)
+    return out.reshape(n_chain, n, *param_shape)
+
+
+def autocorrelation(x):
+    r"""Per-chain autocorrelation ``rho_m(t) = gamma_m(t) / gamma_m(0)``.
+
+    See :func:`autocovariance`; NaN for constant chains.  Same as
+    ``arviz.autocorr(x, axis=1)``.  Input and output shape
+    ``(chain, draw, *param_shape)``.
+    """
+    acov = autocovariance(x)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        acov /= acov[:, :1]
+    return acov
+
+
+def split_rhat(x):
+    r"""Classic split R-hat (Gelman et al., BDA3; Vehtari et al. 2021, eq. 4).
+
+    Each chain is split in two halves (``M`` chains of ``n`` draws) and
+
+    .. math:: B = \frac{n}{M-1}\sum_m(\bar\theta_m - \bar\theta)^2,\quad
+              W = \frac1M\sum_m s_m^2,\quad
+              \hat R = \sqrt{\frac{\frac{n-1}{n}W + \frac1n B}{W}}.
+
+    Matches ``arviz.rhat(method="split")``; unlike ArviZ a single chain is
+    allowed (its two halves are compared).
+
+    Parameters
+    ----------
+    x : array_like, shape (chain, draw, *param_shape)
+
+    Returns
+    -------
+    numpy.ndarray, shape param_shape
+    """
+    a, param_shape = _as_draws(x)
+    out = np.full(a.shape[2], np.nan)
+    if a.shape[1] >= _MIN_DRAWS:
+        out = _rhat_core(_split_lanes(a))
+        out[_nan_lanes(a)] = np.nan
+    return _result(out, param_shape)
+
+
+def rhat(x):
+    r"""Rank-normalised split R-hat (Vehtari, Gelman, Simpson, Carpenter &
+    Bürkner 2021).
+
+    .. math:: \hat R = \max\big(\hat R_{\text{split}}(z(\theta)),\;
+              \hat R_{\text{split}}(z(|\theta - \operatorname{median}\theta|))\big)
+
+    where ``z`` rank-normalises the split chains jointly (average ranks,
+    Blom offsets 3/8) and the median is over all split draws: the first term
+    is the bulk R-hat, the second the folded (tail) R-hat.  Matches
+    ``arviz.rhat(method="rank")`` (the ArviZ default) except that a single
+    chain is allowed (its two halves are compared).
+
+    Parameters
+    ----------
+    x : array_like, shape (chain, draw, *param_shape)
+
+    Returns
+    -------
+    numpy.ndarray, shape param_shape
+    """
+    a, param_shape = _as_draws(x)
+    out = np.full(a.shape[2], np.nan)
+    if a.shape[1] >= _MIN_DRAWS:
+        z, _, tail = _rank_rhat_parts(_split_lanes(a))
+        bulk = _rhat_core(z)
+        out = np.where(tail > bulk, tail, bulk)  # max() as ArviZ: NaN bulk wins
+        out[_nan_lanes(a)] = np.nan
+    return _result(out, param_shape)
+
+
+def nested_rhat(x, superchains):
+    r"""Nested R-hat of Margossian, Hoffman, Sountsov, Riou-Durand, Vehtari &
+    Gelman (2024) for many short chains grouped in superchains.
+
+    The ``chain`` axis is cut into ``K = superchains`` groups of ``M``
+    consecutive chains (chains ``k*M .. k*M+M-1`` form superchain ``k``); each
+    chain has ``N`` draws (chains are not split).  With chain means
+    :math:`\bar\theta_{km}`, superchain means
+    :math:`\bar\theta_k = \frac1M\sum_m\bar\theta_{km}` and
+    :math:`\bar\theta = \frac1K\sum_k\bar\theta_k`:
+
+    .. math::
+
+        \hat B_\nu &= \frac1{K-1}\sum_k(\bar\theta_k - \bar\theta)^2,\\
+        \tilde B_k &= \frac1{M-1}\sum_m(\bar\theta_{km} - \bar\theta_k)^2
+                      \quad(0 \text{ if } M = 1),\\
+        \tilde W_k &= \frac1M\sum_m\frac1{N-1}\sum_n
+                      (\theta_{kmn} - \bar\theta_{km})^2
+                      \quad(0 \text{ if } N = 1),\\
+        \hat W_\nu &= \frac1K\sum_k(\tilde B_k + \tilde W_k),\qquad
+        \mathfrak{n}\hat R = \sqrt{1 + \hat B_\nu / \hat W_\nu}.
+
+    A single draw per chain is allowed (then :math:`\tilde W_k = 0`, as in
+    the paper), but not together with one chain per superchain.
+
+    Parameters
+    ----------
+    x : array_like, shape (chain, draw, *param_shape)
+    superchains : int
+        Number of superchains ``K >= 2``; must divide the number of chains.
+
+    Returns
+    -------
+    numpy.ndarray, shape param_shape
+    """
+    a, param_shape = _as_draws(x)
+    n_chain, n_draw, n_par = a.shape
+    if isinstance(superchains, bool) or not isinstance(superchains, (int, np.integer)):
+        raise ValueError(f"superchains must be an integer; got {superchains!r}")
+    superchains = int(superchains)
+    if superchains < 2:
+        raise ValueError(f"superchains must be at least 2; got {superchains}")
+    if n_chain % superchains:
+        raise ValueError(
+            f"the number of chains ({n_chain}) is not divisible by "
+            f"superchains ({superchains})"
+        )
+    per = n_chain // superchains
+    if per == 1 and n_draw == 1:
+        raise ValueError(
+            "nested R-hat is undefined with one chain per superchain and one "
+            "draw per chain"
+        )
+    y = _lanes(a)
+    if n_draw > 1:
+        mean, var = _chain_mean_var(y)
+        within_chain = var.reshape(n_par, superchains, per).mean(axis=2)
+    else:
+        mean = y.mean(axis=3)
+        within_chain = 0.0
+    mean = mean.reshape(n_par, superchains, per)
+    super_mean = mean.mean(axis=2)
+    between_super = super_mean.var(axis=1, ddof=1)
+    between_chain = mean.var(axis=2, ddof=1) if per > 1 else 0.0
+    within_super = np.mean(between_chain + within_chain, axis=1)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        out = np.sqrt(1.0 + between_super / within_super)
+    return _result(out, param_shape)
+
+
+def ess_bulk(x):
+    r"""Bulk effective sample size (Vehtari et al. 2021): the split-chain ESS
+    of the rank-normalised draws.
+
+    With ``M`` split chains of ``n`` draws, chain-averaged autocovariance
+    :math:`\hat\gamma_t`, :math:`W = \frac{n}{n-1}\hat\gamma_0` and
+    :math:`\widehat{\mathrm{var}}^+ = \frac{n-1}{n}W + \frac1n B`,
+
+    .. math:: \hat\rho_t = 1 - \frac{W - \hat\gamma_t}{\widehat{\mathrm{var}}^+},\quad
+              \hat\tau = -1 + 2\sum_{t'=0}^{K}\hat P_{t'},\quad
+              \mathrm{ESS} = \frac{Mn}{\hat\tau},
+
+    with :math:`\hat P_{t'} = \hat\rho_{2t'} + \hat\rho_{2t'+1}` truncated at
+    the first non-positive pair and made monotone (Geyer's initial monotone
+    sequence).  Matches ``arviz.ess(method="bulk")``.
+
+    Parameters
+    ----------
+    x : array_like, shape (chain, draw, *param_shape)
+
+    Returns
+    -------
+    numpy.ndarray, shape param_shape
+    """
+    a, param_shape = _as_draws(x)
+    out = np.full(a.shape[2], np.nan)
+    if a.shape[1] >= _MIN_DRAWS:
+        ys = _split_lanes(a)
+        z, values, _ = _rank_normalize(_per_lane(ys))
+        const = values[:, -1] == values[:, 0]
+        del values
+        out = _ess_core(z.reshape(ys.shape), const=const)
+        out[_nan_lanes(a)] = np.nan
+    return _result(out, param_shape)
+
+
+def ess_quantile(x, prob):
+    r"""Effective sample size for the ``prob`` quantile (Vehtari et al. 2021):
+    split-chain ESS (see :func:`ess_bulk`) of the indicator
+    :math:`I(\theta \le \hat q_{prob})`, with :math:`\hat q` the type-7
+    quantile over all draws.  Matches ``arviz.ess(method="quantile", prob=prob)``.
+
+    Parameters
+    ----------
+    x : array_like, shape (chain, draw, *param_shape)
+    prob : float in [0, 1]
+
+    Returns
+    -------
+    numpy.ndarray, shape param_shape
+    """
+    prob = _check_prob(prob)
+    a, param_shape = _as_draws(x)
+    out = np.full(a.shape[2], np.nan)
+    if a.shape[1] >= _MIN_DRAWS:
+        (q,) = _quantiles(a, [prob])
+        out = _ess_indicator(a, q)
+        out[_nan_lanes(a)] = np.nan
+    return _result(out, param_shape)
+
+
+def ess_tail(x):
+    r"""Tail effective sample size (Vehtari et al. 2021):
+    :math:`\min(\mathrm{ESS}_{q_{0.05}}, \mathrm{ESS}_{q_{0.95}})`, the
+    smaller of the 5% and 95% quantile ESS (:func:`ess_quantile`).
+    Matches ``arviz.ess(method="tail")``.
+
+    Parameters
+    ----------
+    x : array_like, shape (chain, draw, *param_shape)
+
+    Returns
+    -------
+    numpy.ndarray, shape param_shape
+    """
+    a, param_shape = _as_draws(x)
+    out = np.full(a.shape[2], np.nan)
+    if a.shape[1] >= _MIN_DRAWS:
+        q05, q95 = _quantiles(a, [0.05, 0.95])
+        low = _ess_indicator(a, q05)
+        high = _ess_indicator(a, q95)
+        out = np.where(high < low, high, low)
+        out[_nan_lanes(a)] = np.nan
+    return _result(out, param_shape)
+
+
+def ess_mean(x):
+    r"""Effective sample size for the mean: split-chain ESS (see
+    :func:`ess_bulk`) of the untransformed draws.  Matches
+    ``arviz.ess(method="mean")``.
+
+    Parameters
+    ----------
+    x : array_like, shape (chain, draw, *param_shape)
+
+    Returns
+    -------
+    numpy.ndarray, shape param_shape
+    """
+    a, param_shape = _as_draws(x)
+    out = np.full(a.shape[2], np.nan)
+    if a.shape[1] >= _MIN_DRAWS:
+        out = _ess_core(_split_lanes(a))
+        out[_nan_lanes(a)] = np.nan
+    return _result(out, param_shape)
+
+
+def _centered(a):
+    """Mean over (chain, draw) of each parameter and the centred draws.
+
+    The mean is accumulated relative to the first draw, so constant draws
+    are centred to exact zeros.
+    """
+    first = a[0, 0].copy()
+    d = np.subtract(a, first)
+    mean = first + _flat(d).mean(axis=0)
+    np.subtract(a, mean, out=d)
+    return mean, d
+
+
+def _sd(centred):
+    flat = _flat(centred)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.sqrt(np.einsum("ij,ij->j", flat, flat) / (flat.shape[0] - 1))
+
+
+def _centered_squares(a):
+    sq = _centered(a)[1]
+    np.square(sq, out=sq)
+    return sq
+
+
+def ess_sd(x):
+    r"""Effective sample size for the standard deviation as in ArviZ 0.23
+    (``arviz.ess(method="sd")``): split-chain ESS of
+    :math:`(\theta - \bar\theta)^2`, :math:`\bar\theta` the mean of all draws.
+
+    Parameters
+    ----------
+    x : array_like, shape (chain, draw, *param_shape)
+
+    Returns
+    -------
+    numpy.ndarray, shape param_shape
+    """
+    a, param_shape = _as_draws(x)
+    out = np.full(a.shape[2], np.nan)
+    if a.shape[1] >= _MIN_DRAWS:
+        out = _ess_core(_split_lanes(_centered_squares(a)))
+        out[_nan_lanes(a)] = np.nan
+    return _result(out, param_shape)
+
+
+def mcse_mean(x):
+    r"""Monte Carlo standard error of the posterior mean,
+    :math:`\mathrm{sd}(\theta) / \sqrt{\mathrm{ESS}_{mean}}` with the sd over
+    all draws (``ddof=1``).  Matches ``arviz.mcse(method="mean")``.
+
+    Parameters
+    ----------
+    x : array_like, shape (chain, draw, *param_shape)
+
+    Returns
+    -------
+    numpy.ndarray, shape param_shape
+    """
+    a, param_shape = _as_draws(x)
+    out = np.full(a.shape[2], np.nan)
+    if a.shape[1] >= _MIN_DRAWS:
+        ess = _ess_core(_split_lanes(a))
+        out = _sd(_centered(a)[1]) / np.sqrt(ess)
+        out[_nan_lanes(a)] = np.nan
+    return _result(out, param_shape)
+
+
+def mcse_sd(x):
+    r"""Monte Carlo standard error of the posterior sd (ArviZ 0.23
+    ``arviz.mcse(method="sd")``).  With :math:`c = (\theta - \bar\theta)^2`,
+    :math:`E = \bar c` and :math:`\mathrm{ESS}_c` the split ESS of ``c``:
+
+    .. math:: \mathrm{MCSE}_{sd} = \sqrt{\frac{\overline{c^2} - E^2}
+              {4\,E\,\mathrm{ESS}_c}}.
+
+    Parameters
+    ----------
+    x : array_like, shape (chain, draw, *param_shape)
+
+    Returns
+    -------
+    numpy.ndarray, shape param_shape
+    """
+    a, param_shape = _as_draws(x)
+    out = np.full(a.shape[2], np.nan)
+    if a.shape[1] >= _MIN_DRAWS:
+        sq = _centered_squares(a)
+        ess = _ess_core(_split_lanes(sq))
+        flat = _flat(sq)
+        evar = flat.mean(axis=0)
+        np.square(flat, out=flat)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            varvar = (flat.mean(axis=0) - evar**2) / ess
+            out = np.sqrt(varvar / evar / 4)
+        out[_nan_lanes(a)] = np.nan
+    return _result(out, param_shape)
+
+
+def mcse_quantile(x, prob):
+    r"""Monte Carlo standard error of the ``prob`` quantile (Vehtari et al.
+    2021, ``arviz.mcse(method="quantile", prob=prob)``).
+
+    With :math:`S` = number of draws, :math:`E = \mathrm{ESS}_{prob}`
+    (:func:`ess_quantile`) and :math:`a, b` the Beta(:math:`E\,prob + 1`,
+    :math:`E(1-prob) + 1`) quantiles at :math:`\Phi(\mp 1)`, the MCSE is half
+    the distance between the sorted draws with indices
+    :math:`\lfloor aS - 1\rfloor` and :math:`\lceil bS - 1\rceil` (clipped to
+    the sample).
+
+    Parameters
+    ----------
+    x : array_like, shape (chain, draw, *param_shape)
+    prob : float in [0, 1]
+
+    Returns
+    -------
+    numpy.ndarray, shape param_shape
+    """
+    prob = _check_prob(prob)
+    a, param_shape = _as_draws(x)
+    n_par = a.shape[2]
+    out = np.full(n_par, np.nan)
+    if a.shape[1] >= _MIN_DRAWS:
+        (q,) = _quantiles(a, [prob])
+        ess = _ess_indicator(a, q)
+        with np.errstate(invalid="ignore"):
+            ppf = _stats.beta.ppf(
+                _MCSE_QUANTILE_PROBS[:, None], ess * prob + 1, ess * (1 - prob) + 1
+            )
+        flat = np.sort(_flat(a), axis=0)
+        size = flat.shape[0]
+        pos = ppf * size - 1
+        lo = np.floor(np.fmax(pos[0], 0)).astype(np.intp)
+        hi = np.ceil(np.fmin(pos[1], size - 1)).astype(np.intp)
+        th1 = np.take_along_axis(flat, lo[None, :], axis=0)[0]
+        th2 = np.take_along_axis(flat, hi[None, :], axis=0)[0]
+        out = (th2 - th1) / 2
+        out[_nan_lanes(a)] = np.nan
+    return _result(out, param_shape)
+
+
+def _quantile_label(p):
+    return "q" + format(round(100.0 * p, 10), "g")
+
+
+def summary_stats(x, prob=0.95):
+    r"""Posterior summary and convergence diagnostics for every parameter.
+
+    Returns a dict of float64 arrays shaped ``param_shape``:
+
+    * ``"mean"``, ``"sd"`` (``ddof=1``) over all draws;
+    * equal-tailed quantiles at ``(1 - prob)/2`` and ``(1 + prob)/2``, keyed by
+      percentage, e.g. ``"q2.5"`` and ``"q97.5"`` for ``prob=0.95`` (type-7
+      quantiles);
+    * ``"mcse_mean"`` (:func:`mcse_mean`), ``"ess_bulk"`` (:func:`ess_bulk`),
+      ``"ess_tail"`` (:func:`ess_tail`) and ``"rhat"`` (:func:`rhat`), see
+      Vehtari et al. (2021).
+
+    The rank normalisation, quantile partition and autocovariances are shared
+    between the statistics, so this is cheaper than calling the functions one
+    by one.
+
+    Parameters
+    ----------
+    x : array_like, shape (chain, draw, *param_shape)
+    prob : float in (0, 1)
+
+    Returns
+    -------
+    dict[str, numpy.ndarray]
+    """
+    prob = float(prob)
+    if not 0.0 < prob < 1.0:
+        raise ValueError(f"prob must be in (0, 1); got {prob}")
+    a, param_shape = _as_draws(x)
+    n_par = a.shape[2]
+    lower, upper = (1.0 - prob) / 2.0, (1.0 + prob) / 2.0
+    q_lo, q_hi, q05, q95 = _quantiles(a, [lower, upper, 0.05, 0.95])
+    bad = _nan_lanes(a)
+    q_lo[bad] = np.nan
+    q_hi[bad] = np.nan
+    mean, centred = _centered(a)
+    sd = _sd(centred)
+    del centred
+    out = {
+        "mean": mean,
+        "sd": sd,
+        _quantile_label(lower): q_lo,
+        _quantile_label(upper): q_hi,
+    }
+    nan = np.full(n_par, np.nan)
+    if a.shape[1] >= _MIN_DRAWS:
+        ys = _split_lanes(a)
+        mcse = sd / np.sqrt(_ess_core(ys))
+        low = _ess_indicator(a, q05)
+        high = _ess_indicator(a, q95)
+        tail_ess = np.where(high < low, high, low)
+        z, const, rhat_tail = _rank_rhat_parts(ys)
+        bulk_ess = _ess_core(z, const=const)
+        rhat_bulk = _rhat_core(z)
+        rhat_value = np.where(rhat_tail > rhat_bulk, rhat_tail, rhat_bulk)
+        diag = {
+            "mcse_mean": mcse,
+            "ess_bulk": bulk_ess,
+            "ess_tail": tail_ess,
+            "rhat": rhat_value,
+        }
+        for value in diag.values():
+            value[bad] = np.nan
+    else:
+        diag = {k: nan.copy() for k in ("mcse_mean", "ess_bulk", "ess_tail", "rhat")}
+    out.update(diag)
+    return {k: _result(v, param_shape) for k, v in out.items()}
