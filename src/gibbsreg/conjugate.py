@@ -9,7 +9,7 @@ import numpy as np
 from scipy import special, stats as sps
 
 from .data import as_design, new_rows, sufficient_stats
-from .flat import check_identified
+from .flat import check_identified, prior_in_sampler_coords
 from .posterior import Posterior, SummaryTable
 from .priors import NormalInverseGamma
 from .sampling import chain_streams
@@ -66,8 +66,7 @@ class ConjugatePosterior:
         self._stats = stats
         tr = stats.transform
         self._transform = tr
-        P = tr.precision_to_gamma(prior.precision)
-        m = tr.to_gamma(prior.mean)
+        P, m = prior_in_sampler_coords(stats, prior)
         check_identified(stats, prior, P)
         A = P + stats.G
         self._L = np.linalg.cholesky(A)

@@ -161,6 +161,11 @@ class Transform:
     shift: np.ndarray  # (p_x,) column centres (zeros without intercept)
     scale: np.ndarray  # (p_x,) column scales
     beta_ref: np.ndarray  # (p,)
+    gamma_ref: np.ndarray | None = None  # T beta_ref, kept exactly as solved (beta_ref may be huge)
+
+    def __post_init__(self):
+        if self.gamma_ref is None:
+            self.gamma_ref = self.T() @ self.beta_ref
 
     @property
     def p(self) -> int:
@@ -198,7 +203,8 @@ class Transform:
         return self.beta_ref + gamma @ self.T_inv().T
 
     def to_gamma(self, beta: np.ndarray) -> np.ndarray:
-        return (beta - self.beta_ref) @ self.T().T
+        """gamma = T beta - T beta_ref (accurate for moderate beta even when beta_ref is huge)."""
+        return beta @ self.T().T - self.gamma_ref
 
     def precision_to_gamma(self, precision_beta: np.ndarray) -> np.ndarray:
         """A precision matrix on beta expressed on gamma: T^{-T} P T^{-1}."""
@@ -300,7 +306,7 @@ def sufficient_stats(design: Design, center: bool = True) -> SufficientStats:
     if design.intercept:
         gamma_ref[0] += y_centre
     beta_ref = provisional.T_inv() @ gamma_ref
-    transform = Transform(design.intercept, shift, scale, beta_ref)
+    transform = Transform(design.intercept, shift, scale, beta_ref, gamma_ref.copy())
 
     h = np.zeros(p)
     rr = 0.0

@@ -72,14 +72,26 @@ def check_identified(stats: SufficientStats, prior: ResolvedPrior, P_gamma: np.n
         )
 
 
+def prior_in_sampler_coords(stats: SufficientStats, prior: ResolvedPrior):
+    """The Gaussian prior on beta as (precision P, mean m) on gamma = T(beta - beta_ref)."""
+    tr = stats.transform
+    if (prior.centred_var is not None and tr.intercept and prior.centre is not None
+            and np.array_equal(tr.shift, prior.centre)):
+        # T = diag(1, scale) C: the default prior is exactly diagonal here
+        full_scale = np.concatenate([[1.0], tr.scale])
+        P = np.diag(1.0 / (prior.centred_var * full_scale**2))
+    else:
+        P = tr.precision_to_gamma(prior.precision)
+    return P, tr.to_gamma(prior.mean)
+
+
 def flat_problem(stats: SufficientStats, prior) -> FlatProblem:
     """Express the resolved prior in sampler coordinates and precompute the conjugate pieces."""
     exch = prior if isinstance(prior, ResolvedExchangeable) else None
     if exch is not None:
         prior = exch.fixed
     tr = stats.transform
-    P = tr.precision_to_gamma(prior.precision)
-    m = tr.to_gamma(prior.mean)
+    P, m = prior_in_sampler_coords(stats, prior)
     check_identified(stats, prior, P)
     Pm = P @ m
     p = stats.p

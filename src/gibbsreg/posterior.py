@@ -135,6 +135,7 @@ class Posterior:
         for name in names:
             x = self[name]
             stats = diagnostics.summary_stats(x, prob=prob)
+            stats["r_hat"] = stats.pop("rhat")
             if cols is None:
                 cols = list(stats)
             block = np.stack([np.asarray(stats[c], dtype=float).reshape(-1) for c in cols], axis=1)

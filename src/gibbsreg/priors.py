@@ -130,6 +130,7 @@ class _GaussianIGPrior:
             mean = _broadcast(self.mean, p, "mean", name)
 
         x_sd = np.where(stats.x_sd > 0, stats.x_sd, stats.transform.scale)
+        centred_var = None
         if self.cov is not None:
             cov = validate_cov(self.cov, p, "cov", name)
             precision = np.linalg.inv(cov)
@@ -149,6 +150,7 @@ class _GaussianIGPrior:
             if intercept:
                 C[0, 1:] = stats.x_mean
             precision = C.T @ np.diag(noise_scale2 / sd_gamma**2) @ C
+            centred_var = sd_gamma**2 / noise_scale2
         precision = 0.5 * (precision + precision.T)
         return ResolvedPrior(
             kind=name,
@@ -161,6 +163,8 @@ class _GaussianIGPrior:
             b=float(b),
             defaults=defaults,
             centred_intercept=bool(intercept and "scale" in defaults),
+            centred_var=centred_var,
+            centre=stats.x_mean.copy() if centred_var is not None else None,
         )
 
 
@@ -202,6 +206,12 @@ class ResolvedPrior:
     b: float
     defaults: list[str] = field(default_factory=list)
     centred_intercept: bool = False
+    # Default priors are diagonal on the centred coordinates u = C beta (C shifts the intercept by
+    # ``centre`` times the slopes), with variances ``centred_var``; kept so the sampler can use the
+    # exact diagonal form instead of re-deriving it from ``precision`` (which loses digits when
+    # mean(x) >> sd(x)).
+    centred_var: np.ndarray | None = None
+    centre: np.ndarray | None = None
 
     @property
     def p(self) -> int:
@@ -230,6 +240,8 @@ class ResolvedPrior:
             "b": self.b,
             "defaults": self.defaults,
             "centred_intercept": self.centred_intercept,
+            "centred_var": None if self.centred_var is None else self.centred_var.tolist(),
+            "centre": None if self.centre is None else self.centre.tolist(),
         }
 
     @classmethod
@@ -245,6 +257,8 @@ class ResolvedPrior:
             b=float(d["b"]),
             defaults=list(d.get("defaults", [])),
             centred_intercept=bool(d.get("centred_intercept", False)),
+            centred_var=None if d.get("centred_var") is None else np.asarray(d["centred_var"], dtype=float),
+            centre=None if d.get("centre") is None else np.asarray(d["centre"], dtype=float),
         )
 
     def __str__(self) -> str:
