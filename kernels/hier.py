@@ -7,8 +7,10 @@ for theta_j = (beta_j, alpha).
 
 Per iteration and chain the normal stream gives, in order: J*q values for the
 beta_j, r for alpha, q for mu, q(q-1)/2 Bartlett off-diagonals (Inverse-Wishart
-only); the gamma stream gives the Sigma_beta gammas (q, or 2q for half-Cauchy)
-then the sigma^2 gammas (1, or J with per-group variances).  The NumPy
+only), then with interweaving 2q (diagonal Sigma) or q (Inverse-Wishart); the
+gamma stream gives the tau^2 (or Bartlett) gammas (q), one exponential for the
+interweaving step (diagonal Sigma), the half-Cauchy lambdas (q), then the
+sigma^2 gammas (1, or J with per-group variances).  The NumPy
 reference consumes the same streams in the same order.
 """
 
@@ -37,17 +39,112 @@ def _draw_gaussian(A, v, normal, n):
     return True
 
 
+@njit(cache=True)
+def _asis_scale_step(G, h, q, r, J, beta, alpha, mu, Sinv, sigma2, S0inv, S0inv_mu0,
+                     prior_a, prior_b, A2, v2, normal, gamma_rng):
+    """Interweaving (ASIS) step for (mu, tau) in the non-centred form beta_j = mu + tau * eta_j.
+
+    Given eta_j = (beta_j - mu)/tau, (mu, tau) enter the likelihood linearly: propose from the
+    Gaussian likelihood x N(mu | mu0, S0) and accept with the prior ratio of tau, whose density on
+    the real line is |tau|^{-2a-1} exp(-b/tau^2) for tau^2 ~ IG(a, b) (an independence
+    Metropolis-Hastings step; docs/maths.md).  Draws 2q normals and one standard exponential.
+    """
+    m = 2 * q
+    for a in range(m):
+        v2[a] = 0.0
+        for b in range(m):
+            A2[a, b] = 0.0
+    eta = v2[m:]  # scratch: eta_j (q) then X_j'(y_j - W_j alpha) (q)
+    xr = v2[m + q:]
+    for a in range(q):
+        eta[a] = math.sqrt(Sinv[a, a])  # 1/tau_a, replaced by eta_j below
+    inv_tau = v2[m + 2 * q:]
+    for a in range(q):
+        inv_tau[a] = eta[a]
+    for j in range(J):
+        w = 1.0 / sigma2[j]
+        for a in range(q):
+            eta[a] = (beta[j, a] - mu[a]) * inv_tau[a]
+            t = h[j, a]
+            for b in range(r):
+                t -= G[j, a, q + b] * alpha[b]
+            xr[a] = w * t
+        for a in range(q):
+            ea = eta[a]
+            v2[a] += xr[a]
+            v2[q + a] += ea * xr[a]
+            for b in range(a + 1):
+                gab = w * G[j, a, b]
+                A2[a, b] += gab
+                A2[q + a, b] += gab * ea
+                A2[q + a, q + b] += gab * ea * eta[b]
+            for b in range(a + 1, q):
+                A2[q + a, b] += w * G[j, a, b] * ea
+    for a in range(q):
+        for b in range(a + 1):
+            A2[a, b] += S0inv[a, b]
+        v2[a] += S0inv_mu0[a]
+    ok = _draw_gaussian(A2, v2, normal, m)
+    e = gamma_rng.standard_gamma(1.0)
+    if not ok:
+        return
+    log_ratio = 0.0
+    for a in range(q):
+        t_new = abs(v2[q + a])
+        t2_old = 1.0 / Sinv[a, a]
+        if t_new == 0.0:
+            return
+        log_ratio += -(2.0 * prior_a[a] + 1.0) * (math.log(t_new) - 0.5 * math.log(t2_old))
+        log_ratio -= prior_b[a] * (1.0 / (t_new * t_new) - 1.0 / t2_old)
+    if log_ratio < -e:
+        return
+    for a in range(q):
+        tau_old = math.sqrt(1.0 / Sinv[a, a])
+        factor = v2[q + a] / tau_old
+        for j in range(J):
+            beta[j, a] = v2[a] + factor * (beta[j, a] - mu[a])
+        mu[a] = v2[a]
+        Sinv[a, a] = 1.0 / (v2[q + a] * v2[q + a])
+
+
+@njit(cache=True)
+def _asis_location_step(G, h, q, r, J, beta, alpha, mu, sigma2, S0inv, S0inv_mu0, A, v, normal):
+    """Interweaving step for mu alone: beta_j = mu + eta_j, eta_j fixed, mu | eta, y Gaussian.  Draws q normals."""
+    for a in range(q):
+        for b in range(a + 1):
+            A[a, b] = S0inv[a, b]
+        v[a] = S0inv_mu0[a]
+    for j in range(J):
+        w = 1.0 / sigma2[j]
+        for a in range(q):
+            xr = h[j, a]
+            for b in range(r):
+                xr -= G[j, a, q + b] * alpha[b]
+            for b in range(q):
+                xr -= G[j, a, b] * (beta[j, b] - mu[b])
+            v[a] += w * xr
+            for b in range(a + 1):
+                A[a, b] += w * G[j, a, b]
+    if not _draw_gaussian(A, v, normal, q):
+        return
+    for j in range(J):
+        for a in range(q):
+            beta[j, a] += v[a] - mu[a]
+    for a in range(q):
+        mu[a] = v[a]
+
+
 @njit(cache=True, parallel=True)
 def hier_gibbs(
     G, h, rr, nj, q,
     S0inv, S0inv_mu0, Sainv, Sainv_a0,
     tau_kind, tau_a, tau_b, hc_inv_scale2, iw_df, iw_Psi,
-    sigma_a, sigma_b, group_variance,
+    sigma_a, sigma_b, group_variance, asis,
     beta, alpha, mu, Sinv, lam, sigma2,
     normal_gens, gamma_gens,
     n_iter, thin, out_start,
     out_beta, out_alpha, out_mu, out_Sigma, out_sigma2,
-    work, vec, work_q, sums,
+    work, vec, work_q, sums, work2, vec2, prior_ab,
 ):
     """Run n_iter centred Gibbs sweeps for every chain; returns the number of failed factorisations."""
     n_chains = beta.shape[0]
@@ -160,6 +257,9 @@ def hier_gibbs(
                         for k in range(q):
                             s += W[a, k] * W[b, k]
                         Sinv[c, a, b] = s
+                if asis:
+                    _asis_location_step(G, h, q, r, J, beta[c], alpha[c], mu[c], sigma2[c], S0inv, S0inv_mu0,
+                                        A, v, normal)
             else:
                 for a in range(q):
                     acc[a] = 0.0
@@ -173,6 +273,16 @@ def hier_gibbs(
                     else:
                         tau2 = (1.0 / lam[c, a] + 0.5 * acc[a]) / gamma_rng.standard_gamma(0.5 * (J + 1))
                     Sinv[c, a, a] = 1.0 / tau2
+                if asis:
+                    for a in range(q):
+                        if tau_kind == TAU_INVGAMMA:
+                            prior_ab[c, 0, a] = tau_a[a]
+                            prior_ab[c, 1, a] = tau_b[a]
+                        else:
+                            prior_ab[c, 0, a] = 0.5
+                            prior_ab[c, 1, a] = 1.0 / lam[c, a]
+                    _asis_scale_step(G, h, q, r, J, beta[c], alpha[c], mu[c], Sinv[c], sigma2[c], S0inv,
+                                     S0inv_mu0, prior_ab[c, 0], prior_ab[c, 1], work2[c], vec2[c], normal, gamma_rng)
                 if tau_kind == TAU_HALFCAUCHY:
                     for a in range(q):
                         lam[c, a] = (hc_inv_scale2[a] + Sinv[c, a, a]) / gamma_rng.standard_gamma(1.0)

@@ -277,24 +277,56 @@ def _constant_lanes(y):
 # ----------------------------------------------------------------------------
 # ranks
 # ----------------------------------------------------------------------------
-def _sort_lanes(v):
-    """Sort each row of ``v`` (P, N); returns ``(order, sorted_values)``.
+# Exponent range kept below the smallest non-zero magnitude seen in a sample
+# when compressing values into sort keys (in units of binades).
+_KEY_FLOOR_BINADES = 8
+_KEY_SAMPLE = 1 << 16
 
-    ``np.argsort`` of large float arrays is slow, so rows are first ordered by a
-    64-bit key holding a monotone integer image of the value in the high bits
-    and the position in the low bits (a plain, SIMD-accelerated ``np.sort``);
-    a stable argsort then repairs the rare rows where keys truncated the
-    value, which is linear time on such nearly sorted input.
+
+def _monotone_keys(v):
+    """Integer images of ``v`` (P, N), non-decreasing in the value per row.
+
+    Starts from the bit pattern of the float64 (with the magnitude bits of
+    negative numbers flipped, which orders it like the value) and removes the
+    (usually empty) exponent range between zero and a magnitude floor picked
+    from a sample of the row, so the high bits of the key resolve the values
+    actually present.  Values below the floor share a key; ordering between
+    equal keys is repaired exactly afterwards.
     """
     n_par, n = v.shape
-    idx_bits = max(1, (n - 1).bit_length())
-    if idx_bits > 48:  # pragma: no cover - absurdly long chains
-        order = np.argsort(v, axis=-1)
-        return order, np.take_along_axis(v, order, axis=-1)
     key = np.empty((n_par, n), dtype=np.int64)
     np.copyto(key, v.view(np.int64))
-    # monotone image of float64 in int64: flip magnitude bits of negatives
     np.bitwise_xor(key, np.int64(0x7FFFFFFFFFFFFFFF), out=key, where=key < 0)
+    sample = np.abs(v[:, :: max(1, n // _KEY_SAMPLE)])
+    sample[~(sample > 0)] = np.inf
+    smallest = sample.min(axis=1)
+    floor = smallest.view(np.int64) - (_KEY_FLOOR_BINADES << 52)
+    floor = np.where(np.isfinite(smallest), np.maximum(floor, 0), 0)[:, None]
+    key -= np.clip(key, -floor, floor)
+    return key
+
+
+def _rank_scores(v, table):
+    """Rank-normal scores of each row of ``v`` (P, N), ranked jointly per row.
+
+    ``z = Phi^{-1}((r - 3/8) / (N + 1/4))`` with ``r`` the average rank (ties
+    share the mean of their ranks, as ``scipy.stats.rankdata(method="average")``).
+
+    ``np.argsort`` of large float arrays is slow, so rows are ordered by a
+    plain (SIMD) ``np.sort`` of 64-bit keys carrying a truncated monotone
+    image of the value in the high bits and the position in the low bits.
+    Elements whose truncated keys collide are then ordered exactly by value
+    (this also finds the ties), which touches only a small fraction of the
+    data.
+
+    Returns ``(z, const, median)``: ``z`` (P, N) in the layout of ``v``, the
+    mask of rows whose values are all equal, and the median of each row.
+    """
+    v = np.ascontiguousarray(v)
+    n_par, n = v.shape
+    flat = v.reshape(-1)
+    idx_bits = max(1, (n - 1).bit_length())
+    key = _monotone_keys(v)
     kmin = key.min(axis=1)
     kmax = key.max(axis=1)
     ukey = key.view(np.uint64)
@@ -307,15 +339,67 @@ def _sort_lanes(v):
     np.left_shift(ukey, np.uint64(idx_bits), out=ukey)
     np.bitwise_or(ukey, np.arange(n, dtype=np.uint64), out=ukey)
     ukey.sort(axis=-1)
+
+    # equal high parts of neighbouring sorted keys: candidates for disorder/ties
+    same = np.bitwise_xor(ukey[:, 1:], ukey[:, :-1])
+    np.right_shift(same, np.uint64(idx_bits), out=same)
+    same = same == 0
+
     np.bitwise_and(ukey, np.uint64((1 << idx_bits) - 1), out=ukey)
-    order = key  # same buffer, now holding positions
+    order = key  # the same buffer now holds the positions, in sorted order
     del ukey, key
-    values = np.take_along_axis(v, order, axis=-1)
-    if n > 1 and not np.all(values[:, 1:] >= values[:, :-1]):
-        fix = np.argsort(values, axis=-1, kind="stable")
-        order = np.take_along_axis(order, fix, axis=-1)
-        values = np.take_along_axis(values, fix, axis=-1)
-    return order, values
+    if n_par > 1:
+        order += (np.arange(n_par, dtype=np.int64) * n)[:, None]
+    order = order.reshape(-1)
+
+    z = np.empty((n_par, n))
+    z.reshape(-1)[order] = np.broadcast_to(table, (n_par, n)).reshape(-1) if n_par > 1 else table
+
+    if same.any():
+        _fix_collisions(flat, order, same, z.reshape(-1), n)
+    del same
+    ends = order.reshape(n_par, n)
+    lo = flat[ends[:, 0]]
+    hi = flat[ends[:, -1]]
+    median = (flat[ends[:, (n - 1) // 2]] + flat[ends[:, n // 2]]) / 2.0
+    return z, lo == hi, median
+
+
+def _fix_collisions(flat, order, same, z, n):
+    """Exactly order runs of equal truncated keys and assign tied ranks.
+
+    ``order`` (flat sorted positions -> indices into ``flat``) and ``z`` are
+    updated in place; ``same`` (P, N-1) flags sorted neighbours with equal
+    keys.
+    """
+    n_par = same.shape[0]
+    member = np.zeros((n_par, n), dtype=bool)
+    member[:, 1:] = same
+    member[:, :-1] |= same
+    start = member.copy()
+    start[:, 1:] &= ~same
+    pos = np.flatnonzero(member)  # flat sorted positions inside collision runs
+    del member
+    first = start.reshape(-1)[pos]
+    del start
+    idx = order[pos]
+    vals = flat[idx]
+    gid = np.cumsum(first)
+    gstart = np.flatnonzero(first)
+    mixed = ~(np.minimum.reduceat(vals, gstart) == np.maximum.reduceat(vals, gstart))
+    if mixed.any():
+        sel = np.flatnonzero(mixed[gid - 1])
+        perm = sel[np.lexsort((vals[sel], gid[sel]))]
+        idx[sel] = idx[perm]
+        vals[sel] = vals[perm]
+        order[pos[sel]] = idx[sel]
+    m = pos.size
+    new = np.ones(m, dtype=bool)
+    new[1:] = (gid[1:] != gid[:-1]) | (vals[1:] != vals[:-1])
+    rstart = np.flatnonzero(new)
+    rsize = np.diff(rstart, append=m)
+    mean_rank = (pos[rstart] % n) + (rsize + 1) / 2.0
+    z[idx] = np.repeat(_special.ndtri((mean_rank - 0.375) / (n + 0.25)), rsize)
 
 
 def _normal_table(n):
@@ -327,58 +411,21 @@ def _normal_table(n):
     return table
 
 
-def _sorted_scores(values, table):
-    """Rank-normal scores of sorted rows ``values`` (P, N); ties averaged."""
-    n_par, n = values.shape
-    tied = values[:, 1:] == values[:, :-1]
-    if not tied.any():
-        return table[None, :]
-    new = np.ones((n_par, n), dtype=bool)
-    np.logical_not(tied, out=new[:, 1:])
-    del tied
-    starts = np.flatnonzero(new)
-    del new
-    sizes = np.diff(starts, append=n_par * n)
-    mean_rank = (starts % n) + (sizes + 1) / 2.0
-    scores = _special.ndtri((mean_rank - 0.375) / (n + 0.25))
-    return np.repeat(scores, sizes).reshape(n_par, n)
-
-
-def _rank_normalize(v, table=None):
-    """Rank-normalise each row of ``v`` (P, N) jointly.
-
-    Returns ``(z, sorted_values, table)`` with ``z`` (P, N) in the order of ``v``.
-    """
-    n_par, n = v.shape
-    if table is None:
-        table = _normal_table(n)
-    order, values = _sort_lanes(v)
-    z = np.empty((n_par, n))
-    np.put_along_axis(z, order, _sorted_scores(values, table), axis=-1)
-    return z, values, table
-
-
-def _median_sorted(values):
-    n = values.shape[1]
-    return (values[:, (n - 1) // 2] + values[:, n // 2]) / 2.0
-
-
 def _rank_rhat_parts(ys):
     """Bulk z-scores of the split chains, plus the folded tail R-hat.
 
     ``ys`` is the (P, C, 2, n) split view.  Returns ``(z, const, rhat_tail)``
     with ``z`` (P, C, 2, n) the rank-normalised split draws and ``const`` the
-    mask of parameters whose draws are all equal.
+    mask of parameters whose draws are all equal.  The tail R-hat is the R-hat
+    of the rank-normalised folded draws ``|x - median(x)|``.
     """
     shape = ys.shape
     v = _per_lane(ys)
-    z, values, table = _rank_normalize(v)
-    const = values[:, -1] == values[:, 0]
-    med = _median_sorted(values)
-    del values
-    folded = np.subtract(v, med[:, None])
+    table = _normal_table(v.shape[1])
+    z, const, median = _rank_scores(v, table)
+    folded = np.subtract(v, median[:, None])
     np.abs(folded, out=folded)
-    zf = _rank_normalize(folded, table)[0]
+    zf = _rank_scores(folded, table)[0]
     del folded
     rhat_tail = _rhat_core(zf.reshape(shape))
     return z.reshape(shape), const, rhat_tail
@@ -633,9 +680,8 @@ def ess_bulk(x):
     out = np.full(a.shape[2], np.nan)
     if a.shape[1] >= _MIN_DRAWS:
         ys = _split_lanes(a)
-        z, values, _ = _rank_normalize(_per_lane(ys))
-        const = values[:, -1] == values[:, 0]
-        del values
+        v = _per_lane(ys)
+        z, const, _ = _rank_scores(v, _normal_table(v.shape[1]))
         out = _ess_core(z.reshape(ys.shape), const=const)
         out[_nan_lanes(a)] = np.nan
     return _result(out, param_shape)

@@ -303,12 +303,13 @@ class HierProblem:
     sigma_a: float
     sigma_b: float
     group_variance: bool
+    asis: bool = True
 
     def kernel_args(self):
         s = self.stats
         return (s.G, s.h, s.rr, s.n, self.q, self.S0inv, self.S0inv_mu0, self.Sainv, self.Sainv_a0,
                 self.tau_kind, self.tau_a, self.tau_b, self.hc_inv_scale2, self.iw_df, self.iw_Psi,
-                self.sigma_a, self.sigma_b, self.group_variance)
+                self.sigma_a, self.sigma_b, self.group_variance, self.asis)
 
 
 def hier_problem(gs: GroupStats, prior: ResolvedHierarchicalPrior, q: int) -> HierProblem:
@@ -379,11 +380,14 @@ def run_hier(problem: HierProblem, streams, J, *, draws, warmup, thin, backend, 
         vec = np.zeros((chains, 2, p))
         work_q = np.zeros((chains, 3, q, q))
         sums = np.zeros((chains, p))
+        work2 = np.zeros((chains, 2 * q, 2 * q))
+        vec2 = np.zeros((chains, 5 * q))
+        prior_ab = np.zeros((chains, 2, q))
 
         def run_chunk(n_iter, store, out_start):
             bufs = out if store else empty
             fails = hier_gibbs(*args, *state, normal, gamma, n_iter, thin, out_start,
-                               *(bufs[k] for k in order), work, vec, work_q, sums)
+                               *(bufs[k] for k in order), work, vec, work_q, sums, work2, vec2, prior_ab)
             if fails:
                 raise FloatingPointError("a conditional precision matrix lost positive definiteness; rescale the data or the prior")
         cap = None
@@ -402,9 +406,19 @@ class HierarchicalRegression:
 
     ``varying`` names (or indexes) the coefficients that vary by group (None:
     all, intercept included); the others are pooled, as in y ~ x1 + (1 + x2 | g).
+    ``sampler="asis"`` (default) adds an interweaving step (Yu & Meng 2011) that
+    redraws (mu, tau) in the non-centred parameterisation, keeping tau well mixed
+    whether groups carry little or much information; ``"centered"`` is the plain
+    centred Gibbs sampler.
     """
 
-    def __init__(self, prior: HierarchicalPrior | None = None, varying=None, intercept: bool = True):
+    SAMPLERS = ("asis", "centered")
+
+    def __init__(self, prior: HierarchicalPrior | None = None, varying=None, intercept: bool = True,
+                 sampler: str = "asis"):
+        if sampler not in self.SAMPLERS:
+            raise ValueError(f"sampler must be one of {self.SAMPLERS}, got {sampler!r}")
+        self.sampler = sampler
         if prior is None:
             prior = HierarchicalPrior()
         if not isinstance(prior, HierarchicalPrior):
@@ -433,6 +447,7 @@ class HierarchicalRegression:
         gs = group_stats(design, codes, J, order, flat_stats.transform.beta_ref)
         q = len(varying_idx)
         problem = hier_problem(gs, prior, q)
+        problem.asis = self.sampler == "asis"
         streams = chain_streams(seed, chains)
         setup = time.perf_counter() - t0
         out, info = run_hier(problem, streams, J, draws=draws, warmup=warmup, thin=thin, backend=backend,
@@ -469,7 +484,8 @@ class HierarchicalRegression:
         coords = {"group": labels.tolist(), "coef": varying_names, "coef_": varying_names,
                   "pooled_coef": [design.names[i] for i in pooled_idx]}
         attrs = {
-            "model": f"HierarchicalRegression ({prior.tau_kind}, Gibbs)",
+            "model": f"HierarchicalRegression ({prior.tau_kind}, {self.sampler} Gibbs)",
+            "sampler": self.sampler,
             "model_kind": "hierarchical",
             "prior": prior,
             "backend": backend,

@@ -98,12 +98,54 @@ def flat_gibbs(
 TAU_INVGAMMA, TAU_HALFCAUCHY, TAU_INVWISHART = 0, 1, 2
 
 
-def hier_gamma_shapes(tau_kind, tau_a, q, J, iw_df, sigma_a, nj, group_variance) -> np.ndarray:
+def _group_residual_stats(G, h, q, alpha):
+    """X_j'(y_j - W_j alpha) for every group (C, J, q) in scaled coordinates."""
+    return h[None, :, :q] - np.einsum("jab,cb->cja", G[:, :q, q:], alpha)
+
+
+def _asis_scale(G, h, q, beta, alpha, mu, tau2, w, S0inv, S0inv_mu0, prior_a, prior_b, z, expo):
+    """NumPy twin of the kernel's interweaving step for (mu, tau); updates beta and mu, returns tau^2."""
+    tau = np.sqrt(tau2)
+    eta = (beta - mu[:, None, :]) / tau[:, None, :]
+    XX = G[:, :q, :q]
+    xr = _group_residual_stats(G, h, q, alpha)
+    C = beta.shape[0]
+    A = np.zeros((C, 2 * q, 2 * q))
+    A[:, :q, :q] = np.einsum("cj,jab->cab", w, XX) + S0inv
+    off = np.einsum("cj,cja,jab->cab", w, eta, XX)
+    A[:, q:, :q] = off
+    A[:, :q, q:] = np.swapaxes(off, 1, 2)
+    A[:, q:, q:] = np.einsum("cj,cja,jab,cjb->cab", w, eta, XX, eta)
+    b = np.concatenate([np.einsum("cj,cja->ca", w, xr) + S0inv_mu0, np.einsum("cj,cja,cja->ca", w, eta, xr)], axis=1)
+    theta = gaussian_draw(A, b, z)
+    mu_new, tau_new = theta[:, :q], theta[:, q:]
+    with np.errstate(divide="ignore"):
+        log_ratio = (-(2.0 * prior_a + 1.0) * (np.log(np.abs(tau_new)) - np.log(tau))
+                     - prior_b * (1.0 / tau_new**2 - 1.0 / tau2)).sum(axis=1)
+    accept = (log_ratio >= -expo) & np.all(tau_new != 0.0, axis=1)
+    beta[accept] = mu_new[accept, None, :] + tau_new[accept, None, :] * eta[accept]
+    mu[accept] = mu_new[accept]
+    return np.where(accept[:, None], tau_new**2, tau2)
+
+
+def _asis_location(G, h, q, beta, alpha, mu, w, S0inv, S0inv_mu0, z):
+    """NumPy twin of the kernel's interweaving step for mu alone (beta_j = mu + eta_j)."""
+    XX = G[:, :q, :q]
+    eta = beta - mu[:, None, :]
+    xr = _group_residual_stats(G, h, q, alpha) - np.einsum("jab,cjb->cja", XX, eta)
+    A = S0inv + np.einsum("cj,jab->cab", w, XX)
+    b = S0inv_mu0 + np.einsum("cj,cja->ca", w, xr)
+    mu[:] = gaussian_draw(A, b, z)
+    beta[:] = mu[:, None, :] + eta
+
+
+def hier_gamma_shapes(tau_kind, tau_a, q, J, iw_df, sigma_a, nj, group_variance, asis) -> np.ndarray:
     """Shapes of the gamma draws of one hierarchical iteration, in the kernel's order."""
+    exp = [1.0] if asis and tau_kind != TAU_INVWISHART else []
     if tau_kind == TAU_INVGAMMA:
-        sig = np.asarray(tau_a, dtype=float) + 0.5 * J
+        sig = np.concatenate([np.asarray(tau_a, dtype=float) + 0.5 * J, exp])
     elif tau_kind == TAU_HALFCAUCHY:
-        sig = np.concatenate([np.full(q, 0.5 * (J + 1)), np.ones(q)])
+        sig = np.concatenate([np.full(q, 0.5 * (J + 1)), exp, np.ones(q)])
     else:
         sig = 0.5 * (iw_df + J - np.arange(q))
     noise = sigma_a + 0.5 * np.asarray(nj, dtype=float) if group_variance else np.array([sigma_a + 0.5 * np.sum(nj)])
@@ -114,7 +156,7 @@ def hier_gibbs(
     G, h, rr, nj, q,
     S0inv, S0inv_mu0, Sainv, Sainv_a0,
     tau_kind, tau_a, tau_b, hc_inv_scale2, iw_df, iw_Psi,
-    sigma_a, sigma_b, group_variance,
+    sigma_a, sigma_b, group_variance, asis,
     beta, alpha, mu, Sinv, lam, sigma2,
     normal_gens, gamma_gens,
     n_iter, thin, out_start,
@@ -124,12 +166,15 @@ def hier_gibbs(
     C, J, _ = beta.shape
     p = G.shape[1]
     r = p - q
-    n_offdiag = q * (q - 1) // 2 if tau_kind == TAU_INVWISHART else 0
-    n_normal = J * q + r + q + n_offdiag
-    shapes = hier_gamma_shapes(tau_kind, tau_a, q, J, iw_df, sigma_a, nj, group_variance)
+    iw = tau_kind == TAU_INVWISHART
+    n_offdiag = q * (q - 1) // 2 if iw else 0
+    n_base = J * q + r + q + n_offdiag
+    n_normal = n_base + ((q if iw else 2 * q) if asis else 0)
+    shapes = hier_gamma_shapes(tau_kind, tau_a, q, J, iw_df, sigma_a, nj, group_variance, asis)
     Z = normal_block(normal_gens, n_iter, n_normal)
     Gam = gamma_block(gamma_gens, n_iter, shapes)
-    n_sig = q if tau_kind != TAU_HALFCAUCHY else 2 * q
+    n_exp = int(asis and not iw)
+    n_sig = q + n_exp + (q if tau_kind == TAU_HALFCAUCHY else 0)
     store = out_mu.shape[1] > 0
     store_beta = out_beta.shape[1] > 0
     Gvv, Gvp, Gpp = G[:, :q, :q], G[:, :q, q:], G[:, q:, q:]
@@ -155,17 +200,25 @@ def hier_gibbs(
         if tau_kind == TAU_INVWISHART:
             M = np.linalg.cholesky(iw_Psi + np.einsum("cja,cjb->cab", d, d))
             B = np.zeros((C, q, q))
-            B[:, low[0], low[1]] = z[:, J * q + r + q:]
+            B[:, low[0], low[1]] = z[:, J * q + r + q: n_base]
             B[:, np.arange(q), np.arange(q)] = np.sqrt(2.0 * g[:, :q])
             W = np.linalg.solve(np.swapaxes(M, 1, 2), B)
             Sinv[:] = W @ np.swapaxes(W, 1, 2)
+            if asis:
+                _asis_location(G, h, q, beta, alpha, mu, 1.0 / sigma2, S0inv, S0inv_mu0, z[:, n_base:])
         else:
             ss = np.einsum("cja,cja->ca", d, d)
             if tau_kind == TAU_INVGAMMA:
                 tau2 = (tau_b + 0.5 * ss) / g[:, :q]
             else:
                 tau2 = (1.0 / lam + 0.5 * ss) / g[:, :q]
-                lam[:] = (hc_inv_scale2 + 1.0 / tau2) / g[:, q: 2 * q]
+            if asis:
+                pa, pb = (np.broadcast_to(tau_a, tau2.shape), np.broadcast_to(tau_b, tau2.shape)) \
+                    if tau_kind == TAU_INVGAMMA else (np.full(tau2.shape, 0.5), 1.0 / lam)
+                tau2 = _asis_scale(G, h, q, beta, alpha, mu, tau2, 1.0 / sigma2, S0inv, S0inv_mu0, pa, pb,
+                                   z[:, n_base:], g[:, q])
+            if tau_kind == TAU_HALFCAUCHY:
+                lam[:] = (hc_inv_scale2 + 1.0 / tau2) / g[:, q + n_exp: 2 * q + n_exp]
             Sinv[:] = 0.0
             Sinv[:, np.arange(q), np.arange(q)] = 1.0 / tau2
         theta = np.concatenate([beta, np.broadcast_to(alpha[:, None, :], (C, J, r))], axis=2)
