@@ -153,7 +153,21 @@ def build_parser() -> argparse.ArgumentParser:
     sample.add_argument("--out", help="write the draws to this .npz file")
     common(sample)
     sample.set_defaults(func=_sample)
+
+    bench = sub.add_parser("bench", help="benchmark the Numba kernels against the NumPy reference; writes RESULTS.md")
+    bench.add_argument("--quick", action="store_true", help="smaller sweeps and shorter runs (about two minutes)")
+    bench.add_argument("--smoke", action="store_true", help="tiny sizes (for CI)")
+    bench.add_argument("--no-peers", action="store_true", help="skip the R and NumPyro peers")
+    bench.add_argument("--out", default="benchmarks", help="folder for RESULTS.md and results.png")
+    bench.set_defaults(func=_bench)
     return parser
+
+
+def _bench(args) -> int:
+    from .bench import run_report
+
+    run_report(quick=args.quick, smoke=args.smoke, out_dir=args.out, peers=not args.no_peers)
+    return 0
 
 
 def main(argv=None) -> int:
