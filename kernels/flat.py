@@ -19,12 +19,17 @@ from numba import njit, prange
 from .linalg import backward_solve_transpose, cholesky_lower, forward_solve, quadratic_form
 
 
-@njit(cache=True, parallel=True)
+# Reassociation and contraction (FMA) only: results change at the rounding level, never
+# through NaN/inf assumptions or approximate reciprocals (checked against the NumPy reference).
+FASTMATH = {"reassoc", "contract"}
+
+
+@njit(cache=True, parallel=True, fastmath=FASTMATH)
 def flat_gibbs(
     G, h, rr, P, Pm, m, sigma_shape, b0, conjugate, L_conj, mean_conj,
     exch_mask, exch_scale, exch_ref, mu0, mu_prec, tau_kind, tau_a, tau_b, hc_inv_scale2,
     gamma_state, sigma2_state, mu_state, tau2_state, lam_state, normal_gens, gamma_gens,
-    n_iter, thin, out_start, out_gamma, out_sigma2, out_mu, out_tau2, work, vec,
+    n_iter, thin, out_start, out_gamma, out_sigma2, out_mu, out_tau2,
 ):
     """Run n_iter Gibbs iterations for every chain, writing every thin-th draw.
 
@@ -36,6 +41,10 @@ def flat_gibbs(
     half-Cauchy pair tau^2 | lam, lam | tau^2 (tau_kind 1).
     Draws go to out_gamma[c, out_start + t//thin] (skipped when out_gamma has no draws).
     Returns the number of chains whose precision matrix failed to factorise.
+
+    Each chain works on its own freshly allocated workspace (once per call, not per
+    iteration): sharing rows of one array between threads would put neighbouring
+    chains on the same cache lines.
     """
     n_chains = gamma_state.shape[0]
     p = gamma_state.shape[1]
@@ -48,9 +57,10 @@ def flat_gibbs(
         chain = np.int64(c)  # prange indices are unsigned; typed.List wants a signed index
         normal = normal_gens[chain]
         gamma_rng = gamma_gens[chain]
-        A = work[c]
-        v = vec[c]
-        g = gamma_state[c]
+        A = np.zeros((p, p))
+        v = np.zeros(p)
+        g = gamma_state[c].copy()
+        n_failed = 0
         s2 = sigma2_state[c]
         mu = mu_state[c]
         tau2 = tau2_state[c]
@@ -74,7 +84,7 @@ def flat_gibbs(
                             A[i, i] += 1.0 / (exch_scale[i] * exch_scale[i] * tau2)
                             v[i] += (mu - exch_ref[i]) / (exch_scale[i] * tau2)
                 if not cholesky_lower(A, p):
-                    failures[c] += 1
+                    n_failed += 1
                     continue
                 forward_solve(A, v, p)
                 for i in range(p):
@@ -120,6 +130,8 @@ def flat_gibbs(
                     out_mu[c, k] = mu
                     out_tau2[c, k] = tau2
         sigma2_state[c] = s2
+        gamma_state[c, :] = g
+        failures[c] = n_failed
         mu_state[c] = mu
         tau2_state[c] = tau2
     return failures.sum()

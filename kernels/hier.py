@@ -7,10 +7,10 @@ for theta_j = (beta_j, alpha).
 
 Per iteration and chain the normal stream gives, in order: J*q values for the
 beta_j, r for alpha, q for mu, q(q-1)/2 Bartlett off-diagonals (Inverse-Wishart
-only), then with interweaving 2q (diagonal Sigma) or q (Inverse-Wishart); the
-gamma stream gives the tau^2 (or Bartlett) gammas (q), one exponential for the
-interweaving step (diagonal Sigma), the half-Cauchy lambdas (q), then the
-sigma^2 gammas (1, or J with per-group variances).  The NumPy
+only), then with interweaving q for the location step and, for a diagonal
+Sigma, q for the scale step; the gamma stream gives the tau^2 (or Bartlett)
+gammas (q), q exponentials for the scale step (diagonal Sigma), the half-Cauchy
+lambdas (q), then the sigma^2 gammas (1, or J with per-group variances).  The NumPy
 reference consumes the same streams in the same order.
 """
 
@@ -19,6 +19,7 @@ import math
 import numpy as np
 from numba import njit, prange
 
+from .flat import FASTMATH
 from .linalg import backward_solve_transpose, cholesky_lower, forward_solve
 
 TAU_INVGAMMA = 0
@@ -40,71 +41,65 @@ def _draw_gaussian(A, v, normal, n):
 
 
 @njit(cache=True)
-def _asis_scale_step(G, h, q, r, J, beta, alpha, mu, Sinv, sigma2, S0inv, S0inv_mu0,
-                     prior_a, prior_b, A2, v2, normal, gamma_rng):
-    """Interweaving (ASIS) step for (mu, tau) in the non-centred form beta_j = mu + tau * eta_j.
+def _asis_scale_step(G, h, q, r, J, beta, alpha, mu, Sinv, sigma2, prior_a, prior_b, Q, scratch, normal, gamma_rng):
+    """Interweaving (ASIS) step for tau in the non-centred form beta_j = mu + tau * eta_j.
 
-    Given eta_j = (beta_j - mu)/tau, (mu, tau) enter the likelihood linearly: propose from the
-    Gaussian likelihood x N(mu | mu0, S0) and accept with the prior ratio of tau, whose density on
-    the real line is |tau|^{-2a-1} exp(-b/tau^2) for tau^2 ~ IG(a, b) (an independence
-    Metropolis-Hastings step; docs/maths.md).  Draws 2q normals and one standard exponential.
+    Given eta_j = (beta_j - mu)/tau and mu, tau enters the likelihood linearly with precision Q
+    and linear term b; each tau_k is redrawn from its Gaussian conditional N((b_k - sum_l Q_kl
+    tau_l)/Q_kk, 1/Q_kk) and accepted with the ratio of its prior density on the real line,
+    |tau|^{-2a-1} exp(-b/tau^2) for tau^2 ~ IG(a, b) (independence Metropolis-Hastings within
+    Gibbs; docs/maths.md).  Draws q normals and q standard exponentials.
     """
-    m = 2 * q
-    for a in range(m):
-        v2[a] = 0.0
-        for b in range(m):
-            A2[a, b] = 0.0
-    eta = v2[m:]  # scratch: eta_j (q) then X_j'(y_j - W_j alpha) (q)
-    xr = v2[m + q:]
+    bvec = scratch[0:q]
+    eta = scratch[q:2 * q]
+    xr = scratch[2 * q:3 * q]
+    tau = scratch[3 * q:4 * q]
+    tau_old = scratch[4 * q:5 * q]
     for a in range(q):
-        eta[a] = math.sqrt(Sinv[a, a])  # 1/tau_a, replaced by eta_j below
-    inv_tau = v2[m + 2 * q:]
-    for a in range(q):
-        inv_tau[a] = eta[a]
+        bvec[a] = 0.0
+        tau_old[a] = 1.0 / math.sqrt(Sinv[a, a])
+        tau[a] = tau_old[a]
+        for b in range(q):
+            Q[a, b] = 0.0
     for j in range(J):
         w = 1.0 / sigma2[j]
         for a in range(q):
-            eta[a] = (beta[j, a] - mu[a]) * inv_tau[a]
+            eta[a] = (beta[j, a] - mu[a]) / tau_old[a]
             t = h[j, a]
             for b in range(r):
                 t -= G[j, a, q + b] * alpha[b]
+            for b in range(q):
+                t -= G[j, a, b] * mu[b]
             xr[a] = w * t
         for a in range(q):
-            ea = eta[a]
-            v2[a] += xr[a]
-            v2[q + a] += ea * xr[a]
+            bvec[a] += eta[a] * xr[a]
             for b in range(a + 1):
-                gab = w * G[j, a, b]
-                A2[a, b] += gab
-                A2[q + a, b] += gab * ea
-                A2[q + a, q + b] += gab * ea * eta[b]
-            for b in range(a + 1, q):
-                A2[q + a, b] += w * G[j, a, b] * ea
+                Q[a, b] += w * G[j, a, b] * eta[a] * eta[b]
     for a in range(q):
-        for b in range(a + 1):
-            A2[a, b] += S0inv[a, b]
-        v2[a] += S0inv_mu0[a]
-    ok = _draw_gaussian(A2, v2, normal, m)
-    e = gamma_rng.standard_gamma(1.0)
-    if not ok:
-        return
-    log_ratio = 0.0
+        for b in range(a):
+            Q[b, a] = Q[a, b]
     for a in range(q):
-        t_new = abs(v2[q + a])
-        t2_old = 1.0 / Sinv[a, a]
-        if t_new == 0.0:
-            return
-        log_ratio += -(2.0 * prior_a[a] + 1.0) * (math.log(t_new) - 0.5 * math.log(t2_old))
-        log_ratio -= prior_b[a] * (1.0 / (t_new * t_new) - 1.0 / t2_old)
-    if log_ratio < -e:
-        return
+        z = normal.standard_normal()
+        e = gamma_rng.standard_gamma(1.0)
+        prec = Q[a, a]
+        if not prec > 0.0:
+            continue
+        lin = bvec[a]
+        for b in range(q):
+            if b != a:
+                lin -= Q[a, b] * tau[b]
+        proposal = lin / prec + z / math.sqrt(prec)
+        if proposal == 0.0:
+            continue
+        log_ratio = -(2.0 * prior_a[a] + 1.0) * (math.log(abs(proposal)) - math.log(abs(tau[a])))
+        log_ratio -= prior_b[a] * (1.0 / (proposal * proposal) - 1.0 / (tau[a] * tau[a]))
+        if log_ratio >= -e:
+            tau[a] = proposal
     for a in range(q):
-        tau_old = math.sqrt(1.0 / Sinv[a, a])
-        factor = v2[q + a] / tau_old
+        factor = tau[a] / tau_old[a]
         for j in range(J):
-            beta[j, a] = v2[a] + factor * (beta[j, a] - mu[a])
-        mu[a] = v2[a]
-        Sinv[a, a] = 1.0 / (v2[q + a] * v2[q + a])
+            beta[j, a] = mu[a] + factor * (beta[j, a] - mu[a])
+        Sinv[a, a] = 1.0 / (tau[a] * tau[a])
 
 
 @njit(cache=True)
@@ -134,7 +129,7 @@ def _asis_location_step(G, h, q, r, J, beta, alpha, mu, sigma2, S0inv, S0inv_mu0
         mu[a] = v[a]
 
 
-@njit(cache=True, parallel=True)
+@njit(cache=True, parallel=True, fastmath=FASTMATH)
 def hier_gibbs(
     G, h, rr, nj, q,
     S0inv, S0inv_mu0, Sainv, Sainv_a0,
@@ -144,7 +139,6 @@ def hier_gibbs(
     normal_gens, gamma_gens,
     n_iter, thin, out_start,
     out_beta, out_alpha, out_mu, out_Sigma, out_sigma2,
-    work, vec, work_q, sums, work2, vec2, prior_ab,
 ):
     """Run n_iter centred Gibbs sweeps for every chain; returns the number of failed factorisations."""
     n_chains = beta.shape[0]
@@ -161,13 +155,17 @@ def hier_gibbs(
         chain = np.int64(c)
         normal = normal_gens[chain]
         gamma_rng = gamma_gens[chain]
-        A = work[c]
-        v = vec[c, 0]
-        Sinv_mu = vec[c, 1]
-        M = work_q[c, 0]
-        Bart = work_q[c, 1]
-        W = work_q[c, 2]
-        acc = sums[c]
+        # per-chain workspaces, allocated once per call (shared rows would false-share cache lines)
+        A = np.zeros((p, p))
+        v = np.zeros(p)
+        Sinv_mu = np.zeros(q)
+        M = np.zeros((q, q))
+        Bart = np.zeros((q, q))
+        W = np.zeros((q, q))
+        acc = np.zeros(p)
+        work2 = np.zeros((q, q))
+        vec2 = np.zeros(5 * q)
+        prior_ab = np.zeros((2, q))
         for t in range(n_iter):
             # ---- beta_j | mu, Sigma, alpha, sigma2  (independent across groups)
             for a in range(q):
@@ -274,15 +272,17 @@ def hier_gibbs(
                         tau2 = (1.0 / lam[c, a] + 0.5 * acc[a]) / gamma_rng.standard_gamma(0.5 * (J + 1))
                     Sinv[c, a, a] = 1.0 / tau2
                 if asis:
+                    _asis_location_step(G, h, q, r, J, beta[c], alpha[c], mu[c], sigma2[c], S0inv, S0inv_mu0,
+                                        A, v, normal)
                     for a in range(q):
                         if tau_kind == TAU_INVGAMMA:
-                            prior_ab[c, 0, a] = tau_a[a]
-                            prior_ab[c, 1, a] = tau_b[a]
+                            prior_ab[0, a] = tau_a[a]
+                            prior_ab[1, a] = tau_b[a]
                         else:
-                            prior_ab[c, 0, a] = 0.5
-                            prior_ab[c, 1, a] = 1.0 / lam[c, a]
-                    _asis_scale_step(G, h, q, r, J, beta[c], alpha[c], mu[c], Sinv[c], sigma2[c], S0inv,
-                                     S0inv_mu0, prior_ab[c, 0], prior_ab[c, 1], work2[c], vec2[c], normal, gamma_rng)
+                            prior_ab[0, a] = 0.5
+                            prior_ab[1, a] = 1.0 / lam[c, a]
+                    _asis_scale_step(G, h, q, r, J, beta[c], alpha[c], mu[c], Sinv[c], sigma2[c],
+                                     prior_ab[0], prior_ab[1], work2, vec2, normal, gamma_rng)
                 if tau_kind == TAU_HALFCAUCHY:
                     for a in range(q):
                         lam[c, a] = (hc_inv_scale2[a] + Sinv[c, a, a]) / gamma_rng.standard_gamma(1.0)

@@ -1,11 +1,16 @@
 r"""MCMC convergence diagnostics: R-hat, effective sample size and Monte Carlo error.
 
 All functions take posterior draws shaped ``(chain, draw, *param_shape)`` and are
-vectorised over chains and over the trailing parameter dimensions (there is no
-Python loop over parameters or chains; long inputs are only processed in
-fixed-size blocks of chains to bound the memory used by the FFTs).  Every
-per-parameter diagnostic returns an ``np.ndarray`` of shape ``param_shape``
-(a 0-d array for ``(chain, draw)`` input), in float64.
+vectorised over chains and over the trailing parameter dimensions: there is no
+Python loop over parameters or chains, only over fixed-size work blocks (of
+chains for the FFTs, of draws for element-wise passes of the ranking) that keep
+temporaries small.  Every per-parameter diagnostic returns an ``np.ndarray`` of
+shape ``param_shape`` (a 0-d array for ``(chain, draw)`` input), in float64.
+
+Rank normalisation sorts all draws of a parameter; on 1000 chains x 100 000
+draws that dominates the cost of :func:`rhat` (two rankings) and
+:func:`ess_bulk` (one).  :func:`summary_stats` shares the ranking, the
+quantile partition and the chain statistics between its outputs.
 
 The estimators follow
 
@@ -29,8 +34,10 @@ Conventions shared with ArviZ:
   ``z = Phi^{-1}((r - 3/8) / (S + 1/4))`` where ``S`` is the number of draws
   (Blom offsets).
 * Parameters whose draws contain NaN, or inputs with fewer than 4 draws per
-  chain, give NaN.  Draws that are all (numerically) equal give ``ESS = S``
-  (the number of split draws) and ``R-hat = NaN``, as in ArviZ.
+  chain, give NaN (``nested_rhat`` has no minimum).  Draws that are all
+  (numerically) equal give ``ESS = S`` (the number of split draws) and
+  ``R-hat = NaN``, as in ArviZ; chains that are each constant but differ give
+  ``R-hat = inf``.
 
 Differences from ArviZ (deliberate):
 
@@ -38,10 +45,18 @@ Differences from ArviZ (deliberate):
   the two halves of the chain (ArviZ returns NaN for fewer than 2 chains).
 * Arrays of any parameter shape are accepted directly (ArviZ needs an
   ``xarray`` dataset for more than one parameter dimension).
+* Variances are accumulated relative to the first draw of each chain, so
+  constant draws give exactly zero variance: ``split_rhat`` is NaN and
+  ``mcse_mean`` is 0 for any constant value (ArviZ returns rounding noise,
+  e.g. ``split`` R-hat 0.99 for draws all equal to 3.3).
+* ``summary_stats`` reports :func:`rhat` (``az.rhat``).  For an odd number of
+  draws ``az.summary`` folds around the median of all draws rather than of
+  the split draws, so its ``r_hat`` can differ in the last digits.
 """
 
 from __future__ import annotations
 
+import functools
 import math
 
 import numpy as np
@@ -70,10 +85,23 @@ __all__ = [
 _MIN_DRAWS = 4
 # np.finfo(float).resolution, the threshold ArviZ uses to call draws constant.
 _RESOLUTION = float(np.finfo(np.float64).resolution)
-# Number of float64 values in one padded FFT work buffer (32 MiB).
-_FFT_BLOCK = 1 << 22
+# Number of float64 values in one work block (8 MiB): bounds the temporaries
+# of blocked element-wise passes and of the FFT buffers.
+_BLOCK = 1 << 20
 # Quantiles of the standard normal at -1 and +1, used for the quantile MCSE.
 _MCSE_QUANTILE_PROBS = np.array([0.1586553, 0.8413447])
+
+
+def _quiet(func):
+    """Silence floating-point warnings: NaN/inf results are the documented
+    outcome for degenerate inputs (constant draws, NaN, inf)."""
+
+    @functools.wraps(func)
+    def wrapper(*args, **kwargs):
+        with np.errstate(all="ignore"):
+            return func(*args, **kwargs)
+
+    return wrapper
 
 
 # ----------------------------------------------------------------------------
@@ -113,7 +141,11 @@ def _per_lane(y):
 
 def _nan_lanes(a):
     """(P,) mask of parameters with any NaN draw."""
-    return np.isnan(a).any(axis=(0, 1))
+    with np.errstate(invalid="ignore", over="ignore"):
+        suspect = np.isnan(a.sum(axis=(0, 1)))  # cheap screen: NaN, or +inf with -inf
+    if suspect.any():
+        suspect[suspect] = np.isnan(a[:, :, suspect]).any(axis=(0, 1))
+    return suspect
 
 
 def _lanes(a):
@@ -139,7 +171,7 @@ def _split_lanes(a):
 
 
 def _chain_block(n_chain, per_chain):
-    return max(1, min(n_chain, _FFT_BLOCK // max(per_chain, 1)))
+    return max(1, min(n_chain, _BLOCK // max(per_chain, 1)))
 
 
 # ----------------------------------------------------------------------------
@@ -278,112 +310,142 @@ def _constant_lanes(y):
 # ranks
 # ----------------------------------------------------------------------------
 # Exponent range kept below the smallest non-zero magnitude seen in a sample
-# when compressing values into sort keys (in units of binades).
+# when compressing values into sort keys (in binades), and the sample size.
 _KEY_FLOOR_BINADES = 8
 _KEY_SAMPLE = 1 << 16
+_MAGNITUDE_BITS = np.int64(0x7FFFFFFFFFFFFFFF)
 
 
-def _monotone_keys(v):
-    """Integer images of ``v`` (P, N), non-decreasing in the value per row.
-
-    Starts from the bit pattern of the float64 (with the magnitude bits of
-    negative numbers flipped, which orders it like the value) and removes the
-    (usually empty) exponent range between zero and a magnitude floor picked
-    from a sample of the row, so the high bits of the key resolve the values
-    actually present.  Values below the floor share a key; ordering between
-    equal keys is repaired exactly afterwards.
-    """
-    n_par, n = v.shape
-    key = np.empty((n_par, n), dtype=np.int64)
-    np.copyto(key, v.view(np.int64))
-    np.bitwise_xor(key, np.int64(0x7FFFFFFFFFFFFFFF), out=key, where=key < 0)
-    sample = np.abs(v[:, :: max(1, n // _KEY_SAMPLE)])
-    sample[~(sample > 0)] = np.inf
-    smallest = sample.min(axis=1)
-    floor = smallest.view(np.int64) - (_KEY_FLOOR_BINADES << 52)
-    floor = np.where(np.isfinite(smallest), np.maximum(floor, 0), 0)[:, None]
-    key -= np.clip(key, -floor, floor)
-    return key
+def _column_step(n_par):
+    return max(1, _BLOCK // max(n_par, 1))
 
 
-def _rank_scores(v, table):
+def _transformed(values, center, lanes=None):
+    """``values`` or ``|values - center|`` (the folded draws)."""
+    if center is None:
+        return values
+    c = center[:, None] if lanes is None else center[lanes]
+    out = np.subtract(values, c)
+    return np.abs(out, out=out)
+
+
+def _rank_scores(v, table, center=None, work=None, out=None, ends=False):
     """Rank-normal scores of each row of ``v`` (P, N), ranked jointly per row.
 
     ``z = Phi^{-1}((r - 3/8) / (N + 1/4))`` with ``r`` the average rank (ties
     share the mean of their ranks, as ``scipy.stats.rankdata(method="average")``).
+    With ``center`` (P,) the folded values ``|v - center|`` are ranked instead.
 
     ``np.argsort`` of large float arrays is slow, so rows are ordered by a
-    plain (SIMD) ``np.sort`` of 64-bit keys carrying a truncated monotone
-    image of the value in the high bits and the position in the low bits.
-    Elements whose truncated keys collide are then ordered exactly by value
-    (this also finds the ties), which touches only a small fraction of the
-    data.
+    plain (SIMD) ``np.sort`` of 64-bit keys: the high bits hold a truncated
+    monotone integer image of the value, the low bits the position.  Elements
+    whose truncated keys collide are then ordered exactly by value (this also
+    finds the ties); that touches only a small fraction of the data.
+    Element-wise passes run over column blocks to keep temporaries in cache.
 
-    Returns ``(z, const, median)``: ``z`` (P, N) in the layout of ``v``, the
-    mask of rows whose values are all equal, and the median of each row.
+    Returns ``z`` (P, N) in the layout of ``v`` and, with ``ends=True``, also
+    the mask of rows whose values are all equal and the median of each row.
     """
     v = np.ascontiguousarray(v)
     n_par, n = v.shape
     flat = v.reshape(-1)
     idx_bits = max(1, (n - 1).bit_length())
-    key = _monotone_keys(v)
-    kmin = key.min(axis=1)
-    kmax = key.max(axis=1)
+    step = _column_step(n_par)
+    key = np.empty((n_par, n), dtype=np.int64) if work is None else work
     ukey = key.view(np.uint64)
-    np.subtract(ukey, kmin.view(np.uint64)[:, None], out=ukey)  # modular, exact
+    tmp = np.empty((n_par, min(step, n)), dtype=np.int64)
+
+    # Floor below which magnitudes share a key: removes the empty exponent
+    # range between 0 and the values present from the key space.
+    sample = np.abs(_transformed(v[:, :: max(1, n // _KEY_SAMPLE)], center))
+    sample[~(sample > 0)] = np.inf
+    smallest = sample.min(axis=1)
+    floor = smallest.view(np.int64) - (_KEY_FLOOR_BINADES << 52)
+    floor = np.where(np.isfinite(smallest), np.maximum(floor, 0), 0)[:, None]
+
+    # pass 1: monotone int64 images (negatives: magnitude bits flipped), with
+    # magnitudes below the floor collapsed; track per-row extremes
+    kmin = np.full(n_par, np.iinfo(np.int64).max)
+    kmax = np.full(n_par, np.iinfo(np.int64).min)
+    for j in range(0, n, step):
+        k = key[:, j : j + step]
+        t = tmp[:, : k.shape[1]]
+        src = _transformed(v[:, j : j + step], center).view(np.int64)
+        np.right_shift(src, 63, out=t)
+        np.bitwise_and(t, _MAGNITUDE_BITS, out=t)
+        np.bitwise_xor(src, t, out=k)
+        np.clip(k, -floor, floor, out=t)
+        k -= t
+        np.minimum(kmin, k.min(axis=1), out=kmin)
+        np.maximum(kmax, k.max(axis=1), out=kmax)
+
+    # pass 2: offset to >= 0, truncate to the bits left by the index, add index
     span = (kmax.view(np.uint64) - kmin.view(np.uint64)).astype(np.float64)
     with np.errstate(divide="ignore"):
         span_bits = np.where(span > 0, np.floor(np.log2(span)) + 1, 0)  # >= bit length
-    shift = np.maximum(span_bits - (64 - idx_bits), 0).astype(np.uint64)
-    np.right_shift(ukey, shift[:, None], out=ukey)
-    np.left_shift(ukey, np.uint64(idx_bits), out=ukey)
-    np.bitwise_or(ukey, np.arange(n, dtype=np.uint64), out=ukey)
+    shift = np.maximum(span_bits - (64 - idx_bits), 0).astype(np.uint64)[:, None]
+    umin = kmin.view(np.uint64)[:, None]
+    for j in range(0, n, step):
+        u = ukey[:, j : j + step]
+        u -= umin  # modular arithmetic, exact
+        u >>= shift
+        u <<= np.uint64(idx_bits)
+        u |= np.arange(j, j + u.shape[1], dtype=np.uint64)
     ukey.sort(axis=-1)
 
-    # equal high parts of neighbouring sorted keys: candidates for disorder/ties
-    same = np.bitwise_xor(ukey[:, 1:], ukey[:, :-1])
-    np.right_shift(same, np.uint64(idx_bits), out=same)
-    same = same == 0
-
+    # pass 3: neighbours with equal truncated keys (candidates for disorder and
+    # ties), recorded as flat positions of the second element of each pair
+    pairs = []
+    for j in range(1, n, step):
+        w = min(step, n - j)
+        t = tmp[:, :w].view(np.uint64)
+        np.bitwise_xor(ukey[:, j : j + w], ukey[:, j - 1 : j - 1 + w], out=t)
+        t >>= np.uint64(idx_bits)
+        lane, col = np.nonzero(t == 0)
+        if lane.size:
+            pairs.append(lane * n + col + j)
+    del tmp
     np.bitwise_and(ukey, np.uint64((1 << idx_bits) - 1), out=ukey)
     order = key  # the same buffer now holds the positions, in sorted order
-    del ukey, key
     if n_par > 1:
         order += (np.arange(n_par, dtype=np.int64) * n)[:, None]
     order = order.reshape(-1)
 
-    z = np.empty((n_par, n))
-    z.reshape(-1)[order] = np.broadcast_to(table, (n_par, n)).reshape(-1) if n_par > 1 else table
+    fix = None
+    if pairs:
+        fix = _fix_collisions(flat, order, np.sort(np.concatenate(pairs)), n, center)
+    if ends:
+        o = order.reshape(n_par, n)
+        lo, hi = flat[o[:, 0]], flat[o[:, -1]]
+        median = (flat[o[:, (n - 1) // 2]] + flat[o[:, n // 2]]) / 2.0
 
-    if same.any():
-        _fix_collisions(flat, order, same, z.reshape(-1), n)
-    del same
-    ends = order.reshape(n_par, n)
-    lo = flat[ends[:, 0]]
-    hi = flat[ends[:, -1]]
-    median = (flat[ends[:, (n - 1) // 2]] + flat[ends[:, n // 2]]) / 2.0
-    return z, lo == hi, median
+    z = np.empty((n_par, n)) if out is None else out
+    zf = z.reshape(-1)
+    zf[order if n_par == 1 else order.reshape(n_par, n)] = table
+    if fix is not None:
+        zf[fix[0]] = fix[1]
+    if ends:
+        return z, lo == hi, median
+    return z
 
 
-def _fix_collisions(flat, order, same, z, n):
-    """Exactly order runs of equal truncated keys and assign tied ranks.
+def _fix_collisions(flat, order, second, n, center):
+    """Order runs of equal truncated keys exactly; scores for those elements.
 
-    ``order`` (flat sorted positions -> indices into ``flat``) and ``z`` are
-    updated in place; ``same`` (P, N-1) flags sorted neighbours with equal
-    keys.
+    ``second`` holds the sorted flat positions ``q`` (in sorted order) with
+    the same truncated key as ``q - 1`` (within a row).  ``order`` is
+    corrected in place; returns ``(indices into flat, scores)``.
     """
-    n_par = same.shape[0]
-    member = np.zeros((n_par, n), dtype=bool)
-    member[:, 1:] = same
-    member[:, :-1] |= same
-    start = member.copy()
-    start[:, 1:] &= ~same
-    pos = np.flatnonzero(member)  # flat sorted positions inside collision runs
-    del member
-    first = start.reshape(-1)[pos]
-    del start
-    idx = order[pos]
-    vals = flat[idx]
+    members = np.concatenate((second - 1, second))
+    members.sort()
+    keep = np.ones(members.size, dtype=bool)
+    np.not_equal(members[1:], members[:-1], out=keep[1:])
+    members = members[keep]
+    hit = np.searchsorted(second, members)
+    is_second = second[np.minimum(hit, second.size - 1)] == members
+    first = ~is_second
+    idx = order[members]
+    vals = _transformed(flat[idx], center, lanes=members // n)
     gid = np.cumsum(first)
     gstart = np.flatnonzero(first)
     mixed = ~(np.minimum.reduceat(vals, gstart) == np.maximum.reduceat(vals, gstart))
@@ -392,14 +454,14 @@ def _fix_collisions(flat, order, same, z, n):
         perm = sel[np.lexsort((vals[sel], gid[sel]))]
         idx[sel] = idx[perm]
         vals[sel] = vals[perm]
-        order[pos[sel]] = idx[sel]
-    m = pos.size
+        order[members[sel]] = idx[sel]
+    m = members.size
     new = np.ones(m, dtype=bool)
     new[1:] = (gid[1:] != gid[:-1]) | (vals[1:] != vals[:-1])
     rstart = np.flatnonzero(new)
     rsize = np.diff(rstart, append=m)
-    mean_rank = (pos[rstart] % n) + (rsize + 1) / 2.0
-    z[idx] = np.repeat(_special.ndtri((mean_rank - 0.375) / (n + 0.25)), rsize)
+    mean_rank = (members[rstart] % n) + (rsize + 1) / 2.0
+    return idx, np.repeat(_special.ndtri((mean_rank - 0.375) / (n + 0.25)), rsize)
 
 
 def _normal_table(n):
@@ -411,24 +473,26 @@ def _normal_table(n):
     return table
 
 
-def _rank_rhat_parts(ys):
-    """Bulk z-scores of the split chains, plus the folded tail R-hat.
+def _rank_rhat(ys, with_ess=False):
+    """Rank-normalised R-hat of the split chains (and optionally bulk ESS).
 
-    ``ys`` is the (P, C, 2, n) split view.  Returns ``(z, const, rhat_tail)``
-    with ``z`` (P, C, 2, n) the rank-normalised split draws and ``const`` the
-    mask of parameters whose draws are all equal.  The tail R-hat is the R-hat
-    of the rank-normalised folded draws ``|x - median(x)|``.
+    ``ys`` is the (P, C, 2, n) split view.  The bulk R-hat uses the
+    rank-normalised draws, the tail R-hat the rank-normalised folded draws
+    ``|x - median(x)|`` (median over all split draws); the result is their
+    maximum (NaN when the bulk value is NaN, like ArviZ's ``max``).
+    Returns ``rhat`` or ``(rhat, ess_bulk)``.
     """
     shape = ys.shape
-    v = _per_lane(ys)
+    v = np.ascontiguousarray(_per_lane(ys))
     table = _normal_table(v.shape[1])
-    z, const, median = _rank_scores(v, table)
-    folded = np.subtract(v, median[:, None])
-    np.abs(folded, out=folded)
-    zf = _rank_scores(folded, table)[0]
-    del folded
-    rhat_tail = _rhat_core(zf.reshape(shape))
-    return z.reshape(shape), const, rhat_tail
+    work = np.empty(v.shape, dtype=np.int64)
+    z, const, median = _rank_scores(v, table, work=work, ends=True)
+    bulk = _rhat_core(z.reshape(shape))
+    ess = _ess_core(z.reshape(shape), const=const) if with_ess else None
+    _rank_scores(v, table, center=median, work=work, out=z)
+    tail = _rhat_core(z.reshape(shape))
+    rhat_value = np.where(tail > bulk, tail, bulk)
+    return (rhat_value, ess) if with_ess else rhat_value
 
 
 # ----------------------------------------------------------------------------
@@ -468,6 +532,7 @@ def _ess_indicator(a, q):
 # ----------------------------------------------------------------------------
 # public API
 # ----------------------------------------------------------------------------
+@_quiet
 def autocovariance(x):
     r"""Per-chain autocovariance along the draw axis.
 
@@ -523,6 +588,7 @@ def autocorrelation(x):
     return acov
 
 
+@_quiet
 def split_rhat(x):
     r"""Classic split R-hat (Gelman et al., BDA3; Vehtari et al. 2021, eq. 4).
 
@@ -551,6 +617,7 @@ def split_rhat(x):
     return _result(out, param_shape)
 
 
+@_quiet
 def rhat(x):
     r"""Rank-normalised split R-hat (Vehtari, Gelman, Simpson, Carpenter &
     Bürkner 2021).
@@ -575,13 +642,12 @@ def rhat(x):
     a, param_shape = _as_draws(x)
     out = np.full(a.shape[2], np.nan)
     if a.shape[1] >= _MIN_DRAWS:
-        z, _, tail = _rank_rhat_parts(_split_lanes(a))
-        bulk = _rhat_core(z)
-        out = np.where(tail > bulk, tail, bulk)  # max() as ArviZ: NaN bulk wins
+        out = _rank_rhat(_split_lanes(a))
         out[_nan_lanes(a)] = np.nan
     return _result(out, param_shape)
 
 
+@_quiet
 def nested_rhat(x, superchains):
     r"""Nested R-hat of Margossian, Hoffman, Sountsov, Riou-Durand, Vehtari &
     Gelman (2024) for many short chains grouped in superchains.
@@ -652,6 +718,7 @@ def nested_rhat(x, superchains):
     return _result(out, param_shape)
 
 
+@_quiet
 def ess_bulk(x):
     r"""Bulk effective sample size (Vehtari et al. 2021): the split-chain ESS
     of the rank-normalised draws.
@@ -681,12 +748,13 @@ def ess_bulk(x):
     if a.shape[1] >= _MIN_DRAWS:
         ys = _split_lanes(a)
         v = _per_lane(ys)
-        z, const, _ = _rank_scores(v, _normal_table(v.shape[1]))
+        z, const, _ = _rank_scores(v, _normal_table(v.shape[1]), ends=True)
         out = _ess_core(z.reshape(ys.shape), const=const)
         out[_nan_lanes(a)] = np.nan
     return _result(out, param_shape)
 
 
+@_quiet
 def ess_quantile(x, prob):
     r"""Effective sample size for the ``prob`` quantile (Vehtari et al. 2021):
     split-chain ESS (see :func:`ess_bulk`) of the indicator
@@ -712,6 +780,7 @@ def ess_quantile(x, prob):
     return _result(out, param_shape)
 
 
+@_quiet
 def ess_tail(x):
     r"""Tail effective sample size (Vehtari et al. 2021):
     :math:`\min(\mathrm{ESS}_{q_{0.05}}, \mathrm{ESS}_{q_{0.95}})`, the
@@ -737,6 +806,7 @@ def ess_tail(x):
     return _result(out, param_shape)
 
 
+@_quiet
 def ess_mean(x):
     r"""Effective sample size for the mean: split-chain ESS (see
     :func:`ess_bulk`) of the untransformed draws.  Matches
@@ -783,6 +853,7 @@ def _centered_squares(a):
     return sq
 
 
+@_quiet
 def ess_sd(x):
     r"""Effective sample size for the standard deviation as in ArviZ 0.23
     (``arviz.ess(method="sd")``): split-chain ESS of
@@ -804,6 +875,7 @@ def ess_sd(x):
     return _result(out, param_shape)
 
 
+@_quiet
 def mcse_mean(x):
     r"""Monte Carlo standard error of the posterior mean,
     :math:`\mathrm{sd}(\theta) / \sqrt{\mathrm{ESS}_{mean}}` with the sd over
@@ -826,6 +898,7 @@ def mcse_mean(x):
     return _result(out, param_shape)
 
 
+@_quiet
 def mcse_sd(x):
     r"""Monte Carlo standard error of the posterior sd (ArviZ 0.23
     ``arviz.mcse(method="sd")``).  With :math:`c = (\theta - \bar\theta)^2`,
@@ -857,6 +930,7 @@ def mcse_sd(x):
     return _result(out, param_shape)
 
 
+@_quiet
 def mcse_quantile(x, prob):
     r"""Monte Carlo standard error of the ``prob`` quantile (Vehtari et al.
     2021, ``arviz.mcse(method="quantile", prob=prob)``).
@@ -904,6 +978,7 @@ def _quantile_label(p):
     return "q" + format(round(100.0 * p, 10), "g")
 
 
+@_quiet
 def summary_stats(x, prob=0.95):
     r"""Posterior summary and convergence diagnostics for every parameter.
 
@@ -956,10 +1031,7 @@ def summary_stats(x, prob=0.95):
         low = _ess_indicator(a, q05)
         high = _ess_indicator(a, q95)
         tail_ess = np.where(high < low, high, low)
-        z, const, rhat_tail = _rank_rhat_parts(ys)
-        bulk_ess = _ess_core(z, const=const)
-        rhat_bulk = _rhat_core(z)
-        rhat_value = np.where(rhat_tail > rhat_bulk, rhat_tail, rhat_bulk)
+        rhat_value, bulk_ess = _rank_rhat(ys, with_ess=True)
         diag = {
             "mcse_mean": mcse,
             "ess_bulk": bulk_ess,

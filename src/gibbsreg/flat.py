@@ -160,13 +160,11 @@ def run_flat(problem: FlatProblem, streams, *, draws, warmup, thin, backend, pro
         from .kernels.flat import flat_gibbs
 
         normal, gamma = streams.typed()
-        work = np.zeros((chains, p, p))
-        vec = np.zeros((chains, p))
 
         def run_chunk(n_iter, store, out_start):
             bufs = out if store else empty
             failures = flat_gibbs(*args, *state, normal, gamma, n_iter, thin, out_start,
-                                  *(bufs[k] for k in order), work, vec)
+                                  *(bufs[k] for k in order))
             if failures:
                 raise FloatingPointError("the conditional precision of beta lost positive definiteness; rescale the data or the prior")
         cap = None

@@ -177,10 +177,12 @@ def encode_groups(groups, n: int):
     """Integer codes (n,) and labels (J,) ordered as numpy.unique orders them; validates labels."""
     if groups is None:
         raise ValueError("groups is None; pass a length-n array of group labels")
-    categories = None
-    if hasattr(groups, "cat"):  # pandas categorical Series
-        categories = list(groups.cat.categories)
-        codes = np.asarray(groups.cat.codes)
+    categorical = getattr(groups, "cat", None) if str(getattr(groups, "dtype", "")) == "category" else None
+    if categorical is None and hasattr(groups, "categories") and hasattr(groups, "codes"):
+        categorical = groups  # a bare pandas.Categorical
+    if categorical is not None:
+        categories = list(categorical.categories)
+        codes = np.asarray(categorical.codes)
         if (codes < 0).any():
             raise ValueError(f"groups has a missing (NaN) label at row {int(np.argmax(codes < 0))}")
         counts = np.bincount(codes, minlength=len(categories))
@@ -376,18 +378,11 @@ def run_hier(problem: HierProblem, streams, J, *, draws, warmup, thin, backend, 
         from .kernels.hier import hier_gibbs
 
         normal, gamma = streams.typed()
-        work = np.zeros((chains, p, p))
-        vec = np.zeros((chains, 2, p))
-        work_q = np.zeros((chains, 3, q, q))
-        sums = np.zeros((chains, p))
-        work2 = np.zeros((chains, 2 * q, 2 * q))
-        vec2 = np.zeros((chains, 5 * q))
-        prior_ab = np.zeros((chains, 2, q))
 
         def run_chunk(n_iter, store, out_start):
             bufs = out if store else empty
             fails = hier_gibbs(*args, *state, normal, gamma, n_iter, thin, out_start,
-                               *(bufs[k] for k in order), work, vec, work_q, sums, work2, vec2, prior_ab)
+                               *(bufs[k] for k in order))
             if fails:
                 raise FloatingPointError("a conditional precision matrix lost positive definiteness; rescale the data or the prior")
         cap = None

@@ -103,29 +103,26 @@ def _group_residual_stats(G, h, q, alpha):
     return h[None, :, :q] - np.einsum("jab,cb->cja", G[:, :q, q:], alpha)
 
 
-def _asis_scale(G, h, q, beta, alpha, mu, tau2, w, S0inv, S0inv_mu0, prior_a, prior_b, z, expo):
-    """NumPy twin of the kernel's interweaving step for (mu, tau); updates beta and mu, returns tau^2."""
-    tau = np.sqrt(tau2)
-    eta = (beta - mu[:, None, :]) / tau[:, None, :]
+def _asis_scale(G, h, q, beta, alpha, mu, tau2, w, prior_a, prior_b, z, expo):
+    """NumPy twin of the kernel's interweaving step for tau given mu; updates beta, returns tau^2."""
+    tau_old = np.sqrt(tau2)
+    eta = (beta - mu[:, None, :]) / tau_old[:, None, :]
     XX = G[:, :q, :q]
-    xr = _group_residual_stats(G, h, q, alpha)
-    C = beta.shape[0]
-    A = np.zeros((C, 2 * q, 2 * q))
-    A[:, :q, :q] = np.einsum("cj,jab->cab", w, XX) + S0inv
-    off = np.einsum("cj,cja,jab->cab", w, eta, XX)
-    A[:, q:, :q] = off
-    A[:, :q, q:] = np.swapaxes(off, 1, 2)
-    A[:, q:, q:] = np.einsum("cj,cja,jab,cjb->cab", w, eta, XX, eta)
-    b = np.concatenate([np.einsum("cj,cja->ca", w, xr) + S0inv_mu0, np.einsum("cj,cja,cja->ca", w, eta, xr)], axis=1)
-    theta = gaussian_draw(A, b, z)
-    mu_new, tau_new = theta[:, :q], theta[:, q:]
-    with np.errstate(divide="ignore"):
-        log_ratio = (-(2.0 * prior_a + 1.0) * (np.log(np.abs(tau_new)) - np.log(tau))
-                     - prior_b * (1.0 / tau_new**2 - 1.0 / tau2)).sum(axis=1)
-    accept = (log_ratio >= -expo) & np.all(tau_new != 0.0, axis=1)
-    beta[accept] = mu_new[accept, None, :] + tau_new[accept, None, :] * eta[accept]
-    mu[accept] = mu_new[accept]
-    return np.where(accept[:, None], tau_new**2, tau2)
+    xr = _group_residual_stats(G, h, q, alpha) - np.einsum("jab,cb->cja", XX, mu)
+    Q = np.einsum("cj,cja,jab,cjb->cab", w, eta, XX, eta)
+    b = np.einsum("cj,cja,cja->ca", w, eta, xr)
+    tau = tau_old.copy()
+    for a in range(q):
+        prec = Q[:, a, a]
+        lin = b[:, a] - np.einsum("cl,cl->c", Q[:, a, :], tau) + Q[:, a, a] * tau[:, a]
+        with np.errstate(divide="ignore", invalid="ignore"):
+            proposal = lin / prec + z[:, a] / np.sqrt(prec)
+            log_ratio = (-(2.0 * prior_a[:, a] + 1.0) * (np.log(np.abs(proposal)) - np.log(np.abs(tau[:, a])))
+                         - prior_b[:, a] * (1.0 / proposal**2 - 1.0 / tau[:, a] ** 2))
+        accept = (prec > 0) & (proposal != 0) & (log_ratio >= -expo[:, a])
+        tau[:, a] = np.where(accept, proposal, tau[:, a])
+    beta[:] = mu[:, None, :] + (tau / tau_old)[:, None, :] * (beta - mu[:, None, :])
+    return tau**2
 
 
 def _asis_location(G, h, q, beta, alpha, mu, w, S0inv, S0inv_mu0, z):
@@ -141,7 +138,7 @@ def _asis_location(G, h, q, beta, alpha, mu, w, S0inv, S0inv_mu0, z):
 
 def hier_gamma_shapes(tau_kind, tau_a, q, J, iw_df, sigma_a, nj, group_variance, asis) -> np.ndarray:
     """Shapes of the gamma draws of one hierarchical iteration, in the kernel's order."""
-    exp = [1.0] if asis and tau_kind != TAU_INVWISHART else []
+    exp = [1.0] * q if asis and tau_kind != TAU_INVWISHART else []
     if tau_kind == TAU_INVGAMMA:
         sig = np.concatenate([np.asarray(tau_a, dtype=float) + 0.5 * J, exp])
     elif tau_kind == TAU_HALFCAUCHY:
@@ -169,11 +166,11 @@ def hier_gibbs(
     iw = tau_kind == TAU_INVWISHART
     n_offdiag = q * (q - 1) // 2 if iw else 0
     n_base = J * q + r + q + n_offdiag
-    n_normal = n_base + ((q if iw else 2 * q) if asis else 0)
+    n_normal = n_base + ((q if iw else 2 * q) if asis else 0)  # location step q, scale step q
     shapes = hier_gamma_shapes(tau_kind, tau_a, q, J, iw_df, sigma_a, nj, group_variance, asis)
     Z = normal_block(normal_gens, n_iter, n_normal)
     Gam = gamma_block(gamma_gens, n_iter, shapes)
-    n_exp = int(asis and not iw)
+    n_exp = q if (asis and not iw) else 0
     n_sig = q + n_exp + (q if tau_kind == TAU_HALFCAUCHY else 0)
     store = out_mu.shape[1] > 0
     store_beta = out_beta.shape[1] > 0
@@ -213,10 +210,11 @@ def hier_gibbs(
             else:
                 tau2 = (1.0 / lam + 0.5 * ss) / g[:, :q]
             if asis:
+                _asis_location(G, h, q, beta, alpha, mu, 1.0 / sigma2, S0inv, S0inv_mu0, z[:, n_base: n_base + q])
                 pa, pb = (np.broadcast_to(tau_a, tau2.shape), np.broadcast_to(tau_b, tau2.shape)) \
                     if tau_kind == TAU_INVGAMMA else (np.full(tau2.shape, 0.5), 1.0 / lam)
-                tau2 = _asis_scale(G, h, q, beta, alpha, mu, tau2, 1.0 / sigma2, S0inv, S0inv_mu0, pa, pb,
-                                   z[:, n_base:], g[:, q])
+                tau2 = _asis_scale(G, h, q, beta, alpha, mu, tau2, 1.0 / sigma2, pa, pb,
+                                   z[:, n_base + q:], g[:, q: q + n_exp])
             if tau_kind == TAU_HALFCAUCHY:
                 lam[:] = (hc_inv_scale2 + 1.0 / tau2) / g[:, q + n_exp: 2 * q + n_exp]
             Sinv[:] = 0.0
