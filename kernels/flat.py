@@ -16,7 +16,7 @@ import math
 import numpy as np
 from numba import njit, prange
 
-from .linalg import backward_solve_transpose, cholesky_lower, forward_solve, quadratic_form
+from .linalg import backward_solve_transpose, backward_transpose, cholesky_forward, symmetric_quadratic_form
 
 
 # Reassociation and contraction (FMA) only: results change at the rounding level, never
@@ -59,6 +59,8 @@ def flat_gibbs(
         gamma_rng = gamma_gens[chain]
         A = np.zeros((p, p))
         v = np.zeros(p)
+        inv_diag = np.zeros(p)
+        countdown = thin
         g = gamma_state[c].copy()
         n_failed = 0
         s2 = sigma2_state[c]
@@ -83,26 +85,25 @@ def flat_gibbs(
                         if exch_mask[i] > 0:
                             A[i, i] += 1.0 / (exch_scale[i] * exch_scale[i] * tau2)
                             v[i] += (mu - exch_ref[i]) / (exch_scale[i] * tau2)
-                if not cholesky_lower(A, p):
+                if not cholesky_forward(A, v, inv_diag, p):
                     n_failed += 1
                     continue
-                forward_solve(A, v, p)
                 for i in range(p):
                     v[i] += normal.standard_normal()
-                backward_solve_transpose(A, v, p)
+                backward_transpose(A, v, inv_diag, p)
                 for i in range(p):
                     g[i] = v[i]
             hg = 0.0
             for i in range(p):
                 hg += h[i] * g[i]
-            rss = rr - 2.0 * hg + quadratic_form(g, G, p)
+            rss = rr - 2.0 * hg + symmetric_quadratic_form(g, G, p)
             if rss < 0.0:
                 rss = 0.0
             scale = b0 + 0.5 * rss
             if conjugate:
                 for i in range(p):
                     v[i] = g[i] - m[i]
-                scale += 0.5 * quadratic_form(v, P, p)
+                scale += 0.5 * symmetric_quadratic_form(v, P, p)
             s2 = scale / gamma_rng.standard_gamma(sigma_shape)
             if n_exch > 0:
                 total = 0.0
@@ -121,7 +122,9 @@ def flat_gibbs(
                 else:
                     tau2 = (1.0 / lam_state[c] + 0.5 * ss) / gamma_rng.standard_gamma(0.5 * (n_exch + 1.0))
                     lam_state[c] = (hc_inv_scale2 + 1.0 / tau2) / gamma_rng.standard_gamma(1.0)
-            if store and (t + 1) % thin == 0:
+            countdown -= 1
+            if store and countdown == 0:
+                countdown = thin
                 k = out_start + (t + 1) // thin - 1
                 for i in range(p):
                     out_gamma[c, k, i] = g[i]

@@ -20,7 +20,8 @@ import numpy as np
 from numba import njit, prange
 
 from .flat import FASTMATH
-from .linalg import backward_solve_transpose, cholesky_lower, forward_solve
+from .linalg import (backward_solve_transpose, backward_transpose, cholesky_forward, cholesky_lower, forward_solve,
+                     symmetric_quadratic_form)
 
 TAU_INVGAMMA = 0
 TAU_HALFCAUCHY = 1
@@ -28,15 +29,13 @@ TAU_INVWISHART = 2
 
 
 @njit(cache=True, inline="always")
-def _draw_gaussian(A, v, normal, n):
+def _draw_gaussian(A, v, inv_diag, normal, n):
     """v <- a draw of N(A^{-1} v, A^{-1}); A's lower triangle is overwritten by its Cholesky factor."""
-    ok = cholesky_lower(A, n)
-    if not ok:
+    if not cholesky_forward(A, v, inv_diag, n):
         return False
-    forward_solve(A, v, n)
     for i in range(n):
         v[i] += normal.standard_normal()
-    backward_solve_transpose(A, v, n)
+    backward_transpose(A, v, inv_diag, n)
     return True
 
 
@@ -103,7 +102,7 @@ def _asis_scale_step(G, h, q, r, J, beta, alpha, mu, Sinv, sigma2, prior_a, prio
 
 
 @njit(cache=True)
-def _asis_location_step(G, h, q, r, J, beta, alpha, mu, sigma2, S0inv, S0inv_mu0, A, v, normal):
+def _asis_location_step(G, h, q, r, J, beta, alpha, mu, sigma2, S0inv, S0inv_mu0, A, v, inv_diag, normal):
     """Interweaving step for mu alone: beta_j = mu + eta_j, eta_j fixed, mu | eta, y Gaussian.  Draws q normals."""
     for a in range(q):
         for b in range(a + 1):
@@ -120,7 +119,7 @@ def _asis_location_step(G, h, q, r, J, beta, alpha, mu, sigma2, S0inv, S0inv_mu0
             v[a] += w * xr
             for b in range(a + 1):
                 A[a, b] += w * G[j, a, b]
-    if not _draw_gaussian(A, v, normal, q):
+    if not _draw_gaussian(A, v, inv_diag, normal, q):
         return
     for j in range(J):
         for a in range(q):
@@ -163,6 +162,9 @@ def hier_gibbs(
         Bart = np.zeros((q, q))
         W = np.zeros((q, q))
         acc = np.zeros(p)
+        inv_diag = np.zeros(p)
+        theta = np.zeros(p)
+        countdown = thin
         work2 = np.zeros((q, q))
         vec2 = np.zeros(5 * q)
         prior_ab = np.zeros((2, q))
@@ -182,7 +184,7 @@ def hier_gibbs(
                     for b in range(r):
                         t_a -= G[j, a, q + b] * alpha[c, b]
                     v[a] = Sinv_mu[a] + t_a * inv
-                if not _draw_gaussian(A, v, normal, q):
+                if not _draw_gaussian(A, v, inv_diag, normal, q):
                     failures[c] += 1
                 for a in range(q):
                     beta[c, j, a] = v[a]
@@ -201,7 +203,7 @@ def hier_gibbs(
                         for b in range(q):
                             t_a -= G[j, q + a, b] * beta[c, j, b]
                         v[a] += t_a * inv
-                if not _draw_gaussian(A, v, normal, r):
+                if not _draw_gaussian(A, v, inv_diag, normal, r):
                     failures[c] += 1
                 for a in range(r):
                     alpha[c, a] = v[a]
@@ -218,7 +220,7 @@ def hier_gibbs(
                 for b in range(q):
                     s += Sinv[c, a, b] * acc[b]
                 v[a] = s
-            if not _draw_gaussian(A, v, normal, q):
+            if not _draw_gaussian(A, v, inv_diag, normal, q):
                 failures[c] += 1
             for a in range(q):
                 mu[c, a] = v[a]
@@ -257,7 +259,7 @@ def hier_gibbs(
                         Sinv[c, a, b] = s
                 if asis:
                     _asis_location_step(G, h, q, r, J, beta[c], alpha[c], mu[c], sigma2[c], S0inv, S0inv_mu0,
-                                        A, v, normal)
+                                        A, v, inv_diag, normal)
             else:
                 for a in range(q):
                     acc[a] = 0.0
@@ -273,7 +275,7 @@ def hier_gibbs(
                     Sinv[c, a, a] = 1.0 / tau2
                 if asis:
                     _asis_location_step(G, h, q, r, J, beta[c], alpha[c], mu[c], sigma2[c], S0inv, S0inv_mu0,
-                                        A, v, normal)
+                                        A, v, inv_diag, normal)
                     for a in range(q):
                         if tau_kind == TAU_INVGAMMA:
                             prior_ab[0, a] = tau_a[a]
@@ -288,18 +290,15 @@ def hier_gibbs(
                         lam[c, a] = (hc_inv_scale2[a] + Sinv[c, a, a]) / gamma_rng.standard_gamma(1.0)
             # ---- sigma2 | everything
             total = 0.0
+            for a in range(r):
+                theta[q + a] = alpha[c, a]
             for j in range(J):
-                quad = 0.0
                 lin = 0.0
+                for a in range(q):
+                    theta[a] = beta[c, j, a]
                 for a in range(p):
-                    ta = beta[c, j, a] if a < q else alpha[c, a - q]
-                    lin += ta * h[j, a]
-                    row = 0.0
-                    for b in range(p):
-                        tb = beta[c, j, b] if b < q else alpha[c, b - q]
-                        row += G[j, a, b] * tb
-                    quad += ta * row
-                rss = rr[j] - 2.0 * lin + quad
+                    lin += theta[a] * h[j, a]
+                rss = rr[j] - 2.0 * lin + symmetric_quadratic_form(theta, G[j], p)
                 if rss < 0.0:
                     rss = 0.0
                 if group_variance:
@@ -312,7 +311,9 @@ def hier_gibbs(
                 for j in range(J):
                     sigma2[c, j] = s2
             # ---- store
-            if store and (t + 1) % thin == 0:
+            countdown -= 1
+            if store and countdown == 0:
+                countdown = thin
                 k = out_start + (t + 1) // thin - 1
                 if store_beta:
                     for j in range(J):

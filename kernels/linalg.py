@@ -62,3 +62,54 @@ def quadratic_form(x, M, p):
             row += M[i, j] * x[j]
         total += x[i] * row
     return total
+
+
+@njit(cache=True, inline="always")
+def cholesky_forward(A, v, inv_diag, p):
+    """In place, row by row: A's lower triangle becomes L (L L' = A), v <- L^{-1} v, inv_diag <- 1/diag(L).
+
+    One pass over the rows fuses the factorisation with the forward solve; reciprocals
+    of the diagonal replace divisions in the solves.  Returns False when A is not
+    numerically positive definite.
+    """
+    for i in range(p):
+        for j in range(i):
+            s = A[i, j]
+            for k in range(j):
+                s -= A[i, k] * A[j, k]
+            A[i, j] = s * inv_diag[j]
+        d = A[i, i]
+        t = v[i]
+        for k in range(i):
+            d -= A[i, k] * A[i, k]
+            t -= A[i, k] * v[k]
+        if not d > 0.0:
+            return False
+        r = 1.0 / math.sqrt(d)
+        A[i, i] = 1.0 / r
+        inv_diag[i] = r
+        v[i] = t * r
+    return True
+
+
+@njit(cache=True, inline="always")
+def backward_transpose(L, v, inv_diag, p):
+    """In place: v <- L^{-T} v, reading L by rows (with inv_diag = 1/diag(L))."""
+    for i in range(p - 1, -1, -1):
+        vi = v[i] * inv_diag[i]
+        v[i] = vi
+        for k in range(i):
+            v[k] -= L[i, k] * vi
+
+
+@njit(cache=True, inline="always")
+def symmetric_quadratic_form(x, M, p):
+    """x' M x for symmetric M, reading only its lower triangle."""
+    total = 0.0
+    for i in range(p):
+        xi = x[i]
+        row = 0.0
+        for j in range(i):
+            row += M[i, j] * x[j]
+        total += xi * (2.0 * row + M[i, i] * xi)
+    return total

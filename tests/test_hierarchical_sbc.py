@@ -29,9 +29,10 @@ fit a prior different from the generating one (a wrong conditional acts the same
 * tau^2 prior scale 3x too large: p underflows to 0 at L = 500 (run in CI);
 * the classic off-by-one in tau^2's shape, IG(a + (J - 1)/2) instead of IG(a + J/2),
   emulated by fitting a - 1/2 (J = 6): detected at L = 500 for 4 of 4 seeds tried
-  (p = 5e-11 .. 6e-5), not at L = 150 (p = 1e-3 .. 4e-2); always at L = 4000 (slow test);
+  (p = 1e-10 .. 5e-5), at L = 150 for only 1 of 4 (p = 7e-6 .. 0.13); at L = 4000 (slow test);
 * the same off-by-one in sigma^2's shape, IG(a + (N - 1)/2) (N = 24 rows, a 2% change):
-  NOT detected at L = 500 or 1000 (p ~ 0.01), detected at L = 4000 (p ~ 1e-24; slow test).
+  NOT detected at L = 500 (p = 0.3) or 1000 (p = 0.01), detected at L = 4000 (p ~ 1e-24;
+  slow test).
 Smaller errors (a few % in a scale or shape) are beyond SBC at these sizes; the closed-form
 and outside-reference tests in test_hierarchical.py are the sharper instruments there.  The
 NumPy backend is not run here: it produces the same draws as the Numba kernel for the same

@@ -16,8 +16,11 @@ Because chain k's draws do not depend on how many chains run, the first K chains
 are exactly what a K-chain run would give, and the first N draws exactly an N-draw run with the
 same warm-up.
 
-Thresholds used in the printed verdict: R-hat (each kind) < 1.01 is "converged", > 1.05 is
-"not converged" (Vehtari et al. 2021 recommend 1.01); between the two is "borderline".
+Thresholds used in the printed flags: R-hat (each kind) < 1.01 is "converged", > 1.05 is
+"not converged" (marked "!"; Vehtari et al. 2021 recommend 1.01); between the two is
+"borderline" (marked "?").  Rank R-hat splits each chain, so it also catches a common drift
+that every chain shares; nested R-hat does not split chains and catches disagreement between
+superchains, and with many chains per superchain it can pass chains too short for split R-hat.
 
 Superchains and initialisation.  Nested R-hat needs the chains of a superchain to start at the
 same point (Margossian et al. 2024): while they still remember their start they agree with each
@@ -122,25 +125,19 @@ class ConvergenceStudy:
         return "\n".join(lines)
 
     def __str__(self) -> str:
-        def verdict(i, j):
-            finite = [v for v in (self.rhat[i, j], self.split_rhat[i, j], self.nested_rhat[i, j]) if np.isfinite(v)]
-            if not finite:
-                return "n/a"
-            worst = max(finite)
-            if worst < CONVERGED:
-                return "converged"
-            return "NOT converged" if worst > FLAGGED else "borderline"
-
         def r(v):
-            return f"{v:.3f}" if np.isfinite(v) else "nan"
+            if not np.isfinite(v):
+                return "nan "
+            flag = " " if v < CONVERGED else ("!" if v > FLAGGED else "?")
+            return f"{v:.3f}{flag}"
 
-        cols = ["chains", "draws", "rhat", "split_rhat", "nested_rhat", "ess_bulk", "verdict", "worst"]
+        cols = ["chains", "draws", "rhat", "split_rhat", "nested_rhat", "ess_bulk", "worst"]
         rows = []
         for i, k in enumerate(self.chains):
             for j, n in enumerate(self.draws):
                 ess = self.ess_bulk[i, j]
                 rows.append([str(k), str(n), r(self.rhat[i, j]), r(self.split_rhat[i, j]), r(self.nested_rhat[i, j]),
-                             f"{ess:.0f}" if np.isfinite(ess) else "nan", verdict(i, j), str(self.worst[i, j])])
+                             f"{ess:.0f}" if np.isfinite(ess) else "nan", str(self.worst[i, j])])
         widths = [max(len(c), *(len(row[m]) for row in rows)) if rows else len(c) for m, c in enumerate(cols)]
 
         def line(cells):
@@ -150,11 +147,12 @@ class ConvergenceStudy:
         lines.append(line(cols))
         lines += [line(row) for row in rows]
         starts = {True: "shared within each superchain", False: "independent per chain", None: "as given"}[self.shared_init]
-        lines.append("  rhat: rank-normalised split R-hat; split_rhat: classic split R-hat (max over parameters); "
-                     "ess_bulk: min over parameters")
+        lines.append(f"  R-hat flags: '!' > {FLAGGED} (not converged), '?' between {CONVERGED} and {FLAGGED}, "
+                     f"unmarked < {CONVERGED} (converged)")
+        lines.append("  rhat: rank-normalised split R-hat; split_rhat: classic split R-hat (max over parameters; "
+                     "'worst' names the parameter with the largest rhat); ess_bulk: min over parameters")
         lines.append(f"  nested_rhat: {self.superchains} superchains (chain k in superchain k mod {self.superchains}), "
                      f"starting points {starts}")
-        lines.append(f"  verdict on the largest R-hat: < {CONVERGED} converged, > {FLAGGED} NOT converged, else borderline")
         return "\n".join(lines)
 
     __repr__ = __str__

@@ -12,7 +12,7 @@ from . import reference
 from .data import SufficientStats, as_design, sufficient_stats
 from .posterior import Posterior
 from .priors import Exchangeable, ResolvedExchangeable, ResolvedPrior, SemiConjugate, _GaussianIGPrior
-from .sampling import chain_streams, check_sampling_args, drive
+from .sampling import chain_streams, check_sampling_args, drive, kernel_threads
 
 MAX_CHUNK_ELEMENTS = 1 << 22  # bound on chains * chunk iterations * values drawn per iteration (NumPy path)
 
@@ -163,8 +163,9 @@ def run_flat(problem: FlatProblem, streams, *, draws, warmup, thin, backend, pro
 
         def run_chunk(n_iter, store, out_start):
             bufs = out if store else empty
-            failures = flat_gibbs(*args, *state, normal, gamma, n_iter, thin, out_start,
-                                  *(bufs[k] for k in order))
+            with kernel_threads(chains):
+                failures = flat_gibbs(*args, *state, normal, gamma, n_iter, thin, out_start,
+                                      *(bufs[k] for k in order))
             if failures:
                 raise FloatingPointError("the conditional precision of beta lost positive definiteness; rescale the data or the prior")
         cap = None

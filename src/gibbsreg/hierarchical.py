@@ -23,7 +23,7 @@ from .data import as_design, row_chunks, sufficient_stats
 from .posterior import Posterior
 from .priors import (DEFAULT_A, DEFAULT_B_FRACTION, SLOPE_SCALE, HalfCauchy, InvGamma, InvWishart, _finite_array,
                      _positive_vector, _vec, validate_cov)
-from .sampling import chain_streams, check_sampling_args, drive
+from .sampling import chain_streams, check_sampling_args, drive, kernel_threads
 
 MAX_CHUNK_ELEMENTS = 1 << 23
 
@@ -381,8 +381,9 @@ def run_hier(problem: HierProblem, streams, J, *, draws, warmup, thin, backend, 
 
         def run_chunk(n_iter, store, out_start):
             bufs = out if store else empty
-            fails = hier_gibbs(*args, *state, normal, gamma, n_iter, thin, out_start,
-                               *(bufs[k] for k in order))
+            with kernel_threads(chains):
+                fails = hier_gibbs(*args, *state, normal, gamma, n_iter, thin, out_start,
+                                   *(bufs[k] for k in order))
             if fails:
                 raise FloatingPointError("a conditional precision matrix lost positive definiteness; rescale the data or the prior")
         cap = None

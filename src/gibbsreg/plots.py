@@ -598,39 +598,60 @@ def _check_prob(prob):
 # ----------------------------------------------------------------------------
 # forest
 # ----------------------------------------------------------------------------
-def _forest_panels(post, var_names, coords):
-    """[(title, row labels, draws (S, K), reference (label, value) or None, rows-are-groups)]."""
+def _chunked_quantiles(arr, index, axis, positions, qs):
+    """Quantiles over (chain, draw) of arr[index] for each position along ``axis``, in bounded-memory blocks.
+
+    ``index`` is a full index tuple for ``arr`` whose entry ``axis`` is filled per block
+    (a slice when the positions are contiguous, so no copy is made of unselected draws).
+    Returns (len(qs), len(positions)).
+    """
+    S = arr.shape[0] * arr.shape[1]
+    out = np.empty((len(qs), len(positions)))
+    step = max(1, 4_000_000 // max(S, 1))
+    for i in range(0, len(positions), step):
+        chunk = positions[i : i + step]
+        idx = list(index)
+        contiguous = np.all(np.diff(chunk) == 1) if len(chunk) > 1 else True
+        idx[axis] = slice(int(chunk[0]), int(chunk[-1]) + 1) if contiguous else chunk
+        block = np.asarray(arr[tuple(idx)], dtype=float)
+        out[:, i : i + len(chunk)] = np.quantile(block.reshape(S, -1), qs, axis=0)
+    return out
+
+
+def _forest_panels(post, var_names, coords, qs):
+    """[[title, row labels, quantiles (len(qs), K), reference (label, value) or None, rows-are-groups,
+    variable name, coordinate dict]]."""
     sel = _Selection(post, var_names, coords)
     panels, loose = [], []
     for name, dims, pos, count in sel.vars:
         arr = post[name]
-        if "group" in dims and len(dims) >= 1:
+        if "group" in dims:
             g = dims.index("group")
             others = [i for i in range(len(dims)) if i != g]
             glabels = post.coords.get("group")
             rows = [str(glabels[i]) if glabels is not None else str(i) for i in pos[g]]
             for combo in np.ndindex(*[len(pos[i]) for i in others]):
-                idx = [slice(None), slice(None)] + [None] * len(dims)
-                idx[2 + g] = pos[g]
+                idx = [slice(None)] * (2 + len(dims))
                 parts = {}
                 for o, k in zip(others, combo):
                     idx[2 + o] = int(pos[o][k])
                     labs = post.coords.get(dims[o])
                     parts[dims[o]] = labs[pos[o][k]] if labs is not None else int(pos[o][k])
-                draws = np.asarray(arr[tuple(idx)], float)  # (C, D, K)
-                title = f"{name}[group, {', '.join(str(v) for v in parts.values())}]" if parts else \
-                    f"{name}[group]"
+                view = arr[tuple(idx)]  # (C, D, J): every other dimension is fixed by an integer
+                q = _chunked_quantiles(view, [slice(None)] * 3, 2, np.asarray(pos[g]), qs)
+                title = (f"{name}[group, {', '.join(str(v) for v in parts.values())}]" if parts
+                         else f"{name}[group]")
                 ref = None
                 coef = parts.get("coef")
-                if name == "beta" and "mu" in post and coef is not None and "coef" in post.coords:
+                if name == "beta" and "mu" in post and coef is not None and coef in post.coords.get("coef", []):
                     mu = post["mu"][..., post.coords["coef"].index(coef)]
                     ref = (f"posterior mean of mu[{coef}]", float(np.mean(mu)))
-                panels.append([title, rows, draws.reshape(-1, draws.shape[-1]), ref, True, name, parts])
+                panels.append([title, rows, q, ref, True, name, parts])
         else:
             for label, nm, cdict, x in _Selection(post, [name], coords).scalars():
-                loose.append((label, x.ravel()))
+                loose.append((label, np.quantile(x.ravel(), qs)))
     if loose:
-        panels.insert(0, ["parameters", [lab for lab, _ in loose], np.stack([x for _, x in loose], axis=1),
+        panels.insert(0, ["parameters", [lab for lab, _ in loose], np.stack([q for _, q in loose], axis=1),
                           None, False, None, {}])
     return panels
 
@@ -658,25 +679,24 @@ def plot_forest(post, var_names=None, coords=None, prob: float = 0.95, sort: boo
     _check_prob(inner)
     if var_names is None:
         var_names = ["beta"] if "beta" in post else None
-    panels = _forest_panels(post, var_names, coords)
+    qs = [(1 - prob) / 2, (1 - inner) / 2, 0.5, (1 + inner) / 2, (1 + prob) / 2]
+    panels = _forest_panels(post, var_names, coords, qs)
     if ax is not None and len(panels) != 1:
         raise ValueError(f"ax= needs a selection with one panel; this one has {len(panels)} "
                          "(choose var_names= / coords= such as {'coef': ['intercept']})")
     K_max = max(len(p[1]) for p in panels)
     order = None
     if sort:
-        first = panels[0]
-        order = np.argsort(np.median(first[2], axis=0), kind="stable")
+        order = np.argsort(panels[0][2][2], kind="stable")
     if ax is None:
         height = 1.2 + min(0.22 * K_max, 9.0)
         fig, axes = _grid_figure(len(panels), ncols=min(len(panels), 4), panel=(3.6, height))
     else:
         fig, axes = ax.figure, [ax]
     units = _units(post)
-    qs = [(1 - prob) / 2, (1 - inner) / 2, 0.5, (1 + inner) / 2, (1 + prob) / 2]
-    for a, (title, rows, draws, ref, is_group, name, parts) in zip(axes, panels):
+    first_group = next((i for i, p in enumerate(panels) if p[4]), None)
+    for i_panel, (a, (title, rows, q, ref, is_group, name, parts)) in enumerate(zip(axes, panels)):
         K = len(rows)
-        q = np.quantile(draws, qs, axis=0)  # (5, K)
         perm = np.arange(K)
         if order is not None and len(order) == K and (is_group == panels[0][4]):
             perm = order
@@ -708,7 +728,7 @@ def plot_forest(post, var_names=None, coords=None, prob: float = 0.95, sort: boo
             ticks = np.unique(np.linspace(0, K - 1, 10).round().astype(int))
             a.set_yticks(ticks)
             a.set_yticklabels([labels[t] for t in ticks], fontsize=7)
-        if is_group:
+        if is_group and i_panel == first_group:
             a.set_ylabel(f"group ({K} rows{', sorted by median' if order is not None else ''})")
         unit = _scalar_unit(units, name, parts) if name else None
         a.set_xlabel(_with_unit("value", unit), fontsize=8)
@@ -766,14 +786,17 @@ def plot_ppc(ppc_result, kind: str = "density", n_rep: int = 50, ax=None, seed=0
         obs_curve = np.searchsorted(np.sort(y_obs), grid, side="right") / y_obs.size
         ylabel = "cumulative probability"
     segs = np.stack([np.broadcast_to(grid, (k, grid.size)), np.asarray(curves)], axis=-1)
-    ax_.add_collection(LineCollection(segs, colors="C0", linewidths=max(lw, 0.5), alpha=max(alpha, 0.15),
-                                      label=f"replicated y_rep ({k} of {S})"))
+    ax_.add_collection(LineCollection(segs, colors="C0", linewidths=max(lw, 0.5), alpha=max(alpha, 0.15)))
     ax_.plot(grid, obs_curve, color="black", lw=1.8, label="observed y")
     ax_.set_xlim(grid[0], grid[-1])
     ax_.set_ylim(bottom=0, top=max(np.max(curves), np.max(obs_curve)) * 1.05)
     ax_.set_xlabel(_with_unit(getattr(ppc_result, "y_name", "y"), getattr(ppc_result, "y_unit", None)))
     ax_.set_ylabel(ylabel)
-    ax_.legend(fontsize=8, frameon=False, loc="upper left" if kind == "density" else "lower right")
+    from matplotlib.lines import Line2D
+
+    handles = [Line2D([], [], color="C0", lw=1.2, alpha=0.7, label=f"replicated y_rep ({k} of {S})"),
+               Line2D([], [], color="black", lw=1.8, label="observed y")]
+    ax_.legend(handles=handles, fontsize=8, frameon=False, loc="upper left" if kind == "density" else "lower right")
     ax_.set_title(f"Posterior predictive check (n = {y_obs.size})", fontsize=10)
     return ax_ if ax is not None else fig
 
@@ -908,7 +931,7 @@ def plot_predictive(post, X, y, predictor, groups=None, grid=None, prob: float =
             pred = sub.predict(Xg_in, groups=np.array([group] * grid.size, dtype=object), seed=seed, prob=prob)
             line_draws = pred.mean_draws.reshape(-1, grid.size)
             title = f"group {group}"
-            line_label = f"group mean x'beta_j"
+            line_label = "group mean x'beta_j"
             if groups is not None:
                 g = np.asarray(groups)
                 highlight = g == group if g.shape == (ya.size,) else None
@@ -971,7 +994,7 @@ def plot_shrinkage(shrink, coef=None, ax=None, *, x: str = "auto", seed=0):
     means (partial pooling); a line (an arrow for <= 100 groups) shows each
     group's pull; dashed line: complete pooling.  ``x="size"`` puts groups at
     their size (log scale when the largest group is >= 10 times the smallest;
-    small multiplicative jitter separates groups of equal size), ``"index"``
+    jitter of +-0.35 rows, or +-6% for large groups, separates groups of equal size), ``"index"``
     at their rank by size; ``"auto"`` uses size unless all groups are equally
     large.  Groups without a no-pooling estimate (NaN: too few rows) appear only
     as crosses at their partial-pooling estimate.  No-pooling estimates far
@@ -1007,9 +1030,8 @@ def plot_shrinkage(shrink, coef=None, ax=None, *, x: str = "auto", seed=0):
     rng = np.random.default_rng(seed)
     if mode == "size":
         log = sizes.max() >= 10 * max(sizes.min(), 1)
-        jitter = rng.uniform(-1, 1, J)
-        xs = sizes * np.exp(0.06 * jitter) if log else sizes + 0.25 * jitter * max(1.0, np.diff(np.unique(sizes)).min()
-                                                                                  if np.unique(sizes).size > 1 else 1)
+        # spread groups of equal size over +-0.35 rows (or +-6% for large sizes); sizes >= 1 keep x > 0
+        xs = sizes + rng.uniform(-1, 1, J) * np.maximum(0.35, 0.06 * sizes)
     else:
         log = False
         xs = np.empty(J)
@@ -1066,7 +1088,8 @@ def plot_shrinkage(shrink, coef=None, ax=None, *, x: str = "auto", seed=0):
         if below.any() or above.any():
             handles.append(Line2D([], [], ls="", marker="^", color="C1",
                                   label=f"no pooling off scale ({below.sum() + above.sum()} groups)"))
-        a.legend(handles=handles, fontsize=7, frameon=True, framealpha=0.8, loc="best")
+        a.legend(handles=handles, fontsize=7, frameon=False, loc="upper center", bbox_to_anchor=(0.5, -0.14),
+                 ncol=2)
     if ax is not None:
         return ax
     _title(fig, "Shrinkage: no pooling -> partial pooling")
@@ -1081,10 +1104,16 @@ def plot_prior_sensitivity(table, quantities=None, ax=None, max_panels: int = 12
 
     ``table`` needs ``prior_labels`` (list of str), ``columns`` (list of str),
     ``values`` (n_priors x n_columns) and optionally ``lower``/``upper`` of the
-    same shape (drawn as intervals).  ``quantities`` selects columns by name or
-    index.  The dotted line marks the first prior's value, so shifts relative to
-    it stand out.  ``ax=`` for a single quantity.
+    same shape (drawn as intervals where finite).  ``quantities`` selects
+    columns by name or index; a name ``q`` that is not a column selects the
+    column ``"q mean"`` (so ``"beta[x1]"`` works with
+    :class:`gibbsreg.sensitivity.SensitivityTable`).  Default: the columns that
+    have intervals, or every column when none has (at most ``max_panels``).
+    The dotted line marks the first prior's value, so shifts relative to it
+    stand out.  ``ax=`` for a single quantity.
     """
+    from matplotlib.ticker import MaxNLocator
+
     labels = [str(s) for s in table.prior_labels]
     columns = [str(c) for c in table.columns]
     values = np.asarray(table.values, dtype=float)
@@ -1097,16 +1126,24 @@ def plot_prior_sensitivity(table, quantities=None, ax=None, max_panels: int = 12
     for nm, arr in (("lower", lower), ("upper", upper)):
         if arr is not None and arr.shape != values.shape:
             raise ValueError(f"table.{nm} has shape {arr.shape}; expected {values.shape}")
+    has_int = None
+    if lower is not None and upper is not None:
+        has_int = np.isfinite(lower) & np.isfinite(upper)
     if quantities is None:
         cols = list(range(len(columns)))
+        if has_int is not None and has_int.any():
+            cols = [j for j in cols if has_int[:, j].any()]
     else:
         items = [quantities] if isinstance(quantities, (str, int, np.integer)) else list(quantities)
         cols = []
         for q in items:
             if isinstance(q, str):
-                if q not in columns:
+                if q in columns:
+                    cols.append(columns.index(q))
+                elif f"{q} mean" in columns:
+                    cols.append(columns.index(f"{q} mean"))
+                else:
                     raise ValueError(f"no quantity {q!r}; the table has {columns}")
-                cols.append(columns.index(q))
             else:
                 cols.append(int(q))
     total = len(cols)
@@ -1123,10 +1160,10 @@ def plot_prior_sensitivity(table, quantities=None, ax=None, max_panels: int = 12
     colors = _chain_colors(R) if R <= 10 else ["C0"] * R
     for i, (a, j) in enumerate(zip(axes, cols)):
         v = values[:, j]
-        if lower is not None and upper is not None:
-            err = np.vstack([v - lower[:, j], upper[:, j] - v])
-            err = np.where(np.isfinite(err), np.maximum(err, 0), 0)
-            a.errorbar(v, y, xerr=err, fmt="none", ecolor="0.4", elinewidth=1.2, capsize=2)
+        if has_int is not None and has_int[:, j].any():
+            ok = has_int[:, j]
+            err = np.vstack([v[ok] - lower[ok, j], upper[ok, j] - v[ok]])
+            a.errorbar(v[ok], y[ok], xerr=np.maximum(err, 0), fmt="none", ecolor="0.4", elinewidth=1.2, capsize=2)
         a.scatter(v, y, c=colors, s=28, zorder=3)
         if np.isfinite(v[0]):
             a.axvline(v[0], color="0.5", ls=":", lw=1.0)
@@ -1136,9 +1173,10 @@ def plot_prior_sensitivity(table, quantities=None, ax=None, max_panels: int = 12
         a.set_title(columns[j], fontsize=9)
         a.grid(axis="x", lw=0.3, alpha=0.5)
         a.tick_params(axis="x", labelsize=8)
+        a.xaxis.set_major_locator(MaxNLocator(nbins=4))
     if ax is not None:
         return ax
-    has_int = lower is not None and upper is not None
+    has_int = has_int is not None and has_int[:, cols].any()
     _title(fig, "Prior sensitivity: estimate" + (" with interval" if has_int else "")
            + " per prior (dotted: first prior)", _cap_note(total, len(cols), "quantities"))
     return fig
@@ -1155,6 +1193,8 @@ def plot_convergence(study, rhat_threshold: float = 1.01, ess_threshold: float =
     The draws axis is logarithmic when it spans a factor >= 10; R-hat axes turn
     logarithmic when a value exceeds 1.5.  Returns a Figure with 3 axes.
     """
+    from matplotlib.ticker import FixedFormatter, FixedLocator, NullLocator
+
     draws = np.asarray(study.draws, dtype=float)
     chains = [int(c) for c in study.chains]
     shape = (len(chains), len(draws))
@@ -1172,11 +1212,15 @@ def plot_convergence(study, rhat_threshold: float = 1.01, ess_threshold: float =
         a.set_xlabel("draws per chain")
         if logx:
             a.set_xscale("log")
+        shown = draws if draws.size <= 8 else draws[np.unique(np.linspace(0, draws.size - 1, 8).round().astype(int))]
+        a.xaxis.set_major_locator(FixedLocator(shown))
+        a.xaxis.set_major_formatter(FixedFormatter([f"{v:g}" for v in shown]))
+        a.xaxis.set_minor_locator(NullLocator())
         if arr is None or not np.isfinite(arr).any():
             a.text(0.5, 0.5, "not available", ha="center", va="center", transform=a.transAxes, color="0.4")
             continue
         for i, c in enumerate(chains):
-            a.plot(draws, arr[i], marker="o", ms=3, lw=1.2, color=colors[i], label=f"{c} chains")
+            a.plot(draws, arr[i], marker="o", ms=3, lw=1.2, color=colors[i], label=f"{c}")
         a.axhline(thr, color="0.3", ls="--", lw=0.9)
         a.annotate(f"{thr:g}", xy=(1.0, thr), xycoords=("axes fraction", "data"), xytext=(-2, 2),
                    textcoords="offset points", ha="right", va="bottom", fontsize=7, color="0.3")
@@ -1184,7 +1228,7 @@ def plot_convergence(study, rhat_threshold: float = 1.01, ess_threshold: float =
             a.set_yscale("log")
         elif np.nanmax(arr) > 1.5:
             a.set_yscale("log")
-        a.set_ylabel(label)
+        a.set_ylabel(f"{label} (worst parameter)")
     handles, labels = [], []
     for a in axes:
         h, lab = a.get_legend_handles_labels()
@@ -1193,7 +1237,8 @@ def plot_convergence(study, rhat_threshold: float = 1.01, ess_threshold: float =
                 handles.append(hh)
                 labels.append(ll)
     if handles:
-        fig.legend(handles, labels, loc="outside right upper", fontsize=8, frameon=False)
+        fig.legend(handles, labels, loc="outside right upper", fontsize=8, frameon=False, title="chains",
+                   title_fontsize=8)
     _title(fig, f"Convergence against run length and number of chains (dashed: R-hat {rhat_threshold:g}, "
                 f"ESS {ess_threshold:g})")
     return fig
