@@ -63,7 +63,7 @@ def test_boston_columns_censoring_and_missing_b():
     assert "B = 1000 (Bk - 0.63)^2" in desc and "racist" in desc
     assert "Harrison" in desc and "ISLP" in desc and "LICENSE-ISLP.txt" in desc
     # the shipped file is the ISLP csv, unchanged; the licence sits beside it
-    shipped = resources.files("gibbsreg") / "data"
+    shipped = resources.files("gibbsreg") / "datafiles"
     assert (shipped / "LICENSE-ISLP.txt").read_text().startswith("License of the ISLP 0.6.0 package")
     assert datasets.license_text("boston") == (shipped / "LICENSE-ISLP.txt").read_text()
 
@@ -76,7 +76,7 @@ def test_radon_groups_and_values():
     assert set(df["floor_measure"].unique()) == {0, 1}
     # log_uppm is a county-level predictor
     assert (df.groupby("county")["log_uppm"].nunique() == 1).all()
-    raw = json.loads((resources.files("gibbsreg") / "data" / "radon_mn.json").read_text())
+    raw = json.loads((resources.files("gibbsreg") / "datafiles" / "radon_mn.json").read_text())
     np.testing.assert_array_equal(df["log_radon"].to_numpy(), raw["log_radon"])
     np.testing.assert_array_equal(df["county"].to_numpy(), raw["county_idx"])
 

@@ -37,17 +37,13 @@ With ``shared_init=False`` every chain starts at its own point, as in a plain ru
 then loses most of its power to flag non-stationarity (the chains' disagreement inflates its
 denominator too) and is reported only for reference.
 
-Shared starts use the samplers' public ``seed`` argument: a SeedSequence whose spawned children
-hand chain k the initial-value stream of chain k mod ``superchains``.  Before sampling this is
-checked against :func:`gibbsreg.sampling.chain_streams` (shared initial-value streams within each
-superchain, every other stream identical to a plain run); if the check fails the study falls back
-to independent starts with a warning.
+Shared starts use the samplers' ``init_superchains`` argument: chain k takes the initial-value
+stream of chain k mod ``superchains`` and keeps its own normal and gamma streams.
 """
 
 from __future__ import annotations
 
 import time
-import warnings
 
 import numpy as np
 
@@ -249,70 +245,6 @@ def convergence_grid(posterior: Posterior, *, chains=None, draws=None, superchai
 # ---- shared starting points within superchains -----------------------------------------------
 
 
-def _copy_seq(seq: np.random.SeedSequence) -> np.random.SeedSequence:
-    return np.random.SeedSequence(seq.entropy, spawn_key=seq.spawn_key, pool_size=seq.pool_size)
-
-
-class _ChainSeed:
-    """Stands in for child k of the root: spawns like it, except child ``slot`` comes from child k mod S."""
-
-    def __init__(self, own, ref, slot):
-        self._own, self._ref, self._slot = own, ref, slot
-
-    def spawn(self, n_children):
-        kids = _copy_seq(self._own).spawn(n_children)
-        if self._slot < n_children:
-            kids[self._slot] = _copy_seq(self._ref).spawn(n_children)[self._slot]
-        return kids
-
-
-class _SuperchainSeed(np.random.SeedSequence):
-    """A root seed whose spawned chain k shares the stream ``slot`` (the initial values) with chain k mod S."""
-
-    def __init__(self, entropy, superchains, slot, spawn_key=(), pool_size=4):
-        super().__init__(entropy, spawn_key=spawn_key, pool_size=pool_size)
-        self._superchains = superchains
-        self._slot = slot
-
-    def spawn(self, n_children):
-        plain = np.random.SeedSequence(self.entropy, spawn_key=self.spawn_key, pool_size=self.pool_size)
-        kids = plain.spawn(n_children)
-        S = self._superchains
-        return [_ChainSeed(kids[k], kids[k % S], self._slot) for k in range(n_children)]
-
-
-def _state(gen):
-    return gen.bit_generator.state
-
-
-def shared_init_seed(seed, superchains: int):
-    """A ``seed`` for ``model.sample`` under which chain k starts where chain k mod ``superchains`` starts.
-
-    Every chain keeps its own normal and gamma streams (identical to a plain run with ``seed``);
-    only the initial-value streams (:class:`gibbsreg.sampling.ChainStreams` ``init``) are shared.
-    Returns None when this cannot be arranged with the installed sampling driver (checked on
-    :func:`gibbsreg.sampling.chain_streams`).
-    """
-    from .sampling import chain_streams
-
-    S = _check_superchains(superchains)
-    root = seed if isinstance(seed, np.random.SeedSequence) else np.random.SeedSequence(seed)
-    n = 2 * S
-    plain = chain_streams(_copy_seq(root), n)
-    for slot in range(8):
-        cand = _SuperchainSeed(root.entropy, S, slot, spawn_key=root.spawn_key, pool_size=root.pool_size)
-        try:
-            st = chain_streams(cand, n)
-        except Exception:  # the driver spawns differently: give up on shared starts
-            return None
-        ok = all(_state(st.init[k]) == _state(plain.init[k % S]) for k in range(n))
-        ok = ok and all(_state(st.normal[k]) == _state(plain.normal[k]) and _state(st.gamma[k]) == _state(plain.gamma[k])
-                        for k in range(n))
-        if ok:
-            return _SuperchainSeed(root.entropy, S, slot, spawn_key=root.spawn_key, pool_size=root.pool_size)
-    return None
-
-
 def convergence_study(model, X, y, groups=None, *, chains=(4, 16, 64, 256, 1024), draws=(10, 30, 100, 300, 1000),
                       warmup: int = 500, superchains: int = 4, shared_init: bool = True, seed=0,
                       backend: str = "numba", var_names=None, progress: bool = False) -> ConvergenceStudy:
@@ -339,16 +271,8 @@ def convergence_study(model, X, y, groups=None, *, chains=(4, 16, 64, 256, 1024)
         raise ValueError(f"model must be a LinearRegression or HierarchicalRegression, got {type(model).__name__}")
     if isinstance(var_names, str):
         var_names = [var_names]
-    root = seed if isinstance(seed, np.random.SeedSequence) else np.random.SeedSequence(seed)
-    run_seed = root
-    if shared_init:
-        run_seed = shared_init_seed(root, S)
-        if run_seed is None:
-            warnings.warn("could not arrange shared starting points within superchains with this sampling driver; "
-                          "every chain starts at its own point, so nested R-hat has little power", RuntimeWarning,
-                          stacklevel=2)
-            run_seed, shared_init = root, False
-    kwargs = dict(chains=chains[-1], draws=draws[-1], warmup=warmup, seed=run_seed, backend=backend, progress=progress)
+    kwargs = dict(chains=chains[-1], draws=draws[-1], warmup=warmup, seed=seed, backend=backend, progress=progress,
+                  init_superchains=S if shared_init else None)
     if isinstance(model, HierarchicalRegression):
         if groups is None:
             raise ValueError("a hierarchical model needs groups (one label per row)")

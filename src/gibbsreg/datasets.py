@@ -2,7 +2,7 @@
 
 Synthetic: :func:`synthetic_regression`, :func:`synthetic_hierarchical`.
 
-Real data shipped inside the package (``gibbsreg/data/``, read with
+Real data shipped inside the package (``gibbsreg/datafiles/``, read with
 ``importlib.resources``, no network): :func:`boston`, :func:`radon`,
 :func:`kidiq`, :func:`earnings`.  Each returns a pandas DataFrame (with
 ``.attrs["description"]``) when pandas is installed, otherwise a
@@ -12,7 +12,11 @@ and licence, :func:`to_arrays` turns either form into NumPy arrays.
 
 from __future__ import annotations
 
+import csv as _csv
+import io as _io
+import json as _json
 from dataclasses import dataclass, field
+from importlib import resources as _resources
 
 import numpy as np
 
@@ -83,18 +87,13 @@ def synthetic_hierarchical(J: int = 100, group_size=50, p: int = 5, *, tau=1.0, 
 
 
 # ---------------------------------------------------------------------------------------------
-# Real data sets shipped with the package (gibbsreg/data/, see data/README.md there)
-
-import csv as _csv
-import io as _io
-import json as _json
-from importlib import resources as _resources
+# Real data sets shipped with the package (gibbsreg/datafiles/, see datafiles/README.md there)
 
 _POSTERIORDB = ("stan-dev/posteriordb (https://github.com/stan-dev/posteriordb), commit "
                 "28f8d3d6e975315f42aa274a8399f21e07a43b30 (2025-04-29), file "
                 "posterior_database/data/data/{file}.zip, unzipped and unchanged")
 _POSTERIORDB_LICENCE = ("BSD 3-Clause, \"Copyright (c) 2011-2024, Stan Developers and their Assignees\"; "
-                        "the full notice is in gibbsreg/data/NOTICE-posteriordb.txt "
+                        "the full notice is in gibbsreg/datafiles/NOTICE-posteriordb.txt "
                         "(gibbsreg.datasets.license_text(name) returns it)")
 _ARM = ("Gelman, A. and Hill, J. (2007), Data Analysis Using Regression and Multilevel/Hierarchical "
         "Models (the ARM book), {chapter}, and its public website, which states no explicit licence")
@@ -110,7 +109,7 @@ def _pandas():
 
 
 def _data_path(filename: str):
-    return _resources.files(__name__.rpartition(".")[0]) / "data" / filename
+    return _resources.files(__name__.rpartition(".")[0]) / "datafiles" / filename
 
 
 def _read_text(filename: str) -> str:
@@ -290,9 +289,9 @@ demand for clean air", J. Environ. Economics and Management 5, 81-102;
 distributed through StatLib.
 Provenance: ISLP/data/Boston.csv from the ISLP 0.6.0 wheel on PyPI (the Python
 companion of "An Introduction to Statistical Learning", 2nd ed.), copied
-unchanged to gibbsreg/data/boston.csv.
+unchanged to gibbsreg/datafiles/boston.csv.
 Licence: the ISLP package's BSD-style licence; its full text is in
-gibbsreg/data/LICENSE-ISLP.txt (gibbsreg.datasets.license_text("boston")).
+gibbsreg/datafiles/LICENSE-ISLP.txt (gibbsreg.datasets.license_text("boston")).
 """
 
 _RADON_DESCRIPTION = """\
@@ -396,8 +395,8 @@ def load(name: str, as_frame: bool | None = None):
     key = [k for k, v in _REGISTRY.items() if v is entry][0]
     columns = entry["loader"]()
     attrs = {"name": key, "description": entry["description"], "source": entry["source"],
-             "license": entry["license"], "license_file": "gibbsreg/data/" + entry["license_file"],
-             "files": ["gibbsreg/data/" + f for f in entry["files"]]}
+             "license": entry["license"], "license_file": "gibbsreg/datafiles/" + entry["license_file"],
+             "files": ["gibbsreg/datafiles/" + f for f in entry["files"]]}
     if key == "kidiq":
         raw = _posteriordb("kidiq.json")
         attrs["prediction_inputs"] = {"mom_hs_new": raw["mom_hs_new"], "mom_iq_new": raw["mom_iq_new"]}

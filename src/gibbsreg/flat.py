@@ -199,15 +199,19 @@ class LinearRegression:
         self.intercept = bool(intercept)
 
     def sample(self, X, y, *, chains: int = 4, draws: int = 1000, warmup: int = 1000, thin: int = 1,
-               seed=None, backend: str = "numba", progress: bool = True) -> Posterior:
-        """Run ``chains`` Gibbs chains; returns a Posterior with beta (chains, draws, p) and sigma2 (chains, draws)."""
+               seed=None, backend: str = "numba", progress: bool = True, init_superchains: int | None = None) -> Posterior:
+        """Run ``chains`` Gibbs chains; returns a Posterior with beta (chains, draws, p) and sigma2 (chains, draws).
+
+        Chains start from dispersed points; ``init_superchains=S`` makes chain k start where
+        chain k mod S starts (superchains for nested R-hat).
+        """
         chains, draws, warmup, thin, backend = check_sampling_args(chains, draws, warmup, thin, backend)
         t0 = time.perf_counter()
         design = as_design(X, y, self.intercept)
         stats = sufficient_stats(design, center=not isinstance(self.prior, Exchangeable))
         prior = self.prior.resolve(stats, design.names)
         problem = flat_problem(stats, prior)
-        streams = chain_streams(seed, chains)
+        streams = chain_streams(seed, chains, init_superchains)
         sigma2_init = initial_sigma2(stats, prior, streams.init)
         setup = time.perf_counter() - t0
         out, info = run_flat(problem, streams, draws=draws, warmup=warmup, thin=thin,

@@ -424,11 +424,13 @@ class HierarchicalRegression:
         self.intercept = bool(intercept)
 
     def sample(self, X, y, groups, *, chains: int = 4, draws: int = 1000, warmup: int = 1000, thin: int = 1,
-               seed=None, backend: str = "numba", progress: bool = True, store_beta: bool = True) -> Posterior:
+               seed=None, backend: str = "numba", progress: bool = True, store_beta: bool = True,
+               init_superchains: int | None = None) -> Posterior:
         """Gibbs sampling; returns beta (chains, draws, J, q), mu (chains, draws, q), tau2 (q) or Sigma (q, q),
         alpha (chains, draws, r) when columns are pooled, sigma2 (chains, draws) or (chains, draws, J).
 
-        ``store_beta=False`` keeps only the group-level parameters (for very many groups).
+        ``store_beta=False`` keeps only the group-level parameters (for very many groups);
+        ``init_superchains=S`` makes chain k start where chain k mod S starts (nested R-hat).
         """
         chains, draws, warmup, thin, backend = check_sampling_args(chains, draws, warmup, thin, backend)
         t0 = time.perf_counter()
@@ -444,7 +446,7 @@ class HierarchicalRegression:
         q = len(varying_idx)
         problem = hier_problem(gs, prior, q)
         problem.asis = self.sampler == "asis"
-        streams = chain_streams(seed, chains)
+        streams = chain_streams(seed, chains, init_superchains)
         setup = time.perf_counter() - t0
         out, info = run_hier(problem, streams, J, draws=draws, warmup=warmup, thin=thin, backend=backend,
                              progress=progress, store_beta=store_beta)

@@ -421,7 +421,7 @@ def plot_trace(post, var_names=None, coords=None, max_panels: int = 10, *, kind:
             ax_t.set_xlim(0, max(D - 1, 1))
             ax_t.set_ylabel(unit or "value", fontsize=8)
             if row == n - 1:
-                ax_t.set_xlabel("draw (after warm-up)" + (f", every {step}th shown" if step > 1 else ""))
+                ax_t.set_xlabel("draw (after warm-up)" + (f", 1 in {step} shown" if step > 1 else ""))
         else:
             im = _rank_heatmap(ax_t, x, bins)
             rank_axes.append(ax_t)
@@ -580,11 +580,13 @@ def plot_density(post, var_names=None, coords=None, prob: float = 0.95, max_pane
         a.axvline(mean, color="C3", lw=1.1, label="mean")
         a.set_yticks([])
         a.set_title(f"{label}\nmean {_fmt(mean)}, {prob:.0%} CI [{_fmt(lo)}, {_fmt(hi)}]", fontsize=9)
-        a.set_xlabel(_with_unit("value", _scalar_unit(units, name, cdict)), fontsize=8)
-        if i == 0:
-            a.legend(fontsize=7, loc="upper right", frameon=False)
+        unit = _scalar_unit(units, name, cdict)
+        a.set_xlabel(_with_unit("value", unit) if unit else "", fontsize=8)
     if ax is not None:
+        ax.legend(fontsize=7, loc="best", frameon=False)
         return ax
+    handles, labels = axes[0].get_legend_handles_labels()
+    fig.legend(handles, labels, loc="outside lower center", ncol=2, fontsize=8, frameon=False)
     _title(fig, f"Posterior densities ({post.nchains} chains x {post.ndraws} draws pooled)",
            _cap_note(sel.total, len(scalars)))
     return fig

@@ -37,15 +37,24 @@ class ChainStreams:
         return List(self.normal), List(self.gamma)
 
 
-def chain_streams(seed, chains: int) -> ChainStreams:
-    """Independent streams for each chain from one seed (int, SeedSequence or None)."""
+def chain_streams(seed, chains: int, init_superchains: int | None = None) -> ChainStreams:
+    """Independent streams for each chain from one seed (int, SeedSequence or None).
+
+    With ``init_superchains = S``, chain k draws its start values from chain (k mod S)'s
+    init stream, so the chains of a superchain share a starting point (nested R-hat,
+    Margossian et al. 2024); the normal and gamma streams stay per chain.
+    """
     root = seed if isinstance(seed, np.random.SeedSequence) else np.random.SeedSequence(seed)
-    normal, gamma, init = [], [], []
+    if init_superchains is not None and (isinstance(init_superchains, bool) or int(init_superchains) < 1):
+        raise ValueError(f"init_superchains must be a positive integer, got {init_superchains!r}")
+    normal, gamma, init_seeds = [], [], []
     for child in root.spawn(chains):
         a, b, c = child.spawn(3)
         normal.append(np.random.Generator(np.random.PCG64(a)))
         gamma.append(np.random.Generator(np.random.PCG64(b)))
-        init.append(np.random.Generator(np.random.PCG64(c)))
+        init_seeds.append(c)
+    S = chains if init_superchains is None else int(init_superchains)
+    init = [np.random.Generator(np.random.PCG64(init_seeds[k % S])) for k in range(chains)]
     return ChainStreams(normal, gamma, init)
 
 
