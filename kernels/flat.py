@@ -16,7 +16,8 @@ import math
 import numpy as np
 from numba import njit, prange
 
-from .linalg import backward_solve_transpose, backward_transpose, cholesky_forward, symmetric_quadratic_form
+from .linalg import (backward_solve_transpose, backward_transpose, cholesky_forward, cholesky_forward_affine,
+                     symmetric_quadratic_form)
 
 
 # Reassociation and contraction (FMA) only: results change at the rounding level, never
@@ -76,16 +77,18 @@ def flat_gibbs(
                     g[i] = mean_conj[i] + s * v[i]
             else:
                 inv_s2 = 1.0 / s2
-                for i in range(p):
-                    for j in range(i + 1):
-                        A[i, j] = P[i, j] + G[i, j] * inv_s2
-                    v[i] = Pm[i] + h[i] * inv_s2
                 if n_exch > 0:
                     for i in range(p):
+                        for j in range(i + 1):
+                            A[i, j] = P[i, j] + G[i, j] * inv_s2
+                        v[i] = Pm[i] + h[i] * inv_s2
                         if exch_mask[i] > 0:
                             A[i, i] += 1.0 / (exch_scale[i] * exch_scale[i] * tau2)
                             v[i] += (mu - exch_ref[i]) / (exch_scale[i] * tau2)
-                if not cholesky_forward(A, v, inv_diag, p):
+                    ok = cholesky_forward(A, v, inv_diag, p)
+                else:
+                    ok = cholesky_forward_affine(P, G, inv_s2, Pm, h, A, v, inv_diag, p)
+                if not ok:
                     n_failed += 1
                     continue
                 for i in range(p):

@@ -20,8 +20,8 @@ import numpy as np
 from numba import njit, prange
 
 from .flat import FASTMATH
-from .linalg import (backward_solve_transpose, backward_transpose, cholesky_forward, cholesky_lower, forward_solve,
-                     symmetric_quadratic_form)
+from .linalg import (backward_solve_transpose, backward_transpose, cholesky_forward, cholesky_forward_affine,
+                     cholesky_lower, forward_solve, symmetric_quadratic_form)
 
 TAU_INVGAMMA = 0
 TAU_HALFCAUCHY = 1
@@ -39,93 +39,91 @@ def _draw_gaussian(A, v, inv_diag, normal, n):
     return True
 
 
-@njit(cache=True)
-def _asis_scale_step(G, h, q, r, J, beta, alpha, mu, Sinv, sigma2, prior_a, prior_b, Q, scratch, normal, gamma_rng):
-    """Interweaving (ASIS) step for tau in the non-centred form beta_j = mu + tau * eta_j.
+@njit(cache=True, fastmath=FASTMATH)
+def _interweave(G, h, q, r, J, beta, alpha, mu, Sinv, sigma2, S0inv, S0inv_mu0, scale_step, prior_a, prior_b,
+                A, v, inv_diag, Q, Bm, scratch, normal, gamma_rng):
+    """Interweaving (ASIS, Yu & Meng 2011) for the group-level parameters, in one pass over the groups.
 
-    Given eta_j = (beta_j - mu)/tau and mu, tau enters the likelihood linearly with precision Q
-    and linear term b; each tau_k is redrawn from its Gaussian conditional N((b_k - sum_l Q_kl
-    tau_l)/Q_kk, 1/Q_kk) and accepted with the ratio of its prior density on the real line,
-    |tau|^{-2a-1} exp(-b/tau^2) for tau^2 ~ IG(a, b) (independence Metropolis-Hastings within
-    Gibbs; docs/maths.md).  Draws q normals and q standard exponentials.
+    Location: with eta_j = beta_j - mu held fixed (non-centred), mu | eta, y is Gaussian with
+    precision S0^{-1} + sum_j X_j'X_j/s_j^2; it is drawn exactly (q normals).
+    Scale (diagonal Sigma, ``scale_step``): with xi_j = (beta_j - mu)/tau held fixed, tau enters
+    the likelihood linearly with precision Q and linear term b - Bm mu; each tau_k is redrawn
+    from its Gaussian conditional and accepted with the ratio of its prior density on the real
+    line, |tau|^{-2a-1} exp(-b/tau^2) for tau^2 ~ IG(a, b) (independence Metropolis-Hastings
+    within Gibbs: one normal and one standard exponential per coordinate; docs/maths.md).
+    Finally beta_j = mu_new + (tau_new/tau) (beta_j - mu).
     """
     bvec = scratch[0:q]
-    eta = scratch[q:2 * q]
-    xr = scratch[2 * q:3 * q]
+    xr = scratch[q:2 * q]
+    d = scratch[2 * q:3 * q]
     tau = scratch[3 * q:4 * q]
     tau_old = scratch[4 * q:5 * q]
-    for a in range(q):
-        bvec[a] = 0.0
-        tau_old[a] = 1.0 / math.sqrt(Sinv[a, a])
-        tau[a] = tau_old[a]
-        for b in range(q):
-            Q[a, b] = 0.0
-    for j in range(J):
-        w = 1.0 / sigma2[j]
-        for a in range(q):
-            eta[a] = (beta[j, a] - mu[a]) / tau_old[a]
-            t = h[j, a]
-            for b in range(r):
-                t -= G[j, a, q + b] * alpha[b]
-            for b in range(q):
-                t -= G[j, a, b] * mu[b]
-            xr[a] = w * t
-        for a in range(q):
-            bvec[a] += eta[a] * xr[a]
-            for b in range(a + 1):
-                Q[a, b] += w * G[j, a, b] * eta[a] * eta[b]
-    for a in range(q):
-        for b in range(a):
-            Q[b, a] = Q[a, b]
-    for a in range(q):
-        z = normal.standard_normal()
-        e = gamma_rng.standard_gamma(1.0)
-        prec = Q[a, a]
-        if not prec > 0.0:
-            continue
-        lin = bvec[a]
-        for b in range(q):
-            if b != a:
-                lin -= Q[a, b] * tau[b]
-        proposal = lin / prec + z / math.sqrt(prec)
-        if proposal == 0.0:
-            continue
-        log_ratio = -(2.0 * prior_a[a] + 1.0) * (math.log(abs(proposal)) - math.log(abs(tau[a])))
-        log_ratio -= prior_b[a] * (1.0 / (proposal * proposal) - 1.0 / (tau[a] * tau[a]))
-        if log_ratio >= -e:
-            tau[a] = proposal
-    for a in range(q):
-        factor = tau[a] / tau_old[a]
-        for j in range(J):
-            beta[j, a] = mu[a] + factor * (beta[j, a] - mu[a])
-        Sinv[a, a] = 1.0 / (tau[a] * tau[a])
-
-
-@njit(cache=True)
-def _asis_location_step(G, h, q, r, J, beta, alpha, mu, sigma2, S0inv, S0inv_mu0, A, v, inv_diag, normal):
-    """Interweaving step for mu alone: beta_j = mu + eta_j, eta_j fixed, mu | eta, y Gaussian.  Draws q normals."""
     for a in range(q):
         for b in range(a + 1):
             A[a, b] = S0inv[a, b]
         v[a] = S0inv_mu0[a]
+        bvec[a] = 0.0
+        tau_old[a] = 1.0 / math.sqrt(Sinv[a, a]) if scale_step else 1.0
+        tau[a] = tau_old[a]
+        for b in range(q):
+            Q[a, b] = 0.0
+            Bm[a, b] = 0.0
     for j in range(J):
         w = 1.0 / sigma2[j]
         for a in range(q):
-            xr = h[j, a]
+            d[a] = beta[j, a] - mu[a]
+            t = h[j, a]
             for b in range(r):
-                xr -= G[j, a, q + b] * alpha[b]
+                t -= G[j, a, q + b] * alpha[b]
+            xr[a] = w * t
+        for a in range(q):
+            s = xr[a]
             for b in range(q):
-                xr -= G[j, a, b] * (beta[j, b] - mu[b])
-            v[a] += w * xr
+                s -= w * G[j, a, b] * d[b]
+            v[a] += s
             for b in range(a + 1):
                 A[a, b] += w * G[j, a, b]
+        if scale_step:
+            for a in range(q):
+                ea = d[a] / tau_old[a]
+                bvec[a] += ea * xr[a]
+                for b in range(q):
+                    gab = w * G[j, a, b] * ea
+                    Bm[a, b] += gab
+                    if b <= a:
+                        Q[a, b] += gab * d[b] / tau_old[b]
     if not _draw_gaussian(A, v, inv_diag, normal, q):
         return
-    for j in range(J):
+    if scale_step:
         for a in range(q):
-            beta[j, a] += v[a] - mu[a]
+            for b in range(q):
+                bvec[a] -= Bm[a, b] * v[b]
+            for b in range(a):
+                Q[b, a] = Q[a, b]
+        for a in range(q):
+            z = normal.standard_normal()
+            e = gamma_rng.standard_gamma(1.0)
+            prec = Q[a, a]
+            if not prec > 0.0:
+                continue
+            lin = bvec[a]
+            for b in range(q):
+                if b != a:
+                    lin -= Q[a, b] * tau[b]
+            proposal = lin / prec + z / math.sqrt(prec)
+            if proposal == 0.0:
+                continue
+            log_ratio = -(2.0 * prior_a[a] + 1.0) * (math.log(abs(proposal)) - math.log(abs(tau[a])))
+            log_ratio -= prior_b[a] * (1.0 / (proposal * proposal) - 1.0 / (tau[a] * tau[a]))
+            if log_ratio >= -e:
+                tau[a] = proposal
     for a in range(q):
+        factor = tau[a] / tau_old[a]
+        for j in range(J):
+            beta[j, a] = v[a] + factor * (beta[j, a] - mu[a])
         mu[a] = v[a]
+        if scale_step:
+            Sinv[a, a] = 1.0 / (tau[a] * tau[a])
 
 
 @njit(cache=True, parallel=True, fastmath=FASTMATH)
@@ -164,8 +162,10 @@ def hier_gibbs(
         acc = np.zeros(p)
         inv_diag = np.zeros(p)
         theta = np.zeros(p)
+        resid = np.zeros(q)
         countdown = thin
         work2 = np.zeros((q, q))
+        Bm = np.zeros((q, q))
         vec2 = np.zeros(5 * q)
         prior_ab = np.zeros((2, q))
         for t in range(n_iter):
@@ -175,16 +175,19 @@ def hier_gibbs(
                 for b in range(q):
                     s += Sinv[c, a, b] * mu[c, b]
                 Sinv_mu[a] = s
+            Sinv_c = Sinv[c]
             for j in range(J):
                 inv = 1.0 / sigma2[c, j]
                 for a in range(q):
-                    for b in range(a + 1):
-                        A[a, b] = Sinv[c, a, b] + G[j, a, b] * inv
                     t_a = h[j, a]
                     for b in range(r):
                         t_a -= G[j, a, q + b] * alpha[c, b]
-                    v[a] = Sinv_mu[a] + t_a * inv
-                if not _draw_gaussian(A, v, inv_diag, normal, q):
+                    resid[a] = t_a
+                if cholesky_forward_affine(Sinv_c, G[j], inv, Sinv_mu, resid, A, v, inv_diag, q):
+                    for a in range(q):
+                        v[a] += normal.standard_normal()
+                    backward_transpose(A, v, inv_diag, q)
+                else:
                     failures[c] += 1
                 for a in range(q):
                     beta[c, j, a] = v[a]
@@ -258,8 +261,8 @@ def hier_gibbs(
                             s += W[a, k] * W[b, k]
                         Sinv[c, a, b] = s
                 if asis:
-                    _asis_location_step(G, h, q, r, J, beta[c], alpha[c], mu[c], sigma2[c], S0inv, S0inv_mu0,
-                                        A, v, inv_diag, normal)
+                    _interweave(G, h, q, r, J, beta[c], alpha[c], mu[c], Sinv[c], sigma2[c], S0inv, S0inv_mu0, False,
+                                prior_ab[0], prior_ab[1], A, v, inv_diag, work2, Bm, vec2, normal, gamma_rng)
             else:
                 for a in range(q):
                     acc[a] = 0.0
@@ -274,8 +277,6 @@ def hier_gibbs(
                         tau2 = (1.0 / lam[c, a] + 0.5 * acc[a]) / gamma_rng.standard_gamma(0.5 * (J + 1))
                     Sinv[c, a, a] = 1.0 / tau2
                 if asis:
-                    _asis_location_step(G, h, q, r, J, beta[c], alpha[c], mu[c], sigma2[c], S0inv, S0inv_mu0,
-                                        A, v, inv_diag, normal)
                     for a in range(q):
                         if tau_kind == TAU_INVGAMMA:
                             prior_ab[0, a] = tau_a[a]
@@ -283,8 +284,8 @@ def hier_gibbs(
                         else:
                             prior_ab[0, a] = 0.5
                             prior_ab[1, a] = 1.0 / lam[c, a]
-                    _asis_scale_step(G, h, q, r, J, beta[c], alpha[c], mu[c], Sinv[c], sigma2[c],
-                                     prior_ab[0], prior_ab[1], work2, vec2, normal, gamma_rng)
+                    _interweave(G, h, q, r, J, beta[c], alpha[c], mu[c], Sinv[c], sigma2[c], S0inv, S0inv_mu0, True,
+                                prior_ab[0], prior_ab[1], A, v, inv_diag, work2, Bm, vec2, normal, gamma_rng)
                 if tau_kind == TAU_HALFCAUCHY:
                     for a in range(q):
                         lam[c, a] = (hc_inv_scale2[a] + Sinv[c, a, a]) / gamma_rng.standard_gamma(1.0)

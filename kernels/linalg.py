@@ -113,3 +113,29 @@ def symmetric_quadratic_form(x, M, p):
             row += M[i, j] * x[j]
         total += xi * (2.0 * row + M[i, i] * xi)
     return total
+
+
+@njit(cache=True, inline="always")
+def cholesky_forward_affine(P, G, s, Pv, hv, L, v, inv_diag, p):
+    """cholesky_forward of A = P + s G with right-hand side Pv + s hv, building A row by row as it goes.
+
+    L receives the factor (lower triangle), v the solve L^{-1}(Pv + s hv).
+    """
+    for i in range(p):
+        for j in range(i):
+            t = P[i, j] + G[i, j] * s
+            for k in range(j):
+                t -= L[i, k] * L[j, k]
+            L[i, j] = t * inv_diag[j]
+        d = P[i, i] + G[i, i] * s
+        t = Pv[i] + hv[i] * s
+        for k in range(i):
+            d -= L[i, k] * L[i, k]
+            t -= L[i, k] * v[k]
+        if not d > 0.0:
+            return False
+        r = 1.0 / math.sqrt(d)
+        L[i, i] = 1.0 / r
+        inv_diag[i] = r
+        v[i] = t * r
+    return True
