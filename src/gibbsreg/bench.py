@@ -58,9 +58,16 @@ def _cores() -> int:
         return os.cpu_count() or 1
 
 
+def hier_prior():
+    """The hierarchical workloads' prior, spelled out so peers can use the same numbers."""
+    from . import HierarchicalPrior, InvGamma
+
+    return HierarchicalPrior(mu_mean=0.0, mu_scale=10.0, tau=InvGamma(1.0, 0.1), sigma=InvGamma(1.0, 1.0))
+
+
 def make_workload(spec: dict, seed: int = 0):
     """Data and model of a workload spec: returns (sample(backend, chains, draws, warmup, seed), n_params)."""
-    from . import HierarchicalPrior, HierarchicalRegression, InvGamma, LinearRegression, datasets
+    from . import HierarchicalRegression, LinearRegression, datasets
 
     if spec["kind"] == "flat":
         data = datasets.synthetic_regression(spec["n"], spec["p"], seed=seed)
@@ -71,7 +78,7 @@ def make_workload(spec: dict, seed: int = 0):
                                 backend=backend, progress=False)
     else:
         data = datasets.synthetic_hierarchical(spec["J"], spec["nj"], spec["p"], tau=0.5, seed=seed)
-        model = HierarchicalRegression(HierarchicalPrior(tau=InvGamma(1.0, 0.1)))
+        model = HierarchicalRegression(hier_prior())
 
         def sample(backend, chains, draws, warmup, seed):
             return model.sample(data.X, data.y, data.groups, chains=chains, draws=draws, warmup=warmup,
