@@ -68,28 +68,9 @@ def quadratic_form(x, M, p):
 def cholesky_forward(A, v, inv_diag, p):
     """In place, row by row: A's lower triangle becomes L (L L' = A), v <- L^{-1} v, inv_diag <- 1/diag(L).
 
-    One pass over the rows fuses the factorisation with the forward solve; reciprocals
-    of the diagonal replace divisions in the solves.  Returns False when A is not
-    numerically positive definite.
+    Returns False when A is not numerically positive definite.
     """
-    for i in range(p):
-        for j in range(i):
-            s = A[i, j]
-            for k in range(j):
-                s -= A[i, k] * A[j, k]
-            A[i, j] = s * inv_diag[j]
-        d = A[i, i]
-        t = v[i]
-        for k in range(i):
-            d -= A[i, k] * A[i, k]
-            t -= A[i, k] * v[k]
-        if not d > 0.0:
-            return False
-        r = 1.0 / math.sqrt(d)
-        A[i, i] = 1.0 / r
-        inv_diag[i] = r
-        v[i] = t * r
-    return True
+    return cholesky_forward_affine(A, A, 0.0, v, v, A, v, inv_diag, p)
 
 
 @njit(cache=True, inline="always")
@@ -117,9 +98,11 @@ def symmetric_quadratic_form(x, M, p):
 
 @njit(cache=True, inline="always")
 def cholesky_forward_affine(P, G, s, Pv, hv, L, v, inv_diag, p):
-    """cholesky_forward of A = P + s G with right-hand side Pv + s hv, building A row by row as it goes.
+    """Cholesky factor of A = P + s G and forward solve of Pv + s hv, in one pass over the rows.
 
-    L receives the factor (lower triangle), v the solve L^{-1}(Pv + s hv).
+    L receives the factor (lower triangle; it may alias P), v the solve L^{-1}(Pv + s hv) (it may
+    alias Pv), inv_diag the reciprocals of diag(L), which replace divisions in the solves.
+    Returns False when A is not numerically positive definite.
     """
     for i in range(p):
         for j in range(i):

@@ -12,7 +12,7 @@ from . import reference
 from .data import SufficientStats, as_design, sufficient_stats
 from .posterior import Posterior
 from .priors import Exchangeable, ResolvedExchangeable, ResolvedPrior, SemiConjugate, _GaussianIGPrior
-from .sampling import chain_streams, check_sampling_args, drive, kernel_threads
+from .sampling import chain_streams, check_sampling_args, chunk_runner, drive
 
 MAX_CHUNK_ELEMENTS = 1 << 22  # bound on chains * chunk iterations * values drawn per iteration (NumPy path)
 
@@ -151,30 +151,18 @@ def run_flat(problem: FlatProblem, streams, *, draws, warmup, thin, backend, pro
     n_hyper = draws if problem.exchangeable else 0
     out = {"gamma": np.empty((chains, draws, p)), "sigma2": np.empty((chains, draws)),
            "mu": np.empty((chains, n_hyper)), "tau2": np.empty((chains, n_hyper))}
-    empty = {k: np.empty((chains, 0) + v.shape[2:]) for k, v in out.items()}
     order = ("gamma", "sigma2", "mu", "tau2")
-    args = problem.kernel_args()
     state = (gamma_state, sigma2_state, mu_state, tau2_state, lam_state)
 
-    if backend == "numba":
+    def load_kernel():
         from .kernels.flat import flat_gibbs
 
-        normal, gamma = streams.typed()
+        return flat_gibbs
 
-        def run_chunk(n_iter, store, out_start):
-            bufs = out if store else empty
-            with kernel_threads(chains):
-                failures = flat_gibbs(*args, *state, normal, gamma, n_iter, thin, out_start,
-                                      *(bufs[k] for k in order))
-            if failures:
-                raise FloatingPointError("the conditional precision of beta lost positive definiteness; rescale the data or the prior")
-        cap = None
-    else:
-        def run_chunk(n_iter, store, out_start):
-            bufs = out if store else empty
-            reference.flat_gibbs(*args, *state, streams.normal, streams.gamma, n_iter, thin, out_start,
-                                 *(bufs[k] for k in order))
-        cap = max(1, MAX_CHUNK_ELEMENTS // (chains * (p + 4)))
+    run_chunk = chunk_runner(backend, load_kernel, reference.flat_gibbs, problem.kernel_args(), state, streams, out,
+                             order, thin, "the conditional precision of beta lost positive definiteness; "
+                             "rescale the data or the prior")
+    cap = None if backend == "numba" else max(1, MAX_CHUNK_ELEMENTS // (chains * (p + 4)))
 
     info = drive(run_chunk, draws=draws, warmup=warmup, thin=thin, progress=progress, max_chunk_iters=cap)
     return {k: v[:, : info.draws_done] for k, v in out.items()}, info

@@ -23,7 +23,7 @@ from .data import as_design, row_chunks, sufficient_stats
 from .posterior import Posterior
 from .priors import (DEFAULT_A, DEFAULT_B_FRACTION, SLOPE_SCALE, HalfCauchy, InvGamma, InvWishart, _finite_array,
                      _positive_vector, _vec, validate_cov)
-from .sampling import chain_streams, check_sampling_args, drive, kernel_threads
+from .sampling import chain_streams, check_sampling_args, chunk_runner, drive
 
 MAX_CHUNK_ELEMENTS = 1 << 23
 
@@ -370,29 +370,18 @@ def run_hier(problem: HierProblem, streams, J, *, draws, warmup, thin, backend, 
         Sigma=np.empty((chains, draws, q, q)),
         sigma2=np.empty((chains, draws, js)),
     )
-    empty = {k: np.empty((chains, 0) + v.shape[2:]) for k, v in out.items()}
     order = ("beta", "alpha", "mu", "Sigma", "sigma2")
-    args = problem.kernel_args()
     state = (beta, alpha, mu, Sinv, lam, sigma2)
-    if backend == "numba":
+
+    def load_kernel():
         from .kernels.hier import hier_gibbs
 
-        normal, gamma = streams.typed()
+        return hier_gibbs
 
-        def run_chunk(n_iter, store, out_start):
-            bufs = out if store else empty
-            with kernel_threads(chains):
-                fails = hier_gibbs(*args, *state, normal, gamma, n_iter, thin, out_start,
-                                   *(bufs[k] for k in order))
-            if fails:
-                raise FloatingPointError("a conditional precision matrix lost positive definiteness; rescale the data or the prior")
-        cap = None
-    else:
-        def run_chunk(n_iter, store, out_start):
-            bufs = out if store else empty
-            reference.hier_gibbs(*args, *state, streams.normal, streams.gamma, n_iter, thin, out_start,
-                                 *(bufs[k] for k in order))
-        cap = max(1, MAX_CHUNK_ELEMENTS // (chains * (J * q + p + 2 * q + J + 1) + 1))
+    run_chunk = chunk_runner(backend, load_kernel, reference.hier_gibbs, problem.kernel_args(), state, streams, out,
+                             order, thin, "a conditional precision matrix lost positive definiteness; "
+                             "rescale the data or the prior")
+    cap = None if backend == "numba" else max(1, MAX_CHUNK_ELEMENTS // (chains * (J * q + p + 2 * q + J + 1) + 1))
     info = drive(run_chunk, draws=draws, warmup=warmup, thin=thin, progress=progress, max_chunk_iters=cap)
     return {k: v[:, : info.draws_done] for k, v in out.items()}, info
 

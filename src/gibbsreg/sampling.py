@@ -132,6 +132,33 @@ class kernel_threads:
         return False
 
 
+def chunk_runner(backend, load_kernel, reference_fn, args, state, streams, out, order, thin, failure_message):
+    """``run_chunk(n_iter, store, out_start)`` for either backend.
+
+    Kernels and their NumPy twins share one calling convention: model arguments, state arrays,
+    the chains' normal and gamma generators, n_iter, thin, out_start, then the output buffers
+    in ``order`` (buffers with no draws when ``store`` is False).
+    """
+    chains = len(streams.normal)
+    empty = {k: np.empty((chains, 0) + v.shape[2:]) for k, v in out.items()}
+    if backend == "numba":
+        kernel = load_kernel()
+        normal, gamma = streams.typed()
+
+        def run_chunk(n_iter, store, out_start):
+            bufs = out if store else empty
+            with kernel_threads(chains):
+                failures = kernel(*args, *state, normal, gamma, n_iter, thin, out_start, *(bufs[k] for k in order))
+            if failures:
+                raise FloatingPointError(failure_message)
+    else:
+        def run_chunk(n_iter, store, out_start):
+            bufs = out if store else empty
+            reference_fn(*args, *state, streams.normal, streams.gamma, n_iter, thin, out_start,
+                         *(bufs[k] for k in order))
+    return run_chunk
+
+
 def drive(run_chunk, *, draws: int, warmup: int, thin: int, progress: bool, max_chunk_iters: int | None = None) -> RunInfo:
     """Run warm-up then ``draws * thin`` iterations in chunks of ``run_chunk(n_iter, store, out_start)``.
 
