@@ -10,7 +10,7 @@ computation that does not share code with it:
   and by the multivariate-t marginal density of y (scipy.stats.multivariate_t);
 * the exact sampler by Monte-Carlo moments within 4 standard errors;
 * accuracy on nearly collinear, nearly noise-free data against 60-digit
-  arithmetic (mpmath, or np.longdouble when mpmath is missing);
+  arithmetic (mpmath);
 * equivariance under y -> c y + d.
 
 Deterministic checks use relative tolerances (stated at each check).  The
@@ -29,10 +29,7 @@ from scipy import stats as sps
 
 import gibbsreg
 
-try:  # 60-digit reference arithmetic for the accuracy tests (no new dependency: optional)
-    import mpmath
-except ImportError:  # pragma: no cover - depends on the environment
-    mpmath = None
+import mpmath  # a test dependency: 60-digit reference arithmetic for the accuracy tests
 
 
 # --------------------------------------------------------------------------- helpers
@@ -311,54 +308,17 @@ def _reference_posterior_hp(Xf, y, precision, m0, b0):
     Inputs are the float64 numbers given to the package, converted exactly.
     b_n is formed from the exact residuals, b0 + (|y - X mn|^2 + (mn-m0)'P0(mn-m0))/2.
     """
-    if mpmath is not None:
-        with mpmath.workdps(60):
-            M = mpmath.matrix
-            Xm, ym = M(Xf.tolist()), M(y.tolist())
-            P = precision if isinstance(precision, mpmath.matrix) else M(np.asarray(precision).tolist())
-            m = M(np.asarray(m0, dtype=float).tolist())
-            A = P + Xm.T * Xm
-            mn = mpmath.lu_solve(A, P * m + Xm.T * ym)
-            r = ym - Xm * mn
-            d = mn - m
-            bn = mpmath.mpf(b0) + (sum(ri**2 for ri in r) + (d.T * P * d)[0]) / 2
-            return np.array([float(v) for v in mn]), float(bn)
-    if np.finfo(np.longdouble).eps > 1e-18:
-        pytest.skip("needs mpmath or an extended-precision np.longdouble for the reference")
-    ld = np.longdouble
-    X_, y_ = Xf.astype(ld), y.astype(ld)
-    P = np.asarray(precision, dtype=ld)
-    m = np.asarray(m0, dtype=ld)
-    # centre in extended precision, then solve the (well-conditioned) centred system
-    mn = _longdouble_solve(P + X_.T @ X_, P @ m + X_.T @ y_)
-    r = y_ - X_ @ mn
-    d = mn - m
-    return mn.astype(float), float(ld(b0) + (r @ r + d @ P @ d) / 2)
-
-
-def _longdouble_solve(A, b):
-    """Gaussian elimination with partial pivoting plus two refinement steps, in np.longdouble."""
-    def solve(A, b):
-        A = A.copy()
-        b = b.copy()
-        n = len(b)
-        for k in range(n):
-            piv = k + int(np.argmax(np.abs(A[k:, k])))
-            A[[k, piv]] = A[[piv, k]]
-            b[[k, piv]] = b[[piv, k]]
-            for i in range(k + 1, n):
-                f = A[i, k] / A[k, k]
-                A[i, k:] -= f * A[k, k:]
-                b[i] -= f * b[k]
-        x = np.zeros(n, dtype=A.dtype)
-        for i in range(n - 1, -1, -1):
-            x[i] = (b[i] - A[i, i + 1:] @ x[i + 1:]) / A[i, i]
-        return x
-
-    x = solve(A, b)
-    for _ in range(2):
-        x = x + solve(A, b - A @ x)
-    return x
+    with mpmath.workdps(60):
+        M = mpmath.matrix
+        Xm, ym = M(Xf.tolist()), M(y.tolist())
+        P = precision if isinstance(precision, mpmath.matrix) else M(np.asarray(precision).tolist())
+        m = M(np.asarray(m0, dtype=float).tolist())
+        A = P + Xm.T * Xm
+        mn = mpmath.lu_solve(A, P * m + Xm.T * ym)
+        r = ym - Xm * mn
+        d = mn - m
+        bn = mpmath.mpf(b0) + (sum(ri**2 for ri in r) + (d.T * P * d)[0]) / 2
+        return np.array([float(v) for v in mn]), float(bn)
 
 
 def _near_collinear_problem(n=1000, seed=5):
@@ -431,7 +391,6 @@ def _default_prior_precision_hp(X, y):
         return P, np.array(m0), float(b), float(ybar)
 
 
-@pytest.mark.skipif(mpmath is None, reason="needs mpmath for the 60-digit default-prior reference")
 def test_accuracy_near_noise_free_large_means_default_prior():
     X, y = _near_collinear_problem()
     post = gibbsreg.fit_conjugate(X, y)  # NormalInverseGamma() with every default
