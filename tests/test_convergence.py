@@ -126,7 +126,7 @@ def test_table_outputs_and_validation(slow):
     text = str(slow)
     assert "nested_rhat" in text and "superchain" in text and "1.05" in text
     assert "rhat (rows: chains" in slow.grid("rhat")
-    pd = pytest.importorskip("pandas")
+    import pandas as pd
     df = slow.to_pandas()
     assert isinstance(df, pd.DataFrame) and len(df) == 6
     assert list(df.columns[:6]) == ["chains", "draws", "rhat", "split_rhat", "nested_rhat", "ess_bulk"]

@@ -34,13 +34,7 @@ from gibbsreg.data import as_design, sufficient_stats
 from gibbsreg.flat import flat_problem, run_flat
 from gibbsreg.sampling import chain_streams
 
-try:
-    from gibbsreg import diagnostics as _diag
-
-    _PKG_MCSE = hasattr(_diag, "mcse_mean") and hasattr(_diag, "mcse_sd")
-except ImportError:  # pragma: no cover - the module is optional for these tests
-    _diag = None
-    _PKG_MCSE = False
+from gibbsreg import diagnostics as _diag
 
 BACKENDS = ["numba", "numpy"]
 Z_MAX = 4.0  # tolerance of every MCSE check, in MCSEs
@@ -88,16 +82,12 @@ def bm_mcse_sd(x):
 
 
 def mcse_mean(x):
-    """MCSE of the mean of x (chains, draws): gibbsreg.diagnostics if available, else batch means."""
-    if _PKG_MCSE:
-        return float(_diag.mcse_mean(np.asarray(x)))
-    return bm_mcse_mean(x)
+    """MCSE of the mean of x (chains, draws) from gibbsreg.diagnostics (checked against batch means below)."""
+    return float(_diag.mcse_mean(np.asarray(x)))
 
 
 def mcse_sd(x):
-    if _PKG_MCSE:
-        return float(_diag.mcse_sd(np.asarray(x)))
-    return bm_mcse_sd(x)
+    return float(_diag.mcse_sd(np.asarray(x)))
 
 
 def scalars(post):
@@ -160,8 +150,6 @@ def test_package_mcse_agrees_with_batch_means():
 
     (Both estimators have ~6-8% relative sd here, so a 35% gap is a > 3 sd event.)
     """
-    if not _PKG_MCSE:
-        pytest.skip("gibbsreg.diagnostics.mcse_mean/mcse_sd not available; the tests use batch means")
     X, y = small_problem()
     post = gibbsreg.LinearRegression(SEMI).sample(X, y, chains=4, draws=4000, warmup=200, seed=7, progress=False)
     for name, x in scalars(post):

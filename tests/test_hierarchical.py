@@ -59,29 +59,7 @@ import pytest
 import gibbsreg
 from gibbsreg import HalfCauchy, HierarchicalPrior, HierarchicalRegression, InvGamma, InvWishart
 
-try:
-    from gibbsreg.diagnostics import mcse_mean, mcse_sd
-except (ImportError, ModuleNotFoundError):  # pragma: no cover - fallback while diagnostics is being written
-
-    def _batch_se(x):
-        """Standard error of the mean over (chain, draw) by batch means (batches of ~sqrt(draws))."""
-        x = np.asarray(x, dtype=float)
-        C, D = x.shape[:2]
-        b = max(int(math.sqrt(D)), 1)
-        nb = D // b
-        means = x[:, : nb * b].reshape((C, nb, b) + x.shape[2:]).mean(axis=2).reshape((C * nb,) + x.shape[2:])
-        return np.sqrt(means.var(axis=0, ddof=1) / (C * nb))
-
-    def mcse_mean(x):
-        return _batch_se(x)
-
-    def mcse_sd(x):
-        x = np.asarray(x, dtype=float)
-        m = x.mean(axis=(0, 1))
-        sd = x.std(axis=(0, 1))
-        return _batch_se((x - m) ** 2) / (2.0 * sd)
-
-
+from gibbsreg.diagnostics import mcse_mean, mcse_sd
 RADON_DIR = Path(__file__).parent / "data" / "radon"
 BACKENDS = ("numba", "numpy")
 SAMPLERS = tuple(getattr(HierarchicalRegression, "SAMPLERS", ()))  # e.g. ("asis", "centered"); () if the option is absent
@@ -158,7 +136,7 @@ def _radon_reference():
 
 @pytest.fixture(scope="module", params=BACKENDS)
 def radon_fit(request):
-    pd = pytest.importorskip("pandas")
+    import pandas as pd
     floor, y, county = _radon_data()
     model = HierarchicalRegression(HierarchicalPrior(**RADON_PRIOR), varying=["intercept"])
     post = model.sample(pd.DataFrame({"floor": floor}), y, county, chains=4, draws=RADON_DRAWS, warmup=1000,
@@ -524,7 +502,7 @@ def _bad_input_cases():
     X_nan[2, 0] = np.nan
 
     def categorical(kind):
-        pd = pytest.importorskip("pandas")
+        import pandas as pd
         cat = pd.Categorical(g, categories=[0, 1, 2, 3, 4])  # category 4 is unused
         return cat if kind == "raw" else pd.Series(cat)
 
@@ -600,7 +578,7 @@ def test_groups_smaller_than_q_sample_fine(tau, backend):
 def pooled_fit():
     """Intercept and x0 vary by group, x1 is pooled; group sizes 1, 2, 30, 40, 50 (labels 'g0'..'g4');
     group 'g1' has its two rows at the same x, so it cannot identify its own slope."""
-    pd = pytest.importorskip("pandas")
+    import pandas as pd
     rng = np.random.default_rng(31)
     sizes = np.array([1, 2, 30, 40, 50])
     g_idx = np.repeat(np.arange(5), sizes)
@@ -618,7 +596,7 @@ def pooled_fit():
 
 
 def test_predict_known_and_new_groups(pooled_fit):
-    pd = pytest.importorskip("pandas")
+    import pandas as pd
     _, _, _, post = pooled_fit
     Xn = pd.DataFrame({"x0": [0.5, -1.0, 0.5, 0.5], "x1": [1.0, 0.2, 1.0, 1.0]})
     groups = ["g4", "g2", "new", "g0"]

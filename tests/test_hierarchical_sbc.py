@@ -48,7 +48,6 @@ conditional.  SBC with one short chain per replication cannot tell those two apa
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, field
 
 import numpy as np

@@ -75,33 +75,13 @@ import pytest
 from scipy.special import gammaln
 
 import gibbsreg
+from gibbsreg import diagnostics
 
 DATA = Path(__file__).parent / "data" / "posteriordb"
 
-# Our MCSE: gibbsreg.diagnostics.mcse_mean when that module exists; until then a
-# batch-means estimate (the module is being written separately).
-try:
-    from gibbsreg.diagnostics import mcse_mean as _package_mcse_mean
-except ModuleNotFoundError as err:  # only a missing module; a broken one must fail loudly
-    if err.name != "gibbsreg.diagnostics":
-        raise
-    _package_mcse_mean = None
-
-
-def _batch_means_mcse(x: np.ndarray) -> float:
-    """MCSE of the mean of draws x (chains, draws) by batch means, batches of ~sqrt(draws)."""
-    x = np.asarray(x, dtype=float)
-    chains, draws = x.shape
-    size = max(1, int(math.sqrt(draws)))
-    n_batches = draws // size
-    means = x[:, : n_batches * size].reshape(chains, n_batches, size).mean(axis=2).ravel()
-    return float(math.sqrt(means.var(ddof=1) / means.size))
-
-
 def mcse_mean(x: np.ndarray) -> float:
-    if _package_mcse_mean is not None:
-        return float(np.asarray(_package_mcse_mean(x)))
-    return _batch_means_mcse(x)
+    """Our MCSE of the mean of draws x (chains, draws)."""
+    return float(np.asarray(diagnostics.mcse_mean(x)))
 
 
 # Draws: the Gibbs sampler for a flat-beta regression is nearly iid (beta and sigma^2 are

@@ -12,7 +12,6 @@ error, so a fast wrong kernel cannot report a speed.
 from __future__ import annotations
 
 import argparse
-import math
 import os
 import platform
 import subprocess

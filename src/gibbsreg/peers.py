@@ -10,7 +10,6 @@ MCMCpack's ``MCMChregress`` a full covariance; R runs one chain on one core.
 
 from __future__ import annotations
 
-import json
 import shutil
 import subprocess
 import tempfile

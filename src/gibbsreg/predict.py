@@ -7,7 +7,6 @@ from dataclasses import dataclass
 import numpy as np
 
 from .data import new_rows
-from .sampling import chain_streams
 
 
 @dataclass
