@@ -750,3 +750,15 @@ def test_cli_sample_hierarchical(tmp_path, capsys):
     assert post.coords["group"] == ["site_0", "site_1", "site_2", "site_3"]
     assert post.attrs["model_kind"] == "hierarchical"
     assert "mu[intercept]" in capsys.readouterr().out
+
+
+def test_predict_keeps_mixed_label_types():
+    """[3, "new"] must predict group 3 as the fitted group 3 (np.asarray would turn 3 into "3")."""
+    data = gibbsreg.datasets.synthetic_hierarchical(6, 8, 2, tau=1.0, seed=4)
+    post = HierarchicalRegression().sample(data.X, data.y, data.groups, chains=2, draws=200, warmup=50, seed=1,
+                                           progress=False)
+    rows = np.zeros((2, 1))
+    mixed = post.predict(rows, groups=[3, "new"], seed=0)
+    known = post.predict(rows[:1], groups=np.array([3]), seed=0)
+    np.testing.assert_allclose(mixed.mean_draws[..., 0], known.mean_draws[..., 0])
+    np.testing.assert_allclose(mixed.mean_draws[..., 0], post["beta"][:, :, 3, 0])

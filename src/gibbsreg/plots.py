@@ -421,7 +421,8 @@ def plot_trace(post, var_names=None, coords=None, max_panels: int = 10, *, kind:
             ax_t.set_xlim(0, max(D - 1, 1))
             ax_t.set_ylabel(unit or "value", fontsize=8)
             if row == n - 1:
-                ax_t.set_xlabel("draw (after warm-up)" + (f", 1 in {step} shown" if step > 1 else ""))
+                kept = "draw (after warm-up)" if post.attrs.get("warmup", 1) else "draw (no warm-up)"
+                ax_t.set_xlabel(kept + (f", 1 in {step} shown" if step > 1 else ""))
         else:
             im = _rank_heatmap(ax_t, x, bins)
             rank_axes.append(ax_t)
@@ -692,7 +693,9 @@ def plot_forest(post, var_names=None, coords=None, prob: float = 0.95, sort: boo
         order = np.argsort(panels[0][2][2], kind="stable")
     if ax is None:
         height = 1.2 + min(0.22 * K_max, 9.0)
-        fig, axes = _grid_figure(len(panels), ncols=min(len(panels), 4), panel=(3.6, height))
+        # a single panel gets the width of two so the title is not clipped
+        fig, axes = _grid_figure(len(panels), ncols=min(len(panels), 4),
+                                 panel=(3.6 if len(panels) > 1 else 6.4, height))
     else:
         fig, axes = ax.figure, [ax]
     units = _units(post)
@@ -718,7 +721,7 @@ def plot_forest(post, var_names=None, coords=None, prob: float = 0.95, sort: boo
             a.scatter(q[2], y, s=0.5, color="black", zorder=3, linewidths=0)
         if ref is not None:
             a.axvline(ref[1], color="C3", ls="--", lw=1.0, label=ref[0])
-            a.legend(fontsize=7, loc="lower right", frameon=True)
+            a.legend(fontsize=7, loc="best", frameon=True)
         lo, hi = np.nanmin(q[0]), np.nanmax(q[4])
         pad = 0.04 * (hi - lo) if hi > lo else 1.0
         a.set_xlim(lo - pad, hi + pad)

@@ -80,9 +80,10 @@ def predict(post, X_new, groups=None, seed=None, prob: float = 0.95) -> Predicti
         raise ValueError("the posterior was sampled with store_beta=False; group-level predictions need beta")
     if groups is None:
         raise ValueError("hierarchical prediction needs groups= (one label per new row)")
-    g = np.asarray(groups)
-    if g.shape != (m,):
-        raise ValueError(f"groups has shape {g.shape}; expected one label per row ({m},)")
+    # keep each label as the Python object it is: np.asarray would turn [70, "new"] into strings
+    g = groups.tolist() if hasattr(groups, "tolist") else list(groups)
+    if len(g) != m or any(isinstance(v, (list, tuple)) for v in g):
+        raise ValueError(f"groups has {len(g)} labels; expected one label per row ({m})")
     vi, pi = post.attrs["varying_index"], post.attrs["pooled_index"]
     Xv, Xp = full[:, vi], full[:, pi]
     labels = post.coords["group"]
@@ -96,7 +97,7 @@ def predict(post, X_new, groups=None, seed=None, prob: float = 0.95) -> Predicti
     new_beta, new_sigma2 = {}, {}
     sigma2 = post["sigma2"]
     s2_rows = np.empty((C, D, m))
-    for i, lab in enumerate(g.tolist()):
+    for i, lab in enumerate(g):
         if lab in lookup:
             j = lookup[lab]
             b = beta[:, :, j]

@@ -172,7 +172,9 @@ class NormalInverseGamma(_GaussianIGPrior):
     """Conjugate prior: beta | sigma^2 ~ N(mean, sigma^2 V0), sigma^2 ~ IG(a, b).
 
     V0 = diag(scale^2) or ``cov`` (p, p).  None gives the data-scaled default
-    described in :mod:`gibbsreg.priors`.
+    described in :mod:`gibbsreg.priors`.  ``mean=None`` is 0, except that with the
+    default covariance (scale and cov both None) the intercept's mean is mean(y);
+    give ``mean`` explicitly when setting ``scale`` on an uncentred response.
     """
 
     conjugate = True
@@ -182,7 +184,8 @@ class SemiConjugate(_GaussianIGPrior):
     """Semi-conjugate prior: beta ~ N(mean, S0) independent of sigma^2 ~ IG(a, b).
 
     S0 = diag(scale^2) or ``cov`` (p, p).  None gives the data-scaled default
-    described in :mod:`gibbsreg.priors`.
+    described in :mod:`gibbsreg.priors`.  ``mean=None`` is 0, except that with the
+    default covariance (scale and cov both None) the intercept's mean is mean(y).
     """
 
     conjugate = False
