@@ -15,43 +15,29 @@ within a few iterations.
 
 from __future__ import annotations
 
-import argparse
-import os
+import sys
 import time
 from pathlib import Path
 
 import matplotlib
 
 matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
 import gibbsreg as gr  # noqa: E402
 from gibbsreg import plots  # noqa: E402
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _shared import argument_parser, save, section  # noqa: E402
+
 NAME = Path(__file__).stem
 
 
 def parse_args(argv=None):
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--out", default=os.path.join("figures", NAME), help="folder for the figures (default: %(default)s)")
-    ap.add_argument("--quick", action="store_true", help="up to 64 chains x 300 draws (runs in a few seconds)")
-    ap.add_argument("--seed", type=int, default=7, help="seed of the data and the sampler (default: %(default)s)")
+    ap = argument_parser(__doc__, NAME, seed=7, quick_help="up to 64 chains x 300 draws (runs in a few seconds)")
     ap.add_argument("--warmup", type=int, default=None,
                     help="warm-up of the second study (default: 200, or 100 with --quick)")
-    ap.add_argument("--dpi", type=int, default=100, help="resolution of the PNG files (default: %(default)s)")
     return ap.parse_args(argv)
-
-
-def save(fig, out: Path, name: str, dpi: int) -> None:
-    path = out / name
-    fig.savefig(path, dpi=dpi)
-    plt.close(fig)
-    print(f"  saved {path}")
-
-
-def section(title: str) -> None:
-    print(f"\n{'=' * 78}\n{title}\n{'=' * 78}")
 
 
 def smallest_converged(study, which="rhat", threshold=1.01) -> str:

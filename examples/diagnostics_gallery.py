@@ -13,8 +13,7 @@
 
 from __future__ import annotations
 
-import argparse
-import os
+import sys
 import time
 from pathlib import Path
 
@@ -27,27 +26,15 @@ import numpy as np  # noqa: E402
 import gibbsreg as gr  # noqa: E402
 from gibbsreg import diagnostics, plots  # noqa: E402
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _shared import argument_parser, save, section  # noqa: E402
+
 NAME = Path(__file__).stem
 
 
 def parse_args(argv=None):
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--out", default=os.path.join("figures", NAME), help="folder for the figures (default: %(default)s)")
-    ap.add_argument("--quick", action="store_true", help="few draws (runs in a few seconds)")
-    ap.add_argument("--seed", type=int, default=2, help="seed of the data and the samplers (default: %(default)s)")
-    ap.add_argument("--dpi", type=int, default=100, help="resolution of the PNG files (default: %(default)s)")
+    ap = argument_parser(__doc__, NAME, seed=2, quick_help="few draws (runs in a few seconds)")
     return ap.parse_args(argv)
-
-
-def save(fig, out: Path, name: str, dpi: int) -> None:
-    path = out / name
-    fig.savefig(path, dpi=dpi)
-    plt.close(fig)
-    print(f"  saved {path}")
-
-
-def section(title: str) -> None:
-    print(f"\n{'=' * 78}\n{title}\n{'=' * 78}")
 
 
 def forest(post, **kwargs):

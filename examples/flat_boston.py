@@ -18,8 +18,7 @@ original column B is deliberately absent (it encoded a racist assumption).
 
 from __future__ import annotations
 
-import argparse
-import os
+import sys
 import time
 from pathlib import Path
 
@@ -32,28 +31,16 @@ import numpy as np  # noqa: E402
 import gibbsreg as gr  # noqa: E402
 from gibbsreg import plots  # noqa: E402
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _shared import argument_parser, save, section  # noqa: E402
+
 NAME = Path(__file__).stem
 CENSOR = 50.0
 
 
 def parse_args(argv=None):
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--out", default=os.path.join("figures", NAME), help="folder for the figures (default: %(default)s)")
-    ap.add_argument("--quick", action="store_true", help="few draws (runs in a few seconds)")
-    ap.add_argument("--seed", type=int, default=1978, help="sampler seed (default: %(default)s)")
-    ap.add_argument("--dpi", type=int, default=100, help="resolution of the PNG files (default: %(default)s)")
+    ap = argument_parser(__doc__, NAME, seed=1978, quick_help="few draws (runs in a few seconds)")
     return ap.parse_args(argv)
-
-
-def save(fig, out: Path, name: str, dpi: int) -> None:
-    path = out / name
-    fig.savefig(path, dpi=dpi)
-    plt.close(fig)
-    print(f"  saved {path}")
-
-
-def section(title: str) -> None:
-    print(f"\n{'=' * 78}\n{title}\n{'=' * 78}")
 
 
 def ols_vs_bayes_figure(table, post_default, post_exch, names):

@@ -28,7 +28,7 @@ TAU_HALFCAUCHY = 1
 TAU_INVWISHART = 2
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True)
 def _draw_gaussian(A, v, inv_diag, normal, n):
     """v <- a draw of N(A^{-1} v, A^{-1}); A's lower triangle is overwritten by its Cholesky factor."""
     if not cholesky_forward(A, v, inv_diag, n):

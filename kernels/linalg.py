@@ -9,7 +9,7 @@ import math
 from numba import njit
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True)
 def cholesky_lower(A, p):
     """In place: the lower triangle of A (p, p) becomes L with L L' = A.
 
@@ -32,7 +32,7 @@ def cholesky_lower(A, p):
     return True
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True)
 def forward_solve(L, b, p):
     """In place: b <- L^{-1} b for lower-triangular L."""
     for i in range(p):
@@ -42,7 +42,7 @@ def forward_solve(L, b, p):
         b[i] = t / L[i, i]
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True)
 def backward_solve_transpose(L, b, p):
     """In place: b <- L^{-T} b for lower-triangular L."""
     for i in range(p - 1, -1, -1):
@@ -52,7 +52,7 @@ def backward_solve_transpose(L, b, p):
         b[i] = t / L[i, i]
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True)
 def quadratic_form(x, M, p):
     """x' M x for symmetric M, reading the full matrix."""
     total = 0.0
@@ -64,7 +64,7 @@ def quadratic_form(x, M, p):
     return total
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True)
 def cholesky_forward(A, v, inv_diag, p):
     """In place, row by row: A's lower triangle becomes L (L L' = A), v <- L^{-1} v, inv_diag <- 1/diag(L).
 
@@ -73,7 +73,7 @@ def cholesky_forward(A, v, inv_diag, p):
     return cholesky_forward_affine(A, A, 0.0, v, v, A, v, inv_diag, p)
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True)
 def backward_transpose(L, v, inv_diag, p):
     """In place: v <- L^{-T} v, reading L by rows (with inv_diag = 1/diag(L))."""
     for i in range(p - 1, -1, -1):
@@ -83,7 +83,7 @@ def backward_transpose(L, v, inv_diag, p):
             v[k] -= L[i, k] * vi
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True)
 def symmetric_quadratic_form(x, M, p):
     """x' M x for symmetric M, reading only its lower triangle."""
     total = 0.0
@@ -96,7 +96,7 @@ def symmetric_quadratic_form(x, M, p):
     return total
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True)
 def cholesky_forward_affine(P, G, s, Pv, hv, L, v, inv_diag, p):
     """Cholesky factor of A = P + s G and forward solve of Pv + s hv, in one pass over the rows.
 
