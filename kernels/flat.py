@@ -1,10 +1,14 @@
 """Gibbs kernel of the flat regression (semi-conjugate or conjugate NIG prior).
 
-Coordinates and statistics follow gibbsreg.data: the state is gamma (p,) with
-RSS(gamma) = rr - 2 gamma'h + gamma'G gamma.  Per iteration and chain it draws
-p standard normals from the chain's normal generator and one standard gamma
-from its gamma generator, in that order, so the NumPy reference consuming the
-same two streams in blocks reproduces the same chain.
+Coordinates and statistics follow gibbsreg.data: gamma (p,) with
+RSS(gamma) = rr - 2 gamma'h + gamma'G gamma.  With a fixed prior precision P the
+kernel works in the coordinates u that diagonalise P and G together
+(gamma = W u, W' P W = diag(lam), W' G W = diag(g), lam + g = 1; gibbsreg.flat):
+the conditional precision P + G/s2 is then diag(lam + g/s2) for every s2, so an
+iteration costs O(p) instead of a Cholesky factorisation.  Per iteration and
+chain it draws p standard normals from the chain's normal generator and one
+standard gamma from its gamma generator, in that order, so the NumPy reference
+consuming the same two streams in blocks reproduces the same chain.
 
 With the exchangeable prior (coefficients k with exch_mask[k] = 1 share
 beta_k ~ N(mu, tau^2)), each iteration also draws one more normal (mu) and one
@@ -16,8 +20,7 @@ import math
 import numpy as np
 from numba import njit, prange
 
-from .linalg import (backward_solve_transpose, backward_transpose, cholesky_forward, cholesky_forward_affine,
-                     symmetric_quadratic_form)
+from .linalg import backward_transpose, cholesky_forward, symmetric_quadratic_form
 
 
 # Reassociation and contraction (FMA) only: results change at the rounding level, never
@@ -27,19 +30,22 @@ FASTMATH = {"reassoc", "contract"}
 
 @njit(cache=True, parallel=True, fastmath=FASTMATH)
 def flat_gibbs(
-    G, h, rr, P, Pm, m, sigma_shape, b0, conjugate, L_conj, mean_conj,
+    G, h, rr, P, Pm, sigma_shape, b0, conjugate, lam, gdiag, c_u, e_u, u_m,
     exch_mask, exch_scale, exch_ref, mu0, mu_prec, tau_kind, tau_a, tau_b, hc_inv_scale2,
     gamma_state, sigma2_state, mu_state, tau2_state, lam_state, normal_gens, gamma_gens,
     n_iter, thin, out_start, out_gamma, out_sigma2, out_mu, out_tau2,
 ):
     """Run n_iter Gibbs iterations for every chain, writing every thin-th draw.
 
-    Semi-conjugate: gamma | s2 ~ N(A^{-1}(Pm + h/s2), A^{-1}), A = P + G/s2.
-    Conjugate:      gamma | s2 ~ N(mean_conj, s2 (P + G)^{-1}), L_conj = chol(P + G).
-    Then s2 | gamma ~ IG(sigma_shape, b0 + RSS/2 [+ (gamma-m)'P(gamma-m)/2 if conjugate]).
-    Exchangeable (semi-conjugate only): gamma_k's prior is N(s_k (mu - ref_k), s_k^2 tau^2) on
-    the masked k; then mu | beta, tau^2 ~ N and tau^2 | beta, mu ~ IG (tau_kind 0) or the
-    half-Cauchy pair tau^2 | lam, lam | tau^2 (tau_kind 1).
+    Semi-conjugate, in u: u_i | s2 ~ N((c_i + e_i/s2)/d_i, 1/d_i), d_i = lam_i + g_i/s2
+    (c = W'Pm, e = W'h).  Conjugate: u | s2 ~ N(c + e, s2 I).
+    RSS = rr - 2 e'u + sum_i g_i u_i^2; then s2 | u ~ IG(sigma_shape, b0 + RSS/2
+    [+ sum_i lam_i (u_i - u_m,i)^2 / 2 if conjugate], u_m = W^{-1} m).
+    Exchangeable (semi-conjugate only; the prior precision changes every iteration, so the
+    state is gamma itself, drawn by Cholesky of A = P + G/s2 + diag(mask/(s^2 tau^2))):
+    gamma_k's prior is N(s_k (mu - ref_k), s_k^2 tau^2) on the masked k; then
+    mu | beta, tau^2 ~ N and tau^2 | beta, mu ~ IG (tau_kind 0) or the half-Cauchy pair
+    tau^2 | lam, lam | tau^2 (tau_kind 1).
     Draws go to out_gamma[c, out_start + t//thin] (skipped when out_gamma has no draws).
     Returns the number of chains whose precision matrix failed to factorise.
 
@@ -68,45 +74,49 @@ def flat_gibbs(
         mu = mu_state[c]
         tau2 = tau2_state[c]
         for t in range(n_iter):
-            if conjugate:
+            if n_exch == 0:
+                if conjugate:
+                    s = math.sqrt(s2)
+                    for i in range(p):
+                        g[i] = c_u[i] + e_u[i] + s * normal.standard_normal()
+                else:
+                    inv_s2 = 1.0 / s2
+                    for i in range(p):
+                        d = lam[i] + gdiag[i] * inv_s2
+                        g[i] = (c_u[i] + e_u[i] * inv_s2) / d + normal.standard_normal() / math.sqrt(d)
+                lin = 0.0
+                quad = 0.0
                 for i in range(p):
-                    v[i] = normal.standard_normal()
-                backward_solve_transpose(L_conj, v, p)
-                s = math.sqrt(s2)
-                for i in range(p):
-                    g[i] = mean_conj[i] + s * v[i]
+                    lin += e_u[i] * g[i]
+                    quad += gdiag[i] * g[i] * g[i]
+                rss = rr - 2.0 * lin + quad
             else:
                 inv_s2 = 1.0 / s2
-                if n_exch > 0:
-                    for i in range(p):
-                        for j in range(i + 1):
-                            A[i, j] = P[i, j] + G[i, j] * inv_s2
-                        v[i] = Pm[i] + h[i] * inv_s2
-                        if exch_mask[i] > 0:
-                            A[i, i] += 1.0 / (exch_scale[i] * exch_scale[i] * tau2)
-                            v[i] += (mu - exch_ref[i]) / (exch_scale[i] * tau2)
-                    ok = cholesky_forward(A, v, inv_diag, p)
-                else:
-                    ok = cholesky_forward_affine(P, G, inv_s2, Pm, h, A, v, inv_diag, p)
-                if not ok:
+                for i in range(p):
+                    for j in range(i + 1):
+                        A[i, j] = P[i, j] + G[i, j] * inv_s2
+                    v[i] = Pm[i] + h[i] * inv_s2
+                    if exch_mask[i] > 0:
+                        A[i, i] += 1.0 / (exch_scale[i] * exch_scale[i] * tau2)
+                        v[i] += (mu - exch_ref[i]) / (exch_scale[i] * tau2)
+                if not cholesky_forward(A, v, inv_diag, p):
                     n_failed += 1
                     continue
                 for i in range(p):
                     v[i] += normal.standard_normal()
                 backward_transpose(A, v, inv_diag, p)
+                hg = 0.0
                 for i in range(p):
                     g[i] = v[i]
-            hg = 0.0
-            for i in range(p):
-                hg += h[i] * g[i]
-            rss = rr - 2.0 * hg + symmetric_quadratic_form(g, G, p)
+                    hg += h[i] * g[i]
+                rss = rr - 2.0 * hg + symmetric_quadratic_form(g, G, p)
             if rss < 0.0:
                 rss = 0.0
             scale = b0 + 0.5 * rss
             if conjugate:
                 for i in range(p):
-                    v[i] = g[i] - m[i]
-                scale += 0.5 * symmetric_quadratic_form(v, P, p)
+                    d = g[i] - u_m[i]
+                    scale += 0.5 * lam[i] * d * d
             s2 = scale / gamma_rng.standard_gamma(sigma_shape)
             if n_exch > 0:
                 total = 0.0

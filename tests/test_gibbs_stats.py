@@ -375,7 +375,7 @@ def _sc_loop(rng, streams, prior, beta, s2, backend, make_problem, out_beta, out
         problem = make_problem(stats, prior.resolve(stats, design.names))
         draws, _ = run_flat(problem, streams, draws=1, warmup=0, thin=1, backend=backend, progress=False,
                             sigma2_init=np.array([s2]))
-        beta = stats.transform.to_beta(draws["gamma"][0, 0])
+        beta = stats.transform.to_beta(problem.to_gamma(draws["gamma"][0, 0]))
         s2 = float(draws["sigma2"][0, 0])
         out_beta[t], out_s2[t], out_y[t] = beta, s2, y
 

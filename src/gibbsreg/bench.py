@@ -101,15 +101,21 @@ MAX_DRAW_BYTES = 400e6  # bound on the stored draws of one timed run
 
 def timed_run(sample, label, backend, chains, target_seconds, seed=1, min_draws=100, max_draws=2_000_000,
               warmup=100) -> Run:
-    """Warm (compile) once, calibrate the number of draws to ~target_seconds, then time a run."""
+    """Warm (compile) once, calibrate the number of draws to ~target_seconds, then time a run.
+
+    A pause before each timing lets the other backend's worker threads (OpenMP, OpenBLAS) stop
+    spinning, so neither backend is timed while the other still holds a core.
+    """
     from .diagnostics import ess_bulk, mcse_mean
 
     sample(backend, chains, 5, 5, seed)
+    time.sleep(0.5)
     probe = sample(backend, chains, 200, 0, seed)
     per_draw = max(probe.attrs["sampling_seconds"] / 200, 1e-9)
     bytes_per_draw = sum(probe[k][:, 0].nbytes for k in probe.names)
     max_draws = int(min(max_draws, MAX_DRAW_BYTES / bytes_per_draw))
     draws = int(min(max_draws, max(min_draws, target_seconds / per_draw)))
+    time.sleep(0.5)
     post = sample(backend, chains, draws, warmup, seed)
     secs = post.attrs["sampling_seconds"]
     draws = post.ndraws
@@ -134,10 +140,10 @@ def backends_agree(a: Run, b: Run, z: float = 5.0) -> bool:
 
 
 def flops_per_iteration(spec: dict) -> float:
-    """Floating-point operations of one Gibbs sweep (Cholesky, solves, quadratic forms)."""
-    if spec["kind"] == "flat":
-        p = spec["p"]
-        return p**3 / 3 + 5 * p**2 + 4 * p
+    """Floating-point operations of one Gibbs sweep (flat: the diagonalised update; hierarchical:
+    per-group Cholesky, solves, quadratic forms and the interweaving sums)."""
+    if spec["kind"] == "flat":  # simultaneously diagonalised: O(p) per sweep (docs/maths.md 4.1)
+        return 12 * spec["p"]
     q, J = spec["p"], spec["J"]
     per_group = q**3 / 3 + 5 * q**2 + 2 * q**2 + 4 * q**2  # Cholesky, solves, build, RSS, interweaving sums
     return J * per_group + (2 * q) ** 3 / 3
@@ -342,8 +348,10 @@ def _markdown(rows, rates, startup, w1, w2, peer_rows, quick, smoke, seconds) ->
         "",
         "draws/s = chains x kept draws / sampling seconds (warm-up excluded); ESS/s = min bulk ESS over all "
         "parameters (200 evenly spaced groups' coefficients when there are more) / sampling seconds; "
-        "ns/it = core-nanoseconds per iteration per chain; floor = flops of Cholesky, solves and quadratic "
-        "forms at the measured small-loop rate plus the random numbers at their measured cost; "
+        "ns/it = core-nanoseconds per iteration per chain; floor = the sweep's flops (flat: the O(p) "
+        "diagonalised update; hierarchical: per-group Cholesky, solves, quadratic forms and interweaving sums) "
+        "at the measured rate of the kernels' own Cholesky for that system size, plus the random numbers at "
+        "their measured cost; "
         "agree = posterior means of the two backends within 5 combined MCSE.",
         "",
         "Measured rates (one core, inside @njit): the kernels' fused Cholesky runs at "

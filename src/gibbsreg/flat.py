@@ -19,19 +19,30 @@ MAX_CHUNK_ELEMENTS = 1 << 22  # bound on chains * chunk iterations * values draw
 
 @dataclass
 class FlatProblem:
-    """The flat model in sampler coordinates gamma = T(beta - beta_ref) (see gibbsreg.data)."""
+    """The flat model as the kernels see it (docs/maths.md, "Sufficient statistics" and "Simultaneous
+    diagonalisation").
+
+    G, h, rr are the statistics in gamma = T(beta - beta_ref); P, Pm the prior precision and
+    precision-times-mean there.  With a fixed prior the kernels work in u, gamma = W u, where
+    W'(P + G)W = I, W'PW = diag(lam) and W'GW = diag(gdiag): c_u = W'Pm, e_u = W'h and
+    u_m = W^{-1} m (the prior mean).  The exchangeable prior changes P every iteration, so it
+    samples gamma itself (W = I).
+    """
 
     G: np.ndarray
     h: np.ndarray
     rr: float
-    P: np.ndarray  # prior precision on gamma
-    Pm: np.ndarray  # P @ m
-    m: np.ndarray  # prior mean on gamma
+    P: np.ndarray
+    Pm: np.ndarray
     sigma_shape: float  # shape of sigma^2's full conditional
     b0: float
     conjugate: bool
-    L_conj: np.ndarray  # chol(P + G) for the conjugate prior (identity otherwise)
-    mean_conj: np.ndarray  # (P + G)^{-1}(Pm + h) for the conjugate prior
+    W: np.ndarray
+    lam: np.ndarray
+    gdiag: np.ndarray
+    c_u: np.ndarray
+    e_u: np.ndarray
+    u_m: np.ndarray
     exch_mask: np.ndarray  # 1.0 on coefficients sharing the exchangeable prior (zeros otherwise)
     exch_scale: np.ndarray  # T's diagonal: gamma_k = s_k (beta_k - ref_k) on those coefficients
     exch_ref: np.ndarray  # beta_ref
@@ -43,17 +54,36 @@ class FlatProblem:
     hc_inv_scale2: float = 1.0
 
     @property
-    def exchangeable(self) -> bool:
-        return bool(self.exch_mask.any())
-
-    @property
     def p(self) -> int:
         return self.h.shape[0]
 
+    @property
+    def exchangeable(self) -> bool:
+        return bool(self.exch_mask.any())
+
     def kernel_args(self):
-        return (self.G, self.h, self.rr, self.P, self.Pm, self.m, self.sigma_shape, self.b0,
-                self.conjugate, self.L_conj, self.mean_conj, self.exch_mask, self.exch_scale, self.exch_ref,
+        return (self.G, self.h, self.rr, self.P, self.Pm, self.sigma_shape, self.b0, self.conjugate,
+                self.lam, self.gdiag, self.c_u, self.e_u, self.u_m, self.exch_mask, self.exch_scale, self.exch_ref,
                 self.mu0, self.mu_prec, self.tau_kind, self.tau_a, self.tau_b, self.hc_inv_scale2)
+
+    def to_gamma(self, state: np.ndarray) -> np.ndarray:
+        """The kernels' state (u, or gamma for the exchangeable prior), shape (..., p), as gamma."""
+        return state @ self.W.T
+
+
+def simultaneous_diagonalisation(P: np.ndarray, G: np.ndarray):
+    """W with W'(P + G)W = I and W'PW diagonal (then W'GW is diagonal too): (W, lam, gdiag).
+
+    P + G must be positive definite (the posterior is proper); with L L' = P + G and
+    L^{-1} P L^{-T} = U diag(lam) U', W = L^{-T} U.
+    """
+    L = np.linalg.cholesky(P + G)
+    Li = np.linalg.inv(L)
+    M = Li @ P @ Li.T
+    lam, U = np.linalg.eigh(0.5 * (M + M.T))
+    W = Li.T @ U
+    N = W.T @ G @ W
+    return W, np.clip(lam, 0.0, None), np.clip(np.diag(N).copy(), 0.0, None)
 
 
 def check_identified(stats: SufficientStats, prior: ResolvedPrior, P_gamma: np.ndarray) -> None:
@@ -86,7 +116,7 @@ def prior_in_sampler_coords(stats: SufficientStats, prior: ResolvedPrior):
 
 
 def flat_problem(stats: SufficientStats, prior) -> FlatProblem:
-    """Express the resolved prior in sampler coordinates and precompute the conjugate pieces."""
+    """Express the resolved prior in sampler coordinates and precompute the diagonalising basis."""
     exch = prior if isinstance(prior, ResolvedExchangeable) else None
     if exch is not None:
         prior = exch.fixed
@@ -96,16 +126,14 @@ def flat_problem(stats: SufficientStats, prior) -> FlatProblem:
     Pm = P @ m
     p = stats.p
     n_proper = int(p - prior.flat.sum())
-    if prior.conjugate:
-        sigma_shape = prior.a + 0.5 * (stats.n + n_proper)
-        L = np.linalg.cholesky(P + stats.G)
-        mean_conj = np.linalg.solve(P + stats.G, Pm + stats.h)
+    sigma_shape = prior.a + 0.5 * (stats.n + (n_proper if prior.conjugate else 0))
+    if exch is None:
+        W, lam, gdiag = simultaneous_diagonalisation(P, stats.G)
+        u_m = np.linalg.solve(W, m)
     else:
-        sigma_shape = prior.a + 0.5 * stats.n
-        L = np.eye(p)
-        mean_conj = np.zeros(p)
-    problem = FlatProblem(stats.G, stats.h, float(stats.rr), P, Pm, m, float(sigma_shape), float(prior.b),
-                          bool(prior.conjugate), np.ascontiguousarray(L), mean_conj,
+        W, lam, gdiag, u_m = np.eye(p), np.zeros(p), np.zeros(p), np.zeros(p)
+    problem = FlatProblem(stats.G, stats.h, float(stats.rr), P, Pm, float(sigma_shape), float(prior.b),
+                          bool(prior.conjugate), W, lam, gdiag, W.T @ Pm, W.T @ stats.h, u_m,
                           np.zeros(p), np.ones(p), tr.beta_ref.copy())
     if exch is not None:
         if not np.allclose(tr.T(), np.diag(np.diag(tr.T()))):
@@ -204,7 +232,7 @@ class LinearRegression:
         setup = time.perf_counter() - t0
         out, info = run_flat(problem, streams, draws=draws, warmup=warmup, thin=thin,
                              backend=backend, progress=progress, sigma2_init=sigma2_init)
-        draws_out = {"beta": stats.transform.to_beta(out["gamma"]), "sigma2": out["sigma2"]}
+        draws_out = {"beta": stats.transform.to_beta(problem.to_gamma(out["gamma"])), "sigma2": out["sigma2"]}
         dims = {"beta": ["coef"], "sigma2": []}
         if problem.exchangeable:
             draws_out.update(mu=out["mu"], tau2=out["tau2"])

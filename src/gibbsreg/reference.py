@@ -31,7 +31,7 @@ def gaussian_draw(A, b, z):
 
 
 def flat_gibbs(
-    G, h, rr, P, Pm, m, sigma_shape, b0, conjugate, L_conj, mean_conj,
+    G, h, rr, P, Pm, sigma_shape, b0, conjugate, lam, gdiag, c_u, e_u, u_m,
     exch_mask, exch_scale, exch_ref, mu0, mu_prec, tau_kind, tau_a, tau_b, hc_inv_scale2,
     gamma_state, sigma2_state, mu_state, tau2_state, lam_state, normal_gens, gamma_gens,
     n_iter, thin, out_start, out_gamma, out_sigma2, out_mu, out_tau2,
@@ -51,25 +51,28 @@ def flat_gibbs(
     tau2 = tau2_state.copy()
     s2 = sigma2_state.copy()
     g = gamma_state.copy()
-    if conjugate:
-        L_conj_inv_T = np.linalg.inv(L_conj).T
     for t in range(n_iter):
-        if conjugate:
-            g = mean_conj + np.sqrt(s2)[:, None] * (z[:, t, :p] @ L_conj_inv_T.T)
+        if n_exch == 0:
+            if conjugate:
+                g = c_u + e_u + np.sqrt(s2)[:, None] * z[:, t, :p]
+            else:
+                inv_s2 = (1.0 / s2)[:, None]
+                d = lam + gdiag * inv_s2
+                g = (c_u + e_u * inv_s2) / d + z[:, t, :p] / np.sqrt(d)
+            rss = rr - 2.0 * g @ e_u + (gdiag * g * g).sum(axis=1)
         else:
             inv_s2 = 1.0 / s2
             A = P + G * inv_s2[:, None, None]
             b = Pm + h * inv_s2[:, None]
-            if n_exch > 0:
-                w = exch / (exch_scale**2 * tau2[:, None])
-                A = A + w[:, :, None] * np.eye(p)
-                b = b + exch * (mu[:, None] - exch_ref) / (exch_scale * tau2[:, None])
+            w = exch / (exch_scale**2 * tau2[:, None])
+            A = A + w[:, :, None] * np.eye(p)
+            b = b + exch * (mu[:, None] - exch_ref) / (exch_scale * tau2[:, None])
             g = gaussian_draw(A, b, z[:, t, :p])
-        rss = np.maximum(rr - 2.0 * g @ h + np.einsum("ci,ij,cj->c", g, G, g), 0.0)
+            rss = rr - 2.0 * g @ h + np.einsum("ci,ij,cj->c", g, G, g)
+        rss = np.maximum(rss, 0.0)
         scale = b0 + 0.5 * rss
         if conjugate:
-            d = g - m
-            scale += 0.5 * np.einsum("ci,ij,cj->c", d, P, d)
+            scale += 0.5 * (lam * (g - u_m) ** 2).sum(axis=1)
         s2 = scale / gam[:, t, 0]
         if n_exch > 0:
             beta_k = (exch_ref + g / exch_scale)[:, exch]
