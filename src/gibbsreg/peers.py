@@ -125,7 +125,8 @@ def run_r(quick: bool, log=print) -> list[dict]:
                                   str(draws), tool], capture_output=True, text=True)
             rows.append(_parse_r(row, res, "same data and prior; 1 chain, 1 core"))
             log(f"peer {row['tool']}: {rows[-1]}")
-        for tool, fn, note in (("bayesm", "rhierLinearModel", "per-group noise variances, IW covariance, bayesm's default priors"),
+        for tool, fn, note in (("bayesm", "rhierLinearModel", "per-group noise variances, IW covariance (compare "
+                                "with gibbsreg's W3b), bayesm's default priors; 1 chain, 1 core"),
                                ("MCMCpack", "MCMChregress", "full IW covariance of random effects; 1 chain, 1 core")):
             reason = _r_available([tool, "coda"])
             row = {"tool": f"R {tool}::{fn}", "workload": "W3 hier"}
