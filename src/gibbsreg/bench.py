@@ -108,7 +108,8 @@ MAX_DRAW_BYTES = 32e6  # stored draws per sampling call: a realistic run, not a 
 
 def timed_run(sample, label, backend, chains, target_seconds, seed=1, min_draws=100, max_draws=20_000,
               warmup=100) -> Run:
-    """Warm (compile) once, then repeat sampling calls of a realistic size for ~target_seconds.
+    """Warm (compile, and one untimed call of the timed size), then repeat sampling calls of a
+    realistic size for ~target_seconds.
 
     Each call keeps at most MAX_DRAW_BYTES of draws (and at most ``max_draws`` per chain), as a user's
     run would; draws/s sums over the calls, ESS/s comes from the last call.  A pause before each
@@ -124,6 +125,7 @@ def timed_run(sample, label, backend, chains, target_seconds, seed=1, min_draws=
     bytes_per_draw = sum(probe[k][:, 0].nbytes for k in probe.names)
     max_draws = int(max(min_draws, min(max_draws, MAX_DRAW_BYTES / bytes_per_draw)))
     draws = int(min(max_draws, max(min_draws, target_seconds / per_draw)))
+    sample(backend, chains, draws, 0, seed)  # untimed: the process's memory reaches its steady state
     time.sleep(0.5)
     total_secs, total_draws, calls = 0.0, 0, 0
     while calls == 0 or (total_secs < target_seconds and calls < 50):
@@ -288,14 +290,6 @@ def startup_times() -> dict:
 # ---- the report ---------------------------------------------------------------------------------
 
 
-def _warm_memory(megabytes: int = 1024) -> None:
-    """Touch and free a large block first, so that the first workloads are not timed on never-used
-    memory (on a virtual machine a first touch can cost microseconds per page, which dominates a
-    sampler that writes tens of millions of draws per second)."""
-    block = np.ones(megabytes * 131072)
-    del block
-
-
 def run_report(quick: bool = False, smoke: bool = False, out_dir: str | Path = "benchmarks", peers: bool = True,
                log=print) -> Path:
     """Run every workload and sweep on both backends and write RESULTS.md and results.png to out_dir."""
@@ -312,7 +306,6 @@ def run_report(quick: bool = False, smoke: bool = False, out_dir: str | Path = "
         workloads["W2 flat-large"] = dict(kind="flat", n=200_000, p=50)
         sweep_J = SWEEP_J[:4]
         sweep_chains = SWEEP_CHAINS[:5]
-    _warm_memory()
     rates = measure_rates()
     log(f"rates: {rates['ns_normal']:.1f} ns/normal, {rates['ns_gamma']:.1f} ns/gamma")
 

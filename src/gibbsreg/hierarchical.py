@@ -23,7 +23,7 @@ from .data import as_design, row_chunks, sufficient_stats
 from .posterior import Posterior
 from .priors import (DEFAULT_A, DEFAULT_B_FRACTION, SLOPE_SCALE, HalfCauchy, InvGamma, InvWishart, _finite_array,
                      _positive_vector, _vec, validate_cov)
-from .sampling import chain_streams, check_sampling_args, chunk_runner, drive
+from .sampling import chain_streams, check_sampling_args, chunk_runner, draw_buffer, drive
 
 MAX_CHUNK_ELEMENTS = 1 << 23
 
@@ -364,11 +364,11 @@ def run_hier(problem: HierProblem, streams, J, *, draws, warmup, thin, backend, 
     beta = np.zeros((chains, J, q))
     js = J if problem.group_variance else 1
     out = dict(
-        beta=np.empty((chains, draws if store_beta else 0, J, q)),
-        alpha=np.empty((chains, draws, r)),
-        mu=np.empty((chains, draws, q)),
-        Sigma=np.empty((chains, draws, q, q)),
-        sigma2=np.empty((chains, draws, js)),
+        beta=draw_buffer((chains, draws if store_beta else 0, J, q)),
+        alpha=draw_buffer((chains, draws, r)),
+        mu=draw_buffer((chains, draws, q)),
+        Sigma=draw_buffer((chains, draws, q, q)),
+        sigma2=draw_buffer((chains, draws, js)),
     )
     order = ("beta", "alpha", "mu", "Sigma", "sigma2")
     state = (beta, alpha, mu, Sinv, lam, sigma2)
