@@ -12,7 +12,7 @@ from . import reference
 from .data import SufficientStats, as_design, sufficient_stats
 from .posterior import Posterior
 from .priors import Exchangeable, ResolvedExchangeable, ResolvedPrior, SemiConjugate, _GaussianIGPrior
-from .sampling import chain_streams, check_sampling_args, chunk_runner, draw_buffer, drive
+from .sampling import chain_streams, check_sampling_args, chunk_runner, drive, no_huge_pages
 
 MAX_CHUNK_ELEMENTS = 1 << 22  # bound on chains * chunk iterations * values drawn per iteration (NumPy path)
 
@@ -177,8 +177,8 @@ def run_flat(problem: FlatProblem, streams, *, draws, warmup, thin, backend, pro
     else:
         mu_state, tau2_state, lam_state = np.zeros(chains), np.ones(chains), np.ones(chains)
     n_hyper = draws if problem.exchangeable else 0
-    out = {"gamma": draw_buffer((chains, draws, p)), "sigma2": draw_buffer((chains, draws)),
-           "mu": draw_buffer((chains, n_hyper)), "tau2": draw_buffer((chains, n_hyper))}
+    out = {"gamma": np.empty((chains, draws, p)), "sigma2": np.empty((chains, draws)),
+           "mu": np.empty((chains, n_hyper)), "tau2": np.empty((chains, n_hyper))}
     order = ("gamma", "sigma2", "mu", "tau2")
     state = (gamma_state, sigma2_state, mu_state, tau2_state, lam_state)
 
@@ -230,9 +230,10 @@ class LinearRegression:
         streams = chain_streams(seed, chains, init_superchains)
         sigma2_init = initial_sigma2(stats, prior, streams.init)
         setup = time.perf_counter() - t0
-        out, info = run_flat(problem, streams, draws=draws, warmup=warmup, thin=thin,
-                             backend=backend, progress=progress, sigma2_init=sigma2_init)
-        draws_out = {"beta": stats.transform.to_beta(problem.to_gamma(out["gamma"])), "sigma2": out["sigma2"]}
+        with no_huge_pages():
+            out, info = run_flat(problem, streams, draws=draws, warmup=warmup, thin=thin,
+                                 backend=backend, progress=progress, sigma2_init=sigma2_init)
+            draws_out = {"beta": stats.transform.to_beta(problem.to_gamma(out["gamma"])), "sigma2": out["sigma2"]}
         dims = {"beta": ["coef"], "sigma2": []}
         if problem.exchangeable:
             draws_out.update(mu=out["mu"], tau2=out["tau2"])

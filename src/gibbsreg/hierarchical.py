@@ -23,7 +23,7 @@ from .data import as_design, row_chunks, sufficient_stats
 from .posterior import Posterior
 from .priors import (DEFAULT_A, DEFAULT_B_FRACTION, SLOPE_SCALE, HalfCauchy, InvGamma, InvWishart, _finite_array,
                      _positive_vector, _vec, validate_cov)
-from .sampling import chain_streams, check_sampling_args, chunk_runner, draw_buffer, drive
+from .sampling import chain_streams, check_sampling_args, chunk_runner, drive, no_huge_pages
 
 MAX_CHUNK_ELEMENTS = 1 << 23
 
@@ -364,11 +364,11 @@ def run_hier(problem: HierProblem, streams, J, *, draws, warmup, thin, backend, 
     beta = np.zeros((chains, J, q))
     js = J if problem.group_variance else 1
     out = dict(
-        beta=draw_buffer((chains, draws if store_beta else 0, J, q)),
-        alpha=draw_buffer((chains, draws, r)),
-        mu=draw_buffer((chains, draws, q)),
-        Sigma=draw_buffer((chains, draws, q, q)),
-        sigma2=draw_buffer((chains, draws, js)),
+        beta=np.empty((chains, draws if store_beta else 0, J, q)),
+        alpha=np.empty((chains, draws, r)),
+        mu=np.empty((chains, draws, q)),
+        Sigma=np.empty((chains, draws, q, q)),
+        sigma2=np.empty((chains, draws, js)),
     )
     order = ("beta", "alpha", "mu", "Sigma", "sigma2")
     state = (beta, alpha, mu, Sinv, lam, sigma2)
@@ -437,8 +437,9 @@ class HierarchicalRegression:
         problem.asis = self.sampler == "asis"
         streams = chain_streams(seed, chains, init_superchains)
         setup = time.perf_counter() - t0
-        out, info = run_hier(problem, streams, J, draws=draws, warmup=warmup, thin=thin, backend=backend,
-                             progress=progress, store_beta=store_beta)
+        with no_huge_pages():
+            out, info = run_hier(problem, streams, J, draws=draws, warmup=warmup, thin=thin, backend=backend,
+                                 progress=progress, store_beta=store_beta)
         sv, sp = gs.scale[:q], gs.scale[q:]
         rv, rp = gs.theta_ref[:q], gs.theta_ref[q:]
         draws_out = {}

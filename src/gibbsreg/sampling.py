@@ -132,22 +132,30 @@ class kernel_threads:
         return False
 
 
-def draw_buffer(shape) -> np.ndarray:
-    """An uninitialised float64 array for draws, allocated without transparent huge pages.
+class no_huge_pages:
+    """Context manager: NumPy allocations inside it get no transparent-huge-page advice.
 
     NumPy advises huge pages for arrays of 4 MB or more; with the kernel's defrag setting at
-    "madvise" the first touch of each 2 MB page may then stall on compaction, which made the
-    flat sampler (tens of millions of draws per second) several times slower and erratic.
+    "madvise" the first touch of each 2 MB page may stall on compaction, which made the flat
+    sampler (tens of millions of draws per second) several times slower and erratic.  The
+    samplers allocate their draw buffers and the mapped-back draws inside this context; NumPy's
+    setting is restored on exit (allocations made meanwhile by other threads are affected too).
     """
-    try:
-        from numpy._core.multiarray import _set_madvise_hugepage
-    except ImportError:  # pragma: no cover - other NumPy versions: plain allocation
-        return np.empty(shape)
-    previous = _set_madvise_hugepage(False)
-    try:
-        return np.empty(shape)
-    finally:
-        _set_madvise_hugepage(previous)
+
+    def __enter__(self):
+        try:
+            from numpy._core.multiarray import _set_madvise_hugepage
+        except ImportError:  # pragma: no cover - other NumPy versions: nothing to change
+            self._set = None
+            return self
+        self._set = _set_madvise_hugepage
+        self._previous = _set_madvise_hugepage(False)
+        return self
+
+    def __exit__(self, *exc):
+        if self._set is not None:
+            self._set(self._previous)
+        return False
 
 
 def chunk_runner(backend, load_kernel, reference_fn, args, state, streams, out, order, thin, failure_message):
