@@ -53,18 +53,6 @@ def backward_solve_transpose(L, b, p):
 
 
 @njit(cache=True)
-def quadratic_form(x, M, p):
-    """x' M x for symmetric M, reading the full matrix."""
-    total = 0.0
-    for i in range(p):
-        row = 0.0
-        for j in range(p):
-            row += M[i, j] * x[j]
-        total += x[i] * row
-    return total
-
-
-@njit(cache=True)
 def cholesky_forward(A, v, inv_diag, p):
     """In place, row by row: A's lower triangle becomes L (L L' = A), v <- L^{-1} v, inv_diag <- 1/diag(L).
 
