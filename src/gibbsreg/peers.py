@@ -165,7 +165,7 @@ def run_numpyro(quick: bool, log=print) -> list[dict]:
 
     numpyro.set_host_device_count(1)
     rows = []
-    draws = 500 if quick else 2000
+    draws = 200 if quick else 2000
     data = datasets.synthetic_regression(1000, 10, seed=0)
     design = as_design(data.X, data.y)
     prior = LinearRegression().prior.resolve(sufficient_stats(design), design.names)
