@@ -10,12 +10,7 @@ import pytest
 import gibbsreg as gr
 from gibbsreg import datasets
 
-try:
-    import pandas as pd
-except ImportError:  # the no-pandas path is still tested (pandas is simulated away below)
-    pd = None
-
-needs_pandas = pytest.mark.skipif(pd is None, reason="pandas is not installed")
+import pandas as pd  # a test extra; the no-pandas path is tested by simulating pandas away below
 
 SHAPES = {"boston": (506, 13), "radon": (919, 4), "kidiq": (434, 3), "earnings": (1192, 3)}
 
@@ -38,7 +33,6 @@ def test_available():
     assert datasets.available() == sorted(SHAPES)
 
 
-@needs_pandas
 @pytest.mark.parametrize("name", sorted(SHAPES))
 def test_dataframe_shapes_and_attrs(name, no_network):
     df = getattr(datasets, name)()
@@ -51,7 +45,6 @@ def test_dataframe_shapes_and_attrs(name, no_network):
     assert df.attrs["license"] and df.attrs["source"]
 
 
-@needs_pandas
 def test_boston_columns_censoring_and_missing_b():
     df = datasets.boston()
     assert list(df.columns) == ["crim", "zn", "indus", "chas", "nox", "rm", "age", "dis", "rad", "tax",
@@ -68,7 +61,6 @@ def test_boston_columns_censoring_and_missing_b():
     assert datasets.license_text("boston") == (shipped / "LICENSE-ISLP.txt").read_text()
 
 
-@needs_pandas
 def test_radon_groups_and_values():
     df = datasets.radon()
     assert list(df.columns) == ["log_radon", "floor_measure", "county", "log_uppm"]
@@ -81,7 +73,6 @@ def test_radon_groups_and_values():
     np.testing.assert_array_equal(df["county"].to_numpy(), raw["county_idx"])
 
 
-@needs_pandas
 def test_kidiq_and_earnings_columns():
     k = datasets.kidiq()
     assert list(k.columns) == ["kid_score", "mom_hs", "mom_iq"]
@@ -132,7 +123,6 @@ def test_dataset_matches_dataframe_and_to_arrays(no_pandas):
         ds.to_arrays(y="medv", x=["B"])
 
 
-@needs_pandas
 def test_same_values_with_and_without_pandas(monkeypatch):
     for name in SHAPES:
         df = datasets.load(name)
@@ -151,7 +141,6 @@ def test_unknown_name():
         datasets.load("mtcars")
 
 
-@needs_pandas
 def test_dataframe_feeds_the_models():
     df = datasets.kidiq()
     fit = gr.fit_conjugate(df[["mom_hs", "mom_iq"]], df["kid_score"])

@@ -34,7 +34,6 @@ def _normal_equations(X, y):
 
 @pytest.fixture(scope="module")
 def boston():
-    pd = pytest.importorskip("pandas")  # noqa: F841
     df = gr.datasets.boston()
     return df.drop(columns="medv"), df["medv"]
 

@@ -402,7 +402,7 @@ def test_prior_sensitivity():
 
 
 def test_prior_sensitivity_with_sensitivity_table():
-    SensitivityTable = pytest.importorskip("gibbsreg.sensitivity").SensitivityTable
+    from gibbsreg.sensitivity import SensitivityTable
     values = np.array([[0.5, 0.10, -140.0], [0.8, 0.12, -138.0], [0.9, 0.13, -139.0]])
     nan = np.full(3, np.nan)
     lower = np.column_stack([values[:, 0] - 0.2, nan, nan])
@@ -436,7 +436,7 @@ def test_convergence():
     fig = plots.plot_convergence(empty)
     assert "not available" in fig.axes[1].texts[0].get_text()
     plt.close(fig)
-    convergence = pytest.importorskip("gibbsreg.convergence")
+    from gibbsreg import convergence
     real = convergence.ConvergenceStudy(chains, draws, rhat, rhat, rhat * 1.01, study.ess_bulk)
     fig = plots.plot_convergence(real)
     assert len(fig.axes) == 3 and lines_of(fig.axes[0]) == len(chains) + 1
