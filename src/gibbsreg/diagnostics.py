@@ -129,6 +129,18 @@ def _result(values, param_shape):
     return np.asarray(values, dtype=np.float64).reshape(param_shape)
 
 
+def _per_parameter(x, core):
+    """The frame every per-parameter diagnostic shares: draws (chain, draw, *param_shape) in,
+    ``core(a)`` on the (chain, draw, n_param) view, NaN where there are too few draws or NaN
+    draws, result shaped param_shape."""
+    a, param_shape = _as_draws(x)
+    out = np.full(a.shape[2], np.nan)
+    if a.shape[1] >= _MIN_DRAWS:
+        out = core(a)
+        out[_nan_lanes(a)] = np.nan
+    return _result(out, param_shape)
+
+
 def _flat(a):
     """(C, D, P) -> (C * D, P)."""
     return a.reshape(a.shape[0] * a.shape[1], a.shape[2])
@@ -609,12 +621,10 @@ def split_rhat(x):
     -------
     numpy.ndarray, shape param_shape
     """
-    a, param_shape = _as_draws(x)
-    out = np.full(a.shape[2], np.nan)
-    if a.shape[1] >= _MIN_DRAWS:
-        out = _rhat_core(_split_lanes(a))
-        out[_nan_lanes(a)] = np.nan
-    return _result(out, param_shape)
+    def core(a):
+        return _rhat_core(_split_lanes(a))
+
+    return _per_parameter(x, core)
 
 
 @_quiet
@@ -639,12 +649,10 @@ def rhat(x):
     -------
     numpy.ndarray, shape param_shape
     """
-    a, param_shape = _as_draws(x)
-    out = np.full(a.shape[2], np.nan)
-    if a.shape[1] >= _MIN_DRAWS:
-        out = _rank_rhat(_split_lanes(a))
-        out[_nan_lanes(a)] = np.nan
-    return _result(out, param_shape)
+    def core(a):
+        return _rank_rhat(_split_lanes(a))
+
+    return _per_parameter(x, core)
 
 
 @_quiet
@@ -743,15 +751,14 @@ def ess_bulk(x):
     -------
     numpy.ndarray, shape param_shape
     """
-    a, param_shape = _as_draws(x)
-    out = np.full(a.shape[2], np.nan)
-    if a.shape[1] >= _MIN_DRAWS:
+    def core(a):
         ys = _split_lanes(a)
         v = _per_lane(ys)
         z, const, _ = _rank_scores(v, _normal_table(v.shape[1]), ends=True)
         out = _ess_core(z.reshape(ys.shape), const=const)
-        out[_nan_lanes(a)] = np.nan
-    return _result(out, param_shape)
+        return out
+
+    return _per_parameter(x, core)
 
 
 @_quiet
@@ -771,13 +778,12 @@ def ess_quantile(x, prob):
     numpy.ndarray, shape param_shape
     """
     prob = _check_prob(prob)
-    a, param_shape = _as_draws(x)
-    out = np.full(a.shape[2], np.nan)
-    if a.shape[1] >= _MIN_DRAWS:
+    def core(a):
         (q,) = _quantiles(a, [prob])
         out = _ess_indicator(a, q)
-        out[_nan_lanes(a)] = np.nan
-    return _result(out, param_shape)
+        return out
+
+    return _per_parameter(x, core)
 
 
 @_quiet
@@ -795,15 +801,14 @@ def ess_tail(x):
     -------
     numpy.ndarray, shape param_shape
     """
-    a, param_shape = _as_draws(x)
-    out = np.full(a.shape[2], np.nan)
-    if a.shape[1] >= _MIN_DRAWS:
+    def core(a):
         q05, q95 = _quantiles(a, [0.05, 0.95])
         low = _ess_indicator(a, q05)
         high = _ess_indicator(a, q95)
         out = np.where(high < low, high, low)
-        out[_nan_lanes(a)] = np.nan
-    return _result(out, param_shape)
+        return out
+
+    return _per_parameter(x, core)
 
 
 @_quiet
@@ -820,12 +825,10 @@ def ess_mean(x):
     -------
     numpy.ndarray, shape param_shape
     """
-    a, param_shape = _as_draws(x)
-    out = np.full(a.shape[2], np.nan)
-    if a.shape[1] >= _MIN_DRAWS:
-        out = _ess_core(_split_lanes(a))
-        out[_nan_lanes(a)] = np.nan
-    return _result(out, param_shape)
+    def core(a):
+        return _ess_core(_split_lanes(a))
+
+    return _per_parameter(x, core)
 
 
 def _centered(a):
@@ -867,12 +870,10 @@ def ess_sd(x):
     -------
     numpy.ndarray, shape param_shape
     """
-    a, param_shape = _as_draws(x)
-    out = np.full(a.shape[2], np.nan)
-    if a.shape[1] >= _MIN_DRAWS:
-        out = _ess_core(_split_lanes(_centered_squares(a)))
-        out[_nan_lanes(a)] = np.nan
-    return _result(out, param_shape)
+    def core(a):
+        return _ess_core(_split_lanes(_centered_squares(a)))
+
+    return _per_parameter(x, core)
 
 
 @_quiet
@@ -889,13 +890,12 @@ def mcse_mean(x):
     -------
     numpy.ndarray, shape param_shape
     """
-    a, param_shape = _as_draws(x)
-    out = np.full(a.shape[2], np.nan)
-    if a.shape[1] >= _MIN_DRAWS:
+    def core(a):
         ess = _ess_core(_split_lanes(a))
         out = _sd(_centered(a)[1]) / np.sqrt(ess)
-        out[_nan_lanes(a)] = np.nan
-    return _result(out, param_shape)
+        return out
+
+    return _per_parameter(x, core)
 
 
 @_quiet
@@ -915,9 +915,7 @@ def mcse_sd(x):
     -------
     numpy.ndarray, shape param_shape
     """
-    a, param_shape = _as_draws(x)
-    out = np.full(a.shape[2], np.nan)
-    if a.shape[1] >= _MIN_DRAWS:
+    def core(a):
         sq = _centered_squares(a)
         ess = _ess_core(_split_lanes(sq))
         flat = _flat(sq)
@@ -926,8 +924,9 @@ def mcse_sd(x):
         with np.errstate(divide="ignore", invalid="ignore"):
             varvar = (flat.mean(axis=0) - evar**2) / ess
             out = np.sqrt(varvar / evar / 4)
-        out[_nan_lanes(a)] = np.nan
-    return _result(out, param_shape)
+        return out
+
+    return _per_parameter(x, core)
 
 
 @_quiet
