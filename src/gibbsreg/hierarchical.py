@@ -305,7 +305,7 @@ class HierProblem:
     sigma_a: float
     sigma_b: float
     group_variance: bool
-    asis: bool = True
+    asis: bool
 
     def kernel_args(self):
         s = self.stats
@@ -314,7 +314,7 @@ class HierProblem:
                 self.sigma_a, self.sigma_b, self.group_variance, self.asis)
 
 
-def hier_problem(gs: GroupStats, prior: ResolvedHierarchicalPrior, q: int) -> HierProblem:
+def hier_problem(gs: GroupStats, prior: ResolvedHierarchicalPrior, q: int, asis: bool = True) -> HierProblem:
     """Express the resolved prior in the scaled coordinates theta' = D (theta - theta_ref)."""
     sv, sp = gs.scale[:q], gs.scale[q:]
     rv, rp = gs.theta_ref[:q], gs.theta_ref[q:]
@@ -331,7 +331,7 @@ def hier_problem(gs: GroupStats, prior: ResolvedHierarchicalPrior, q: int) -> Hi
     else:
         kind, iw_df, iw_Psi = reference.TAU_INVWISHART, prior.iw_df, prior.iw_scale * np.outer(sv, sv)
     return HierProblem(gs, q, S0inv, S0inv_mu0, Sainv, Sainv_a0, kind, tau_a, tau_b, hc, float(iw_df),
-                       np.ascontiguousarray(iw_Psi), prior.sigma_a, prior.sigma_b, prior.group_variance)
+                       np.ascontiguousarray(iw_Psi), prior.sigma_a, prior.sigma_b, prior.group_variance, asis)
 
 
 def hier_initial_state(problem: HierProblem, init_gens, chains: int, J: int):
@@ -433,8 +433,7 @@ class HierarchicalRegression:
         J = len(labels)
         gs = group_stats(design, codes, J, order, flat_stats.transform.beta_ref)
         q = len(varying_idx)
-        problem = hier_problem(gs, prior, q)
-        problem.asis = self.sampler == "asis"
+        problem = hier_problem(gs, prior, q, asis=self.sampler == "asis")
         streams = chain_streams(seed, chains, init_superchains)
         setup = time.perf_counter() - t0
         with no_huge_pages():
