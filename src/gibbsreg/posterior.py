@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 
 FORMAT_VERSION = 1
+GROUP_ROWS_SHOWN = 20  # group-level scalars printed in full up to this many; more are collapsed
 
 
 class SummaryTable:
@@ -17,11 +18,13 @@ class SummaryTable:
     as a dict, ``table.to_pandas()`` a DataFrame when pandas is installed.
     """
 
-    def __init__(self, index: list[str], columns: list[str], values: np.ndarray, header: str = ""):
+    def __init__(self, index: list[str], columns: list[str], values: np.ndarray, header: str = "",
+                 notes: list[str] | None = None):
         self.index = list(index)
         self.columns = list(columns)
         self.values = np.asarray(values, dtype=float)
         self.header = header
+        self.notes = list(notes or [])  # lines printed under the table (collapsed group-level parameters)
 
     def __getitem__(self, column: str) -> np.ndarray:
         return self.values[:, self.columns.index(column)]
@@ -57,6 +60,7 @@ class SummaryTable:
         lines.append(" " * w0 + "  " + "  ".join(c.rjust(w) for c, w in zip(self.columns, widths)))
         for label, r in zip(self.index, cells):
             lines.append(label.ljust(w0) + "  " + "  ".join(s.rjust(w) for s, w in zip(r, widths)))
+        lines.extend(self.notes)
         return "\n".join(lines)
 
     __repr__ = __str__
@@ -125,26 +129,68 @@ class Posterior:
         v = self[name]
         return _labels(name, v.shape[2:], self.dims[name], self.coords)
 
-    def summary(self, var_names=None, prob: float = 0.95) -> SummaryTable:
-        """Mean, sd, equal-tailed interval, MCSE of the mean, bulk/tail ESS and rank R-hat per scalar."""
+    def group_level(self, name: str) -> bool:
+        """Whether a variable has one value per group (a dim listed in ``attrs["group_dims"]``, default "group")."""
+        group_dims = set(self.attrs.get("group_dims", ["group"]))
+        return any(d in group_dims for d in self.dims.get(name, []))
+
+    def summary(self, var_names=None, prob: float = 0.95, groups: bool | None = None) -> SummaryTable:
+        """Mean, sd, equal-tailed interval, MCSE of the mean, bulk/tail ESS and rank R-hat per scalar.
+
+        Population-level parameters come first.  Group-level ones (beta (J, q), per-group sigma2)
+        are listed when ``groups=True``, when named in ``var_names``, or when there are at most
+        GROUP_ROWS_SHOWN of them; otherwise each is collapsed to one line: how many values, the
+        worst R-hat and the smallest bulk and tail ESS among them, and where.
+        """
         from . import diagnostics
 
-        names = self.names if var_names is None else ([var_names] if isinstance(var_names, str) else list(var_names))
-        index, rows = [], []
+        if var_names is not None:
+            names = [var_names] if isinstance(var_names, str) else list(var_names)
+            for name in names:
+                self[name]  # a clear KeyError for an unknown name
+            shown, collapsed = names, []
+        else:
+            population = [n for n in self.names if not self.group_level(n)]
+            group = [n for n in self.names if self.group_level(n)]
+            n_group = sum(int(np.prod(self[n].shape[2:])) for n in group)
+            show_groups = groups if groups is not None else n_group <= GROUP_ROWS_SHOWN
+            shown, collapsed = (population + group, []) if show_groups else (population, group)
+        index, rows, notes = [], [], []
         cols = None
-        for name in names:
-            x = self[name]
-            stats = diagnostics.summary_stats(x, prob=prob)
+        for name in shown + collapsed:
+            stats = diagnostics.summary_stats(self[name], prob=prob)
             stats["r_hat"] = stats.pop("rhat")
             if cols is None:
                 cols = list(stats)
             block = np.stack([np.asarray(stats[c], dtype=float).reshape(-1) for c in cols], axis=1)
+            if name in collapsed:
+                notes.append(self._collapsed_line(name, block, cols))
+                continue
             rows.append(block)
             index.extend(self.labels(name))
+        if collapsed:
+            notes.append("  (post.summary(groups=True) or post.summary(var_names=[...]) lists every value)")
         header = f"Posterior: {self.nchains} chains x {self.ndraws} draws"
         if "model" in self.attrs:
             header = f"{self.attrs['model']}  |  " + header
-        return SummaryTable(index, cols, np.concatenate(rows, axis=0), header)
+        values = np.concatenate(rows, axis=0) if rows else np.zeros((0, len(cols or [])))
+        return SummaryTable(index, cols or [], values, header, notes)
+
+    def _collapsed_line(self, name: str, block: np.ndarray, cols: list[str]) -> str:
+        labels = self.labels(name)
+        shape = " x ".join(f"{n} {d}" for n, d in zip(self[name].shape[2:], self.dims[name]))
+
+        def extreme(col, largest):
+            v = block[:, cols.index(col)]
+            finite = np.flatnonzero(np.isfinite(v))
+            if finite.size == 0:
+                return f"{col} nan"
+            i = int(finite[np.argmax(v[finite]) if largest else np.argmin(v[finite])])
+            return f"{col} {v[i]:.3f} ({labels[i]})" if col == "r_hat" else f"{col} {v[i]:.0f} ({labels[i]})"
+
+        return (f"{name}: {len(labels)} group-level values ({shape}) collapsed;\n    worst "
+                f"{extreme('r_hat', True)}, smallest {extreme('ess_bulk', False)}, "
+                f"smallest {extreme('ess_tail', False)}")
 
     def __repr__(self) -> str:
         shapes = ", ".join(f"{k}{tuple(v.shape[2:]) if v.ndim > 2 else '()'}" for k, v in self._draws.items())
