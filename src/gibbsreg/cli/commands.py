@@ -76,7 +76,13 @@ def _design_from_csv(args):
     else:
         xnames = [c for c in cols if c not in (args.y, args.groups)]
     y = numeric(cols, args.y, args.data)
-    X = np.column_stack([numeric(cols, c, args.data) for c in xnames]) if xnames else np.empty((len(y), 0))
+    try:
+        X = np.column_stack([numeric(cols, c, args.data) for c in xnames]) if xnames else np.empty((len(y), 0))
+    except DataError as err:
+        if args.x:
+            raise
+        raise DataError(f"{err} (every column but --y is a predictor unless --x names them; "
+                        "a label column goes to --groups)") from None
     try:
         import pandas as pd
 

@@ -1,0 +1,214 @@
+"""First contact: the installed ``gibbsreg`` command never shows a traceback for a user's mistake,
+takes priors on the command line, and the JIT cache stays out of the install."""
+
+import json
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import gibbsreg as gr
+
+BIN = Path(sys.executable).parent
+
+
+def gibbsreg_cmd():
+    """The installed console script (what a user types), next to this interpreter."""
+    exe = shutil.which("gibbsreg", path=str(BIN))
+    assert exe is not None, f"the gibbsreg entry point is not installed in {BIN}"
+    return [exe]
+
+
+def run(*args, timeout=300, **kw):
+    return subprocess.run(gibbsreg_cmd() + [str(a) for a in args], capture_output=True, text=True,
+                          timeout=timeout, **kw)
+
+
+def assert_one_line_error(proc, status, pattern):
+    assert proc.returncode == status, (proc.returncode, proc.stderr)
+    assert "Traceback" not in proc.stderr and "Traceback" not in proc.stdout
+    errors = [line for line in proc.stderr.splitlines() if line.startswith("gibbsreg: error")]
+    assert len(errors) == 1, proc.stderr
+    assert re.search(pattern, errors[0]), errors[0]
+
+
+@pytest.fixture(scope="module")
+def csv_file(tmp_path_factory):
+    data = gr.datasets.synthetic_regression(120, 3, sigma=0.5, seed=5)
+    path = tmp_path_factory.mktemp("cli") / "data.csv"
+    groups = np.repeat(["a", "b", "c", "d"], 30)
+    with open(path, "w") as fh:
+        fh.write("y,x0,x1,g\n")
+        for yi, xi, gi in zip(data.y, data.X, groups):
+            fh.write(f"{float(yi)!r},{float(xi[0])!r},{float(xi[1])!r},{gi}\n")
+    return path
+
+
+def test_missing_file(tmp_path):
+    assert_one_line_error(run("sample", tmp_path / "missing.csv", "--y", "y"), 1, "does not exist")
+
+
+def test_directory(tmp_path):
+    assert_one_line_error(run("sample", tmp_path, "--y", "y"), 1, "is a directory")
+
+
+def test_empty_file(tmp_path):
+    (tmp_path / "empty.csv").write_text("")
+    assert_one_line_error(run("sample", tmp_path / "empty.csv", "--y", "y"), 1, "is empty")
+    (tmp_path / "header.csv").write_text("y,x\n")
+    assert_one_line_error(run("sample", tmp_path / "header.csv", "--y", "y"), 1, "no data rows")
+
+
+def test_unreadable_file(tmp_path):
+    binary = tmp_path / "data.csv"
+    binary.write_bytes(bytes(range(256)) * 4)
+    assert_one_line_error(run("sample", binary, "--y", "y"), 1, "not a text")
+    if os.geteuid() != 0:  # root reads any file: there the permission check cannot fail
+        locked = tmp_path / "locked.csv"
+        locked.write_text("y,x\n1,2\n")
+        locked.chmod(0)
+        assert_one_line_error(run("sample", locked, "--y", "y"), 1, "permission denied")
+
+
+def test_unknown_column_and_bad_values(csv_file, tmp_path):
+    assert_one_line_error(run("sample", csv_file, "--y", "nope"), 2, r"'nope' not in .*columns are \['y', 'x0', 'x1', 'g'\]")
+    assert_one_line_error(run("sample", csv_file, "--y", "y", "--x", "x0,zz"), 2, "'zz' not in")
+    bad = tmp_path / "bad.csv"
+    bad.write_text("y,x\n1,2\n2,oops\n3,4\n")
+    assert_one_line_error(run("sample", bad, "--y", "y"), 1, r"'x' .* not numeric: 'oops' on line 3")
+    nan = tmp_path / "nan.csv"
+    nan.write_text("y,x\n1,2\n2,\n3,4\n")
+    assert_one_line_error(run("sample", nan, "--y", "y", "--quiet"), 1, "NaN at row 1")
+
+
+def test_usage_errors(csv_file):
+    assert_one_line_error(run("sample", csv_file, "--y", "y", "--prior", "lasso"), 2, "unknown prior")
+    assert_one_line_error(run("sample", csv_file, "--y", "y", "--scale", "-1"), 2, "positive")
+    assert_one_line_error(run("sample", csv_file, "--y", "y", "--groups", "g", "--tau", "cauchy:1"), 2, "unknown family")
+    assert_one_line_error(run("sample", csv_file, "--y", "y", "--a", "2"), 2, "both --a and --b")
+    assert_one_line_error(run("sample", csv_file, "--y", "y", "--draws", "0"), 2, "--draws must be at least 1")
+    proc = run("sample", csv_file)  # argparse: a missing required option
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr and "--y" in proc.stderr
+
+
+def test_prior_flags_are_used_and_echoed(csv_file, tmp_path):
+    out = tmp_path / "flat.npz"
+    proc = run("sample", csv_file, "--y", "y", "--x", "x0,x1", "--prior", "semiconjugate", "--scale", "10",
+               "--a", "2", "--b", "1", "--draws", "60", "--warmup", "20", "--quiet", "--out", out)
+    assert proc.returncode == 0, proc.stderr
+    assert "Prior: SemiConjugate" in proc.stdout and "IG(2, 1)" in proc.stdout.replace(" ", "").replace("IG(2,1)", "IG(2, 1)")
+    prior = gr.load(out).prior
+    np.testing.assert_allclose(np.diag(prior.precision), 1 / 100.0)
+    assert (prior.a, prior.b) == (2.0, 1.0)
+
+    proc = run("sample", csv_file, "--y", "y", "--x", "x0", "--groups", "g", "--varying", "intercept",
+               "--tau", "halfcauchy:1", "--draws", "40", "--warmup", "20", "--quiet")
+    assert proc.returncode == 0, proc.stderr
+    assert "tau[intercept] ~ half-Cauchy(0, 1)" in proc.stdout
+
+    spec = tmp_path / "prior.json"
+    spec.write_text(json.dumps({"prior": "nig", "scale": [5, 5, 5], "a": 3, "b": 2}))
+    proc = run("sample", csv_file, "--y", "y", "--x", "x0,x1", "--prior-file", spec, "--b", "4",
+               "--draws", "40", "--warmup", "10", "--quiet")
+    assert proc.returncode == 0, proc.stderr
+    assert "NormalInverseGamma" in proc.stdout and "IG(3, 4)" in proc.stdout  # the flag overrides the file
+
+    toml = tmp_path / "prior.toml"
+    toml.write_text('tau = "invgamma:1,0.5"\ngroup_variance = true\n')
+    proc = run("sample", csv_file, "--y", "y", "--x", "x0", "--groups", "g", "--prior-file", toml,
+               "--draws", "40", "--warmup", "10", "--quiet")
+    if sys.version_info >= (3, 11):
+        assert proc.returncode == 0, proc.stderr
+        assert "tau2[intercept] ~ IG(1, 0.5)" in proc.stdout and "sigma2[j] ~ IG" in proc.stdout
+    else:
+        assert_one_line_error(proc, 2, "TOML prior files need Python 3.11")
+    spec.write_text("{not json")
+    assert_one_line_error(run("sample", csv_file, "--y", "y", "--prior-file", spec), 1, "not valid JSON")
+    spec.write_text(json.dumps({"prior": "nig", "sclae": 1}))
+    assert_one_line_error(run("sample", csv_file, "--y", "y", "--prior-file", spec), 2, r"unknown key\(s\) \['sclae'\]")
+
+
+def test_broken_pipe(csv_file):
+    proc = subprocess.Popen(gibbsreg_cmd() + ["sample", str(csv_file), "--y", "y", "--x", "x0,x1", "--draws", "50", "--warmup", "10",
+                                              "--quiet"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    proc.stdout.close()  # the reader goes away, as `| head` does after its lines
+    _, err = proc.communicate(timeout=300)
+    assert proc.returncode == 141, err
+    assert "Traceback" not in err and "Exception ignored" not in err
+    assert err.strip().splitlines()[-1] == "gibbsreg: output closed early (broken pipe); stopped printing"
+
+
+def test_ctrl_c_saves_the_draws_made_so_far(csv_file, tmp_path):
+    out = tmp_path / "partial.npz"
+    proc = subprocess.Popen(gibbsreg_cmd() + ["sample", str(csv_file), "--y", "y", "--x", "x0,x1", "--backend", "numpy",
+                                              "--draws", "100000000", "--warmup", "0", "--out", str(out)],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    first = proc.stderr.readline()  # printed just before sampling starts
+    assert first.startswith("gibbsreg: sampling"), first
+    time.sleep(1.5)
+    proc.send_signal(signal.SIGINT)
+    stdout, stderr = proc.communicate(timeout=300)
+    assert proc.returncode == 130, stderr
+    assert "Traceback" not in stderr
+    assert "gibbsreg: warning: sampling interrupted" in stderr
+    assert re.search(r"gibbsreg: interrupted; the \d+ draws per chain made so far are in", stderr)
+    post = gr.load(out)
+    assert 0 < post.ndraws < 100000000 and post.attrs["interrupted"]
+    assert "beta[intercept]" in stdout
+
+
+def test_jit_cache_lives_outside_the_package(csv_file, tmp_path):
+    from gibbsreg.kernels import _cache
+
+    cache = tmp_path / "jit-cache"
+    kernel_dir = Path(_cache.__file__).parent
+    before = set(kernel_dir.rglob("*.nbi"))
+    env = dict(os.environ, GIBBSREG_CACHE_DIR=str(cache))
+    env.pop("NUMBA_CACHE_DIR", None)
+    proc = run("sample", csv_file, "--y", "y", "--x", "x0", "--draws", "20", "--warmup", "5", "--quiet", env=env)
+    assert proc.returncode == 0, proc.stderr
+    assert any(cache.rglob("flat.flat_gibbs-*.nbi")), list(cache.rglob("*"))
+    assert set(kernel_dir.rglob("*.nbi")) == before
+    assert _cache.user_cache_dir() != kernel_dir
+
+
+def test_help_and_module_entry():
+    proc = run("--help")
+    assert proc.returncode == 0 and "exit status" in proc.stdout
+    proc = subprocess.run([sys.executable, "-m", "gibbsreg", "sample", "--help"], capture_output=True, text=True)
+    assert proc.returncode == 0 and "--prior-file" in proc.stdout and "--tau" in proc.stdout
+
+
+def test_every_subpackage_is_packaged():
+    """A regular install ships only the packages pyproject lists: each folder with an __init__.py must be there."""
+    root = Path(__file__).resolve().parents[1]
+    listed = set(re.findall(r'"(gibbsreg[\w.]*)"', re.search(r"^packages = \[(.*)\]", (root / "pyproject.toml").read_text(),
+                                                             re.M).group(1)))
+    found = {"gibbsreg", "gibbsreg.kernels"} | {
+        "gibbsreg." + ".".join(init.parent.relative_to(root / "src" / "gibbsreg").parts)
+        for init in (root / "src" / "gibbsreg").rglob("__init__.py") if init.parent != root / "src" / "gibbsreg"}
+    assert found == listed
+
+
+def test_summary_of_many_groups_fits_a_screen():
+    data = gr.datasets.synthetic_hierarchical(386, 3, 2, tau=0.5, seed=8)
+    post = gr.HierarchicalRegression(gr.HierarchicalPrior(group_variance=True)).sample(
+        data.X, data.y, data.groups, chains=2, draws=60, warmup=30, seed=1, progress=False)
+    text = str(post)
+    assert len(text.splitlines()) < 30
+    assert text.index("mu[intercept]") < text.index("beta: 772 group-level values (386 group x 2 coef) collapsed")
+    assert "sigma2: 386 group-level values" in text and "worst r_hat" in text and "smallest ess_bulk" in text
+    full = post.summary(groups=True)
+    assert len(full) == 2 + 2 + 772 + 386
+    assert full.index[:4] == ["mu[intercept]", "mu[x0]", "tau2[intercept]", "tau2[x0]"]
+    assert len(post.summary(var_names=["beta"])) == 772
+    small = gr.HierarchicalRegression().sample(data.X[:30], data.y[:30], data.groups[:30] % 5, chains=2, draws=40,
+                                               warmup=20, seed=1, progress=False)
+    assert "beta[0,intercept]" in str(small)  # 5 groups x 2: few enough to list
