@@ -283,7 +283,7 @@ def build_design(formula: str, data) -> FormulaDesign:
         "version": SPEC_VERSION,
         "formula": formula,
         "response": parsed.response,
-        "fixed": str(mspec.formula),
+        "fixed": parsed.fixed,  # as written: formulaic prints "0 + c" as "c", which would re-add the intercept
         "fixed_columns": cols,
         "names": names,
         "intercept": intercept,
@@ -335,11 +335,10 @@ def _unseen_level_error(spec: dict, df) -> ValueError:
             warnings.simplefilter("error", DataMismatchWarning)
             try:
                 one.get_model_matrix(df, context=_context())
-            except DataMismatchWarning as w:
-                found = re.search(r"\{(.*)\}", str(w))
-                levels = found.group(1) if found else "?"
+            except DataMismatchWarning:
+                levels = _new_levels(expr, df, transforms, state["categories"])
                 return ValueError(
-                    f"categorical predictor {expr!r} has level(s) {{{levels}}} in the new data that were not seen "
+                    f"categorical predictor {expr!r} has level(s) {levels} in the new data that were not seen "
                     f"when the model was fitted (levels: {state['categories']}); a categorical predictor has no "
                     "coefficient for a new level (only the grouping factor may take new levels)")
             except Exception:  # noqa: BLE001 - diagnosing only
@@ -347,8 +346,19 @@ def _unseen_level_error(spec: dict, df) -> ValueError:
     return ValueError(f"the new data have categorical levels not seen when {spec['formula']!r} was fitted")
 
 
+def _new_levels(expr: str, df, transforms: dict, known: list) -> list:
+    """The levels of a categorical factor present in df but not in ``known`` (full-rank coding of df alone)."""
+    from formulaic import ModelSpec
+
+    mm = ModelSpec(formula=f"0 + {_quoted(expr, df)}", transform_state=transforms,
+                   na_action="ignore").get_model_matrix(df, context=_context())
+    (cats,) = [st["categories"] for kind, st in mm.model_spec.encoder_state.values() if "categories" in st]
+    present = [c for c, col in zip(cats, mm.columns) if np.any(mm[col].to_numpy())]
+    return [to_json(c) for c in present if c not in known]
+
+
 def newdata_rows(spec: dict, data):
-    """(X_new without the intercept column, groups) for new rows, encoded as at fitting time.
+    """(X_new (m, p_x) float array without the intercept column, groups) for new rows, encoded as at fitting time.
 
     ``groups`` is None (flat), one label array (one grouping factor) or a dict of them.
     """
@@ -376,8 +386,7 @@ def newdata_rows(spec: dict, data):
         raise ValueError(f"newdata gives the columns {cols}, the model was fitted with {spec['fixed_columns']}")
     full = np.asarray(mm.to_numpy(dtype=float), dtype=np.float64)
     keep = [k for k, c in enumerate(cols) if c != "Intercept"]
-    _, pd = require_formulaic()
-    X = pd.DataFrame(full[:, keep], columns=[cols[k] for k in keep], index=df.index)
+    X = np.ascontiguousarray(full[:, keep])  # C order, like a hand-built matrix (same rounding in predict)
     factors = spec["factors"]
     if not factors:
         return X, None
