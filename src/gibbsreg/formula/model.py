@@ -138,8 +138,9 @@ class FormulaModel:
         else:
             post = self.model.sample(self.X, self.y, groups=self.groups, **kwargs)
         post.attrs["formula"] = copy.deepcopy(self.design.spec)
-        if kind == "hierarchical":
-            post.attrs["arviz_dims"] = {"group": self.design.factors[0].name}
+        name = self.design.factors[0].name if kind == "hierarchical" else None
+        if name is not None and name not in {"chain", "draw", "coef", "coef_", "pooled_coef"} | set(post.coords):
+            post.attrs["arviz_dims"] = {"group": name}  # to_arviz names the group dimension after the factor
         if self.iw_default and hasattr(post.attrs.get("prior"), "defaults"):
             post.attrs["prior"].defaults.append("tau (InvWishart)")
         return post
