@@ -333,3 +333,19 @@ def test_crossed_design_maps_onto_factors():
     else:
         fm = gr.model("y ~ x + (1 | a) + (1 | s)", data=df)
         assert type(fm.model).__name__ == "CrossedRegression" and set(fm.groups) == {"a", "s"}
+
+
+def test_interaction_grouping_factor_samples_and_predicts():
+    rng = np.random.default_rng(4)
+    n = 150
+    df = pd.DataFrame({"x": rng.normal(size=n), "a": rng.integers(0, 3, n), "b": rng.choice(["p", "q"], n)})
+    df["y"] = df["x"] + rng.normal(size=n)
+    post = gr.model("y ~ x + (1 | a:b)", data=df).sample(seed=2, **SMALL)
+    labels = (df["a"].astype(str) + ":" + df["b"]).to_numpy()
+    ref = gr.HierarchicalRegression(varying="intercept").sample(df[["x"]], df["y"], labels, seed=2, **SMALL)
+    np.testing.assert_array_equal(post["beta"], ref["beta"])
+    assert post.coords["group"] == sorted(set(labels))
+    new = pd.DataFrame({"x": [0.0, 1.0], "a": [0, 7], "b": ["p", "p"]})  # "7:p" is a new combination
+    a = post.predict(newdata=new, seed=3)
+    b = post.predict(np.array([[0.0], [1.0]]), groups=["0:p", "7:p"], seed=3)
+    np.testing.assert_array_equal(a.y, b.y)
