@@ -107,8 +107,9 @@ def main(argv=None) -> None:
     post_f = fm.sample(chains=chains, draws=draws, warmup=warmup, seed=args.seed, progress=False)
     print(post_f.summary("beta"))
     chas = post_f["beta"][..., post_f.coords["coef"].index("C(chas)[T.1]")]
+    lo, hi = np.quantile(chas, [0.025, 0.975])
     print(f"C(chas)[T.1] is the treatment contrast of tracts on the Charles River against the others: "
-          f"{chas.mean():+.2f} $1000s (95% interval [{np.quantile(chas, 0.025):+.2f}, {np.quantile(chas, 0.975):+.2f}]).")
+          f"{chas.mean():+.2f} $1000s (95% interval [{lo:+.2f}, {hi:+.2f}]).")
     typical = df[predictors].median().to_frame().T
     newdata = pd.concat([typical.assign(chas=0), typical.assign(chas=1)], ignore_index=True)
     pred = post_f.predict(newdata=newdata, seed=args.seed)

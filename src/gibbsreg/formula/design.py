@@ -7,6 +7,7 @@ a saved spec evaluates the same way in another session.
 
 from __future__ import annotations
 
+import json
 import re
 import warnings
 from dataclasses import dataclass
@@ -25,13 +26,10 @@ ROUND_TRIP_ROWS = 500  # rows on which a freshly built spec is checked to rebuil
 def require_formulaic():
     """Import formulaic and pandas, or raise ImportError naming the extra to install."""
     try:
-        import formulaic  # noqa: F401
-        import pandas  # noqa: F401
+        import formulaic
+        import pandas
     except ImportError as err:
         raise ImportError(f"{INSTALL_HINT} ({err})") from None
-    import formulaic
-    import pandas
-
     return formulaic, pandas
 
 
@@ -299,8 +297,6 @@ def build_design(formula: str, data) -> FormulaDesign:
 
 def _check_round_trip(spec: dict, df, full: np.ndarray, formula: str) -> None:
     """The saved spec must rebuild the fitted columns exactly (else predict(newdata) could silently differ)."""
-    import json
-
     restored = json.loads(json.dumps(spec))
     rows = df.iloc[:ROUND_TRIP_ROWS]
     try:
