@@ -1,5 +1,9 @@
-"""Boston Housing: Bayesian regression of medv on standardised predictors, against OLS and across priors.
+"""Boston Housing: Bayesian regression of medv, written as a formula, then against OLS and across priors.
 
+0. The formula form: ``gr.model("medv ~ crim + ... + C(chas) + ... + lstat", data=df)`` in the
+   original units, with chas (bounds the Charles River) a categorical predictor, and
+   ``post.predict(newdata=...)`` on a data frame of new tracts;
+then the matrix API on standardised predictors:
 1. Gibbs (semi-conjugate default prior) and the closed-form conjugate (NIG) posterior;
 2. ``compare_ols``: OLS estimates and t intervals beside posterior means and credible
    intervals, and a figure of OLS confidence intervals vs credible intervals (default
@@ -27,6 +31,7 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
 
 import gibbsreg as gr  # noqa: E402
 from gibbsreg import plots  # noqa: E402
@@ -94,8 +99,27 @@ def main(argv=None) -> None:
     print("Caveat 2: the original column B (a transform of the proportion of Black residents by town) is")
     print("          deliberately absent: it encoded a racist assumption, and scikit-learn removed the data")
     print("          set for that reason (as in ISLR2/ISLP).")
+
+    formula = "medv ~ " + " + ".join("C(chas)" if c == "chas" else c for c in predictors)
+    section(f"0. The formula form, original units: {chains} chains x {draws} draws ({warmup} warm-up)")
+    print(f"gr.model({formula!r}, data=df)")
+    fm = gr.model(formula, data=df)
+    post_f = fm.sample(chains=chains, draws=draws, warmup=warmup, seed=args.seed, progress=False)
+    print(post_f.summary("beta"))
+    chas = post_f["beta"][..., post_f.coords["coef"].index("C(chas)[T.1]")]
+    lo, hi = np.quantile(chas, [0.025, 0.975])
+    print(f"C(chas)[T.1] is the treatment contrast of tracts on the Charles River against the others: "
+          f"{chas.mean():+.2f} $1000s (95% interval [{lo:+.2f}, {hi:+.2f}]).")
+    typical = df[predictors].median().to_frame().T
+    newdata = pd.concat([typical.assign(chas=0), typical.assign(chas=1)], ignore_index=True)
+    pred = post_f.predict(newdata=newdata, seed=args.seed)
+    for i, label in enumerate(["a median tract off the river", "the same tract on the river"]):
+        print(f"  predictive medv of {label}: mean {pred.mean[i]:.1f}, 95% interval "
+              f"[{pred.lower[i]:.1f}, {pred.upper[i]:.1f}] ($1000s)")
+
     X = (df[predictors] - df[predictors].mean()) / df[predictors].std(ddof=0)
-    print("Predictors are standardised (mean 0, sd 1), so each slope is the change in medv per sd of x.")
+    print("\nFrom here on the matrix API: gr.LinearRegression().sample(X, y) with the predictors standardised")
+    print("(mean 0, sd 1), so each slope is the change in medv per sd of x.")
 
     section(f"1. Gibbs, semi-conjugate default prior: {chains} chains x {draws} draws ({warmup} warm-up)")
     post = gr.LinearRegression().sample(X, y, chains=chains, draws=draws, warmup=warmup, seed=args.seed,

@@ -1,10 +1,15 @@
 """Minnesota radon: partial pooling of county intercepts (Gelman & Hill 2007, ch. 12).
 
 y = log radon of 919 houses in 85 counties, a house-level predictor floor_measure
-(0 = basement, 1 = first floor):
+(0 = basement, 1 = first floor).  The models are written as lme4-style formulas
+(gibbsreg.model; the matrix API gives the same draws, section 1):
 
-    varying intercept:   y_ij = beta_j + alpha * floor_ij + eps_ij,  beta_j ~ N(mu, tau^2)
-    varying slope too:   y_ij = beta_j0 + beta_j1 * floor_ij + eps_ij,  beta_j ~ N(mu, diag(tau^2))
+    log_radon ~ floor_measure + (1 | county)
+        y_ij = beta_j + alpha * floor_ij + eps_ij,  beta_j ~ N(mu, tau^2)
+    log_radon ~ floor_measure + (1 + floor_measure || county)
+        y_ij = beta_j0 + beta_j1 * floor_ij + eps_ij,  beta_j ~ N(mu, diag(tau^2))
+    log_radon ~ floor_measure + (1 + floor_measure | county)
+        the same with a correlated Sigma_beta ~ InvWishart (the default for '|')
 
 The script prints the posterior of mu, tau2, sigma2 and alpha, compares no pooling,
 complete pooling and partial pooling county by county (shrinkage ordered by county
@@ -27,6 +32,7 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
 
 import gibbsreg as gr  # noqa: E402
 from gibbsreg import diagnostics, plots  # noqa: E402
@@ -97,15 +103,25 @@ def main(argv=None) -> None:
 
     section("Minnesota radon (gibbsreg.datasets.radon())")
     df = gr.datasets.radon()
-    X, y, groups = df[["floor_measure"]], df["log_radon"], df["county"]
-    sizes = groups.value_counts()
-    print(f"{len(df)} houses in {groups.nunique()} counties; houses per county: min {sizes.min()}, "
+    sizes = df["county"].value_counts()
+    print(f"{len(df)} houses in {df['county'].nunique()} counties; houses per county: min {sizes.min()}, "
           f"median {int(sizes.median())}, max {sizes.max()}; {int((sizes < 5).sum())} counties have fewer than 5.")
     print(f"{int((df['floor_measure'] == 1).sum())} measurements on the first floor, the rest in basements.")
 
     section(f"1. Varying intercept by county: {chains} chains x {draws} draws ({warmup} warm-up), ASIS sampler")
-    model = gr.HierarchicalRegression(varying="intercept")
-    post = model.sample(X, y, groups, chains=chains, draws=draws, warmup=warmup, seed=args.seed, progress=False)
+    formula = "log_radon ~ floor_measure + (1 | county)"
+    model = gr.model(formula, data=df)
+    print(f"gr.model({formula!r}, data=df): {type(model.model).__name__}, coefficients {model.design.names}")
+    post = model.sample(chains=chains, draws=draws, warmup=warmup, seed=args.seed, progress=False)
+    # the design the formula built, for the functions that take matrices (shrinkage, ppc, plots)
+    X, y, groups = model.X, model.y, model.groups
+    # the same model in the matrix API gives the same draws
+    matrix_post = gr.HierarchicalRegression(varying="intercept").sample(
+        df[["floor_measure"]], df["log_radon"], df["county"], chains=chains, draws=draws, warmup=warmup,
+        seed=args.seed, progress=False)
+    same = all(np.array_equal(post[k], matrix_post[k]) for k in post)
+    print("matrix API, HierarchicalRegression(varying='intercept').sample(df[['floor_measure']], "
+          f"df['log_radon'], df['county']): identical draws: {same}")
     print(post.summary(["mu", "tau2", "sigma2", "alpha"]))
     print(post.prior)
     tau = np.sqrt(post["tau2"]).ravel()
@@ -143,12 +159,23 @@ def main(argv=None) -> None:
     save(fig, out, "forest_county_intercepts.png", args.dpi)
 
     section("3. Varying intercept and varying floor slope by county")
-    model_vs = gr.HierarchicalRegression()  # every coefficient varies: (1 + floor | county)
-    post_vs = model_vs.sample(X, y, groups, chains=chains, draws=draws, warmup=warmup, seed=args.seed,
-                              progress=False)
+    # '||': independent coefficients, a half-Cauchy tau per coefficient (as HierarchicalRegression())
+    model_vs = gr.model("log_radon ~ floor_measure + (1 + floor_measure || county)", data=df)
+    post_vs = model_vs.sample(chains=chains, draws=draws, warmup=warmup, seed=args.seed, progress=False)
     print(post_vs.summary(["mu", "tau2", "sigma2"]))
     print("tau2[floor_measure] is small and uncertain: the floor effect varies little between counties, and")
     print("most counties have too few first-floor readings to say more (see the shrinkage of the slopes).")
+    # '|': correlated coefficients, Sigma_beta ~ IW(q + 1, diag(s^2)) by default (docs/formulas.md)
+    post_cor = gr.model("log_radon ~ floor_measure + (1 + floor_measure | county)", data=df).sample(
+        chains=chains, draws=draws, warmup=warmup, seed=args.seed, progress=False)
+    S = post_cor["Sigma"]
+    rho = S[..., 0, 1] / np.sqrt(S[..., 0, 0] * S[..., 1, 1])
+    print(f"\nWith (1 + floor_measure | county) the intercepts and slopes are correlated: corr = {rho.mean():.2f} "
+          f"(95% interval [{np.quantile(rho, 0.025):.2f}, {np.quantile(rho, 0.975):.2f}]).")
+    print(f"Its inverse-Wishart default keeps tau2[floor_measure] away from 0 (posterior mean "
+          f"{S[..., 1, 1].mean():.3f} against {post_vs['tau2'][..., 1].mean():.3f} under ||): with weak data "
+          "the IW prior matters;")
+    print("prefer || (or an explicit tau prior) when a varying slope is barely identified.")
     save(plots.plot_shrinkage(gr.shrinkage(post_vs, X, y, groups), x="size", seed=args.seed), out,
          "shrinkage_varying_slope.png", args.dpi)
 
@@ -175,9 +202,9 @@ def main(argv=None) -> None:
     section("5. Prediction for a new house: existing counties and a new county")
     big, mid, small = sizes.index[0], sizes.index[len(sizes) // 2], smallest[0]
     rows = [(c, f) for c in (small, mid, big, NEW) for f in (0, 1)]
-    Xn = np.array([[f] for _, f in rows], dtype=float)
-    gnew = np.array([c for c, _ in rows], dtype=object)  # object dtype keeps the integer labels integers
-    pred = post.predict(Xn, groups=gnew, seed=args.seed)
+    # new rows as a data frame, encoded by the formula; a county label not seen in fitting is a new county
+    newdata = pd.DataFrame({"floor_measure": [f for _, f in rows], "county": [c for c, _ in rows]})
+    pred = post.predict(newdata=newdata, seed=args.seed)
     lo, hi = pred.lower, pred.upper
     print(f"{'county':>10} {'houses':>6} {'floor':>9}  {'predictive mean':>15}  {'95% interval':>18}")
     for i, (c, f) in enumerate(rows):
@@ -202,11 +229,10 @@ def main(argv=None) -> None:
     header = (f"{'model':<30}{'sampler':<10}{'tau2 param':<22}{'ESS bulk':>9}{'ESS tail':>9}{'R-hat':>7}"
               f"{'seconds':>9}{'ESS/s':>9}")
     lines = [header]
-    for label, varying in (("varying intercept", "intercept"), ("varying intercept + slope", None)):
+    for label, varying in (("varying intercept", "1"), ("varying intercept + slope", "1 + floor_measure")):
         for sampler in ("centered", "asis"):
-            m = gr.HierarchicalRegression(varying=varying, sampler=sampler)
-            p = m.sample(X, y, groups, chains=chains, draws=ess_draws, warmup=warmup, seed=args.seed,
-                         progress=False, store_beta=False)
+            p = gr.model(f"log_radon ~ floor_measure + ({varying} || county)", data=df, sampler=sampler).sample(
+                chains=chains, draws=ess_draws, warmup=warmup, seed=args.seed, progress=False, store_beta=False)
             secs = p.attrs["warmup_seconds"] + p.attrs["sampling_seconds"]
             for k, coef in enumerate(p.coords["coef"]):
                 x = p["tau2"][..., k]

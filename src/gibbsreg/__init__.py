@@ -1,6 +1,6 @@
 """gibbsreg: Numba-accelerated Gibbs sampling for Bayesian linear and hierarchical regression.
 
-Main entry points: :class:`LinearRegression` (Gibbs), :func:`fit_conjugate`
+Main entry points: :func:`model` (a formula on a DataFrame), :class:`LinearRegression` (Gibbs), :func:`fit_conjugate`
 (closed form), the priors :class:`SemiConjugate` and :class:`NormalInverseGamma`,
 the :class:`Posterior` container with :func:`load`, and :mod:`gibbsreg.diagnostics`.
 """
@@ -10,6 +10,7 @@ from .checks import PPCResult, ppc
 from .convergence import ConvergenceStudy, convergence_grid, convergence_study
 from .conjugate import ConjugatePosterior, fit_conjugate
 from .flat import LinearRegression
+from .formula import FormulaModel, model
 from .hierarchical import HierarchicalPrior, HierarchicalRegression, Shrinkage, shrinkage
 from .ols import OLSComparison, compare_ols
 from .priors import HalfCauchy, InvGamma, InvWishart
@@ -38,6 +39,7 @@ __all__ = [
     "InvGamma",
     "InvWishart",
     "ConjugatePosterior",
+    "FormulaModel",
     "LinearRegression",
     "NormalInverseGamma",
     "Posterior",
@@ -45,5 +47,6 @@ __all__ = [
     "SummaryTable",
     "fit_conjugate",
     "load",
+    "model",
     "shrinkage",
 ]

@@ -202,10 +202,25 @@ class Posterior:
             text += "\n" + str(self.prior)
         return text
 
-    def predict(self, X_new, groups=None, seed=None, prob: float = 0.95):
-        """Posterior predictive draws at new rows; see :func:`gibbsreg.predict.predict`."""
+    def predict(self, X_new=None, groups=None, seed=None, prob: float = 0.95, *, newdata=None):
+        """Posterior predictive draws at new rows; see :func:`gibbsreg.predict.predict`.
+
+        ``newdata`` (a DataFrame) instead of ``X_new``/``groups``: for a posterior sampled from a
+        formula (``gibbsreg.model``), the rows are encoded as at fitting time.
+        """
         from .predict import predict
 
+        if newdata is not None:
+            if X_new is not None or groups is not None:
+                raise ValueError("give either newdata= (a data frame) or X_new/groups (the design matrix), not both")
+            if "formula" not in self.attrs:
+                raise ValueError("newdata= needs a posterior sampled from a formula (gibbsreg.model); "
+                                 "this one was sampled from a matrix: pass X_new (and groups)")
+            from .formula.design import newdata_rows
+
+            X_new, groups = newdata_rows(self.attrs["formula"], newdata)
+        elif X_new is None:
+            raise ValueError("predict needs X_new (rows of the design matrix) or newdata= (a data frame)")
         return predict(self, X_new, groups=groups, seed=seed, prob=prob)
 
     # ---- persistence -------------------------------------------------------------------
@@ -225,8 +240,11 @@ class Posterior:
         """An arviz.InferenceData with dims (chain, draw, ...) and coefficient/group coordinates."""
         import arviz as az
 
-        coords = {k: list(v) for k, v in self.coords.items()}
-        return az.from_dict(posterior=dict(self._draws), coords=coords, dims=self.dims)
+        # attrs["arviz_dims"] renames dimensions for ArviZ, e.g. group -> county for a formula model
+        rename = dict(self.attrs.get("arviz_dims") or {})
+        coords = {rename.get(k, k): list(v) for k, v in self.coords.items()}
+        dims = {k: [rename.get(d, d) for d in v] for k, v in self.dims.items()}
+        return az.from_dict(posterior=dict(self._draws), coords=coords, dims=dims)
 
 
 def _json_default(obj):
