@@ -212,3 +212,17 @@ def test_summary_of_many_groups_fits_a_screen():
     small = gr.HierarchicalRegression().sample(data.X[:30], data.y[:30], data.groups[:30] % 5, chains=2, draws=40,
                                                warmup=20, seed=1, progress=False)
     assert "beta[0,intercept]" in str(small)  # 5 groups x 2: few enough to list
+
+
+def test_formula_on_the_command_line(csv_file, tmp_path):
+    out = tmp_path / "formula.npz"
+    proc = run("sample", csv_file, "--formula", "y ~ x0 + x1 + (1 | g)", "--tau", "halfcauchy:1", "--draws", "40",
+               "--warmup", "20", "--quiet", "--out", out)
+    assert proc.returncode == 0, proc.stderr
+    assert "mu[intercept]" in proc.stdout and "tau[intercept] ~ half-Cauchy(0, 1)" in proc.stdout
+    post = gr.load(out)
+    assert post.attrs["formula"]["formula"] == "y ~ x0 + x1 + (1 | g)"
+    assert post.coords["group"] == ["a", "b", "c", "d"]
+    assert_one_line_error(run("sample", csv_file, "--formula", "y ~ x0 + (1 | g", "--quiet"), 2, "unclosed")
+    assert_one_line_error(run("sample", csv_file, "--formula", "y ~ x0", "--y", "y"), 2, "drop --y")
+    assert_one_line_error(run("sample", csv_file, "--formula", "y ~ x0 + zz", "--quiet"), 1, "'zz'")

@@ -12,7 +12,7 @@ import sys
 import warnings
 
 from .commands import run_bench, run_demo, run_sample
-from .errors import EXIT_BROKEN_PIPE, EXIT_DATA, EXIT_INTERRUPTED, CLIError
+from .errors import EXIT_BROKEN_PIPE, EXIT_DATA, EXIT_INTERRUPTED, EXIT_USAGE, CLIError
 
 EPILOG = """exit status: 0 success, 1 data error (a missing, unreadable or empty file, bad values),
 2 usage error (a bad option, an unknown column, a malformed prior), 130 interrupted by Ctrl-C
@@ -43,7 +43,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     sample = sub.add_parser("sample", help="sample a model for a CSV file and write the draws", epilog=EPILOG)
     sample.add_argument("data", help="CSV file with a header row")
-    sample.add_argument("--y", required=True, help="response column")
+    sample.add_argument("--formula", help='a whole model, e.g. "y ~ x + C(c) + (1 + x | g)" (needs gibbsreg[formula]); '
+                                          "replaces --y, --x, --groups, --varying and --no-intercept")
+    sample.add_argument("--y", help="response column")
     sample.add_argument("--x", help="comma-separated predictor columns (default: all other columns)")
     sample.add_argument("--groups", help="group column: fit the hierarchical model")
     sample.add_argument("--varying", help="comma-separated columns varying by group (default: all)")
@@ -101,6 +103,9 @@ def main(argv=None) -> int:
     except CLIError as err:
         print(f"gibbsreg: error: {err}", file=sys.stderr)
         return err.status
+    except ImportError as err:  # a missing optional extra: the message names it
+        print(f"gibbsreg: error: {err}", file=sys.stderr)
+        return EXIT_USAGE
     except (ValueError, FloatingPointError) as err:
         print(f"gibbsreg: error: {err}", file=sys.stderr)
         return EXIT_DATA

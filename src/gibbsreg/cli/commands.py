@@ -9,7 +9,7 @@ import numpy as np
 
 from .errors import EXIT_INTERRUPTED, EXIT_OK, DataError, UsageError
 from .priorspec import build_flat_prior, build_hierarchical_prior, prior_settings
-from .tables import numeric, read_csv, require_columns
+from .tables import check_readable, numeric, read_csv, require_columns
 
 
 def run_demo(args) -> int:
@@ -109,6 +109,50 @@ class _NamedColumns:
         return self.values.astype(dtype) if dtype is not None else self.values
 
 
+def _frame_from_csv(path: str):
+    """The CSV file as a pandas DataFrame (formulas need pandas, which the formula extra brings)."""
+    check_readable(path)
+    try:
+        import pandas as pd
+    except ImportError:
+        raise UsageError('--formula needs pandas and formulaic: pip install "gibbsreg[formula]"') from None
+    try:
+        frame = pd.read_csv(path)
+    except pd.errors.EmptyDataError:
+        raise DataError(f"data file {path!r} is empty") from None
+    except (pd.errors.ParserError, UnicodeDecodeError) as err:
+        raise DataError(f"{path} is not a valid CSV file: {str(err).strip().splitlines()[0]}") from None
+    if len(frame) == 0:
+        raise DataError(f"data file {path!r} has a header but no data rows")
+    return frame
+
+
+def _formula_model(args, spec):
+    from .. import model
+    from ..formula.parse import parse_formula
+
+    clashing = [flag for flag, value in (("--y", args.y), ("--x", args.x), ("--groups", args.groups),
+                                         ("--varying", args.varying), ("--no-intercept", args.no_intercept)) if value]
+    if clashing:
+        raise UsageError(f"--formula already says the response, predictors and groups: drop {', '.join(clashing)}")
+    try:
+        parsed = parse_formula(args.formula)
+    except ValueError as err:
+        raise UsageError(str(err)) from None
+    n_factors = len({term.factor for term in parsed.group_terms})
+    if n_factors == 0:
+        prior = build_flat_prior(spec)
+    elif n_factors == 1:
+        prior = build_hierarchical_prior(spec)
+    else:
+        if any(spec.get(k) is not None for k in ("prior", "mean", "scale", "a", "b", "tau", "mu_scale")):
+            raise UsageError("prior flags are not available for several grouping factors yet: the data-scaled "
+                             "defaults are used; set priors from Python (gibbsreg.model(..., prior=...))")
+        prior = None
+    frame = _frame_from_csv(args.data)
+    return model(args.formula, data=frame, prior=prior)
+
+
 def run_sample(args) -> int:
     from .. import HierarchicalRegression, LinearRegression
 
@@ -116,6 +160,10 @@ def run_sample(args) -> int:
                                  ("--warmup", args.warmup, 0), ("--thin", args.thin, 1)):
         _int_option(value, flag, minimum)
     spec = prior_settings(args)
+    if args.formula:
+        return _sample_formula(args, spec)
+    if not args.y:
+        raise UsageError("give the response column with --y (or a whole model with --formula)")
     if args.groups:
         prior = build_hierarchical_prior(spec)
         varying = [v.strip() for v in args.varying.split(",")] if args.varying else None
@@ -125,15 +173,28 @@ def run_sample(args) -> int:
             raise UsageError("--varying needs --groups (a hierarchical model)")
         model = LinearRegression(build_flat_prior(spec), intercept=not args.no_intercept)
     X, y, groups = _design_from_csv(args)
-    if not args.quiet:
-        print(f"gibbsreg: sampling {args.chains} chains x {args.draws} draws after {args.warmup} warm-up "
-              f"iterations ({args.backend} backend); Ctrl-C stops and keeps the draws made so far", file=sys.stderr)
+    _announce(args)
     kwargs = dict(chains=args.chains, draws=args.draws, warmup=args.warmup, thin=args.thin, seed=args.seed,
                   backend=args.backend, progress=not args.quiet)
     t0 = time.perf_counter()
     post = model.sample(X, y, groups, **kwargs) if args.groups else model.sample(X, y, **kwargs)
     elapsed = time.perf_counter() - t0
     return finish(post, args.out, elapsed)
+
+
+def _announce(args) -> None:
+    if not args.quiet:
+        print(f"gibbsreg: sampling {args.chains} chains x {args.draws} draws after {args.warmup} warm-up "
+              f"iterations ({args.backend} backend); Ctrl-C stops and keeps the draws made so far", file=sys.stderr)
+
+
+def _sample_formula(args, spec) -> int:
+    formula_model = _formula_model(args, spec)
+    _announce(args)
+    t0 = time.perf_counter()
+    post = formula_model.sample(chains=args.chains, draws=args.draws, warmup=args.warmup, thin=args.thin,
+                                seed=args.seed, backend=args.backend, progress=not args.quiet)
+    return finish(post, args.out, time.perf_counter() - t0)
 
 
 def finish(post, out: str | None, elapsed: float) -> int:
