@@ -1,0 +1,313 @@
+"""Gibbs kernel of the regression with several grouping factors, on cell statistics.
+
+Coordinates are scaled (gibbsreg.crossed): cell c has G[c] = Z_c'Z_c (p, p), h[c] = Z_c'r0_c,
+rr[c], n[c] and level[c, f], its level of factor f.  Factor f's effects live in the flat
+per-chain vector b at b_off[f] + j * q[f] + a (level j, coefficient a, column vidx[f, a]);
+the pooled coefficients alpha sit at the columns pidx.  The coefficient vector of cell c is
+theta_c = alpha (at pidx) + sum_f b_f[level[c, f]] (at vidx[f]), so
+RSS_c = rr_c - 2 theta_c'h_c + theta_c'G_c theta_c.
+
+Per iteration and chain the normal stream gives, in order: sum_f J_f q_f values for the
+effects (factor by factor, level by level), r for alpha, q_1 for mu, the Bartlett
+off-diagonals of every inverse-Wishart factor, then (sampler "shift") q_f for the shift move
+of every factor f >= 2; the gamma stream gives, per factor, the tau^2 (or Bartlett) gammas and
+the half-Cauchy lambdas, then one for sigma^2.  The NumPy reference
+(gibbsreg.crossed.crossed_gibbs_reference) consumes the same streams in the same order.
+"""
+
+import math
+
+import numpy as np
+from numba import njit, prange
+
+from .linalg import backward_solve_transpose, backward_transpose, cholesky_forward, cholesky_forward_affine, \
+    cholesky_lower, forward_solve
+
+TAU_INVGAMMA = 0
+TAU_HALFCAUCHY = 1
+TAU_INVWISHART = 2
+
+
+@njit(cache=True)
+def _cell_theta(c, theta, b, alpha, level, vidx, q, pidx, b_off, skip, with_alpha):
+    """theta <- the coefficient vector of cell c, leaving out factor ``skip`` (and alpha unless with_alpha)."""
+    for m in range(theta.shape[0]):
+        theta[m] = 0.0
+    if with_alpha:
+        for a in range(pidx.shape[0]):
+            theta[pidx[a]] = alpha[a]
+    for f in range(q.shape[0]):
+        if f == skip:
+            continue
+        base = b_off[f] + level[c, f] * q[f]
+        for a in range(q[f]):
+            theta[vidx[f, a]] += b[base + a]
+
+
+@njit(cache=True)
+def _finish_draw(L, v, inv_diag, normal, n):
+    for i in range(n):
+        v[i] += normal.standard_normal()
+    backward_transpose(L, v, inv_diag, n)
+
+
+@njit(cache=True, parallel=True)
+def crossed_gibbs(
+    G, h, rr, nc, level, J, q, vidx, pidx, b_off, lv_off, Gsum, Gpp, S0inv, S0inv_mu0, Sainv, Sainv_a0,
+    tau_kind, tau_a, tau_b, hc_inv_scale2, iw_df, iw_Psi, shift_target, sigma_a, sigma_b, shift,
+    b, alpha, mu, Sinv, lam, sigma2,
+    normal_gens, gamma_gens, n_iter, thin, out_start,
+    out_b, out_alpha, out_mu, out_Sigma, out_sigma2,
+):
+    """Run n_iter block-Gibbs sweeps for every chain; returns the number of failed factorisations."""
+    n_chains = b.shape[0]
+    C = G.shape[0]
+    p = G.shape[1]
+    K = J.shape[0]
+    r = pidx.shape[0]
+    qmax = vidx.shape[1]
+    q1 = q[0]
+    J_max = 0
+    for f in range(K):
+        if J[f] > J_max:
+            J_max = J[f]
+    n_total = 0.0
+    for c in range(C):
+        n_total += nc[c]
+    store = out_mu.shape[1] > 0
+    failures = np.zeros(n_chains, dtype=np.int64)
+    for ch in prange(n_chains):
+        chain = np.int64(ch)
+        normal = normal_gens[chain]
+        gamma_rng = gamma_gens[chain]
+        bc = b[ch]
+        al = alpha[ch]
+        mc = mu[ch]
+        theta = np.zeros(p)
+        lev = np.zeros((J_max, qmax))
+        m = max(p, qmax)
+        A = np.zeros((m, m))
+        v = np.zeros(m)
+        acc = np.zeros(m)
+        inv_diag = np.zeros(m)
+        Sm = np.zeros(qmax)
+        M = np.zeros((qmax, qmax))
+        Bart = np.zeros((qmax, qmax))
+        W = np.zeros((qmax, qmax))
+        pprec = np.zeros(qmax)
+        pmean = np.zeros(qmax)
+        countdown = thin
+        for t in range(n_iter):
+            inv = 1.0 / sigma2[ch]
+            # ---- effects of each factor | everything else (levels independent given the rest)
+            for f in range(K):
+                k = q[f]
+                for j in range(J[f]):
+                    for a in range(k):
+                        lev[j, a] = 0.0
+                for c in range(C):
+                    _cell_theta(c, theta, bc, al, level, vidx, q, pidx, b_off, f, True)
+                    j = level[c, f]
+                    for a in range(k):
+                        col = vidx[f, a]
+                        s = h[c, col]
+                        for mm in range(p):
+                            s -= G[c, col, mm] * theta[mm]
+                        lev[j, a] += s
+                Sf = Sinv[ch, f]
+                for a in range(k):
+                    s = 0.0
+                    if f == 0:
+                        for bb in range(k):
+                            s += Sf[a, bb] * mc[bb]
+                    Sm[a] = s
+                for j in range(J[f]):
+                    if cholesky_forward_affine(Sf, Gsum[lv_off[f] + j], inv, Sm, lev[j], A, v, inv_diag, k):
+                        _finish_draw(A, v, inv_diag, normal, k)
+                    else:
+                        failures[ch] += 1
+                        for a in range(k):
+                            normal.standard_normal()
+                    base = b_off[f] + j * k
+                    for a in range(k):
+                        bc[base + a] = v[a]
+            # ---- pooled coefficients | effects
+            if r > 0:
+                for a in range(r):
+                    acc[a] = 0.0
+                for c in range(C):
+                    _cell_theta(c, theta, bc, al, level, vidx, q, pidx, b_off, -1, False)
+                    for a in range(r):
+                        col = pidx[a]
+                        s = h[c, col]
+                        for mm in range(p):
+                            s -= G[c, col, mm] * theta[mm]
+                        acc[a] += s
+                if cholesky_forward_affine(Sainv, Gpp, inv, Sainv_a0, acc, A, v, inv_diag, r):
+                    _finish_draw(A, v, inv_diag, normal, r)
+                else:
+                    failures[ch] += 1
+                for a in range(r):
+                    al[a] = v[a]
+            # ---- mu | b_1, Sigma_1
+            for a in range(q1):
+                acc[a] = 0.0
+            for j in range(J[0]):
+                for a in range(q1):
+                    acc[a] += bc[j * q1 + a]
+            S1 = Sinv[ch, 0]
+            for a in range(q1):
+                for bb in range(a + 1):
+                    A[a, bb] = S0inv[a, bb] + J[0] * S1[a, bb]
+                s = S0inv_mu0[a]
+                for bb in range(q1):
+                    s += S1[a, bb] * acc[bb]
+                v[a] = s
+            if cholesky_forward(A, v, inv_diag, q1):
+                _finish_draw(A, v, inv_diag, normal, q1)
+            else:
+                failures[ch] += 1
+            for a in range(q1):
+                mc[a] = v[a]
+            # ---- Sigma_f | b_f (centred at mu for the first factor, at 0 for the others)
+            for f in range(K):
+                k = q[f]
+                Sf = Sinv[ch, f]
+                if tau_kind[f] == TAU_INVWISHART:
+                    for a in range(k):
+                        for bb in range(a + 1):
+                            M[a, bb] = iw_Psi[f, a, bb]
+                    for j in range(J[f]):
+                        base = b_off[f] + j * k
+                        for a in range(k):
+                            da = bc[base + a] - (mc[a] if f == 0 else 0.0)
+                            for bb in range(a + 1):
+                                M[a, bb] += da * (bc[base + bb] - (mc[bb] if f == 0 else 0.0))
+                    if not cholesky_lower(M, k):
+                        failures[ch] += 1
+                    for a in range(k):
+                        for bb in range(k):
+                            Bart[a, bb] = 0.0
+                    for a in range(k):
+                        for bb in range(a):
+                            Bart[a, bb] = normal.standard_normal()
+                    for a in range(k):
+                        Bart[a, a] = math.sqrt(2.0 * gamma_rng.standard_gamma(0.5 * (iw_df[f] + J[f] - a)))
+                    for bb in range(k):
+                        for a in range(k):
+                            acc[a] = Bart[a, bb]
+                        backward_solve_transpose(M, acc, k)
+                        for a in range(k):
+                            W[a, bb] = acc[a]
+                    for a in range(k):
+                        for bb in range(k):
+                            s = 0.0
+                            for kk in range(k):
+                                s += W[a, kk] * W[bb, kk]
+                            Sf[a, bb] = s
+                else:
+                    for a in range(k):
+                        acc[a] = 0.0
+                    for j in range(J[f]):
+                        base = b_off[f] + j * k
+                        for a in range(k):
+                            d = bc[base + a] - (mc[a] if f == 0 else 0.0)
+                            acc[a] += d * d
+                    for a in range(k):
+                        if tau_kind[f] == TAU_INVGAMMA:
+                            tau2 = (tau_b[f, a] + 0.5 * acc[a]) / gamma_rng.standard_gamma(tau_a[f, a] + 0.5 * J[f])
+                        else:
+                            tau2 = (1.0 / lam[ch, f, a] + 0.5 * acc[a]) / gamma_rng.standard_gamma(0.5 * (J[f] + 1))
+                        Sf[a, a] = 1.0 / tau2
+                    if tau_kind[f] == TAU_HALFCAUCHY:
+                        for a in range(k):
+                            lam[ch, f, a] = (hc_inv_scale2[f, a] + Sf[a, a]) / gamma_rng.standard_gamma(1.0)
+            # ---- shift moves: b_f - c, (mu or alpha) + c, b_1 + c leave the likelihood unchanged
+            if shift:
+                for f in range(1, K):
+                    k = q[f]
+                    Sf = Sinv[ch, f]
+                    for a in range(k):
+                        acc[a] = 0.0
+                    for j in range(J[f]):
+                        base = b_off[f] + j * k
+                        for a in range(k):
+                            acc[a] += bc[base + a]
+                    for a in range(k):
+                        tg = shift_target[f, a]
+                        if tg >= 0:
+                            pprec[a] = S0inv[tg, tg]
+                            pmean[a] = S0inv_mu0[tg] - pprec[a] * mc[tg]
+                        else:
+                            i = -1 - tg
+                            pprec[a] = Sainv[i, i]
+                            pmean[a] = Sainv_a0[i] - pprec[a] * al[i]
+                    for a in range(k):
+                        for bb in range(a + 1):
+                            A[a, bb] = J[f] * Sf[a, bb]
+                        A[a, a] += pprec[a]
+                        s = pmean[a]
+                        for bb in range(k):
+                            s += Sf[a, bb] * acc[bb]
+                        v[a] = s
+                    if cholesky_forward(A, v, inv_diag, k):
+                        _finish_draw(A, v, inv_diag, normal, k)
+                    else:
+                        failures[ch] += 1
+                        for a in range(k):
+                            normal.standard_normal()
+                            v[a] = 0.0
+                    for j in range(J[f]):
+                        base = b_off[f] + j * k
+                        for a in range(k):
+                            bc[base + a] -= v[a]
+                    for a in range(k):
+                        tg = shift_target[f, a]
+                        if tg >= 0:
+                            mc[tg] += v[a]
+                            for j in range(J[0]):
+                                bc[j * q1 + tg] += v[a]
+                        else:
+                            al[-1 - tg] += v[a]
+            # ---- sigma^2 | everything
+            total = 0.0
+            for c in range(C):
+                _cell_theta(c, theta, bc, al, level, vidx, q, pidx, b_off, -1, True)
+                lin = 0.0
+                quad = 0.0
+                for a in range(p):
+                    lin += theta[a] * h[c, a]
+                    row = 0.0
+                    for bb in range(a):
+                        row += G[c, a, bb] * theta[bb]
+                    quad += theta[a] * (2.0 * row + G[c, a, a] * theta[a])
+                rss = rr[c] - 2.0 * lin + quad
+                if rss > 0.0:
+                    total += rss
+            sigma2[ch] = (sigma_b + 0.5 * total) / gamma_rng.standard_gamma(sigma_a + 0.5 * n_total)
+            # ---- store
+            countdown -= 1
+            if store and countdown == 0:
+                countdown = thin
+                kk = out_start + (t + 1) // thin - 1
+                for i in range(bc.shape[0]):
+                    out_b[ch, kk, i] = bc[i]
+                for a in range(r):
+                    out_alpha[ch, kk, a] = al[a]
+                for a in range(q1):
+                    out_mu[ch, kk, a] = mc[a]
+                for f in range(K):
+                    k = q[f]
+                    for a in range(k):
+                        for bb in range(a + 1):
+                            M[a, bb] = Sinv[ch, f, a, bb]
+                    cholesky_lower(M, k)
+                    for bb in range(k):
+                        for a in range(k):
+                            acc[a] = 1.0 if a == bb else 0.0
+                        forward_solve(M, acc, k)
+                        backward_solve_transpose(M, acc, k)
+                        for a in range(k):
+                            out_Sigma[ch, kk, f, a, bb] = acc[a]
+                out_sigma2[ch, kk] = sigma2[ch]
+    return failures.sum()
