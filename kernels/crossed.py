@@ -53,8 +53,8 @@ def _finish_draw(L, v, inv_diag, normal, n):
 
 @njit(cache=True, parallel=True)
 def crossed_gibbs(
-    G, h, rr, nc, level, J, q, vidx, pidx, b_off, lv_off, Gsum, Gpp, S0inv, S0inv_mu0, Sainv, Sainv_a0,
-    tau_kind, tau_a, tau_b, hc_inv_scale2, iw_df, iw_Psi, shift_target, sigma_a, sigma_b, shift,
+    G, h, rr, nc, level, J, q, vidx, pidx, b_off, lv_off, Gsum, hsum, Gfp, Gpp, hp, S0inv, S0inv_mu0, Sainv,
+    Sainv_a0, tau_kind, tau_a, tau_b, hc_inv_scale2, iw_df, iw_Psi, shift_target, sigma_a, sigma_b, shift,
     b, alpha, mu, Sinv, lam, sigma2,
     normal_gens, gamma_gens, n_iter, thin, out_start,
     out_b, out_alpha, out_mu, out_Sigma, out_sigma2,
@@ -72,8 +72,10 @@ def crossed_gibbs(
         if J[f] > J_max:
             J_max = J[f]
     n_total = 0.0
+    rr_total = 0.0
     for c in range(C):
         n_total += nc[c]
+        rr_total += rr[c]
     store = out_mu.shape[1] > 0
     failures = np.zeros(n_chains, dtype=np.int64)
     for ch in prange(n_chains):
@@ -100,20 +102,30 @@ def crossed_gibbs(
         for t in range(n_iter):
             inv = 1.0 / sigma2[ch]
             # ---- effects of each factor | everything else (levels independent given the rest)
+            # rhs_j = sum_{c in j} (h_c - G_c[V_f, P] alpha - sum_{g != f} G_c[V_f, V_g] b_g[level_g(c)]):
+            # the first two sums are per-level constants, only the cross-factor terms need the cells
             for f in range(K):
                 k = q[f]
+                lo = lv_off[f]
                 for j in range(J[f]):
                     for a in range(k):
-                        lev[j, a] = 0.0
-                for c in range(C):
-                    _cell_theta(c, theta, bc, al, level, vidx, q, pidx, b_off, f, True)
-                    j = level[c, f]
-                    for a in range(k):
-                        col = vidx[f, a]
-                        s = h[c, col]
-                        for mm in range(p):
-                            s -= G[c, col, mm] * theta[mm]
-                        lev[j, a] += s
+                        s = hsum[lo + j, a]
+                        for bb in range(r):
+                            s -= Gfp[lo + j, a, bb] * al[bb]
+                        lev[j, a] = s
+                if K > 1:
+                    for c in range(C):
+                        j = level[c, f]
+                        for g in range(K):
+                            if g == f:
+                                continue
+                            base = b_off[g] + level[c, g] * q[g]
+                            for a in range(k):
+                                row = vidx[f, a]
+                                s = 0.0
+                                for bb in range(q[g]):
+                                    s += G[c, row, vidx[g, bb]] * bc[base + bb]
+                                lev[j, a] -= s
                 Sf = Sinv[ch, f]
                 for a in range(k):
                     s = 0.0
@@ -122,7 +134,7 @@ def crossed_gibbs(
                             s += Sf[a, bb] * mc[bb]
                     Sm[a] = s
                 for j in range(J[f]):
-                    if cholesky_forward_affine(Sf, Gsum[lv_off[f] + j], inv, Sm, lev[j], A, v, inv_diag, k):
+                    if cholesky_forward_affine(Sf, Gsum[lo + j], inv, Sm, lev[j], A, v, inv_diag, k):
                         _finish_draw(A, v, inv_diag, normal, k)
                     else:
                         failures[ch] += 1
@@ -131,18 +143,18 @@ def crossed_gibbs(
                     base = b_off[f] + j * k
                     for a in range(k):
                         bc[base + a] = v[a]
-            # ---- pooled coefficients | effects
+            # ---- pooled coefficients | effects: rhs = h_P - sum_f sum_j Gfp_j' b_f,j, no cell pass
             if r > 0:
                 for a in range(r):
-                    acc[a] = 0.0
-                for c in range(C):
-                    _cell_theta(c, theta, bc, al, level, vidx, q, pidx, b_off, -1, False)
-                    for a in range(r):
-                        col = pidx[a]
-                        s = h[c, col]
-                        for mm in range(p):
-                            s -= G[c, col, mm] * theta[mm]
-                        acc[a] += s
+                    acc[a] = hp[a]
+                for f in range(K):
+                    lo = lv_off[f]
+                    for j in range(J[f]):
+                        base = b_off[f] + j * q[f]
+                        for bb in range(q[f]):
+                            bv = bc[base + bb]
+                            for a in range(r):
+                                acc[a] -= Gfp[lo + j, bb, a] * bv
                 if cholesky_forward_affine(Sainv, Gpp, inv, Sainv_a0, acc, A, v, inv_diag, r):
                     _finish_draw(A, v, inv_diag, normal, r)
                 else:
@@ -269,21 +281,27 @@ def crossed_gibbs(
                                 bc[j * q1 + tg] += v[a]
                         else:
                             al[-1 - tg] += v[a]
-            # ---- sigma^2 | everything
-            total = 0.0
+            # ---- sigma^2 | everything: RSS = sum rr - 2 theta'h (per-level sums) + sum_c theta_c'G_c theta_c
+            lin = 0.0
+            for a in range(r):
+                lin += al[a] * hp[a]
+            for f in range(K):
+                lo = lv_off[f]
+                for j in range(J[f]):
+                    base = b_off[f] + j * q[f]
+                    for a in range(q[f]):
+                        lin += bc[base + a] * hsum[lo + j, a]
+            quad = 0.0
             for c in range(C):
                 _cell_theta(c, theta, bc, al, level, vidx, q, pidx, b_off, -1, True)
-                lin = 0.0
-                quad = 0.0
                 for a in range(p):
-                    lin += theta[a] * h[c, a]
                     row = 0.0
                     for bb in range(a):
                         row += G[c, a, bb] * theta[bb]
                     quad += theta[a] * (2.0 * row + G[c, a, a] * theta[a])
-                rss = rr[c] - 2.0 * lin + quad
-                if rss > 0.0:
-                    total += rss
+            total = rr_total - 2.0 * lin + quad
+            if total < 0.0:
+                total = 0.0
             sigma2[ch] = (sigma_b + 0.5 * total) / gamma_rng.standard_gamma(sigma_a + 0.5 * n_total)
             # ---- store
             countdown -= 1

@@ -342,7 +342,10 @@ class CrossedProblem:
     b_off: np.ndarray  # (K + 1,) offsets of each factor's effects in the flat b vector
     lv_off: np.ndarray  # (K + 1,) offsets of each factor's levels in Gsum
     Gsum: np.ndarray  # (sum J, qmax, qmax): sum over a level's cells of G_c[V_f, V_f]
+    hsum: np.ndarray  # (sum J, qmax): sum over a level's cells of h_c[V_f]
+    Gfp: np.ndarray  # (sum J, qmax, r): sum over a level's cells of G_c[V_f, P]
     Gpp: np.ndarray  # (r, r) sum over cells of G_c[P, P]
+    hp: np.ndarray  # (r,) sum over cells of h_c[P]
     S0inv: np.ndarray
     S0inv_mu0: np.ndarray
     Sainv: np.ndarray
@@ -361,7 +364,7 @@ class CrossedProblem:
     def kernel_args(self):
         s = self.stats
         return (s.G, s.h, s.rr, s.n, s.level, self.J, self.q, self.vidx, self.pidx, self.b_off, self.lv_off,
-                self.Gsum, self.Gpp, self.S0inv, self.S0inv_mu0, self.Sainv, self.Sainv_a0, self.tau_kind,
+                self.Gsum, self.hsum, self.Gfp, self.Gpp, self.hp, self.S0inv, self.S0inv_mu0, self.Sainv, self.Sainv_a0, self.tau_kind,
                 self.tau_a, self.tau_b, self.hc_inv_scale2, self.iw_df, self.iw_Psi, self.shift_target,
                 self.sigma_a, self.sigma_b, self.shift)
 
@@ -378,11 +381,18 @@ def crossed_problem(cs: CellStats, prior: ResolvedCrossedPrior, vidx_list, pidx,
     J = np.asarray(J, dtype=np.int64)
     b_off = np.concatenate([[0], np.cumsum(J * q)]).astype(np.int64)
     lv_off = np.concatenate([[0], np.cumsum(J)]).astype(np.int64)
+    r = len(pidx)
     Gsum = np.zeros((int(lv_off[-1]), qmax, qmax))
+    hsum = np.zeros((int(lv_off[-1]), qmax))
+    Gfp = np.zeros((int(lv_off[-1]), qmax, r))
     for f, v in enumerate(vidx_list):
-        block = cs.G[:, v][:, :, v]
-        np.add.at(Gsum[lv_off[f]: lv_off[f + 1], : len(v), : len(v)], cs.level[:, f], block)
-    Gpp = cs.G[:, pidx][:, :, pidx].sum(axis=0) if len(pidx) else np.zeros((0, 0))
+        k, lv = len(v), slice(lv_off[f], lv_off[f + 1])
+        np.add.at(Gsum[lv, :k, :k], cs.level[:, f], cs.G[:, v][:, :, v])
+        np.add.at(hsum[lv, :k], cs.level[:, f], cs.h[:, v])
+        if r:
+            np.add.at(Gfp[lv, :k, :], cs.level[:, f], cs.G[:, v][:, :, pidx])
+    Gpp = cs.G[:, pidx][:, :, pidx].sum(axis=0) if r else np.zeros((0, 0))
+    hp = cs.h[:, pidx].sum(axis=0) if r else np.zeros(0)
     D, ref = cs.scale, cs.ref
     with np.errstate(divide="ignore"):
         prec = np.where(np.isfinite(prior.fixed_scale), 1.0 / (D * prior.fixed_scale) ** 2, 0.0)
@@ -411,7 +421,7 @@ def crossed_problem(cs: CellStats, prior: ResolvedCrossedPrior, vidx_list, pidx,
         for a, col in enumerate(v):
             where = np.flatnonzero(v1 == col)
             shift_target[f, a] = where[0] if len(where) else -(1 + int(np.flatnonzero(pidx == col)[0]))
-    return CrossedProblem(cs, J, q, vidx, pidx, b_off, lv_off, Gsum, Gpp, S0inv, S0inv_mu0, Sainv, Sainv_a0,
+    return CrossedProblem(cs, J, q, vidx, pidx, b_off, lv_off, Gsum, hsum, Gfp, Gpp, hp, S0inv, S0inv_mu0, Sainv, Sainv_a0,
                           tau_kind, tau_a, tau_b, hc, iw_df, iw_Psi, shift_target, float(prior.sigma_a),
                           float(prior.sigma_b), bool(shift))
 
@@ -468,8 +478,8 @@ def _theta_cells(level, vidx, q, b_list, alpha, pidx, p, skip=-1, skip_alpha=Fal
 
 
 def crossed_gibbs_reference(
-    G, h, rr, nc, level, J, q, vidx, pidx, b_off, lv_off, Gsum, Gpp, S0inv, S0inv_mu0, Sainv, Sainv_a0,
-    tau_kind, tau_a, tau_b, hc_inv_scale2, iw_df, iw_Psi, shift_target, sigma_a, sigma_b, shift,
+    G, h, rr, nc, level, J, q, vidx, pidx, b_off, lv_off, Gsum, hsum, Gfp, Gpp, hp, S0inv, S0inv_mu0, Sainv,
+    Sainv_a0, tau_kind, tau_a, tau_b, hc_inv_scale2, iw_df, iw_Psi, shift_target, sigma_a, sigma_b, shift,
     b, alpha, mu, Sinv, lam, sigma2,
     normal_gens, gamma_gens, n_iter, thin, out_start,
     out_b, out_alpha, out_mu, out_Sigma, out_sigma2,
@@ -579,7 +589,7 @@ def crossed_gibbs_reference(
         # ---- residual variance
         theta = _theta_cells(level, vidx, q, b_list, alpha, pidx, p)
         rss = rr[None] - 2.0 * np.einsum("nca,ca->nc", theta, h) + np.einsum("nca,cab,ncb->nc", theta, G, theta)
-        rss = np.maximum(rss, 0.0).sum(axis=1)
+        rss = np.maximum(rss.sum(axis=1), 0.0)
         sigma2[:] = (sigma_b + 0.5 * rss) / g[:, gi]
         for f in range(K):
             b[:, b_off[f]: b_off[f + 1]] = b_list[f].reshape(Ch, -1)
