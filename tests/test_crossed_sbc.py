@@ -12,6 +12,9 @@ are unbalanced and some empty; "nested" — 3 states, 2 counties within each (fa
 sigma2 and the log-likelihood (a joint quantity).  Both samplers ("shift", "plain") are run.
 
 False alarms: 8 quantities x 2 designs x 2 samplers = 32 p-values -> family-wise rate <= 0.3%.
+Mixing, measured: the slow test with sampler "plain" at thin 3 fails for b1 and b2 (p ~ 1e-8 at
+L = 3000) while "shift" passes: the plain sampler's effects drift along b_1 + c, b_2 - c, the
+direction the shift move draws exactly; the slow test thins "plain" by 10.
 Negative control (power): fitting tau2 priors with a scale 3x the generating one is detected at
 L = 400 (p underflows), as in the one-factor SBC; the slow tests use L = 3000.
 """
@@ -80,13 +83,13 @@ def loglik(x, y, groups, names, b1, b2, alpha, sigma2):
     return -0.5 * (((y - mean) ** 2) / sigma2[..., None]).sum(-1) - 0.5 * len(y) * np.log(sigma2)
 
 
-def run_sbc(kind, L, seed, sampler, tau_scale=1.0):
+def run_sbc(kind, L, seed, sampler, tau_scale=1.0, thin=THIN):
     rng = np.random.default_rng(seed)
     ranks = {k: [] for k in ("mu", "alpha", "tau2_0", "tau2_1", "b1", "b2", "sigma2", "loglik")}
     for rep in range(L):
         x, y, groups, names, t = simulate(kind, rng)
         post = model(names, sampler, tau_scale).sample(x, y, groups, chains=1, draws=KEPT, warmup=WARMUP,
-                                                       thin=THIN, seed=seed * 100003 + rep, progress=False)
+                                                       thin=thin, seed=seed * 100003 + rep, progress=False)
         # levels present in the data (the simulated design may leave some unused)
         l1 = np.unique(groups[names[0]])
         l2 = np.unique(groups[names[1]])
@@ -128,6 +131,8 @@ def test_sbc_detects_misspecified_tau_prior():
 @pytest.mark.parametrize("sampler", CrossedRegression.SAMPLERS)
 @pytest.mark.parametrize("kind", ["crossed", "nested"])
 def test_sbc_ranks_uniform_slow(kind, sampler):
-    p = pvalues(run_sbc(kind, L_SLOW, 17, sampler))
+    # plain block Gibbs needs more thinning: at thin 3 its b1 and b2 ranks fail at this size
+    # (p ~ 1e-8, measured) from autocorrelation along b_1 + c, b_2 - c, the direction the shift move samples
+    p = pvalues(run_sbc(kind, L_SLOW, 17, sampler, thin=THIN if sampler == "shift" else 10))
     bad = {k: v for k, v in p.items() if v < P_MIN}
     assert not bad, f"SBC {kind}/{sampler}: non-uniform ranks {bad}"
