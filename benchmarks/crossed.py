@@ -5,7 +5,7 @@ Workloads (seeded):
   b with 100 levels (intercept), 10^5 rows with random levels (~63,000 non-empty cells);
 * nested: 50 states, 20 counties within each (factor "state:county", 1,000 levels), 10^5 rows,
   intercepts only, one pooled slope.
-For each: both backends x both samplers ("plain" block Gibbs, "shift" = block Gibbs plus the
+For each: both backends x both samplers ("plain" block Gibbs, "blocked" = block Gibbs plus the
 exact moves along the unidentified mean directions).  min-ESS is the smallest bulk ESS over
 every scalar (effects, mu, alpha, variances, sigma2); min-ESS/s divides by the sampling time.
 Per-iteration cost at fixed cells: 20,000 fixed cells, n = 10^5 and 10^6 (numba, 4 chains).
@@ -105,7 +105,7 @@ def main(argv=None):
     rows = []
     for name, data in (("crossed", crossed_workload(**sizes)), ("nested", nested_workload(**sizes))):
         for backend, (c, d, w) in (("numba", nb), ("numpy", npd)):
-            for sampler in ("plain", "shift"):
+            for sampler in ("plain", "blocked"):
                 r = run(name, data, backend, sampler, c, d, w)
                 print(r, flush=True)
                 rows.append(r)

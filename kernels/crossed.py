@@ -7,10 +7,12 @@ the pooled coefficients alpha sit at the columns pidx.  The coefficient vector o
 theta_c = alpha (at pidx) + sum_f b_f[level[c, f]] (at vidx[f]), so
 RSS_c = rr_c - 2 theta_c'h_c + theta_c'G_c theta_c.
 
-Per iteration and chain the normal stream gives, in order: sum_f J_f q_f values for the
-effects (factor by factor, level by level), r for alpha, q_1 for mu, the Bartlett
-off-diagonals of every inverse-Wishart factor, then (sampler "shift") q_f for the shift move
-of every factor f >= 2; the gamma stream gives, per factor, the tau^2 (or Bartlett) gammas and
+Per iteration and chain the normal stream gives, in order: with sampler "plain", sum_f J_f q_f
+values for the effects (factor by factor, level by level), r for alpha, q_1 for mu; with sampler
+"blocked", the effects of factors 2..K, q_1 + r for (mu, alpha) drawn with the first factor's
+effects integrated out, then J_1 q_1 for the first factor's effects; then the Bartlett
+off-diagonals of every inverse-Wishart factor and ("blocked") q_f for the shift move of every
+factor f >= 2; the gamma stream gives, per factor, the tau^2 (or Bartlett) gammas and
 the half-Cauchy lambdas, then one for sigma^2.  The NumPy reference
 (gibbsreg.crossed.crossed_gibbs_reference) consumes the same streams in the same order.
 """
@@ -51,10 +53,81 @@ def _finish_draw(L, v, inv_diag, normal, n):
     backward_transpose(L, v, inv_diag, n)
 
 
+@njit(cache=True)
+def _level_rhs(f, with_alpha, lev, G, level, J, q, vidx, b_off, lv_off, hsum, Gfp, bc, al, r, C, K):
+    """lev[j] <- sum_{c in j} (h_c[V_f] - [G_c[V_f, P] alpha] - sum_{g != f} G_c[V_f, V_g] b_g[level_g(c)]).
+
+    The first two sums are per-level constants; only the cross-factor terms need the cells.
+    """
+    k = q[f]
+    lo = lv_off[f]
+    for j in range(J[f]):
+        for a in range(k):
+            s = hsum[lo + j, a]
+            if with_alpha:
+                for bb in range(r):
+                    s -= Gfp[lo + j, a, bb] * al[bb]
+            lev[j, a] = s
+    if K > 1:
+        for c in range(C):
+            j = level[c, f]
+            for g in range(K):
+                if g == f:
+                    continue
+                base = b_off[g] + level[c, g] * q[g]
+                for a in range(k):
+                    row = vidx[f, a]
+                    s = 0.0
+                    for bb in range(q[g]):
+                        s += G[c, row, vidx[g, bb]] * bc[base + bb]
+                    lev[j, a] -= s
+
+
+@njit(cache=True)
+def _draw_levels(f, lev, Sf, Gsum, lv_off, J, q, b_off, bc, mc, inv, A, v, inv_diag, Sm, normal):
+    """b_f,j ~ N(A_j^{-1}(Sigma_f^{-1} m + lev_j / sigma^2), A_j^{-1}), A_j = Sigma_f^{-1} + Gsum_j / sigma^2,
+    m = mu for the first factor and 0 for the others.  Returns False if a factorisation failed."""
+    k = q[f]
+    lo = lv_off[f]
+    ok = True
+    for a in range(k):
+        s = 0.0
+        if f == 0:
+            for bb in range(k):
+                s += Sf[a, bb] * mc[bb]
+        Sm[a] = s
+    for j in range(J[f]):
+        if cholesky_forward_affine(Sf, Gsum[lo + j], inv, Sm, lev[j], A, v, inv_diag, k):
+            _finish_draw(A, v, inv_diag, normal, k)
+        else:
+            ok = False
+            for a in range(k):
+                normal.standard_normal()
+        base = b_off[f] + j * k
+        for a in range(k):
+            bc[base + a] = v[a]
+    return ok
+
+
+@njit(cache=True)
+def _pooled_rhs(acc, hp, Gfp, lv_off, J, q, b_off, bc, r, first, K):
+    """acc <- h_P - sum_{f >= first} sum_j Gfp_{f,j}' b_f,j (per-level sums, no cell pass)."""
+    for a in range(r):
+        acc[a] = hp[a]
+    for f in range(first, K):
+        lo = lv_off[f]
+        for j in range(J[f]):
+            base = b_off[f] + j * q[f]
+            for bb in range(q[f]):
+                bv = bc[base + bb]
+                for a in range(r):
+                    acc[a] -= Gfp[lo + j, bb, a] * bv
+
+
 @njit(cache=True, parallel=True)
 def crossed_gibbs(
     G, h, rr, nc, level, J, q, vidx, pidx, b_off, lv_off, Gsum, hsum, Gfp, Gpp, hp, S0inv, S0inv_mu0, Sainv,
-    Sainv_a0, tau_kind, tau_a, tau_b, hc_inv_scale2, iw_df, iw_Psi, shift_target, sigma_a, sigma_b, shift,
+    Sainv_a0, tau_kind, tau_a, tau_b, hc_inv_scale2, iw_df, iw_Psi, shift_target, sigma_a, sigma_b, blocked,
     b, alpha, mu, Sinv, lam, sigma2,
     normal_gens, gamma_gens, n_iter, thin, out_start,
     out_b, out_alpha, out_mu, out_Sigma, out_sigma2,
@@ -98,89 +171,122 @@ def crossed_gibbs(
         W = np.zeros((qmax, qmax))
         pprec = np.zeros(qmax)
         pmean = np.zeros(qmax)
+        Pm = np.zeros((p, p))
+        wv = np.zeros(p)
+        Lw = np.zeros((qmax, qmax))
+        Uw = np.zeros((qmax, p))
+        ew = np.zeros(qmax)
         countdown = thin
         for t in range(n_iter):
             inv = 1.0 / sigma2[ch]
-            # ---- effects of each factor | everything else (levels independent given the rest)
-            # rhs_j = sum_{c in j} (h_c - G_c[V_f, P] alpha - sum_{g != f} G_c[V_f, V_g] b_g[level_g(c)]):
-            # the first two sums are per-level constants, only the cross-factor terms need the cells
-            for f in range(K):
-                k = q[f]
-                lo = lv_off[f]
-                for j in range(J[f]):
-                    for a in range(k):
-                        s = hsum[lo + j, a]
-                        for bb in range(r):
-                            s -= Gfp[lo + j, a, bb] * al[bb]
-                        lev[j, a] = s
-                if K > 1:
-                    for c in range(C):
-                        j = level[c, f]
-                        for g in range(K):
-                            if g == f:
-                                continue
-                            base = b_off[g] + level[c, g] * q[g]
-                            for a in range(k):
-                                row = vidx[f, a]
-                                s = 0.0
-                                for bb in range(q[g]):
-                                    s += G[c, row, vidx[g, bb]] * bc[base + bb]
-                                lev[j, a] -= s
-                Sf = Sinv[ch, f]
-                for a in range(k):
-                    s = 0.0
-                    if f == 0:
-                        for bb in range(k):
-                            s += Sf[a, bb] * mc[bb]
-                    Sm[a] = s
-                for j in range(J[f]):
-                    if cholesky_forward_affine(Sf, Gsum[lo + j], inv, Sm, lev[j], A, v, inv_diag, k):
-                        _finish_draw(A, v, inv_diag, normal, k)
+            if not blocked:
+                # ---- effects of each factor | everything else (levels independent given the rest)
+                for f in range(K):
+                    _level_rhs(f, True, lev, G, level, J, q, vidx, b_off, lv_off, hsum, Gfp, bc, al, r, C, K)
+                    if not _draw_levels(f, lev, Sinv[ch, f], Gsum, lv_off, J, q, b_off, bc, mc, inv, A, v, inv_diag,
+                                        Sm, normal):
+                        failures[ch] += 1
+                # ---- pooled coefficients | effects: rhs = h_P - sum_f sum_j Gfp_j' b_f,j, no cell pass
+                if r > 0:
+                    _pooled_rhs(acc, hp, Gfp, lv_off, J, q, b_off, bc, r, 0, K)
+                    if cholesky_forward_affine(Sainv, Gpp, inv, Sainv_a0, acc, A, v, inv_diag, r):
+                        _finish_draw(A, v, inv_diag, normal, r)
                     else:
                         failures[ch] += 1
-                        for a in range(k):
-                            normal.standard_normal()
-                    base = b_off[f] + j * k
-                    for a in range(k):
-                        bc[base + a] = v[a]
-            # ---- pooled coefficients | effects: rhs = h_P - sum_f sum_j Gfp_j' b_f,j, no cell pass
-            if r > 0:
-                for a in range(r):
-                    acc[a] = hp[a]
-                for f in range(K):
-                    lo = lv_off[f]
-                    for j in range(J[f]):
-                        base = b_off[f] + j * q[f]
-                        for bb in range(q[f]):
-                            bv = bc[base + bb]
-                            for a in range(r):
-                                acc[a] -= Gfp[lo + j, bb, a] * bv
-                if cholesky_forward_affine(Sainv, Gpp, inv, Sainv_a0, acc, A, v, inv_diag, r):
-                    _finish_draw(A, v, inv_diag, normal, r)
+                    for a in range(r):
+                        al[a] = v[a]
+                # ---- mu | b_1, Sigma_1
+                for a in range(q1):
+                    acc[a] = 0.0
+                for j in range(J[0]):
+                    for a in range(q1):
+                        acc[a] += bc[j * q1 + a]
+                S1 = Sinv[ch, 0]
+                for a in range(q1):
+                    for bb in range(a + 1):
+                        A[a, bb] = S0inv[a, bb] + J[0] * S1[a, bb]
+                    s = S0inv_mu0[a]
+                    for bb in range(q1):
+                        s += S1[a, bb] * acc[bb]
+                    v[a] = s
+                if cholesky_forward(A, v, inv_diag, q1):
+                    _finish_draw(A, v, inv_diag, normal, q1)
                 else:
                     failures[ch] += 1
-                for a in range(r):
-                    al[a] = v[a]
-            # ---- mu | b_1, Sigma_1
-            for a in range(q1):
-                acc[a] = 0.0
-            for j in range(J[0]):
                 for a in range(q1):
-                    acc[a] += bc[j * q1 + a]
-            S1 = Sinv[ch, 0]
-            for a in range(q1):
-                for bb in range(a + 1):
-                    A[a, bb] = S0inv[a, bb] + J[0] * S1[a, bb]
-                s = S0inv_mu0[a]
-                for bb in range(q1):
-                    s += S1[a, bb] * acc[bb]
-                v[a] = s
-            if cholesky_forward(A, v, inv_diag, q1):
-                _finish_draw(A, v, inv_diag, normal, q1)
+                    mc[a] = v[a]
             else:
-                failures[ch] += 1
-            for a in range(q1):
-                mc[a] = v[a]
+                # ---- later factors' effects, as in plain block Gibbs
+                for f in range(1, K):
+                    _level_rhs(f, True, lev, G, level, J, q, vidx, b_off, lv_off, hsum, Gfp, bc, al, r, C, K)
+                    if not _draw_levels(f, lev, Sinv[ch, f], Gsum, lv_off, J, q, b_off, bc, mc, inv, A, v, inv_diag,
+                                        Sm, normal):
+                        failures[ch] += 1
+                # ---- (mu, alpha) | later factors, with the first factor's effects integrated out
+                _level_rhs(0, False, lev, G, level, J, q, vidx, b_off, lv_off, hsum, Gfp, bc, al, r, C, K)
+                d = q1 + r
+                for a in range(d):
+                    for bb in range(d):
+                        Pm[a, bb] = 0.0
+                    wv[a] = 0.0
+                for a in range(q1):
+                    for bb in range(q1):
+                        Pm[a, bb] = S0inv[a, bb] + J[0] * Sinv[ch, 0, a, bb]
+                    wv[a] = S0inv_mu0[a]
+                if r > 0:
+                    _pooled_rhs(acc, hp, Gfp, lv_off, J, q, b_off, bc, r, 1, K)
+                    for a in range(r):
+                        for bb in range(r):
+                            Pm[q1 + a, q1 + bb] = Sainv[a, bb] + Gpp[a, bb] * inv
+                        wv[q1 + a] = Sainv_a0[a] + acc[a] * inv
+                S1 = Sinv[ch, 0]
+                for j in range(J[0]):
+                    for a in range(q1):
+                        for bb in range(a + 1):
+                            Lw[a, bb] = S1[a, bb] + Gsum[j, a, bb] * inv
+                    if not cholesky_lower(Lw, q1):
+                        failures[ch] += 1
+                        continue
+                    # U = L^{-1} [Sigma_1^{-1}, -G_j[V1, P] / sigma^2], e = L^{-1} lev_j / sigma^2
+                    for bb in range(d):
+                        for a in range(q1):
+                            Uw[a, bb] = S1[a, bb] if bb < q1 else -Gfp[j, a, bb - q1] * inv
+                        for a in range(q1):
+                            acc[a] = Uw[a, bb]
+                        forward_solve(Lw, acc, q1)
+                        for a in range(q1):
+                            Uw[a, bb] = acc[a]
+                    for a in range(q1):
+                        ew[a] = lev[j, a] * inv
+                    forward_solve(Lw, ew, q1)
+                    for a in range(d):
+                        s = 0.0
+                        for kk in range(q1):
+                            s += Uw[kk, a] * ew[kk]
+                        wv[a] += s
+                        for bb in range(a + 1):
+                            s = 0.0
+                            for kk in range(q1):
+                                s += Uw[kk, a] * Uw[kk, bb]
+                            Pm[a, bb] -= s
+                if cholesky_forward(Pm, wv, inv_diag, d):
+                    _finish_draw(Pm, wv, inv_diag, normal, d)
+                else:
+                    failures[ch] += 1
+                for a in range(q1):
+                    mc[a] = wv[a]
+                for a in range(r):
+                    al[a] = wv[q1 + a]
+                # ---- b_1 | mu, alpha, the rest
+                for j in range(J[0]):
+                    for a in range(q1):
+                        s = 0.0
+                        for bb in range(r):
+                            s += Gfp[j, a, bb] * al[bb]
+                        lev[j, a] -= s
+                if not _draw_levels(0, lev, Sinv[ch, 0], Gsum, lv_off, J, q, b_off, bc, mc, inv, A, v, inv_diag,
+                                    Sm, normal):
+                    failures[ch] += 1
             # ---- Sigma_f | b_f (centred at mu for the first factor, at 0 for the others)
             for f in range(K):
                 k = q[f]
@@ -235,7 +341,7 @@ def crossed_gibbs(
                         for a in range(k):
                             lam[ch, f, a] = (hc_inv_scale2[f, a] + Sf[a, a]) / gamma_rng.standard_gamma(1.0)
             # ---- shift moves: b_f - c, (mu or alpha) + c, b_1 + c leave the likelihood unchanged
-            if shift:
+            if blocked:
                 for f in range(1, K):
                     k = q[f]
                     Sf = Sinv[ch, f]

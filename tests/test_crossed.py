@@ -140,7 +140,7 @@ def test_nested_pinned_variances_match_dense_gaussian():
     check_gaussian(post, mean, cov, factors, maps, 2)
 
 
-def _model(sampler="shift"):
+def _model(sampler="blocked"):
     return CrossedRegression([Factor("a", ["intercept", "x0"], tau=gr.InvWishart(4, 1.0)),
                               Factor("b", tau=gr.HalfCauchy(1.0))], sampler=sampler)
 

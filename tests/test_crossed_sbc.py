@@ -9,11 +9,11 @@ kept draws must be uniform on 0..99; 10 bins, chi-square test, a quantity fails 
 Designs: "crossed" — factors a (5 levels) x b (4 levels), 30 rows with random levels, so cells
 are unbalanced and some empty; "nested" — 3 states, 2 counties within each (factor
 "state:county"), 30 rows.  Quantities: mu, alpha, tau2 of both factors, one effect of each factor,
-sigma2 and the log-likelihood (a joint quantity).  Both samplers ("shift", "plain") are run.
+sigma2 and the log-likelihood (a joint quantity).  Both samplers ("blocked", "plain") are run.
 
 False alarms: 8 quantities x 2 designs x 2 samplers = 32 p-values -> family-wise rate <= 0.3%.
 Mixing, measured: the slow test with sampler "plain" at thin 3 fails for b1 and b2 (p ~ 1e-8 at
-L = 3000) while "shift" passes: the plain sampler's effects drift along b_1 + c, b_2 - c, the
+L = 3000) while "blocked" passes: the plain sampler's effects drift along b_1 + c, b_2 - c, the
 direction the shift move draws exactly; the slow test thins "plain" by 10.
 Negative control (power): fitting tau2 priors with a scale 3x the generating one is detected at
 L = 400 (p underflows), as in the one-factor SBC; the slow tests use L = 3000.
@@ -123,7 +123,7 @@ def test_sbc_ranks_uniform(kind, sampler):
 
 def test_sbc_detects_misspecified_tau_prior():
     """Negative control: tau2 priors 3x too wide must be caught (tau2 ranks pile up at the top)."""
-    p = pvalues(run_sbc("crossed", L_CI, 8, "shift", tau_scale=3.0))
+    p = pvalues(run_sbc("crossed", L_CI, 8, "blocked", tau_scale=3.0))
     assert min(p["tau2_0"], p["tau2_1"]) < P_MIN, p
 
 
@@ -133,6 +133,6 @@ def test_sbc_detects_misspecified_tau_prior():
 def test_sbc_ranks_uniform_slow(kind, sampler):
     # plain block Gibbs needs more thinning: at thin 3 its b1 and b2 ranks fail at this size
     # (p ~ 1e-8, measured) from autocorrelation along b_1 + c, b_2 - c, the direction the shift move samples
-    p = pvalues(run_sbc(kind, L_SLOW, 17, sampler, thin=THIN if sampler == "shift" else 10))
+    p = pvalues(run_sbc(kind, L_SLOW, 17, sampler, thin=THIN if sampler == "blocked" else 10))
     bad = {k: v for k, v in p.items() if v < P_MIN}
     assert not bad, f"SBC {kind}/{sampler}: non-uniform ranks {bad}"

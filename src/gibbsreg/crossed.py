@@ -13,10 +13,13 @@ E_f embeds the q_f varying columns of factor f into the p columns.
 
 The sampler keeps, for each non-empty combination of levels (a *cell*), the cross-moments
 Z_c'Z_c, Z_c'r0_c, r0_c'r0_c, n_c in scaled coordinates around the complete-pooling least-squares
-point, so one sweep costs O(sum_f J_f q_f^3 + cells p^2), never O(n).  ``sampler="shift"``
-(default) adds, for every later factor, an exact Gibbs draw along the direction the likelihood
-cannot see (b_f,. - c, with mu or alpha + c, and b_1,. + c), which removes the slow mixing of
-plain block Gibbs between the population means and the later factors' means.
+point, so one sweep costs O(sum_f J_f q_f^3 + cells p^2), never O(n).  ``sampler="blocked"``
+(default) draws (mu, alpha) with the first factor's effects integrated out and then those
+effects (one exact block, the collapsed update of Papaspiliopoulos, Roberts & Zanella 2020 for
+the population coefficients), and adds, for every later factor, an exact Gibbs draw along the
+direction the likelihood cannot see (b_f,. - c, with mu or alpha + c, and b_1,. + c); together
+they remove the slow mixing of plain block Gibbs between the population coefficients and the
+factors' means.
 """
 
 from __future__ import annotations
@@ -359,17 +362,17 @@ class CrossedProblem:
     shift_target: np.ndarray  # (K, qmax): index into mu (>= 0) or -(1 + index into alpha)
     sigma_a: float
     sigma_b: float
-    shift: bool
+    blocked: bool
 
     def kernel_args(self):
         s = self.stats
         return (s.G, s.h, s.rr, s.n, s.level, self.J, self.q, self.vidx, self.pidx, self.b_off, self.lv_off,
                 self.Gsum, self.hsum, self.Gfp, self.Gpp, self.hp, self.S0inv, self.S0inv_mu0, self.Sainv, self.Sainv_a0, self.tau_kind,
                 self.tau_a, self.tau_b, self.hc_inv_scale2, self.iw_df, self.iw_Psi, self.shift_target,
-                self.sigma_a, self.sigma_b, self.shift)
+                self.sigma_a, self.sigma_b, self.blocked)
 
 
-def crossed_problem(cs: CellStats, prior: ResolvedCrossedPrior, vidx_list, pidx, J, shift=True) -> CrossedProblem:
+def crossed_problem(cs: CellStats, prior: ResolvedCrossedPrior, vidx_list, pidx, J, blocked=True) -> CrossedProblem:
     """Express the resolved prior in the scaled coordinates and precompute the per-level Gram sums."""
     K = len(vidx_list)
     q = np.array([len(v) for v in vidx_list], dtype=np.int64)
@@ -423,7 +426,7 @@ def crossed_problem(cs: CellStats, prior: ResolvedCrossedPrior, vidx_list, pidx,
             shift_target[f, a] = where[0] if len(where) else -(1 + int(np.flatnonzero(pidx == col)[0]))
     return CrossedProblem(cs, J, q, vidx, pidx, b_off, lv_off, Gsum, hsum, Gfp, Gpp, hp, S0inv, S0inv_mu0, Sainv, Sainv_a0,
                           tau_kind, tau_a, tau_b, hc, iw_df, iw_Psi, shift_target, float(prior.sigma_a),
-                          float(prior.sigma_b), bool(shift))
+                          float(prior.sigma_b), bool(blocked))
 
 
 def crossed_gamma_shapes(tau_kind, tau_a, q, J, iw_df, sigma_a, n_total) -> np.ndarray:
@@ -442,11 +445,11 @@ def crossed_gamma_shapes(tau_kind, tau_a, q, J, iw_df, sigma_a, n_total) -> np.n
     return np.asarray(out, dtype=float)
 
 
-def crossed_normal_count(tau_kind, q, J, r, shift) -> int:
+def crossed_normal_count(tau_kind, q, J, r, blocked) -> int:
     """Normals per iteration: effects (sum J_f q_f), alpha (r), mu (q_1), Bartlett off-diagonals, shift moves."""
     n = int(np.sum(np.asarray(J) * np.asarray(q))) + r + int(q[0])
     n += sum(int(q[f]) * (int(q[f]) - 1) // 2 for f in range(len(q)) if tau_kind[f] == TAU_INVWISHART)
-    if shift:
+    if blocked:
         n += int(np.sum(q[1:]))
     return n
 
@@ -477,9 +480,29 @@ def _theta_cells(level, vidx, q, b_list, alpha, pidx, p, skip=-1, skip_alpha=Fal
     return theta
 
 
+def _level_rhs_ref(f, with_alpha, level, vidx, q, b_list, alpha, pidx, p, G, h, inc, J, Ch):
+    """(chains, J_f, q_f): per level, sum over its cells of h_c[V_f] - G_c[V_f, :] theta_c (factor f left out)."""
+    k = int(q[f])
+    v = vidx[f, :k]
+    theta = _theta_cells(level, vidx, q, b_list, alpha, pidx, p, skip=f, skip_alpha=not with_alpha)
+    resid = h[None][:, :, v] - np.einsum("cab,ncb->nca", G[:, v, :], theta)
+    lev = (inc[f] @ resid.transpose(1, 0, 2).reshape(level.shape[0], Ch * k)).reshape(int(J[f]), Ch, k)
+    return lev.transpose(1, 0, 2)
+
+
+def _draw_levels_ref(f, lev, Sinv, mu, Gsum, lv_off, q, J, inv, z):
+    k, Jf = int(q[f]), int(J[f])
+    Ch = lev.shape[0]
+    Sf = Sinv[:, f, :k, :k]
+    centre = np.einsum("nab,nb->na", Sf, mu) if f == 0 else np.zeros((Ch, k))
+    A = Sf[:, None] + Gsum[None, lv_off[f]: lv_off[f + 1], :k, :k] * inv[:, None, None, None]
+    rhs = centre[:, None, :] + lev * inv[:, None, None]
+    return gaussian_draw(A, rhs, z.reshape(Ch, Jf, k))
+
+
 def crossed_gibbs_reference(
     G, h, rr, nc, level, J, q, vidx, pidx, b_off, lv_off, Gsum, hsum, Gfp, Gpp, hp, S0inv, S0inv_mu0, Sainv,
-    Sainv_a0, tau_kind, tau_a, tau_b, hc_inv_scale2, iw_df, iw_Psi, shift_target, sigma_a, sigma_b, shift,
+    Sainv_a0, tau_kind, tau_a, tau_b, hc_inv_scale2, iw_df, iw_Psi, shift_target, sigma_a, sigma_b, blocked,
     b, alpha, mu, Sinv, lam, sigma2,
     normal_gens, gamma_gens, n_iter, thin, out_start,
     out_b, out_alpha, out_mu, out_Sigma, out_sigma2,
@@ -490,7 +513,7 @@ def crossed_gibbs_reference(
     p = G.shape[1]
     r = len(pidx)
     n_total = float(nc.sum())
-    n_norm = crossed_normal_count(tau_kind, q, J, r, shift)
+    n_norm = crossed_normal_count(tau_kind, q, J, r, blocked)
     shapes = crossed_gamma_shapes(tau_kind, tau_a, q, J, iw_df, sigma_a, n_total)
     Z = normal_block(normal_gens, n_iter, n_norm)
     Gam = gamma_block(gamma_gens, n_iter, shapes)
@@ -503,34 +526,61 @@ def crossed_gibbs_reference(
         zi = 0
         gi = 0
         inv = 1.0 / sigma2  # (Ch,)
-        # ---- effects, one factor at a time
-        for f in range(K):
-            k, Jf = int(q[f]), int(J[f])
-            v = vidx[f, :k]
-            theta = _theta_cells(level, vidx, q, b_list, alpha, pidx, p, skip=f)
-            resid = h[None][:, :, v] - np.einsum("cab,ncb->nca", G[:, v, :], theta)  # (Ch, C, k)
-            lev = (inc[f] @ resid.transpose(1, 0, 2).reshape(level.shape[0], Ch * k)).reshape(Jf, Ch, k)
-            lev = lev.transpose(1, 0, 2)
-            Sf = Sinv[:, f, :k, :k]
-            centre = np.einsum("nab,nb->na", Sf, mu) if f == 0 else np.zeros((Ch, k))
-            A = Sf[:, None] + Gsum[None, lv_off[f]: lv_off[f + 1], :k, :k] * inv[:, None, None, None]
-            rhs = centre[:, None, :] + lev * inv[:, None, None]
-            b_list[f][:] = gaussian_draw(A, rhs, z[:, zi: zi + Jf * k].reshape(Ch, Jf, k))
-            zi += Jf * k
-        # ---- pooled coefficients
-        if r > 0:
-            theta = _theta_cells(level, vidx, q, b_list, alpha, pidx, p, skip_alpha=True)
-            resid = (h[None][:, :, pidx] - np.einsum("cab,ncb->nca", G[:, pidx, :], theta)).sum(axis=1)
-            A = Sainv[None] + Gpp[None] * inv[:, None, None]
-            alpha[:] = gaussian_draw(A, Sainv_a0[None] + resid * inv[:, None], z[:, zi: zi + r])
-        zi += r
-        # ---- population means of the first factor
-        k1, J1 = int(q[0]), int(J[0])
-        S1 = Sinv[:, 0, :k1, :k1]
-        A = S0inv[None] + J1 * S1
-        rhs = S0inv_mu0[None] + np.einsum("nab,nb->na", S1, b_list[0].sum(axis=1))
-        mu[:] = gaussian_draw(A, rhs, z[:, zi: zi + k1])
-        zi += k1
+        if not blocked:
+            # ---- effects, one factor at a time
+            for f in range(K):
+                lev = _level_rhs_ref(f, True, level, vidx, q, b_list, alpha, pidx, p, G, h, inc, J, Ch)
+                b_list[f][:] = _draw_levels_ref(f, lev, Sinv, mu, Gsum, lv_off, q, J, inv, z[:, zi: zi + J[f] * q[f]])
+                zi += int(J[f] * q[f])
+            # ---- pooled coefficients
+            if r > 0:
+                theta = _theta_cells(level, vidx, q, b_list, alpha, pidx, p, skip_alpha=True)
+                resid = (h[None][:, :, pidx] - np.einsum("cab,ncb->nca", G[:, pidx, :], theta)).sum(axis=1)
+                A = Sainv[None] + Gpp[None] * inv[:, None, None]
+                alpha[:] = gaussian_draw(A, Sainv_a0[None] + resid * inv[:, None], z[:, zi: zi + r])
+            zi += r
+            # ---- population means of the first factor
+            k1, J1 = int(q[0]), int(J[0])
+            S1 = Sinv[:, 0, :k1, :k1]
+            A = S0inv[None] + J1 * S1
+            rhs = S0inv_mu0[None] + np.einsum("nab,nb->na", S1, b_list[0].sum(axis=1))
+            mu[:] = gaussian_draw(A, rhs, z[:, zi: zi + k1])
+            zi += k1
+        else:
+            for f in range(1, K):
+                lev = _level_rhs_ref(f, True, level, vidx, q, b_list, alpha, pidx, p, G, h, inc, J, Ch)
+                b_list[f][:] = _draw_levels_ref(f, lev, Sinv, mu, Gsum, lv_off, q, J, inv, z[:, zi: zi + J[f] * q[f]])
+                zi += int(J[f] * q[f])
+            # ---- (mu, alpha) with the first factor's effects integrated out
+            k1, J1 = int(q[0]), int(J[0])
+            d = k1 + r
+            lev = _level_rhs_ref(0, False, level, vidx, q, b_list, alpha, pidx, p, G, h, inc, J, Ch)
+            S1 = Sinv[:, 0, :k1, :k1]
+            P = np.zeros((Ch, d, d))
+            w = np.zeros((Ch, d))
+            P[:, :k1, :k1] = S0inv[None] + J1 * S1
+            w[:, :k1] = S0inv_mu0[None]
+            Gfp0 = Gfp[: J1, :k1, :]
+            if r > 0:
+                hpp = hp[None] - sum(np.einsum("jba,njb->na", Gfp[lv_off[f]: lv_off[f + 1], : int(q[f]), :], b_list[f])
+                                     for f in range(1, K))
+                P[:, k1:, k1:] = Sainv[None] + Gpp[None] * inv[:, None, None]
+                w[:, k1:] = Sainv_a0[None] + hpp * inv[:, None]
+            A = S1[:, None] + Gsum[None, :J1, :k1, :k1] * inv[:, None, None, None]
+            Linv = np.linalg.inv(np.linalg.cholesky(A))  # (Ch, J1, k1, k1)
+            Mj = np.concatenate([np.broadcast_to(S1[:, None], (Ch, J1, k1, k1)),
+                                 -Gfp0[None] * inv[:, None, None, None]], axis=3)
+            U = Linv @ Mj
+            e = np.einsum("njab,njb->nja", Linv, lev * inv[:, None, None])
+            P -= np.einsum("njka,njkb->nab", U, U)
+            w += np.einsum("njka,njk->na", U, e)
+            th = gaussian_draw(P, w, z[:, zi: zi + d])
+            zi += d
+            mu[:] = th[:, :k1]
+            alpha[:] = th[:, k1:]
+            lev = lev - np.einsum("jab,nb->nja", Gfp0, alpha)
+            b_list[0][:] = _draw_levels_ref(0, lev, Sinv, mu, Gsum, lv_off, q, J, inv, z[:, zi: zi + J1 * k1])
+            zi += J1 * k1
         # ---- covariances
         for f in range(K):
             k, Jf = int(q[f]), int(J[f])
@@ -559,7 +609,7 @@ def crossed_gibbs_reference(
                 Sinv[:, f, :k, :k] = 0.0
                 Sinv[:, f, np.arange(k), np.arange(k)] = 1.0 / tau2
         # ---- shift moves along the directions the likelihood cannot see
-        if shift:
+        if blocked:
             for f in range(1, K):
                 k, Jf = int(q[f]), int(J[f])
                 tgt = shift_target[f, :k]
@@ -691,15 +741,17 @@ class CrossedRegression:
     ``factors``: a list of :class:`Factor`; the first one's effects are centred at the
     population means mu, the others' at zero (lme4's identification).  ``prior``: a
     :class:`CrossedPrior` for the population coefficients and sigma^2.  ``sampler``:
-    ``"shift"`` (default: block Gibbs plus an exact draw along each later factor's
-    unidentified mean direction) or ``"plain"`` (block Gibbs, one block per factor).
+    ``"blocked"`` (default: (mu, alpha) drawn with the first factor's effects integrated out,
+    then those effects, so (mu, alpha, b_1) form one exact block; plus, for every later
+    factor, an exact draw along its mean direction that the likelihood cannot see) or
+    ``"plain"`` (block Gibbs: one block per factor, then alpha, then mu).
     For a nested design ``(1 | a/b)`` pass factors ``a`` and ``a:b`` with labels from
     :func:`interaction_labels`.
     """
 
-    SAMPLERS = ("shift", "plain")
+    SAMPLERS = ("blocked", "plain")
 
-    def __init__(self, factors, prior: CrossedPrior | None = None, intercept: bool = True, sampler: str = "shift"):
+    def __init__(self, factors, prior: CrossedPrior | None = None, intercept: bool = True, sampler: str = "blocked"):
         if isinstance(factors, Factor):
             factors = [factors]
         factors = list(factors or [])
@@ -740,7 +792,7 @@ class CrossedRegression:
                                  "a finite fixed_scale or drop collinear columns")
         J = [len(lv) for lv in levels]
         cs = cell_stats(design, codes, J, flat.transform.beta_ref)
-        problem = crossed_problem(cs, prior, vidx, pidx, J, shift=self.sampler == "shift")
+        problem = crossed_problem(cs, prior, vidx, pidx, J, blocked=self.sampler == "blocked")
         return problem, design, prior, levels, vidx, pidx
 
     def sample(self, X, y, groups, *, chains: int = 4, draws: int = 1000, warmup: int = 1000, thin: int = 1,
