@@ -12,7 +12,8 @@ values for the effects (factor by factor, level by level), r for alpha, q_1 for 
 "blocked", the effects of factors 2..K, q_1 + r for (mu, alpha) drawn with the first factor's
 effects integrated out, then J_1 q_1 for the first factor's effects; then the Bartlett
 off-diagonals of every inverse-Wishart factor and ("blocked") q_f for the shift move of every
-factor f >= 2; the gamma stream gives, per factor, the tau^2 (or Bartlett) gammas and
+factor f >= 2, followed, when factor f is nested in the first, by |V_f and V_1| per level of the
+first factor for the per-parent shift; the gamma stream gives, per factor, the tau^2 (or Bartlett) gammas and
 the half-Cauchy lambdas, then one for sigma^2.  The NumPy reference
 (gibbsreg.crossed.crossed_gibbs_reference) consumes the same streams in the same order.
 """
@@ -124,10 +125,71 @@ def _pooled_rhs(acc, hp, Gfp, lv_off, J, q, b_off, bc, r, first, K):
                     acc[a] -= Gfp[lo + j, bb, a] * bv
 
 
+@njit(cache=True)
+def _nested_shift(f, k, q1, J, b_off, lv_off, parent_of, n_children, shift_target, Sf, S1, bc, mc, childsum, cvals,
+                  A, v, inv_diag, normal):
+    """Per-parent translation for a factor nested in the first: b_1,s + c_s, b_f,j - c_s for the children j of s.
+
+    Only the coordinates that also vary in the first factor move (S = V_f and V_1).  The likelihood is
+    unchanged, so c_s ~ N(A^{-1} v, A^{-1}) with A = Sigma_1^{-1}[S, S] + n_s Sigma_f^{-1}[S, S] and
+    v = Sigma_f^{-1}[S, :] sum_{j in s} b_f,j - Sigma_1^{-1}[S, :] (b_1,s - mu).
+    """
+    lo = lv_off[f]
+    for s in range(J[0]):
+        for a in range(k):
+            childsum[s, a] = 0.0
+    for j in range(J[f]):
+        s = parent_of[lo + j]
+        base = b_off[f] + j * k
+        for a in range(k):
+            childsum[s, a] += bc[base + a]
+    for s in range(J[0]):
+        ns = 0
+        for a in range(k):
+            ta = shift_target[f, a]
+            if ta < 0:
+                continue
+            nb = 0
+            for bb in range(a + 1):
+                tb = shift_target[f, bb]
+                if tb < 0:
+                    continue
+                A[ns, nb] = S1[ta, tb] + n_children[f, s] * Sf[a, bb]
+                nb += 1
+            t = 0.0
+            for m in range(k):
+                t += Sf[a, m] * childsum[s, m]
+            for m in range(q1):
+                t -= S1[ta, m] * (bc[s * q1 + m] - mc[m])
+            v[ns] = t
+            ns += 1
+        if cholesky_forward(A, v, inv_diag, ns):
+            _finish_draw(A, v, inv_diag, normal, ns)
+        else:
+            for a in range(ns):
+                normal.standard_normal()
+                v[a] = 0.0
+        ns = 0
+        for a in range(k):
+            ta = shift_target[f, a]
+            if ta < 0:
+                cvals[s, a] = 0.0
+                continue
+            cvals[s, a] = v[ns]
+            bc[s * q1 + ta] += v[ns]
+            ns += 1
+    for j in range(J[f]):
+        s = parent_of[lo + j]
+        base = b_off[f] + j * k
+        for a in range(k):
+            bc[base + a] -= cvals[s, a]
+
+
 @njit(cache=True, parallel=True)
 def crossed_gibbs(
     G, h, rr, nc, level, J, q, vidx, pidx, b_off, lv_off, Gsum, hsum, Gfp, Gpp, hp, S0inv, S0inv_mu0, Sainv,
-    Sainv_a0, tau_kind, tau_a, tau_b, hc_inv_scale2, iw_df, iw_Psi, shift_target, sigma_a, sigma_b, blocked,
+    Sainv_a0, tau_kind, tau_a, tau_b, hc_inv_scale2, iw_df, iw_Psi, shift_target, parent_of, n_children, sigma_a,
+    sigma_b, blocked,
     b, alpha, mu, Sinv, lam, sigma2,
     normal_gens, gamma_gens, n_iter, thin, out_start,
     out_b, out_alpha, out_mu, out_Sigma, out_sigma2,
@@ -176,6 +238,8 @@ def crossed_gibbs(
         Lw = np.zeros((qmax, qmax))
         Uw = np.zeros((qmax, p))
         ew = np.zeros(qmax)
+        childsum = np.zeros((J[0], qmax))
+        cvals = np.zeros((J[0], qmax))
         countdown = thin
         for t in range(n_iter):
             inv = 1.0 / sigma2[ch]
@@ -387,6 +451,9 @@ def crossed_gibbs(
                                 bc[j * q1 + tg] += v[a]
                         else:
                             al[-1 - tg] += v[a]
+                    if parent_of[lv_off[f]] >= 0:
+                        _nested_shift(f, k, q1, J, b_off, lv_off, parent_of, n_children, shift_target, Sf,
+                                      Sinv[ch, 0], bc, mc, childsum, cvals, A, v, inv_diag, normal)
             # ---- sigma^2 | everything: RSS = sum rr - 2 theta'h (per-level sums) + sum_c theta_c'G_c theta_c
             lin = 0.0
             for a in range(r):

@@ -360,6 +360,8 @@ class CrossedProblem:
     iw_df: np.ndarray  # (K,)
     iw_Psi: np.ndarray  # (K, qmax, qmax)
     shift_target: np.ndarray  # (K, qmax): index into mu (>= 0) or -(1 + index into alpha)
+    parent_of: np.ndarray  # (sum J,): the first factor's level containing each level, -1 unless nested in it
+    n_children: np.ndarray  # (K, J_1): levels of factor f inside each level of the first factor
     sigma_a: float
     sigma_b: float
     blocked: bool
@@ -369,7 +371,7 @@ class CrossedProblem:
         return (s.G, s.h, s.rr, s.n, s.level, self.J, self.q, self.vidx, self.pidx, self.b_off, self.lv_off,
                 self.Gsum, self.hsum, self.Gfp, self.Gpp, self.hp, self.S0inv, self.S0inv_mu0, self.Sainv, self.Sainv_a0, self.tau_kind,
                 self.tau_a, self.tau_b, self.hc_inv_scale2, self.iw_df, self.iw_Psi, self.shift_target,
-                self.sigma_a, self.sigma_b, self.blocked)
+                self.parent_of, self.n_children, self.sigma_a, self.sigma_b, self.blocked)
 
 
 def crossed_problem(cs: CellStats, prior: ResolvedCrossedPrior, vidx_list, pidx, J, blocked=True) -> CrossedProblem:
@@ -424,8 +426,18 @@ def crossed_problem(cs: CellStats, prior: ResolvedCrossedPrior, vidx_list, pidx,
         for a, col in enumerate(v):
             where = np.flatnonzero(v1 == col)
             shift_target[f, a] = where[0] if len(where) else -(1 + int(np.flatnonzero(pidx == col)[0]))
-    return CrossedProblem(cs, J, q, vidx, pidx, b_off, lv_off, Gsum, hsum, Gfp, Gpp, hp, S0inv, S0inv_mu0, Sainv, Sainv_a0,
-                          tau_kind, tau_a, tau_b, hc, iw_df, iw_Psi, shift_target, float(prior.sigma_a),
+    parent_of = np.full(int(lv_off[-1]), -1, dtype=np.int64)
+    n_children = np.zeros((K, int(J[0])))
+    for f in range(1, K):
+        # nested in the first factor: every level of f sits inside exactly one level of factor 1
+        pairs = np.unique(cs.level[:, [f, 0]], axis=0)
+        if len(pairs) == J[f] and np.array_equal(pairs[:, 0], np.arange(J[f])) and \
+                (shift_target[f, : q[f]] >= 0).any():
+            parent_of[lv_off[f]: lv_off[f + 1]] = pairs[:, 1]
+            n_children[f] = np.bincount(pairs[:, 1], minlength=int(J[0]))
+    return CrossedProblem(cs, J, q, vidx, pidx, b_off, lv_off, Gsum, hsum, Gfp, Gpp, hp, S0inv, S0inv_mu0, Sainv,
+                          Sainv_a0, tau_kind, tau_a, tau_b, hc, iw_df, iw_Psi, shift_target, parent_of, n_children,
+                          float(prior.sigma_a),
                           float(prior.sigma_b), bool(blocked))
 
 
@@ -445,12 +457,17 @@ def crossed_gamma_shapes(tau_kind, tau_a, q, J, iw_df, sigma_a, n_total) -> np.n
     return np.asarray(out, dtype=float)
 
 
-def crossed_normal_count(tau_kind, q, J, r, blocked) -> int:
-    """Normals per iteration: effects (sum J_f q_f), alpha (r), mu (q_1), Bartlett off-diagonals, shift moves."""
+def crossed_normal_count(tau_kind, q, J, r, blocked, parent_of=None, lv_off=None, shift_target=None) -> int:
+    """Normals per iteration: effects (sum J_f q_f), alpha (r), mu (q_1), Bartlett off-diagonals, shift moves
+    (q_f per later factor, plus J_1 |V_f and V_1| for a factor nested in the first)."""
     n = int(np.sum(np.asarray(J) * np.asarray(q))) + r + int(q[0])
     n += sum(int(q[f]) * (int(q[f]) - 1) // 2 for f in range(len(q)) if tau_kind[f] == TAU_INVWISHART)
     if blocked:
         n += int(np.sum(q[1:]))
+        if parent_of is not None:
+            for f in range(1, len(q)):
+                if parent_of[lv_off[f]] >= 0:
+                    n += int(J[0]) * int((shift_target[f, : int(q[f])] >= 0).sum())
     return n
 
 
@@ -502,7 +519,8 @@ def _draw_levels_ref(f, lev, Sinv, mu, Gsum, lv_off, q, J, inv, z):
 
 def crossed_gibbs_reference(
     G, h, rr, nc, level, J, q, vidx, pidx, b_off, lv_off, Gsum, hsum, Gfp, Gpp, hp, S0inv, S0inv_mu0, Sainv,
-    Sainv_a0, tau_kind, tau_a, tau_b, hc_inv_scale2, iw_df, iw_Psi, shift_target, sigma_a, sigma_b, blocked,
+    Sainv_a0, tau_kind, tau_a, tau_b, hc_inv_scale2, iw_df, iw_Psi, shift_target, parent_of, n_children, sigma_a,
+    sigma_b, blocked,
     b, alpha, mu, Sinv, lam, sigma2,
     normal_gens, gamma_gens, n_iter, thin, out_start,
     out_b, out_alpha, out_mu, out_Sigma, out_sigma2,
@@ -513,7 +531,7 @@ def crossed_gibbs_reference(
     p = G.shape[1]
     r = len(pidx)
     n_total = float(nc.sum())
-    n_norm = crossed_normal_count(tau_kind, q, J, r, blocked)
+    n_norm = crossed_normal_count(tau_kind, q, J, r, blocked, parent_of, lv_off, shift_target)
     shapes = crossed_gamma_shapes(tau_kind, tau_a, q, J, iw_df, sigma_a, n_total)
     Z = normal_block(normal_gens, n_iter, n_norm)
     Gam = gamma_block(gamma_gens, n_iter, shapes)
@@ -636,6 +654,25 @@ def crossed_gibbs_reference(
                         b_list[0][:, :, tgt[a]] += c[:, a][:, None]
                     else:
                         alpha[:, -1 - tgt[a]] += c[:, a]
+                if parent_of[lv_off[f]] >= 0:
+                    # per-parent translation: b_1,s + c_s and b_f,j - c_s for the children j of s
+                    par = parent_of[lv_off[f]: lv_off[f + 1]]
+                    S = np.flatnonzero(tgt >= 0)
+                    T = tgt[S]
+                    k1, J1 = int(q[0]), int(J[0])
+                    S1 = Sinv[:, 0, :k1, :k1]
+                    Sf = Sinv[:, f, :k, :k]
+                    onehot = np.zeros((J1, Jf))
+                    onehot[par, np.arange(Jf)] = 1.0
+                    childsum = np.einsum("sj,nja->nsa", onehot, b_list[f])
+                    A = S1[:, T][:, :, T][:, None] + n_children[f][None, :, None, None] * Sf[:, S][:, :, S][:, None]
+                    v = (np.einsum("nab,nsb->nsa", Sf[:, S, :], childsum)
+                         - np.einsum("nab,nsb->nsa", S1[:, T, :], b_list[0] - mu[:, None, :]))
+                    ns = len(S)
+                    cs_ = gaussian_draw(A, v, z[:, zi: zi + J1 * ns].reshape(Ch, J1, ns))
+                    zi += J1 * ns
+                    b_list[0][:, :, T] += cs_
+                    b_list[f][:, :, S] -= cs_[:, par, :]
         # ---- residual variance
         theta = _theta_cells(level, vidx, q, b_list, alpha, pidx, p)
         rss = rr[None] - 2.0 * np.einsum("nca,ca->nc", theta, h) + np.einsum("nca,cab,ncb->nc", theta, G, theta)
