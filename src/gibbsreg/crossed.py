@@ -957,6 +957,10 @@ def plot_forest_factors(post, factors=None, **kwargs):
             draws["mu"] = post["mu"]
         view = Posterior(draws, dims={"beta": ["group", "coef"], "mu": ["coef"]}, coords=coords, attrs={})
         fig = plot_forest(view, var_names=["beta"], **kwargs)
+        for ax in fig.axes:  # the generic plot names its rows "group": say which factor
+            ax.set_title(ax.get_title().replace("beta[group", f"b_{name}[{name}"), fontsize=9)
+            if ax.get_ylabel().startswith("group"):
+                ax.set_ylabel(name + ax.get_ylabel()[len("group"):])
         fig.suptitle(f"Factor {name!r}: {len(coords['group'])} levels "
                      + ("(centred at mu)" if "mu" in draws else "(deviations, centred at 0)"), fontsize=10)
         figs.append(fig)
