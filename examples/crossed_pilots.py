@@ -65,7 +65,7 @@ def main(argv=None):
         p = gr.CrossedRegression(factors, sampler=sampler).sample(X, df["y"], groups, chains=4, draws=draws,
                                                                    warmup=warmup, seed=args.seed, progress=False)
         ess, rate = min_ess_per_s(p)
-        print(f"  {sampler:>5}: min ESS {ess:8.1f}  min-ESS/s {rate:10.1f}  "
+        print(f"  {sampler:>7}: min ESS {ess:8.1f}  min-ESS/s {rate:10.1f}  "
               f"ESS(mu) {float(diagnostics.ess_bulk(p['mu'])[0]):8.1f}")
 
     section("Prediction: a seen cell, a new airport, a new treatment")

@@ -75,7 +75,7 @@ def main(argv=None):
         ess = {k: float(np.min(diagnostics.ess_bulk(p[k]))) for k in p.names}
         worst = min(ess, key=ess.get)
         t = p.attrs["sampling_seconds"]
-        print(f"  {sampler:>5}: {p.ndraws * p.nchains / t:9.0f} draws/s  min ESS {ess[worst]:8.1f} ({worst})  "
+        print(f"  {sampler:>7}: {p.ndraws * p.nchains / t:9.0f} draws/s  min ESS {ess[worst]:8.1f} ({worst})  "
               f"min-ESS/s {ess[worst] / t:9.1f}  ESS(mu) {ess['mu']:8.1f}")
 
     section("Prediction: a basement in county 1, a first floor in county 1, a basement in a new county")
