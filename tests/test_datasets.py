@@ -12,7 +12,8 @@ from gibbsreg import datasets
 
 import pandas as pd  # a test extra; the no-pandas path is tested by simulating pandas away below
 
-SHAPES = {"boston": (506, 13), "radon": (919, 4), "kidiq": (434, 3), "earnings": (1192, 3)}
+SHAPES = {"boston": (506, 13), "radon": (919, 4), "kidiq": (434, 3), "earnings": (1192, 3), "pilots": (40, 3),
+          "radon_all": (12573, 4)}
 
 
 @pytest.fixture
@@ -38,7 +39,7 @@ def test_dataframe_shapes_and_attrs(name, no_network):
     df = getattr(datasets, name)()
     assert isinstance(df, pd.DataFrame)
     assert df.shape == SHAPES[name]
-    assert np.isfinite(df.to_numpy(dtype=float)).all()
+    assert np.isfinite(df.drop(columns=df.attrs["missing_columns"]).to_numpy(dtype=float)).all()
     desc = df.attrs["description"]
     assert desc == datasets.describe(name)
     assert "Licence" in desc and "Provenance" in desc
@@ -82,7 +83,7 @@ def test_kidiq_and_earnings_columns():
     assert (e["earn"] > 0).all()
 
 
-@pytest.mark.parametrize("name", ["radon", "kidiq", "earnings"])
+@pytest.mark.parametrize("name", ["radon", "kidiq", "earnings", "pilots", "radon_all"])
 def test_posteriordb_notice(name):
     desc = datasets.describe(name)
     assert "posteriordb" in desc and "28f8d3d6e975315f42aa274a8399f21e07a43b30" in desc
@@ -152,3 +153,21 @@ def test_synthetic_generators_still_work():
     assert s.X.shape == (50, 2)
     h = datasets.synthetic_hierarchical(J=5, group_size="poisson:4", p=2, seed=1)
     assert h.groups.shape == h.y.shape and len(np.unique(h.groups)) == 5
+
+
+def test_radon_all_missing_floor_code_and_merged_counties():
+    raw = json.loads((resources.files("gibbsreg") / "datafiles" / "radon_all.json").read_text())
+    df = datasets.radon_all()
+    code = np.asarray(raw["floor_measure"])
+    assert (code == 9).sum() == 284
+    assert df["floor_measure"].isna().sum() == 284 and np.isnan(df["floor_measure"].to_numpy()[code == 9]).all()
+    assert set(df["floor_measure"].dropna().unique()) == {0.0, 1.0, 2.0, 3.0}
+    assert df["county"].nunique() == 386
+    assert "NAME" in datasets.describe("radon_all") and "missing code" in datasets.describe("radon_all")
+
+
+def test_pilots_fully_crossed():
+    df = datasets.pilots()
+    counts = df.groupby(["treatment", "airport"]).size()
+    assert len(counts) == 40 and (counts == 1).all()
+    assert df["treatment"].nunique() == 5 and df["airport"].nunique() == 8

@@ -42,6 +42,14 @@ CASES = {
          "hier_asis_good_autocorr.png", "hier_asis_good_density.png", "hier_asis_good_forest.png"],
         ["R-hat", "ESS bulk"],
     ),
+    "crossed_pilots": (
+        ["forest_treatment.png", "forest_airport.png", "variance_components.png"],
+        ["tau2_airport", "plain", "blocked", "new airport"],
+    ),
+    "crossed_radon_all": (
+        ["forest_county.png", "forest_floor.png", "county_shrinkage.png"],
+        ["code 9 = missing", "same-named counties", "b_floor[missing,intercept]", "new county", "blocked"],
+    ),
     "convergence_many_chains": (
         ["convergence_no_warmup.png", "convergence_warmup_*.png", "trace_no_warmup_*_chains.png",
          "rank_heatmap_warmup_64_chains.png", "convergence_flat_no_warmup.png"],

@@ -9,6 +9,7 @@ from . import checks, datasets, diagnostics
 from .checks import PPCResult, ppc
 from .convergence import ConvergenceStudy, convergence_grid, convergence_study
 from .conjugate import ConjugatePosterior, fit_conjugate
+from .crossed import CrossedPrior, CrossedRegression, Factor, interaction_labels, plot_forest_factors
 from .flat import LinearRegression
 from .formula import FormulaModel, model
 from .hierarchical import HierarchicalPrior, HierarchicalRegression, Shrinkage, shrinkage
@@ -22,6 +23,11 @@ __version__ = "0.1.0"
 
 __all__ = [
     "ConvergenceStudy",
+    "CrossedPrior",
+    "CrossedRegression",
+    "Factor",
+    "interaction_labels",
+    "plot_forest_factors",
     "OLSComparison",
     "PPCResult",
     "SensitivityTable",

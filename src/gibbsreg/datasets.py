@@ -4,7 +4,8 @@ Synthetic: :func:`synthetic_regression`, :func:`synthetic_hierarchical`.
 
 Real data shipped inside the package (``gibbsreg/datafiles/``, read with
 ``importlib.resources``, no network): :func:`boston`, :func:`radon`,
-:func:`kidiq`, :func:`earnings`.  Each returns a pandas DataFrame (with
+:func:`kidiq`, :func:`earnings`, :func:`pilots` (crossed factors),
+:func:`radon_all` (all-state radon).  Each returns a pandas DataFrame (with
 ``.attrs["description"]``) when pandas is installed, otherwise a
 :class:`Dataset`; :func:`describe` prints a data set's description, sources
 and licence, :func:`to_arrays` turns either form into NumPy arrays.
@@ -243,6 +244,26 @@ def _radon_columns() -> dict:
     }
 
 
+def _radon_all_columns() -> dict:
+    d = _posteriordb("radon_all.json")
+    code = np.asarray(d["floor_measure"], dtype=np.int64)
+    floor = code.astype(np.float64)
+    floor[code == 9] = np.nan  # 9 is the survey's missing code, not a floor number
+    return {
+        "log_radon": np.asarray(d["log_radon"], dtype=np.float64),
+        "floor_measure": floor,
+        "county": np.asarray(d["county_idx"], dtype=np.int64),
+        "log_uppm": np.asarray(d["log_uppm"], dtype=np.float64),
+    }
+
+
+def _pilots_columns() -> dict:
+    d = _posteriordb("pilots.json")
+    return {"y": np.asarray(d["y"], dtype=np.float64),
+            "treatment": np.asarray(d["group_id"], dtype=np.int64),
+            "airport": np.asarray(d["scenario_id"], dtype=np.int64)}
+
+
 def _kidiq_columns() -> dict:
     d = _posteriordb("kidiq.json")
     return {"kid_score": np.asarray(d["kid_score"], dtype=np.int64),
@@ -313,6 +334,48 @@ Provenance: {pdb}.
 Licence: {lic}.
 """.format(arm=_ARM.format(chapter="ch. 12"), pdb=_POSTERIORDB.format(file="radon_mn.json"), lic=_POSTERIORDB_LICENCE)
 
+_RADON_ALL_DESCRIPTION = """\
+All-state radon: 12,573 houses in 386 "counties" (Gelman & Hill 2007), 4 columns.
+
+  log_radon      log of the radon level measured in the house (log pCi/L)
+  floor_measure  floor of the measurement: 0 = basement, 1 = first floor, 2, 3 = higher floors;
+                 NaN where the survey recorded the missing code 9 (284 rows)
+  county         county index 1..386 (posteriordb's county_idx; names not included)
+  log_uppm       log of the county's soil uranium level (ppm)
+
+Caveats:
+  * Counties were grouped by county NAME only, so same-named counties in different states
+    are merged into one group (the data hold 468 real state-county pairs but only 386
+    county indices); read "county" as "county name", not as a place.  No state column
+    exists, so counties-within-states cannot be rebuilt from this file.
+  * floor_measure uses 9 as a missing code; the loader turns it into NaN so that it is
+    never fitted as the number 9.  Drop those rows (or model them) before fitting.
+  * floor levels 2 and 3 hold only 22 and 19 houses.
+
+Original data: US EPA State Residential Radon Survey (SRRS2), via {arm}.
+Provenance: {pdb}.
+Licence: {lic}.
+""".format(arm=_ARM.format(chapter="ch. 12"), pdb=_POSTERIORDB.format(file="radon_all.json"),
+           lic=_POSTERIORDB_LICENCE)
+
+_PILOTS_DESCRIPTION = """\
+Pilots: success rates of pilots in a flight simulator (Gelman & Hill 2007, ch. 13-14), 40 rows, 3 columns.
+
+  y          proportion of successful approaches (0 to 1)
+  treatment  treatment group 1..5 (posteriordb's group_id)
+  airport    airport (scenario) 1..8 (posteriordb's scenario_id)
+
+A fully crossed design: every treatment at every airport, one rate per cell, so the two
+grouping factors are crossed, not nested (y ~ 1 + (1 | treatment) + (1 | airport)).
+Caveat: y is a proportion of a handful of trials (several rows are exactly 0 or 1); a Gaussian
+likelihood, as in the ARM book and posteriordb's model, ignores that.
+
+Original data: {arm}.
+Provenance: {pdb}.
+Licence: {lic}.
+""".format(arm=_ARM.format(chapter="ch. 13-14"), pdb=_POSTERIORDB.format(file="pilots.json"),
+           lic=_POSTERIORDB_LICENCE)
+
 _KIDIQ_DESCRIPTION = """\
 Kid IQ: cognitive test scores of 434 three- and four-year-old children (Gelman & Hill 2007, ch. 3), 3 columns.
 
@@ -348,6 +411,15 @@ _REGISTRY = {
                   license_file="NOTICE-posteriordb.txt",
                   license="BSD 3-Clause, Copyright (c) 2011-2024, Stan Developers and their Assignees",
                   source="US EPA SRRS2 via Gelman & Hill (2007); posteriordb radon_mn"),
+    "radon_all": dict(loader=_radon_all_columns, description=_RADON_ALL_DESCRIPTION, files=["radon_all.json"],
+                      license_file="NOTICE-posteriordb.txt",
+                      license="BSD 3-Clause, Copyright (c) 2011-2024, Stan Developers and their Assignees",
+                      source="US EPA SRRS2 via Gelman & Hill (2007); posteriordb radon_all",
+                      missing_columns=["floor_measure"]),
+    "pilots": dict(loader=_pilots_columns, description=_PILOTS_DESCRIPTION, files=["pilots.json"],
+                   license_file="NOTICE-posteriordb.txt",
+                   license="BSD 3-Clause, Copyright (c) 2011-2024, Stan Developers and their Assignees",
+                   source="Gelman & Hill (2007) ch. 13-14; posteriordb pilots"),
     "kidiq": dict(loader=_kidiq_columns, description=_KIDIQ_DESCRIPTION, files=["kidiq.json"],
                   license_file="NOTICE-posteriordb.txt",
                   license="BSD 3-Clause, Copyright (c) 2011-2024, Stan Developers and their Assignees",
@@ -396,7 +468,8 @@ def load(name: str, as_frame: bool | None = None):
     columns = entry["loader"]()
     attrs = {"name": key, "description": entry["description"], "source": entry["source"],
              "license": entry["license"], "license_file": "gibbsreg/datafiles/" + entry["license_file"],
-             "files": ["gibbsreg/datafiles/" + f for f in entry["files"]]}
+             "files": ["gibbsreg/datafiles/" + f for f in entry["files"]],
+             "missing_columns": list(entry.get("missing_columns", []))}
     if key == "kidiq":
         raw = _posteriordb("kidiq.json")
         attrs["prediction_inputs"] = {"mom_hs_new": raw["mom_hs_new"], "mom_iq_new": raw["mom_iq_new"]}
@@ -427,6 +500,23 @@ def radon(as_frame: bool | None = None):
     Returns a DataFrame when pandas is installed, else a :class:`Dataset` (see :func:`load`).
     """
     return load("radon", as_frame)
+
+
+def radon_all(as_frame: bool | None = None):
+    """All-state radon: 12,573 houses, 386 county NAMES (same-named counties merged); log_radon,
+    floor_measure (NaN for the missing code 9), county (1..386), log_uppm.
+
+    Returns a DataFrame when pandas is installed, else a :class:`Dataset` (see :func:`load`).
+    """
+    return load("radon_all", as_frame)
+
+
+def pilots(as_frame: bool | None = None):
+    """Pilots (ARM ch. 13-14): 40 success rates, crossed factors treatment (5) x airport (8); y, treatment, airport.
+
+    Returns a DataFrame when pandas is installed, else a :class:`Dataset` (see :func:`load`).
+    """
+    return load("pilots", as_frame)
 
 
 def kidiq(as_frame: bool | None = None):

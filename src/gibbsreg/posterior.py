@@ -257,10 +257,12 @@ def _json_default(obj):
 
 def load(path) -> Posterior:
     """Read a Posterior written by :meth:`Posterior.save`."""
+    from .crossed import ResolvedCrossedPrior
     from .hierarchical import ResolvedHierarchicalPrior
     from .priors import ResolvedExchangeable, ResolvedPrior
 
-    registry = {cls.__name__: cls for cls in (ResolvedPrior, ResolvedHierarchicalPrior, ResolvedExchangeable)}
+    registry = {cls.__name__: cls for cls in (ResolvedPrior, ResolvedHierarchicalPrior, ResolvedExchangeable,
+                                              ResolvedCrossedPrior)}
     with np.load(Path(path), allow_pickle=False) as data:
         meta = json.loads(bytes(data["__meta__"]).decode())
         draws = {k[len("draws/"):]: data[k] for k in data.files if k.startswith("draws/")}

@@ -72,6 +72,11 @@ def predict(post, X_new, groups=None, seed=None, prob: float = 0.95) -> Predicti
     m = full.shape[0]
     rng = np.random.default_rng(seed)
     C, D = post.nchains, post.ndraws
+    if post.attrs.get("model_kind") == "crossed":
+        from .crossed import predict_crossed
+
+        line, s2 = predict_crossed(post, full, groups, rng)
+        return PredictiveDraws(line + np.sqrt(s2) * rng.standard_normal((C, D, m)), line, prob)
     if post.attrs.get("model_kind") != "hierarchical":
         line = np.einsum("cdp,mp->cdm", post["beta"], full)
         sd = np.sqrt(post["sigma2"])[..., None]
