@@ -885,7 +885,9 @@ class CrossedRegression:
             "seed": int(seed) if isinstance(seed, (int, np.integer)) else None,
             "chains": chains, "draws": draws, "warmup": warmup, "thin": thin,
             "n": design.n, "p": design.p, "intercept": self.intercept, "names": design.names,
-            "factors": [f.name for f in self.factors], "varying_index": [list(map(int, v)) for v in vidx],
+            "factors": [f.name for f in self.factors],
+            "group_dims": [f"{f.name}_level" for f in self.factors],  # collapsed in printed summaries
+            "varying_index": [list(map(int, v)) for v in vidx],
             "pooled_index": [int(i) for i in pidx], "levels": [len(lv) for lv in levels],
             "cells": int(problem.stats.G.shape[0]),
             "setup_seconds": setup, "warmup_seconds": info.warmup_seconds,

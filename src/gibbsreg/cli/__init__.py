@@ -47,7 +47,8 @@ def build_parser() -> argparse.ArgumentParser:
                                           "replaces --y, --x, --groups, --varying and --no-intercept")
     sample.add_argument("--y", help="response column")
     sample.add_argument("--x", help="comma-separated predictor columns (default: all other columns)")
-    sample.add_argument("--groups", help="group column: fit the hierarchical model")
+    sample.add_argument("--groups", help="group column: fit the hierarchical model; several, comma-separated "
+                                        "(a,b): crossed varying intercepts")
     sample.add_argument("--varying", help="comma-separated columns varying by group (default: all)")
     sample.add_argument("--no-intercept", action="store_true")
     sample.add_argument("--thin", type=int, default=1)

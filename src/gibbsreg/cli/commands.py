@@ -164,6 +164,9 @@ def run_sample(args) -> int:
         return _sample_formula(args, spec)
     if not args.y:
         raise UsageError("give the response column with --y (or a whole model with --formula)")
+    group_columns = [g.strip() for g in args.groups.split(",") if g.strip()] if args.groups else []
+    if len(group_columns) > 1:
+        return _sample_crossed(args, spec, group_columns)
     if args.groups:
         prior = build_hierarchical_prior(spec)
         varying = [v.strip() for v in args.varying.split(",")] if args.varying else None
@@ -180,6 +183,33 @@ def run_sample(args) -> int:
     post = model.sample(X, y, groups, **kwargs) if args.groups else model.sample(X, y, **kwargs)
     elapsed = time.perf_counter() - t0
     return finish(post, args.out, elapsed)
+
+
+def _sample_crossed(args, spec, group_columns) -> int:
+    """Several grouping factors (--groups a,b): crossed varying intercepts; richer terms need --formula."""
+    from .. import CrossedRegression, Factor
+
+    if args.varying or args.no_intercept:
+        raise UsageError("with several --groups every factor gets a varying intercept; for varying slopes or "
+                         "no intercept write the model with --formula, e.g. \"y ~ x + (1 + x | a) + (1 | b)\"")
+    if any(spec.get(k) is not None for k in ("prior", "mean", "scale", "a", "b", "tau", "mu_scale")):
+        raise UsageError("prior flags are not available for several grouping factors yet: the data-scaled "
+                         "defaults are used; set priors from Python (gibbsreg.CrossedPrior)")
+    cols = read_csv(args.data)
+    require_columns(cols, [args.y] + group_columns + ([c.strip() for c in args.x.split(",")] if args.x else []),
+                    args.data)
+    xnames = ([c.strip() for c in args.x.split(",") if c.strip()] if args.x
+              else [c for c in cols if c != args.y and c not in group_columns])
+    y = numeric(cols, args.y, args.data)
+    X = np.column_stack([numeric(cols, c, args.data) for c in xnames]) if xnames else np.empty((len(y), 0))
+    groups = {g: np.array(cols[g]) for g in group_columns}
+    model = CrossedRegression([Factor(g) for g in group_columns])
+    _announce(args)
+    t0 = time.perf_counter()
+    post = model.sample(_NamedColumns(X, xnames) if xnames else X, y, groups, chains=args.chains, draws=args.draws,
+                        warmup=args.warmup, thin=args.thin, seed=args.seed, backend=args.backend,
+                        progress=not args.quiet)
+    return finish(post, args.out, time.perf_counter() - t0)
 
 
 def _announce(args) -> None:
