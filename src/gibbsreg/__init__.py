@@ -5,7 +5,8 @@ Main entry points: :class:`LinearRegression` (Gibbs), :func:`fit_conjugate`
 the :class:`Posterior` container with :func:`load`, and :mod:`gibbsreg.diagnostics`.
 """
 
-from . import checks, datasets, diagnostics
+from . import analysis, checks, datasets, diagnostics
+from .analysis import compare, exact_loo, loo
 from .checks import PPCResult, ppc
 from .convergence import ConvergenceStudy, convergence_grid, convergence_study
 from .conjugate import ConjugatePosterior, fit_conjugate
@@ -25,7 +26,10 @@ __all__ = [
     "PPCResult",
     "SensitivityTable",
     "Shrinkage",
+    "compare",
     "compare_ols",
+    "exact_loo",
+    "loo",
     "convergence_grid",
     "convergence_study",
     "ppc",
