@@ -92,8 +92,8 @@ def main(argv=None) -> None:
     print(f"\nBest by LOO: {best}.  elpd_diff is the loss in expected log predictive density against the best")
     print("model, dse its standard error; a difference of a few dse is a real difference in predictive accuracy.")
     print("n_high_k counts houses whose Pareto k exceeds ArviZ's threshold: their PSIS estimate is unreliable")
-    print("(houses that are alone in their county under no pooling, whose removal leaves the county's intercept")
-    print("to the prior).")
+    print("(under no pooling: houses in counties of one to a few houses, whose removal leaves their county's")
+    print("intercept to little more than the prior, so the full posterior is a poor proposal for the LOO one).")
 
     fig, ax = plt.subplots(figsize=(7.0, 3.2), layout="constrained")
     az.plot_compare(table, ax=ax, title=False, textsize=8, plot_ic_diff=True, legend=True)
