@@ -21,9 +21,10 @@ MODE_MEAN = 2  # out (S, m): the linear predictor mean_i
 
 
 @njit(cache=True, parallel=True)
-def loglik_rows(Xv, Xp, y, codes, beta, alpha, sigma2, mode, out):
+def loglik_rows(Xv, Xp, y, codes, beta, alpha, sigma2, log_sigma2, mode, out):
     """Xv (m, q), Xp (m, r), y (m,), codes (m,) int64, beta (S, J, q), alpha (S, r), sigma2 (S, Js) with
-    Js = 1 (shared) or J; writes ``out`` as ``mode`` says (see the module constants)."""
+    Js = 1 (shared) or J, and its logarithm log_sigma2 (S, Js) (taken once per draw, not per row);
+    writes ``out`` as ``mode`` says (see the module constants)."""
     S = beta.shape[0]
     m = y.shape[0]
     q = Xv.shape[1]
@@ -40,9 +41,9 @@ def loglik_rows(Xv, Xp, y, codes, beta, alpha, sigma2, mode, out):
             if mode == MODE_MEAN:
                 out[s, i] = mean
                 continue
-            s2 = sigma2[s, 0] if shared else sigma2[s, j]
+            js = 0 if shared else j
             d = y[i] - mean
-            v = -0.5 * (LOG_2PI + math.log(s2)) - 0.5 * d * d / s2
+            v = -0.5 * (LOG_2PI + log_sigma2[s, js]) - 0.5 * d * d / sigma2[s, js]
             if mode == MODE_POINTWISE:
                 out[s, i] = v
             else:

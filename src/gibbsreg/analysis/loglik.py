@@ -22,9 +22,10 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..data import as_design
+from ..sampling import no_huge_pages
 
 ROW_BLOCK_ELEMENTS = 1 << 21  # draws x rows per block: ~16 MB of float64 for the kernel's buffers
-AUTO_BYTES = 256 * 2**20  # to_arviz() builds arrays up to this size unasked; beyond, it needs log_likelihood=True
+AUTO_BYTES = 256_000_000  # to_arviz() builds arrays up to this size unasked; beyond, it needs log_likelihood=True
 
 
 class TooLargeError(ValueError, MemoryError):
@@ -117,6 +118,12 @@ class Params:
     chains: int
     draws: int
 
+    def __post_init__(self):
+        self.log_sigma2 = np.log(self.sigma2)
+
+    def args(self):
+        return self.beta, self.alpha, self.sigma2, self.log_sigma2
+
 
 def params_of(post) -> Params:
     C, D = post.nchains, post.ndraws
@@ -137,14 +144,15 @@ def params_of(post) -> Params:
     return Params(c(beta, dtype=np.float64), c(alpha, dtype=np.float64), c(sigma2, dtype=np.float64), C, D)
 
 
-def loglik_reference(Xv, Xp, y, codes, beta, alpha, sigma2, mode, out) -> None:
+def loglik_reference(Xv, Xp, y, codes, beta, alpha, sigma2, log_sigma2, mode, out) -> None:
     """The kernel's computation in NumPy (same arguments, same output): the reference for tests."""
     mean = np.einsum("mq,smq->sm", Xv, beta[:, codes, :]) + alpha @ Xp.T
     if mode == 2:
         out[:] = mean
         return
-    s2 = sigma2[:, codes] if sigma2.shape[1] > 1 else sigma2[:, :1]
-    v = -0.5 * (math.log(2 * math.pi) + np.log(s2)) - 0.5 * (y - mean) ** 2 / s2
+    cols = codes if sigma2.shape[1] > 1 else np.zeros_like(codes)
+    s2, log_s2 = sigma2[:, cols], log_sigma2[:, cols]
+    v = -0.5 * (math.log(2 * math.pi) + log_s2) - 0.5 * (y - mean) ** 2 / s2
     if mode == 0:
         out[:] = v
     else:
@@ -164,21 +172,6 @@ def _kernel(backend: str):
 
 def block_rows(S: int, n: int) -> int:
     return max(1, min(n, ROW_BLOCK_ELEMENTS // max(S, 1)))
-
-
-def _run(rows: Rows, prm: Params, mode: int, backend: str, per_block):
-    """Call the kernel on blocks of rows; ``per_block(slice, buffer)`` consumes each result."""
-    kernel = _kernel(backend)
-    S = prm.beta.shape[0]
-    step = block_rows(S, rows.n)
-    buf = np.empty((S, step))
-    for start in range(0, rows.n, step):
-        sl = slice(start, min(rows.n, start + step))
-        Xv, Xp, yb, cb = rows.blocks(sl)
-        m = sl.stop - sl.start
-        out = buf if m == step else np.empty((S, m))  # the kernel wants a C-contiguous buffer
-        kernel(Xv, Xp, yb, cb, prm.beta, prm.alpha, prm.sigma2, mode, out)
-        per_block(sl, out)
 
 
 def available_memory() -> int:
@@ -258,15 +251,17 @@ def pointwise_loglik(post, X=None, y=None, groups=None, *, by: str = "obs", back
         step = block_rows(S, rows.n)
         for start in range(0, rows.n, step):
             Xv, Xp, yb, cb = rows.blocks(slice(start, min(rows.n, start + step)))
-            kernel(Xv, Xp, yb, cb, prm.beta, prm.alpha, prm.sigma2, 1, out)
+            kernel(Xv, Xp, yb, cb, *prm.args(), 1, out)
         return out.reshape(prm.chains, prm.draws, J)
     check_size("log-likelihood", prm.chains, prm.draws, rows.n, max_bytes)
-    out = np.empty((S, rows.n))
-
-    def store(sl, block):
-        out[:, sl] = block
-
-    _run(rows, prm, 0, backend, store)
+    with no_huge_pages():  # first touch of huge pages may stall on compaction (gibbsreg.sampling)
+        out = np.empty((S, rows.n))
+    kernel = _kernel(backend)
+    step = block_rows(S, rows.n)
+    for start in range(0, rows.n, step):
+        sl = slice(start, min(rows.n, start + step))
+        Xv, Xp, yb, cb = rows.blocks(sl)
+        kernel(Xv, Xp, yb, cb, *prm.args(), 0, out[:, sl])  # written in place: a strided view, no copy
     return out.reshape(prm.chains, prm.draws, rows.n)
 
 
@@ -284,7 +279,8 @@ def posterior_predictive_draws(post, X=None, y=None, groups=None, *, seed=None, 
     check_size("posterior predictive", C, D, rows.n, max_bytes)
     ss = seed if isinstance(seed, np.random.SeedSequence) else np.random.SeedSequence(seed)
     gens = [np.random.default_rng(s) for s in ss.spawn(C)]
-    out = np.empty((C * D, rows.n))
+    with no_huge_pages():
+        out = np.empty((C * D, rows.n))
     kernel = _kernel(backend)
     step = block_rows(D, rows.n)
     shared = prm.sigma2.shape[1] == 1
@@ -292,7 +288,7 @@ def posterior_predictive_draws(post, X=None, y=None, groups=None, *, seed=None, 
         sl = slice(start, min(rows.n, start + step))
         Xv, Xp, yb, cb = rows.blocks(sl)
         mean = np.empty((C * D, sl.stop - sl.start))
-        kernel(Xv, Xp, yb, cb, prm.beta, prm.alpha, prm.sigma2, 2, mean)
+        kernel(Xv, Xp, yb, cb, *prm.args(), 2, mean)
         sd = np.sqrt(prm.sigma2[:, :1] if shared else prm.sigma2[:, cb])
         for c, g in enumerate(gens):
             d = slice(c * D, (c + 1) * D)
