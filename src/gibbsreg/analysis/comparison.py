@@ -18,25 +18,27 @@ from scipy import special
 from .inference import to_inference_data
 from .loglik import rows_of
 
-VAR = {"obs": "y", "group": "y_group"}
+VAR = {"obs": "y", "group": "y_group", "group_conditional": "y_group_conditional"}
 
 
 def _check_by(by):
     if by not in VAR:
-        raise ValueError(f"by must be 'obs' (leave one observation out) or 'group' (leave one group out), got {by!r}")
+        raise ValueError("by must be 'obs' (leave one observation out), 'group' (leave one group out) or "
+                         f"'group_conditional', got {by!r}")
     return VAR[by]
 
 
 def _loglik_idata(post, X, y, groups, by, backend, max_bytes):
     return to_inference_data(post, X, y, groups, log_likelihood=by == "obs", posterior_predictive=False, prior=False,
-                             group_log_likelihood=by == "group", backend=backend, max_bytes=max_bytes)
+                             group_log_likelihood=by != "obs", backend=backend, max_bytes=max_bytes)
 
 
 def loo(post, X=None, y=None, groups=None, *, by: str = "obs", reff=None, backend: str = "numba", max_bytes=None):
     """PSIS-LOO of a Posterior: ``az.loo`` on its pointwise log-likelihood (an arviz ELPDData).
 
     ``elpd_loo``, ``se``, ``p_loo``, ``loo_i`` (n,) and ``pareto_k`` (n,); ``by="group"`` leaves
-    out one group at a time (hierarchical models).  The rows are the data the Posterior was
+    out one group at a time (hierarchical models), on the group's likelihood with its coefficients
+    beta_j integrated out (``y_group``; ``by="group_conditional"``: given beta_j, usually high k).  The rows are the data the Posterior was
     sampled from unless ``X, y, groups`` are given.
     """
     import arviz as az

@@ -1,7 +1,8 @@
 """Export a Posterior to an arviz.InferenceData with the groups an ArviZ user expects.
 
 posterior (the draws), log_likelihood (pointwise ``y``, dims (chain, draw, obs); and
-``y_group``, (chain, draw, group), per group for leave-one-group-out on request),
+per group for leave-one-group-out on request, ``y_group`` with beta_j integrated out and
+``y_group_conditional``, both (chain, draw, group)),
 posterior_predictive (``y``), observed_data (``y``), constant_data (the design ``X``
 with dims (obs, feature), and ``group_label``, the group of each row) and prior (draws
 from the resolved prior, when it is proper).
@@ -11,7 +12,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from .loglik import (AUTO_BYTES, is_hierarchical, pointwise_loglik, posterior_predictive_draws, rows_of, want)
+from .loglik import (AUTO_BYTES, is_hierarchical, marginal_group_loglik, pointwise_loglik,
+                     posterior_predictive_draws, rows_of, want)
 
 
 # ---- draws from the prior ----------------------------------------------------------------------
@@ -105,9 +107,11 @@ def to_inference_data(post, X=None, y=None, groups=None, *, log_likelihood=None,
     ``log_likelihood`` / ``posterior_predictive``: True builds the (chains, draws, n) array
     after checking its size against ``max_bytes`` (default: the memory available; a
     TooLargeError names the size); None (default) builds it only up to 256 MB and otherwise
-    warns with its size; False skips it.  ``group_log_likelihood=True`` adds ``y_group``
-    (chain, draw, group) to log_likelihood, the log-likelihood of each group's rows, for
-    leave-one-group-out (``az.loo(idata, var_name="y_group")``).  ``prior`` (None: when
+    warns with its size; False skips it.  ``group_log_likelihood=True`` (hierarchical models) adds
+    to log_likelihood, for leave-one-group-out (``az.loo(idata, var_name="y_group")``), ``y_group``
+    (chain, draw, group): log p(y_(j) | mu, Sigma_beta, alpha, sigma2), each group's rows with its
+    coefficients beta_j integrated out, and ``y_group_conditional``: the sum of the group's
+    pointwise terms given beta_j (PSIS is far less reliable on it: beta_j moves with y_(j)).  ``prior`` (None: when
     proper) adds ``prior_draws_count`` draws from the prior.  ``seed`` fixes the predictive
     and prior draws (default: the sampling seed).
     """
@@ -131,7 +135,7 @@ def to_inference_data(post, X=None, y=None, groups=None, *, log_likelihood=None,
         coords["obs"] = np.arange(n)
         names = list(post.attrs["names"])
         coords["feature"] = names[int(rows.intercept):]
-        dims.update(y=["obs"], y_group=["group"], X=["obs", "feature"])
+        dims.update(y=["obs"], y_group=["group"], y_group_conditional=["group"], X=["obs", "feature"])
         groups_out["observed_data"] = {"y": rows.y}
         const = {"X": rows.X}
         if rows.hierarchical:
@@ -142,7 +146,9 @@ def to_inference_data(post, X=None, y=None, groups=None, *, log_likelihood=None,
         if want(log_likelihood, "log-likelihood", C, D, n, max_bytes):
             loglik["y"] = pointwise_loglik(post, X, y, groups, backend=backend, max_bytes=max_bytes)
         if group_log_likelihood:
-            loglik["y_group"] = pointwise_loglik(post, X, y, groups, by="group", backend=backend, max_bytes=max_bytes)
+            loglik["y_group"] = marginal_group_loglik(post, X, y, groups, max_bytes=max_bytes)
+            loglik["y_group_conditional"] = pointwise_loglik(post, X, y, groups, by="group", backend=backend,
+                                                             max_bytes=max_bytes)
         if loglik:
             groups_out["log_likelihood"] = loglik
         if want(posterior_predictive, "posterior predictive", C, D, n, max_bytes):
