@@ -35,6 +35,11 @@ CASES = {
          "ppc_density.png", "ppc_statistics.png", "predictive_counties.png", "predictive_band_county_*.png"],
         ["tau2[intercept]", "alpha[floor_measure]", "new county", "centered", "asis"],
     ),
+    "radon_loo": (
+        ["loo_compare.png", "pareto_k.png", "ppc_best.png"],
+        ["elpd_loo", "complete pooling", "no pooling", "varying intercept and slope", "Pareto k",
+         "Leave one county out"],
+    ),
     "diagnostics_gallery": (
         ["flat_trace.png", "flat_rank.png", "flat_autocorr.png", "flat_density.png", "flat_forest.png",
          "hier_poor_vs_good.png", "hier_centred_poor_trace.png", "hier_centred_poor_rank.png",

@@ -35,7 +35,7 @@ def test_structure(table):
     assert t.prior_labels == list(priors)
     names = ["intercept", "x0", "x1", "x2"]
     expected = [f"{q} {s}" for q in [f"beta[{n}]" for n in names] + ["sigma2", "mu", "tau2"] for s in ("mean", "sd")]
-    assert t.columns == expected + ["log_evidence", "r_hat max", "ess_bulk min"]
+    assert t.columns == expected + ["log_evidence", "elpd_loo", "elpd_loo se", "r_hat max", "ess_bulk min"]
     assert t.values.shape == t.lower.shape == t.upper.shape == (5, len(t.columns))
     assert t.methods[:3] == ["closed form"] * 3 and all(m.startswith("Gibbs") for m in t.methods[3:])
     # intervals only beside the means
@@ -104,7 +104,8 @@ def test_priors_as_a_list_labels_and_quantity_selection(data):
     priors = [gr.NormalInverseGamma(scale=2.0), gr.NormalInverseGamma(scale=2.0)]
     t = prior_sensitivity(X, y, priors, quantities=["x1", "sigma2"])
     assert t.prior_labels == ["NIG(scale=2)", "NIG(scale=2) (2)"]
-    assert t.columns == ["beta[x1] mean", "beta[x1] sd", "sigma2 mean", "sigma2 sd", "log_evidence"]
+    assert t.columns == ["beta[x1] mean", "beta[x1] sd", "sigma2 mean", "sigma2 sd", "log_evidence", "elpd_loo",
+                         "elpd_loo se"]
     np.testing.assert_array_equal(t.values[0], t.values[1])
     t2 = prior_sensitivity(X, y, priors, labels=["a", "b"], quantities="beta[x0]")
     assert t2.prior_labels == ["a", "b"] and t2.columns[0] == "beta[x0] mean"

@@ -5,7 +5,8 @@ Main entry points: :func:`model` (a formula on a DataFrame), :class:`LinearRegre
 the :class:`Posterior` container with :func:`load`, and :mod:`gibbsreg.diagnostics`.
 """
 
-from . import checks, datasets, diagnostics
+from . import analysis, checks, datasets, diagnostics
+from .analysis import compare, exact_loo, loo
 from .checks import PPCResult, ppc
 from .convergence import ConvergenceStudy, convergence_grid, convergence_study
 from .conjugate import ConjugatePosterior, fit_conjugate
@@ -32,7 +33,10 @@ __all__ = [
     "PPCResult",
     "SensitivityTable",
     "Shrinkage",
+    "compare",
     "compare_ols",
+    "exact_loo",
+    "loo",
     "convergence_grid",
     "convergence_study",
     "ppc",

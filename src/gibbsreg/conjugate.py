@@ -10,7 +10,7 @@ from scipy import special, stats as sps
 
 from .data import as_design, new_rows, sufficient_stats
 from .flat import check_identified, prior_in_sampler_coords
-from .posterior import Posterior, SummaryTable
+from .posterior import FittedData, Posterior, SummaryTable
 from .priors import NormalInverseGamma
 from .sampling import chain_streams
 
@@ -64,6 +64,7 @@ class ConjugatePosterior:
         self.n = design.n
         self._p_x = design.X.shape[1]
         self._stats = stats
+        self._data = FittedData(design.X, design.y)  # a reference: exact LOO and the draws' log-likelihood
         tr = stats.transform
         self._transform = tr
         P, m = prior_in_sampler_coords(stats, prior)
@@ -153,8 +154,10 @@ class ConjugatePosterior:
         beta = self._transform.to_beta(gamma)
         attrs = {"model": "NormalInverseGamma (exact)", "prior": self.prior, "chains": chains, "draws": draws,
                  "model_kind": "flat", "intercept": self._transform.intercept, "names": list(self.names)}
-        return Posterior({"beta": beta, "sigma2": sigma2}, dims={"beta": ["coef"], "sigma2": []},
+        post = Posterior({"beta": beta, "sigma2": sigma2}, dims={"beta": ["coef"], "sigma2": []},
                          coords={"coef": list(self.names)}, attrs=attrs)
+        post.data = self._data
+        return post
 
     def summary(self, prob: float = 0.95) -> SummaryTable:
         """Exact posterior mean, sd and equal-tailed interval of each beta_k and sigma^2."""

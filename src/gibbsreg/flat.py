@@ -10,7 +10,7 @@ import numpy as np
 
 from . import reference
 from .data import SufficientStats, as_design, sufficient_stats
-from .posterior import Posterior
+from .posterior import FittedData, Posterior
 from .priors import Exchangeable, ResolvedExchangeable, ResolvedPrior, SemiConjugate, _GaussianIGPrior
 from .sampling import chain_streams, check_sampling_args, chunk_runner, drive, no_huge_pages
 
@@ -251,4 +251,6 @@ class LinearRegression:
             "sampling_seconds": info.sampling_seconds,
             "interrupted": info.interrupted,
         }
-        return Posterior(draws_out, dims=dims, coords={"coef": design.names}, attrs=attrs)
+        post = Posterior(draws_out, dims=dims, coords={"coef": design.names}, attrs=attrs)
+        post.data = FittedData(design.X, design.y)  # a reference, for the pointwise log-likelihood
+        return post

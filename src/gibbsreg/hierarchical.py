@@ -20,7 +20,7 @@ import numpy as np
 
 from . import reference
 from .data import as_design, row_chunks, sufficient_stats
-from .posterior import Posterior
+from .posterior import FittedData, Posterior
 from .priors import (DEFAULT_A, DEFAULT_B_FRACTION, SLOPE_SCALE, HalfCauchy, InvGamma, InvWishart, _finite_array,
                      _positive_vector, _vec, validate_cov)
 from .sampling import chain_streams, check_sampling_args, chunk_runner, drive, no_huge_pages
@@ -488,7 +488,9 @@ class HierarchicalRegression:
             "sampling_seconds": info.sampling_seconds,
             "interrupted": info.interrupted,
         }
-        return Posterior(draws_out, dims=dims, coords=coords, attrs=attrs)
+        post = Posterior(draws_out, dims=dims, coords=coords, attrs=attrs)
+        post.data = FittedData(design.X, design.y, codes)  # a reference, for the pointwise log-likelihood
+        return post
 
 
 @dataclass

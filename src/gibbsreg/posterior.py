@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -77,6 +78,20 @@ def _labels(name: str, shape: tuple, dims: list[str], coords: dict) -> list[str]
     return labels
 
 
+@dataclass
+class FittedData:
+    """The validated rows a Posterior was sampled from, kept in memory by reference (never saved).
+
+    X (n, p_x) without the intercept column, y (n,), codes (n,) the group index of each
+    row into ``coords["group"]`` (hierarchical models; None for flat ones).  The pointwise
+    log-likelihood needs the rows, not only the statistics (gibbsreg.analysis).
+    """
+
+    X: np.ndarray
+    y: np.ndarray
+    codes: np.ndarray | None = None
+
+
 class Posterior:
     """Posterior draws of one model.
 
@@ -94,6 +109,7 @@ class Posterior:
         self.dims = {k: list((dims or {}).get(k, [f"{k}_dim_{i}" for i in range(v.ndim - 2)])) for k, v in self._draws.items()}
         self.coords = {k: list(v) for k, v in (coords or {}).items()}
         self.attrs = dict(attrs or {})
+        self.data: FittedData | None = None  # set by the models' sample(); not saved
 
     @property
     def names(self) -> list[str]:
@@ -236,15 +252,12 @@ class Posterior:
         with open(Path(path), "wb") as fh:
             np.savez(fh, **payload)
 
-    def to_arviz(self):
-        """An arviz.InferenceData with dims (chain, draw, ...) and coefficient/group coordinates."""
-        import arviz as az
+    def to_arviz(self, X=None, y=None, groups=None, **kwargs):
+        """An arviz.InferenceData: posterior, and (from the data) log_likelihood, posterior_predictive,
+        observed_data, constant_data and prior; see :func:`gibbsreg.analysis.to_inference_data`."""
+        from .analysis.inference import to_inference_data
 
-        # attrs["arviz_dims"] renames dimensions for ArviZ, e.g. group -> county for a formula model
-        rename = dict(self.attrs.get("arviz_dims") or {})
-        coords = {rename.get(k, k): list(v) for k, v in self.coords.items()}
-        dims = {k: [rename.get(d, d) for d in v] for k, v in self.dims.items()}
-        return az.from_dict(posterior=dict(self._draws), coords=coords, dims=dims)
+        return to_inference_data(self, X, y, groups, **kwargs)
 
 
 def _json_default(obj):

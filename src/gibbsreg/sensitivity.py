@@ -13,16 +13,23 @@
   output gives no evidence), and the table adds ``r_hat max`` / ``ess_bulk min`` over the
   tabulated quantities so an unconverged row is visible.
 
+Every row also gets ``elpd_loo`` and ``elpd_loo se``, the expected log predictive density by
+leave-one-out cross-validation: exact for closed-form rows (:func:`gibbsreg.analysis.exact_loo`),
+PSIS-LOO from the draws for Gibbs rows (:func:`gibbsreg.analysis.loo`), so Gibbs-sampled priors,
+which have no closed-form evidence, are compared on a predictive scale too.
+
 :func:`prior_grid` builds the Cartesian product of prior settings with readable labels.
 """
 
 from __future__ import annotations
 
 import itertools
+import warnings
 
 import numpy as np
 
 from . import diagnostics
+from .analysis.comparison import exact_loo, loo as psis_loo
 from .conjugate import fit_conjugate
 from .data import as_design
 from .flat import LinearRegression
@@ -105,7 +112,7 @@ class SensitivityTable:
                 return f"{v:.0f}"
             if col.startswith("r_hat"):
                 return f"{v:.3f}"
-            if col == "log_evidence":
+            if col in ("log_evidence", "elpd_loo", "elpd_loo se"):
                 return f"{v:.2f}"
             return f"{v:.4g}"
 
@@ -256,7 +263,7 @@ def _draws_of(post, q: str, names: list[str]):
 
 def prior_sensitivity(X, y, priors, *, quantities=None, labels=None, intercept: bool = True, chains: int = 4,
                       draws: int = 1000, warmup: int = 500, seed=0, backend: str = "numba", prob: float = 0.95,
-                      exact: bool = True, progress: bool = False) -> SensitivityTable:
+                      exact: bool = True, progress: bool = False, loo: bool = True) -> SensitivityTable:
     """Refit y ~ X under each prior and tabulate posterior means, sds and intervals.
 
     ``priors``: a list of priors or a dict {label: prior} (NormalInverseGamma, SemiConjugate or
@@ -266,6 +273,8 @@ def prior_sensitivity(X, y, priors, *, quantities=None, labels=None, intercept: 
     exist only under Exchangeable priors; NaN elsewhere).  NormalInverseGamma priors are solved in
     closed form (with ``log_evidence``) unless ``exact=False``, which samples them by Gibbs too;
     the other priors are sampled with ``chains``, ``draws``, ``warmup``, ``seed`` and ``backend``.
+    ``loo=True`` adds ``elpd_loo`` and its standard error ``elpd_loo se`` (exact for closed-form
+    rows, PSIS-LOO for Gibbs rows); NaN where leaving one row out makes the posterior improper.
     """
     if isinstance(priors, dict):
         given_labels, prior_list = [str(k) for k in priors], list(priors.values())
@@ -298,6 +307,8 @@ def prior_sensitivity(X, y, priors, *, quantities=None, labels=None, intercept: 
     qs = _quantity_list(quantities, names)
     any_gibbs = any(not (exact and isinstance(pr, NormalInverseGamma)) for pr in prior_list)
     columns = [f"{q} {s}" for q in qs for s in ("mean", "sd")] + ["log_evidence"]
+    if loo:
+        columns += ["elpd_loo", "elpd_loo se"]
     if any_gibbs:
         columns += ["r_hat max", "ess_bulk min"]
     col = {c: j for j, c in enumerate(columns)}
@@ -324,6 +335,12 @@ def prior_sensitivity(X, y, priors, *, quantities=None, labels=None, intercept: 
                 j = col[f"{q} mean"]
                 values[i, j], values[i, j + 1], lower[i, j], upper[i, j] = stats
             values[i, col["log_evidence"]] = fit.log_evidence
+            if loo:
+                try:
+                    ex = exact_loo(fit)
+                    values[i, col["elpd_loo"]], values[i, col["elpd_loo se"]] = ex.elpd_loo, ex.se
+                except ValueError:
+                    pass  # a row identifies a flat coefficient alone: no leave-one-out posterior
         else:
             post = LinearRegression(pr, intercept=intercept).sample(
                 design.X, design.y, chains=chains, draws=draws, warmup=warmup, seed=seed, backend=backend,
@@ -350,10 +367,16 @@ def prior_sensitivity(X, y, priors, *, quantities=None, labels=None, intercept: 
                 x = _draws_of(post, q, names)
                 rh.append(float(diagnostics.rhat(x)))
                 ess.append(float(diagnostics.ess_bulk(x)))
+            if loo:
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore", UserWarning)  # the Pareto k warning: k is in the fit's loo
+                    res = psis_loo(post, backend=backend)
+                values[i, col["elpd_loo"]], values[i, col["elpd_loo se"]] = float(res["elpd_loo"]), float(res["se"])
             if rh:
                 values[i, col["r_hat max"]] = np.nanmax(rh) if np.isfinite(rh).any() else np.nan
                 values[i, col["ess_bulk min"]] = np.nanmin(ess) if np.isfinite(ess).any() else np.nan
     header = (f"Prior sensitivity: {len(prior_list)} priors, n = {design.n}, p = {design.p} "
-              f"(log_evidence: closed form only; NaN for Gibbs rows and improper priors)")
+              f"(log_evidence: closed form only; NaN for Gibbs rows and improper priors"
+              + ("; elpd_loo: exact for closed-form rows, PSIS-LOO for Gibbs rows)" if loo else ")"))
     return SensitivityTable(row_labels, columns, values, lower, upper, methods=methods, priors=prior_list,
                             fits=fits, quantities=qs, prob=prob, header=header)
