@@ -31,7 +31,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .data import as_design, row_chunks, sufficient_stats
-from .posterior import Posterior
+from .posterior import FittedData, Posterior
 from .priors import (DEFAULT_A, DEFAULT_B_FRACTION, SLOPE_SCALE, HalfCauchy, InvGamma, InvWishart, _finite_array,
                      _vec, validate_cov)
 from .reference import gamma_block, gaussian_draw, normal_block
@@ -893,7 +893,10 @@ class CrossedRegression:
             "setup_seconds": setup, "warmup_seconds": info.warmup_seconds,
             "sampling_seconds": info.sampling_seconds, "interrupted": info.interrupted,
         }
-        return Posterior(draws_out, dims=dims, coords=coords, attrs=attrs)
+        post = Posterior(draws_out, dims=dims, coords=coords, attrs=attrs)
+        codes, _ = factor_columns(groups, self.factors, design.n)
+        post.data = FittedData(design.X, design.y, codes)  # codes (n, F): a reference, for the log-likelihood
+        return post
 
 
 # ---------------------------------------------------------------------------------------------

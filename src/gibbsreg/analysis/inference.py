@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from .crossed_rows import crossed_pointwise_loglik, crossed_predictive, crossed_rows, is_crossed
 from .loglik import (AUTO_BYTES, is_hierarchical, marginal_group_loglik, pointwise_loglik,
                      posterior_predictive_draws, rows_of, want)
 
@@ -122,6 +123,12 @@ def to_inference_data(post, X=None, y=None, groups=None, *, log_likelihood=None,
     dims = {k: list(v) for k, v in post.dims.items()}
     groups_out = {"posterior": dict(post._draws)}
     explicit = X is not None or y is not None
+    if is_crossed(post):
+        if group_log_likelihood:
+            raise ValueError("leave-one-group-out (by='group') is available for one grouping factor; the crossed "
+                             "model has the pointwise log-likelihood (by='obs')")
+        return _crossed_inference_data(post, X, y, groups, coords, dims, groups_out, log_likelihood,
+                                       posterior_predictive, prior, seed, max_bytes)
     try:
         rows = rows_of(post, X, y, groups)
     except ValueError:
@@ -162,8 +169,46 @@ def to_inference_data(post, X=None, y=None, groups=None, *, log_likelihood=None,
                 raise ValueError("the prior is improper (a flat coefficient), so it has no draws; pass prior=False")
             if draws is not None:
                 groups_out["prior"] = draws
+    return _from_dict(post, groups_out, coords, dims)
+
+
+def _from_dict(post, groups_out, coords, dims):
+    import arviz as az
+
     # attrs["arviz_dims"] renames dimensions for ArviZ, e.g. group -> county for a formula model
     rename = dict(post.attrs.get("arviz_dims") or {})
     coords = {rename.get(k, k): v for k, v in coords.items()}
     dims = {k: [rename.get(d, d) for d in v] for k, v in dims.items()}
     return az.from_dict(**groups_out, coords=coords, dims=dims)
+
+
+def _crossed_inference_data(post, X, y, groups, coords, dims, groups_out, log_likelihood, posterior_predictive,
+                            prior, seed, max_bytes):
+    """The crossed model's export: posterior, observed and constant data (design, each factor's labels),
+    the pointwise log-likelihood and replicated data; no prior group (its draws are not implemented)."""
+    if prior:
+        raise ValueError("prior draws are not available for the crossed model yet; pass prior=False")
+    try:
+        Xr, yr, codes = crossed_rows(post, X, y, groups)
+    except ValueError:
+        if X is not None or y is not None or log_likelihood or posterior_predictive:
+            raise
+        return _from_dict(post, groups_out, coords, dims)
+    C, D, n = post.nchains, post.ndraws, yr.shape[0]
+    coords["obs"] = np.arange(n)
+    coords["feature"] = list(post.attrs["names"])[int(post.attrs["intercept"]):]
+    dims.update(y=["obs"], X=["obs", "feature"])
+    groups_out["observed_data"] = {"y": yr}
+    const = {"X": Xr}
+    for f, name in enumerate(post.attrs["factors"]):
+        key = f"{name}_label"
+        const[key] = np.asarray(post.coords[f"{name}_level"])[codes[:, f]]
+        dims[key] = ["obs"]
+    groups_out["constant_data"] = const
+    if want(log_likelihood, "log-likelihood", C, D, n, max_bytes):
+        groups_out["log_likelihood"] = {"y": crossed_pointwise_loglik(post, X, y, groups, max_bytes=max_bytes)}
+    if want(posterior_predictive, "posterior predictive", C, D, n, max_bytes):
+        pp_seed = np.random.SeedSequence(seed if seed is not None else post.attrs.get("seed")).spawn(2)[0]
+        groups_out["posterior_predictive"] = {"y": crossed_predictive(post, X, y, groups, seed=pp_seed,
+                                                                      max_bytes=max_bytes)}
+    return _from_dict(post, groups_out, coords, dims)
