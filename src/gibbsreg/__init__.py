@@ -16,6 +16,7 @@ from .priors import HalfCauchy, InvGamma, InvWishart
 from .posterior import Posterior, SummaryTable, load
 from .priors import Exchangeable, NormalInverseGamma, SemiConjugate
 from .sensitivity import SensitivityTable, prior_grid, prior_sensitivity
+from .io import FlatStats, GroupedStats, load_stats, merge, read_stats, sufficient_stats
 
 __version__ = "0.1.0"
 
@@ -44,6 +45,12 @@ __all__ = [
     "SemiConjugate",
     "SummaryTable",
     "fit_conjugate",
+    "FlatStats",
+    "GroupedStats",
     "load",
+    "load_stats",
+    "merge",
+    "read_stats",
+    "sufficient_stats",
     "shrinkage",
 ]
