@@ -16,6 +16,7 @@ from .priors import HalfCauchy, InvGamma, InvWishart
 from .posterior import Posterior, SummaryTable, load
 from .priors import Exchangeable, NormalInverseGamma, SemiConjugate
 from .sensitivity import SensitivityTable, prior_grid, prior_sensitivity
+from .sbc import SBCResult, sbc
 from .io import FlatStats, GroupedStats, load_stats, merge, read_stats, sufficient_stats
 
 __version__ = "0.1.0"
@@ -51,6 +52,8 @@ __all__ = [
     "load_stats",
     "merge",
     "read_stats",
+    "SBCResult",
+    "sbc",
     "sufficient_stats",
     "shrinkage",
 ]
