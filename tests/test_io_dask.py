@@ -220,8 +220,8 @@ def test_local_cluster_same_stats_and_draws(client, frame, tmp_path):
 def test_worker_killed_mid_pass_same_stats(client):
     """SIGKILL one of the two worker processes while the statistics pass runs: the nanny restarts it,
     Dask recomputes the lost tasks, and the statistics are those of the in-memory pass."""
-    data = gr.datasets.synthetic_regression(n=400_000, p=5, chunks=1_000, seed=2)  # 400 partitions
-    X, y = data.X.compute(), data.y.compute()
+    data = gr.datasets.synthetic_regression(n=300_000, p=5, chunks=2_000, seed=2)  # 150 partitions
+    X, y = dask.compute(data.X, data.y, scheduler="threads")
     mem = gr.sufficient_stats(X, y)
     pids = client.run(os.getpid)
     result = {}
