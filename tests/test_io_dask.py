@@ -251,3 +251,15 @@ def test_sbc_on_cluster_equals_local(client):
     remote = gr.sbc(model, X, n_sims=40, draws=49, thin=2, warmup=20, seed=8, client=client, progress=False)
     np.testing.assert_array_equal(local.ranks, remote.ranks)
     assert local.ranks.shape == (40, 3)
+
+
+def test_prior_sensitivity_on_cluster_equals_local(client):
+    rng = np.random.default_rng(1)
+    X = rng.normal(size=(60, 2))
+    y = 1.0 + X @ [0.5, -0.3] + rng.normal(size=60)
+    priors = gr.prior_grid("SemiConjugate", scale=[1.0, 10.0]) | gr.prior_grid("NIG", scale=[1.0, 10.0])
+    kw = dict(chains=2, draws=200, warmup=50, seed=3)
+    local = gr.prior_sensitivity(X, y, priors, **kw)
+    remote = gr.prior_sensitivity(X, y, priors, client=client, **kw)
+    np.testing.assert_array_equal(local.values, remote.values)
+    assert remote.methods == local.methods

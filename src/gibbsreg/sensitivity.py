@@ -26,6 +26,7 @@ from . import diagnostics
 from .conjugate import fit_conjugate
 from .data import as_design
 from .flat import LinearRegression
+from .parallel import run_map
 from .priors import Exchangeable, NormalInverseGamma, SemiConjugate, _GaussianIGPrior
 
 _KINDS = {"normalinversegamma": NormalInverseGamma, "nig": NormalInverseGamma, "conjugate": NormalInverseGamma,
@@ -256,7 +257,7 @@ def _draws_of(post, q: str, names: list[str]):
 
 def prior_sensitivity(X, y, priors, *, quantities=None, labels=None, intercept: bool = True, chains: int = 4,
                       draws: int = 1000, warmup: int = 500, seed=0, backend: str = "numba", prob: float = 0.95,
-                      exact: bool = True, progress: bool = False) -> SensitivityTable:
+                      exact: bool = True, progress: bool = False, client=None) -> SensitivityTable:
     """Refit y ~ X under each prior and tabulate posterior means, sds and intervals.
 
     ``priors``: a list of priors or a dict {label: prior} (NormalInverseGamma, SemiConjugate or
@@ -265,7 +266,9 @@ def prior_sensitivity(X, y, priors, *, quantities=None, labels=None, intercept: 
     ``"beta"``, ``"beta[name]"``, coefficient names, ``"sigma2"``, ``"mu"``, ``"tau2"`` (the last two
     exist only under Exchangeable priors; NaN elsewhere).  NormalInverseGamma priors are solved in
     closed form (with ``log_evidence``) unless ``exact=False``, which samples them by Gibbs too;
-    the other priors are sampled with ``chains``, ``draws``, ``warmup``, ``seed`` and ``backend``.
+    the other priors are sampled with ``chains``, ``draws``, ``warmup``, ``seed`` and ``backend``
+    (the same seed for every prior: common random numbers).  ``client``: a distributed.Client to fit
+    the priors on its workers, one task per prior (the same numbers as locally).
     """
     if isinstance(priors, dict):
         given_labels, prior_list = [str(k) for k in priors], list(priors.values())
@@ -305,9 +308,11 @@ def prior_sensitivity(X, y, priors, *, quantities=None, labels=None, intercept: 
     values, lower, upper = np.full(shape, np.nan), np.full(shape, np.nan), np.full(shape, np.nan)
     methods, fits = [], []
 
-    for i, pr in enumerate(prior_list):
+    jobs = [(pr, design.X, design.y, intercept, exact, chains, draws, warmup, seed, backend,
+             progress and client is None) for pr in prior_list]
+    fitted = run_map(_fit_prior, jobs, client=client, progress=progress and client is not None, label="priors")
+    for i, (pr, fit) in enumerate(zip(prior_list, fitted)):
         if exact and isinstance(pr, NormalInverseGamma):
-            fit = fit_conjugate(design.X, design.y, pr, intercept=intercept)
             fits.append(fit)
             methods.append("closed form")
             sd = np.sqrt(np.diag(fit.cov))
@@ -325,9 +330,7 @@ def prior_sensitivity(X, y, priors, *, quantities=None, labels=None, intercept: 
                 values[i, j], values[i, j + 1], lower[i, j], upper[i, j] = stats
             values[i, col["log_evidence"]] = fit.log_evidence
         else:
-            post = LinearRegression(pr, intercept=intercept).sample(
-                design.X, design.y, chains=chains, draws=draws, warmup=warmup, seed=seed, backend=backend,
-                progress=progress)
+            post = fit
             fits.append(post)
             methods.append(f"Gibbs, {post.nchains} chains x {post.ndraws} draws")
             rh, ess = [], []
@@ -357,3 +360,12 @@ def prior_sensitivity(X, y, priors, *, quantities=None, labels=None, intercept: 
               f"(log_evidence: closed form only; NaN for Gibbs rows and improper priors)")
     return SensitivityTable(row_labels, columns, values, lower, upper, methods=methods, priors=prior_list,
                             fits=fits, quantities=qs, prob=prob, header=header)
+
+
+def _fit_prior(job):
+    """One prior's fit (a task of its own on a cluster)."""
+    pr, X, y, intercept, exact, chains, draws, warmup, seed, backend, progress = job
+    if exact and isinstance(pr, NormalInverseGamma):
+        return fit_conjugate(X, y, pr, intercept=intercept)
+    return LinearRegression(pr, intercept=intercept).sample(X, y, chains=chains, draws=draws, warmup=warmup, seed=seed,
+                                                            backend=backend, progress=progress)

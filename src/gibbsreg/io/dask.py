@@ -9,7 +9,7 @@ import math
 import numpy as np
 
 from .api import is_dask, require_dask
-from .stats import FlatStats, GroupedStats, check_finite_block, merge
+from .stats import FlatStats, GroupedStats, augmented, check_finite_block, merge
 
 FAN_IN = 8
 
@@ -64,8 +64,35 @@ def clean_labels(g, where: str):
     return g
 
 
+def _aug_from_frame(X, y, where):
+    """[X, y] of a pandas partition as one Fortran-ordered float64 array (one copy per column)."""
+    n = len(X)
+    A = np.empty((n, X.shape[1] + 1), order="F")
+    for j, c in enumerate(X.columns):
+        try:
+            A[:, j] = X[c].to_numpy(dtype=np.float64)
+        except (TypeError, ValueError) as err:
+            raise ValueError(f"column {str(c)!r} is not numeric in {where}: {err}") from None
+    try:
+        A[:, -1] = y.to_numpy(dtype=np.float64)
+    except (TypeError, ValueError) as err:
+        raise ValueError(f"column {str(y.name)!r} (the response) is not numeric in {where}: {err}") from None
+    return A
+
+
 def part_stats(X, y, g, x_names, intercept, where):
     """Statistics of one partition (None when it is empty)."""
+    if g is None and hasattr(X, "columns") and hasattr(y, "to_numpy") and len(X) == len(y):
+        if len(X.columns) != len(x_names):
+            raise ValueError(f"X has {len(X.columns)} columns in {where} but {len(x_names)} were expected ({x_names})")
+        if len(X) == 0:
+            return None
+        A = _aug_from_frame(X, y, where)
+
+        def locate():
+            check_finite_block(A[:, :-1], A[:, -1], x_names, where)
+
+        return FlatStats.from_augmented(A, x_names, intercept, on_nonfinite=locate)
     Xa = _as_float_block(X, x_names, "X", where)
     if Xa.ndim == 1:
         Xa = Xa.reshape(-1, 1)
@@ -76,9 +103,10 @@ def part_stats(X, y, g, x_names, intercept, where):
         raise ValueError(f"X has {Xa.shape[1]} columns in {where} but {len(x_names)} were expected ({x_names})")
     if ya.shape[0] == 0:
         return None
-    check_finite_block(Xa, ya, x_names, where)
     if g is None:
-        return FlatStats.from_block(Xa, ya, x_names, intercept)
+        return FlatStats.from_augmented(augmented(Xa, ya), x_names, intercept,
+                                        on_nonfinite=lambda: check_finite_block(Xa, ya, x_names, where))
+    check_finite_block(Xa, ya, x_names, where)
     labels = clean_labels(g, where)
     if labels.shape[0] != ya.shape[0]:
         raise ValueError(f"groups has {labels.shape[0]} labels but y has {ya.shape[0]} rows in {where}")

@@ -101,33 +101,61 @@ def _merge_arrays(a, b):
     return n, xm, ym, C, anchor, h, rr
 
 
+def augmented(X, y) -> np.ndarray:
+    """A fresh Fortran-ordered working copy [X, y] (n, p_x + 1) that the block statistics may overwrite."""
+    n, px = X.shape
+    A = np.empty((n, px + 1), order="F")
+    A[:, :px] = X
+    A[:, px] = y
+    return A
+
+
 def _block_arrays(X, y):
-    """Statistics of one block of rows (n_b >= 1): centred at two-step means, anchored at the block's LS slopes."""
-    nb = X.shape[0]
-    xm = X.mean(axis=0)
-    Xc = X - xm
-    corr = Xc.mean(axis=0)
-    xm = xm + corr
-    Xc -= corr
-    ym = float(y.mean())
-    yc = y - ym
-    cy = float(yc.mean())
-    ym += cy
-    yc -= cy
-    C = Xc.T @ Xc
-    C = 0.5 * (C + C.T)
-    g = Xc.T @ yc
-    px = X.shape[1]
+    return _aug_block_arrays(augmented(X, y))
+
+
+PILOT_ROWS = 1024
+
+
+def _aug_block_arrays(A, on_nonfinite=None):
+    """Statistics of one block from its working copy A = [X, y] (n >= 1 rows; overwritten).
+
+    Rows are shifted by the mean of the first PILOT_ROWS rows (one in-place pass), so the Gram
+    matrix of the shifted rows (one BLAS call) gives the centred cross-products without
+    cancellation; the residuals at the block's least-squares slopes are then formed row by row
+    (one more read), which keeps rr exact when the fit is nearly perfect.
+    """
+    n, q = A.shape
+    px = q - 1
+    a0 = A[:PILOT_ROWS].mean(axis=0)
+    if not np.isfinite(a0).all():
+        a0 = np.zeros(q)
+    A -= a0
+    s = A.sum(axis=0)
+    S = A.T @ A
+    if not (np.isfinite(s).all() and np.isfinite(S).all()):
+        if on_nonfinite is not None:
+            on_nonfinite()  # raises with the column and row of the first NaN / inf
+        raise ValueError("the data are too large in magnitude: their squares overflow float64; rescale them")
+    e = s / n
+    Sc = S - n * np.outer(e, e)
+    Sc = 0.5 * (Sc + Sc.T)
+    xm = a0[:px] + e[:px]
+    ym = float(a0[px] + e[px])
+    C = Sc[:px, :px].copy()
+    g = Sc[:px, px]
     if px:
         b = _scaled_solve(C[None], g[None], 1e-12)[0]
         if not np.isfinite(b).all():
             b = np.zeros(px)
     else:
         b = np.zeros(0)
-    r = yc - Xc @ b
-    h = Xc.T @ r
-    rr = float(r @ r)
-    return (np.array([float(nb)]), xm[None], np.array([ym]), C[None], b[None], h[None], np.array([rr]))
+    Xs, ys = A[:, :px], A[:, px]
+    r = ys - np.einsum("ij,j->i", Xs, b) if px else ys.copy()
+    eps = e[px] - e[:px] @ b  # the mean of r: r - eps are the centred residuals
+    h = np.einsum("ij,i->j", Xs, r) - n * eps * e[:px] if px else np.zeros(0)
+    rr = max(float(r @ r) - n * eps * eps, 0.0)
+    return (np.array([float(n)]), xm[None], np.array([ym]), C[None], b[None], h[None], np.array([rr]))
 
 
 def _grouped_block_arrays(X, y, codes, anchor):
@@ -255,6 +283,11 @@ class FlatStats(_StatsBase):
     def from_block(cls, X, y, x_names, intercept=True):
         """Statistics of one in-memory block (validated, finite float64 X (n, p_x) and y (n,))."""
         return cls._from_arrays(_block_arrays(X, y), x_names, intercept)
+
+    @classmethod
+    def from_augmented(cls, A, x_names, intercept=True, on_nonfinite=None):
+        """Statistics of one block given as a working copy A = [X, y] (n, p_x + 1), which is overwritten."""
+        return cls._from_arrays(_aug_block_arrays(A, on_nonfinite), x_names, intercept)
 
     def __add__(self, other):
         if other is None:
