@@ -123,7 +123,7 @@ def main(argv=None):
         from distributed import Client, LocalCluster
 
         with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1",
-                          dashboard_address=None, silence_logs=40, memory_limit="1GB") as cluster, \
+                          dashboard_address=":0", silence_logs=40, memory_limit="1GB") as cluster, \
                 Client(cluster) as client:
             import gibbsreg as gr
 
