@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import resource
 import subprocess
 import sys
 import tempfile
@@ -47,14 +46,42 @@ def write_parquet(folder, rows, seed=0, per_file=1_000_000):
     return sum(os.path.getsize(os.path.join(folder, f)) for f in os.listdir(folder))
 
 
+def peak_rss() -> int:
+    """This process's peak resident memory (VmHWM, bytes); unlike getrusage's ru_maxrss it is not
+    inherited from the parent across fork + exec."""
+    with open("/proc/self/status") as fh:
+        for line in fh:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) * 1024
+    return 0
+
+
 CHILD = """
-import sys, time, resource, dask
+import sys, time, dask
+sys.path.insert(0, sys.argv[2])
+from stats_scaleout import peak_rss
 import gibbsreg as gr
 dask.config.set(scheduler="threads", num_workers=2)
 t = time.perf_counter()
 s = gr.read_stats(sys.argv[1] + "/*.parquet", y="y", blocksize="32MiB")
 dt = time.perf_counter() - t
-print(dt, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, s.n)
+print(dt, peak_rss(), s.n)
+"""
+
+LAZY = """
+import sys, time, dask
+sys.path.insert(0, sys.argv[2])
+from stats_scaleout import peak_rss
+import gibbsreg as gr
+rows = int(sys.argv[1])
+data = gr.datasets.synthetic_regression(n=rows, p=50, chunks=1 << 16, seed=3)
+t = time.perf_counter()
+with dask.config.set(scheduler="threads", num_workers=2):
+    s = gr.sufficient_stats(data.X, data.y)
+dt = time.perf_counter() - t
+import numpy as np
+err = float(np.abs(s.to_sufficient().transform.beta_ref - data.truth["beta"]).max())
+print(dt, peak_rss(), err)
 """
 
 
@@ -114,9 +141,10 @@ def main(argv=None):
         dt0 = time.perf_counter() - t
         say(f"- Parquet decode alone (pyarrow, one thread, row group by row group): {args.rows / dt0 / 1e6:.2f} M rows/s "
             f"({raw / dt0 / 1e9:.2f} GB/s): the floor of any reader on one core.")
-        run = subprocess.run([sys.executable, "-c", CHILD, tmp], capture_output=True, text=True, check=True)
-        dt, rss_kb, n = run.stdout.split()
-        dt, rss = float(dt), int(rss_kb) * 1024
+        here = os.path.dirname(os.path.abspath(__file__))
+        run = subprocess.run([sys.executable, "-c", CHILD, tmp, here], capture_output=True, text=True, check=True)
+        dt, rss, n = run.stdout.split()
+        dt, rss = float(dt), int(rss)
         say(f"- Local threaded scheduler (2 threads), `read_stats(folder, y='y')`: {float(dt):.1f} s, "
             f"{args.rows / dt / 1e6:.2f} M rows/s, {raw / dt / 1e9:.2f} GB/s of float64 data; peak RSS of the "
             f"process {rss / 1e6:.0f} MB = {raw / rss:.1f}x smaller than the data ({raw / 1e9:.2f} GB).")
@@ -131,8 +159,8 @@ def main(argv=None):
             t = time.perf_counter()
             s = gr.read_stats(tmp + "/*.parquet", y="y", blocksize="32MiB")
             dt2 = time.perf_counter() - t
-            peaks = client.run(lambda: __import__("resource").getrusage(__import__("resource").RUSAGE_SELF).ru_maxrss)
-            peak = max(peaks.values()) * 1024
+            peaks = client.run(peak_rss)
+            peak = max(peaks.values())
             say(f"- 2-worker LocalCluster (1 thread each, memory_limit 1 GB): {dt2:.1f} s, "
                 f"{args.rows / dt2 / 1e6:.2f} M rows/s, {raw / dt2 / 1e9:.2f} GB/s; peak RSS per worker "
                 f"{peak / 1e6:.0f} MB; n = {s.n:,}.")
@@ -156,23 +184,16 @@ def main(argv=None):
                 f"local {t_loc:.1f} s, 2-worker LocalCluster {t_rem:.1f} s; ranks identical: {same}; "
                 f"min uniformity p = {loc.pvalues().min():.3f}.")
 
-    # 2. lazy synthetic design
-    import dask
-
-    import gibbsreg as gr
-
+    # 2. lazy synthetic design, in a fresh process (its own peak memory)
+    here = os.path.dirname(os.path.abspath(__file__))
     for rows in (args.lazy_rows // 10, args.lazy_rows):
-        data = gr.datasets.synthetic_regression(n=rows, p=50, chunks=1 << 16, seed=3)
-        t = time.perf_counter()
-        with dask.config.set(scheduler="threads", num_workers=2):
-            s = gr.sufficient_stats(data.X, data.y)
-        dt3 = time.perf_counter() - t
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+        run = subprocess.run([sys.executable, "-c", LAZY, str(rows), here], capture_output=True, text=True,
+                             check=True)
+        dt3, peak, max_err = (float(v) for v in run.stdout.split())
     say(f"- Lazy synthetic {rows:,} x 50 (generated chunk by chunk, 2^16 rows each) -> statistics: {dt3:.1f} s "
-        f"({rows / dt3 / 1e6:.2f} M rows/s, generation included); peak RSS of this process {peak / 1e6:.0f} MB "
+        f"({rows / dt3 / 1e6:.2f} M rows/s, generation included); peak RSS of that process {peak / 1e6:.0f} MB "
         f"(data {rows * 50 * 8 / 1e9:.1f} GB never materialised). Extrapolated to 10^9 rows on this 2-core "
         f"machine: {1e9 / (rows / dt3) / 60:.0f} min; linear in rows, divided by the cores of a cluster.")
-    max_err = float(np.abs(s.to_sufficient().transform.beta_ref - data.truth["beta"]).max())
     say(f"  (max |beta_LS - beta_true| = {max_err:.1e})")
     if args.out:
         with open(args.out, "a") as fh:
