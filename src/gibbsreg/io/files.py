@@ -50,7 +50,7 @@ def read_stats(source, y: str, x=None, groups: str | None = None, *, intercept: 
 
     ``source``: a Parquet or CSV file, a glob ("data/*.parquet"), a folder, a list of paths, or a
     pandas / Dask DataFrame.  ``x``: column names (default: every column except y and groups).
-    Files are read with dask.dataframe (read_parquet / read_csv) in partitions of about
+    Files are read with dask.dataframe (read_parquet / read_csv, pyarrow engine) in partitions of about
     ``blocksize``; each partition becomes statistics that are merged in a tree, so memory stays
     bounded by a few partitions per worker.  Errors name the file and partition.
     """
@@ -115,7 +115,10 @@ def read_stats(source, y: str, x=None, groups: str | None = None, *, intercept: 
             dtypes = {c: "float64" for c in needed if c != groups}
             if groups is not None:
                 dtypes[groups] = "object"
-            ddf = dd.read_csv(f, usecols=needed, dtype=dtypes, blocksize=blocksize)
+            try:  # pyarrow's CSV parser (about twice as fast), falling back to pandas' own
+                ddf = dd.read_csv(f, usecols=needed, dtype=dtypes, blocksize=blocksize, engine="pyarrow")
+            except (TypeError, ValueError, ImportError):
+                ddf = dd.read_csv(f, usecols=needed, dtype=dtypes, blocksize=blocksize)
         for i, part in enumerate(ddf.to_delayed()):
             tasks.append(task(part, y, xcols, groups, intercept, f"file {f}, partition {i}"))
     return tree_reduce(tasks)
