@@ -263,3 +263,20 @@ def test_prior_sensitivity_on_cluster_equals_local(client):
     remote = gr.prior_sensitivity(X, y, priors, client=client, **kw)
     np.testing.assert_array_equal(local.values, remote.values)
     assert remote.methods == local.methods
+
+
+def test_convergence_study_on_cluster_equals_local(client):
+    rng = np.random.default_rng(2)
+    X = rng.normal(size=(80, 2))
+    y = 1.0 + X @ [0.5, -0.3] + rng.normal(size=80)
+    kw = dict(chains=(4, 8, 12), draws=(20, 50), warmup=10, seed=5)
+    local = gr.convergence_study(gr.LinearRegression(), X, y, **kw)
+    remote = gr.convergence_study(gr.LinearRegression(), X, y, client=client, chains_per_task=5, **kw)
+    np.testing.assert_array_equal(remote.posterior["beta"], local.posterior["beta"])
+    np.testing.assert_array_equal(remote.rhat, local.rhat)
+    np.testing.assert_array_equal(remote.nested_rhat, local.nested_rhat)
+    h = gr.datasets.synthetic_hierarchical(J=6, group_size=15, p=2, seed=1)
+    hkw = dict(chains=(4, 8), draws=(20,), warmup=10, seed=7, shared_init=False)
+    a = gr.convergence_study(gr.HierarchicalRegression(), h.X, h.y, h.groups, **hkw)
+    b = gr.convergence_study(gr.HierarchicalRegression(), h.X, h.y, h.groups, client=client, chains_per_task=3, **hkw)
+    np.testing.assert_array_equal(a.posterior["mu"], b.posterior["mu"])
