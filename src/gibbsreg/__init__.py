@@ -19,6 +19,8 @@ from .priors import HalfCauchy, InvGamma, InvWishart
 from .posterior import Posterior, SummaryTable, load
 from .priors import Exchangeable, NormalInverseGamma, SemiConjugate
 from .sensitivity import SensitivityTable, prior_grid, prior_sensitivity
+from .sbc import SBCResult, sbc
+from .io import FlatStats, GroupedStats, load_stats, merge, read_stats, sufficient_stats
 
 __version__ = "0.1.0"
 
@@ -56,7 +58,15 @@ __all__ = [
     "SemiConjugate",
     "SummaryTable",
     "fit_conjugate",
+    "FlatStats",
+    "GroupedStats",
     "load",
     "model",
+    "load_stats",
+    "merge",
+    "read_stats",
+    "SBCResult",
+    "sbc",
+    "sufficient_stats",
     "shrinkage",
 ]

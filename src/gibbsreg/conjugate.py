@@ -8,9 +8,10 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import special, stats as sps
 
-from .data import as_design, new_rows, sufficient_stats
+from .data import new_rows
+from .io.api import model_stats, remembered_rows
 from .flat import check_identified, prior_in_sampler_coords
-from .posterior import FittedData, Posterior, SummaryTable
+from .posterior import Posterior, SummaryTable
 from .priors import NormalInverseGamma
 from .sampling import chain_streams
 
@@ -58,13 +59,14 @@ class ConjugatePosterior:
     and ``scale`` = (b_n / a_n) V_n; ``log_evidence`` = log p(y).
     """
 
-    def __init__(self, design, stats, prior):
-        self.names = design.names
+    def __init__(self, source, stats, prior, data=None):
+        self.names = source.names
         self.prior = prior
-        self.n = design.n
-        self._p_x = design.X.shape[1]
+        self.n = source.n
+        self._p_x = len(source.x_names)
+        self._source = source  # the mergeable statistics (FlatStats), for update()
         self._stats = stats
-        self._data = FittedData(design.X, design.y)  # a reference: exact LOO and the draws' log-likelihood
+        self._data = data  # FittedData: in-memory rows by reference, for exact LOO and the draws' log-likelihood
         tr = stats.transform
         self._transform = tr
         P, m = prior_in_sampler_coords(stats, prior)
@@ -159,6 +161,21 @@ class ConjugatePosterior:
         post.data = self._data
         return post
 
+    def update(self, X_new=None, y_new=None, *, stats=None) -> "ConjugatePosterior":
+        """Sequential updating: this posterior becomes the prior for new rows (X_new, y_new) or their ``stats``.
+
+        The result is the posterior given all rows so far under the original prior (its numbers,
+        data-scaled defaults included, stay those resolved at the first fit); it is computed by
+        merging the statistics, so it equals the batch fit on all rows to rounding, and
+        ``log_evidence`` becomes log p(y_old, y_new) = log p(y_old) + log p(y_new | y_old).
+        """
+        new = model_stats(X_new, y_new, stats=stats, intercept=self._source.intercept, who="update")
+        if list(new.x_names) != list(self._source.x_names):
+            raise ValueError(f"update: the new rows have columns {list(new.x_names)}, the fit has "
+                             f"{list(self._source.x_names)}")
+        merged = self._source + new
+        return ConjugatePosterior(merged, merged.to_sufficient(), self.prior)
+
     def summary(self, prob: float = 0.95) -> SummaryTable:
         """Exact posterior mean, sd and equal-tailed interval of each beta_k and sigma^2."""
         ci = self.credible_interval(prob)
@@ -175,13 +192,18 @@ class ConjugatePosterior:
         return str(self.summary()) + "\n" + str(self.prior)
 
 
-def fit_conjugate(X, y, prior: NormalInverseGamma | None = None, intercept: bool = True) -> ConjugatePosterior:
-    """Closed-form posterior of y = X beta + eps under beta | sigma^2 ~ N(m0, sigma^2 V0), sigma^2 ~ IG(a0, b0)."""
+def fit_conjugate(X=None, y=None, prior: NormalInverseGamma | None = None, intercept: bool = True, *,
+                  stats=None) -> ConjugatePosterior:
+    """Closed-form posterior of y = X beta + eps under beta | sigma^2 ~ N(m0, sigma^2 V0), sigma^2 ~ IG(a0, b0).
+
+    ``stats=`` (from :func:`gibbsreg.sufficient_stats`, :func:`gibbsreg.read_stats` or
+    :func:`gibbsreg.load_stats`) replaces X and y; X and y may be Dask collections.
+    """
     if prior is None:
         prior = NormalInverseGamma()
     if not isinstance(prior, NormalInverseGamma):
         raise ValueError(f"fit_conjugate needs a NormalInverseGamma prior, got {type(prior).__name__}")
-    design = as_design(X, y, intercept)
-    stats = sufficient_stats(design)
-    resolved = prior.resolve(stats, design.names)
-    return ConjugatePosterior(design, stats, resolved)
+    source = model_stats(X, y, stats=stats, intercept=intercept, who="fit_conjugate")
+    suff = source.to_sufficient()
+    resolved = prior.resolve(suff, source.names)
+    return ConjugatePosterior(source, suff, resolved, remembered_rows(X, y))

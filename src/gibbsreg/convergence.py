@@ -247,7 +247,8 @@ def convergence_grid(posterior: Posterior, *, chains=None, draws=None, superchai
 
 def convergence_study(model, X, y, groups=None, *, chains=(4, 16, 64, 256, 1024), draws=(10, 30, 100, 300, 1000),
                       warmup: int = 500, superchains: int = 4, shared_init: bool = True, seed=0,
-                      backend: str = "numba", var_names=None, progress: bool = False) -> ConvergenceStudy:
+                      backend: str = "numba", var_names=None, progress: bool = False, client=None,
+                      chains_per_task: int | None = None) -> ConvergenceStudy:
     """Run ``model`` once with max(chains) chains x max(draws) draws and tabulate, for every (K, N) pair,
     rank R-hat, split R-hat and nested R-hat (max over parameters) and bulk ESS (min over parameters)
     of the first K chains' first N draws.
@@ -260,7 +261,10 @@ def convergence_study(model, X, y, groups=None, *, chains=(4, 16, 64, 256, 1024)
     docstring).  ``var_names``: the variables to check (default: all that the model reports; for
     hierarchical models the group-level ``beta`` is left out, and not even stored, unless named,
     which keeps 1,000+ chains x 1,000 draws cheap).  Thresholds: R-hat < 1.01 converged, > 1.05
-    not converged.
+    not converged.  ``client``: a distributed.Client; the chains are then sampled in blocks of
+    ``chains_per_task`` (default: max(chains) / (4 x workers)), one task per block on its workers.
+    Chain k keeps the streams (and shared starting point) it has in the one-process run, so the
+    draws, hence the study, are identical.
     """
     from .hierarchical import HierarchicalRegression
 
@@ -277,11 +281,16 @@ def convergence_study(model, X, y, groups=None, *, chains=(4, 16, 64, 256, 1024)
         if groups is None:
             raise ValueError("a hierarchical model needs groups (one label per row)")
         store_beta = var_names is not None and "beta" in var_names
-        post = model.sample(X, y, groups, store_beta=store_beta, **kwargs)
+        if client is None:
+            post = model.sample(X, y, groups, store_beta=store_beta, **kwargs)
     else:
         if groups is not None:
             raise ValueError(f"groups was given but {type(model).__name__} is not hierarchical")
-        post = model.sample(X, y, **kwargs)
+        store_beta = None
+        if client is None:
+            post = model.sample(X, y, **kwargs)
+    if client is not None:
+        post = _sample_on_cluster(client, model, X, y, groups, store_beta, kwargs, chains_per_task, progress)
     post.attrs["seed"] = int(seed) if isinstance(seed, (int, np.integer)) else None
     post.attrs["init"] = (f"shared within {S} superchains (chain k starts where chain k mod {S} starts)"
                           if shared_init else "independent dispersed starts")
@@ -293,3 +302,66 @@ def convergence_study(model, X, y, groups=None, *, chains=(4, 16, 64, 256, 1024)
               f"{draws[-1]} draws after {warmup} warm-up iterations (seed {seed}, {backend})")
     return convergence_grid(post, chains=chains, draws=draws, superchains=S, var_names=var_names,
                             shared_init=bool(shared_init), header=header)
+
+
+# ---- chains in blocks on a Dask cluster ---------------------------------------------------------
+
+
+class _BlockSeed(np.random.SeedSequence):
+    """A seed for a run of chains k0..k1-1 of a ``chains``-chain run of ``SeedSequence(entropy)``:
+    chain_streams spawns from it exactly the streams those chains have in the big run (normal and
+    gamma of chain k; start values of chain k mod S when the big run shares starts in S superchains)."""
+
+    def __init__(self, entropy, k0, k1, superchains):
+        kids = np.random.SeedSequence(entropy).spawn(k1)
+        self._kids = []
+        for k in range(k0, k1):
+            a, b, _ = kids[k].spawn(3)
+            owner = k if superchains is None else k % superchains
+            c = np.random.SeedSequence(entropy, spawn_key=kids[owner].spawn_key).spawn(3)[2]
+            self._kids.append(_Triple((a, b, c)))
+
+    def spawn(self, n):
+        return self._kids[:n]
+
+
+class _Triple(np.random.SeedSequence):
+    def __init__(self, triple):
+        self._triple = triple
+
+    def spawn(self, n):
+        return list(self._triple[:n])
+
+
+def _run_block(job):
+    model, X, y, groups, store_beta, kwargs, entropy, k0, k1, superchains = job
+    kw = dict(kwargs, chains=k1 - k0, seed=_BlockSeed(entropy, k0, k1, superchains), init_superchains=None,
+              progress=False)
+    if groups is not None:
+        return model.sample(X, y, groups, store_beta=store_beta, **kw)
+    return model.sample(X, y, **kw)
+
+
+def _sample_on_cluster(client, model, X, y, groups, store_beta, kwargs, chains_per_task, progress):
+    from .parallel import run_map
+
+    total = kwargs["chains"]
+    superchains = kwargs["init_superchains"]
+    root = kwargs["seed"] if isinstance(kwargs["seed"], np.random.SeedSequence) else np.random.SeedSequence(kwargs["seed"])
+    if root.spawn_key or root.n_children_spawned:
+        raise ValueError("with client=, seed must be an int, None or a fresh SeedSequence")
+    if chains_per_task is None:
+        workers = max(1, len(client.scheduler_info().get("workers", {})))
+        chains_per_task = max(1, -(-total // (4 * workers)))
+    bounds = list(range(0, total, int(chains_per_task))) + [total]
+    jobs = [(model, X, y, groups, store_beta, kwargs, root.entropy, a, b, superchains)
+            for a, b in zip(bounds[:-1], bounds[1:])]
+    parts = run_map(_run_block, jobs, client=client, progress=progress, label="chains")
+    first = parts[0]
+    draws = {v: np.concatenate([p[v] for p in parts], axis=0) for v in first.names}
+    attrs = dict(first.attrs)
+    attrs["chains"] = total
+    for key in ("setup_seconds", "warmup_seconds", "sampling_seconds"):
+        if key in attrs:
+            attrs[key] = float(sum(p.attrs.get(key, 0.0) for p in parts))  # summed over tasks
+    return Posterior(draws, dims=first.dims, coords=first.coords, attrs=attrs)

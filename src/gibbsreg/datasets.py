@@ -33,12 +33,20 @@ class Synthetic:
 
 
 def synthetic_regression(n: int = 1000, p: int = 10, *, sigma: float = 1.0, intercept: bool = True,
-                         seed=None, chunk_rows: int = 1 << 16) -> Synthetic:
+                         seed=None, chunk_rows: int = 1 << 16, chunks=None) -> Synthetic:
     """y = X beta + N(0, sigma^2) with X (n, p - intercept) standard normal columns.
 
     ``p`` counts the intercept when ``intercept`` is True.  Rows are generated in
     chunks, so n = 10^7 needs only the output arrays.  truth: beta (p,), sigma2.
+    ``chunks`` (rows per chunk) returns lazy Dask arrays instead, never materialised, chunk i
+    drawn from the i-th SeedSequence child of ``seed`` (gibbsreg.io.lazy; other numbers than
+    the eager path, the same for a seed and chunk size on any scheduler).
     """
+    if chunks is not None:
+        from .io.lazy import lazy_regression
+
+        X, y, truth = lazy_regression(n, p, sigma=sigma, intercept=intercept, seed=seed, chunks=chunks)
+        return Synthetic(X, y, truth)
     if n < 1 or p < 1:
         raise ValueError(f"need n >= 1 and p >= 1, got n={n}, p={p}")
     rng = np.random.default_rng(seed)
@@ -56,14 +64,22 @@ def synthetic_regression(n: int = 1000, p: int = 10, *, sigma: float = 1.0, inte
 
 
 def synthetic_hierarchical(J: int = 100, group_size=50, p: int = 5, *, tau=1.0, sigma: float = 1.0, mu=None,
-                           intercept: bool = True, group_variance: bool = False, seed=None) -> Synthetic:
+                           intercept: bool = True, group_variance: bool = False, seed=None, chunks=None) -> Synthetic:
     """Grouped data y_ij = x_ij' beta_j + eps_ij with beta_j ~ N(mu, diag(tau^2)).
 
     ``group_size`` is an int (equal groups), an array of J sizes, or "poisson:m"
     for sizes 1 + Poisson(m - 1).  ``p`` counts the intercept.  All coefficients
     vary.  truth: beta (J, p), mu (p,), tau2 (p,), sigma2 (scalar or (J,)).
     Groups are returned in shuffled row order with integer labels 0..J-1.
+    ``chunks`` (rows per chunk) returns lazy Dask arrays X, y, groups (n = J * group_size rows,
+    each row's group uniform at random, so sizes vary), as for :func:`synthetic_regression`.
     """
+    if chunks is not None:
+        from .io.lazy import lazy_hierarchical
+
+        X, y, g, truth = lazy_hierarchical(J, group_size, p, tau=tau, sigma=sigma, mu=mu, intercept=intercept,
+                                           group_variance=group_variance, seed=seed, chunks=chunks)
+        return Synthetic(X, y, truth, g)
     rng = np.random.default_rng(seed)
     if isinstance(group_size, str) and group_size.startswith("poisson:"):
         m = float(group_size.split(":", 1)[1])

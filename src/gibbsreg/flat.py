@@ -9,8 +9,9 @@ from dataclasses import dataclass
 import numpy as np
 
 from . import reference
-from .data import SufficientStats, as_design, sufficient_stats
-from .posterior import FittedData, Posterior
+from .data import SufficientStats
+from .io.api import model_stats, remembered_rows
+from .posterior import Posterior
 from .priors import Exchangeable, ResolvedExchangeable, ResolvedPrior, SemiConjugate, _GaussianIGPrior
 from .sampling import chain_streams, check_sampling_args, chunk_runner, drive, no_huge_pages
 
@@ -214,18 +215,21 @@ class LinearRegression:
         self.prior = prior
         self.intercept = bool(intercept)
 
-    def sample(self, X, y, *, chains: int = 4, draws: int = 1000, warmup: int = 1000, thin: int = 1,
+    def sample(self, X=None, y=None, *, stats=None, chains: int = 4, draws: int = 1000, warmup: int = 1000, thin: int = 1,
                seed=None, backend: str = "numba", progress: bool = True, init_superchains: int | None = None) -> Posterior:
         """Run ``chains`` Gibbs chains; returns a Posterior with beta (chains, draws, p) and sigma2 (chains, draws).
 
         Chains start from dispersed points; ``init_superchains=S`` makes chain k start where
-        chain k mod S starts (superchains for nested R-hat).
+        chain k mod S starts (superchains for nested R-hat).  ``stats=`` (from
+        :func:`gibbsreg.sufficient_stats`, :func:`gibbsreg.read_stats` or :func:`gibbsreg.load_stats`)
+        replaces X and y; X and y may also be Dask collections.
         """
         chains, draws, warmup, thin, backend = check_sampling_args(chains, draws, warmup, thin, backend)
         t0 = time.perf_counter()
-        design = as_design(X, y, self.intercept)
-        stats = sufficient_stats(design, center=not isinstance(self.prior, Exchangeable))
-        prior = self.prior.resolve(stats, design.names)
+        source = model_stats(X, y, stats=stats, intercept=self.intercept, who="LinearRegression.sample")
+        names = source.names
+        stats = source.to_sufficient(center=not isinstance(self.prior, Exchangeable))
+        prior = self.prior.resolve(stats, names)
         problem = flat_problem(stats, prior)
         streams = chain_streams(seed, chains, init_superchains)
         sigma2_init = initial_sigma2(stats, prior, streams.init)
@@ -244,13 +248,13 @@ class LinearRegression:
             "backend": backend,
             "seed": int(seed) if isinstance(seed, (int, np.integer)) else None,
             "chains": chains, "draws": draws, "warmup": warmup, "thin": thin,
-            "n": design.n, "p": design.p,
-            "model_kind": "flat", "intercept": design.intercept, "names": design.names,
+            "n": source.n, "p": source.p,
+            "model_kind": "flat", "intercept": source.intercept, "names": names,
             "setup_seconds": setup,
             "warmup_seconds": info.warmup_seconds,
             "sampling_seconds": info.sampling_seconds,
             "interrupted": info.interrupted,
         }
-        post = Posterior(draws_out, dims=dims, coords={"coef": design.names}, attrs=attrs)
-        post.data = FittedData(design.X, design.y)  # a reference, for the pointwise log-likelihood
+        post = Posterior(draws_out, dims=dims, coords={"coef": names}, attrs=attrs)
+        post.data = remembered_rows(X, y)  # a reference to in-memory rows, for the pointwise log-likelihood
         return post

@@ -20,7 +20,8 @@ import numpy as np
 
 from . import reference
 from .data import as_design, row_chunks, sufficient_stats
-from .posterior import FittedData, Posterior
+from .io.api import model_stats, remembered_rows
+from .posterior import Posterior
 from .priors import (DEFAULT_A, DEFAULT_B_FRACTION, SLOPE_SCALE, HalfCauchy, InvGamma, InvWishart, _finite_array,
                      _positive_vector, _vec, validate_cov)
 from .sampling import chain_streams, check_sampling_args, chunk_runner, drive, no_huge_pages
@@ -412,7 +413,7 @@ class HierarchicalRegression:
         self.varying = varying
         self.intercept = bool(intercept)
 
-    def sample(self, X, y, groups, *, chains: int = 4, draws: int = 1000, warmup: int = 1000, thin: int = 1,
+    def sample(self, X=None, y=None, groups=None, *, stats=None, chains: int = 4, draws: int = 1000, warmup: int = 1000, thin: int = 1,
                seed=None, backend: str = "numba", progress: bool = True, store_beta: bool = True,
                init_superchains: int | None = None) -> Posterior:
         """Gibbs sampling; returns beta (chains, draws, J, q), mu (chains, draws, q), tau2 (q) or Sigma (q, q),
@@ -420,18 +421,24 @@ class HierarchicalRegression:
 
         ``store_beta=False`` keeps only the group-level parameters (for very many groups);
         ``init_superchains=S`` makes chain k start where chain k mod S starts (nested R-hat).
+        ``stats=`` (a GroupedStats from :func:`gibbsreg.sufficient_stats` with groups, or
+        :func:`gibbsreg.read_stats` / :func:`gibbsreg.load_stats`) replaces X, y and groups.
         """
         chains, draws, warmup, thin, backend = check_sampling_args(chains, draws, warmup, thin, backend)
         t0 = time.perf_counter()
-        design = as_design(X, y, self.intercept)
-        codes, labels = encode_groups(groups, design.n)
-        varying_idx = _column_index(self.varying, design.names, self.intercept)
-        pooled_idx = [i for i in range(design.p) if i not in varying_idx]
+        source = model_stats(X, y, groups, stats=stats, intercept=self.intercept, grouped=True,
+                             who="HierarchicalRegression.sample")
+        if source.J < 2:
+            raise ValueError(f"the hierarchical model needs at least 2 groups; got {source.J}")
+        names = source.names
+        labels = source.labels
+        varying_idx = _column_index(self.varying, names, self.intercept)
+        pooled_idx = [i for i in range(source.p) if i not in varying_idx]
         order = np.array(varying_idx + pooled_idx)
-        flat_stats = sufficient_stats(design)
-        prior = resolve_hierarchical_prior(self.prior, flat_stats, design.names, varying_idx, pooled_idx)
+        flat_stats = source.pooled.to_sufficient()
+        prior = resolve_hierarchical_prior(self.prior, flat_stats, names, varying_idx, pooled_idx)
         J = len(labels)
-        gs = group_stats(design, codes, J, order, flat_stats.transform.beta_ref)
+        gs = source.to_group_stats(order, flat_stats.transform.beta_ref)
         q = len(varying_idx)
         problem = hier_problem(gs, prior, q, asis=self.sampler == "asis")
         streams = chain_streams(seed, chains, init_superchains)
@@ -467,9 +474,9 @@ class HierarchicalRegression:
         else:
             draws_out["sigma2"] = out["sigma2"][..., 0]
             dims["sigma2"] = []
-        varying_names = [design.names[i] for i in varying_idx]
+        varying_names = [names[i] for i in varying_idx]
         coords = {"group": labels.tolist(), "coef": varying_names, "coef_": varying_names,
-                  "pooled_coef": [design.names[i] for i in pooled_idx]}
+                  "pooled_coef": [names[i] for i in pooled_idx]}
         attrs = {
             "model": f"HierarchicalRegression ({prior.tau_kind}, {self.sampler} Gibbs)",
             "sampler": self.sampler,
@@ -478,9 +485,9 @@ class HierarchicalRegression:
             "backend": backend,
             "seed": int(seed) if isinstance(seed, (int, np.integer)) else None,
             "chains": chains, "draws": draws, "warmup": warmup, "thin": thin,
-            "n": design.n, "p": design.p, "J": J,
+            "n": source.n_rows, "p": source.p, "J": J,
             "intercept": self.intercept,
-            "names": design.names,
+            "names": names,
             "varying_index": varying_idx, "pooled_index": pooled_idx,
             "group_sizes": gs.n.astype(int).tolist(),
             "setup_seconds": setup,
@@ -489,7 +496,7 @@ class HierarchicalRegression:
             "interrupted": info.interrupted,
         }
         post = Posterior(draws_out, dims=dims, coords=coords, attrs=attrs)
-        post.data = FittedData(design.X, design.y, codes)  # a reference, for the pointwise log-likelihood
+        post.data = remembered_rows(X, y, groups, labels.tolist())  # in-memory rows, for the pointwise log-likelihood
         return post
 
 

@@ -8,6 +8,7 @@ supply a function that runs a chunk of iterations.
 from __future__ import annotations
 
 import sys
+import threading
 import time
 import warnings
 from dataclasses import dataclass
@@ -158,6 +159,36 @@ class no_huge_pages:
         return False
 
 
+_LAUNCH_LOCK = threading.Lock()
+_THREAD_SAFE_LAYER = None  # None: not known yet
+
+
+class _NoLock:
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        return False
+
+
+def launch_lock():
+    """A lock around parallel kernel launches unless Numba's threading layer is known to be thread-safe.
+
+    Numba's "workqueue" layer (its fallback when neither OpenMP nor TBB is available) aborts the
+    process when two Python threads launch parallel kernels at once; OpenMP and TBB allow it.
+    Until the layer is known (it is chosen at the first launch) launches are serialised too.
+    """
+    global _THREAD_SAFE_LAYER
+    if _THREAD_SAFE_LAYER is None:
+        import numba
+
+        try:
+            _THREAD_SAFE_LAYER = numba.threading_layer() in ("omp", "tbb")
+        except ValueError:  # not initialised yet: serialise this first launch
+            return _LAUNCH_LOCK
+    return _NoLock() if _THREAD_SAFE_LAYER else _LAUNCH_LOCK
+
+
 def chunk_runner(backend, load_kernel, reference_fn, args, state, streams, out, order, thin, failure_message):
     """``run_chunk(n_iter, store, out_start)`` for either backend.
 
@@ -173,7 +204,7 @@ def chunk_runner(backend, load_kernel, reference_fn, args, state, streams, out, 
 
         def run_chunk(n_iter, store, out_start):
             bufs = out if store else empty
-            with kernel_threads(chains):
+            with launch_lock(), kernel_threads(chains):
                 failures = kernel(*args, *state, normal, gamma, n_iter, thin, out_start, *(bufs[k] for k in order))
             if failures:
                 raise FloatingPointError(failure_message)

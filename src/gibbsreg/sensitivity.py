@@ -33,6 +33,7 @@ from .analysis.comparison import exact_loo, loo as psis_loo
 from .conjugate import fit_conjugate
 from .data import as_design
 from .flat import LinearRegression
+from .parallel import run_map
 from .priors import Exchangeable, NormalInverseGamma, SemiConjugate, _GaussianIGPrior
 
 _KINDS = {"normalinversegamma": NormalInverseGamma, "nig": NormalInverseGamma, "conjugate": NormalInverseGamma,
@@ -263,7 +264,7 @@ def _draws_of(post, q: str, names: list[str]):
 
 def prior_sensitivity(X, y, priors, *, quantities=None, labels=None, intercept: bool = True, chains: int = 4,
                       draws: int = 1000, warmup: int = 500, seed=0, backend: str = "numba", prob: float = 0.95,
-                      exact: bool = True, progress: bool = False, loo: bool = True) -> SensitivityTable:
+                      exact: bool = True, progress: bool = False, loo: bool = True, client=None) -> SensitivityTable:
     """Refit y ~ X under each prior and tabulate posterior means, sds and intervals.
 
     ``priors``: a list of priors or a dict {label: prior} (NormalInverseGamma, SemiConjugate or
@@ -272,7 +273,9 @@ def prior_sensitivity(X, y, priors, *, quantities=None, labels=None, intercept: 
     ``"beta"``, ``"beta[name]"``, coefficient names, ``"sigma2"``, ``"mu"``, ``"tau2"`` (the last two
     exist only under Exchangeable priors; NaN elsewhere).  NormalInverseGamma priors are solved in
     closed form (with ``log_evidence``) unless ``exact=False``, which samples them by Gibbs too;
-    the other priors are sampled with ``chains``, ``draws``, ``warmup``, ``seed`` and ``backend``.
+    the other priors are sampled with ``chains``, ``draws``, ``warmup``, ``seed`` and ``backend``
+    (the same seed for every prior: common random numbers).  ``client``: a distributed.Client to fit
+    the priors on its workers, one task per prior (the same numbers as locally).
     ``loo=True`` adds ``elpd_loo`` and its standard error ``elpd_loo se`` (exact for closed-form
     rows, PSIS-LOO for Gibbs rows); NaN where leaving one row out makes the posterior improper.
     """
@@ -316,9 +319,11 @@ def prior_sensitivity(X, y, priors, *, quantities=None, labels=None, intercept: 
     values, lower, upper = np.full(shape, np.nan), np.full(shape, np.nan), np.full(shape, np.nan)
     methods, fits = [], []
 
-    for i, pr in enumerate(prior_list):
+    jobs = [(pr, design.X, design.y, intercept, exact, chains, draws, warmup, seed, backend,
+             progress and client is None) for pr in prior_list]
+    fitted = run_map(_fit_prior, jobs, client=client, progress=progress and client is not None, label="priors")
+    for i, (pr, fit) in enumerate(zip(prior_list, fitted)):
         if exact and isinstance(pr, NormalInverseGamma):
-            fit = fit_conjugate(design.X, design.y, pr, intercept=intercept)
             fits.append(fit)
             methods.append("closed form")
             sd = np.sqrt(np.diag(fit.cov))
@@ -342,9 +347,7 @@ def prior_sensitivity(X, y, priors, *, quantities=None, labels=None, intercept: 
                 except ValueError:
                     pass  # a row identifies a flat coefficient alone: no leave-one-out posterior
         else:
-            post = LinearRegression(pr, intercept=intercept).sample(
-                design.X, design.y, chains=chains, draws=draws, warmup=warmup, seed=seed, backend=backend,
-                progress=progress)
+            post = fit
             fits.append(post)
             methods.append(f"Gibbs, {post.nchains} chains x {post.ndraws} draws")
             rh, ess = [], []
@@ -380,3 +383,12 @@ def prior_sensitivity(X, y, priors, *, quantities=None, labels=None, intercept: 
               + ("; elpd_loo: exact for closed-form rows, PSIS-LOO for Gibbs rows)" if loo else ")"))
     return SensitivityTable(row_labels, columns, values, lower, upper, methods=methods, priors=prior_list,
                             fits=fits, quantities=qs, prob=prob, header=header)
+
+
+def _fit_prior(job):
+    """One prior's fit (a task of its own on a cluster)."""
+    pr, X, y, intercept, exact, chains, draws, warmup, seed, backend, progress = job
+    if exact and isinstance(pr, NormalInverseGamma):
+        return fit_conjugate(X, y, pr, intercept=intercept)
+    return LinearRegression(pr, intercept=intercept).sample(X, y, chains=chains, draws=draws, warmup=warmup, seed=seed,
+                                                            backend=backend, progress=progress)

@@ -76,6 +76,9 @@ def exact_loo(fit, X=None, y=None) -> ExactLOO:
     """
     if X is None and y is None:
         data = fit._data
+        if data is None:
+            raise ValueError("this fit does not hold its rows (fitted from statistics, Dask data or updated): "
+                             "pass X= and y=")
         Xa, ya = data.X, data.y
     else:
         from ..data import as_design

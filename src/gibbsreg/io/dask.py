@@ -1,0 +1,260 @@
+"""Statistics of Dask collections: one task per partition, merged in a tree (nothing bigger than
+O(J p²) travels).  Works on whatever Dask scheduler is active (threads, processes, or a
+distributed.Client); Dask is imported only here, lazily."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from .api import is_dask, require_dask
+from .stats import FlatStats, GroupedStats, augmented, check_finite_block, merge
+
+FAN_IN = 8
+
+
+def _as_float_block(obj, names, what, where):
+    """A partition's values as float64 (2-D for X, 1-D for y), with errors naming the column and place."""
+    if hasattr(obj, "to_numpy"):
+        if getattr(obj, "ndim", 2) == 2:
+            cols = []
+            for c in obj.columns:
+                try:
+                    cols.append(obj[c].to_numpy(dtype=np.float64))
+                except (TypeError, ValueError) as err:
+                    raise ValueError(f"column {str(c)!r} of {what} is not numeric in {where}: {err}") from None
+            return np.column_stack(cols) if cols else np.zeros((len(obj), 0))
+        try:
+            return obj.to_numpy(dtype=np.float64)
+        except (TypeError, ValueError) as err:
+            label = f"column {str(obj.name)!r}" if getattr(obj, "name", None) is not None else what
+            raise ValueError(f"{label} is not numeric in {where}: {err}") from None
+    try:
+        return np.asarray(obj, dtype=np.float64)
+    except (TypeError, ValueError) as err:
+        raise ValueError(f"{what} cannot be converted to float in {where}: {err}") from None
+
+
+def clean_labels(g, where: str):
+    """Group labels of one partition as a 1-D array; NaN / None labels are an error."""
+    if hasattr(g, "to_numpy"):
+        g = g.astype(object).to_numpy() if str(getattr(g, "dtype", "")) == "category" else g.to_numpy()
+    g = np.asarray(g)
+    if g.ndim != 1:
+        g = g.reshape(-1)
+    if g.dtype.kind == "f":
+        bad = ~np.isfinite(g)
+        if bad.any():
+            raise ValueError(f"groups has a NaN/inf label at row {int(np.argmax(bad))} of {where}")
+    elif g.dtype.kind == "O":
+        for i, v in enumerate(g):
+            if v is None or (isinstance(v, float) and not math.isfinite(v)) or v is getattr(np, "nan"):
+                raise ValueError(f"groups has a missing (None/NaN) label at row {i} of {where}")
+        try:
+            import pandas as pd
+
+            if pd.isna(g).any():
+                i = int(np.argmax(pd.isna(g)))
+                raise ValueError(f"groups has a missing (NA) label at row {i} of {where}")
+        except ImportError:  # pragma: no cover
+            pass
+        if all(isinstance(v, str) for v in g):
+            g = g.astype(str)
+    return g
+
+
+def _aug_from_frame(X, y, where):
+    """[X, y] of a pandas partition as one Fortran-ordered float64 array (one copy per column)."""
+    n = len(X)
+    A = np.empty((n, X.shape[1] + 1), order="F")
+    for j, c in enumerate(X.columns):
+        try:
+            A[:, j] = X[c].to_numpy(dtype=np.float64)
+        except (TypeError, ValueError) as err:
+            raise ValueError(f"column {str(c)!r} is not numeric in {where}: {err}") from None
+    try:
+        A[:, -1] = y.to_numpy(dtype=np.float64)
+    except (TypeError, ValueError) as err:
+        raise ValueError(f"column {str(y.name)!r} (the response) is not numeric in {where}: {err}") from None
+    return A
+
+
+def part_stats(X, y, g, x_names, intercept, where):
+    """Statistics of one partition (None when it is empty)."""
+    if g is None and hasattr(X, "columns") and hasattr(y, "to_numpy") and len(X) == len(y):
+        if len(X.columns) != len(x_names):
+            raise ValueError(f"X has {len(X.columns)} columns in {where} but {len(x_names)} were expected ({x_names})")
+        if len(X) == 0:
+            return None
+        A = _aug_from_frame(X, y, where)
+
+        def locate():
+            check_finite_block(A[:, :-1], A[:, -1], x_names, where)
+
+        return FlatStats.from_augmented(A, x_names, intercept, on_nonfinite=locate)
+    Xa = _as_float_block(X, x_names, "X", where)
+    if Xa.ndim == 1:
+        Xa = Xa.reshape(-1, 1)
+    ya = _as_float_block(y, None, "y", where).reshape(-1)
+    if Xa.shape[0] != ya.shape[0]:
+        raise ValueError(f"X has {Xa.shape[0]} rows but y has {ya.shape[0]} in {where}; they must match")
+    if Xa.shape[1] != len(x_names):
+        raise ValueError(f"X has {Xa.shape[1]} columns in {where} but {len(x_names)} were expected ({x_names})")
+    if ya.shape[0] == 0:
+        return None
+    if g is None:
+        return FlatStats.from_augmented(augmented(Xa, ya), x_names, intercept,
+                                        on_nonfinite=lambda: check_finite_block(Xa, ya, x_names, where))
+    check_finite_block(Xa, ya, x_names, where)
+    labels = clean_labels(g, where)
+    if labels.shape[0] != ya.shape[0]:
+        raise ValueError(f"groups has {labels.shape[0]} labels but y has {ya.shape[0]} rows in {where}")
+    try:
+        uniq, codes = np.unique(labels, return_inverse=True)
+    except TypeError:
+        raise ValueError(f"group labels must be mutually comparable (all numbers or all strings) in {where}") from None
+    return GroupedStats.from_block(Xa, ya, codes.reshape(-1), uniq, x_names, intercept)
+
+
+def _merge_or_none(parts):
+    parts = [s for s in parts if s is not None]
+    return merge(parts) if parts else None
+
+
+def tree_reduce(tasks):
+    """Merge delayed statistics in a tree of fan-in FAN_IN, then compute on the active scheduler."""
+    import dask
+
+    if not tasks:
+        raise ValueError("the data have no partitions")
+    merge_task = dask.delayed(_merge_or_none, pure=True)
+    while len(tasks) > 1:
+        tasks = [merge_task(tasks[i:i + FAN_IN]) for i in range(0, len(tasks), FAN_IN)]
+    (out,) = dask.compute(tasks[0])
+    if out is None:
+        raise ValueError("the data have no rows (every partition is empty)")
+    return out
+
+
+def _partitions(obj, n_expected=None, what="X"):
+    """A Dask collection's partitions as delayed objects (arrays: row blocks with all columns)."""
+    import dask.array as da
+
+    if isinstance(obj, da.Array):
+        if obj.ndim == 2 and obj.numblocks[1] > 1:
+            obj = obj.rechunk({1: -1})
+        parts = list(obj.to_delayed().ravel())
+        return parts, obj
+    return list(obj.to_delayed()), obj
+
+
+def _names_from(X, px):
+    cols = getattr(X, "columns", None)
+    if cols is not None:
+        return [str(c) for c in cols]
+    name = getattr(X, "name", None)
+    if name is not None and px == 1:
+        return [str(name)]
+    return [f"x{k}" for k in range(px)]
+
+
+def dask_stats(X, y, groups=None, *, intercept: bool = True, where_prefix: str = "partition"):
+    """sufficient_stats for Dask arrays (X (n, p_x), y (n,), groups (n,)) or a Dask DataFrame / Series."""
+    require_dask("statistics of a Dask collection")
+    import dask
+    import dask.array as da
+
+    if X is None or y is None:
+        raise ValueError("pass both X and y")
+    if isinstance(X, da.Array) or isinstance(y, da.Array):
+        if not isinstance(X, da.Array):
+            X = da.from_array(np.asarray(X, dtype=float), chunks=(y.chunks[0], -1) if np.ndim(X) == 2 else y.chunks[0])
+        if X.ndim == 1:
+            X = X.reshape(-1, 1) if not math.isnan(X.shape[0]) else X[:, None]
+        if X.ndim != 2:
+            raise ValueError(f"X must be 2-D with shape (n, p); got a Dask array with shape {X.shape}")
+        X = X.rechunk({1: -1})
+        row_chunks = X.chunks[0]
+        if not isinstance(y, da.Array):
+            y = da.from_array(np.asarray(y, dtype=float).reshape(-1), chunks=(row_chunks,))
+        if y.ndim == 2 and y.shape[1] == 1:
+            y = y[:, 0]
+        if y.ndim != 1:
+            raise ValueError(f"y must be 1-D with shape (n,); got a Dask array with shape {y.shape}")
+        if y.shape[0] != X.shape[0]:
+            raise ValueError(f"y has {y.shape[0]} rows but X has {X.shape[0]} rows; they must match")
+        y = y.rechunk((row_chunks,))
+        x_names = [f"x{k}" for k in range(X.shape[1])]
+        xs = list(X.to_delayed().ravel())
+        ys = list(y.to_delayed().ravel())
+        if groups is not None:
+            if is_dask(groups) and not isinstance(groups, da.Array):
+                groups = groups.to_dask_array(lengths=True)
+            if not isinstance(groups, da.Array):
+                groups = np.asarray(groups.to_numpy() if hasattr(groups, "to_numpy") else groups)
+                if groups.shape[0] != X.shape[0]:
+                    raise ValueError(f"groups has {groups.shape[0]} labels but X has {X.shape[0]} rows; they must match")
+                groups = da.from_array(groups, chunks=(row_chunks,))
+            groups = groups.rechunk((row_chunks,))
+            gs = list(groups.to_delayed().ravel())
+        else:
+            gs = [None] * len(xs)
+    else:
+        # Dask DataFrame / Series (pandas-like: columns by name)
+        x_names = _names_from(X, 1)
+        if getattr(X, "ndim", 2) == 1:
+            X = X.to_frame()
+        x_names = [str(c) for c in X.columns]
+        if intercept and "intercept" in x_names:
+            raise ValueError("X already has a column named 'intercept'; pass intercept=False or rename it")
+        if not is_dask(y):
+            raise ValueError("with a Dask DataFrame X, y must be a Dask Series of the same frame (e.g. df['y'])")
+        if X.npartitions != y.npartitions:
+            raise ValueError(f"X has {X.npartitions} partitions but y has {y.npartitions}; take both from one frame")
+        xs, ys = list(X.to_delayed()), list(y.to_delayed())
+        if groups is not None:
+            if not is_dask(groups) or getattr(groups, "npartitions", None) != X.npartitions:
+                raise ValueError("with a Dask DataFrame X, groups must be a Dask Series of the same frame (e.g. df['g'])")
+            gs = list(groups.to_delayed())
+        else:
+            gs = [None] * len(xs)
+    if intercept and "intercept" in x_names:
+        raise ValueError("X already has a column named 'intercept'; pass intercept=False or rename it")
+    task = dask.delayed(part_stats, pure=True)
+    tasks = [task(xp, yp, gp, x_names, intercept, f"{where_prefix} {i}") for i, (xp, yp, gp) in enumerate(zip(xs, ys, gs))]
+    return tree_reduce(tasks)
+
+
+def frame_stats(df, y: str, x=None, groups=None, *, intercept: bool = True, where=None):
+    """Statistics of a (Dask or pandas) DataFrame by column names; ``x=None`` takes every other column."""
+    cols = [str(c) for c in df.columns]
+    needed = _needed_columns(cols, y, x, groups, where or "the data frame")
+    xcols = needed[1:len(needed) - (groups is not None)]
+    if not is_dask(df):
+        from .api import memory_stats
+
+        return memory_stats(df[xcols], df[y], None if groups is None else df[groups], intercept=intercept)
+    return dask_stats(df[xcols], df[y], None if groups is None else df[groups], intercept=intercept)
+
+
+def _needed_columns(cols, y, x, groups, where):
+    """[y, x..., groups?] checked against the columns that exist."""
+    if isinstance(x, str):
+        x = [x]
+    if y not in cols:
+        raise ValueError(f"response column {y!r} not found in {where}; columns are {cols}")
+    if groups is not None and groups not in cols:
+        raise ValueError(f"group column {groups!r} not found in {where}; columns are {cols}")
+    if x is None:
+        x = [c for c in cols if c != y and c != groups]
+    else:
+        x = [str(c) for c in x]
+        missing = [c for c in x if c not in cols]
+        if missing:
+            raise ValueError(f"column(s) {missing} not found in {where}; columns are {cols}")
+        if y in x:
+            raise ValueError(f"the response {y!r} is also listed in x")
+    if len(set(x)) != len(x):
+        raise ValueError(f"x lists a column twice: {x}")
+    return [y] + list(x) + ([groups] if groups is not None else [])

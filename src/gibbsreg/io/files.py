@@ -1,0 +1,134 @@
+"""Statistics straight from Parquet / CSV files, streamed through Dask in bounded memory."""
+
+from __future__ import annotations
+
+import glob
+import os
+
+from .api import DASK_EXTRA, is_dask
+from .dask import _needed_columns, frame_stats, part_stats, tree_reduce
+
+PARQUET = (".parquet", ".pq", ".parq")
+CSV = (".csv", ".txt", ".csv.gz", ".tsv")
+
+
+def _expand(source) -> list[str]:
+    items = [source] if isinstance(source, (str, os.PathLike)) else list(source)
+    files = []
+    for item in items:
+        item = os.fspath(item)
+        if os.path.isdir(item):
+            found = sorted(f for f in glob.glob(os.path.join(item, "*"))
+                           if f.lower().endswith(PARQUET + CSV) and os.path.isfile(f))
+            if not found:
+                raise ValueError(f"the folder {item} holds no .parquet or .csv files")
+            files += found
+        elif any(ch in item for ch in "*?["):
+            found = sorted(glob.glob(item))
+            if not found:
+                raise ValueError(f"no files match {item!r}")
+            files += found
+        else:
+            if not os.path.exists(item):
+                raise ValueError(f"no such file: {item}")
+            files.append(item)
+    return files
+
+
+def _kind(path: str) -> str:
+    low = path.lower()
+    if low.endswith(PARQUET):
+        return "parquet"
+    if low.endswith(CSV):
+        return "csv"
+    raise ValueError(f"cannot tell the format of {path}: use .parquet or .csv files")
+
+
+def read_stats(source, y: str, x=None, groups: str | None = None, *, intercept: bool = True,
+               blocksize="64MiB"):
+    """Sufficient statistics of y ~ x (per group when ``groups`` names a column) read from files.
+
+    ``source``: a Parquet or CSV file, a glob ("data/*.parquet"), a folder, a list of paths, or a
+    pandas / Dask DataFrame.  ``x``: column names (default: every column except y and groups).
+    Files are read with dask.dataframe (read_parquet / read_csv, pyarrow engine) in partitions of about
+    ``blocksize``; each partition becomes statistics that are merged in a tree, so memory stays
+    bounded by a few partitions per worker.  Errors name the file and partition.
+    """
+    if hasattr(source, "columns") and (is_dask(source) or hasattr(source, "iloc")):
+        return frame_stats(source, y, x, groups, intercept=intercept)
+    files = _expand(source)
+    kinds = {_kind(f) for f in files}
+    if len(kinds) > 1:
+        raise ValueError(f"mixed file formats {sorted(kinds)}; read Parquet and CSV files separately")
+    kind = kinds.pop()
+    try:
+        import dask
+        import dask.dataframe as dd
+    except ImportError:
+        raise ValueError(f"reading {kind} files needs Dask; install it with {DASK_EXTRA}") from None
+    if kind == "parquet":
+        try:
+            import pyarrow.parquet as pq
+        except ImportError:
+            raise ValueError(f"reading Parquet files needs pyarrow; install it with {DASK_EXTRA}") from None
+        schemas = {}
+        for f in files:
+            try:
+                schemas[f] = pq.read_schema(f)
+            except Exception as err:  # noqa: BLE001 - report which file is unreadable
+                raise ValueError(f"cannot read the Parquet schema of {f}: {err}") from None
+        first = files[0]
+        cols = list(schemas[first].names)
+        needed = _needed_columns(cols, y, x, groups, first)
+        for f in files[1:]:
+            names = list(schemas[f].names)
+            missing = [c for c in needed if c not in names]
+            if missing:
+                raise ValueError(f"the files' schemas disagree: {f} lacks column(s) {missing} that {first} has; "
+                                 f"its columns are {names}")
+            for c in needed:
+                t0, t1 = schemas[first].field(c).type, schemas[f].field(c).type
+                if str(t0) != str(t1) and not (_numeric(t0) and _numeric(t1) and c != groups):
+                    raise ValueError(f"the files' schemas disagree on column {c!r}: {t0} in {first}, {t1} in {f}")
+    else:
+        first = files[0]
+        header = None
+        for f in files:
+            cols = [str(c) for c in dd.read_csv(f, blocksize=blocksize, sample_rows=10).columns]
+            if header is None:
+                header = cols
+                needed = _needed_columns(cols, y, x, groups, first)
+            else:
+                missing = [c for c in needed if c not in cols]
+                if missing:
+                    raise ValueError(f"the files' schemas disagree: {f} lacks column(s) {missing} that {first} has; "
+                                     f"its columns are {cols}")
+    xcols = needed[1:len(needed) - (groups is not None)]
+    if intercept and "intercept" in xcols:
+        raise ValueError("the data already have a column named 'intercept'; pass intercept=False or rename it")
+    task = dask.delayed(_frame_part, pure=True)
+    tasks = []
+    for f in files:
+        if kind == "parquet":
+            ddf = dd.read_parquet(f, columns=needed, blocksize=blocksize)
+        else:
+            dtypes = {c: "float64" for c in needed if c != groups}
+            if groups is not None:
+                dtypes[groups] = "object"
+            try:  # pyarrow's CSV parser (about twice as fast), falling back to pandas' own
+                ddf = dd.read_csv(f, usecols=needed, dtype=dtypes, blocksize=blocksize, engine="pyarrow")
+            except (TypeError, ValueError, ImportError):
+                ddf = dd.read_csv(f, usecols=needed, dtype=dtypes, blocksize=blocksize)
+        for i, part in enumerate(ddf.to_delayed()):
+            tasks.append(task(part, y, xcols, groups, intercept, f"file {f}, partition {i}"))
+    return tree_reduce(tasks)
+
+
+def _numeric(t) -> bool:
+    import pyarrow.types as pt
+
+    return pt.is_integer(t) or pt.is_floating(t) or pt.is_boolean(t)
+
+
+def _frame_part(df, y, xcols, groups, intercept, where):
+    return part_stats(df[xcols], df[y], None if groups is None else df[groups], xcols, intercept, where)
