@@ -14,6 +14,7 @@ from .hierarchical import HierarchicalPrior, HierarchicalRegression, Shrinkage, 
 from .ols import OLSComparison, compare_ols
 from .priors import HalfCauchy, InvGamma, InvWishart
 from .posterior import Posterior, SummaryTable, load
+from .runner import Converged, resume
 from .priors import Exchangeable, NormalInverseGamma, SemiConjugate
 from .sensitivity import SensitivityTable, prior_grid, prior_sensitivity
 
@@ -21,6 +22,7 @@ __version__ = "0.1.0"
 
 __all__ = [
     "ConvergenceStudy",
+    "Converged",
     "OLSComparison",
     "PPCResult",
     "SensitivityTable",
@@ -45,5 +47,6 @@ __all__ = [
     "SummaryTable",
     "fit_conjugate",
     "load",
+    "resume",
     "shrinkage",
 ]

@@ -27,11 +27,13 @@ from typing import Callable
 
 import numpy as np
 
-from .runstate import RunState, capture_streams, set_stream_states
-from .sampling import Progress, TARGET_CHUNK_SECONDS, _next_chunk, chunk_runner, no_huge_pages
+from . import sampling
+from .runstate import RunState, capture_streams
+from .sampling import Progress, chunk_runner, no_huge_pages
 
 SCRATCH_ELEMENTS = 1 << 22  # bound on chains * kept draws per chunk * values per draw (the reused buffer)
-DIAGNOSTIC_SHARE = 0.05  # until=: the next check waits until sampling time is this share's inverse times its cost
+DIAGNOSTIC_SHARE = 0.05
+MAX_GROWTH = 10  # until=: the next check waits until sampling time is this share's inverse times its cost
 
 
 @dataclass
@@ -40,9 +42,12 @@ class Converged:
     <= ``rhat``, bulk ESS >= ``ess_bulk`` and tail ESS >= ``ess_tail`` (Vehtari et al. 2021),
     or ``max_draws`` draws per chain are kept (then a warning names the parameters that failed).
 
-    The diagnostics are computed over all kept draws at geometrically growing intervals
+    The diagnostics are computed over the kept draws at geometrically growing intervals
     (at least ``growth`` times more draws, and enough sampling time that the checks take
-    about 5% of the run); ``var_names`` restricts the check to some variables.
+    about 5% of the run); ``var_names`` restricts the check to some variables.  Beyond
+    ``check_draws`` draws per chain the check uses every k-th draw (at most ``check_draws``
+    per chain), so a check's cost stops growing; thinning does not raise the ESS of a chain,
+    so the ESS targets then hold for the full draws too (conservatively).
     """
 
     rhat: float = 1.01
@@ -51,6 +56,7 @@ class Converged:
     max_draws: int = 100_000
     var_names: list | None = None
     growth: float = 1.5
+    check_draws: int = 4000
 
     def __post_init__(self):
         if not (self.rhat >= 1.0):
@@ -67,7 +73,8 @@ class Converged:
 
     def to_dict(self) -> dict:
         return {"rhat": self.rhat, "ess_bulk": self.ess_bulk, "ess_tail": self.ess_tail,
-                "max_draws": int(self.max_draws), "var_names": self.var_names, "growth": self.growth}
+                "max_draws": int(self.max_draws), "var_names": self.var_names, "growth": self.growth,
+                "check_draws": int(self.check_draws)}
 
     @classmethod
     def from_dict(cls, d: dict) -> "Converged":
@@ -79,7 +86,8 @@ class Converged:
 
         names = post.names if self.var_names is None else list(self.var_names)
         worst = {"rhat": 1.0, "ess_bulk": math.inf, "ess_tail": math.inf, "failed": {}}
-        for name, labels, stats in summary_blocks(post, names, diagnostics_only=True):
+        step = max(1, -(-post.ndraws // max(self.check_draws, 4)))
+        for name, labels, stats in summary_blocks(post, names, diagnostics_only=True, step=step):
             r, eb, et = stats["rhat"], stats["ess_bulk"], stats["ess_tail"]
             with np.errstate(invalid="ignore"):
                 bad = (r > self.rhat) | (eb < self.ess_bulk) | (et < self.ess_tail)
@@ -157,7 +165,7 @@ def run_chains(spec: ChainSpec, state: RunState, streams, options: RunOptions, *
     warm-up and the planned draws), or convergence with ``options.until``; returns a Posterior
     holding the previous draws (if any) followed by the new ones, and the final state."""
     from .posterior import Posterior
-    from .store import make_storage
+    from .store import MemoryLimit, make_storage
 
     chains = state.chains
     thin = state.thin
@@ -172,6 +180,8 @@ def run_chains(spec: ChainSpec, state: RunState, streams, options: RunOptions, *
     state.draws_target = target
     if until is not None:
         state.config["until"] = until.to_dict()
+    if options.checkpoint is not None:
+        state.config.update(checkpoint=options.checkpoint, checkpoint_every=options.checkpoint_every)
     storage = make_storage(spec, chains, capacity, previous, start_kept, options.store)
 
     order = tuple(spec.outputs)
@@ -187,7 +197,7 @@ def run_chains(spec: ChainSpec, state: RunState, streams, options: RunOptions, *
     cap = 1 << 30
     if state.backend == "numpy":
         cap = max(1, spec.numpy_max_elements // (chains * max(spec.numpy_iter_values, 1) + 1))
-    chunk_seconds = TARGET_CHUNK_SECONDS
+    chunk_seconds = sampling.TARGET_CHUNK_SECONDS
     writer = None
     if options.checkpoint is not None or options.store is not None:
         writer = CheckpointWriter(options.checkpoint, options.checkpoint_every, storage)
@@ -198,6 +208,7 @@ def run_chains(spec: ChainSpec, state: RunState, streams, options: RunOptions, *
     t_warm = t_samp = t_diag = t_ckpt = 0.0
     interrupted = False
     last_check = None
+    checked_at = -1
     next_check = target
     status = ""
     done_iters = 0
@@ -268,6 +279,7 @@ def run_chains(spec: ChainSpec, state: RunState, streams, options: RunOptions, *
                 break
             t0 = time.perf_counter()
             last_check = until.check(partial_posterior())
+            checked_at = state.draws_done
             cost = time.perf_counter() - t0
             t_diag += cost
             status = (f" R-hat {last_check['rhat']:.3f} ESS {last_check['ess_bulk']:.0f}/"
@@ -282,7 +294,18 @@ def run_chains(spec: ChainSpec, state: RunState, streams, options: RunOptions, *
             if math.isfinite(last_check["ess_bulk"]) and last_check["ess_bulk"] > 0:
                 short = max(until.ess_bulk / last_check["ess_bulk"], until.ess_tail / max(last_check["ess_tail"], 1e-9))
                 need = int(math.ceil(kept * min(short, 4.0)))
-            target = min(until.max_draws, max(by_time, by_growth, need))
+            # at most MAX_GROWTH-fold per check: a fast sampler with costly diagnostics would otherwise
+            # overshoot the draws it needs by far (in time that is cheap, in memory it is not)
+            target = min(max(by_time, by_growth, need), kept * MAX_GROWTH)
+            if target * until.growth > until.max_draws:
+                target = until.max_draws  # one last check at max_draws rather than two close ones
+            target = min(until.max_draws, target)
+            try:
+                storage.ensure(target)
+            except MemoryLimit as exc:
+                warnings.warn(f"until=: stopping at {kept} draws per chain, more would not fit in memory ({exc})",
+                              RuntimeWarning, stacklevel=3)
+                break
             next_check = target
             state.draws_target = target
             bar.total = max(bar.total, done_iters + (target - kept) * thin)
@@ -295,12 +318,12 @@ def run_chains(spec: ChainSpec, state: RunState, streams, options: RunOptions, *
         state.draws_target = state.draws_done if not interrupted else max(target, state.draws_done)
     if interrupted:
         warnings.warn(
-            f"sampling interrupted: keeping {state.draws_done} draws per chain"
+            f"sampling interrupted: keeping {state.draws_done} of {target} draws per chain"
             + (" (interrupted during warm-up)" if state.warmup_done < state.warmup else "")
             + "; model.resume(post, ...) continues the run exactly",
             RuntimeWarning, stacklevel=3)
     elif until is not None:
-        if last_check is None and state.draws_done >= until.max_draws:
+        if checked_at != state.draws_done and state.draws_done >= until.max_draws:
             t0 = time.perf_counter()
             last_check = until.check(partial_posterior())
             t_diag += time.perf_counter() - t0
@@ -328,12 +351,9 @@ def run_chains(spec: ChainSpec, state: RunState, streams, options: RunOptions, *
 
 
 def _next_chunk_for(chunk, n_iter, seconds, cap, target_seconds):
-    if target_seconds == TARGET_CHUNK_SECONDS:
-        return _next_chunk(chunk, n_iter, seconds, cap)
-    if seconds <= 0:
-        return min(cap, chunk * 4)
-    target = int(n_iter / seconds * target_seconds)
-    return int(max(1, min(cap, max(target, 1), chunk * 8)))
+    """sampling._next_chunk aiming at ``target_seconds`` (shorter than usual between close checkpoints)."""
+    scale = sampling.TARGET_CHUNK_SECONDS / target_seconds if target_seconds > 0 else 1.0
+    return sampling._next_chunk(chunk, n_iter, seconds * scale, cap)
 
 
 def _posterior(spec: ChainSpec, storage, state: RunState, stop: int):
@@ -475,8 +495,86 @@ def resume_run(post, spec: ChainSpec, *, draws=None, until=None, checkpoint=None
     if spec.adopt_state is not None:
         spec.adopt_state(state.arrays, state.config)
     config = dict(spec.config)
-    config.update({k: v for k, v in state.config.items() if k in ("init_superchains",)})
+    config.update({k: v for k, v in state.config.items()
+                   if k in ("init_superchains", "until", "checkpoint", "checkpoint_every")})
     state.config = config
     spec.attrs["seed"] = post.attrs.get("seed")
     return run_chains(spec, state, streams, options, draws_more=int(draws), previous=post,
                       setup_seconds=setup_seconds)
+
+
+def resume(source, X=None, y=None, groups=None, *, model=None, draws: int | None = None, until=None,
+           checkpoint=None, checkpoint_every: float | None = None, store=None, backend: str | None = None,
+           progress: bool = True):
+    """Continue a run from a Posterior, a saved posterior or checkpoint file, or a store directory.
+
+    The run's model settings and resolved prior are in the file; the data are not, so pass the
+    same ``X, y`` (and ``groups`` for a hierarchical model): their statistics are checked
+    against the run's fingerprint.  ``model`` (optional) checks its prior too.  ``draws=None``
+    finishes the planned run (``until=`` continues a convergence rule); ``draws=N`` adds N.
+    A run read from a checkpoint file keeps checkpointing to it (``checkpoint=False`` stops).
+    The result equals, bit for bit, an uninterrupted run with the same seed.
+    """
+    from .posterior import Posterior, load
+
+    path = None
+    if isinstance(source, Posterior):
+        post = source
+    else:
+        path = Path(source)
+        post = load(path)
+    state = post.state
+    if state is None:
+        raise ValueError(f"{'this posterior' if path is None else repr(str(path))} carries no sampler state, "
+                         "so it cannot be resumed")
+    if X is None or y is None:
+        raise ValueError("resume needs the data the run was made with: resume(source, X, y"
+                         + (", groups)" if state.kind == "hierarchical" else ")")
+                         + " (the checkpoint holds the statistics' fingerprint, not the rows)")
+    cfg = state.config
+    if checkpoint is None and path is not None and cfg.get("checkpoint") and not path.is_dir():
+        checkpoint = str(path)
+    if checkpoint is False:
+        checkpoint = None
+    if checkpoint_every is None:
+        checkpoint_every = float(cfg.get("checkpoint_every", 60.0))
+    kw = dict(draws=draws, until=until, checkpoint=checkpoint, checkpoint_every=checkpoint_every, store=store,
+              backend=backend, progress=progress)
+    if state.kind == "conjugate":
+        from .conjugate import ConjugatePosterior
+        from .data import as_design, sufficient_stats
+
+        if draws is None:
+            raise ValueError("the exact sampler's runs are always complete; pass draws=N to add N draws per chain")
+        design = as_design(X, y, bool(post.attrs.get("intercept", True)))
+        cp = ConjugatePosterior(design, sufficient_stats(design), post.attrs["prior"])
+        return cp.resume(post, draws=draws)
+    if state.kind == "flat":
+        from .flat import LinearRegression, flat_spec
+        from .priors import ResolvedExchangeable
+
+        if model is not None:
+            if not isinstance(model, LinearRegression):
+                raise ValueError(f"this is a LinearRegression run; got a {type(model).__name__} model")
+            return model.resume(post, X, y, **kw)
+        from .data import as_design, sufficient_stats
+
+        prior = post.attrs["prior"]
+        design = as_design(X, y, bool(cfg.get("intercept", True)))
+        stats = sufficient_stats(design, center=not isinstance(prior, ResolvedExchangeable))
+        spec = flat_spec(stats, prior, design.names, design.n, bool(cfg.get("intercept", True)), None,
+                         cfg.get("init_superchains"))
+        return resume_run(post, spec, **kw)
+    from .hierarchical import HierarchicalRegression, hier_spec
+
+    if model is not None:
+        if not isinstance(model, HierarchicalRegression):
+            raise ValueError(f"this is a HierarchicalRegression run; got a {type(model).__name__} model")
+        return model.resume(post, X, y, groups, **kw)
+    if groups is None:
+        raise ValueError("resuming a hierarchical run needs groups: resume(source, X, y, groups)")
+    rebuilt = HierarchicalRegression(varying=cfg["varying"], intercept=cfg["intercept"], sampler=cfg["sampler"])
+    design, labels, vi, pi, flat_stats, gs = rebuilt._entry(X, y, groups)
+    spec = hier_spec(gs, post.attrs["prior"], design, labels, vi, pi, cfg["sampler"], cfg["store_beta"], None,
+                     cfg.get("init_superchains"))
+    return resume_run(post, spec, **kw)

@@ -311,11 +311,12 @@ def open_store(directory, meta, chains, draws):
 
 # ---- summaries in blocks --------------------------------------------------------------------
 
-def summary_blocks(post, names, diagnostics_only=False, prob=0.95):
+def summary_blocks(post, names, diagnostics_only=False, prob=0.95, step=1):
     """Yield (name, labels, stats) per variable, stats = summary_stats flattened to (P,) arrays.
 
     In-memory variables are summarised whole; stored ones in blocks of parameters whose draws
     take at most SUMMARY_BUDGET bytes (each block read from the file in bounded pieces).
+    ``step`` > 1 summarises every step-th draw (until='s checks of long runs).
     """
     from . import diagnostics
 
@@ -329,9 +330,9 @@ def summary_blocks(post, names, diagnostics_only=False, prob=0.95):
             parts = []
             for lo in range(0, P, step):
                 hi = min(P, lo + step)
-                parts.append(diagnostics.summary_stats(raw.read_params(lo, hi), prob=prob))
+                parts.append(diagnostics.summary_stats(raw.read_params(lo, hi)[:, ::step], prob=prob))
             stats = {k: np.concatenate([np.asarray(p[k], dtype=float).reshape(-1) for p in parts]) for k in parts[0]}
         else:
-            s = diagnostics.summary_stats(raw, prob=prob)
+            s = diagnostics.summary_stats(raw[:, ::step] if step > 1 else raw, prob=prob)
             stats = {k: np.asarray(v, dtype=float).reshape(-1) for k, v in s.items()}
         yield name, labels, stats
