@@ -326,11 +326,16 @@ def summary_blocks(post, names, diagnostics_only=False, prob=0.95, step=1):
         if getattr(raw, "lazy_draws", False):
             P = _values(raw.param_shape)
             per_param = 8 * raw.chains * raw.draws
-            step = max(1, SUMMARY_BUDGET // max(per_param, 1))
+            avail = available_memory()
+            budget = SUMMARY_BUDGET if avail is None else max(1 << 20, min(SUMMARY_BUDGET, avail // 32))
+            if per_param > budget * 4:
+                raise ValueError(f"one parameter of {name} has {per_param / (1 << 30):.2f} GiB of draws, more than "
+                                 "a bounded-memory summary can hold; summarise a thinned copy (post[name][:, ::k])")
+            width = max(1, budget // max(per_param, 1))
             parts = []
-            for lo in range(0, P, step):
-                hi = min(P, lo + step)
-                parts.append(diagnostics.summary_stats(raw.read_params(lo, hi)[:, ::step], prob=prob))
+            for lo in range(0, P, width):
+                hi = min(P, lo + width)
+                parts.append(diagnostics.summary_stats(raw.read_params(lo, hi, budget)[:, ::step], prob=prob))
             stats = {k: np.concatenate([np.asarray(p[k], dtype=float).reshape(-1) for p in parts]) for k in parts[0]}
         else:
             s = diagnostics.summary_stats(raw[:, ::step] if step > 1 else raw, prob=prob)
