@@ -33,6 +33,7 @@ from .sampling import Progress, chunk_runner, no_huge_pages
 
 SCRATCH_ELEMENTS = 1 << 22  # bound on chains * kept draws per chunk * values per draw (the reused buffer)
 DIAGNOSTIC_SHARE = 0.05
+CHECKPOINT_SHARE = 0.03  # self-contained checkpoint files: writes stretch to keep below this share
 MAX_GROWTH = 10  # until=: the next check waits until sampling time is this share's inverse times its cost
 
 
@@ -45,9 +46,9 @@ class Converged:
     The diagnostics are computed over the kept draws at geometrically growing intervals
     (at least ``growth`` times more draws, and enough sampling time that the checks take
     about 5% of the run); ``var_names`` restricts the check to some variables.  Beyond
-    ``check_draws`` draws per chain the check uses every k-th draw (at most ``check_draws``
-    per chain), so a check's cost stops growing; thinning does not raise the ESS of a chain,
-    so the ESS targets then hold for the full draws too (conservatively).
+    ``check_draws`` draws per chain (raised to 2 x the ESS targets / chains if that is more)
+    the check uses every k-th draw, so a check's cost stops growing; thinning does not raise
+    the ESS of a chain, so the ESS targets then hold for the full draws too (conservatively).
     """
 
     rhat: float = 1.01
@@ -56,7 +57,7 @@ class Converged:
     max_draws: int = 100_000
     var_names: list | None = None
     growth: float = 1.5
-    check_draws: int = 4000
+    check_draws: int = 1000
 
     def __post_init__(self):
         if not (self.rhat >= 1.0):
@@ -86,7 +87,8 @@ class Converged:
 
         names = post.names if self.var_names is None else list(self.var_names)
         worst = {"rhat": 1.0, "ess_bulk": math.inf, "ess_tail": math.inf, "failed": {}}
-        step = max(1, -(-post.ndraws // max(self.check_draws, 4)))
+        keep = max(self.check_draws, 4, math.ceil(2 * max(self.ess_bulk, self.ess_tail) / post.nchains))
+        step = max(1, -(-post.ndraws // keep))
         for name, labels, stats in summary_blocks(post, names, diagnostics_only=True, step=step):
             r, eb, et = stats["rhat"], stats["ess_bulk"], stats["ess_tail"]
             with np.errstate(invalid="ignore"):
@@ -372,8 +374,8 @@ def _posterior(spec: ChainSpec, storage, state: RunState, stop: int):
 class CheckpointWriter:
     """Writes the partial posterior and state every ``every`` seconds, atomically.
 
-    A self-contained .npz rewrites every draw so far, so the interval stretches to 19 times the
-    last write's duration (writes take at most ~5% of the run however large the file grows).
+    A self-contained .npz rewrites every draw so far, so the interval stretches to 32 times the
+    last write's duration (writes take ~3% of the run however large the file grows).
     With a disk store only the state and the store's index are written (the draws already are).
     """
 
@@ -397,7 +399,7 @@ class CheckpointWriter:
             post.save(self.path)
         dt = time.perf_counter() - t0
         self.last = time.perf_counter()
-        self.interval = max(self.every, dt / DIAGNOSTIC_SHARE - dt)
+        self.interval = max(self.every, dt / CHECKPOINT_SHARE - dt)
 
 
 # ---- element-wise maps (the same numbers for a draw whatever the chunk it is in) ---------------
