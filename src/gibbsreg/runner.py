@@ -178,7 +178,7 @@ def run_chains(spec: ChainSpec, state: RunState, streams, options: RunOptions, *
         if target > until.max_draws:
             raise ValueError(f"until=Converged(max_draws={until.max_draws}) is below the first batch of "
                              f"{target} draws per chain; raise max_draws or lower draws")
-    capacity = until.max_draws if until is not None else target
+    capacity = target  # until= grows the storage as it extends (storage.ensure)
     state.draws_target = target
     if until is not None:
         state.config["until"] = until.to_dict()
