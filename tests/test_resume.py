@@ -162,7 +162,8 @@ def test_gr_resume_rebuilds_the_model_from_the_file(hier_data, tmp_path):
 
 
 def test_until_stops_when_converged(flat_data):
-    rule = gr.Converged(rhat=1.01, ess_bulk=400, ess_tail=400, max_draws=20_000)
+    # max_draws bounds the run; it is not allocated up front (10^9 draws would not fit in memory)
+    rule = gr.Converged(rhat=1.01, ess_bulk=400, ess_tail=400, max_draws=10**9)
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # no "not converged" warning
         post = gr.LinearRegression().sample(flat_data.X, flat_data.y, chains=4, draws=100, warmup=100, seed=3,
