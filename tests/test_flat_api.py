@@ -161,24 +161,29 @@ def test_bad_sampling_arguments(data, kw, message):
 @pytest.mark.parametrize("backend", ["numba", "numpy"])
 def test_ctrl_c_keeps_completed_draws(data, monkeypatch, backend):
     calls = {"n": 0}
-    real_drive = sampling.drive
+    real_runner = gr.runner.chunk_runner
 
-    def interrupted_drive(run_chunk, **kw):
+    def interrupted_runner(*args, **kw):
+        run_chunk = real_runner(*args, **kw)
+
         def chunk(n_iter, store, out_start):
             calls["n"] += 1
             if calls["n"] == 6:  # one warm-up chunk, then four chunks of one draw
                 raise KeyboardInterrupt
             run_chunk(n_iter, store, out_start)
-        return real_drive(chunk, **kw)
+        return chunk
 
     monkeypatch.setattr(sampling, "TARGET_CHUNK_SECONDS", 1e-9)
-    monkeypatch.setattr(gr.flat, "drive", interrupted_drive)
+    monkeypatch.setattr(gr.runner, "chunk_runner", interrupted_runner)
     with pytest.warns(RuntimeWarning, match="interrupted: keeping 4 of 200 draws"):
         post = sample(data, chains=2, warmup=2, seed=1, backend=backend)
     assert post["beta"].shape == (2, 4, 4) and post.attrs["interrupted"]
-    monkeypatch.setattr(gr.flat, "drive", real_drive)
+    monkeypatch.setattr(gr.runner, "chunk_runner", real_runner)
     full = sample(data, chains=2, warmup=2, seed=1, backend=backend)
     np.testing.assert_array_equal(post["beta"], full["beta"][:, :4])
+    # the interrupted run continues exactly
+    rest = gr.LinearRegression().resume(post, data.X, data.y, progress=False)
+    np.testing.assert_array_equal(rest["beta"], full["beta"])
 
 
 def test_thinning_keeps_every_thin_th_iteration(data):

@@ -17,6 +17,7 @@ from .hierarchical import HierarchicalPrior, HierarchicalRegression, Shrinkage, 
 from .ols import OLSComparison, compare_ols
 from .priors import HalfCauchy, InvGamma, InvWishart
 from .posterior import Posterior, SummaryTable, load
+from .runner import Converged, resume
 from .priors import Exchangeable, NormalInverseGamma, SemiConjugate
 from .sensitivity import SensitivityTable, prior_grid, prior_sensitivity
 from .sbc import SBCResult, sbc
@@ -31,6 +32,7 @@ __all__ = [
     "Factor",
     "interaction_labels",
     "plot_forest_factors",
+    "Converged",
     "OLSComparison",
     "PPCResult",
     "SensitivityTable",
@@ -68,5 +70,6 @@ __all__ = [
     "SBCResult",
     "sbc",
     "sufficient_stats",
+    "resume",
     "shrinkage",
 ]

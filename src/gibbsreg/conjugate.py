@@ -147,17 +147,74 @@ class ConjugatePosterior:
                           mean=_student_t(loc, np.sqrt(s2 * quad), self.dof, prob))
 
     def sample(self, draws: int = 1000, chains: int = 1, seed=None) -> Posterior:
-        """Exact iid draws: sigma^2 ~ IG(a_n, b_n), then beta = m_n + sigma L^{-T} z."""
+        """Exact iid draws: sigma^2 ~ IG(a_n, b_n), then beta = m_n + sigma L^{-T} z.
+
+        The Posterior keeps the generators' state: ``resume(post, draws=N)`` appends N more
+        draws per chain, equal bit for bit to one call with the total number of draws.
+        """
+        from .runstate import RunState, capture_streams, seed_label
+
+        for name, v, lo in (("draws", draws, 1), ("chains", chains, 1)):
+            if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < lo:
+                raise ValueError(f"{name} must be an integer >= {lo}, got {v!r}")
         streams = chain_streams(seed, chains)
+        state = RunState("conjugate", int(chains), {}, capture_streams(streams), 0, 0, int(draws), 0, 1,
+                         seed_label(seed), "numpy", self._fingerprint(), {"model": "ConjugatePosterior"})
+        return self._draw(streams, state, int(draws), None)
+
+    def resume(self, post: Posterior, draws: int = 1000) -> Posterior:
+        """``draws`` more exact draws per chain after those of ``post`` (made by this posterior's sample)."""
+        from .runstate import check_fingerprint, restore_streams
+
+        state = getattr(post, "state", None)
+        if state is None or state.kind != "conjugate":
+            raise ValueError("resume needs a posterior made by ConjugatePosterior.sample (it keeps the generators' state)")
+        if isinstance(draws, bool) or not isinstance(draws, (int, np.integer)) or draws < 1:
+            raise ValueError(f"draws must be an integer >= 1, got {draws!r}")
+        check_fingerprint(state.fingerprint, self._fingerprint())
+        state = state.copy()
+        return self._draw(restore_streams(state.rng), state, int(draws), post)
+
+    def _fingerprint(self):
+        from .runstate import fingerprint
+
+        tr = self._transform
+        st = self._stats
+        return fingerprint({"kind": "conjugate", "names": list(self.names), "intercept": bool(tr.intercept)},
+                           {"G": st.G, "h": st.h, "rr": st.rr, "n": float(st.n), "shift": tr.shift,
+                            "scale": tr.scale, "beta_ref": tr.beta_ref}, self.prior.to_dict())
+
+    def _draw(self, streams, state, draws, previous) -> Posterior:
+        from .runner import affine_rows
+        from .runstate import capture_streams
+
+        p = len(self.names)
         sigma2 = np.stack([self.b_n / g.standard_gamma(self.a_n, draws) for g in streams.gamma])
-        z = np.stack([g.standard_normal((draws, len(self.names))) for g in streams.normal])
-        u = np.linalg.solve(self._L.T, z.reshape(-1, z.shape[-1]).T).T.reshape(z.shape)
+        z = np.stack([g.standard_normal((draws, p)) for g in streams.normal])
+        # u = L^{-T} z by element-wise back substitution: each draw's numbers do not depend on how
+        # many draws are made at once (so resumed and single runs agree bit for bit)
+        L = self._L
+        u = np.empty_like(z)
+        for i in range(p - 1, -1, -1):
+            acc = z[..., i].copy()
+            for k in range(p - 1, i, -1):
+                acc -= L[k, i] * u[..., k]
+            u[..., i] = acc / L[i, i]
         gamma = self._mn_gamma + np.sqrt(sigma2)[..., None] * u
-        beta = self._transform.to_beta(gamma)
-        attrs = {"model": "NormalInverseGamma (exact)", "prior": self.prior, "chains": chains, "draws": draws,
-                 "model_kind": "flat", "intercept": self._transform.intercept, "names": list(self.names)}
+        beta = np.empty_like(gamma)
+        affine_rows(gamma, self._transform.T_inv(), self._transform.beta_ref, beta)
+        if previous is not None:
+            beta = np.concatenate([previous["beta"], beta], axis=1)
+            sigma2 = np.concatenate([previous["sigma2"], sigma2], axis=1)
+        state.draws_done += draws
+        state.draws_target = state.draws_done
+        state.rng = capture_streams(streams)
+        attrs = {"model": "NormalInverseGamma (exact)", "prior": self.prior, "chains": state.chains,
+                 "draws": state.draws_done, "model_kind": "flat", "intercept": self._transform.intercept,
+                 "names": list(self.names)}
         post = Posterior({"beta": beta, "sigma2": sigma2}, dims={"beta": ["coef"], "sigma2": []},
                          coords={"coef": list(self.names)}, attrs=attrs)
+        post.state = state
         post.data = self._data
         return post
 

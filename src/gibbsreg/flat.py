@@ -14,6 +14,8 @@ from .io.api import model_stats, remembered_rows
 from .posterior import Posterior
 from .priors import Exchangeable, ResolvedExchangeable, ResolvedPrior, SemiConjugate, _GaussianIGPrior
 from .sampling import chain_streams, check_sampling_args, chunk_runner, drive, no_huge_pages
+from .runner import ChainSpec, affine_rows, copy_draws, new_state, run_chains, run_options
+from .runstate import fingerprint as make_fingerprint
 
 MAX_CHUNK_ELEMENTS = 1 << 22  # bound on chains * chunk iterations * values drawn per iteration (NumPy path)
 
@@ -197,6 +199,72 @@ def run_flat(problem: FlatProblem, streams, *, draws, warmup, thin, backend, pro
     return {k: v[:, : info.draws_done] for k, v in out.items()}, info
 
 
+def flat_spec(stats: SufficientStats, prior, names, n: int, intercept: bool, seed=None,
+              init_superchains=None) -> ChainSpec:
+    """The flat model under the run driver: kernel, state (u or gamma, sigma^2, mu, tau^2, lambda),
+    outputs, and the element-wise map beta = beta_ref + T^{-1} W u."""
+    problem = flat_problem(stats, prior)
+    p = problem.p
+    exch = problem.exchangeable
+    M = stats.transform.T_inv() @ problem.W
+    ref = stats.transform.beta_ref.copy()
+
+    def init_state(streams):
+        sigma2 = initial_sigma2(stats, prior, streams.init)
+        if exch:
+            mu, tau2, lam = exchangeable_initial(problem, streams.init)
+        else:
+            chains = len(streams.normal)
+            mu, tau2, lam = np.zeros(chains), np.ones(chains), np.ones(chains)
+        return {"gamma": np.zeros((len(streams.normal), p)), "sigma2": np.asarray(sigma2, dtype=float).copy(),
+                "mu": mu, "tau2": tau2, "lam": lam}
+
+    def adopt_state(arrays, config):
+        saved = np.asarray(config.get("basis", problem.W.tolist()), dtype=float)
+        if saved.shape == problem.W.shape and not np.array_equal(saved, problem.W):
+            # the basis was recomputed differently (another machine's LAPACK): same point, new coordinates
+            arrays["gamma"][...] = np.linalg.solve(problem.W, (arrays["gamma"] @ saved.T).T).T
+        return arrays
+
+    def map_draws(src, dest):
+        affine_rows(src["gamma"], M, ref, dest["beta"])
+        copy_draws(src["sigma2"], dest["sigma2"])
+        if exch:
+            copy_draws(src["mu"], dest["mu"])
+            copy_draws(src["tau2"], dest["tau2"])
+
+    def load_kernel():
+        from .kernels.flat import flat_gibbs
+
+        return flat_gibbs
+
+    variables = {"beta": ((p,), ["coef"]), "sigma2": ((), [])}
+    if exch:
+        variables.update(mu=((), []), tau2=((), []))
+    tr = stats.transform
+    fp = make_fingerprint(
+        {"kind": "flat", "names": list(names), "intercept": bool(intercept), "exchangeable": exch,
+         "centred": bool(tr.intercept and np.any(tr.shift != 0))},
+        {"G": stats.G, "h": stats.h, "rr": stats.rr, "n": float(stats.n), "shift": tr.shift, "scale": tr.scale,
+         "beta_ref": tr.beta_ref, "gamma_ref": tr.gamma_ref},
+        prior.to_dict())
+    attrs = {
+        "model": f"LinearRegression ({prior.kind}, Gibbs)", "prior": prior,
+        "seed": int(seed) if isinstance(seed, (int, np.integer)) else None,
+        "n": int(n), "p": p, "model_kind": "flat", "intercept": bool(intercept), "names": list(names),
+    }
+    config = {"model": "LinearRegression", "intercept": bool(intercept), "exchangeable": exch,
+              "basis": problem.W.tolist(), "init_superchains": init_superchains}
+    return ChainSpec(
+        kind="flat", load_kernel=load_kernel, reference_fn=reference.flat_gibbs, kernel_args=problem.kernel_args(),
+        state_names=("gamma", "sigma2", "mu", "tau2", "lam"),
+        outputs={"gamma": ((p,), True), "sigma2": ((), True), "mu": ((), exch), "tau2": ((), exch)},
+        variables=variables, map_draws=map_draws, init_state=init_state, fingerprint=fp, config=config,
+        coords={"coef": list(names)}, attrs=attrs,
+        failure_message="the conditional precision of beta lost positive definiteness; rescale the data or the prior",
+        numpy_iter_values=p + 4, numpy_max_elements=MAX_CHUNK_ELEMENTS, adopt_state=adopt_state)
+
+
 class LinearRegression:
     """Bayesian linear regression y = X beta + eps, eps ~ N(0, sigma^2 I), sampled by Gibbs.
 
@@ -215,46 +283,55 @@ class LinearRegression:
         self.prior = prior
         self.intercept = bool(intercept)
 
+    def _entry(self, X, y, stats=None, who="LinearRegression.sample"):
+        """The data entry: mergeable statistics from (X, y) or ``stats=``, the sampler's statistics, the prior."""
+        source = model_stats(X, y, stats=stats, intercept=self.intercept, who=who)
+        suff = source.to_sufficient(center=not isinstance(self.prior, Exchangeable))
+        return source, suff, self.prior.resolve(suff, source.names)
+
     def sample(self, X=None, y=None, *, stats=None, chains: int = 4, draws: int = 1000, warmup: int = 1000, thin: int = 1,
-               seed=None, backend: str = "numba", progress: bool = True, init_superchains: int | None = None) -> Posterior:
+               seed=None, backend: str = "numba", progress: bool = True, init_superchains: int | None = None,
+               until=None, checkpoint=None, checkpoint_every: float = 60.0, store=None) -> Posterior:
         """Run ``chains`` Gibbs chains; returns a Posterior with beta (chains, draws, p) and sigma2 (chains, draws).
 
         Chains start from dispersed points; ``init_superchains=S`` makes chain k start where
         chain k mod S starts (superchains for nested R-hat).  ``stats=`` (from
         :func:`gibbsreg.sufficient_stats`, :func:`gibbsreg.read_stats` or :func:`gibbsreg.load_stats`)
-        replaces X and y; X and y may also be Dask collections.
+        replaces X and y; X and y may also be Dask collections.  The Posterior keeps the run's state:
+        ``model.resume(post, X, y, draws=N)`` continues every chain exactly.  ``until=Converged(...)``
+        extends the run until the diagnostics meet their targets; ``checkpoint="run.npz"`` writes a
+        crash-safe checkpoint every ``checkpoint_every`` seconds (continue with ``gibbsreg.resume``);
+        ``store="run_dir"`` writes the draws to disk as they are made (see docs/long-runs.md).
         """
         chains, draws, warmup, thin, backend = check_sampling_args(chains, draws, warmup, thin, backend)
+        options = run_options(until, checkpoint, checkpoint_every, store, progress)
         t0 = time.perf_counter()
-        source = model_stats(X, y, stats=stats, intercept=self.intercept, who="LinearRegression.sample")
-        names = source.names
-        stats = source.to_sufficient(center=not isinstance(self.prior, Exchangeable))
-        prior = self.prior.resolve(stats, names)
-        problem = flat_problem(stats, prior)
+        source, suff, prior = self._entry(X, y, stats)
+        spec = flat_spec(suff, prior, source.names, source.n, self.intercept, seed, init_superchains)
         streams = chain_streams(seed, chains, init_superchains)
-        sigma2_init = initial_sigma2(stats, prior, streams.init)
-        setup = time.perf_counter() - t0
-        with no_huge_pages():
-            out, info = run_flat(problem, streams, draws=draws, warmup=warmup, thin=thin,
-                                 backend=backend, progress=progress, sigma2_init=sigma2_init)
-            draws_out = {"beta": stats.transform.to_beta(problem.to_gamma(out["gamma"])), "sigma2": out["sigma2"]}
-        dims = {"beta": ["coef"], "sigma2": []}
-        if problem.exchangeable:
-            draws_out.update(mu=out["mu"], tau2=out["tau2"])
-            dims.update(mu=[], tau2=[])
-        attrs = {
-            "model": f"LinearRegression ({prior.kind}, Gibbs)",
-            "prior": prior,
-            "backend": backend,
-            "seed": int(seed) if isinstance(seed, (int, np.integer)) else None,
-            "chains": chains, "draws": draws, "warmup": warmup, "thin": thin,
-            "n": source.n, "p": source.p,
-            "model_kind": "flat", "intercept": source.intercept, "names": names,
-            "setup_seconds": setup,
-            "warmup_seconds": info.warmup_seconds,
-            "sampling_seconds": info.sampling_seconds,
-            "interrupted": info.interrupted,
-        }
-        post = Posterior(draws_out, dims=dims, coords={"coef": names}, attrs=attrs)
+        state = new_state(spec, streams, chains=chains, warmup=warmup, draws=draws, thin=thin, seed=seed,
+                          backend=backend)
+        post = run_chains(spec, state, streams, options, draws_more=draws, setup_seconds=time.perf_counter() - t0)
         post.data = remembered_rows(X, y)  # a reference to in-memory rows, for the pointwise log-likelihood
         return post
+
+    def resume(self, post: Posterior, X=None, y=None, *, stats=None, draws: int | None = None, until=None, checkpoint=None,
+               checkpoint_every: float = 60.0, store=None, backend: str | None = None,
+               progress: bool = True) -> Posterior:
+        """Continue the run that made ``post`` (same data and prior): ``draws`` more draws per chain
+        (default: the rest of the planned run, finishing an interrupted warm-up first).
+
+        The result holds the old draws followed by the new ones and equals, bit for bit, one
+        uninterrupted run of the total length with the same seed.
+        """
+        from .runner import resume_run
+
+        t0 = time.perf_counter()
+        source, suff, prior = self._entry(X, y, stats, who="LinearRegression.resume")
+        spec = flat_spec(suff, prior, source.names, source.n, self.intercept, None,
+                         (post.state.config.get("init_superchains") if post.state is not None else None))
+        resumed = resume_run(post, spec, draws=draws, until=until, checkpoint=checkpoint,
+                             checkpoint_every=checkpoint_every, store=store, backend=backend, progress=progress,
+                             setup_seconds=time.perf_counter() - t0)
+        resumed.data = remembered_rows(X, y)
+        return resumed

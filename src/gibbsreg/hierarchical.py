@@ -25,6 +25,8 @@ from .posterior import Posterior
 from .priors import (DEFAULT_A, DEFAULT_B_FRACTION, SLOPE_SCALE, HalfCauchy, InvGamma, InvWishart, _finite_array,
                      _positive_vector, _vec, validate_cov)
 from .sampling import chain_streams, check_sampling_args, chunk_runner, drive, no_huge_pages
+from .runner import ChainSpec, copy_draws, new_state, run_chains, run_options
+from .runstate import fingerprint as make_fingerprint
 
 MAX_CHUNK_ELEMENTS = 1 << 23
 
@@ -413,9 +415,24 @@ class HierarchicalRegression:
         self.varying = varying
         self.intercept = bool(intercept)
 
-    def sample(self, X=None, y=None, groups=None, *, stats=None, chains: int = 4, draws: int = 1000, warmup: int = 1000, thin: int = 1,
-               seed=None, backend: str = "numba", progress: bool = True, store_beta: bool = True,
-               init_superchains: int | None = None) -> Posterior:
+    def _entry(self, X, y, groups, stats=None, who="HierarchicalRegression.sample"):
+        """Data entry: statistics from (X, y, groups) or ``stats=``, the column split (everything before the prior)."""
+        source = model_stats(X, y, groups, stats=stats, intercept=self.intercept, grouped=True, who=who)
+        if source.J < 2:
+            raise ValueError(f"the hierarchical model needs at least 2 groups; got {source.J}")
+        names = list(source.names)
+        varying_idx = _column_index(self.varying, names, self.intercept)
+        pooled_idx = [i for i in range(source.p) if i not in varying_idx]
+        order = np.array(varying_idx + pooled_idx)
+        flat_stats = source.pooled.to_sufficient()
+        gs = source.to_group_stats(order, flat_stats.transform.beta_ref)
+        design = DesignInfo(names, int(source.n_rows), self.intercept)
+        return design, source.labels, varying_idx, pooled_idx, flat_stats, gs
+
+    def sample(self, X=None, y=None, groups=None, *, stats=None, chains: int = 4, draws: int = 1000,
+               warmup: int = 1000, thin: int = 1, seed=None, backend: str = "numba", progress: bool = True,
+               store_beta: bool = True, init_superchains: int | None = None, until=None, checkpoint=None,
+               checkpoint_every: float = 60.0, store=None) -> Posterior:
         """Gibbs sampling; returns beta (chains, draws, J, q), mu (chains, draws, q), tau2 (q) or Sigma (q, q),
         alpha (chains, draws, r) when columns are pooled, sigma2 (chains, draws) or (chains, draws, J).
 
@@ -423,81 +440,136 @@ class HierarchicalRegression:
         ``init_superchains=S`` makes chain k start where chain k mod S starts (nested R-hat).
         ``stats=`` (a GroupedStats from :func:`gibbsreg.sufficient_stats` with groups, or
         :func:`gibbsreg.read_stats` / :func:`gibbsreg.load_stats`) replaces X, y and groups.
+        ``until``, ``checkpoint``, ``checkpoint_every`` and ``store`` as in LinearRegression.sample;
+        ``model.resume(post, X, y, groups, draws=N)`` continues the run exactly.
         """
         chains, draws, warmup, thin, backend = check_sampling_args(chains, draws, warmup, thin, backend)
+        options = run_options(until, checkpoint, checkpoint_every, store, progress)
         t0 = time.perf_counter()
-        source = model_stats(X, y, groups, stats=stats, intercept=self.intercept, grouped=True,
-                             who="HierarchicalRegression.sample")
-        if source.J < 2:
-            raise ValueError(f"the hierarchical model needs at least 2 groups; got {source.J}")
-        names = source.names
-        labels = source.labels
-        varying_idx = _column_index(self.varying, names, self.intercept)
-        pooled_idx = [i for i in range(source.p) if i not in varying_idx]
-        order = np.array(varying_idx + pooled_idx)
-        flat_stats = source.pooled.to_sufficient()
-        prior = resolve_hierarchical_prior(self.prior, flat_stats, names, varying_idx, pooled_idx)
-        J = len(labels)
-        gs = source.to_group_stats(order, flat_stats.transform.beta_ref)
-        q = len(varying_idx)
-        problem = hier_problem(gs, prior, q, asis=self.sampler == "asis")
+        design, labels, varying_idx, pooled_idx, flat_stats, gs = self._entry(X, y, groups, stats)
+        prior = resolve_hierarchical_prior(self.prior, flat_stats, design.names, varying_idx, pooled_idx)
+        spec = hier_spec(gs, prior, design, labels, varying_idx, pooled_idx, self.sampler, store_beta, seed,
+                         init_superchains)
         streams = chain_streams(seed, chains, init_superchains)
-        setup = time.perf_counter() - t0
-        with no_huge_pages():
-            out, info = run_hier(problem, streams, J, draws=draws, warmup=warmup, thin=thin, backend=backend,
-                                 progress=progress, store_beta=store_beta)
-        sv, sp = gs.scale[:q], gs.scale[q:]
-        rv, rp = gs.theta_ref[:q], gs.theta_ref[q:]
-        draws_out = {}
-        dims = {}
-        if store_beta:
-            beta = out["beta"]
-            beta /= sv
-            beta += rv
-            draws_out["beta"] = beta
-            dims["beta"] = ["group", "coef"]
-        draws_out["mu"] = out["mu"] / sv + rv
-        dims["mu"] = ["coef"]
-        Sigma = out["Sigma"] / np.outer(sv, sv)
-        if prior.tau_kind == "InvWishart":
-            draws_out["Sigma"] = Sigma
-            dims["Sigma"] = ["coef", "coef_"]
-        else:
-            draws_out["tau2"] = np.diagonal(Sigma, axis1=2, axis2=3).copy()
-            dims["tau2"] = ["coef"]
-        if pooled_idx:
-            draws_out["alpha"] = out["alpha"] / sp + rp
-            dims["alpha"] = ["pooled_coef"]
-        if prior.group_variance:
-            draws_out["sigma2"] = out["sigma2"]
-            dims["sigma2"] = ["group"]
-        else:
-            draws_out["sigma2"] = out["sigma2"][..., 0]
-            dims["sigma2"] = []
-        varying_names = [names[i] for i in varying_idx]
-        coords = {"group": labels.tolist(), "coef": varying_names, "coef_": varying_names,
-                  "pooled_coef": [names[i] for i in pooled_idx]}
-        attrs = {
-            "model": f"HierarchicalRegression ({prior.tau_kind}, {self.sampler} Gibbs)",
-            "sampler": self.sampler,
-            "model_kind": "hierarchical",
-            "prior": prior,
-            "backend": backend,
-            "seed": int(seed) if isinstance(seed, (int, np.integer)) else None,
-            "chains": chains, "draws": draws, "warmup": warmup, "thin": thin,
-            "n": source.n_rows, "p": source.p, "J": J,
-            "intercept": self.intercept,
-            "names": names,
-            "varying_index": varying_idx, "pooled_index": pooled_idx,
-            "group_sizes": gs.n.astype(int).tolist(),
-            "setup_seconds": setup,
-            "warmup_seconds": info.warmup_seconds,
-            "sampling_seconds": info.sampling_seconds,
-            "interrupted": info.interrupted,
-        }
-        post = Posterior(draws_out, dims=dims, coords=coords, attrs=attrs)
-        post.data = remembered_rows(X, y, groups, labels.tolist())  # in-memory rows, for the pointwise log-likelihood
+        state = new_state(spec, streams, chains=chains, warmup=warmup, draws=draws, thin=thin, seed=seed,
+                          backend=backend)
+        post = run_chains(spec, state, streams, options, draws_more=draws, setup_seconds=time.perf_counter() - t0)
+        post.data = remembered_rows(X, y, groups, labels.tolist())  # in-memory rows, for the log-likelihood
         return post
+
+    def resume(self, post: Posterior, X=None, y=None, groups=None, *, stats=None, draws: int | None = None,
+               until=None, checkpoint=None, checkpoint_every: float = 60.0, store=None, backend: str | None = None,
+               progress: bool = True) -> Posterior:
+        """Continue the run that made ``post`` (same data, groups and prior); see LinearRegression.resume."""
+        from .runner import resume_run
+
+        t0 = time.perf_counter()
+        design, labels, varying_idx, pooled_idx, flat_stats, gs = self._entry(X, y, groups, stats,
+                                                                              who="HierarchicalRegression.resume")
+        prior = resolve_hierarchical_prior(self.prior, flat_stats, design.names, varying_idx, pooled_idx)
+        cfg = post.state.config if post.state is not None else {}
+        spec = hier_spec(gs, prior, design, labels, varying_idx, pooled_idx, self.sampler,
+                         bool(cfg.get("store_beta", "beta" in post)), None, cfg.get("init_superchains"))
+        resumed = resume_run(post, spec, draws=draws, until=until, checkpoint=checkpoint,
+                             checkpoint_every=checkpoint_every, store=store, backend=backend, progress=progress,
+                             setup_seconds=time.perf_counter() - t0)
+        resumed.data = remembered_rows(X, y, groups, labels.tolist())
+        return resumed
+
+
+@dataclass
+class DesignInfo:
+    """What the run driver needs of a design: coefficient names (intercept first), rows, intercept."""
+
+    names: list
+    n: int
+    intercept: bool
+
+    @property
+    def p(self) -> int:
+        return len(self.names)
+
+
+def hier_spec(gs: GroupStats, prior: ResolvedHierarchicalPrior, design, labels, varying_idx, pooled_idx,
+              sampler: str, store_beta: bool, seed=None, init_superchains=None) -> ChainSpec:
+    """The hierarchical model under the run driver: the kernel's state (beta_j, alpha, mu,
+    Sigma^{-1}, lambda, sigma^2 in scaled coordinates), its outputs, and the element-wise map
+    theta = theta' / D + theta_ref back to the original coordinates."""
+    q = len(varying_idx)
+    J = len(labels)
+    p = gs.G.shape[1]
+    r = p - q
+    problem = hier_problem(gs, prior, q, asis=sampler == "asis")
+    js = J if prior.group_variance else 1
+    sv, sp = gs.scale[:q], gs.scale[q:]
+    rv, rp = gs.theta_ref[:q], gs.theta_ref[q:]
+    outer = np.outer(sv, sv)
+    iw = prior.tau_kind == "InvWishart"
+
+    def init_state(streams):
+        chains = len(streams.normal)
+        mu, alpha, Sinv, lam, sigma2 = hier_initial_state(problem, streams.init, chains, J)
+        return {"beta": np.zeros((chains, J, q)), "alpha": alpha, "mu": mu, "Sinv": Sinv, "lam": lam,
+                "sigma2": sigma2}
+
+    def map_draws(src, dest):
+        if store_beta:
+            np.divide(src["beta"], sv, out=dest["beta"])
+            np.add(dest["beta"], rv, out=dest["beta"])
+        np.divide(src["mu"], sv, out=dest["mu"])
+        np.add(dest["mu"], rv, out=dest["mu"])
+        if iw:
+            np.divide(src["Sigma"], outer, out=dest["Sigma"])
+        else:
+            np.divide(np.diagonal(src["Sigma"], axis1=2, axis2=3), np.diagonal(outer), out=dest["tau2"])
+        if r:
+            np.divide(src["alpha"], sp, out=dest["alpha"])
+            np.add(dest["alpha"], rp, out=dest["alpha"])
+        copy_draws(src["sigma2"] if prior.group_variance else src["sigma2"][..., 0], dest["sigma2"])
+
+    def load_kernel():
+        from .kernels.hier import hier_gibbs
+
+        return hier_gibbs
+
+    variables = {}
+    if store_beta:
+        variables["beta"] = ((J, q), ["group", "coef"])
+    variables["mu"] = ((q,), ["coef"])
+    if iw:
+        variables["Sigma"] = ((q, q), ["coef", "coef_"])
+    else:
+        variables["tau2"] = ((q,), ["coef"])
+    if r:
+        variables["alpha"] = ((r,), ["pooled_coef"])
+    variables["sigma2"] = (((J,), ["group"]) if prior.group_variance else ((), []))
+    varying_names = [design.names[i] for i in varying_idx]
+    coords = {"group": labels.tolist(), "coef": varying_names, "coef_": varying_names,
+              "pooled_coef": [design.names[i] for i in pooled_idx]}
+    settings = {"kind": "hierarchical", "names": list(design.names), "intercept": bool(design.intercept),
+                "varying": list(varying_idx), "sampler": sampler, "store_beta": bool(store_beta),
+                "labels": [str(v) for v in labels.tolist()]}
+    fp = make_fingerprint(settings, {"G": gs.G, "h": gs.h, "rr": gs.rr, "n": gs.n, "scale": gs.scale,
+                                     "theta_ref": gs.theta_ref}, prior.to_dict())
+    attrs = {
+        "model": f"HierarchicalRegression ({prior.tau_kind}, {sampler} Gibbs)",
+        "sampler": sampler, "model_kind": "hierarchical", "prior": prior,
+        "seed": int(seed) if isinstance(seed, (int, np.integer)) else None,
+        "n": design.n, "p": design.p, "J": J, "intercept": bool(design.intercept), "names": design.names,
+        "varying_index": list(varying_idx), "pooled_index": list(pooled_idx),
+        "group_sizes": gs.n.astype(int).tolist(),
+    }
+    config = {"model": "HierarchicalRegression", "intercept": bool(design.intercept), "varying": list(varying_idx),
+              "sampler": sampler, "store_beta": bool(store_beta), "init_superchains": init_superchains}
+    return ChainSpec(
+        kind="hierarchical", load_kernel=load_kernel, reference_fn=reference.hier_gibbs,
+        kernel_args=problem.kernel_args(), state_names=("beta", "alpha", "mu", "Sinv", "lam", "sigma2"),
+        outputs={"beta": ((J, q), store_beta), "alpha": ((r,), True), "mu": ((q,), True), "Sigma": ((q, q), True),
+                 "sigma2": ((js,), True)},
+        variables=variables, map_draws=map_draws, init_state=init_state, fingerprint=fp, config=config,
+        coords=coords, attrs=attrs,
+        failure_message="a conditional precision matrix lost positive definiteness; rescale the data or the prior",
+        numpy_iter_values=J * q + p + 2 * q + J + 1, numpy_max_elements=MAX_CHUNK_ELEMENTS)
 
 
 @dataclass

@@ -102,7 +102,8 @@ class Posterior:
     """
 
     def __init__(self, draws: dict, dims: dict | None = None, coords: dict | None = None, attrs: dict | None = None):
-        self._draws = {k: np.asarray(v) for k, v in draws.items()}
+        # draws kept in a disk store (gibbsreg.store.StoredDraws) stay lazy: mapped when read
+        self._draws = {k: v if getattr(v, "lazy_draws", False) else np.asarray(v) for k, v in draws.items()}
         shapes = {v.shape[:2] for v in self._draws.values()}
         if len(shapes) > 1:
             raise ValueError(f"all variables must share (chain, draw) dimensions, got {shapes}")
@@ -110,6 +111,8 @@ class Posterior:
         self.coords = {k: list(v) for k, v in (coords or {}).items()}
         self.attrs = dict(attrs or {})
         self.data: FittedData | None = None  # set by the models' sample(); not saved
+        self.state = None  # gibbsreg.runstate.RunState: lets model.resume / gibbsreg.resume continue the run
+        self.store = None  # the disk store holding the draws, if any
 
     @property
     def names(self) -> list[str]:
@@ -117,9 +120,10 @@ class Posterior:
 
     def __getitem__(self, name: str) -> np.ndarray:
         try:
-            return self._draws[name]
+            v = self._draws[name]
         except KeyError:
             raise KeyError(f"no variable {name!r}; the posterior has {self.names}") from None
+        return v.array() if getattr(v, "lazy_draws", False) else v
 
     def __contains__(self, name) -> bool:
         return name in self._draws
@@ -136,14 +140,20 @@ class Posterior:
         return next(iter(self._draws.values())).shape[1]
 
     @property
+    def resumable(self) -> bool:
+        """True when the posterior carries the sampler state that ``resume`` continues."""
+        return self.state is not None
+
+    @property
     def prior(self):
         """The resolved prior the draws were made under (if recorded)."""
         return self.attrs.get("prior")
 
     def labels(self, name: str) -> list[str]:
         """Row labels of a variable's scalar components, e.g. ``beta[x1]``."""
-        v = self[name]
-        return _labels(name, v.shape[2:], self.dims[name], self.coords)
+        if name not in self._draws:
+            raise KeyError(f"no variable {name!r}; the posterior has {self.names}")
+        return _labels(name, self._draws[name].shape[2:], self.dims[name], self.coords)
 
     def group_level(self, name: str) -> bool:
         """Whether a variable has one value per group (a dim listed in ``attrs["group_dims"]``, default "group")."""
@@ -158,23 +168,23 @@ class Posterior:
         GROUP_ROWS_SHOWN of them; otherwise each is collapsed to one line: how many values, the
         worst R-hat and the smallest bulk and tail ESS among them, and where.
         """
-        from . import diagnostics
+        from .store import summary_blocks
 
         if var_names is not None:
             names = [var_names] if isinstance(var_names, str) else list(var_names)
             for name in names:
-                self[name]  # a clear KeyError for an unknown name
+                if name not in self._draws:
+                    raise KeyError(f"no variable {name!r}; the posterior has {self.names}")
             shown, collapsed = names, []
         else:
             population = [n for n in self.names if not self.group_level(n)]
             group = [n for n in self.names if self.group_level(n)]
-            n_group = sum(int(np.prod(self[n].shape[2:])) for n in group)
+            n_group = sum(int(np.prod(self._draws[n].shape[2:])) for n in group)
             show_groups = groups if groups is not None else n_group <= GROUP_ROWS_SHOWN
             shown, collapsed = (population + group, []) if show_groups else (population, group)
         index, rows, notes = [], [], []
         cols = None
-        for name in shown + collapsed:
-            stats = diagnostics.summary_stats(self[name], prob=prob)
+        for name, labels, stats in summary_blocks(self, shown + collapsed, prob=prob):
             stats["r_hat"] = stats.pop("rhat")
             if cols is None:
                 cols = list(stats)
@@ -183,7 +193,7 @@ class Posterior:
                 notes.append(self._collapsed_line(name, block, cols))
                 continue
             rows.append(block)
-            index.extend(self.labels(name))
+            index.extend(labels)
         if collapsed:
             notes.append("  (post.summary(groups=True) or post.summary(var_names=[...]) lists every value)")
         header = f"Posterior: {self.nchains} chains x {self.ndraws} draws"
@@ -194,7 +204,7 @@ class Posterior:
 
     def _collapsed_line(self, name: str, block: np.ndarray, cols: list[str]) -> str:
         labels = self.labels(name)
-        shape = " x ".join(f"{n} {d}" for n, d in zip(self[name].shape[2:], self.dims[name]))
+        shape = " x ".join(f"{n} {d}" for n, d in zip(self._draws[name].shape[2:], self.dims[name]))
 
         def extreme(col, largest):
             v = block[:, cols.index(col)]
@@ -242,15 +252,35 @@ class Posterior:
     # ---- persistence -------------------------------------------------------------------
 
     def save(self, path) -> None:
-        """Write every draw, coordinate and attribute to an .npz file (lossless)."""
+        """Write every draw, coordinate, attribute and the sampler state to an .npz file (lossless),
+        atomically (a temporary file renamed over ``path``), so a crash never leaves half a file."""
+        from .runstate import atomic_write
+
+        payload = {f"draws/{k}": self[k] for k in self._draws}
+        payload.update(self._meta_payload())
+        atomic_write(Path(path), lambda fh: np.savez(fh, **payload))
+
+    def _meta_payload(self, store: bool = False) -> dict:
         attrs = {}
         for k, v in self.attrs.items():
             attrs[k] = {"__object__": type(v).__name__, "data": v.to_dict()} if hasattr(v, "to_dict") else v
-        meta = {"format": FORMAT_VERSION, "dims": self.dims, "coords": self.coords, "attrs": attrs}
-        payload = {f"draws/{k}": v for k, v in self._draws.items()}
+        meta = {"format": FORMAT_VERSION, "dims": self.dims, "coords": self.coords, "attrs": attrs,
+                "chains": self.nchains, "draws": self.ndraws}
+        payload = {}
+        if self.state is not None:
+            meta["state"] = self.state.meta()
+            payload.update({f"state/{k}": v for k, v in self.state.arrays.items()})
+        if store:
+            meta["store"] = {k: list(v.shape[2:]) for k, v in self._draws.items()}
         payload["__meta__"] = np.frombuffer(json.dumps(meta, default=_json_default).encode(), dtype=np.uint8)
-        with open(Path(path), "wb") as fh:
-            np.savez(fh, **payload)
+        return payload
+
+    def _save_meta_only(self, path) -> None:
+        """The store's checkpoint: everything but the draws, which live in the store's files."""
+        from .runstate import atomic_write
+
+        payload = self._meta_payload(store=True)
+        atomic_write(Path(path), lambda fh: np.savez(fh, **payload))
 
     def to_arviz(self, X=None, y=None, groups=None, **kwargs):
         """An arviz.InferenceData: posterior, and (from the data) log_likelihood, posterior_predictive,
@@ -269,19 +299,67 @@ def _json_default(obj):
 
 
 def load(path) -> Posterior:
-    """Read a Posterior written by :meth:`Posterior.save`."""
+    """Read a Posterior written by :meth:`Posterior.save`, a checkpoint, or a disk store's directory.
+
+    A file that is empty, truncated, corrupt or not gibbsreg's gives a ValueError saying so.
+    """
+    import zipfile
+
     from .crossed import ResolvedCrossedPrior
     from .hierarchical import ResolvedHierarchicalPrior
     from .priors import ResolvedExchangeable, ResolvedPrior
+    from .runstate import RunState, describe_bad_file
+    from .store import STATE_FILE, open_store
 
+    path = Path(path)
+    directory = None
+    if path.is_dir():
+        directory = path
+        path = path / STATE_FILE
+        if not path.exists():
+            raise ValueError(f"{str(directory)!r} is a directory without {STATE_FILE}: not a gibbsreg store")
+    if not path.exists():
+        raise ValueError(f"no such file: {str(path)!r}")
     registry = {cls.__name__: cls for cls in (ResolvedPrior, ResolvedHierarchicalPrior, ResolvedExchangeable,
                                               ResolvedCrossedPrior)}
-    with np.load(Path(path), allow_pickle=False) as data:
-        meta = json.loads(bytes(data["__meta__"]).decode())
-        draws = {k[len("draws/"):]: data[k] for k in data.files if k.startswith("draws/")}
+    try:
+        with np.load(path, allow_pickle=False) as data:
+            if not hasattr(data, "files") or "__meta__" not in data.files:
+                raise ValueError(f"{str(path)!r} is not a gibbsreg posterior or checkpoint (no gibbsreg metadata)")
+            meta = json.loads(bytes(data["__meta__"]).decode())
+            draws = {k[len("draws/"):]: data[k] for k in data.files if k.startswith("draws/")}
+            state_arrays = {k[len("state/"):]: data[k] for k in data.files if k.startswith("state/")}
+    except ValueError as exc:
+        if "gibbsreg" in str(exc):
+            raise
+        raise describe_bad_file(path, exc) from None
+    except (OSError, EOFError, zipfile.BadZipFile, KeyError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise describe_bad_file(path, exc) from None
+    if not isinstance(meta, dict) or meta.get("format") != FORMAT_VERSION or "attrs" not in meta:
+        raise ValueError(f"{str(path)!r}: unsupported gibbsreg file format {meta.get('format') if isinstance(meta, dict) else None!r} "
+                         f"(this version reads format {FORMAT_VERSION})")
+    if "store" in meta:
+        draws = open_store(directory if directory is not None else path.parent, meta["store"],
+                           int(meta["chains"]), int(meta["draws"]))
+    elif not draws:
+        raise ValueError(f"{str(path)!r} holds no draws")
     attrs = {}
     for k, v in meta["attrs"].items():
         if isinstance(v, dict) and "__object__" in v:
             v = registry[v["__object__"]].from_dict(v["data"])
         attrs[k] = v
-    return Posterior(draws, meta["dims"], meta["coords"], attrs)
+    try:
+        post = Posterior(draws, meta["dims"], meta["coords"], attrs)
+    except ValueError as exc:
+        raise ValueError(f"{str(path)!r} is inconsistent: {exc}") from None
+    if "state" in meta:
+        post.state = RunState.from_meta(meta["state"], state_arrays)
+        if post.state.draws_done != post.ndraws or post.state.chains != post.nchains:
+            raise ValueError(f"{str(path)!r} is inconsistent: its state has {post.state.chains} chains x "
+                             f"{post.state.draws_done} draws but it holds {post.nchains} x {post.ndraws}")
+    if "store" in meta:
+        from .store import DiskStore
+
+        store = DiskStore(directory if directory is not None else path.parent, None, post.nchains)
+        post.store = store
+    return post

@@ -121,7 +121,7 @@ def to_inference_data(post, X=None, y=None, groups=None, *, log_likelihood=None,
     C, D = post.nchains, post.ndraws
     coords = {k: list(v) for k, v in post.coords.items()}
     dims = {k: list(v) for k, v in post.dims.items()}
-    groups_out = {"posterior": dict(post._draws)}
+    groups_out = {"posterior": {k: post[k] for k in post.names}}  # store-backed draws read here
     explicit = X is not None or y is not None
     if is_crossed(post):
         if group_log_likelihood:

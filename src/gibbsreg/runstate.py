@@ -1,0 +1,284 @@
+"""The explicit state of a sampling run: what resume, checkpoints and ``until=`` hand on.
+
+A :class:`RunState` holds everything needed to continue every chain exactly where it
+stopped: each chain's parameter arrays (the very arrays the kernels and the NumPy
+reference update in place), each chain's generator states, the warm-up and draw
+counters, the thinning, the seed, the model's configuration and a fingerprint of the
+data statistics and the resolved prior.  Runs stop only at chunk boundaries, where
+the thinning phase is always zero (chunks of kept draws are whole multiples of
+``thin``), so continuing from a state gives the same draws as one uninterrupted run.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import zipfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+STATE_FORMAT = 1
+KINDS = ("flat", "hierarchical", "conjugate")
+
+
+# ---- generator states -----------------------------------------------------------------------
+
+def _encode(value):
+    """Generator state dict -> JSON-safe dict (128-bit PCG64 integers become strings)."""
+    if isinstance(value, dict):
+        return {k: _encode(v) for k, v in value.items()}
+    if isinstance(value, (int, np.integer)) and not isinstance(value, bool):
+        return {"__int__": str(int(value))}
+    if isinstance(value, np.ndarray):
+        return {"__array__": value.tolist(), "dtype": str(value.dtype)}
+    return value
+
+
+def _decode(value):
+    if isinstance(value, dict):
+        if "__int__" in value:
+            return int(value["__int__"])
+        if "__array__" in value:
+            return np.asarray(value["__array__"], dtype=value["dtype"])
+        return {k: _decode(v) for k, v in value.items()}
+    return value
+
+
+def capture_streams(streams) -> list[dict]:
+    """Per chain, the states of its normal, gamma and init generators (JSON-safe)."""
+    return [{"normal": _encode(n.bit_generator.state), "gamma": _encode(g.bit_generator.state),
+             "init": _encode(i.bit_generator.state)}
+            for n, g, i in zip(streams.normal, streams.gamma, streams.init)]
+
+
+def restore_streams(rng: list[dict]):
+    """ChainStreams whose generators continue exactly from the captured states."""
+    from .sampling import ChainStreams
+
+    out = {"normal": [], "gamma": [], "init": []}
+    for chain in rng:
+        for key in out:
+            state = _decode(chain[key])
+            name = state.get("bit_generator", "PCG64")
+            if name != "PCG64":
+                raise ValueError(f"unsupported bit generator {name!r} in the saved state")
+            bg = np.random.PCG64()
+            bg.state = state
+            out[key].append(np.random.Generator(bg))
+    return ChainStreams(out["normal"], out["gamma"], out["init"])
+
+
+def set_stream_states(streams, rng: list[dict]) -> None:
+    """Rewind existing generators in place (the kernels' typed Lists share their state)."""
+    for k, chain in enumerate(rng):
+        streams.normal[k].bit_generator.state = _decode(chain["normal"])
+        streams.gamma[k].bit_generator.state = _decode(chain["gamma"])
+        streams.init[k].bit_generator.state = _decode(chain["init"])
+
+
+# ---- fingerprints ---------------------------------------------------------------------------
+
+def _canonical(obj):
+    if isinstance(obj, np.ndarray):
+        return obj.tolist()
+    if isinstance(obj, np.generic):
+        return obj.item()
+    if isinstance(obj, dict):
+        return {str(k): _canonical(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [_canonical(v) for v in obj]
+    return obj
+
+
+@dataclass
+class Fingerprint:
+    """What a resume must match: ``exact`` (sha256 of the statistics, prior and settings, bit for
+    bit), ``layout`` (sha256 of the settings and shapes alone) and ``numeric`` (a few fixed
+    projections of the statistics and prior numbers, compared to 1e-9 so that statistics
+    recomputed on another machine, equal up to rounding, are accepted with a warning)."""
+
+    exact: str
+    layout: str
+    numeric: list[float]
+
+    def to_dict(self) -> dict:
+        return {"exact": self.exact, "layout": self.layout, "numeric": [float(v) for v in self.numeric]}
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "Fingerprint":
+        return cls(str(d["exact"]), str(d["layout"]), [float(v) for v in d["numeric"]])
+
+
+def fingerprint(settings: dict, stats_arrays: dict, prior_dict: dict) -> Fingerprint:
+    """Fingerprint of a model's settings (names, shapes, options), statistics and resolved prior."""
+    settings_json = json.dumps(_canonical(settings), sort_keys=True)
+    prior_json = json.dumps(_canonical(prior_dict), sort_keys=True)
+    exact = hashlib.sha256(settings_json.encode())
+    exact.update(prior_json.encode())
+    shapes = {}
+    numbers = []
+    for name in sorted(stats_arrays):
+        a = np.ascontiguousarray(np.asarray(stats_arrays[name], dtype=np.float64))
+        exact.update(name.encode())
+        exact.update(a.tobytes())
+        shapes[name] = list(a.shape)
+        numbers.append(a.reshape(-1))
+    for v in _numbers(_canonical(prior_dict)):
+        numbers.append(np.array([v]))
+    layout = hashlib.sha256((settings_json + json.dumps(shapes, sort_keys=True)).encode()).hexdigest()
+    flat = np.concatenate(numbers) if numbers else np.zeros(0)
+    flat = np.where(np.isfinite(flat), flat, 0.0)
+    # fixed pseudo-random signed weights: any real change of the statistics moves some projection
+    w = np.random.default_rng(20261129).standard_normal((4, flat.size))
+    numeric = list((w * flat).sum(axis=1)) + [float(np.abs(flat).sum())]
+    return Fingerprint(exact.hexdigest(), layout, [float(v) for v in numeric])
+
+
+def _numbers(obj):
+    if isinstance(obj, bool) or obj is None or isinstance(obj, str):
+        return
+    if isinstance(obj, (int, float)):
+        yield float(obj)
+    elif isinstance(obj, dict):
+        for k in sorted(obj):
+            yield from _numbers(obj[k])
+    elif isinstance(obj, list):
+        for v in obj:
+            yield from _numbers(v)
+
+
+def check_fingerprint(saved: Fingerprint, current: Fingerprint) -> bool:
+    """True when bitwise equal; False (with a warning by the caller) when equal to rounding;
+    a ValueError when the data, the prior or the model settings differ."""
+    if saved.exact == current.exact:
+        return True
+    if saved.layout != current.layout:
+        raise ValueError("cannot resume: the model settings or the shape of the data differ from the saved run's "
+                         "(another model, other columns, other groups, another number of chains or prior family)")
+    a, b = np.asarray(saved.numeric), np.asarray(current.numeric)
+    tol = 1e-9 * np.maximum(a[-1], b[-1]) + 1e-300
+    if a.shape != b.shape or np.any(np.abs(a - b) > tol):
+        raise ValueError("cannot resume: the data's sufficient statistics or the resolved prior differ from the "
+                         "saved run's (other data or another prior); resume with the data and prior of the run")
+    return False
+
+
+# ---- the state ------------------------------------------------------------------------------
+
+@dataclass
+class RunState:
+    """One run's whole state; ``arrays`` are each chain's parameters, ``rng`` its generators' states."""
+
+    kind: str
+    chains: int
+    arrays: dict
+    rng: list
+    warmup: int
+    warmup_done: int
+    draws_target: int
+    draws_done: int
+    thin: int
+    seed: str | None
+    backend: str
+    fingerprint: Fingerprint
+    config: dict = field(default_factory=dict)
+    phase: int = 0  # iterations since the last kept draw: always 0 at a chunk boundary
+
+    def copy(self) -> "RunState":
+        return RunState(self.kind, self.chains, {k: v.copy() for k, v in self.arrays.items()},
+                        json.loads(json.dumps(self.rng)), self.warmup, self.warmup_done, self.draws_target,
+                        self.draws_done, self.thin, self.seed, self.backend, self.fingerprint,
+                        json.loads(json.dumps(self.config)), self.phase)
+
+    @property
+    def complete(self) -> bool:
+        return self.warmup_done >= self.warmup and self.draws_done >= self.draws_target
+
+    def meta(self) -> dict:
+        return {"format": STATE_FORMAT, "kind": self.kind, "chains": self.chains, "rng": self.rng,
+                "warmup": self.warmup, "warmup_done": self.warmup_done, "draws_target": self.draws_target,
+                "draws_done": self.draws_done, "thin": self.thin, "seed": self.seed, "backend": self.backend,
+                "fingerprint": self.fingerprint.to_dict(), "config": self.config, "phase": self.phase,
+                "arrays": sorted(self.arrays)}
+
+    @classmethod
+    def from_meta(cls, meta: dict, arrays: dict) -> "RunState":
+        if not isinstance(meta, dict) or meta.get("format") != STATE_FORMAT:
+            raise ValueError(f"unsupported sampler-state format {meta.get('format') if isinstance(meta, dict) else meta!r}"
+                             f" (this gibbsreg reads format {STATE_FORMAT})")
+        if meta.get("kind") not in KINDS:
+            raise ValueError(f"unknown sampler-state kind {meta.get('kind')!r}")
+        missing = [k for k in meta.get("arrays", []) if k not in arrays]
+        if missing:
+            raise ValueError(f"the saved sampler state lacks the arrays {missing}")
+        chains = int(meta["chains"])
+        if len(meta["rng"]) != chains:
+            raise ValueError("the saved sampler state has generator states for "
+                             f"{len(meta['rng'])} chains but {chains} chains")
+        for k, a in arrays.items():
+            if a.shape[:1] != (chains,):
+                raise ValueError(f"the saved state array {k!r} has shape {a.shape}, not one row per chain ({chains})")
+        state = cls(meta["kind"], chains, {k: np.array(arrays[k], dtype=np.float64) for k in meta["arrays"]},
+                    meta["rng"], int(meta["warmup"]), int(meta["warmup_done"]), int(meta["draws_target"]),
+                    int(meta["draws_done"]), int(meta["thin"]), meta.get("seed"), meta["backend"],
+                    Fingerprint.from_dict(meta["fingerprint"]), dict(meta.get("config", {})), int(meta.get("phase", 0)))
+        if state.phase != 0:
+            raise ValueError("the saved state stopped inside a thinning interval; this gibbsreg cannot continue it")
+        return state
+
+
+def seed_label(seed) -> str | None:
+    """A JSON-safe record of the seed (SeedSequence entropy can exceed 64 bits)."""
+    if seed is None:
+        return None
+    if isinstance(seed, np.random.SeedSequence):
+        return f"SeedSequence({seed.entropy})"
+    if isinstance(seed, (int, np.integer)):
+        return str(int(seed))
+    return repr(seed)
+
+
+# ---- atomic files ---------------------------------------------------------------------------
+
+def atomic_write(path, write) -> None:
+    """``write(fh)`` into a temporary file beside ``path``, fsync it, rename it over ``path``,
+    fsync the directory: a crash at any moment leaves the old or the new file, never a mix."""
+    path = Path(path)
+    directory = path.parent if str(path.parent) else Path(".")
+    tmp = directory / f".{path.name}.tmp"
+    with open(tmp, "wb") as fh:
+        write(fh)
+        fh.flush()
+        os.fsync(fh.fileno())
+    os.replace(tmp, path)
+    try:
+        fd = os.open(directory, os.O_RDONLY)
+    except OSError:  # pragma: no cover - platforms without directory handles
+        return
+    try:
+        os.fsync(fd)
+    except OSError:  # pragma: no cover
+        pass
+    finally:
+        os.close(fd)
+
+
+def describe_bad_file(path, exc: BaseException) -> ValueError:
+    """A clear error for a file that is empty, truncated, corrupt or not gibbsreg's."""
+    p = Path(path)
+    try:
+        size = p.stat().st_size
+    except OSError:
+        size = None
+    if size == 0:
+        why = "it is empty"
+    elif isinstance(exc, zipfile.BadZipFile) and "CRC" in str(exc):
+        why = "its contents are corrupt (checksum mismatch)"
+    elif isinstance(exc, (zipfile.BadZipFile, EOFError)):
+        why = "it is truncated or not a gibbsreg .npz file"
+    else:
+        why = f"{type(exc).__name__}: {exc}"
+    return ValueError(f"cannot read {str(path)!r} as a gibbsreg posterior or checkpoint: {why}")
