@@ -505,14 +505,15 @@ def resume_run(post, spec: ChainSpec, *, draws=None, until=None, checkpoint=None
                       setup_seconds=setup_seconds)
 
 
-def resume(source, X=None, y=None, groups=None, *, model=None, draws: int | None = None, until=None,
+def resume(source, X=None, y=None, groups=None, *, stats=None, model=None, draws: int | None = None, until=None,
            checkpoint=None, checkpoint_every: float | None = None, store=None, backend: str | None = None,
            progress: bool = True):
     """Continue a run from a Posterior, a saved posterior or checkpoint file, or a store directory.
 
     The run's model settings and resolved prior are in the file; the data are not, so pass the
     same ``X, y`` (and ``groups`` for a hierarchical model): their statistics are checked
-    against the run's fingerprint.  ``model`` (optional) checks its prior too.  ``draws=None``
+    against the run's fingerprint (or pass their ``stats=``, e.g. from :func:`gibbsreg.read_stats`).
+    ``model`` (optional) checks its prior too.  ``draws=None``
     finishes the planned run (``until=`` continues a convergence rule); ``draws=N`` adds N.
     A run read from a checkpoint file keeps checkpointing to it (``checkpoint=False`` stops).
     The result equals, bit for bit, an uninterrupted run with the same seed.
@@ -529,7 +530,7 @@ def resume(source, X=None, y=None, groups=None, *, model=None, draws: int | None
     if state is None:
         raise ValueError(f"{'this posterior' if path is None else repr(str(path))} carries no sampler state, "
                          "so it cannot be resumed")
-    if X is None or y is None:
+    if (X is None or y is None) and stats is None:
         raise ValueError("resume needs the data the run was made with: resume(source, X, y"
                          + (", groups)" if state.kind == "hierarchical" else ")")
                          + " (the checkpoint holds the statistics' fingerprint, not the rows)")
@@ -548,7 +549,7 @@ def resume(source, X=None, y=None, groups=None, *, model=None, draws: int | None
 
         if draws is None:
             raise ValueError("the exact sampler's runs are always complete; pass draws=N to add N draws per chain")
-        source = model_stats(X, y, intercept=bool(post.attrs.get("intercept", True)), who="resume")
+        source = model_stats(X, y, stats=stats, intercept=bool(post.attrs.get("intercept", True)), who="resume")
         cp = ConjugatePosterior(source, source.to_sufficient(), post.attrs["prior"], remembered_rows(X, y))
         return cp.resume(post, draws=draws)
     if state.kind == "flat":
@@ -559,9 +560,9 @@ def resume(source, X=None, y=None, groups=None, *, model=None, draws: int | None
         if model is not None:
             if not isinstance(model, LinearRegression):
                 raise ValueError(f"this is a LinearRegression run; got a {type(model).__name__} model")
-            return model.resume(post, X, y, **kw)
+            return model.resume(post, X, y, stats=stats, **kw)
         prior = post.attrs["prior"]
-        source = model_stats(X, y, intercept=bool(cfg.get("intercept", True)), who="resume")
+        source = model_stats(X, y, stats=stats, intercept=bool(cfg.get("intercept", True)), who="resume")
         stats = source.to_sufficient(center=not isinstance(prior, ResolvedExchangeable))
         spec = flat_spec(stats, prior, source.names, source.n, bool(cfg.get("intercept", True)), None,
                          cfg.get("init_superchains"))
@@ -573,11 +574,11 @@ def resume(source, X=None, y=None, groups=None, *, model=None, draws: int | None
     if model is not None:
         if not isinstance(model, HierarchicalRegression):
             raise ValueError(f"this is a HierarchicalRegression run; got a {type(model).__name__} model")
-        return model.resume(post, X, y, groups, **kw)
-    if groups is None:
+        return model.resume(post, X, y, groups, stats=stats, **kw)
+    if groups is None and stats is None:
         raise ValueError("resuming a hierarchical run needs groups: resume(source, X, y, groups)")
     rebuilt = HierarchicalRegression(varying=cfg["varying"], intercept=cfg["intercept"], sampler=cfg["sampler"])
-    design, labels, vi, pi, flat_stats, gs = rebuilt._entry(X, y, groups)
+    design, labels, vi, pi, flat_stats, gs = rebuilt._entry(X, y, groups, stats, who="resume")
     spec = hier_spec(gs, post.attrs["prior"], design, labels, vi, pi, cfg["sampler"], cfg["store_beta"], None,
                      cfg.get("init_superchains"))
     resumed = resume_run(post, spec, **kw)

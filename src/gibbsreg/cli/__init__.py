@@ -11,7 +11,7 @@ import os
 import sys
 import warnings
 
-from .commands import run_bench, run_demo, run_sample
+from .commands import run_bench, run_demo, run_resume, run_sample
 from .errors import EXIT_BROKEN_PIPE, EXIT_DATA, EXIT_INTERRUPTED, EXIT_USAGE, CLIError
 
 EPILOG = """exit status: 0 success, 1 data error (a missing, unreadable or empty file, bad values),
@@ -42,7 +42,8 @@ def build_parser() -> argparse.ArgumentParser:
     demo.set_defaults(func=run_demo)
 
     sample = sub.add_parser("sample", help="sample a model for a CSV file and write the draws", epilog=EPILOG)
-    sample.add_argument("data", help="CSV file with a header row")
+    sample.add_argument("data", nargs="?", help="CSV file with a header row; with gibbsreg[dask] also Parquet "
+                                                "files, folders or globs, read in bounded memory")
     sample.add_argument("--formula", help='a whole model, e.g. "y ~ x + C(c) + (1 + x | g)" (needs gibbsreg[formula]); '
                                           "replaces --y, --x, --groups, --varying and --no-intercept")
     sample.add_argument("--y", help="response column")
@@ -53,6 +54,17 @@ def build_parser() -> argparse.ArgumentParser:
     sample.add_argument("--no-intercept", action="store_true")
     sample.add_argument("--thin", type=int, default=1)
     sample.add_argument("--out", help="write the draws to this .npz file")
+    data_io = sample.add_argument_group("statistics and long runs")
+    data_io.add_argument("--stats", help="sample from saved sufficient statistics instead of DATA")
+    data_io.add_argument("--stats-out", help="save the data's sufficient statistics to this .npz (reuse with --stats)")
+    data_io.add_argument("--checkpoint", help="write a crash-safe checkpoint to this .npz (continue with "
+                                              "gibbsreg resume FILE DATA ...)")
+    data_io.add_argument("--checkpoint-every", type=float, default=60.0, help="seconds between checkpoints")
+    data_io.add_argument("--store", help="write the draws to this folder as they are made (runs beyond memory)")
+    data_io.add_argument("--until-rhat", type=float, help="sample until every R-hat is below this (and the ESS "
+                                                          "targets hold), up to --max-draws")
+    data_io.add_argument("--until-ess", type=float, help="sample until every bulk and tail ESS reaches this")
+    data_io.add_argument("--max-draws", type=int, default=100_000, help="the --until-* rules' limit per chain")
     prior = sample.add_argument_group(
         "prior", "numbers in the data's units; anything not given is the data-scaled default")
     prior.add_argument("--prior", help="flat models: semiconjugate (default), nig (conjugate Normal-Inverse-Gamma) "
@@ -70,6 +82,20 @@ def build_parser() -> argparse.ArgumentParser:
                                             "mu_scale, group_variance); flags override it")
     common(sample)
     sample.set_defaults(func=run_sample)
+
+    resume = sub.add_parser("resume", help="continue a saved run, checkpoint or store with the same data",
+                            epilog=EPILOG)
+    resume.add_argument("run", help="a .npz written by --out or --checkpoint, or a --store folder")
+    resume.add_argument("data", nargs="?", help="the data the run was sampled from (as for sample)")
+    resume.add_argument("--y", help="response column")
+    resume.add_argument("--x", help="comma-separated predictor columns (as for sample)")
+    resume.add_argument("--groups", help="group column (as for sample)")
+    resume.add_argument("--stats", help="the run's saved sufficient statistics instead of DATA")
+    resume.add_argument("--draws", type=int, help="more draws per chain (default: finish the planned run)")
+    resume.add_argument("--backend", choices=["numba", "numpy"], help="default: the run's own")
+    resume.add_argument("--out", help="write all the draws to this .npz file")
+    resume.add_argument("--quiet", action="store_true", help="no progress bar")
+    resume.set_defaults(func=run_resume)
 
     bench = sub.add_parser("bench", help="benchmark the Numba kernels against the NumPy reference; writes RESULTS.md")
     bench.add_argument("--quick", action="store_true", help="smaller sweeps and shorter runs (about two minutes)")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 import time
 
@@ -153,8 +154,86 @@ def _formula_model(args, spec):
     return model(args.formula, data=frame, prior=prior)
 
 
+def _dask_available() -> bool:
+    try:
+        import dask.dataframe  # noqa: F401
+        import pyarrow  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+def _csv_header(path: str) -> list[str]:
+    import csv
+
+    with open(path, newline="") as fh:
+        try:
+            return [h.strip() for h in next(csv.reader(fh))]
+        except StopIteration:
+            raise DataError(f"data file {path!r} is empty") from None
+        except (UnicodeDecodeError, csv.Error):
+            raise DataError(f"{path} is not a text (CSV) file") from None
+
+
+def _statistics(args):
+    """The sufficient statistics the run needs: from --stats, or one pass over DATA.
+
+    With the dask extra installed, CSV and Parquet files (a file, a folder or a glob) are read in
+    bounded memory by gibbsreg.read_stats; otherwise a CSV file is read into memory.
+    """
+    from .. import load_stats, read_stats, sufficient_stats
+
+    if args.stats:
+        if args.data:
+            raise UsageError("give DATA or --stats, not both")
+        check_readable(args.stats, "statistics file")
+        try:
+            return load_stats(args.stats)
+        except (OSError, KeyError, EOFError) as err:
+            raise DataError(f"statistics file {args.stats!r} cannot be read: {err}") from None
+        except ValueError as err:
+            raise DataError(f"statistics file {args.stats!r}: {err}") from None
+    if not args.data:
+        raise UsageError("give a data file (CSV or Parquet) or --stats FILE")
+    if not args.y:
+        raise UsageError("give the response column with --y (or a whole model with --formula)")
+    xnames = [c.strip() for c in args.x.split(",") if c.strip()] if args.x else None
+    path = args.data
+    is_csv = path.lower().endswith((".csv", ".csv.gz", ".txt"))
+    if is_csv or (os.path.isfile(path) and not path.lower().endswith(".parquet")):
+        check_readable(path)
+        header = _csv_header(path)
+        wanted = [args.y] + (xnames or []) + ([args.groups] if args.groups else [])
+        require_columns({h: None for h in header}, wanted, path)
+    elif not _dask_available():
+        raise UsageError(f'{path!r}: reading Parquet files or folders needs pip install "gibbsreg[dask]"')
+    if _dask_available():
+        return read_stats(path, y=args.y, x=xnames, groups=args.groups, intercept=not args.no_intercept)
+    X, y, groups = _design_from_csv(args)
+    return sufficient_stats(X, y, groups, intercept=not args.no_intercept)
+
+
+def _long_run_options(args) -> dict:
+    from .. import Converged
+
+    options = {}
+    if getattr(args, "checkpoint", None):
+        options.update(checkpoint=args.checkpoint, checkpoint_every=args.checkpoint_every)
+    if getattr(args, "store", None):
+        options["store"] = args.store
+    if getattr(args, "until_rhat", None) is not None or getattr(args, "until_ess", None) is not None:
+        try:
+            options["until"] = Converged(rhat=args.until_rhat if args.until_rhat is not None else 1.01,
+                                         ess_bulk=args.until_ess if args.until_ess is not None else 400,
+                                         ess_tail=args.until_ess if args.until_ess is not None else 400,
+                                         max_draws=args.max_draws)
+        except ValueError as err:
+            raise UsageError(str(err)) from None
+    return options
+
+
 def run_sample(args) -> int:
-    from .. import HierarchicalRegression, LinearRegression
+    from .. import GroupedStats, HierarchicalRegression, LinearRegression
 
     for flag, value, minimum in (("--chains", args.chains, 1), ("--draws", args.draws, 1),
                                  ("--warmup", args.warmup, 0), ("--thin", args.thin, 1)):
@@ -162,12 +241,13 @@ def run_sample(args) -> int:
     spec = prior_settings(args)
     if args.formula:
         return _sample_formula(args, spec)
-    if not args.y:
-        raise UsageError("give the response column with --y (or a whole model with --formula)")
     group_columns = [g.strip() for g in args.groups.split(",") if g.strip()] if args.groups else []
     if len(group_columns) > 1:
         return _sample_crossed(args, spec, group_columns)
-    if args.groups:
+    options = _long_run_options(args)
+    saved_stats = _statistics(args) if args.stats else None  # a small file: read first, it decides the model
+    hierarchical = bool(args.groups) or isinstance(saved_stats, GroupedStats)
+    if hierarchical:
         prior = build_hierarchical_prior(spec)
         varying = [v.strip() for v in args.varying.split(",")] if args.varying else None
         model = HierarchicalRegression(prior, varying=varying, intercept=not args.no_intercept)
@@ -175,14 +255,41 @@ def run_sample(args) -> int:
         if args.varying:
             raise UsageError("--varying needs --groups (a hierarchical model)")
         model = LinearRegression(build_flat_prior(spec), intercept=not args.no_intercept)
-    X, y, groups = _design_from_csv(args)
+    stats = saved_stats if saved_stats is not None else _statistics(args)  # after every usage check
+    if args.stats_out:
+        stats.save(args.stats_out)
+        print(f"gibbsreg: statistics written to {args.stats_out} (reuse with --stats)", file=sys.stderr)
     _announce(args)
-    kwargs = dict(chains=args.chains, draws=args.draws, warmup=args.warmup, thin=args.thin, seed=args.seed,
-                  backend=args.backend, progress=not args.quiet)
     t0 = time.perf_counter()
-    post = model.sample(X, y, groups, **kwargs) if args.groups else model.sample(X, y, **kwargs)
-    elapsed = time.perf_counter() - t0
-    return finish(post, args.out, elapsed)
+    post = model.sample(stats=stats, chains=args.chains, draws=args.draws, warmup=args.warmup, thin=args.thin,
+                        seed=args.seed, backend=args.backend, progress=not args.quiet, **options)
+    return finish(post, args.out, time.perf_counter() - t0)
+
+
+def run_resume(args) -> int:
+    """Continue a saved run, checkpoint or store with the same data (or its --stats)."""
+    from .. import resume
+
+    check = args.run if not os.path.isdir(args.run) else os.path.join(args.run, "posterior.npz")
+    check_readable(check, "run file")
+    if args.draws is not None:
+        _int_option(args.draws, "--draws", 1)
+    args.no_intercept = False  # the run's file knows its intercept; the statistics keep it (checked)
+    args.formula = None
+    from .. import load
+
+    try:
+        saved = load(args.run)
+    except ValueError as err:
+        raise DataError(str(err)) from None
+    args.no_intercept = not bool(saved.attrs.get("intercept", True))
+    stats = _statistics(args)
+    if not args.quiet:
+        print(f"gibbsreg: resuming {args.run} ({saved.nchains} chains, {saved.ndraws} draws so far)", file=sys.stderr)
+    t0 = time.perf_counter()
+    # from the path, so that a checkpointed run keeps checkpointing to its file
+    post = resume(args.run, stats=stats, draws=args.draws, backend=args.backend, progress=not args.quiet)
+    return finish(post, args.out, time.perf_counter() - t0)
 
 
 def _sample_crossed(args, spec, group_columns) -> int:

@@ -118,10 +118,44 @@ def read_stats(source, y: str, x=None, groups: str | None = None, *, intercept: 
             try:  # pyarrow's CSV parser (about twice as fast), falling back to pandas' own
                 ddf = dd.read_csv(f, usecols=needed, dtype=dtypes, blocksize=blocksize, engine="pyarrow")
             except (TypeError, ValueError, ImportError):
-                ddf = dd.read_csv(f, usecols=needed, dtype=dtypes, blocksize=blocksize)
+                try:
+                    ddf = dd.read_csv(f, usecols=needed, dtype=dtypes, blocksize=blocksize)
+                except ValueError:  # a value in the sampled head is not a number: say which
+                    raise _non_numeric_value([f], [c for c in needed if c != groups], blocksize) from None
         for i, part in enumerate(ddf.to_delayed()):
             tasks.append(task(part, y, xcols, groups, intercept, f"file {f}, partition {i}"))
-    return tree_reduce(tasks)
+    if kind != "csv":
+        return tree_reduce(tasks)
+    try:
+        return tree_reduce(tasks)
+    except ValueError as err:
+        if "gibbsreg" in type(err).__module__ or _is_our_message(err):
+            raise
+        # the CSV parser's own message does not say which value failed: find it (error path only)
+        raise _non_numeric_value(files, [c for c in needed if c != groups], blocksize) from None
+
+
+def _is_our_message(err) -> bool:
+    text = str(err)
+    return any(key in text for key in ("contains NaN", "contains inf", "no rows", "not found in", "group"))
+
+
+def _non_numeric_value(files, columns, blocksize) -> ValueError:
+    """A ValueError naming the first value of ``columns`` that is not a number: file, column and value."""
+    import dask.dataframe as dd
+    import pandas as pd
+
+    for f in files:
+        ddf = dd.read_csv(f, usecols=columns, dtype={c: "object" for c in columns}, blocksize=blocksize)
+        for i, part in enumerate(ddf.to_delayed()):
+            frame = part.compute()
+            for c in columns:
+                values = frame[c]
+                bad = pd.to_numeric(values, errors="coerce").isna() & values.notna()
+                if bad.any():
+                    return ValueError(f"column {c!r} of {f} is not numeric: {values[bad].iloc[0]!r} "
+                                      f"(partition {i})")
+    return ValueError(f"the CSV file(s) {files} could not be read as numbers in the columns {columns}")
 
 
 def _numeric(t) -> bool:
