@@ -274,6 +274,19 @@ def _solve_reference(G: np.ndarray, b: np.ndarray) -> np.ndarray:
     return sol / d
 
 
+def sampler_scaling(x_mean: np.ndarray, x_var: np.ndarray, intercept: bool, center: bool = True):
+    """The column shift and scale of the sampler's coordinates Z = (X - shift) / scale.
+
+    With an intercept (and ``center``) the columns are centred and scaled by their sd; otherwise
+    scaled by their root mean square.  A constant column keeps |mean| (or 1) as its scale.
+    """
+    if intercept and center:
+        shift, scale, fallback = x_mean.copy(), np.sqrt(x_var), np.abs(x_mean)
+    else:
+        shift, scale, fallback = np.zeros_like(x_mean), np.sqrt(x_var + x_mean**2), np.zeros_like(x_mean)
+    return shift, np.where(scale > 0, scale, np.where(fallback > 0, fallback, 1.0))
+
+
 def sufficient_stats(design: Design, center: bool = True) -> SufficientStats:
     """Three chunked passes: moments, Z'Z and a reference point, then exact residuals.
 
@@ -282,15 +295,7 @@ def sufficient_stats(design: Design, center: bool = True) -> SufficientStats:
     """
     x_mean, x_var, y_mean, y_var = _column_moments(design)
     x_sd = np.sqrt(x_var)
-    if design.intercept and center:
-        shift = x_mean.copy()
-        scale = x_sd.copy()
-        fallback = np.abs(x_mean)
-    else:
-        shift = np.zeros_like(x_mean)
-        scale = np.sqrt(x_var + x_mean**2)
-        fallback = np.zeros_like(x_mean)
-    scale = np.where(scale > 0, scale, np.where(fallback > 0, fallback, 1.0))
+    shift, scale = sampler_scaling(x_mean, x_var, design.intercept, center)
     p = design.p
     provisional = Transform(design.intercept, shift, scale, np.zeros(p))
     y_centre = y_mean if design.intercept else 0.0

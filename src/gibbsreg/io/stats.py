@@ -329,7 +329,7 @@ class FlatStats(_StatsBase):
         Same coordinates as gibbsreg.data.sufficient_stats: with an intercept and ``center``, T
         centres and scales the columns; otherwise T only scales them (root-mean-squares).
         """
-        from ..data import SufficientStats, Transform, _solve_reference
+        from ..data import SufficientStats, Transform, _solve_reference, sampler_scaling
 
         n = self.n
         px = len(self.x_names)
@@ -339,15 +339,7 @@ class FlatStats(_StatsBase):
         y_mean = self.y_mean
         y_var = self.y_var
         b, C, h, rr = self.anchor, self.C, self.h, self.rr
-        if self.intercept and center:
-            shift = x_mean.copy()
-            scale = x_sd.copy()
-            fallback = np.abs(x_mean)
-        else:
-            shift = np.zeros(px)
-            scale = np.sqrt(x_var + x_mean**2)
-            fallback = np.zeros(px)
-        scale = np.where(scale > 0, scale, np.where(fallback > 0, fallback, 1.0))
+        shift, scale = sampler_scaling(x_mean, x_var, self.intercept, center)
         k = int(self.intercept)
         p = px + k
         if self.intercept and center:
