@@ -12,7 +12,7 @@ from . import reference
 from .data import SufficientStats, as_design, sufficient_stats
 from .posterior import Posterior
 from .priors import Exchangeable, ResolvedExchangeable, ResolvedPrior, SemiConjugate, _GaussianIGPrior
-from .sampling import chain_streams, check_sampling_args, chunk_runner, drive, no_huge_pages
+from .sampling import chain_streams, check_draws_dtype, check_sampling_args, chunk_runner, drive, no_huge_pages
 
 MAX_CHUNK_ELEMENTS = 1 << 22  # bound on chains * chunk iterations * values drawn per iteration (NumPy path)
 
@@ -166,8 +166,15 @@ def exchangeable_initial(problem: FlatProblem, init_gens):
     return np.array(mu), np.array(tau2), lam
 
 
-def run_flat(problem: FlatProblem, streams, *, draws, warmup, thin, backend, progress, sigma2_init):
-    """Sample the flat model; returns (draws dict in sampler coordinates, RunInfo)."""
+def run_flat(problem: FlatProblem, streams, *, draws, warmup, thin, backend, progress, sigma2_init,
+             transform=None, dtype=np.float64):
+    """Sample the flat model; returns (draws dict, RunInfo).
+
+    Without ``transform`` the draws of the coefficients are the sampler's state (key "gamma": u, or
+    gamma for the exchangeable prior; ``problem.to_gamma`` maps them); with the data's Transform the
+    kernel writes beta = beta_ref + T^{-1} W u itself (key "beta"), so no pass over the stored draws
+    follows.  ``dtype`` (float64 or float32) is the stored draws' type; the state stays float64.
+    """
     chains = len(streams.normal)
     p = problem.p
     gamma_state = np.zeros((chains, p))
@@ -176,10 +183,15 @@ def run_flat(problem: FlatProblem, streams, *, draws, warmup, thin, backend, pro
         mu_state, tau2_state, lam_state = exchangeable_initial(problem, streams.init)
     else:
         mu_state, tau2_state, lam_state = np.zeros(chains), np.ones(chains), np.ones(chains)
+    if transform is None:
+        key, out_map, out_ref = "gamma", np.eye(p), np.zeros(p)
+    else:
+        key, out_map, out_ref = "beta", transform.T_inv() @ problem.W, np.asarray(transform.beta_ref, dtype=float)
     n_hyper = draws if problem.exchangeable else 0
-    out = {"gamma": np.empty((chains, draws, p)), "sigma2": np.empty((chains, draws)),
-           "mu": np.empty((chains, n_hyper)), "tau2": np.empty((chains, n_hyper))}
-    order = ("gamma", "sigma2", "mu", "tau2")
+    # np.empty leaves the pages untouched: each kernel thread first-touches its own chains' rows
+    out = {key: np.empty((chains, draws, p), dtype=dtype), "sigma2": np.empty((chains, draws), dtype=dtype),
+           "mu": np.empty((chains, n_hyper), dtype=dtype), "tau2": np.empty((chains, n_hyper), dtype=dtype)}
+    order = (key, "sigma2", "mu", "tau2")
     state = (gamma_state, sigma2_state, mu_state, tau2_state, lam_state)
 
     def load_kernel():
@@ -187,7 +199,8 @@ def run_flat(problem: FlatProblem, streams, *, draws, warmup, thin, backend, pro
 
         return flat_gibbs
 
-    run_chunk = chunk_runner(backend, load_kernel, reference.flat_gibbs, problem.kernel_args(), state, streams, out,
+    args = problem.kernel_args() + (np.ascontiguousarray(out_map), np.ascontiguousarray(out_ref))
+    run_chunk = chunk_runner(backend, load_kernel, reference.flat_gibbs, args, state, streams, out,
                              order, thin, "the conditional precision of beta lost positive definiteness; "
                              "rescale the data or the prior")
     cap = None if backend == "numba" else max(1, MAX_CHUNK_ELEMENTS // (chains * (p + 4)))
@@ -215,13 +228,16 @@ class LinearRegression:
         self.intercept = bool(intercept)
 
     def sample(self, X, y, *, chains: int = 4, draws: int = 1000, warmup: int = 1000, thin: int = 1,
-               seed=None, backend: str = "numba", progress: bool = True, init_superchains: int | None = None) -> Posterior:
+               seed=None, backend: str = "numba", progress: bool = True, init_superchains: int | None = None,
+               dtype=np.float64) -> Posterior:
         """Run ``chains`` Gibbs chains; returns a Posterior with beta (chains, draws, p) and sigma2 (chains, draws).
 
         Chains start from dispersed points; ``init_superchains=S`` makes chain k start where
-        chain k mod S starts (superchains for nested R-hat).
+        chain k mod S starts (superchains for nested R-hat).  ``dtype=np.float32`` stores the
+        draws in single precision (half the memory; the chains themselves run in float64).
         """
         chains, draws, warmup, thin, backend = check_sampling_args(chains, draws, warmup, thin, backend)
+        dtype = check_draws_dtype(dtype)
         t0 = time.perf_counter()
         design = as_design(X, y, self.intercept)
         stats = sufficient_stats(design, center=not isinstance(self.prior, Exchangeable))
@@ -231,9 +247,9 @@ class LinearRegression:
         sigma2_init = initial_sigma2(stats, prior, streams.init)
         setup = time.perf_counter() - t0
         with no_huge_pages():
-            out, info = run_flat(problem, streams, draws=draws, warmup=warmup, thin=thin,
-                                 backend=backend, progress=progress, sigma2_init=sigma2_init)
-            draws_out = {"beta": stats.transform.to_beta(problem.to_gamma(out["gamma"])), "sigma2": out["sigma2"]}
+            out, info = run_flat(problem, streams, draws=draws, warmup=warmup, thin=thin, backend=backend,
+                                 progress=progress, sigma2_init=sigma2_init, transform=stats.transform, dtype=dtype)
+        draws_out = {"beta": out["beta"], "sigma2": out["sigma2"]}
         dims = {"beta": ["coef"], "sigma2": []}
         if problem.exchangeable:
             draws_out.update(mu=out["mu"], tau2=out["tau2"])

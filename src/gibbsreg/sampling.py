@@ -76,6 +76,17 @@ def check_sampling_args(chains, draws, warmup, thin, backend) -> tuple[int, int,
     return chains, draws, warmup, thin, backend
 
 
+def check_draws_dtype(dtype) -> np.dtype:
+    """The stored draws' type: float64 (default) or float32 (the chains still run in float64)."""
+    try:
+        dt = np.dtype(dtype)
+    except TypeError:
+        dt = None
+    if dt not in (np.dtype(np.float64), np.dtype(np.float32)):
+        raise ValueError(f"dtype must be numpy.float64 or numpy.float32 (the stored draws' type), got {dtype!r}")
+    return dt
+
+
 class Progress:
     """A one-line progress bar on stderr; silent when disabled or not a terminal."""
 
