@@ -378,9 +378,11 @@ def run_hier(problem: HierProblem, streams, J, *, draws, warmup, thin, backend, 
 
         return hier_gibbs
 
+    # with many groups the kernel also shares each chain's groups out between threads (same draws)
+    pieces = chains * 64 if J >= 512 else chains
     run_chunk = chunk_runner(backend, load_kernel, reference.hier_gibbs, problem.kernel_args(), state, streams, out,
                              order, thin, "a conditional precision matrix lost positive definiteness; "
-                             "rescale the data or the prior")
+                             "rescale the data or the prior", parallel_items=pieces)
     cap = None if backend == "numba" else max(1, MAX_CHUNK_ELEMENTS // (chains * (J * q + p + 2 * q + J + 1) + 1))
     info = drive(run_chunk, draws=draws, warmup=warmup, thin=thin, progress=progress, max_chunk_iters=cap)
     return {k: v[:, : info.draws_done] for k, v in out.items()}, info

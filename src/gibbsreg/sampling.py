@@ -169,12 +169,15 @@ class no_huge_pages:
         return False
 
 
-def chunk_runner(backend, load_kernel, reference_fn, args, state, streams, out, order, thin, failure_message):
+def chunk_runner(backend, load_kernel, reference_fn, args, state, streams, out, order, thin, failure_message,
+                 parallel_items=None):
     """``run_chunk(n_iter, store, out_start)`` for either backend.
 
     Kernels and their NumPy twins share one calling convention: model arguments, state arrays,
     the chains' normal and gamma generators, n_iter, thin, out_start, then the output buffers
-    in ``order`` (buffers with no draws when ``store`` is False).
+    in ``order`` (buffers with no draws when ``store`` is False).  The kernel runs on at most
+    ``parallel_items`` threads (default: one per chain; a kernel that also splits groups
+    across threads says how many pieces it has).
     """
     chains = len(streams.normal)
     empty = {k: np.empty((chains, 0) + v.shape[2:]) for k, v in out.items()}
@@ -184,7 +187,7 @@ def chunk_runner(backend, load_kernel, reference_fn, args, state, streams, out, 
 
         def run_chunk(n_iter, store, out_start):
             bufs = out if store else empty
-            with kernel_threads(chains):
+            with kernel_threads(chains if parallel_items is None else parallel_items):
                 failures = kernel(*args, *state, normal, gamma, n_iter, thin, out_start, *(bufs[k] for k in order))
             if failures:
                 raise FloatingPointError(failure_message)
