@@ -79,10 +79,10 @@ def check_sampling_args(chains, draws, warmup, thin, backend) -> tuple[int, int,
 def check_draws_dtype(dtype) -> np.dtype:
     """The stored draws' type: float64 (default) or float32 (the chains still run in float64)."""
     try:
-        dt = np.dtype(dtype)
+        dt = np.dtype(dtype) if dtype is not None else None
     except TypeError:
         dt = None
-    if dt not in (np.dtype(np.float64), np.dtype(np.float32)):
+    if dt is None or dt not in (np.dtype(np.float64), np.dtype(np.float32)):
         raise ValueError(f"dtype must be numpy.float64 or numpy.float32 (the stored draws' type), got {dtype!r}")
     return dt
 
