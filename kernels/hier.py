@@ -27,7 +27,6 @@ import numba
 import numpy as np
 from numba import njit, prange
 
-from .flat import FASTMATH
 from .linalg import (backward_solve_transpose, backward_transpose, cholesky_forward, cholesky_forward_affine,
                      cholesky_lower, forward_solve, symmetric_quadratic_form)
 
@@ -53,6 +52,11 @@ def _draw_gaussian(A, v, inv_diag, normal, n):
 MIN_BLOCK = 16
 MAX_BLOCKS = 64
 GROUP_PARALLEL_MIN_J = 512  # below this, waking the threads at every stage costs more than it saves
+LANES = 8  # groups factorised side by side (two AVX2 vectors)
+# Contraction to fused multiply-adds, but no reassociation: the same function inlined into the
+# chains kernel and into the groups kernel must round identically, which a reordered (vectorised)
+# sum would not guarantee.
+EXACT_ORDER = {"contract"}
 
 
 @njit(cache=True)
@@ -74,42 +78,89 @@ def _fill_noise_gammas(gamma_rng, g, nj, sigma_a, j0, j1):
         g[j - j0] = gamma_rng.standard_gamma(sigma_a + 0.5 * nj[j])
 
 
-@njit(cache=True, fastmath=FASTMATH)
-def _stage_beta(G, h, q, r, j0, j1, beta_c, alpha_c, Sinv_c, Sinv_mu, sigma2_c, z, A, v, inv_diag, resid, part):
+@njit(cache=True, fastmath=EXACT_ORDER)
+def _stage_beta(G, h, q, r, j0, j1, beta_c, alpha_c, Sinv_c, Sinv_mu, sigma2_c, z, Am, rhs, inv_diag, tmp, idx, part):
     """beta_j | mu, Sigma, alpha, sigma2 for groups j0..j1-1 (normals z[(j - j0) q + a]), and the block's
     sums for the next steps: part = [sum G_pp,j / s_j^2 (r x r), sum (h_p,j - G_pv,j beta_j) / s_j^2 (r),
-    sum beta_j (q)].  Returns the number of failed factorisations."""
+    sum beta_j (q)].  Returns the number of failed factorisations.
+
+    LANES groups at a time, each in its own lane of Am (q, q, LANES), rhs and inv_diag (q, LANES):
+    one group's Cholesky is a chain of dependent square roots and divisions, and side by side the
+    groups' chains overlap and vectorise (the lanes' arithmetic is the same whatever their number).
+    """
     nfail = 0
     for i in range(r * r + r + q):
         part[i] = 0.0
-    for j in range(j0, j1):
-        inv = 1.0 / sigma2_c[j]
+    s = tmp[0]
+    t = tmp[1]
+    dd = tmp[2]
+    tt = tmp[3]
+    for j in range(j0, j1, LANES):
+        n = min(LANES, j1 - j)
+        for l in range(LANES):
+            idx[l] = j + l if l < n else j  # spare lanes repeat the first group; their results are dropped
+        for l in range(LANES):
+            s[l] = 1.0 / sigma2_c[idx[l]]
         for a in range(q):
-            t_a = h[j, a]
-            for b in range(r):
-                t_a -= G[j, a, q + b] * alpha_c[b]
-            resid[a] = t_a
-        if cholesky_forward_affine(Sinv_c, G[j], inv, Sinv_mu, resid, A, v, inv_diag, q):
-            o = (j - j0) * q
-            for a in range(q):
-                v[a] += z[o + a]
-            backward_transpose(A, v, inv_diag, q)
-        else:
-            nfail += 1
-        for a in range(q):
-            beta_c[j, a] = v[a]
-            part[r * r + r + a] += v[a]
-        for a in range(r):
+            for l in range(LANES):
+                jl = idx[l]
+                t_a = h[jl, a]
+                for b in range(r):
+                    t_a -= G[jl, a, q + b] * alpha_c[b]
+                rhs[a, l] = Sinv_mu[a] + t_a * s[l]
             for b in range(a + 1):
-                part[a * r + b] += G[j, q + a, q + b] * inv
-            t_a = h[j, q + a]
-            for b in range(q):
-                t_a -= G[j, q + a, b] * v[b]
-            part[r * r + a] += t_a * inv
+                for l in range(LANES):
+                    Am[a, b, l] = Sinv_c[a, b] + G[idx[l], a, b] * s[l]
+        # Cholesky A = L L' row by row with the forward solve L^{-1} rhs
+        for i in range(q):
+            for c in range(i):
+                for l in range(LANES):
+                    t[l] = Am[i, c, l]
+                for k in range(c):
+                    for l in range(LANES):
+                        t[l] -= Am[i, k, l] * Am[c, k, l]
+                for l in range(LANES):
+                    Am[i, c, l] = t[l] * inv_diag[c, l]
+            for l in range(LANES):
+                dd[l] = Am[i, i, l]
+                tt[l] = rhs[i, l]
+            for k in range(i):
+                for l in range(LANES):
+                    dd[l] -= Am[i, k, l] * Am[i, k, l]
+                    tt[l] -= Am[i, k, l] * rhs[k, l]
+            for l in range(n):
+                if not dd[l] > 0.0:
+                    nfail += 1
+            for l in range(LANES):
+                rinv = 1.0 / math.sqrt(dd[l])
+                inv_diag[i, l] = rinv
+                rhs[i, l] = tt[l] * rinv
+        for a in range(q):
+            for l in range(LANES):
+                rhs[a, l] += z[(idx[l] - j0) * q + a]
+        # backward solve L' x = rhs
+        for i in range(q - 1, -1, -1):
+            for l in range(LANES):
+                rhs[i, l] *= inv_diag[i, l]
+            for k in range(i):
+                for l in range(LANES):
+                    rhs[k, l] -= Am[i, k, l] * rhs[i, l]
+        for l in range(n):
+            jl = j + l
+            for a in range(q):
+                beta_c[jl, a] = rhs[a, l]
+                part[r * r + r + a] += rhs[a, l]
+            for a in range(r):
+                for b in range(a + 1):
+                    part[a * r + b] += G[jl, q + a, q + b] * s[l]
+                t_a = h[jl, q + a]
+                for b in range(q):
+                    t_a -= G[jl, q + a, b] * rhs[b, l]
+                part[r * r + a] += t_a * s[l]
     return nfail
 
 
-@njit(cache=True, fastmath=FASTMATH)
+@njit(cache=True, fastmath=EXACT_ORDER)
 def _alpha_mu_step(J, q, r, nb, part, Sainv, Sainv_a0, S0inv, S0inv_mu0, Sinv_c, alpha_c, mu_c, A, v, inv_diag,
                    acc, normal):
     """alpha | beta, sigma2 and mu | beta, Sigma from the block sums of _stage_beta."""
@@ -147,7 +198,7 @@ def _alpha_mu_step(J, q, r, nb, part, Sainv, Sainv_a0, S0inv, S0inv_mu0, Sinv_c,
     return nfail
 
 
-@njit(cache=True, fastmath=FASTMATH)
+@njit(cache=True, fastmath=EXACT_ORDER)
 def _stage_spread(q, j0, j1, full, beta_c, mu_c, part):
     """The block's sum of (beta_j - mu)(beta_j - mu)' (lower triangle, ``full``) or of its diagonal."""
     if full:
@@ -167,7 +218,7 @@ def _stage_spread(q, j0, j1, full, beta_c, mu_c, part):
                 part[a] += d * d
 
 
-@njit(cache=True, fastmath=FASTMATH)
+@njit(cache=True, fastmath=EXACT_ORDER)
 def _sigma_step(J, q, nb, part, tau_kind, tau_a, tau_b, iw_df, iw_Psi, Sinv_c, lam_c, M, Bart, W, acc,
                 normal, gamma_rng):
     """Sigma_beta | beta, mu (Inverse-Wishart by Bartlett, or the diagonal's inverse gammas) into Sinv_c."""
@@ -218,7 +269,7 @@ def _sigma_step(J, q, nb, part, tau_kind, tau_a, tau_b, iw_df, iw_Psi, Sinv_c, l
     return nfail
 
 
-@njit(cache=True, fastmath=FASTMATH)
+@njit(cache=True, fastmath=EXACT_ORDER)
 def _stage_asis(G, h, q, r, j0, j1, scale_step, beta_c, alpha_c, mu_c, sigma2_c, tau_old, xr, d, part):
     """The block's sums for interweaving: [A = sum X_j'X_j/s_j^2 (q x q), v = sum X_j'(y_j - X_j eta_j -
     W_j alpha)/s_j^2 (q), then with ``scale_step`` b (q), Q (q x q lower) and Bm (q x q)]."""
@@ -242,16 +293,18 @@ def _stage_asis(G, h, q, r, j0, j1, scale_step, beta_c, alpha_c, mu_c, sigma2_c,
                 part[oA + a * q + b] += w * G[j, a, b]
         if scale_step:
             for a in range(q):
-                ea = d[a] / tau_old[a]
+                d[a] = d[a] / tau_old[a]  # eta_j = (beta_j - mu) / tau, divided once
+            for a in range(q):
+                ea = d[a]
                 part[ob + a] += ea * xr[a]
                 for b in range(q):
                     gab = w * G[j, a, b] * ea
                     part[oB + a * q + b] += gab
                     if b <= a:
-                        part[oQ + a * q + b] += gab * d[b] / tau_old[b]
+                        part[oQ + a * q + b] += gab * d[b]
 
 
-@njit(cache=True, fastmath=FASTMATH)
+@njit(cache=True, fastmath=EXACT_ORDER)
 def _asis_step(q, nb, part, scale_step, S0inv, S0inv_mu0, prior_a, prior_b, mu_c, Sinv_c, A, v, inv_diag, Q, Bm,
                bvec, tau, tau_old, fac, normal, gamma_rng):
     """Interweaving (ASIS, Yu & Meng 2011) for the group-level parameters, from the block sums.
@@ -324,7 +377,7 @@ def _asis_step(q, nb, part, scale_step, S0inv, S0inv_mu0, prior_a, prior_b, mu_c
     return True
 
 
-@njit(cache=True, fastmath=FASTMATH)
+@njit(cache=True, fastmath=EXACT_ORDER)
 def _stage_noise(G, h, rr, q, r, j0, j1, shift, mu_new, mu_old, fac, beta_c, alpha_c, sigma2_c, group_variance,
                  sigma_b, gam, theta, k, out_beta_c, out_sigma2_c):
     """For groups j0..j1-1: the interweaving move beta_j = mu_new + fac (beta_j - mu_old) (``shift``), RSS_j,
@@ -358,7 +411,7 @@ def _stage_noise(G, h, rr, q, r, j0, j1, shift, mu_new, mu_old, fac, beta_c, alp
     return total
 
 
-@njit(cache=True, fastmath=FASTMATH)
+@njit(cache=True, fastmath=EXACT_ORDER)
 def _finish_step(J, q, r, nb, part, n_total, group_variance, sigma_a, sigma_b, tau_kind, hc_inv_scale2, Sinv_c, lam_c,
                  alpha_c, mu_c, sigma2_c, M, acc, gamma_rng, k, out_alpha_c, out_mu_c, out_Sigma_c, out_sigma2_c):
     """The shared sigma^2 | everything from the blocks' RSS sums, and the stores of draw k (k >= 0)."""
@@ -390,7 +443,7 @@ def _finish_step(J, q, r, nb, part, n_total, group_variance, sigma_a, sigma_b, t
             out_sigma2_c[k, 0] = sigma2_c[0]
 
 
-@njit(cache=True, fastmath=FASTMATH)
+@njit(cache=True, fastmath=EXACT_ORDER)
 def _hyper_prior(q, tau_kind, tau_a, tau_b, lam_c, prior_ab):
     """The prior (a, b) of tau_k^2 ~ IG(a, b) that the interweaving scale step targets."""
     for a in range(q):
@@ -402,7 +455,7 @@ def _hyper_prior(q, tau_kind, tau_a, tau_b, lam_c, prior_ab):
             prior_ab[1, a] = 1.0 / lam_c[a]
 
 
-@njit(cache=True, fastmath=FASTMATH)
+@njit(cache=True, fastmath=EXACT_ORDER)
 def _sinv_mu(q, Sinv_c, mu_c, out):
     for a in range(q):
         s = 0.0
@@ -437,7 +490,7 @@ def hier_gibbs(
     return hier_gibbs_chains(*args)
 
 
-@njit(cache=True, parallel=True, fastmath=FASTMATH)
+@njit(cache=True, parallel=True, fastmath=EXACT_ORDER)
 def hier_gibbs_chains(G, h, rr, nj, q, S0inv, S0inv_mu0, Sainv, Sainv_a0, tau_kind, tau_a, tau_b, hc_inv_scale2,
                       iw_df, iw_Psi, sigma_a, sigma_b, group_variance, asis, beta, alpha, mu, Sinv, lam, sigma2,
                       normal_gens, gamma_gens, n_iter, thin, out_start, out_beta, out_alpha, out_mu, out_Sigma,
@@ -453,7 +506,7 @@ def hier_gibbs_chains(G, h, rr, nj, q, S0inv, S0inv_mu0, Sainv, Sainv_a0, tau_ki
     return failures.sum()
 
 
-@njit(cache=True, fastmath=FASTMATH)
+@njit(cache=True, fastmath=EXACT_ORDER)
 def _one_chain(c, G, h, rr, nj, q, S0inv, S0inv_mu0, Sainv, Sainv_a0, tau_kind, tau_a, tau_b, hc_inv_scale2, iw_df,
                iw_Psi, sigma_a, sigma_b, group_variance, asis, beta, alpha, mu, Sinv, lam, sigma2, normal_gens,
                gamma_gens, n_iter, thin, out_start, out_beta, out_alpha, out_mu, out_Sigma, out_sigma2):
@@ -483,10 +536,16 @@ def _one_chain(c, G, h, rr, nj, q, S0inv, S0inv_mu0, Sainv, Sainv_a0, tau_kind, 
     Q = np.zeros((q, q))
     Bm = np.zeros((q, q))
     small = np.zeros((8, q))
-    mu_old, tau, tau_old, fac, bvec, xr, d = small[0], small[1], small[2], small[3], small[4], small[5], small[6]
+    mu_old, tau, tau_old, fac, bvec = small[0], small[1], small[2], small[3], small[4]
+    xr = np.zeros(q)
+    d = np.zeros(q)
     prior_ab = np.zeros((2, q))
     z = np.zeros(size * q)
     gam = np.zeros(size)
+    Am = np.zeros((q, q, LANES))
+    lanes = np.zeros((2, q, LANES))
+    ltmp = np.zeros((4, LANES))
+    lidx = np.zeros(LANES, dtype=np.int64)
     nfail = 0
     for t in range(n_iter):
         k = out_start + (t + 1) // thin - 1 if (out_mu.shape[1] > 0 and (t + 1) % thin == 0) else -1
@@ -495,8 +554,8 @@ def _one_chain(c, G, h, rr, nj, q, S0inv, S0inv_mu0, Sainv, Sainv_a0, tau_kind, 
             j0 = b * size
             j1 = min(J, j0 + size)
             _fill_normals(normal, z, (j1 - j0) * q)
-            nfail += _stage_beta(G, h, q, r, j0, j1, beta[c], alpha[c], Sinv[c], Sinv_mu, sigma2[c], z, A, v,
-                                 inv_diag, vec, part[b])
+            nfail += _stage_beta(G, h, q, r, j0, j1, beta[c], alpha[c], Sinv[c], Sinv_mu, sigma2[c], z, Am, lanes[0],
+                                 lanes[1], ltmp, lidx, part[b])
         nfail += _alpha_mu_step(J, q, r, nb, part, Sainv, Sainv_a0, S0inv, S0inv_mu0, Sinv[c], alpha[c], mu[c], A, v,
                                 inv_diag, acc, normal)
         for b in range(nb):
@@ -530,7 +589,7 @@ def _one_chain(c, G, h, rr, nj, q, S0inv, S0inv_mu0, Sainv, Sainv_a0, tau_kind, 
     return nfail
 
 
-@njit(cache=True, parallel=True, fastmath=FASTMATH)
+@njit(cache=True, parallel=True, fastmath=EXACT_ORDER)
 def hier_gibbs_groups(G, h, rr, nj, q, S0inv, S0inv_mu0, Sainv, Sainv_a0, tau_kind, tau_a, tau_b, hc_inv_scale2, iw_df,
                iw_Psi, sigma_a, sigma_b, group_variance, asis, beta, alpha, mu, Sinv, lam, sigma2, normal_gens,
                gamma_gens, n_iter, thin, out_start, out_beta, out_alpha, out_mu, out_Sigma, out_sigma2):
@@ -549,7 +608,10 @@ def hier_gibbs_groups(G, h, rr, nj, q, S0inv, S0inv_mu0, Sainv, Sainv_a0, tau_ki
     iw = tau_kind == TAU_INVWISHART
     scale_step = asis and not iw
     part = np.zeros((C, nb, max(r * r + r + q, 3 * q * q + 2 * q)))
-    tA = np.zeros((T, p, p))
+    tAm = np.zeros((T, q, q, LANES))
+    tlanes = np.zeros((T, 2, q, LANES))
+    tltmp = np.zeros((T, 4, LANES))
+    tlidx = np.zeros((T, LANES), dtype=np.int64)
     tvec = np.zeros((T, 5, p))
     cA = np.zeros((C, p, p))
     cvec = np.zeros((C, 4, p))
@@ -574,7 +636,7 @@ def hier_gibbs_groups(G, h, rr, nj, q, S0inv, S0inv_mu0, Sainv, Sainv_a0, tau_ki
             j0 = b * size
             j1 = min(J, j0 + size)
             tfail[i] += _stage_beta(G, h, q, r, j0, j1, beta[c], alpha[c], Sinv[c], small[c, 7], sigma2[c],
-                                    z[c, j0 * q:], tA[i], tvec[i, 0], tvec[i, 1], tvec[i, 2], part[c, b])
+                                    z[c, j0 * q:], tAm[i], tlanes[i, 0], tlanes[i, 1], tltmp[i], tlidx[i], part[c, b])
         for c in prange(C):
             ci = np.int64(c)
             cfail[c] += _alpha_mu_step(J, q, r, nb, part[c], Sainv, Sainv_a0, S0inv, S0inv_mu0, Sinv[c], alpha[c],
