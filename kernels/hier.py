@@ -270,38 +270,61 @@ def _sigma_step(J, q, nb, part, tau_kind, tau_a, tau_b, iw_df, iw_Psi, Sinv_c, l
 
 
 @njit(cache=True, fastmath=EXACT_ORDER)
-def _stage_asis(G, h, q, r, j0, j1, scale_step, beta_c, alpha_c, mu_c, sigma2_c, tau_old, xr, d, part):
+def _stage_asis(G, h, q, r, j0, j1, scale_step, beta_c, alpha_c, mu_c, sigma2_c, tau_old, acc, dl, xl, idx, part):
     """The block's sums for interweaving: [A = sum X_j'X_j/s_j^2 (q x q), v = sum X_j'(y_j - X_j eta_j -
-    W_j alpha)/s_j^2 (q), then with ``scale_step`` b (q), Q (q x q lower) and Bm (q x q)]."""
+    W_j alpha)/s_j^2 (q), then with ``scale_step`` b (q), Q (q x q lower) and Bm (q x q)].
+
+    LANES groups at a time: lane l of acc (3q^2 + 2q, LANES) sums the groups j0 + l, j0 + l + LANES, ...
+    (vectorised, in registers and L1 rather than one memory round trip per group and term); the lanes
+    are added in order at the end, so the sums do not depend on how the blocks are scheduled.
+    """
     oA, ov, ob, oQ, oB = 0, q * q, q * q + q, q * q + 2 * q, 2 * q * q + 2 * q
-    for i in range(3 * q * q + 2 * q):
-        part[i] = 0.0
-    for j in range(j0, j1):
-        w = 1.0 / sigma2_c[j]
+    ne = 3 * q * q + 2 * q if scale_step else q * q + q
+    for e in range(ne):
+        for l in range(LANES):
+            acc[e, l] = 0.0
+    for j in range(j0, j1, LANES):
+        n = min(LANES, j1 - j)
+        for l in range(LANES):
+            idx[l] = j + l if l < n else j
+        # spare lanes get weight 0: they add exact zeros
+        for l in range(LANES):
+            xl[q, l] = 1.0 / sigma2_c[idx[l]] if l < n else 0.0
         for a in range(q):
-            d[a] = beta_c[j, a] - mu_c[a]
-            t = h[j, a]
-            for b in range(r):
-                t -= G[j, a, q + b] * alpha_c[b]
-            xr[a] = w * t
+            for l in range(LANES):
+                jl = idx[l]
+                dl[a, l] = beta_c[jl, a] - mu_c[a]
+                t = h[jl, a]
+                for b in range(r):
+                    t -= G[jl, a, q + b] * alpha_c[b]
+                xl[a, l] = xl[q, l] * t
         for a in range(q):
-            s = xr[a]
+            for l in range(LANES):
+                acc[ov + a, l] += xl[a, l]
             for b in range(q):
-                s -= w * G[j, a, b] * d[b]
-            part[ov + a] += s
-            for b in range(a + 1):
-                part[oA + a * q + b] += w * G[j, a, b]
+                for l in range(LANES):
+                    wg = xl[q, l] * G[idx[l], a, b]
+                    acc[ov + a, l] -= wg * dl[b, l]
+                    if b <= a:
+                        acc[oA + a * q + b, l] += wg
         if scale_step:
             for a in range(q):
-                d[a] = d[a] / tau_old[a]  # eta_j = (beta_j - mu) / tau, divided once
+                for l in range(LANES):
+                    dl[a, l] = dl[a, l] / tau_old[a]  # eta_j = (beta_j - mu) / tau
             for a in range(q):
-                ea = d[a]
-                part[ob + a] += ea * xr[a]
+                for l in range(LANES):
+                    acc[ob + a, l] += dl[a, l] * xl[a, l]
                 for b in range(q):
-                    gab = w * G[j, a, b] * ea
-                    part[oB + a * q + b] += gab
-                    if b <= a:
-                        part[oQ + a * q + b] += gab * d[b]
+                    for l in range(LANES):
+                        gab = xl[q, l] * G[idx[l], a, b] * dl[a, l]
+                        acc[oB + a * q + b, l] += gab
+                        if b <= a:
+                            acc[oQ + a * q + b, l] += gab * dl[b, l]
+    for e in range(ne):
+        s = 0.0
+        for l in range(LANES):
+            s += acc[e, l]
+        part[e] = s
 
 
 @njit(cache=True, fastmath=EXACT_ORDER)
@@ -537,8 +560,9 @@ def _one_chain(c, G, h, rr, nj, q, S0inv, S0inv_mu0, Sainv, Sainv_a0, tau_kind, 
     Bm = np.zeros((q, q))
     small = np.zeros((8, q))
     mu_old, tau, tau_old, fac, bvec = small[0], small[1], small[2], small[3], small[4]
-    xr = np.zeros(q)
-    d = np.zeros(q)
+    asis_acc = np.zeros((3 * q * q + 2 * q, LANES))
+    asis_d = np.zeros((q, LANES))
+    asis_x = np.zeros((q + 1, LANES))
     prior_ab = np.zeros((2, q))
     z = np.zeros(size * q)
     gam = np.zeros(size)
@@ -570,7 +594,7 @@ def _one_chain(c, G, h, rr, nj, q, S0inv, S0inv_mu0, Sainv, Sainv_a0, tau_kind, 
             _hyper_prior(q, tau_kind, tau_a, tau_b, lam[c], prior_ab)
             for b in range(nb):
                 _stage_asis(G, h, q, r, b * size, min(J, (b + 1) * size), scale_step, beta[c], alpha[c], mu[c],
-                            sigma2[c], tau_old, xr, d, part[b])
+                            sigma2[c], tau_old, asis_acc, asis_d, asis_x, lidx, part[b])
             shift = _asis_step(q, nb, part, scale_step, S0inv, S0inv_mu0, prior_ab[0], prior_ab[1], mu[c], Sinv[c],
                                A, v, inv_diag, Q, Bm, bvec, tau, tau_old, fac, normal, gamma_rng)
         if tau_kind == TAU_HALFCAUCHY:
@@ -613,6 +637,9 @@ def hier_gibbs_groups(G, h, rr, nj, q, S0inv, S0inv_mu0, Sainv, Sainv_a0, tau_ki
     tltmp = np.zeros((T, 4, LANES))
     tlidx = np.zeros((T, LANES), dtype=np.int64)
     tvec = np.zeros((T, 5, p))
+    tacc = np.zeros((T, 3 * q * q + 2 * q, LANES)) if asis else np.zeros((T, 1, LANES))
+    tdl = np.zeros((T, q, LANES))
+    txl = np.zeros((T, q + 1, LANES))
     cA = np.zeros((C, p, p))
     cvec = np.zeros((C, 4, p))
     cqq = np.zeros((C, 5, q, q))
@@ -659,7 +686,7 @@ def hier_gibbs_groups(G, h, rr, nj, q, S0inv, S0inv_mu0, Sainv, Sainv_a0, tau_ki
                 c = i // nb
                 b = i % nb
                 _stage_asis(G, h, q, r, b * size, min(J, (b + 1) * size), scale_step, beta[c], alpha[c], mu[c],
-                            sigma2[c], small[c, 2], tvec[i, 3], tvec[i, 4], part[c, b])
+                            sigma2[c], small[c, 2], tacc[i], tdl[i], txl[i], tlidx[i], part[c, b])
         for c in prange(C):
             ci = np.int64(c)
             shift[c] = False
