@@ -618,7 +618,8 @@ def hier_gibbs_groups(G, h, rr, nj, q, S0inv, S0inv_mu0, Sainv, Sainv_a0, tau_ki
                iw_Psi, sigma_a, sigma_b, group_variance, asis, beta, alpha, mu, Sinv, lam, sigma2, normal_gens,
                gamma_gens, n_iter, thin, out_start, out_beta, out_alpha, out_mu, out_Sigma, out_sigma2):
     """hier_gibbs with every stage over groups run in parallel over (chain, block) pairs, the chains in
-    lockstep: the same sweeps as _one_chain;
+    lockstep: the same sweeps as _one_chain (the short per-chain steps between stages run on the calling
+    thread: four parallel regions per sweep);
     each chain's random numbers for a stage are drawn first, in _one_chain's order, into a buffer."""
     C = beta.shape[0]
     J = G.shape[0]
@@ -653,7 +654,7 @@ def hier_gibbs_groups(G, h, rr, nj, q, S0inv, S0inv_mu0, Sainv, Sainv_a0, tau_ki
     tfail = np.zeros(T, dtype=np.int64)
     for t in range(n_iter):
         k = out_start + (t + 1) // thin - 1 if (out_mu.shape[1] > 0 and (t + 1) % thin == 0) else -1
-        for c in prange(C):
+        for c in range(C):
             ci = np.int64(c)
             _sinv_mu(q, Sinv[c], mu[c], small[c, 7])
             _fill_normals(normal_gens[ci], z[c], J * q)
@@ -664,7 +665,7 @@ def hier_gibbs_groups(G, h, rr, nj, q, S0inv, S0inv_mu0, Sainv, Sainv_a0, tau_ki
             j1 = min(J, j0 + size)
             tfail[i] += _stage_beta(G, h, q, r, j0, j1, beta[c], alpha[c], Sinv[c], small[c, 7], sigma2[c],
                                     z[c, j0 * q:], tAm[i], tlanes[i, 0], tlanes[i, 1], tltmp[i], tlidx[i], part[c, b])
-        for c in prange(C):
+        for c in range(C):
             ci = np.int64(c)
             cfail[c] += _alpha_mu_step(J, q, r, nb, part[c], Sainv, Sainv_a0, S0inv, S0inv_mu0, Sinv[c], alpha[c],
                                        mu[c], cA[c], cvec[c, 0], cvec[c, 1], cvec[c, 2], normal_gens[ci])
@@ -672,7 +673,7 @@ def hier_gibbs_groups(G, h, rr, nj, q, S0inv, S0inv_mu0, Sainv, Sainv_a0, tau_ki
             c = i // nb
             b = i % nb
             _stage_spread(q, b * size, min(J, (b + 1) * size), iw, beta[c], mu[c], part[c, b])
-        for c in prange(C):
+        for c in range(C):
             ci = np.int64(c)
             cfail[c] += _sigma_step(J, q, nb, part[c], tau_kind, tau_a, tau_b, iw_df, iw_Psi, Sinv[c], lam[c],
                                     cqq[c, 0], cqq[c, 1], cqq[c, 2], cvec[c, 2], normal_gens[ci], gamma_gens[ci])
@@ -687,7 +688,7 @@ def hier_gibbs_groups(G, h, rr, nj, q, S0inv, S0inv_mu0, Sainv, Sainv_a0, tau_ki
                 b = i % nb
                 _stage_asis(G, h, q, r, b * size, min(J, (b + 1) * size), scale_step, beta[c], alpha[c], mu[c],
                             sigma2[c], small[c, 2], tacc[i], tdl[i], txl[i], tlidx[i], part[c, b])
-        for c in prange(C):
+        for c in range(C):
             ci = np.int64(c)
             shift[c] = False
             if asis:
@@ -707,7 +708,7 @@ def hier_gibbs_groups(G, h, rr, nj, q, S0inv, S0inv_mu0, Sainv, Sainv_a0, tau_ki
             part[c, b, 0] = _stage_noise(G, h, rr, q, r, j0, j1, shift[c], mu[c], small[c, 0], small[c, 3], beta[c],
                                          alpha[c], sigma2[c], group_variance, sigma_b, gam[c, j0:], tvec[i, 0], k,
                                          out_beta[c], out_sigma2[c])
-        for c in prange(C):
+        for c in range(C):
             ci = np.int64(c)
             _finish_step(J, q, r, nb, part[c], n_total, group_variance, sigma_a, sigma_b, tau_kind, hc_inv_scale2,
                          Sinv[c], lam[c], alpha[c], mu[c], sigma2[c], cqq[c, 0], cvec[c, 2], gamma_gens[ci], k,
