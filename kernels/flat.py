@@ -31,7 +31,7 @@ FASTMATH = {"reassoc", "contract"}
 @njit(cache=True, parallel=True, fastmath=FASTMATH)
 def flat_gibbs(
     G, h, rr, P, Pm, sigma_shape, b0, conjugate, lam, gdiag, c_u, e_u, u_m,
-    exch_mask, exch_scale, exch_ref, mu0, mu_prec, tau_kind, tau_a, tau_b, hc_inv_scale2,
+    exch_mask, exch_scale, exch_ref, mu0, mu_prec, tau_kind, tau_a, tau_b, hc_inv_scale2, out_map, out_ref,
     gamma_state, sigma2_state, mu_state, tau2_state, lam_state, normal_gens, gamma_gens,
     n_iter, thin, out_start, out_gamma, out_sigma2, out_mu, out_tau2,
 ):
@@ -46,7 +46,11 @@ def flat_gibbs(
     gamma_k's prior is N(s_k (mu - ref_k), s_k^2 tau^2) on the masked k; then
     mu | beta, tau^2 ~ N and tau^2 | beta, mu ~ IG (tau_kind 0) or the half-Cauchy pair
     tau^2 | lam, lam | tau^2 (tau_kind 1).
-    Draws go to out_gamma[c, out_start + t//thin] (skipped when out_gamma has no draws).
+    Draws go to out_gamma[c, out_start + t//thin] (skipped when out_gamma has no draws) as
+    out_ref + out_map @ state: with out_map = T^{-1} W and out_ref = beta_ref that is beta itself,
+    written once from the kernel (about p^2 multiply-adds per draw) instead of mapped back by
+    later passes over the stored draws; out_map = I, out_ref = 0 stores the state unchanged.
+    The output buffers may be float32 (rounded on store; state and arithmetic stay float64).
     Returns the number of chains whose precision matrix failed to factorise.
 
     Each chain works on its own freshly allocated workspace (once per call, not per
@@ -140,7 +144,10 @@ def flat_gibbs(
                 countdown = thin
                 k = out_start + (t + 1) // thin - 1
                 for i in range(p):
-                    out_gamma[c, k, i] = g[i]
+                    b = out_map[i, 0] * g[0]
+                    for j in range(1, p):
+                        b += out_map[i, j] * g[j]
+                    out_gamma[c, k, i] = b + out_ref[i]  # the NumPy reference's order
                 out_sigma2[c, k] = s2
                 if n_exch > 0:
                     out_mu[c, k] = mu

@@ -13,7 +13,7 @@ from .data import SufficientStats
 from .io.api import model_stats, remembered_rows
 from .posterior import Posterior
 from .priors import Exchangeable, ResolvedExchangeable, ResolvedPrior, SemiConjugate, _GaussianIGPrior
-from .sampling import chain_streams, check_sampling_args, chunk_runner, drive, no_huge_pages
+from .sampling import chain_streams, check_draws_dtype, check_sampling_args, chunk_runner, drive, no_huge_pages
 from .runner import ChainSpec, affine_rows, copy_draws, new_state, run_chains, run_options
 from .runstate import fingerprint as make_fingerprint
 
@@ -169,8 +169,15 @@ def exchangeable_initial(problem: FlatProblem, init_gens):
     return np.array(mu), np.array(tau2), lam
 
 
-def run_flat(problem: FlatProblem, streams, *, draws, warmup, thin, backend, progress, sigma2_init):
-    """Sample the flat model; returns (draws dict in sampler coordinates, RunInfo)."""
+def run_flat(problem: FlatProblem, streams, *, draws, warmup, thin, backend, progress, sigma2_init,
+             transform=None, dtype=np.float64):
+    """Sample the flat model; returns (draws dict, RunInfo).
+
+    Without ``transform`` the draws of the coefficients are the sampler's state (key "gamma": u, or
+    gamma for the exchangeable prior; ``problem.to_gamma`` maps them); with the data's Transform the
+    kernel writes beta = beta_ref + T^{-1} W u itself (key "beta"), so no pass over the stored draws
+    follows.  ``dtype`` (float64 or float32) is the stored draws' type; the state stays float64.
+    """
     chains = len(streams.normal)
     p = problem.p
     gamma_state = np.zeros((chains, p))
@@ -179,10 +186,15 @@ def run_flat(problem: FlatProblem, streams, *, draws, warmup, thin, backend, pro
         mu_state, tau2_state, lam_state = exchangeable_initial(problem, streams.init)
     else:
         mu_state, tau2_state, lam_state = np.zeros(chains), np.ones(chains), np.ones(chains)
+    if transform is None:
+        key, out_map, out_ref = "gamma", np.eye(p), np.zeros(p)
+    else:
+        key, out_map, out_ref = "beta", transform.T_inv() @ problem.W, np.asarray(transform.beta_ref, dtype=float)
     n_hyper = draws if problem.exchangeable else 0
-    out = {"gamma": np.empty((chains, draws, p)), "sigma2": np.empty((chains, draws)),
-           "mu": np.empty((chains, n_hyper)), "tau2": np.empty((chains, n_hyper))}
-    order = ("gamma", "sigma2", "mu", "tau2")
+    # np.empty leaves the pages untouched: each kernel thread first-touches its own chains' rows
+    out = {key: np.empty((chains, draws, p), dtype=dtype), "sigma2": np.empty((chains, draws), dtype=dtype),
+           "mu": np.empty((chains, n_hyper), dtype=dtype), "tau2": np.empty((chains, n_hyper), dtype=dtype)}
+    order = (key, "sigma2", "mu", "tau2")
     state = (gamma_state, sigma2_state, mu_state, tau2_state, lam_state)
 
     def load_kernel():
@@ -190,7 +202,8 @@ def run_flat(problem: FlatProblem, streams, *, draws, warmup, thin, backend, pro
 
         return flat_gibbs
 
-    run_chunk = chunk_runner(backend, load_kernel, reference.flat_gibbs, problem.kernel_args(), state, streams, out,
+    args = problem.kernel_args() + (np.ascontiguousarray(out_map), np.ascontiguousarray(out_ref))
+    run_chunk = chunk_runner(backend, load_kernel, reference.flat_gibbs, args, state, streams, out,
                              order, thin, "the conditional precision of beta lost positive definiteness; "
                              "rescale the data or the prior")
     cap = None if backend == "numba" else max(1, MAX_CHUNK_ELEMENTS // (chains * (p + 4)))
@@ -200,9 +213,10 @@ def run_flat(problem: FlatProblem, streams, *, draws, warmup, thin, backend, pro
 
 
 def flat_spec(stats: SufficientStats, prior, names, n: int, intercept: bool, seed=None,
-              init_superchains=None) -> ChainSpec:
-    """The flat model under the run driver: kernel, state (u or gamma, sigma^2, mu, tau^2, lambda),
-    outputs, and the element-wise map beta = beta_ref + T^{-1} W u."""
+              init_superchains=None, dtype=np.float64) -> ChainSpec:
+    """The flat model under the run driver: kernel, state (u or gamma, sigma^2, mu, tau^2, lambda) and
+    outputs; the kernel writes beta = beta_ref + T^{-1} W u itself (out_map, out_ref), so the draws
+    are copied to their storage (in ``dtype``) without another pass of arithmetic."""
     problem = flat_problem(stats, prior)
     p = problem.p
     exch = problem.exchangeable
@@ -227,7 +241,7 @@ def flat_spec(stats: SufficientStats, prior, names, n: int, intercept: bool, see
         return arrays
 
     def map_draws(src, dest):
-        affine_rows(src["gamma"], M, ref, dest["beta"])
+        copy_draws(src["beta"], dest["beta"])
         copy_draws(src["sigma2"], dest["sigma2"])
         if exch:
             copy_draws(src["mu"], dest["mu"])
@@ -254,15 +268,17 @@ def flat_spec(stats: SufficientStats, prior, names, n: int, intercept: bool, see
         "n": int(n), "p": p, "model_kind": "flat", "intercept": bool(intercept), "names": list(names),
     }
     config = {"model": "LinearRegression", "intercept": bool(intercept), "exchangeable": exch,
-              "basis": problem.W.tolist(), "init_superchains": init_superchains}
+              "basis": problem.W.tolist(), "init_superchains": init_superchains, "dtype": np.dtype(dtype).name}
+    kernel_args = problem.kernel_args() + (np.ascontiguousarray(M), np.ascontiguousarray(ref))
     return ChainSpec(
-        kind="flat", load_kernel=load_kernel, reference_fn=reference.flat_gibbs, kernel_args=problem.kernel_args(),
+        kind="flat", load_kernel=load_kernel, reference_fn=reference.flat_gibbs, kernel_args=kernel_args,
         state_names=("gamma", "sigma2", "mu", "tau2", "lam"),
-        outputs={"gamma": ((p,), True), "sigma2": ((), True), "mu": ((), exch), "tau2": ((), exch)},
+        outputs={"beta": ((p,), True), "sigma2": ((), True), "mu": ((), exch), "tau2": ((), exch)},
         variables=variables, map_draws=map_draws, init_state=init_state, fingerprint=fp, config=config,
         coords={"coef": list(names)}, attrs=attrs,
         failure_message="the conditional precision of beta lost positive definiteness; rescale the data or the prior",
-        numpy_iter_values=p + 4, numpy_max_elements=MAX_CHUNK_ELEMENTS, adopt_state=adopt_state)
+        numpy_iter_values=p + 4, numpy_max_elements=MAX_CHUNK_ELEMENTS, adopt_state=adopt_state,
+        draws_dtype=np.dtype(dtype))
 
 
 class LinearRegression:
@@ -291,7 +307,8 @@ class LinearRegression:
 
     def sample(self, X=None, y=None, *, stats=None, chains: int = 4, draws: int = 1000, warmup: int = 1000, thin: int = 1,
                seed=None, backend: str = "numba", progress: bool = True, init_superchains: int | None = None,
-               until=None, checkpoint=None, checkpoint_every: float = 60.0, store=None) -> Posterior:
+               until=None, checkpoint=None, checkpoint_every: float = 60.0, store=None,
+               dtype=np.float64) -> Posterior:
         """Run ``chains`` Gibbs chains; returns a Posterior with beta (chains, draws, p) and sigma2 (chains, draws).
 
         Chains start from dispersed points; ``init_superchains=S`` makes chain k start where
@@ -302,12 +319,15 @@ class LinearRegression:
         extends the run until the diagnostics meet their targets; ``checkpoint="run.npz"`` writes a
         crash-safe checkpoint every ``checkpoint_every`` seconds (continue with ``gibbsreg.resume``);
         ``store="run_dir"`` writes the draws to disk as they are made (see docs/long-runs.md).
+        ``dtype=np.float32`` stores the draws in single precision (half the memory; the chains
+        themselves run in float64, and each draw is the float64 draw rounded once).
         """
         chains, draws, warmup, thin, backend = check_sampling_args(chains, draws, warmup, thin, backend)
         options = run_options(until, checkpoint, checkpoint_every, store, progress)
+        dtype = check_draws_dtype(dtype)
         t0 = time.perf_counter()
         source, suff, prior = self._entry(X, y, stats)
-        spec = flat_spec(suff, prior, source.names, source.n, self.intercept, seed, init_superchains)
+        spec = flat_spec(suff, prior, source.names, source.n, self.intercept, seed, init_superchains, dtype)
         streams = chain_streams(seed, chains, init_superchains)
         state = new_state(spec, streams, chains=chains, warmup=warmup, draws=draws, thin=thin, seed=seed,
                           backend=backend)
@@ -328,8 +348,9 @@ class LinearRegression:
 
         t0 = time.perf_counter()
         source, suff, prior = self._entry(X, y, stats, who="LinearRegression.resume")
-        spec = flat_spec(suff, prior, source.names, source.n, self.intercept, None,
-                         (post.state.config.get("init_superchains") if post.state is not None else None))
+        cfg = post.state.config if post.state is not None else {}
+        spec = flat_spec(suff, prior, source.names, source.n, self.intercept, None, cfg.get("init_superchains"),
+                         cfg.get("dtype", "float64"))
         resumed = resume_run(post, spec, draws=draws, until=until, checkpoint=checkpoint,
                              checkpoint_every=checkpoint_every, store=store, backend=backend, progress=progress,
                              setup_seconds=time.perf_counter() - t0)

@@ -29,6 +29,8 @@ from .runner import ChainSpec, copy_draws, new_state, run_chains, run_options
 from .runstate import fingerprint as make_fingerprint
 
 MAX_CHUNK_ELEMENTS = 1 << 23
+GROUP_PARALLEL_MIN = 512  # groups from which a chain's groups are shared between threads
+GROUP_PIECES = 64  # the most threads one chain's groups are shared between
 
 
 # ---------------------------------------------------------------------------------------------
@@ -381,9 +383,11 @@ def run_hier(problem: HierProblem, streams, J, *, draws, warmup, thin, backend, 
 
         return hier_gibbs
 
+    # with many groups the kernel also shares each chain's groups out between threads (same draws)
+    pieces = chains * GROUP_PIECES if J >= GROUP_PARALLEL_MIN else chains
     run_chunk = chunk_runner(backend, load_kernel, reference.hier_gibbs, problem.kernel_args(), state, streams, out,
                              order, thin, "a conditional precision matrix lost positive definiteness; "
-                             "rescale the data or the prior")
+                             "rescale the data or the prior", parallel_items=pieces)
     cap = None if backend == "numba" else max(1, MAX_CHUNK_ELEMENTS // (chains * (J * q + p + 2 * q + J + 1) + 1))
     info = drive(run_chunk, draws=draws, warmup=warmup, thin=thin, progress=progress, max_chunk_iters=cap)
     return {k: v[:, : info.draws_done] for k, v in out.items()}, info
@@ -569,7 +573,9 @@ def hier_spec(gs: GroupStats, prior: ResolvedHierarchicalPrior, design, labels, 
         variables=variables, map_draws=map_draws, init_state=init_state, fingerprint=fp, config=config,
         coords=coords, attrs=attrs,
         failure_message="a conditional precision matrix lost positive definiteness; rescale the data or the prior",
-        numpy_iter_values=J * q + p + 2 * q + J + 1, numpy_max_elements=MAX_CHUNK_ELEMENTS)
+        numpy_iter_values=J * q + p + 2 * q + J + 1, numpy_max_elements=MAX_CHUNK_ELEMENTS,
+        # with many groups the kernel also shares each chain's groups between threads (same draws)
+        threads_per_chain=GROUP_PIECES if J >= GROUP_PARALLEL_MIN else 1)
 
 
 @dataclass

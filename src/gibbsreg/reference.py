@@ -32,7 +32,7 @@ def gaussian_draw(A, b, z):
 
 def flat_gibbs(
     G, h, rr, P, Pm, sigma_shape, b0, conjugate, lam, gdiag, c_u, e_u, u_m,
-    exch_mask, exch_scale, exch_ref, mu0, mu_prec, tau_kind, tau_a, tau_b, hc_inv_scale2,
+    exch_mask, exch_scale, exch_ref, mu0, mu_prec, tau_kind, tau_a, tau_b, hc_inv_scale2, out_map, out_ref,
     gamma_state, sigma2_state, mu_state, tau2_state, lam_state, normal_gens, gamma_gens,
     n_iter, thin, out_start, out_gamma, out_sigma2, out_mu, out_tau2,
 ):
@@ -86,7 +86,12 @@ def flat_gibbs(
                 lam_state[:] = (hc_inv_scale2 + 1.0 / tau2) / gam[:, t, 2]
         if store and (t + 1) % thin == 0:
             k = out_start + (t + 1) // thin - 1
-            out_gamma[:, k] = g
+            # summed column by column, then the reference point: each chain's row gets the same
+            # rounding whatever the number of chains (a matrix product's blocking could change it)
+            acc = g[:, :1] * out_map[:, 0]
+            for j in range(1, g.shape[1]):
+                acc += g[:, j:j + 1] * out_map[:, j]
+            out_gamma[:, k] = acc + out_ref
             out_sigma2[:, k] = s2
             if n_exch > 0:
                 out_mu[:, k] = mu

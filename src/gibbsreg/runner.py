@@ -133,6 +133,8 @@ class ChainSpec:
     numpy_iter_values: int  # values touched per chain-iteration by the NumPy twin (chunk cap)
     numpy_max_elements: int = 1 << 22
     adopt_state: Callable | None = None
+    draws_dtype: np.dtype = np.dtype(np.float64)  # the stored draws' type (float32: opt-in, flat model)
+    threads_per_chain: int = 1  # > 1: the kernel also shares each chain's work (groups) between threads
 
 
 @dataclass
@@ -195,7 +197,8 @@ def run_chains(spec: ChainSpec, state: RunState, streams, options: RunOptions, *
     arrays = state.arrays
     state_tuple = tuple(arrays[n] for n in spec.state_names)
     run_chunk = chunk_runner(state.backend, spec.load_kernel, spec.reference_fn, spec.kernel_args, state_tuple,
-                             streams, scratch, order, thin, spec.failure_message)
+                             streams, scratch, order, thin, spec.failure_message,
+                             parallel_items=chains * spec.threads_per_chain)
     cap = 1 << 30
     if state.backend == "numpy":
         cap = max(1, spec.numpy_max_elements // (chains * max(spec.numpy_iter_values, 1) + 1))
@@ -565,7 +568,7 @@ def resume(source, X=None, y=None, groups=None, *, stats=None, model=None, draws
         source = model_stats(X, y, stats=stats, intercept=bool(cfg.get("intercept", True)), who="resume")
         stats = source.to_sufficient(center=not isinstance(prior, ResolvedExchangeable))
         spec = flat_spec(stats, prior, source.names, source.n, bool(cfg.get("intercept", True)), None,
-                         cfg.get("init_superchains"))
+                         cfg.get("init_superchains"), cfg.get("dtype", "float64"))
         resumed = resume_run(post, spec, **kw)
         resumed.data = remembered_rows(X, y)
         return resumed

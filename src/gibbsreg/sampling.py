@@ -77,6 +77,17 @@ def check_sampling_args(chains, draws, warmup, thin, backend) -> tuple[int, int,
     return chains, draws, warmup, thin, backend
 
 
+def check_draws_dtype(dtype) -> np.dtype:
+    """The stored draws' type: float64 (default) or float32 (the chains still run in float64)."""
+    try:
+        dt = np.dtype(dtype) if dtype is not None else None
+    except TypeError:
+        dt = None
+    if dt is None or dt not in (np.dtype(np.float64), np.dtype(np.float32)):
+        raise ValueError(f"dtype must be numpy.float64 or numpy.float32 (the stored draws' type), got {dtype!r}")
+    return dt
+
+
 class Progress:
     """A one-line progress bar on stderr; silent when disabled or not a terminal."""
 
@@ -189,12 +200,15 @@ def launch_lock():
     return _NoLock() if _THREAD_SAFE_LAYER else _LAUNCH_LOCK
 
 
-def chunk_runner(backend, load_kernel, reference_fn, args, state, streams, out, order, thin, failure_message):
+def chunk_runner(backend, load_kernel, reference_fn, args, state, streams, out, order, thin, failure_message,
+                 parallel_items=None):
     """``run_chunk(n_iter, store, out_start)`` for either backend.
 
     Kernels and their NumPy twins share one calling convention: model arguments, state arrays,
     the chains' normal and gamma generators, n_iter, thin, out_start, then the output buffers
-    in ``order`` (buffers with no draws when ``store`` is False).
+    in ``order`` (buffers with no draws when ``store`` is False).  The kernel runs on at most
+    ``parallel_items`` threads (default: one per chain; a kernel that also splits groups
+    across threads says how many pieces it has).
     """
     chains = len(streams.normal)
     empty = {k: np.empty((chains, 0) + v.shape[2:]) for k, v in out.items()}
@@ -204,7 +218,7 @@ def chunk_runner(backend, load_kernel, reference_fn, args, state, streams, out, 
 
         def run_chunk(n_iter, store, out_start):
             bufs = out if store else empty
-            with launch_lock(), kernel_threads(chains):
+            with launch_lock(), kernel_threads(chains if parallel_items is None else parallel_items):
                 failures = kernel(*args, *state, normal, gamma, n_iter, thin, out_start, *(bufs[k] for k in order))
             if failures:
                 raise FloatingPointError(failure_message)

@@ -71,7 +71,7 @@ def check_memory(nbytes: int, chains: int, draws: int, values: int, extra: int =
         return
     gib = 1 << 30
     raise ValueError(
-        f"the draws need {nbytes / gib:.2f} GiB ({chains} chains x {draws} draws x {values} values x 8 bytes)"
+        f"the draws need {nbytes / gib:.2f} GiB ({chains} chains x {draws} draws x {values} values)"
         + (f" besides {extra / gib:.2f} GiB already held" if extra else "")
         + f" but only about {avail / gib:.2f} GiB of memory is available; keep fewer draws (draws=), "
         "keep every k-th draw (thin=k), or write the draws to disk with store='run_dir'")
@@ -100,9 +100,11 @@ class MemoryStorage:
         held = 0
         if previous is not None and getattr(previous, "store", None) is None:
             held = sum(previous[k].nbytes for k in spec.variables if k in previous)
-        check_memory(8 * chains * capacity * values, chains, capacity, values, extra=held)
+        itemsize = np.dtype(spec.draws_dtype).itemsize
+        check_memory(itemsize * chains * capacity * values, chains, capacity, values, extra=held)
         with no_huge_pages():
-            self.arrays = {k: np.empty((chains, capacity) + tuple(s)) for k, (s, _) in spec.variables.items()}
+            self.arrays = {k: np.empty((chains, capacity) + tuple(s), dtype=spec.draws_dtype)
+                           for k, (s, _) in spec.variables.items()}
         if previous is not None and start:
             for k in spec.variables:
                 self.arrays[k][:, :start] = previous[k][:, :start]
@@ -123,7 +125,7 @@ class MemoryStorage:
         except ValueError as exc:
             raise MemoryLimit(str(exc)) from None
         with no_huge_pages():
-            grown = {k: np.empty((self.chains, capacity) + v.shape[2:]) for k, v in self.arrays.items()}
+            grown = {k: np.empty((self.chains, capacity) + v.shape[2:], dtype=v.dtype) for k, v in self.arrays.items()}
         for k, v in self.arrays.items():
             grown[k][:, : v.shape[1]] = v
         self.arrays = grown
@@ -215,6 +217,9 @@ class DiskStore:
 
     @classmethod
     def for_run(cls, spec, chains, capacity, previous, start, directory):
+        if np.dtype(spec.draws_dtype) != np.float64:
+            raise ValueError("the disk store writes float64 draws; use dtype=np.float64 with store=, or keep "
+                             "float32 draws in memory")
         directory = Path(directory)
         store = cls(directory, spec, chains)
         prev_store = getattr(previous, "store", None) if previous is not None else None
