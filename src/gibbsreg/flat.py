@@ -278,7 +278,7 @@ def flat_spec(stats: SufficientStats, prior, names, n: int, intercept: bool, see
         coords={"coef": list(names)}, attrs=attrs,
         failure_message="the conditional precision of beta lost positive definiteness; rescale the data or the prior",
         numpy_iter_values=p + 4, numpy_max_elements=MAX_CHUNK_ELEMENTS, adopt_state=adopt_state,
-        draws_dtype=np.dtype(dtype))
+        draws_dtype=np.dtype(dtype), direct_outputs=True)
 
 
 class LinearRegression:

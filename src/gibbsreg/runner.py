@@ -134,6 +134,7 @@ class ChainSpec:
     numpy_max_elements: int = 1 << 22
     adopt_state: Callable | None = None
     draws_dtype: np.dtype = np.dtype(np.float64)  # the stored draws' type (float32: opt-in, flat model)
+    direct_outputs: bool = False  # the kernel's kept outputs are the variables: written straight into memory
     threads_per_chain: int = 1  # > 1: the kernel also shares each chain's work (groups) between threads
 
 
@@ -196,8 +197,15 @@ def run_chains(spec: ChainSpec, state: RunState, streams, options: RunOptions, *
                    for k, (s, kept) in spec.outputs.items()}
     arrays = state.arrays
     state_tuple = tuple(arrays[n] for n in spec.state_names)
+    from .store import MemoryStorage
+
+    # in memory, a kernel whose outputs are the variables writes each draw once, into its final place
+    direct = spec.direct_outputs and isinstance(storage, MemoryStorage)
+    buffers = dict(scratch)
+    if direct:
+        buffers.update({k: storage.arrays[k] for k in order if k in storage.arrays})
     run_chunk = chunk_runner(state.backend, spec.load_kernel, spec.reference_fn, spec.kernel_args, state_tuple,
-                             streams, scratch, order, thin, spec.failure_message,
+                             streams, buffers, order, thin, spec.failure_message,
                              parallel_items=chains * spec.threads_per_chain)
     cap = 1 << 30
     if state.backend == "numpy":
@@ -268,8 +276,11 @@ def run_chains(spec: ChainSpec, state: RunState, streams, options: RunOptions, *
                 snap = snapshot()
                 try:
                     t0 = time.perf_counter()
-                    run_chunk(n_keep * thin, True, 0)
-                    storage.put(spec, scratch, state.draws_done, n_keep)
+                    if direct:
+                        run_chunk(n_keep * thin, True, state.draws_done)
+                    else:
+                        run_chunk(n_keep * thin, True, 0)
+                        storage.put(spec, scratch, state.draws_done, n_keep)
                     dt = time.perf_counter() - t0
                 except KeyboardInterrupt:
                     rollback(snap)
@@ -307,6 +318,8 @@ def run_chains(spec: ChainSpec, state: RunState, streams, options: RunOptions, *
             target = min(until.max_draws, target)
             try:
                 storage.ensure(target)
+                if direct:  # the storage may have grown into new arrays: the kernel writes there now
+                    buffers.update({k: storage.arrays[k] for k in order if k in storage.arrays})
             except MemoryLimit as exc:
                 warnings.warn(f"until=: stopping at {kept} draws per chain, more would not fit in memory ({exc})",
                               RuntimeWarning, stacklevel=3)
