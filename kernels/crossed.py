@@ -185,11 +185,93 @@ def _nested_shift(f, k, q1, J, b_off, lv_off, parent_of, n_children, shift_targe
             bc[base + a] -= cvals[s, a]
 
 
+@njit(cache=True)
+def _interweave_scales(G, h, level, J, q, vidx, pidx, b_off, tau_kind, tau_a, tau_b, lam_ch, bc, al, mc, S, inv,
+                       tf, tk, tau_old, tau, eta, theta, rc, Q, bv, normal, gamma_rng):
+    """Interweaving (ASIS, Yu & Meng 2011) for the scales of every factor with a diagonal Sigma_f.
+
+    Non-centred: eta_f,j = (b_f,j - m_f) / tau_f (m_1 = mu, m_f = 0) held fixed, the fitted value of
+    cell c is theta0_c + sum_i eta_i(c) tau_i e_col(i), linear in the stacked scales tau (T = sum of
+    q_f over diagonal factors).  One cell pass gives the likelihood's precision Q and linear term bv
+    in tau; each tau_i is proposed from its Gaussian conditional given the others and accepted with
+    the ratio of its prior density on the real line, |tau|^{-2a-1} exp(-b/tau^2) (independence
+    Metropolis-Hastings within Gibbs: one normal and one standard exponential per coordinate;
+    half-Cauchy factors use a = 1/2, b = 1/lambda, i.e. condition on the auxiliary).  Then
+    b_f,j = m_f + (tau_new / tau_old) (b_f,j - m_f).  docs/maths.md section 12.6.
+    """
+    C = G.shape[0]
+    p = G.shape[1]
+    T = tf.shape[0]
+    for i in range(T):
+        tau_old[i] = 1.0 / math.sqrt(S[tf[i], tk[i], tk[i]])
+        tau[i] = tau_old[i]
+        bv[i] = 0.0
+        for l in range(T):
+            Q[i, l] = 0.0
+    for c in range(C):
+        _cell_theta(c, theta, bc, al, level, vidx, q, pidx, b_off, -1, True)
+        for i in range(T):
+            f = tf[i]
+            k = tk[i]
+            dev = bc[b_off[f] + level[c, f] * q[f] + k] - (mc[k] if f == 0 else 0.0)
+            eta[i] = dev / tau_old[i]
+            theta[vidx[f, k]] -= dev
+        for a in range(p):
+            s = h[c, a]
+            for bb in range(p):
+                s -= G[c, a, bb] * theta[bb]
+            rc[a] = s
+        for i in range(T):
+            ci = vidx[tf[i], tk[i]]
+            bv[i] += eta[i] * rc[ci]
+            for l in range(i + 1):
+                Q[i, l] += eta[i] * eta[l] * G[c, ci, vidx[tf[l], tk[l]]]
+    for i in range(T):
+        bv[i] *= inv
+        for l in range(i + 1):
+            Q[i, l] *= inv
+            Q[l, i] = Q[i, l]
+    for i in range(T):
+        z = normal.standard_normal()
+        e = gamma_rng.standard_gamma(1.0)
+        prec = Q[i, i]
+        if not prec > 0.0:
+            continue
+        lin = bv[i]
+        for l in range(T):
+            if l != i:
+                lin -= Q[i, l] * tau[l]
+        proposal = lin / prec + z / math.sqrt(prec)
+        if proposal == 0.0:
+            continue
+        f = tf[i]
+        k = tk[i]
+        if tau_kind[f] == TAU_INVGAMMA:
+            pa = tau_a[f, k]
+            pb = tau_b[f, k]
+        else:
+            pa = 0.5
+            pb = 1.0 / lam_ch[f, k]
+        log_ratio = -(2.0 * pa + 1.0) * (math.log(abs(proposal)) - math.log(abs(tau[i])))
+        log_ratio -= pb * (1.0 / (proposal * proposal) - 1.0 / (tau[i] * tau[i]))
+        if log_ratio >= -e:
+            tau[i] = proposal
+    for i in range(T):
+        f = tf[i]
+        k = tk[i]
+        factor = tau[i] / tau_old[i]
+        m = mc[k] if f == 0 else 0.0
+        for j in range(J[f]):
+            idx = b_off[f] + j * q[f] + k
+            bc[idx] = m + factor * (bc[idx] - m)
+        S[f, k, k] = 1.0 / (tau[i] * tau[i])
+
+
 @njit(cache=True, parallel=True)
 def crossed_gibbs(
     G, h, rr, nc, level, J, q, vidx, pidx, b_off, lv_off, Gsum, hsum, Gfp, Gpp, hp, S0inv, S0inv_mu0, Sainv,
     Sainv_a0, tau_kind, tau_a, tau_b, hc_inv_scale2, iw_df, iw_Psi, shift_target, parent_of, n_children, sigma_a,
-    sigma_b, blocked,
+    sigma_b, blocked, interweave,
     b, alpha, mu, Sinv, lam, sigma2,
     normal_gens, gamma_gens, n_iter, thin, out_start,
     out_b, out_alpha, out_mu, out_Sigma, out_sigma2,
@@ -213,6 +295,20 @@ def crossed_gibbs(
         rr_total += rr[c]
     store = out_mu.shape[1] > 0
     failures = np.zeros(n_chains, dtype=np.int64)
+    # the interwoven scales: (factor, coordinate) of every diagonal Sigma_f, factor by factor
+    n_scales = 0
+    for f in range(K):
+        if tau_kind[f] != TAU_INVWISHART:
+            n_scales += q[f]
+    tf = np.zeros(n_scales, dtype=np.int64)
+    tk = np.zeros(n_scales, dtype=np.int64)
+    pos = 0
+    for f in range(K):
+        if tau_kind[f] != TAU_INVWISHART:
+            for a in range(q[f]):
+                tf[pos] = f
+                tk[pos] = a
+                pos += 1
     for ch in prange(n_chains):
         chain = np.int64(ch)
         normal = normal_gens[chain]
@@ -240,6 +336,12 @@ def crossed_gibbs(
         ew = np.zeros(qmax)
         childsum = np.zeros((J[0], qmax))
         cvals = np.zeros((J[0], qmax))
+        tau_old = np.zeros(n_scales)
+        tau_new = np.zeros(n_scales)
+        eta = np.zeros(n_scales)
+        rc = np.zeros(p)
+        Qt = np.zeros((n_scales, n_scales))
+        bt = np.zeros(n_scales)
         countdown = thin
         for t in range(n_iter):
             inv = 1.0 / sigma2[ch]
@@ -404,6 +506,11 @@ def crossed_gibbs(
                     if tau_kind[f] == TAU_HALFCAUCHY:
                         for a in range(k):
                             lam[ch, f, a] = (hc_inv_scale2[f, a] + Sf[a, a]) / gamma_rng.standard_gamma(1.0)
+            # ---- interweaving: redraw the diagonal scales in the non-centred parameterisation
+            if interweave and n_scales > 0:
+                _interweave_scales(G, h, level, J, q, vidx, pidx, b_off, tau_kind, tau_a, tau_b, lam[ch], bc, al, mc,
+                                   Sinv[ch], 1.0 / sigma2[ch], tf, tk, tau_old, tau_new, eta, theta, rc, Qt, bt, normal,
+                                   gamma_rng)
             # ---- shift moves: b_f - c, (mu or alpha) + c, b_1 + c leave the likelihood unchanged
             if blocked:
                 for f in range(1, K):

@@ -365,16 +365,19 @@ class CrossedProblem:
     sigma_a: float
     sigma_b: float
     blocked: bool
+    interweave: bool
 
     def kernel_args(self):
         s = self.stats
         return (s.G, s.h, s.rr, s.n, s.level, self.J, self.q, self.vidx, self.pidx, self.b_off, self.lv_off,
                 self.Gsum, self.hsum, self.Gfp, self.Gpp, self.hp, self.S0inv, self.S0inv_mu0, self.Sainv, self.Sainv_a0, self.tau_kind,
                 self.tau_a, self.tau_b, self.hc_inv_scale2, self.iw_df, self.iw_Psi, self.shift_target,
-                self.parent_of, self.n_children, self.sigma_a, self.sigma_b, self.blocked)
+                self.parent_of, self.n_children, self.sigma_a, self.sigma_b, self.blocked,
+                self.interweave)
 
 
-def crossed_problem(cs: CellStats, prior: ResolvedCrossedPrior, vidx_list, pidx, J, blocked=True) -> CrossedProblem:
+def crossed_problem(cs: CellStats, prior: ResolvedCrossedPrior, vidx_list, pidx, J, blocked=True,
+                    interweave=False) -> CrossedProblem:
     """Express the resolved prior in the scaled coordinates and precompute the per-level Gram sums."""
     K = len(vidx_list)
     q = np.array([len(v) for v in vidx_list], dtype=np.int64)
@@ -438,12 +441,12 @@ def crossed_problem(cs: CellStats, prior: ResolvedCrossedPrior, vidx_list, pidx,
     return CrossedProblem(cs, J, q, vidx, pidx, b_off, lv_off, Gsum, hsum, Gfp, Gpp, hp, S0inv, S0inv_mu0, Sainv,
                           Sainv_a0, tau_kind, tau_a, tau_b, hc, iw_df, iw_Psi, shift_target, parent_of, n_children,
                           float(prior.sigma_a),
-                          float(prior.sigma_b), bool(blocked))
+                          float(prior.sigma_b), bool(blocked), bool(interweave))
 
 
-def crossed_gamma_shapes(tau_kind, tau_a, q, J, iw_df, sigma_a, n_total) -> np.ndarray:
+def crossed_gamma_shapes(tau_kind, tau_a, q, J, iw_df, sigma_a, n_total, interweave=False) -> np.ndarray:
     """Shapes of one iteration's gamma draws, in the kernel's order: per factor (tau^2 or Bartlett,
-    then half-Cauchy lambdas), then sigma^2."""
+    then half-Cauchy lambdas), one exponential per interwoven scale, then sigma^2."""
     out = []
     for f in range(len(q)):
         k = int(q[f])
@@ -453,15 +456,25 @@ def crossed_gamma_shapes(tau_kind, tau_a, q, J, iw_df, sigma_a, n_total) -> np.n
             out.extend([0.5 * (J[f] + 1)] * k + [1.0] * k)
         else:
             out.extend(0.5 * (iw_df[f] + J[f] - np.arange(k)))
+    if interweave:
+        out.extend([1.0] * _n_interwoven(tau_kind, q))
     out.append(sigma_a + 0.5 * n_total)
     return np.asarray(out, dtype=float)
 
 
-def crossed_normal_count(tau_kind, q, J, r, blocked, parent_of=None, lv_off=None, shift_target=None) -> int:
-    """Normals per iteration: effects (sum J_f q_f), alpha (r), mu (q_1), Bartlett off-diagonals, shift moves
-    (q_f per later factor, plus J_1 |V_f and V_1| for a factor nested in the first)."""
+def _n_interwoven(tau_kind, q) -> int:
+    """Number of scales the interweaving step redraws: q_f for every factor with a diagonal Sigma_f."""
+    return int(sum(int(q[f]) for f in range(len(q)) if tau_kind[f] != TAU_INVWISHART))
+
+
+def crossed_normal_count(tau_kind, q, J, r, blocked, parent_of=None, lv_off=None, shift_target=None,
+                         interweave=False) -> int:
+    """Normals per iteration: effects (sum J_f q_f), alpha (r), mu (q_1), Bartlett off-diagonals, interwoven
+    scales, shift moves (q_f per later factor, plus J_1 |V_f and V_1| for a factor nested in the first)."""
     n = int(np.sum(np.asarray(J) * np.asarray(q))) + r + int(q[0])
     n += sum(int(q[f]) * (int(q[f]) - 1) // 2 for f in range(len(q)) if tau_kind[f] == TAU_INVWISHART)
+    if interweave:
+        n += _n_interwoven(tau_kind, q)
     if blocked:
         n += int(np.sum(q[1:]))
         if parent_of is not None:
@@ -517,10 +530,54 @@ def _draw_levels_ref(f, lev, Sinv, mu, Gsum, lv_off, q, J, inv, z):
     return gaussian_draw(A, rhs, z.reshape(Ch, Jf, k))
 
 
+def _interweave_ref(G, h, level, vidx, q, pidx, p, tau_kind, tau_a, tau_b, lam, b_list, alpha, mu, Sinv, inv,
+                    tf, tk, z, zi, g, gi):
+    """NumPy twin of kernels.crossed._interweave_scales (vectorised over chains); returns the stream positions."""
+    Ch = alpha.shape[0]
+    T = len(tf)
+    cols = vidx[tf, tk]
+    tau_old = 1.0 / np.sqrt(Sinv[:, tf, tk, tk])  # (Ch, T)
+    theta = _theta_cells(level, vidx, q, b_list, alpha, pidx, p)
+    dev = np.empty((Ch, level.shape[0], T))
+    for i, (f, k) in enumerate(zip(tf, tk)):
+        dev[:, :, i] = b_list[f][:, level[:, f], k] - (mu[:, k][:, None] if f == 0 else 0.0)
+        theta[:, :, cols[i]] -= dev[:, :, i]
+    eta = dev / tau_old[:, None, :]
+    rc = h[None] - np.einsum("cab,ncb->nca", G, theta)
+    bv = np.einsum("nci,nci->ni", eta, rc[:, :, cols]) * inv[:, None]
+    Q = np.einsum("nci,ncl,cil->nil", eta, eta, G[:, cols][:, :, cols]) * inv[:, None, None]
+    tau = tau_old.copy()
+    for i in range(T):
+        zz, e = z[:, zi], g[:, gi]
+        zi += 1
+        gi += 1
+        f, k = tf[i], tk[i]
+        prec = Q[:, i, i]
+        ok = prec > 0.0
+        sp = np.where(ok, prec, 1.0)
+        others = np.arange(T) != i
+        lin = bv[:, i] - (Q[:, i, others] * tau[:, others]).sum(axis=1)
+        prop = lin / sp + zz / np.sqrt(sp)
+        ok &= prop != 0.0
+        prop = np.where(ok, prop, 1.0)
+        if tau_kind[f] == TAU_INVGAMMA:
+            pa, pb = tau_a[f, k], np.full(Ch, tau_b[f, k])
+        else:
+            pa, pb = 0.5, 1.0 / lam[:, f, k]
+        log_ratio = -(2.0 * pa + 1.0) * (np.log(np.abs(prop)) - np.log(np.abs(tau[:, i])))
+        log_ratio -= pb * (1.0 / (prop * prop) - 1.0 / (tau[:, i] * tau[:, i]))
+        tau[:, i] = np.where(ok & (log_ratio >= -e), prop, tau[:, i])
+    for i, (f, k) in enumerate(zip(tf, tk)):
+        m = mu[:, k][:, None] if f == 0 else 0.0
+        b_list[f][:, :, k] = m + (tau[:, i] / tau_old[:, i])[:, None] * (b_list[f][:, :, k] - m)
+        Sinv[:, f, k, k] = 1.0 / (tau[:, i] * tau[:, i])
+    return zi, gi
+
+
 def crossed_gibbs_reference(
     G, h, rr, nc, level, J, q, vidx, pidx, b_off, lv_off, Gsum, hsum, Gfp, Gpp, hp, S0inv, S0inv_mu0, Sainv,
     Sainv_a0, tau_kind, tau_a, tau_b, hc_inv_scale2, iw_df, iw_Psi, shift_target, parent_of, n_children, sigma_a,
-    sigma_b, blocked,
+    sigma_b, blocked, interweave,
     b, alpha, mu, Sinv, lam, sigma2,
     normal_gens, gamma_gens, n_iter, thin, out_start,
     out_b, out_alpha, out_mu, out_Sigma, out_sigma2,
@@ -531,8 +588,10 @@ def crossed_gibbs_reference(
     p = G.shape[1]
     r = len(pidx)
     n_total = float(nc.sum())
-    n_norm = crossed_normal_count(tau_kind, q, J, r, blocked, parent_of, lv_off, shift_target)
-    shapes = crossed_gamma_shapes(tau_kind, tau_a, q, J, iw_df, sigma_a, n_total)
+    n_norm = crossed_normal_count(tau_kind, q, J, r, blocked, parent_of, lv_off, shift_target, interweave)
+    shapes = crossed_gamma_shapes(tau_kind, tau_a, q, J, iw_df, sigma_a, n_total, interweave)
+    tf = np.array([f for f in range(K) if tau_kind[f] != TAU_INVWISHART for _ in range(int(q[f]))], dtype=np.int64)
+    tk = np.array([a for f in range(K) if tau_kind[f] != TAU_INVWISHART for a in range(int(q[f]))], dtype=np.int64)
     Z = normal_block(normal_gens, n_iter, n_norm)
     Gam = gamma_block(gamma_gens, n_iter, shapes)
     inc = [_incidence(level[:, f], int(J[f])) for f in range(K)]
@@ -626,6 +685,10 @@ def crossed_gibbs_reference(
                     gi += k
                 Sinv[:, f, :k, :k] = 0.0
                 Sinv[:, f, np.arange(k), np.arange(k)] = 1.0 / tau2
+        # ---- interweaving: the diagonal scales redrawn in the non-centred parameterisation
+        if interweave and len(tf):
+            zi, gi = _interweave_ref(G, h, level, vidx, q, pidx, p, tau_kind, tau_a, tau_b, lam, b_list, alpha, mu,
+                                     Sinv, inv, tf, tk, z, zi, g, gi)
         # ---- shift moves along the directions the likelihood cannot see
         if blocked:
             for f in range(1, K):
@@ -786,7 +849,7 @@ class CrossedRegression:
     :func:`interaction_labels`.
     """
 
-    SAMPLERS = ("blocked", "plain")
+    SAMPLERS = ("asis", "blocked", "plain")
 
     def __init__(self, factors, prior: CrossedPrior | None = None, intercept: bool = True, sampler: str = "blocked"):
         if isinstance(factors, Factor):
@@ -829,7 +892,8 @@ class CrossedRegression:
                                  "a finite fixed_scale or drop collinear columns")
         J = [len(lv) for lv in levels]
         cs = cell_stats(design, codes, J, flat.transform.beta_ref)
-        problem = crossed_problem(cs, prior, vidx, pidx, J, blocked=self.sampler == "blocked")
+        problem = crossed_problem(cs, prior, vidx, pidx, J, blocked=self.sampler in ("asis", "blocked"),
+                                  interweave=self.sampler == "asis")
         return problem, design, prior, levels, vidx, pidx
 
     def sample(self, X, y, groups, *, chains: int = 4, draws: int = 1000, warmup: int = 1000, thin: int = 1,
