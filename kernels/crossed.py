@@ -186,18 +186,19 @@ def _nested_shift(f, k, q1, J, b_off, lv_off, parent_of, n_children, shift_targe
 
 
 @njit(cache=True)
-def _interweave_scales(G, h, level, J, q, vidx, pidx, b_off, tau_kind, tau_a, tau_b, lam_ch, bc, al, mc, S, inv,
-                       tf, tk, tau_old, tau, eta, theta, rc, Q, bv, normal, gamma_rng):
+def _interweave_scales(G, h, level, J, q, vidx, pidx, b_off, tau_kind, tau_a, tau_b, hc_inv_scale2, lam_ch, bc, al, mc,
+                       S, inv, tf, tk, tau_old, tau, eta, theta, rc, Q, bv, normal, gamma_rng):
     """Interweaving (ASIS, Yu & Meng 2011) for the scales of every factor with a diagonal Sigma_f.
 
     Non-centred: eta_f,j = (b_f,j - m_f) / tau_f (m_1 = mu, m_f = 0) held fixed, the fitted value of
     cell c is theta0_c + sum_i eta_i(c) tau_i e_col(i), linear in the stacked scales tau (T = sum of
     q_f over diagonal factors).  One cell pass gives the likelihood's precision Q and linear term bv
     in tau; each tau_i is proposed from its Gaussian conditional given the others and accepted with
-    the ratio of its prior density on the real line, |tau|^{-2a-1} exp(-b/tau^2) (independence
-    Metropolis-Hastings within Gibbs: one normal and one standard exponential per coordinate;
-    half-Cauchy factors use a = 1/2, b = 1/lambda, i.e. condition on the auxiliary).  Then
-    b_f,j = m_f + (tau_new / tau_old) (b_f,j - m_f).  docs/maths.md section 12.6.
+    the ratio of its prior density on the real line (independence Metropolis-Hastings within Gibbs:
+    one normal and one standard exponential per coordinate): |tau|^{-2a-1} exp(-b/tau^2) for
+    tau^2 ~ IG(a, b); for a half-Cauchy(s) the Cauchy density itself, lambda integrated out, so that
+    lambda is redrawn from IG(1, 1/s^2 + 1/tau^2) afterwards (one gamma(1) per half-Cauchy scale).
+    Then b_f,j = m_f + (tau_new / tau_old) (b_f,j - m_f).  docs/maths.md section 12.6.
     """
     C = G.shape[0]
     p = G.shape[1]
@@ -249,11 +250,11 @@ def _interweave_scales(G, h, level, J, q, vidx, pidx, b_off, tau_kind, tau_a, ta
         if tau_kind[f] == TAU_INVGAMMA:
             pa = tau_a[f, k]
             pb = tau_b[f, k]
+            log_ratio = -(2.0 * pa + 1.0) * (math.log(abs(proposal)) - math.log(abs(tau[i])))
+            log_ratio -= pb * (1.0 / (proposal * proposal) - 1.0 / (tau[i] * tau[i]))
         else:
-            pa = 0.5
-            pb = 1.0 / lam_ch[f, k]
-        log_ratio = -(2.0 * pa + 1.0) * (math.log(abs(proposal)) - math.log(abs(tau[i])))
-        log_ratio -= pb * (1.0 / (proposal * proposal) - 1.0 / (tau[i] * tau[i]))
+            hc = hc_inv_scale2[f, k]
+            log_ratio = math.log1p(hc * tau[i] * tau[i]) - math.log1p(hc * proposal * proposal)
         if log_ratio >= -e:
             tau[i] = proposal
     for i in range(T):
@@ -265,6 +266,11 @@ def _interweave_scales(G, h, level, J, q, vidx, pidx, b_off, tau_kind, tau_a, ta
             idx = b_off[f] + j * q[f] + k
             bc[idx] = m + factor * (bc[idx] - m)
         S[f, k, k] = 1.0 / (tau[i] * tau[i])
+    for i in range(T):
+        f = tf[i]
+        k = tk[i]
+        if tau_kind[f] == TAU_HALFCAUCHY:
+            lam_ch[f, k] = (hc_inv_scale2[f, k] + S[f, k, k]) / gamma_rng.standard_gamma(1.0)
 
 
 @njit(cache=True, parallel=True)
@@ -508,7 +514,8 @@ def crossed_gibbs(
                             lam[ch, f, a] = (hc_inv_scale2[f, a] + Sf[a, a]) / gamma_rng.standard_gamma(1.0)
             # ---- interweaving: redraw the diagonal scales in the non-centred parameterisation
             if interweave and n_scales > 0:
-                _interweave_scales(G, h, level, J, q, vidx, pidx, b_off, tau_kind, tau_a, tau_b, lam[ch], bc, al, mc,
+                _interweave_scales(G, h, level, J, q, vidx, pidx, b_off, tau_kind, tau_a, tau_b, hc_inv_scale2, lam[ch], bc,
+                                   al, mc,
                                    Sinv[ch], 1.0 / sigma2[ch], tf, tk, tau_old, tau_new, eta, theta, rc, Qt, bt, normal,
                                    gamma_rng)
             # ---- shift moves: b_f - c, (mu or alpha) + c, b_1 + c leave the likelihood unchanged

@@ -446,7 +446,8 @@ def crossed_problem(cs: CellStats, prior: ResolvedCrossedPrior, vidx_list, pidx,
 
 def crossed_gamma_shapes(tau_kind, tau_a, q, J, iw_df, sigma_a, n_total, interweave=False) -> np.ndarray:
     """Shapes of one iteration's gamma draws, in the kernel's order: per factor (tau^2 or Bartlett,
-    then half-Cauchy lambdas), one exponential per interwoven scale, then sigma^2."""
+    then half-Cauchy lambdas), with interweaving one exponential per interwoven scale and then one gamma(1) per
+    half-Cauchy scale (its lambda redrawn), then sigma^2."""
     out = []
     for f in range(len(q)):
         k = int(q[f])
@@ -458,6 +459,7 @@ def crossed_gamma_shapes(tau_kind, tau_a, q, J, iw_df, sigma_a, n_total, interwe
             out.extend(0.5 * (iw_df[f] + J[f] - np.arange(k)))
     if interweave:
         out.extend([1.0] * _n_interwoven(tau_kind, q))
+        out.extend([1.0] * int(sum(int(q[f]) for f in range(len(q)) if tau_kind[f] == TAU_HALFCAUCHY)))
     out.append(sigma_a + 0.5 * n_total)
     return np.asarray(out, dtype=float)
 
@@ -530,8 +532,8 @@ def _draw_levels_ref(f, lev, Sinv, mu, Gsum, lv_off, q, J, inv, z):
     return gaussian_draw(A, rhs, z.reshape(Ch, Jf, k))
 
 
-def _interweave_ref(G, h, level, vidx, q, pidx, p, tau_kind, tau_a, tau_b, lam, b_list, alpha, mu, Sinv, inv,
-                    tf, tk, z, zi, g, gi):
+def _interweave_ref(G, h, level, vidx, q, pidx, p, tau_kind, tau_a, tau_b, hc_inv_scale2, lam, b_list, alpha, mu,
+                    Sinv, inv, tf, tk, z, zi, g, gi):
     """NumPy twin of kernels.crossed._interweave_scales (vectorised over chains); returns the stream positions."""
     Ch = alpha.shape[0]
     T = len(tf)
@@ -561,16 +563,21 @@ def _interweave_ref(G, h, level, vidx, q, pidx, p, tau_kind, tau_a, tau_b, lam, 
         ok &= prop != 0.0
         prop = np.where(ok, prop, 1.0)
         if tau_kind[f] == TAU_INVGAMMA:
-            pa, pb = tau_a[f, k], np.full(Ch, tau_b[f, k])
+            pa, pb = tau_a[f, k], tau_b[f, k]
+            log_ratio = -(2.0 * pa + 1.0) * (np.log(np.abs(prop)) - np.log(np.abs(tau[:, i])))
+            log_ratio -= pb * (1.0 / (prop * prop) - 1.0 / (tau[:, i] * tau[:, i]))
         else:
-            pa, pb = 0.5, 1.0 / lam[:, f, k]
-        log_ratio = -(2.0 * pa + 1.0) * (np.log(np.abs(prop)) - np.log(np.abs(tau[:, i])))
-        log_ratio -= pb * (1.0 / (prop * prop) - 1.0 / (tau[:, i] * tau[:, i]))
+            hc = hc_inv_scale2[f, k]
+            log_ratio = np.log1p(hc * tau[:, i] * tau[:, i]) - np.log1p(hc * prop * prop)
         tau[:, i] = np.where(ok & (log_ratio >= -e), prop, tau[:, i])
     for i, (f, k) in enumerate(zip(tf, tk)):
         m = mu[:, k][:, None] if f == 0 else 0.0
         b_list[f][:, :, k] = m + (tau[:, i] / tau_old[:, i])[:, None] * (b_list[f][:, :, k] - m)
         Sinv[:, f, k, k] = 1.0 / (tau[:, i] * tau[:, i])
+    for i, (f, k) in enumerate(zip(tf, tk)):
+        if tau_kind[f] == TAU_HALFCAUCHY:
+            lam[:, f, k] = (hc_inv_scale2[f, k] + Sinv[:, f, k, k]) / g[:, gi]
+            gi += 1
     return zi, gi
 
 
@@ -687,8 +694,8 @@ def crossed_gibbs_reference(
                 Sinv[:, f, np.arange(k), np.arange(k)] = 1.0 / tau2
         # ---- interweaving: the diagonal scales redrawn in the non-centred parameterisation
         if interweave and len(tf):
-            zi, gi = _interweave_ref(G, h, level, vidx, q, pidx, p, tau_kind, tau_a, tau_b, lam, b_list, alpha, mu,
-                                     Sinv, inv, tf, tk, z, zi, g, gi)
+            zi, gi = _interweave_ref(G, h, level, vidx, q, pidx, p, tau_kind, tau_a, tau_b, hc_inv_scale2, lam, b_list,
+                                     alpha, mu, Sinv, inv, tf, tk, z, zi, g, gi)
         # ---- shift moves along the directions the likelihood cannot see
         if blocked:
             for f in range(1, K):
