@@ -14,12 +14,14 @@ E_f embeds the q_f varying columns of factor f into the p columns.
 The sampler keeps, for each non-empty combination of levels (a *cell*), the cross-moments
 Z_c'Z_c, Z_c'r0_c, r0_c'r0_c, n_c in scaled coordinates around the complete-pooling least-squares
 point, so one sweep costs O(sum_f J_f q_f^3 + cells p^2), never O(n).  ``sampler="blocked"``
-(default) draws (mu, alpha) with the first factor's effects integrated out and then those
+draws (mu, alpha) with the first factor's effects integrated out and then those
 effects (one exact block, the collapsed update of Papaspiliopoulos, Roberts & Zanella 2020 for
 the population coefficients), and adds, for every later factor, an exact Gibbs draw along the
 direction the likelihood cannot see (b_f,. - c, with mu or alpha + c, and b_1,. + c); together
 they remove the slow mixing of plain block Gibbs between the population coefficients and the
-factors' means.
+factors' means.  ``sampler="asis"`` (default) adds an interweaving step (Yu & Meng 2011) that
+redraws every diagonal factor scale in the non-centred parameterisation, which fixes the slow
+mixing of a factor variance near zero (docs/maths.md section 12.6).
 """
 
 from __future__ import annotations
@@ -848,7 +850,10 @@ class CrossedRegression:
     ``factors``: a list of :class:`Factor`; the first one's effects are centred at the
     population means mu, the others' at zero (lme4's identification).  ``prior``: a
     :class:`CrossedPrior` for the population coefficients and sigma^2.  ``sampler``:
-    ``"blocked"`` (default: (mu, alpha) drawn with the first factor's effects integrated out,
+    ``"asis"`` (default: ``"blocked"`` plus an interweaving step, Yu & Meng 2011, that redraws
+    every diagonal factor scale tau_f in the non-centred parameterisation b_f = m_f + tau_f eta_f;
+    it fixes the slow mixing of a factor variance near zero; inverse-Wishart factors are not
+    interwoven), ``"blocked"`` ((mu, alpha) drawn with the first factor's effects integrated out,
     then those effects, so (mu, alpha, b_1) form one exact block; plus, for every later
     factor, an exact draw along its mean direction that the likelihood cannot see) or
     ``"plain"`` (block Gibbs: one block per factor, then alpha, then mu).
@@ -858,7 +863,7 @@ class CrossedRegression:
 
     SAMPLERS = ("asis", "blocked", "plain")
 
-    def __init__(self, factors, prior: CrossedPrior | None = None, intercept: bool = True, sampler: str = "blocked"):
+    def __init__(self, factors, prior: CrossedPrior | None = None, intercept: bool = True, sampler: str = "asis"):
         if isinstance(factors, Factor):
             factors = [factors]
         factors = list(factors or [])
