@@ -186,8 +186,8 @@ def _nested_shift(f, k, q1, J, b_off, lv_off, parent_of, n_children, shift_targe
 
 
 @njit(cache=True)
-def _interweave_scales(G, h, level, J, q, vidx, pidx, b_off, tau_kind, tau_a, tau_b, hc_inv_scale2, lam_ch, bc, al, mc,
-                       S, inv, tf, tk, tau_old, tau, eta, theta, rc, Q, bv, normal, gamma_rng):
+def _interweave_scales(G, h, rr, level, J, q, vidx, pidx, b_off, tau_kind, tau_a, tau_b, hc_inv_scale2, lam_ch, bc, al,
+                       mc, S, inv, tf, tk, tau_old, tau, eta, theta, rc, Q, bv, normal, gamma_rng):
     """Interweaving (ASIS, Yu & Meng 2011) for the scales of every factor with a diagonal Sigma_f.
 
     Non-centred: eta_f,j = (b_f,j - m_f) / tau_f (m_1 = mu, m_f = 0) held fixed, the fitted value of
@@ -199,6 +199,10 @@ def _interweave_scales(G, h, level, J, q, vidx, pidx, b_off, tau_kind, tau_a, ta
     tau^2 ~ IG(a, b); for a half-Cauchy(s) the Cauchy density itself, lambda integrated out, so that
     lambda is redrawn from IG(1, 1/s^2 + 1/tau^2) afterwards (one gamma(1) per half-Cauchy scale).
     Then b_f,j = m_f + (tau_new / tau_old) (b_f,j - m_f).  docs/maths.md section 12.6.
+
+    Returns the residual sum of squares at the new state, RSS(tau) = R0 - 2 tau'bv + tau'Q tau (Q, bv
+    without the 1/sigma^2), so that no further cell pass is needed for sigma^2 (the shift moves that
+    follow leave every fitted value unchanged).
     """
     C = G.shape[0]
     p = G.shape[1]
@@ -209,6 +213,7 @@ def _interweave_scales(G, h, level, J, q, vidx, pidx, b_off, tau_kind, tau_a, ta
         bv[i] = 0.0
         for l in range(T):
             Q[i, l] = 0.0
+    r0 = 0.0
     for c in range(C):
         _cell_theta(c, theta, bc, al, level, vidx, q, pidx, b_off, -1, True)
         for i in range(T):
@@ -217,32 +222,33 @@ def _interweave_scales(G, h, level, J, q, vidx, pidx, b_off, tau_kind, tau_a, ta
             dev = bc[b_off[f] + level[c, f] * q[f] + k] - (mc[k] if f == 0 else 0.0)
             eta[i] = dev / tau_old[i]
             theta[vidx[f, k]] -= dev
+        # with u = theta0_c and rc = h_c - G_c u: rr - 2u'h + u'G u = rr - u'h - u'rc
+        r0 += rr[c]
         for a in range(p):
             s = h[c, a]
             for bb in range(p):
                 s -= G[c, a, bb] * theta[bb]
             rc[a] = s
+            r0 -= theta[a] * (h[c, a] + s)
         for i in range(T):
             ci = vidx[tf[i], tk[i]]
             bv[i] += eta[i] * rc[ci]
             for l in range(i + 1):
                 Q[i, l] += eta[i] * eta[l] * G[c, ci, vidx[tf[l], tk[l]]]
     for i in range(T):
-        bv[i] *= inv
-        for l in range(i + 1):
-            Q[i, l] *= inv
+        for l in range(i):
             Q[l, i] = Q[i, l]
     for i in range(T):
         z = normal.standard_normal()
         e = gamma_rng.standard_gamma(1.0)
-        prec = Q[i, i]
-        if not prec > 0.0:
+        if not Q[i, i] > 0.0:
             continue
         lin = bv[i]
         for l in range(T):
             if l != i:
                 lin -= Q[i, l] * tau[l]
-        proposal = lin / prec + z / math.sqrt(prec)
+        # likelihood in tau_i: N(lin / Q_ii, sigma^2 / Q_ii)
+        proposal = lin / Q[i, i] + z / math.sqrt(Q[i, i] * inv)
         if proposal == 0.0:
             continue
         f = tf[i]
@@ -271,6 +277,13 @@ def _interweave_scales(G, h, level, J, q, vidx, pidx, b_off, tau_kind, tau_a, ta
         k = tk[i]
         if tau_kind[f] == TAU_HALFCAUCHY:
             lam_ch[f, k] = (hc_inv_scale2[f, k] + S[f, k, k]) / gamma_rng.standard_gamma(1.0)
+    rss = r0
+    for i in range(T):
+        s = 0.0
+        for l in range(T):
+            s += Q[i, l] * tau[l]
+        rss += tau[i] * (s - 2.0 * bv[i])
+    return rss
 
 
 @njit(cache=True, parallel=True)
@@ -513,8 +526,10 @@ def crossed_gibbs(
                         for a in range(k):
                             lam[ch, f, a] = (hc_inv_scale2[f, a] + Sf[a, a]) / gamma_rng.standard_gamma(1.0)
             # ---- interweaving: redraw the diagonal scales in the non-centred parameterisation
-            if interweave and n_scales > 0:
-                _interweave_scales(G, h, level, J, q, vidx, pidx, b_off, tau_kind, tau_a, tau_b, hc_inv_scale2, lam[ch], bc,
+            rss_known = interweave and n_scales > 0
+            total = 0.0
+            if rss_known:
+                total = _interweave_scales(G, h, rr, level, J, q, vidx, pidx, b_off, tau_kind, tau_a, tau_b, hc_inv_scale2, lam[ch], bc,
                                    al, mc,
                                    Sinv[ch], 1.0 / sigma2[ch], tf, tk, tau_old, tau_new, eta, theta, rc, Qt, bt, normal,
                                    gamma_rng)
@@ -569,24 +584,26 @@ def crossed_gibbs(
                         _nested_shift(f, k, q1, J, b_off, lv_off, parent_of, n_children, shift_target, Sf,
                                       Sinv[ch, 0], bc, mc, childsum, cvals, A, v, inv_diag, normal)
             # ---- sigma^2 | everything: RSS = sum rr - 2 theta'h (per-level sums) + sum_c theta_c'G_c theta_c
-            lin = 0.0
-            for a in range(r):
-                lin += al[a] * hp[a]
-            for f in range(K):
-                lo = lv_off[f]
-                for j in range(J[f]):
-                    base = b_off[f] + j * q[f]
-                    for a in range(q[f]):
-                        lin += bc[base + a] * hsum[lo + j, a]
-            quad = 0.0
-            for c in range(C):
-                _cell_theta(c, theta, bc, al, level, vidx, q, pidx, b_off, -1, True)
-                for a in range(p):
-                    row = 0.0
-                    for bb in range(a):
-                        row += G[c, a, bb] * theta[bb]
-                    quad += theta[a] * (2.0 * row + G[c, a, a] * theta[a])
-            total = rr_total - 2.0 * lin + quad
+            # (already known from the interweaving pass: the shift moves leave the fitted values unchanged)
+            if not rss_known:
+                lin = 0.0
+                for a in range(r):
+                    lin += al[a] * hp[a]
+                for f in range(K):
+                    lo = lv_off[f]
+                    for j in range(J[f]):
+                        base = b_off[f] + j * q[f]
+                        for a in range(q[f]):
+                            lin += bc[base + a] * hsum[lo + j, a]
+                quad = 0.0
+                for c in range(C):
+                    _cell_theta(c, theta, bc, al, level, vidx, q, pidx, b_off, -1, True)
+                    for a in range(p):
+                        row = 0.0
+                        for bb in range(a):
+                            row += G[c, a, bb] * theta[bb]
+                        quad += theta[a] * (2.0 * row + G[c, a, a] * theta[a])
+                total = rr_total - 2.0 * lin + quad
             if total < 0.0:
                 total = 0.0
             sigma2[ch] = (sigma_b + 0.5 * total) / gamma_rng.standard_gamma(sigma_a + 0.5 * n_total)

@@ -534,9 +534,10 @@ def _draw_levels_ref(f, lev, Sinv, mu, Gsum, lv_off, q, J, inv, z):
     return gaussian_draw(A, rhs, z.reshape(Ch, Jf, k))
 
 
-def _interweave_ref(G, h, level, vidx, q, pidx, p, tau_kind, tau_a, tau_b, hc_inv_scale2, lam, b_list, alpha, mu,
+def _interweave_ref(G, h, rr, level, vidx, q, pidx, p, tau_kind, tau_a, tau_b, hc_inv_scale2, lam, b_list, alpha, mu,
                     Sinv, inv, tf, tk, z, zi, g, gi):
-    """NumPy twin of kernels.crossed._interweave_scales (vectorised over chains); returns the stream positions."""
+    """NumPy twin of kernels.crossed._interweave_scales (vectorised over chains); returns the stream positions
+    and the residual sum of squares at the new state (Ch,)."""
     Ch = alpha.shape[0]
     T = len(tf)
     cols = vidx[tf, tk]
@@ -548,8 +549,9 @@ def _interweave_ref(G, h, level, vidx, q, pidx, p, tau_kind, tau_a, tau_b, hc_in
         theta[:, :, cols[i]] -= dev[:, :, i]
     eta = dev / tau_old[:, None, :]
     rc = h[None] - np.einsum("cab,ncb->nca", G, theta)
-    bv = np.einsum("nci,nci->ni", eta, rc[:, :, cols]) * inv[:, None]
-    Q = np.einsum("nci,ncl,cil->nil", eta, eta, G[:, cols][:, :, cols]) * inv[:, None, None]
+    r0 = rr.sum() - np.einsum("nca,nca->n", theta, h[None] + rc)
+    bv = np.einsum("nci,nci->ni", eta, rc[:, :, cols])
+    Q = np.einsum("nci,ncl,cil->nil", eta, eta, G[:, cols][:, :, cols])
     tau = tau_old.copy()
     for i in range(T):
         zz, e = z[:, zi], g[:, gi]
@@ -561,7 +563,7 @@ def _interweave_ref(G, h, level, vidx, q, pidx, p, tau_kind, tau_a, tau_b, hc_in
         sp = np.where(ok, prec, 1.0)
         others = np.arange(T) != i
         lin = bv[:, i] - (Q[:, i, others] * tau[:, others]).sum(axis=1)
-        prop = lin / sp + zz / np.sqrt(sp)
+        prop = lin / sp + zz / np.sqrt(sp * inv)
         ok &= prop != 0.0
         prop = np.where(ok, prop, 1.0)
         if tau_kind[f] == TAU_INVGAMMA:
@@ -580,7 +582,8 @@ def _interweave_ref(G, h, level, vidx, q, pidx, p, tau_kind, tau_a, tau_b, hc_in
         if tau_kind[f] == TAU_HALFCAUCHY:
             lam[:, f, k] = (hc_inv_scale2[f, k] + Sinv[:, f, k, k]) / g[:, gi]
             gi += 1
-    return zi, gi
+    rss = r0 + np.einsum("ni,nil,nl->n", tau, Q, tau) - 2.0 * np.einsum("ni,ni->n", tau, bv)
+    return zi, gi, rss
 
 
 def crossed_gibbs_reference(
@@ -695,9 +698,10 @@ def crossed_gibbs_reference(
                 Sinv[:, f, :k, :k] = 0.0
                 Sinv[:, f, np.arange(k), np.arange(k)] = 1.0 / tau2
         # ---- interweaving: the diagonal scales redrawn in the non-centred parameterisation
+        rss = None
         if interweave and len(tf):
-            zi, gi = _interweave_ref(G, h, level, vidx, q, pidx, p, tau_kind, tau_a, tau_b, hc_inv_scale2, lam, b_list,
-                                     alpha, mu, Sinv, inv, tf, tk, z, zi, g, gi)
+            zi, gi, rss = _interweave_ref(G, h, rr, level, vidx, q, pidx, p, tau_kind, tau_a, tau_b, hc_inv_scale2,
+                                          lam, b_list, alpha, mu, Sinv, inv, tf, tk, z, zi, g, gi)
         # ---- shift moves along the directions the likelihood cannot see
         if blocked:
             for f in range(1, K):
@@ -746,9 +750,11 @@ def crossed_gibbs_reference(
                     b_list[0][:, :, T] += cs_
                     b_list[f][:, :, S] -= cs_[:, par, :]
         # ---- residual variance
-        theta = _theta_cells(level, vidx, q, b_list, alpha, pidx, p)
-        rss = rr[None] - 2.0 * np.einsum("nca,ca->nc", theta, h) + np.einsum("nca,cab,ncb->nc", theta, G, theta)
-        rss = np.maximum(rss.sum(axis=1), 0.0)
+        if rss is None:
+            theta = _theta_cells(level, vidx, q, b_list, alpha, pidx, p)
+            rss = rr[None] - 2.0 * np.einsum("nca,ca->nc", theta, h) + np.einsum("nca,cab,ncb->nc", theta, G, theta)
+            rss = rss.sum(axis=1)
+        rss = np.maximum(rss, 0.0)
         sigma2[:] = (sigma_b + 0.5 * rss) / g[:, gi]
         for f in range(K):
             b[:, b_off[f]: b_off[f + 1]] = b_list[f].reshape(Ch, -1)
