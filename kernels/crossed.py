@@ -11,10 +11,12 @@ Per iteration and chain the normal stream gives, in order: with sampler "plain",
 values for the effects (factor by factor, level by level), r for alpha, q_1 for mu; with sampler
 "blocked", the effects of factors 2..K, q_1 + r for (mu, alpha) drawn with the first factor's
 effects integrated out, then J_1 q_1 for the first factor's effects; then the Bartlett
-off-diagonals of every inverse-Wishart factor and ("blocked") q_f for the shift move of every
-factor f >= 2, followed, when factor f is nested in the first, by |V_f and V_1| per level of the
-first factor for the per-parent shift; the gamma stream gives, per factor, the tau^2 (or Bartlett) gammas and
-the half-Cauchy lambdas, then one for sigma^2.  The NumPy reference
+off-diagonals of every inverse-Wishart factor, (interweave) one per diagonal scale, and ("blocked")
+q_f for the shift move of every factor f >= 2, followed, when factor f is nested in the first, by
+|V_f and V_1| per level of the first factor for the per-parent shift; the gamma stream gives, per
+factor, the tau^2 (or Bartlett) gammas and the half-Cauchy lambdas, (interweave) one exponential
+per diagonal scale and one gamma(1) per half-Cauchy scale, then one for sigma^2.  Sampler "asis" =
+blocked + interweave.  The NumPy reference
 (gibbsreg.crossed.crossed_gibbs_reference) consumes the same streams in the same order.
 """
 
