@@ -189,7 +189,7 @@ def _nested_shift(f, k, q1, J, b_off, lv_off, parent_of, n_children, shift_targe
 
 @njit(cache=True)
 def _interweave_scales(G, h, rr, level, J, q, vidx, pidx, b_off, tau_kind, tau_a, tau_b, hc_inv_scale2, lam_ch, bc, al,
-                       mc, S, inv, tf, tk, tau_old, tau, eta, theta, rc, Q, bv, normal, gamma_rng):
+                       mc, S, inv, tf, tk, tcol, tau_old, itau, tau, eta, base, theta, rc, Q, bv, normal, gamma_rng):
     """Interweaving (ASIS, Yu & Meng 2011) for the scales of every factor with a diagonal Sigma_f.
 
     Non-centred: eta_f,j = (b_f,j - m_f) / tau_f (m_1 = mu, m_f = 0) held fixed, the fitted value of
@@ -208,22 +208,42 @@ def _interweave_scales(G, h, rr, level, J, q, vidx, pidx, b_off, tau_kind, tau_a
     """
     C = G.shape[0]
     p = G.shape[1]
+    K = q.shape[0]
     T = tf.shape[0]
     for i in range(T):
         tau_old[i] = 1.0 / math.sqrt(S[tf[i], tk[i], tk[i]])
+        itau[i] = 1.0 / tau_old[i]
         tau[i] = tau_old[i]
+        tcol[i] = vidx[tf[i], tk[i]]
         bv[i] = 0.0
         for l in range(T):
             Q[i, l] = 0.0
+    # theta0_c = alpha + (mu on V_1 when the first factor is interwoven) + the inverse-Wishart factors' effects
+    for a in range(p):
+        base[a] = 0.0
+    for a in range(pidx.shape[0]):
+        base[pidx[a]] = al[a]
+    if tau_kind[0] != TAU_INVWISHART:
+        for a in range(q[0]):
+            base[vidx[0, a]] += mc[a]
+    iw_any = False
+    for f in range(K):
+        if tau_kind[f] == TAU_INVWISHART:
+            iw_any = True
     r0 = 0.0
     for c in range(C):
-        _cell_theta(c, theta, bc, al, level, vidx, q, pidx, b_off, -1, True)
+        for a in range(p):
+            theta[a] = base[a]
+        if iw_any:
+            for f in range(K):
+                if tau_kind[f] == TAU_INVWISHART:
+                    bs = b_off[f] + level[c, f] * q[f]
+                    for a in range(q[f]):
+                        theta[vidx[f, a]] += bc[bs + a]
         for i in range(T):
             f = tf[i]
             k = tk[i]
-            dev = bc[b_off[f] + level[c, f] * q[f] + k] - (mc[k] if f == 0 else 0.0)
-            eta[i] = dev / tau_old[i]
-            theta[vidx[f, k]] -= dev
+            eta[i] = (bc[b_off[f] + level[c, f] * q[f] + k] - (mc[k] if f == 0 else 0.0)) * itau[i]
         # with u = theta0_c and rc = h_c - G_c u: rr - 2u'h + u'G u = rr - u'h - u'rc
         r0 += rr[c]
         for a in range(p):
@@ -233,10 +253,10 @@ def _interweave_scales(G, h, rr, level, J, q, vidx, pidx, b_off, tau_kind, tau_a
             rc[a] = s
             r0 -= theta[a] * (h[c, a] + s)
         for i in range(T):
-            ci = vidx[tf[i], tk[i]]
+            ci = tcol[i]
             bv[i] += eta[i] * rc[ci]
             for l in range(i + 1):
-                Q[i, l] += eta[i] * eta[l] * G[c, ci, vidx[tf[l], tk[l]]]
+                Q[i, l] += eta[i] * eta[l] * G[c, ci, tcol[l]]
     for i in range(T):
         for l in range(i):
             Q[l, i] = Q[i, l]
@@ -358,6 +378,9 @@ def crossed_gibbs(
         childsum = np.zeros((J[0], qmax))
         cvals = np.zeros((J[0], qmax))
         tau_old = np.zeros(n_scales)
+        itau = np.zeros(n_scales)
+        tcol = np.zeros(n_scales, dtype=np.int64)
+        theta_base = np.zeros(p)
         tau_new = np.zeros(n_scales)
         eta = np.zeros(n_scales)
         rc = np.zeros(p)
@@ -533,7 +556,8 @@ def crossed_gibbs(
             if rss_known:
                 total = _interweave_scales(G, h, rr, level, J, q, vidx, pidx, b_off, tau_kind, tau_a, tau_b, hc_inv_scale2, lam[ch], bc,
                                    al, mc,
-                                   Sinv[ch], 1.0 / sigma2[ch], tf, tk, tau_old, tau_new, eta, theta, rc, Qt, bt, normal,
+                                   Sinv[ch], 1.0 / sigma2[ch], tf, tk, tcol, tau_old, itau, tau_new, eta, theta_base, theta,
+                                   rc, Qt, bt, normal,
                                    gamma_rng)
             # ---- shift moves: b_f - c, (mu or alpha) + c, b_1 + c leave the likelihood unchanged
             if blocked:

@@ -542,12 +542,19 @@ def _interweave_ref(G, h, rr, level, vidx, q, pidx, p, tau_kind, tau_a, tau_b, h
     T = len(tf)
     cols = vidx[tf, tk]
     tau_old = 1.0 / np.sqrt(Sinv[:, tf, tk, tk])  # (Ch, T)
-    theta = _theta_cells(level, vidx, q, b_list, alpha, pidx, p)
-    dev = np.empty((Ch, level.shape[0], T))
+    itau = 1.0 / tau_old
+    # theta0_c: alpha, mu on V_1 when the first factor is interwoven, the inverse-Wishart factors' effects
+    iw = [f for f in range(len(q)) if tau_kind[f] == TAU_INVWISHART]
+    theta = np.zeros((Ch, level.shape[0], p))
+    if len(pidx):
+        theta[:, :, pidx] = alpha[:, None, :]
+    if tau_kind[0] != TAU_INVWISHART:
+        theta[:, :, vidx[0, : int(q[0])]] += mu[:, None, :]
+    for f in iw:
+        theta[:, :, vidx[f, : int(q[f])]] += b_list[f][:, level[:, f], :]
+    eta = np.empty((Ch, level.shape[0], T))
     for i, (f, k) in enumerate(zip(tf, tk)):
-        dev[:, :, i] = b_list[f][:, level[:, f], k] - (mu[:, k][:, None] if f == 0 else 0.0)
-        theta[:, :, cols[i]] -= dev[:, :, i]
-    eta = dev / tau_old[:, None, :]
+        eta[:, :, i] = (b_list[f][:, level[:, f], k] - (mu[:, k][:, None] if f == 0 else 0.0)) * itau[:, i][:, None]
     rc = h[None] - np.einsum("cab,ncb->nca", G, theta)
     r0 = rr.sum() - np.einsum("nca,nca->n", theta, h[None] + rc)
     bv = np.einsum("nci,nci->ni", eta, rc[:, :, cols])
