@@ -150,8 +150,8 @@ def main(argv=None):
     print("\n| workload | backend | sampler | seed | cells | draws/s | min ESS (param) | min-ESS/s |")
     print("|---|---|---|---|---|---|---|---|")
     for r in rows:
-        print(f"| {r['workload']} | {r['backend']} | {r['sampler']} | {r['seed']} | {r['cells']} | {r['draws_per_s']} | "
-              f"{r['min_ess']} ({r['worst']}) | {r['min_ess_per_s']} |")
+        print(f"| {r['workload']} | {r['backend']} | {r['sampler']} | {r['seed']} | {r['cells']} | "
+              f"{r['draws_per_s']} | {r['min_ess']} ({r['worst']}) | {r['min_ess_per_s']} |")
     print("\n| n | cells | ms / iteration (4 chains, numba) |\n|---|---|---|")
     for r in flat:
         print(f"| {r['n']} | {r['cells']} | {r['ms_per_iteration']} |")

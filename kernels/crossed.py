@@ -554,11 +554,10 @@ def crossed_gibbs(
             rss_known = interweave and n_scales > 0
             total = 0.0
             if rss_known:
-                total = _interweave_scales(G, h, rr, level, J, q, vidx, pidx, b_off, tau_kind, tau_a, tau_b, hc_inv_scale2, lam[ch], bc,
-                                   al, mc,
-                                   Sinv[ch], 1.0 / sigma2[ch], tf, tk, tcol, tau_old, itau, tau_new, eta, theta_base, theta,
-                                   rc, Qt, bt, normal,
-                                   gamma_rng)
+                total = _interweave_scales(G, h, rr, level, J, q, vidx, pidx, b_off, tau_kind, tau_a, tau_b,
+                                           hc_inv_scale2, lam[ch], bc, al, mc, Sinv[ch], 1.0 / sigma2[ch], tf, tk,
+                                           tcol, tau_old, itau, tau_new, eta, theta_base, theta, rc, Qt, bt, normal,
+                                           gamma_rng)
             # ---- shift moves: b_f - c, (mu or alpha) + c, b_1 + c leave the likelihood unchanged
             if blocked:
                 for f in range(1, K):
