@@ -4,13 +4,19 @@ Workloads (seeded):
 * crossed: factor a with 1,000 levels (intercept and the slope of x vary) crossed with factor
   b with 100 levels (intercept), 10^5 rows with random levels (~63,000 non-empty cells);
 * nested: 50 states, 20 counties within each (factor "state:county", 1,000 levels), 10^5 rows,
-  intercepts only, one pooled slope.
-For each: both backends x both samplers ("plain" block Gibbs, "blocked" = block Gibbs plus the
-exact moves along the unidentified mean directions).  min-ESS is the smallest bulk ESS over
+  intercepts only, one pooled slope;
+* pilots: the pilots data, (1 | treatment) + (1 | airport) (5 x 8 levels, tau_treatment near 0);
+* radon_all: all-state radon, log_radon ~ log_uppm + (1 | county) + (1 | floor) (386 x 5 levels,
+  as examples/crossed_radon_all.py).
+For each: both backends x the samplers ("plain" block Gibbs, "blocked" = block Gibbs plus the
+exact moves along the unidentified mean directions, "asis" = "blocked" plus the interweaving
+step for the factor scales, the default).  min-ESS is the smallest bulk ESS over
 every scalar (effects, mu, alpha, variances, sigma2); min-ESS/s divides by the sampling time.
 Per-iteration cost at fixed cells: 20,000 fixed cells, n = 10^5 and 10^6 (numba, 4 chains).
 
 Run:  flock /tmp/gibbsreg-bench.lock python benchmarks/crossed.py [--quick] [--json out.json]
+      [--workloads crossed,nested,pilots,radon_all] [--samplers plain,blocked,asis] [--backends numba,numpy]
+      [--seeds 1,2,3] [--no-per-iteration]
 """
 
 from __future__ import annotations
@@ -45,6 +51,25 @@ def nested_workload(n=100_000, S=50, per=20, seed=1):
     y = 2.0 + 0.4 * x + rng.normal(0, 0.6, S)[s] + rng.normal(0, 0.3, (S, per))[s, c] + rng.normal(0, 1.0, n)
     return x[:, None], y, {"state": s, "state:county": interaction_labels(s, c)}, \
         [Factor("state"), Factor("state:county")]
+
+
+def pilots_workload():
+    df = gr.datasets.pilots()
+    return np.zeros((len(df), 0)), df["y"].to_numpy(), {"treatment": df["treatment"].to_numpy(),
+                                                          "airport": df["airport"].to_numpy()}, \
+        [Factor("treatment"), Factor("airport")]
+
+
+def radon_all_workload():
+    df = gr.datasets.radon_all()
+    floors = {0.0: "basement", 1.0: "first", 2.0: "second", 3.0: "third"}
+    floor = np.where(df["floor_measure"].isna(), "missing", df["floor_measure"].map(floors).fillna("missing"))
+    return df[["log_uppm"]].to_numpy(), df["log_radon"].to_numpy(), \
+        {"county": df["county"].to_numpy(), "floor": floor}, [Factor("county"), Factor("floor")]
+
+
+WORKLOADS = {"crossed": crossed_workload, "nested": nested_workload, "pilots": pilots_workload,
+             "radon_all": radon_all_workload}
 
 
 def fixed_cells_workload(n, cells=20_000, J1=1000, J2=100, seed=2):
@@ -93,6 +118,11 @@ def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--quick", action="store_true", help="small sizes (seconds)")
     ap.add_argument("--json", help="write the results here")
+    ap.add_argument("--workloads", default="crossed,nested,pilots,radon_all")
+    ap.add_argument("--samplers", default="plain,blocked,asis")
+    ap.add_argument("--backends", default="numba,numpy")
+    ap.add_argument("--seeds", default="1", help="comma-separated seeds (min ESS is noisy: report several)")
+    ap.add_argument("--no-per-iteration", action="store_true")
     args = ap.parse_args(argv)
     if args.quick:
         sizes = dict(n=5000)
@@ -103,20 +133,25 @@ def main(argv=None):
         nb, npd = (4, 1000, 500), (4, 100, 50)
         fixed_n = (100_000, 1_000_000)
     rows = []
-    for name, data in (("crossed", crossed_workload(**sizes)), ("nested", nested_workload(**sizes))):
-        for backend, (c, d, w) in (("numba", nb), ("numpy", npd)):
-            for sampler in ("plain", "blocked"):
-                r = run(name, data, backend, sampler, c, d, w)
-                print(r, flush=True)
-                rows.append(r)
-    flat = [per_iteration(n) for n in fixed_n]
+    settings = {"numba": nb, "numpy": npd}
+    for name in args.workloads.split(","):
+        data = WORKLOADS[name](**sizes) if name in ("crossed", "nested") else WORKLOADS[name]()
+        for backend in args.backends.split(","):
+            c, d, w = settings[backend]
+            for sampler in args.samplers.split(","):
+                for seed in map(int, args.seeds.split(",")):
+                    r = run(name, data, backend, sampler, c, d, w, seed=seed)
+                    r["seed"] = seed
+                    print(r, flush=True)
+                    rows.append(r)
+    flat = [] if args.no_per_iteration else [per_iteration(n) for n in fixed_n]
     for r in flat:
         print(r, flush=True)
-    print("\n| workload | backend | sampler | cells | draws/s | min ESS (param) | min-ESS/s |")
-    print("|---|---|---|---|---|---|---|")
+    print("\n| workload | backend | sampler | seed | cells | draws/s | min ESS (param) | min-ESS/s |")
+    print("|---|---|---|---|---|---|---|---|")
     for r in rows:
-        print(f"| {r['workload']} | {r['backend']} | {r['sampler']} | {r['cells']} | {r['draws_per_s']} | "
-              f"{r['min_ess']} ({r['worst']}) | {r['min_ess_per_s']} |")
+        print(f"| {r['workload']} | {r['backend']} | {r['sampler']} | {r['seed']} | {r['cells']} | "
+              f"{r['draws_per_s']} | {r['min_ess']} ({r['worst']}) | {r['min_ess_per_s']} |")
     print("\n| n | cells | ms / iteration (4 chains, numba) |\n|---|---|---|")
     for r in flat:
         print(f"| {r['n']} | {r['cells']} | {r['ms_per_iteration']} |")

@@ -11,10 +11,12 @@ Per iteration and chain the normal stream gives, in order: with sampler "plain",
 values for the effects (factor by factor, level by level), r for alpha, q_1 for mu; with sampler
 "blocked", the effects of factors 2..K, q_1 + r for (mu, alpha) drawn with the first factor's
 effects integrated out, then J_1 q_1 for the first factor's effects; then the Bartlett
-off-diagonals of every inverse-Wishart factor and ("blocked") q_f for the shift move of every
-factor f >= 2, followed, when factor f is nested in the first, by |V_f and V_1| per level of the
-first factor for the per-parent shift; the gamma stream gives, per factor, the tau^2 (or Bartlett) gammas and
-the half-Cauchy lambdas, then one for sigma^2.  The NumPy reference
+off-diagonals of every inverse-Wishart factor, (interweave) one per diagonal scale, and ("blocked")
+q_f for the shift move of every factor f >= 2, followed, when factor f is nested in the first, by
+|V_f and V_1| per level of the first factor for the per-parent shift; the gamma stream gives, per
+factor, the tau^2 (or Bartlett) gammas and the half-Cauchy lambdas, (interweave) one exponential
+per diagonal scale and one gamma(1) per half-Cauchy scale, then one for sigma^2.  Sampler "asis" =
+blocked + interweave.  The NumPy reference
 (gibbsreg.crossed.crossed_gibbs_reference) consumes the same streams in the same order.
 """
 
@@ -185,11 +187,132 @@ def _nested_shift(f, k, q1, J, b_off, lv_off, parent_of, n_children, shift_targe
             bc[base + a] -= cvals[s, a]
 
 
+@njit(cache=True)
+def _interweave_scales(G, h, rr, level, J, q, vidx, pidx, b_off, tau_kind, tau_a, tau_b, hc_inv_scale2, lam_ch, bc, al,
+                       mc, S, inv, tf, tk, tcol, tau_old, itau, tau, eta, base, theta, rc, Q, bv, normal, gamma_rng):
+    """Interweaving (ASIS, Yu & Meng 2011) for the scales of every factor with a diagonal Sigma_f.
+
+    Non-centred: eta_f,j = (b_f,j - m_f) / tau_f (m_1 = mu, m_f = 0) held fixed, the fitted value of
+    cell c is theta0_c + sum_i eta_i(c) tau_i e_col(i), linear in the stacked scales tau (T = sum of
+    q_f over diagonal factors).  One cell pass gives the likelihood's precision Q and linear term bv
+    in tau; each tau_i is proposed from its Gaussian conditional given the others and accepted with
+    the ratio of its prior density on the real line (independence Metropolis-Hastings within Gibbs:
+    one normal and one standard exponential per coordinate): |tau|^{-2a-1} exp(-b/tau^2) for
+    tau^2 ~ IG(a, b); for a half-Cauchy(s) the Cauchy density itself, lambda integrated out, so that
+    lambda is redrawn from IG(1, 1/s^2 + 1/tau^2) afterwards (one gamma(1) per half-Cauchy scale).
+    Then b_f,j = m_f + (tau_new / tau_old) (b_f,j - m_f).  docs/maths.md section 12.6.
+
+    Returns the residual sum of squares at the new state, RSS(tau) = R0 - 2 tau'bv + tau'Q tau (Q, bv
+    without the 1/sigma^2), so that no further cell pass is needed for sigma^2 (the shift moves that
+    follow leave every fitted value unchanged).
+    """
+    C = G.shape[0]
+    p = G.shape[1]
+    K = q.shape[0]
+    T = tf.shape[0]
+    for i in range(T):
+        tau_old[i] = 1.0 / math.sqrt(S[tf[i], tk[i], tk[i]])
+        itau[i] = 1.0 / tau_old[i]
+        tau[i] = tau_old[i]
+        tcol[i] = vidx[tf[i], tk[i]]
+        bv[i] = 0.0
+        for l in range(T):
+            Q[i, l] = 0.0
+    # theta0_c = alpha + (mu on V_1 when the first factor is interwoven) + the inverse-Wishart factors' effects
+    for a in range(p):
+        base[a] = 0.0
+    for a in range(pidx.shape[0]):
+        base[pidx[a]] = al[a]
+    if tau_kind[0] != TAU_INVWISHART:
+        for a in range(q[0]):
+            base[vidx[0, a]] += mc[a]
+    iw_any = False
+    for f in range(K):
+        if tau_kind[f] == TAU_INVWISHART:
+            iw_any = True
+    r0 = 0.0
+    for c in range(C):
+        for a in range(p):
+            theta[a] = base[a]
+        if iw_any:
+            for f in range(K):
+                if tau_kind[f] == TAU_INVWISHART:
+                    bs = b_off[f] + level[c, f] * q[f]
+                    for a in range(q[f]):
+                        theta[vidx[f, a]] += bc[bs + a]
+        for i in range(T):
+            f = tf[i]
+            k = tk[i]
+            eta[i] = (bc[b_off[f] + level[c, f] * q[f] + k] - (mc[k] if f == 0 else 0.0)) * itau[i]
+        # with u = theta0_c and rc = h_c - G_c u: rr - 2u'h + u'G u = rr - u'h - u'rc
+        r0 += rr[c]
+        for a in range(p):
+            s = h[c, a]
+            for bb in range(p):
+                s -= G[c, a, bb] * theta[bb]
+            rc[a] = s
+            r0 -= theta[a] * (h[c, a] + s)
+        for i in range(T):
+            ci = tcol[i]
+            bv[i] += eta[i] * rc[ci]
+            for l in range(i + 1):
+                Q[i, l] += eta[i] * eta[l] * G[c, ci, tcol[l]]
+    for i in range(T):
+        for l in range(i):
+            Q[l, i] = Q[i, l]
+    for i in range(T):
+        z = normal.standard_normal()
+        e = gamma_rng.standard_gamma(1.0)
+        if not Q[i, i] > 0.0:
+            continue
+        lin = bv[i]
+        for l in range(T):
+            if l != i:
+                lin -= Q[i, l] * tau[l]
+        # likelihood in tau_i: N(lin / Q_ii, sigma^2 / Q_ii)
+        proposal = lin / Q[i, i] + z / math.sqrt(Q[i, i] * inv)
+        if proposal == 0.0:
+            continue
+        f = tf[i]
+        k = tk[i]
+        if tau_kind[f] == TAU_INVGAMMA:
+            pa = tau_a[f, k]
+            pb = tau_b[f, k]
+            log_ratio = -(2.0 * pa + 1.0) * (math.log(abs(proposal)) - math.log(abs(tau[i])))
+            log_ratio -= pb * (1.0 / (proposal * proposal) - 1.0 / (tau[i] * tau[i]))
+        else:
+            hc = hc_inv_scale2[f, k]
+            log_ratio = math.log1p(hc * tau[i] * tau[i]) - math.log1p(hc * proposal * proposal)
+        if log_ratio >= -e:
+            tau[i] = proposal
+    for i in range(T):
+        f = tf[i]
+        k = tk[i]
+        factor = tau[i] / tau_old[i]
+        m = mc[k] if f == 0 else 0.0
+        for j in range(J[f]):
+            idx = b_off[f] + j * q[f] + k
+            bc[idx] = m + factor * (bc[idx] - m)
+        S[f, k, k] = 1.0 / (tau[i] * tau[i])
+    for i in range(T):
+        f = tf[i]
+        k = tk[i]
+        if tau_kind[f] == TAU_HALFCAUCHY:
+            lam_ch[f, k] = (hc_inv_scale2[f, k] + S[f, k, k]) / gamma_rng.standard_gamma(1.0)
+    rss = r0
+    for i in range(T):
+        s = 0.0
+        for l in range(T):
+            s += Q[i, l] * tau[l]
+        rss += tau[i] * (s - 2.0 * bv[i])
+    return rss
+
+
 @njit(cache=True, parallel=True)
 def crossed_gibbs(
     G, h, rr, nc, level, J, q, vidx, pidx, b_off, lv_off, Gsum, hsum, Gfp, Gpp, hp, S0inv, S0inv_mu0, Sainv,
     Sainv_a0, tau_kind, tau_a, tau_b, hc_inv_scale2, iw_df, iw_Psi, shift_target, parent_of, n_children, sigma_a,
-    sigma_b, blocked,
+    sigma_b, blocked, interweave,
     b, alpha, mu, Sinv, lam, sigma2,
     normal_gens, gamma_gens, n_iter, thin, out_start,
     out_b, out_alpha, out_mu, out_Sigma, out_sigma2,
@@ -213,6 +336,20 @@ def crossed_gibbs(
         rr_total += rr[c]
     store = out_mu.shape[1] > 0
     failures = np.zeros(n_chains, dtype=np.int64)
+    # the interwoven scales: (factor, coordinate) of every diagonal Sigma_f, factor by factor
+    n_scales = 0
+    for f in range(K):
+        if tau_kind[f] != TAU_INVWISHART:
+            n_scales += q[f]
+    tf = np.zeros(n_scales, dtype=np.int64)
+    tk = np.zeros(n_scales, dtype=np.int64)
+    pos = 0
+    for f in range(K):
+        if tau_kind[f] != TAU_INVWISHART:
+            for a in range(q[f]):
+                tf[pos] = f
+                tk[pos] = a
+                pos += 1
     for ch in prange(n_chains):
         chain = np.int64(ch)
         normal = normal_gens[chain]
@@ -240,6 +377,15 @@ def crossed_gibbs(
         ew = np.zeros(qmax)
         childsum = np.zeros((J[0], qmax))
         cvals = np.zeros((J[0], qmax))
+        tau_old = np.zeros(n_scales)
+        itau = np.zeros(n_scales)
+        tcol = np.zeros(n_scales, dtype=np.int64)
+        theta_base = np.zeros(p)
+        tau_new = np.zeros(n_scales)
+        eta = np.zeros(n_scales)
+        rc = np.zeros(p)
+        Qt = np.zeros((n_scales, n_scales))
+        bt = np.zeros(n_scales)
         countdown = thin
         for t in range(n_iter):
             inv = 1.0 / sigma2[ch]
@@ -404,6 +550,14 @@ def crossed_gibbs(
                     if tau_kind[f] == TAU_HALFCAUCHY:
                         for a in range(k):
                             lam[ch, f, a] = (hc_inv_scale2[f, a] + Sf[a, a]) / gamma_rng.standard_gamma(1.0)
+            # ---- interweaving: redraw the diagonal scales in the non-centred parameterisation
+            rss_known = interweave and n_scales > 0
+            total = 0.0
+            if rss_known:
+                total = _interweave_scales(G, h, rr, level, J, q, vidx, pidx, b_off, tau_kind, tau_a, tau_b,
+                                           hc_inv_scale2, lam[ch], bc, al, mc, Sinv[ch], 1.0 / sigma2[ch], tf, tk,
+                                           tcol, tau_old, itau, tau_new, eta, theta_base, theta, rc, Qt, bt, normal,
+                                           gamma_rng)
             # ---- shift moves: b_f - c, (mu or alpha) + c, b_1 + c leave the likelihood unchanged
             if blocked:
                 for f in range(1, K):
@@ -455,24 +609,26 @@ def crossed_gibbs(
                         _nested_shift(f, k, q1, J, b_off, lv_off, parent_of, n_children, shift_target, Sf,
                                       Sinv[ch, 0], bc, mc, childsum, cvals, A, v, inv_diag, normal)
             # ---- sigma^2 | everything: RSS = sum rr - 2 theta'h (per-level sums) + sum_c theta_c'G_c theta_c
-            lin = 0.0
-            for a in range(r):
-                lin += al[a] * hp[a]
-            for f in range(K):
-                lo = lv_off[f]
-                for j in range(J[f]):
-                    base = b_off[f] + j * q[f]
-                    for a in range(q[f]):
-                        lin += bc[base + a] * hsum[lo + j, a]
-            quad = 0.0
-            for c in range(C):
-                _cell_theta(c, theta, bc, al, level, vidx, q, pidx, b_off, -1, True)
-                for a in range(p):
-                    row = 0.0
-                    for bb in range(a):
-                        row += G[c, a, bb] * theta[bb]
-                    quad += theta[a] * (2.0 * row + G[c, a, a] * theta[a])
-            total = rr_total - 2.0 * lin + quad
+            # (already known from the interweaving pass: the shift moves leave the fitted values unchanged)
+            if not rss_known:
+                lin = 0.0
+                for a in range(r):
+                    lin += al[a] * hp[a]
+                for f in range(K):
+                    lo = lv_off[f]
+                    for j in range(J[f]):
+                        base = b_off[f] + j * q[f]
+                        for a in range(q[f]):
+                            lin += bc[base + a] * hsum[lo + j, a]
+                quad = 0.0
+                for c in range(C):
+                    _cell_theta(c, theta, bc, al, level, vidx, q, pidx, b_off, -1, True)
+                    for a in range(p):
+                        row = 0.0
+                        for bb in range(a):
+                            row += G[c, a, bb] * theta[bb]
+                        quad += theta[a] * (2.0 * row + G[c, a, a] * theta[a])
+                total = rr_total - 2.0 * lin + quad
             if total < 0.0:
                 total = 0.0
             sigma2[ch] = (sigma_b + 0.5 * total) / gamma_rng.standard_gamma(sigma_a + 0.5 * n_total)

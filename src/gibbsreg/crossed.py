@@ -14,12 +14,14 @@ E_f embeds the q_f varying columns of factor f into the p columns.
 The sampler keeps, for each non-empty combination of levels (a *cell*), the cross-moments
 Z_c'Z_c, Z_c'r0_c, r0_c'r0_c, n_c in scaled coordinates around the complete-pooling least-squares
 point, so one sweep costs O(sum_f J_f q_f^3 + cells p^2), never O(n).  ``sampler="blocked"``
-(default) draws (mu, alpha) with the first factor's effects integrated out and then those
+draws (mu, alpha) with the first factor's effects integrated out and then those
 effects (one exact block, the collapsed update of Papaspiliopoulos, Roberts & Zanella 2020 for
 the population coefficients), and adds, for every later factor, an exact Gibbs draw along the
 direction the likelihood cannot see (b_f,. - c, with mu or alpha + c, and b_1,. + c); together
 they remove the slow mixing of plain block Gibbs between the population coefficients and the
-factors' means.
+factors' means.  ``sampler="asis"`` (default) adds an interweaving step (Yu & Meng 2011) that
+redraws every diagonal factor scale in the non-centred parameterisation, which fixes the slow
+mixing of a factor variance near zero (docs/maths.md section 12.6).
 """
 
 from __future__ import annotations
@@ -365,16 +367,19 @@ class CrossedProblem:
     sigma_a: float
     sigma_b: float
     blocked: bool
+    interweave: bool
 
     def kernel_args(self):
         s = self.stats
         return (s.G, s.h, s.rr, s.n, s.level, self.J, self.q, self.vidx, self.pidx, self.b_off, self.lv_off,
                 self.Gsum, self.hsum, self.Gfp, self.Gpp, self.hp, self.S0inv, self.S0inv_mu0, self.Sainv, self.Sainv_a0, self.tau_kind,
                 self.tau_a, self.tau_b, self.hc_inv_scale2, self.iw_df, self.iw_Psi, self.shift_target,
-                self.parent_of, self.n_children, self.sigma_a, self.sigma_b, self.blocked)
+                self.parent_of, self.n_children, self.sigma_a, self.sigma_b, self.blocked,
+                self.interweave)
 
 
-def crossed_problem(cs: CellStats, prior: ResolvedCrossedPrior, vidx_list, pidx, J, blocked=True) -> CrossedProblem:
+def crossed_problem(cs: CellStats, prior: ResolvedCrossedPrior, vidx_list, pidx, J, blocked=True,
+                    interweave=False) -> CrossedProblem:
     """Express the resolved prior in the scaled coordinates and precompute the per-level Gram sums."""
     K = len(vidx_list)
     q = np.array([len(v) for v in vidx_list], dtype=np.int64)
@@ -438,12 +443,13 @@ def crossed_problem(cs: CellStats, prior: ResolvedCrossedPrior, vidx_list, pidx,
     return CrossedProblem(cs, J, q, vidx, pidx, b_off, lv_off, Gsum, hsum, Gfp, Gpp, hp, S0inv, S0inv_mu0, Sainv,
                           Sainv_a0, tau_kind, tau_a, tau_b, hc, iw_df, iw_Psi, shift_target, parent_of, n_children,
                           float(prior.sigma_a),
-                          float(prior.sigma_b), bool(blocked))
+                          float(prior.sigma_b), bool(blocked), bool(interweave))
 
 
-def crossed_gamma_shapes(tau_kind, tau_a, q, J, iw_df, sigma_a, n_total) -> np.ndarray:
+def crossed_gamma_shapes(tau_kind, tau_a, q, J, iw_df, sigma_a, n_total, interweave=False) -> np.ndarray:
     """Shapes of one iteration's gamma draws, in the kernel's order: per factor (tau^2 or Bartlett,
-    then half-Cauchy lambdas), then sigma^2."""
+    then half-Cauchy lambdas), with interweaving one exponential per interwoven scale and then one gamma(1) per
+    half-Cauchy scale (its lambda redrawn), then sigma^2."""
     out = []
     for f in range(len(q)):
         k = int(q[f])
@@ -453,15 +459,26 @@ def crossed_gamma_shapes(tau_kind, tau_a, q, J, iw_df, sigma_a, n_total) -> np.n
             out.extend([0.5 * (J[f] + 1)] * k + [1.0] * k)
         else:
             out.extend(0.5 * (iw_df[f] + J[f] - np.arange(k)))
+    if interweave:
+        out.extend([1.0] * _n_interwoven(tau_kind, q))
+        out.extend([1.0] * int(sum(int(q[f]) for f in range(len(q)) if tau_kind[f] == TAU_HALFCAUCHY)))
     out.append(sigma_a + 0.5 * n_total)
     return np.asarray(out, dtype=float)
 
 
-def crossed_normal_count(tau_kind, q, J, r, blocked, parent_of=None, lv_off=None, shift_target=None) -> int:
-    """Normals per iteration: effects (sum J_f q_f), alpha (r), mu (q_1), Bartlett off-diagonals, shift moves
-    (q_f per later factor, plus J_1 |V_f and V_1| for a factor nested in the first)."""
+def _n_interwoven(tau_kind, q) -> int:
+    """Number of scales the interweaving step redraws: q_f for every factor with a diagonal Sigma_f."""
+    return int(sum(int(q[f]) for f in range(len(q)) if tau_kind[f] != TAU_INVWISHART))
+
+
+def crossed_normal_count(tau_kind, q, J, r, blocked, parent_of=None, lv_off=None, shift_target=None,
+                         interweave=False) -> int:
+    """Normals per iteration: effects (sum J_f q_f), alpha (r), mu (q_1), Bartlett off-diagonals, interwoven
+    scales, shift moves (q_f per later factor, plus J_1 |V_f and V_1| for a factor nested in the first)."""
     n = int(np.sum(np.asarray(J) * np.asarray(q))) + r + int(q[0])
     n += sum(int(q[f]) * (int(q[f]) - 1) // 2 for f in range(len(q)) if tau_kind[f] == TAU_INVWISHART)
+    if interweave:
+        n += _n_interwoven(tau_kind, q)
     if blocked:
         n += int(np.sum(q[1:]))
         if parent_of is not None:
@@ -517,10 +534,69 @@ def _draw_levels_ref(f, lev, Sinv, mu, Gsum, lv_off, q, J, inv, z):
     return gaussian_draw(A, rhs, z.reshape(Ch, Jf, k))
 
 
+def _interweave_ref(G, h, rr, level, vidx, q, pidx, p, tau_kind, tau_a, tau_b, hc_inv_scale2, lam, b_list, alpha, mu,
+                    Sinv, inv, tf, tk, z, zi, g, gi):
+    """NumPy twin of kernels.crossed._interweave_scales (vectorised over chains); returns the stream positions
+    and the residual sum of squares at the new state (Ch,)."""
+    Ch = alpha.shape[0]
+    T = len(tf)
+    cols = vidx[tf, tk]
+    tau_old = 1.0 / np.sqrt(Sinv[:, tf, tk, tk])  # (Ch, T)
+    itau = 1.0 / tau_old
+    # theta0_c: alpha, mu on V_1 when the first factor is interwoven, the inverse-Wishart factors' effects
+    iw = [f for f in range(len(q)) if tau_kind[f] == TAU_INVWISHART]
+    theta = np.zeros((Ch, level.shape[0], p))
+    if len(pidx):
+        theta[:, :, pidx] = alpha[:, None, :]
+    if tau_kind[0] != TAU_INVWISHART:
+        theta[:, :, vidx[0, : int(q[0])]] += mu[:, None, :]
+    for f in iw:
+        theta[:, :, vidx[f, : int(q[f])]] += b_list[f][:, level[:, f], :]
+    eta = np.empty((Ch, level.shape[0], T))
+    for i, (f, k) in enumerate(zip(tf, tk)):
+        eta[:, :, i] = (b_list[f][:, level[:, f], k] - (mu[:, k][:, None] if f == 0 else 0.0)) * itau[:, i][:, None]
+    rc = h[None] - np.einsum("cab,ncb->nca", G, theta)
+    r0 = rr.sum() - np.einsum("nca,nca->n", theta, h[None] + rc)
+    bv = np.einsum("nci,nci->ni", eta, rc[:, :, cols])
+    Q = np.einsum("nci,ncl,cil->nil", eta, eta, G[:, cols][:, :, cols])
+    tau = tau_old.copy()
+    for i in range(T):
+        zz, e = z[:, zi], g[:, gi]
+        zi += 1
+        gi += 1
+        f, k = tf[i], tk[i]
+        prec = Q[:, i, i]
+        ok = prec > 0.0
+        sp = np.where(ok, prec, 1.0)
+        others = np.arange(T) != i
+        lin = bv[:, i] - (Q[:, i, others] * tau[:, others]).sum(axis=1)
+        prop = lin / sp + zz / np.sqrt(sp * inv)
+        ok &= prop != 0.0
+        prop = np.where(ok, prop, 1.0)
+        if tau_kind[f] == TAU_INVGAMMA:
+            pa, pb = tau_a[f, k], tau_b[f, k]
+            log_ratio = -(2.0 * pa + 1.0) * (np.log(np.abs(prop)) - np.log(np.abs(tau[:, i])))
+            log_ratio -= pb * (1.0 / (prop * prop) - 1.0 / (tau[:, i] * tau[:, i]))
+        else:
+            hc = hc_inv_scale2[f, k]
+            log_ratio = np.log1p(hc * tau[:, i] * tau[:, i]) - np.log1p(hc * prop * prop)
+        tau[:, i] = np.where(ok & (log_ratio >= -e), prop, tau[:, i])
+    for i, (f, k) in enumerate(zip(tf, tk)):
+        m = mu[:, k][:, None] if f == 0 else 0.0
+        b_list[f][:, :, k] = m + (tau[:, i] / tau_old[:, i])[:, None] * (b_list[f][:, :, k] - m)
+        Sinv[:, f, k, k] = 1.0 / (tau[:, i] * tau[:, i])
+    for i, (f, k) in enumerate(zip(tf, tk)):
+        if tau_kind[f] == TAU_HALFCAUCHY:
+            lam[:, f, k] = (hc_inv_scale2[f, k] + Sinv[:, f, k, k]) / g[:, gi]
+            gi += 1
+    rss = r0 + np.einsum("ni,nil,nl->n", tau, Q, tau) - 2.0 * np.einsum("ni,ni->n", tau, bv)
+    return zi, gi, rss
+
+
 def crossed_gibbs_reference(
     G, h, rr, nc, level, J, q, vidx, pidx, b_off, lv_off, Gsum, hsum, Gfp, Gpp, hp, S0inv, S0inv_mu0, Sainv,
     Sainv_a0, tau_kind, tau_a, tau_b, hc_inv_scale2, iw_df, iw_Psi, shift_target, parent_of, n_children, sigma_a,
-    sigma_b, blocked,
+    sigma_b, blocked, interweave,
     b, alpha, mu, Sinv, lam, sigma2,
     normal_gens, gamma_gens, n_iter, thin, out_start,
     out_b, out_alpha, out_mu, out_Sigma, out_sigma2,
@@ -531,8 +607,10 @@ def crossed_gibbs_reference(
     p = G.shape[1]
     r = len(pidx)
     n_total = float(nc.sum())
-    n_norm = crossed_normal_count(tau_kind, q, J, r, blocked, parent_of, lv_off, shift_target)
-    shapes = crossed_gamma_shapes(tau_kind, tau_a, q, J, iw_df, sigma_a, n_total)
+    n_norm = crossed_normal_count(tau_kind, q, J, r, blocked, parent_of, lv_off, shift_target, interweave)
+    shapes = crossed_gamma_shapes(tau_kind, tau_a, q, J, iw_df, sigma_a, n_total, interweave)
+    tf = np.array([f for f in range(K) if tau_kind[f] != TAU_INVWISHART for _ in range(int(q[f]))], dtype=np.int64)
+    tk = np.array([a for f in range(K) if tau_kind[f] != TAU_INVWISHART for a in range(int(q[f]))], dtype=np.int64)
     Z = normal_block(normal_gens, n_iter, n_norm)
     Gam = gamma_block(gamma_gens, n_iter, shapes)
     inc = [_incidence(level[:, f], int(J[f])) for f in range(K)]
@@ -626,6 +704,11 @@ def crossed_gibbs_reference(
                     gi += k
                 Sinv[:, f, :k, :k] = 0.0
                 Sinv[:, f, np.arange(k), np.arange(k)] = 1.0 / tau2
+        # ---- interweaving: the diagonal scales redrawn in the non-centred parameterisation
+        rss = None
+        if interweave and len(tf):
+            zi, gi, rss = _interweave_ref(G, h, rr, level, vidx, q, pidx, p, tau_kind, tau_a, tau_b, hc_inv_scale2,
+                                          lam, b_list, alpha, mu, Sinv, inv, tf, tk, z, zi, g, gi)
         # ---- shift moves along the directions the likelihood cannot see
         if blocked:
             for f in range(1, K):
@@ -674,9 +757,11 @@ def crossed_gibbs_reference(
                     b_list[0][:, :, T] += cs_
                     b_list[f][:, :, S] -= cs_[:, par, :]
         # ---- residual variance
-        theta = _theta_cells(level, vidx, q, b_list, alpha, pidx, p)
-        rss = rr[None] - 2.0 * np.einsum("nca,ca->nc", theta, h) + np.einsum("nca,cab,ncb->nc", theta, G, theta)
-        rss = np.maximum(rss.sum(axis=1), 0.0)
+        if rss is None:
+            theta = _theta_cells(level, vidx, q, b_list, alpha, pidx, p)
+            rss = rr[None] - 2.0 * np.einsum("nca,ca->nc", theta, h) + np.einsum("nca,cab,ncb->nc", theta, G, theta)
+            rss = rss.sum(axis=1)
+        rss = np.maximum(rss, 0.0)
         sigma2[:] = (sigma_b + 0.5 * rss) / g[:, gi]
         for f in range(K):
             b[:, b_off[f]: b_off[f + 1]] = b_list[f].reshape(Ch, -1)
@@ -778,7 +863,10 @@ class CrossedRegression:
     ``factors``: a list of :class:`Factor`; the first one's effects are centred at the
     population means mu, the others' at zero (lme4's identification).  ``prior``: a
     :class:`CrossedPrior` for the population coefficients and sigma^2.  ``sampler``:
-    ``"blocked"`` (default: (mu, alpha) drawn with the first factor's effects integrated out,
+    ``"asis"`` (default: ``"blocked"`` plus an interweaving step, Yu & Meng 2011, that redraws
+    every diagonal factor scale tau_f in the non-centred parameterisation b_f = m_f + tau_f eta_f;
+    it fixes the slow mixing of a factor variance near zero; inverse-Wishart factors are not
+    interwoven), ``"blocked"`` ((mu, alpha) drawn with the first factor's effects integrated out,
     then those effects, so (mu, alpha, b_1) form one exact block; plus, for every later
     factor, an exact draw along its mean direction that the likelihood cannot see) or
     ``"plain"`` (block Gibbs: one block per factor, then alpha, then mu).
@@ -786,9 +874,9 @@ class CrossedRegression:
     :func:`interaction_labels`.
     """
 
-    SAMPLERS = ("blocked", "plain")
+    SAMPLERS = ("asis", "blocked", "plain")
 
-    def __init__(self, factors, prior: CrossedPrior | None = None, intercept: bool = True, sampler: str = "blocked"):
+    def __init__(self, factors, prior: CrossedPrior | None = None, intercept: bool = True, sampler: str = "asis"):
         if isinstance(factors, Factor):
             factors = [factors]
         factors = list(factors or [])
@@ -829,7 +917,8 @@ class CrossedRegression:
                                  "a finite fixed_scale or drop collinear columns")
         J = [len(lv) for lv in levels]
         cs = cell_stats(design, codes, J, flat.transform.beta_ref)
-        problem = crossed_problem(cs, prior, vidx, pidx, J, blocked=self.sampler == "blocked")
+        problem = crossed_problem(cs, prior, vidx, pidx, J, blocked=self.sampler in ("asis", "blocked"),
+                                  interweave=self.sampler == "asis")
         return problem, design, prior, levels, vidx, pidx
 
     def sample(self, X, y, groups, *, chains: int = 4, draws: int = 1000, warmup: int = 1000, thin: int = 1,
