@@ -65,6 +65,8 @@ def build_parser() -> argparse.ArgumentParser:
                                                           "targets hold), up to --max-draws")
     data_io.add_argument("--until-ess", type=float, help="sample until every bulk and tail ESS reaches this")
     data_io.add_argument("--max-draws", type=int, default=100_000, help="the --until-* rules' limit per chain")
+    data_io.add_argument("--dtype", choices=["float64", "float32"], default="float64",
+                         help="stored draws' type for flat models (float32: half the memory; chains run in float64)")
     prior = sample.add_argument_group(
         "prior", "numbers in the data's units; anything not given is the data-scaled default")
     prior.add_argument("--prior", help="flat models: semiconjugate (default), nig (conjugate Normal-Inverse-Gamma) "

@@ -247,6 +247,10 @@ def run_sample(args) -> int:
     options = _long_run_options(args)
     saved_stats = _statistics(args) if args.stats else None  # a small file: read first, it decides the model
     hierarchical = bool(args.groups) or isinstance(saved_stats, GroupedStats)
+    if args.dtype != "float64":
+        if hierarchical:
+            raise UsageError("--dtype float32 is for flat models (the hierarchical draws are stored in float64)")
+        options["dtype"] = np.dtype(args.dtype)
     if hierarchical:
         prior = build_hierarchical_prior(spec)
         varying = [v.strip() for v in args.varying.split(",")] if args.varying else None
