@@ -10,7 +10,7 @@ from .analysis import compare, exact_loo, loo
 from .checks import PPCResult, ppc
 from .convergence import ConvergenceStudy, convergence_grid, convergence_study
 from .conjugate import ConjugatePosterior, fit_conjugate
-from .crossed import CrossedPrior, CrossedRegression, Factor, interaction_labels, plot_forest_factors
+from .factors import CrossedPrior, CrossedRegression, Factor, interaction_labels, plot_forest_factors
 from .flat import LinearRegression
 from .formula import FormulaModel, model
 from .hierarchical import HierarchicalPrior, HierarchicalRegression, Shrinkage, shrinkage

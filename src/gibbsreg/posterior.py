@@ -305,7 +305,7 @@ def load(path) -> Posterior:
     """
     import zipfile
 
-    from .crossed import ResolvedCrossedPrior
+    from .factors import ResolvedCrossedPrior
     from .hierarchical import ResolvedHierarchicalPrior
     from .priors import ResolvedExchangeable, ResolvedPrior
     from .runstate import RunState, describe_bad_file

@@ -73,7 +73,7 @@ def predict(post, X_new, groups=None, seed=None, prob: float = 0.95) -> Predicti
     rng = np.random.default_rng(seed)
     C, D = post.nchains, post.ndraws
     if post.attrs.get("model_kind") == "crossed":
-        from .crossed import predict_crossed
+        from .factors import predict_crossed
 
         line, s2 = predict_crossed(post, full, groups, rng)
         return PredictiveDraws(line + np.sqrt(s2) * rng.standard_normal((C, D, m)), line, prob)

@@ -1,0 +1,183 @@
+"""Several grouping factors: the factors, their priors and the data-scaled defaults."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from ..priors import DEFAULT_A, DEFAULT_B_FRACTION, SLOPE_SCALE, HalfCauchy, InvGamma, InvWishart, _finite_array, _vec, validate_cov
+
+
+
+
+TAU_INVGAMMA, TAU_HALFCAUCHY, TAU_INVWISHART = 0, 1, 2
+_TAU_KINDS = {"InvGamma": TAU_INVGAMMA, "HalfCauchy": TAU_HALFCAUCHY, "InvWishart": TAU_INVWISHART}
+MAX_CHUNK_ELEMENTS = 1 << 23
+
+
+# ---------------------------------------------------------------------------------------------
+# user-facing specification
+
+
+class Factor:
+    """One grouping factor: its name (the key of its labels in ``groups``), the columns whose
+    coefficients vary by its levels (default: the intercept only, as ``(1 | name)``), and the
+    prior of its covariance Sigma_f: InvGamma or HalfCauchy per coordinate, or InvWishart
+    (None: half-Cauchy with a data-scaled scale)."""
+
+    def __init__(self, name, varying=("intercept",), tau=None):
+        if not isinstance(name, str) or not name:
+            raise ValueError(f"Factor: name must be a non-empty string, got {name!r}")
+        if isinstance(varying, (str, int, np.integer)):
+            varying = [varying]
+        varying = list(varying)
+        if not varying:
+            raise ValueError(f"Factor {name!r}: varying is empty; at least one coefficient must vary by {name!r}")
+        if len(set(map(str, varying))) != len(varying):
+            raise ValueError(f"Factor {name!r}: varying lists a column twice: {varying}")
+        if tau is not None and not isinstance(tau, (InvGamma, HalfCauchy, InvWishart)):
+            raise ValueError(f"Factor {name!r}: tau must be InvGamma, HalfCauchy or InvWishart, got {type(tau).__name__}")
+        self.name = name
+        self.varying = varying
+        self.tau = tau
+
+    def __repr__(self):
+        return f"Factor({self.name!r}, varying={self.varying}, tau={self.tau!r})"
+
+
+class CrossedPrior:
+    """Priors of the population-level coefficients and of sigma^2; None means a data-scaled default.
+
+    Each column k of X (intercept first) has one population coefficient (mu_k if it varies in
+    the first factor, else alpha_k) with prior N(fixed_mean_k, fixed_scale_k^2); a scale of
+    ``inf`` makes it flat.  Defaults as HierarchicalPrior: mean(y) and 0 for the means, 2.5
+    sd(y)/sd(x_k) for slopes.  sigma: InvGamma on sigma^2 (default IG(1, var(y)/2)).
+    """
+
+    def __init__(self, fixed_mean=None, fixed_scale=None, sigma=None):
+        name = "CrossedPrior"
+        self.fixed_mean = _finite_array(fixed_mean, "fixed_mean", name)
+        if self.fixed_mean is not None and not np.isfinite(self.fixed_mean).all():
+            raise ValueError(f"{name}: fixed_mean must be finite")
+        if fixed_scale is None:
+            self.fixed_scale = None
+        else:
+            s = np.asarray(fixed_scale, dtype=float)
+            if np.isnan(s).any() or not (s > 0).all():
+                raise ValueError(f"{name}: fixed_scale must be positive (inf for a flat prior), got {fixed_scale!r}")
+            self.fixed_scale = s
+        if sigma is not None and not isinstance(sigma, InvGamma):
+            raise ValueError(f"{name}: sigma must be an InvGamma prior on sigma^2, got {type(sigma).__name__}")
+        if sigma is not None and (sigma.a.ndim or sigma.b.ndim):
+            raise ValueError(f"{name}: sigma's a and b must be scalars")
+        self.sigma = sigma
+
+
+@dataclass
+class ResolvedCrossedPrior:
+    """Every number of the crossed model's prior, on the original coordinates."""
+
+    names: list[str]
+    fixed_mean: np.ndarray
+    fixed_scale: np.ndarray
+    factors: list[dict]  # name, varying, tau_kind and its numbers
+    sigma_a: float = 1.0
+    sigma_b: float = 1.0
+    defaults: list[str] = field(default_factory=list)
+
+    kind = "CrossedPrior"
+
+    def to_dict(self) -> dict:
+        fac = [{k: (v.tolist() if isinstance(v, np.ndarray) else v) for k, v in f.items()} for f in self.factors]
+        return {"names": list(self.names), "fixed_mean": self.fixed_mean.tolist(),
+                "fixed_scale": [float(x) if np.isfinite(x) else "inf" for x in self.fixed_scale],
+                "factors": fac, "sigma_a": self.sigma_a, "sigma_b": self.sigma_b, "defaults": list(self.defaults)}
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "ResolvedCrossedPrior":
+        arrays = ("tau_a", "tau_b", "tau_scale", "iw_scale")
+        fac = [{k: (np.asarray(v, dtype=float) if k in arrays and v is not None else v) for k, v in f.items()}
+               for f in d["factors"]]
+        return cls(list(d["names"]), np.asarray(d["fixed_mean"], float),
+                   np.asarray([np.inf if x == "inf" else x for x in d["fixed_scale"]], float), fac,
+                   float(d["sigma_a"]), float(d["sigma_b"]), list(d.get("defaults", [])))
+
+    def __str__(self) -> str:
+        lines = ["Prior: CrossedPrior" + (f" (defaults scaled to the data: {', '.join(self.defaults)})"
+                                          if self.defaults else "")]
+        first = set(self.factors[0]["varying"])
+        for k, n in enumerate(self.names):
+            who = f"mu[{n}]" if n in first else f"alpha[{n}]"
+            s = self.fixed_scale[k]
+            lines.append(f"  {who} ~ " + ("flat" if not np.isfinite(s) else f"N({self.fixed_mean[k]:.4g}, {s:.4g}^2)"))
+        for i, f in enumerate(self.factors):
+            centre = "mu" if i == 0 else "0"
+            lines.append(f"  b_{f['name']}[j] ~ N({centre}, Sigma_{f['name']})")
+            if f["tau_kind"] == "InvGamma":
+                for k, n in enumerate(f["varying"]):
+                    lines.append(f"    tau2_{f['name']}[{n}] ~ IG({f['tau_a'][k]:.4g}, {f['tau_b'][k]:.4g})")
+            elif f["tau_kind"] == "HalfCauchy":
+                for k, n in enumerate(f["varying"]):
+                    lines.append(f"    tau_{f['name']}[{n}] ~ half-Cauchy(0, {f['tau_scale'][k]:.4g})")
+            else:
+                lines.append(f"    Sigma_{f['name']} ~ IW({f['iw_df']:.4g}, Psi), diag(Psi) = "
+                             f"{np.array2string(np.diag(f['iw_scale']), precision=4)}")
+        lines.append(f"  sigma2 ~ IG({self.sigma_a:.4g}, {self.sigma_b:.4g})")
+        return "\n".join(lines)
+
+
+def _tau_defaults(stats):
+    """(default means, default scales, default tau scales) for every column, as HierarchicalPrior."""
+    y_sd = math.sqrt(stats.y_var) if stats.y_var > 0 else max(abs(stats.y_mean), 1.0)
+    x_sd = np.where(stats.x_sd > 0, stats.x_sd, stats.transform.scale)
+    slope = SLOPE_SCALE * y_sd / x_sd
+    mean, scale, tau = np.zeros(len(x_sd)), slope, y_sd / x_sd
+    if stats.transform.intercept:
+        icpt = math.sqrt((SLOPE_SCALE * y_sd) ** 2 + float(np.sum((stats.x_mean * slope) ** 2)))
+        mean = np.concatenate([[stats.y_mean], mean])
+        scale = np.concatenate([[icpt], scale])
+        tau = np.concatenate([[y_sd], tau])
+    return mean, scale, tau, y_sd
+
+
+def resolve_crossed_prior(prior: CrossedPrior, factors, stats, names, vidx) -> ResolvedCrossedPrior:
+    """Fill the defaults from the complete-pooling statistics; vidx[f] are factor f's column indices."""
+    mean, scale, tau_default, y_sd = _tau_defaults(stats)
+    p = len(names)
+    defaults = []
+    if prior.fixed_mean is None:
+        defaults.append("fixed_mean")
+        fixed_mean = mean
+    else:
+        fixed_mean = _vec(prior.fixed_mean, p, "fixed_mean")
+    if prior.fixed_scale is None:
+        defaults.append("fixed_scale")
+        fixed_scale = scale
+    else:
+        fixed_scale = _vec(prior.fixed_scale, p, "fixed_scale")
+    out = []
+    for f, idx in zip(factors, vidx):
+        q = len(idx)
+        d = {"name": f.name, "varying": [names[i] for i in idx]}
+        tau = f.tau
+        if tau is None:
+            defaults.append(f"tau_{f.name}")
+            d.update(tau_kind="HalfCauchy", tau_scale=tau_default[idx].copy())
+        elif isinstance(tau, InvGamma):
+            d.update(tau_kind="InvGamma", tau_a=_vec(tau.a, q, "tau a"), tau_b=_vec(tau.b, q, "tau b"))
+        elif isinstance(tau, HalfCauchy):
+            d.update(tau_kind="HalfCauchy", tau_scale=_vec(tau.scale, q, "tau scale"))
+        else:
+            if tau.df <= q - 1:
+                raise ValueError(f"Factor {f.name!r}: InvWishart df must exceed q - 1 = {q - 1}, got {tau.df}")
+            psi = np.eye(q) * tau.scale if np.ndim(tau.scale) == 0 else validate_cov(tau.scale, q, "scale", "InvWishart")
+            d.update(tau_kind="InvWishart", iw_df=float(tau.df), iw_scale=psi)
+        out.append(d)
+    if prior.sigma is None:
+        defaults.append("sigma")
+        sa, sb = DEFAULT_A, DEFAULT_B_FRACTION * y_sd**2
+    else:
+        sa, sb = float(prior.sigma.a), float(prior.sigma.b)
+    return ResolvedCrossedPrior(list(names), fixed_mean, fixed_scale, out, sa, sb, defaults)
