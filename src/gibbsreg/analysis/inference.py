@@ -144,7 +144,8 @@ def to_inference_data(post, X=None, y=None, groups=None, *, log_likelihood=None,
         coords["feature"] = names[int(rows.intercept):]
         dims.update(y=["obs"], y_group=["group"], y_group_conditional=["group"], X=["obs", "feature"])
         groups_out["observed_data"] = {"y": rows.y}
-        const = {"X": rows.X}
+        # rows on Dask stay there: the design is not copied into the export (y and the labels are)
+        const = {"X": rows.X} if isinstance(rows.X, np.ndarray) else {}
         if rows.hierarchical:
             const["group_label"] = np.asarray(post.coords["group"])[rows.codes]
             dims["group_label"] = ["obs"]

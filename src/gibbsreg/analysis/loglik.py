@@ -87,6 +87,10 @@ def rows_of(post, X=None, y=None, groups=None) -> Rows:
         return Rows(data.X, data.y, np.asarray(codes, dtype=np.int64), bool(attrs["intercept"]), vi, pi, hier)
     if X is None or y is None:
         raise ValueError("pass both X= and y= (or neither, to use the data the Posterior was sampled from)")
+    from ..io.api import is_dask
+
+    if is_dask(X) or is_dask(y) or (groups is not None and is_dask(groups)):
+        return _dask_rows(post, X, y, groups, hier, vi, pi, p)
     design = as_design(X, y, attrs["intercept"])
     if len(design.names) != p:
         raise ValueError(f"X gives {len(design.names)} coefficients {design.names}; the posterior was fitted "
@@ -106,6 +110,37 @@ def rows_of(post, X=None, y=None, groups=None) -> Rows:
     else:
         codes = np.zeros(design.n, dtype=np.int64)
     return Rows(design.X, design.y, codes, design.intercept, vi, pi, hier)
+
+
+def _dask_rows(post, X, y, groups, hier, vi, pi, p) -> Rows:
+    """Rows on Dask: X stays lazy (each block of rows is computed when the kernel reaches it, a pass
+    over the data); y and the group labels (n values each, smaller than the log-likelihood) are read."""
+    import dask.array as da
+
+    attrs = post.attrs
+    if hasattr(X, "to_dask_array"):  # a Dask DataFrame: its columns, with known partition sizes
+        X = X.to_dask_array(lengths=True)
+    if not isinstance(X, da.Array):
+        X = da.from_array(np.asarray(X, dtype=np.float64))
+    if X.ndim != 2 or X.shape[1] + int(attrs["intercept"]) != p:
+        raise ValueError(f"X has shape {X.shape}; the posterior was fitted with {p} coefficients {attrs['names']}")
+    y = np.asarray(y.compute() if hasattr(y, "compute") else y, dtype=np.float64).reshape(-1)
+    if y.shape[0] != X.shape[0]:
+        raise ValueError(f"y has {y.shape[0]} rows but X has {X.shape[0]}")
+    codes = np.zeros(y.shape[0], dtype=np.int64)
+    if hier:
+        if groups is None:
+            raise ValueError("the hierarchical model's likelihood needs groups= (one label per row)")
+        from ..hierarchical import encode_groups
+
+        labels_in = groups.compute() if hasattr(groups, "compute") else groups
+        codes0, labels = encode_groups(labels_in, y.shape[0])
+        lookup = {lab: j for j, lab in enumerate(post.coords["group"])}
+        unknown = [lab for lab in labels.tolist() if lab not in lookup]
+        if unknown:
+            raise ValueError(f"group label(s) {unknown[:5]} were not in the fitted data")
+        codes = np.array([lookup[lab] for lab in labels.tolist()], dtype=np.int64)[codes0]
+    return Rows(X.astype(np.float64), y, codes, bool(attrs["intercept"]), vi, pi, hier)
 
 
 @dataclass
