@@ -23,8 +23,8 @@ from .data import as_design, row_chunks, sufficient_stats
 from .io.api import model_stats, remembered_rows
 from .posterior import Posterior
 from .priors import (DEFAULT_A, DEFAULT_B_FRACTION, SLOPE_SCALE, HalfCauchy, InvGamma, InvWishart, _finite_array,
-                     _positive_vector, _vec, validate_cov)
-from .sampling import chain_streams, check_sampling_args, chunk_runner, drive, no_huge_pages
+                     _positive_vector, _vec, resolve_group_scale)
+from .sampling import chain_streams, check_sampling_args, chunk_runner, drive
 from .runner import ChainSpec, copy_draws, new_state, run_chains, run_options
 from .runstate import fingerprint as make_fingerprint
 
@@ -156,16 +156,7 @@ def resolve_hierarchical_prior(prior: HierarchicalPrior, stats, names, varying_i
                group_variance=prior.group_variance)
     if tau is None:
         defaults.append("tau")
-        res.update(tau_kind="HalfCauchy", tau_scale=tau_default[varying_idx].copy())
-    elif isinstance(tau, InvGamma):
-        res.update(tau_kind="InvGamma", tau_a=_vec(tau.a, q, "tau a"), tau_b=_vec(tau.b, q, "tau b"))
-    elif isinstance(tau, HalfCauchy):
-        res.update(tau_kind="HalfCauchy", tau_scale=_vec(tau.scale, q, "tau scale"))
-    else:
-        if tau.df <= q - 1:
-            raise ValueError(f"InvWishart: df must exceed q - 1 = {q - 1} (the number of varying coefficients minus one), got {tau.df}")
-        psi = np.eye(q) * tau.scale if np.ndim(tau.scale) == 0 else validate_cov(tau.scale, q, "scale", "InvWishart")
-        res.update(tau_kind="InvWishart", iw_df=float(tau.df), iw_scale=psi)
+    res.update(resolve_group_scale(tau, q, tau_default[varying_idx]))
     if prior.sigma is None:
         defaults.append("sigma")
         res.update(sigma_a=DEFAULT_A, sigma_b=DEFAULT_B_FRACTION * y_sd**2)

@@ -342,6 +342,26 @@ def _vec(value, k, name):
 
 
 
+def resolve_group_scale(tau, q: int, default_scale: np.ndarray, who: str = "InvWishart") -> dict:
+    """The numbers of a group-level scale prior on q coordinates, as resolved-prior fields.
+
+    None is the data-scaled default, tau_k ~ half-Cauchy(default_scale_k); InvGamma and HalfCauchy
+    broadcast over the coordinates; InvWishart(df, scale) needs df > q - 1 and Psi = scale * I or
+    a given SPD matrix.  Returns tau_kind and tau_a/tau_b, tau_scale or iw_df/iw_scale.
+    """
+    if tau is None:
+        return {"tau_kind": "HalfCauchy", "tau_scale": np.asarray(default_scale, dtype=float).copy()}
+    if isinstance(tau, InvGamma):
+        return {"tau_kind": "InvGamma", "tau_a": _vec(tau.a, q, "tau a"), "tau_b": _vec(tau.b, q, "tau b")}
+    if isinstance(tau, HalfCauchy):
+        return {"tau_kind": "HalfCauchy", "tau_scale": _vec(tau.scale, q, "tau scale")}
+    if tau.df <= q - 1:
+        raise ValueError(f"{who}: df must exceed q - 1 = {q - 1} (the number of varying coefficients minus one), "
+                         f"got {tau.df}")
+    psi = np.eye(q) * tau.scale if np.ndim(tau.scale) == 0 else validate_cov(tau.scale, q, "scale", "InvWishart")
+    return {"tau_kind": "InvWishart", "iw_df": float(tau.df), "iw_scale": psi}
+
+
 class Exchangeable:
     """Exchangeable coefficients for one flat regression (a Bayesian ridge that learns its shrinkage).
 

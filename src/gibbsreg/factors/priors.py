@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ..priors import DEFAULT_A, DEFAULT_B_FRACTION, SLOPE_SCALE, HalfCauchy, InvGamma, InvWishart, _finite_array, _vec, validate_cov
+from ..priors import DEFAULT_A, DEFAULT_B_FRACTION, SLOPE_SCALE, HalfCauchy, InvGamma, InvWishart, _finite_array, _vec, resolve_group_scale
 
 
 
@@ -161,19 +161,9 @@ def resolve_crossed_prior(prior: CrossedPrior, factors, stats, names, vidx) -> R
     for f, idx in zip(factors, vidx):
         q = len(idx)
         d = {"name": f.name, "varying": [names[i] for i in idx]}
-        tau = f.tau
-        if tau is None:
+        if f.tau is None:
             defaults.append(f"tau_{f.name}")
-            d.update(tau_kind="HalfCauchy", tau_scale=tau_default[idx].copy())
-        elif isinstance(tau, InvGamma):
-            d.update(tau_kind="InvGamma", tau_a=_vec(tau.a, q, "tau a"), tau_b=_vec(tau.b, q, "tau b"))
-        elif isinstance(tau, HalfCauchy):
-            d.update(tau_kind="HalfCauchy", tau_scale=_vec(tau.scale, q, "tau scale"))
-        else:
-            if tau.df <= q - 1:
-                raise ValueError(f"Factor {f.name!r}: InvWishart df must exceed q - 1 = {q - 1}, got {tau.df}")
-            psi = np.eye(q) * tau.scale if np.ndim(tau.scale) == 0 else validate_cov(tau.scale, q, "scale", "InvWishart")
-            d.update(tau_kind="InvWishart", iw_df=float(tau.df), iw_scale=psi)
+        d.update(resolve_group_scale(f.tau, q, tau_default[idx], who=f"Factor {f.name!r}: InvWishart"))
         out.append(d)
     if prior.sigma is None:
         defaults.append("sigma")
