@@ -585,6 +585,15 @@ def resume(source, X=None, y=None, groups=None, *, stats=None, model=None, draws
         resumed = resume_run(post, spec, **kw)
         resumed.data = remembered_rows(X, y)
         return resumed
+    if state.kind == "crossed":
+        from .factors import CrossedRegression
+
+        if not isinstance(model, CrossedRegression):
+            raise ValueError("resuming a CrossedRegression run needs its model: resume(source, X, y, groups, "
+                             "model=CrossedRegression([...factors...]))")
+        if stats is not None:
+            raise ValueError("the crossed model runs on its cell statistics from the rows: pass X, y and groups")
+        return model.resume(post, X, y, groups, **kw)
     from .hierarchical import HierarchicalRegression, hier_spec
 
     if model is not None:

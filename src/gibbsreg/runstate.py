@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 
 STATE_FORMAT = 1
-KINDS = ("flat", "hierarchical", "conjugate")
+KINDS = ("flat", "hierarchical", "conjugate", "crossed")
 
 
 # ---- generator states -----------------------------------------------------------------------

@@ -9,7 +9,7 @@ import numpy as np
 
 from ..data import as_design, sufficient_stats
 from ..posterior import FittedData, Posterior
-from ..sampling import chain_streams, check_sampling_args, chunk_runner, drive, no_huge_pages
+from ..sampling import chain_streams, check_sampling_args, chunk_runner, drive
 from .priors import MAX_CHUNK_ELEMENTS, TAU_HALFCAUCHY, CrossedPrior, Factor, resolve_crossed_prior
 from .cells import cell_stats, factor_columns
 from .problem import CrossedProblem, crossed_problem
@@ -161,67 +161,136 @@ class CrossedRegression:
         return problem, design, prior, levels, vidx, pidx
 
     def sample(self, X, y, groups, *, chains: int = 4, draws: int = 1000, warmup: int = 1000, thin: int = 1,
-               seed=None, backend: str = "numba", progress: bool = True) -> Posterior:
+               seed=None, backend: str = "numba", progress: bool = True, until=None, checkpoint=None,
+               checkpoint_every: float = 60.0, store=None) -> Posterior:
         """Gibbs sampling; returns ``b_<factor>`` (chains, draws, J_f, q_f), ``tau2_<factor>`` (q_f) or
         ``Sigma_<factor>`` (q_f, q_f), ``mu`` (q_1), ``alpha`` (r) when some columns do not vary in the
-        first factor, and ``sigma2`` (chains, draws).  ``groups``: {factor name: labels} or a DataFrame."""
+        first factor, and ``sigma2`` (chains, draws).  ``groups``: {factor name: labels} or a DataFrame.
+        ``until``, ``checkpoint``, ``checkpoint_every`` and ``store`` as in LinearRegression.sample;
+        ``model.resume(post, X, y, groups, draws=N)`` continues the run exactly."""
+        from ..runner import new_state, run_chains, run_options
+
         chains, draws, warmup, thin, backend = check_sampling_args(chains, draws, warmup, thin, backend)
+        options = run_options(until, checkpoint, checkpoint_every, store, progress)
         t0 = time.perf_counter()
-        problem, design, prior, levels, vidx, pidx = self.prepare(X, y, groups)
+        spec, design, codes = self._spec(X, y, groups, seed)
         streams = chain_streams(seed, chains)
-        setup = time.perf_counter() - t0
-        with no_huge_pages():
-            out, info = run_crossed(problem, streams, draws=draws, warmup=warmup, thin=thin, backend=backend,
-                                    progress=progress)
-        D, ref = problem.stats.scale, problem.stats.ref
-        draws_out, dims = {}, {}
-        coords = {}
-        Ch, Dn = out["sigma2"].shape
-        for f, fac in enumerate(self.factors):
-            v = np.asarray(vidx[f])
-            k, Jf = len(v), len(levels[f])
-            b = out["b"][:, :, problem.b_off[f]: problem.b_off[f + 1]].reshape(Ch, Dn, Jf, k) / D[v]
-            if f == 0:
-                b += ref[v]
-            draws_out[f"b_{fac.name}"] = b
-            dims[f"b_{fac.name}"] = [f"{fac.name}_level", f"{fac.name}_coef"]
-            coords[f"{fac.name}_level"] = levels[f].tolist()
-            coords[f"{fac.name}_coef"] = [design.names[i] for i in v]
-            coords[f"{fac.name}_coef_"] = [design.names[i] for i in v]
-            Sig = out["Sigma"][:, :, f, :k, :k] / np.outer(D[v], D[v])
-            if prior.factors[f]["tau_kind"] == "InvWishart":
-                draws_out[f"Sigma_{fac.name}"] = Sig
-                dims[f"Sigma_{fac.name}"] = [f"{fac.name}_coef", f"{fac.name}_coef_"]
-            else:
-                draws_out[f"tau2_{fac.name}"] = np.diagonal(Sig, axis1=2, axis2=3).copy()
-                dims[f"tau2_{fac.name}"] = [f"{fac.name}_coef"]
-        v1 = np.asarray(vidx[0])
-        draws_out["mu"] = out["mu"] / D[v1] + ref[v1]
-        dims["mu"] = ["coef"]
-        coords["coef"] = [design.names[i] for i in v1]
-        if pidx:
-            pa = np.asarray(pidx)
-            draws_out["alpha"] = out["alpha"] / D[pa] + ref[pa]
-            dims["alpha"] = ["pooled_coef"]
-            coords["pooled_coef"] = [design.names[i] for i in pidx]
-        draws_out["sigma2"] = out["sigma2"]
-        dims["sigma2"] = []
-        kinds = ", ".join(f"{f['name']}: {f['tau_kind']}" for f in prior.factors)
-        attrs = {
-            "model": f"CrossedRegression ({kinds}; {self.sampler} Gibbs)",
-            "model_kind": "crossed", "sampler": self.sampler, "prior": prior, "backend": backend,
-            "seed": int(seed) if isinstance(seed, (int, np.integer)) else None,
-            "chains": chains, "draws": draws, "warmup": warmup, "thin": thin,
-            "n": design.n, "p": design.p, "intercept": self.intercept, "names": design.names,
-            "factors": [f.name for f in self.factors],
-            "group_dims": [f"{f.name}_level" for f in self.factors],  # collapsed in printed summaries
-            "varying_index": [list(map(int, v)) for v in vidx],
-            "pooled_index": [int(i) for i in pidx], "levels": [len(lv) for lv in levels],
-            "cells": int(problem.stats.G.shape[0]),
-            "setup_seconds": setup, "warmup_seconds": info.warmup_seconds,
-            "sampling_seconds": info.sampling_seconds, "interrupted": info.interrupted,
-        }
-        post = Posterior(draws_out, dims=dims, coords=coords, attrs=attrs)
-        codes, _ = factor_columns(groups, self.factors, design.n)
+        state = new_state(spec, streams, chains=chains, warmup=warmup, draws=draws, thin=thin, seed=seed,
+                          backend=backend)
+        post = run_chains(spec, state, streams, options, draws_more=draws, setup_seconds=time.perf_counter() - t0)
         post.data = FittedData(design.X, design.y, codes)  # codes (n, F): a reference, for the log-likelihood
         return post
+
+    def resume(self, post: Posterior, X, y, groups, *, draws: int | None = None, until=None, checkpoint=None,
+               checkpoint_every: float = 60.0, store=None, backend: str | None = None,
+               progress: bool = True) -> Posterior:
+        """Continue the run that made ``post`` (same data, factors and prior); see LinearRegression.resume."""
+        from ..runner import resume_run
+
+        t0 = time.perf_counter()
+        spec, design, codes = self._spec(X, y, groups, None)
+        resumed = resume_run(post, spec, draws=draws, until=until, checkpoint=checkpoint,
+                             checkpoint_every=checkpoint_every, store=store, backend=backend, progress=progress,
+                             setup_seconds=time.perf_counter() - t0)
+        resumed.data = FittedData(design.X, design.y, codes)
+        return resumed
+
+    def _spec(self, X, y, groups, seed):
+        problem, design, prior, levels, vidx, pidx = self.prepare(X, y, groups)
+        codes, _ = factor_columns(groups, self.factors, design.n)
+        return crossed_spec(problem, design, prior, levels, vidx, pidx, self.factors, self.sampler,
+                            self.intercept, seed), design, codes
+
+
+def crossed_spec(problem: CrossedProblem, design, prior, levels, vidx, pidx, factors, sampler, intercept, seed=None):
+    """The crossed model under the run driver: kernel, state, outputs and the element-wise map from the
+    scaled coordinates (theta' = D (theta - ref)) to the posterior's."""
+    from ..runner import ChainSpec, copy_draws
+    from ..runstate import fingerprint as make_fingerprint
+
+    D, ref = problem.stats.scale, problem.stats.ref
+    K = len(problem.J)
+    qmax = problem.vidx.shape[1]
+    nb = int(problem.b_off[-1])
+    r = len(pidx)
+    q1 = int(problem.q[0])
+    variables, coords = {}, {}
+    for f, fac in enumerate(factors):
+        v = list(vidx[f])
+        variables[f"b_{fac.name}"] = ((len(levels[f]), len(v)), [f"{fac.name}_level", f"{fac.name}_coef"])
+        coords[f"{fac.name}_level"] = levels[f].tolist()
+        coords[f"{fac.name}_coef"] = [design.names[i] for i in v]
+        coords[f"{fac.name}_coef_"] = [design.names[i] for i in v]
+        if prior.factors[f]["tau_kind"] == "InvWishart":
+            variables[f"Sigma_{fac.name}"] = ((len(v), len(v)), [f"{fac.name}_coef", f"{fac.name}_coef_"])
+        else:
+            variables[f"tau2_{fac.name}"] = ((len(v),), [f"{fac.name}_coef"])
+    v1 = np.asarray(vidx[0])
+    variables["mu"] = ((q1,), ["coef"])
+    coords["coef"] = [design.names[i] for i in v1]
+    if pidx:
+        variables["alpha"] = ((r,), ["pooled_coef"])
+        coords["pooled_coef"] = [design.names[i] for i in pidx]
+    variables["sigma2"] = ((), [])
+
+    def map_draws(src, dest):
+        C, n = src["sigma2"].shape[:2]
+        for f, fac in enumerate(factors):
+            v = np.asarray(vidx[f])
+            k, Jf = len(v), len(levels[f])
+            b = src["b"][:, :, problem.b_off[f]: problem.b_off[f + 1]].reshape(C, n, Jf, k)
+            out = dest[f"b_{fac.name}"]
+            np.divide(b, D[v], out=out)
+            if f == 0:
+                np.add(out, ref[v], out=out)
+            Sig = src["Sigma"][:, :, f, :k, :k]
+            if f"Sigma_{fac.name}" in dest:
+                np.divide(Sig, np.outer(D[v], D[v]), out=dest[f"Sigma_{fac.name}"])
+            else:
+                np.divide(np.diagonal(Sig, axis1=2, axis2=3), D[v] * D[v], out=dest[f"tau2_{fac.name}"])
+        np.divide(src["mu"], D[v1], out=dest["mu"])
+        np.add(dest["mu"], ref[v1], out=dest["mu"])
+        if pidx:
+            pa = np.asarray(pidx)
+            np.divide(src["alpha"], D[pa], out=dest["alpha"])
+            np.add(dest["alpha"], ref[pa], out=dest["alpha"])
+        copy_draws(src["sigma2"], dest["sigma2"])
+
+    def init_state(streams):
+        b, alpha, mu, Sinv, lam, sigma2 = crossed_initial_state(problem, streams.init, len(streams.normal))
+        return {"b": b, "alpha": alpha, "mu": mu, "Sinv": Sinv, "lam": lam, "sigma2": sigma2}
+
+    def load_kernel():
+        from ..kernels.crossed import crossed_gibbs
+
+        return crossed_gibbs
+
+    settings = {"kind": "crossed", "names": list(design.names), "intercept": bool(intercept), "sampler": sampler,
+                "factors": [[f.name, [int(i) for i in v]] for f, v in zip(factors, vidx)],
+                "levels": [[str(x) for x in lv.tolist()] for lv in levels]}
+    s = problem.stats
+    fp = make_fingerprint(settings, {"G": s.G, "h": s.h, "rr": s.rr, "n": s.n, "scale": s.scale, "ref": s.ref},
+                          prior.to_dict())
+    kinds = ", ".join(f"{f['name']}: {f['tau_kind']}" for f in prior.factors)
+    attrs = {
+        "model": f"CrossedRegression ({kinds}; {sampler} Gibbs)",
+        "model_kind": "crossed", "sampler": sampler, "prior": prior,
+        "seed": int(seed) if isinstance(seed, (int, np.integer)) else None,
+        "n": design.n, "p": design.p, "intercept": bool(intercept), "names": design.names,
+        "factors": [f.name for f in factors],
+        "group_dims": [f"{f.name}_level" for f in factors],  # collapsed in printed summaries
+        "varying_index": [list(map(int, v)) for v in vidx],
+        "pooled_index": [int(i) for i in pidx], "levels": [len(lv) for lv in levels],
+        "cells": int(s.G.shape[0]),
+    }
+    config = {"model": "CrossedRegression", "intercept": bool(intercept), "sampler": sampler}
+    cells = s.G.shape[0]
+    return ChainSpec(
+        kind="crossed", load_kernel=load_kernel, reference_fn=crossed_gibbs_reference,
+        kernel_args=problem.kernel_args(), state_names=("b", "alpha", "mu", "Sinv", "lam", "sigma2"),
+        outputs={"b": ((nb,), True), "alpha": ((r,), True), "mu": ((q1,), True), "Sigma": ((K, qmax, qmax), True),
+                 "sigma2": ((), True)},
+        variables=variables, map_draws=map_draws, init_state=init_state, fingerprint=fp, config=config,
+        coords=coords, attrs=attrs,
+        failure_message="a conditional precision matrix lost positive definiteness; rescale the data or the prior",
+        numpy_iter_values=nb + 4 * cells * G_width(problem), numpy_max_elements=MAX_CHUNK_ELEMENTS)
