@@ -169,7 +169,7 @@ def resolve_hierarchical_prior(prior: HierarchicalPrior, stats, names, varying_i
 # groups and per-group sufficient statistics
 
 
-def encode_groups(groups, n: int):
+def encode_groups(groups, n: int, min_groups: int = 2):
     """Integer codes (n,) and labels (J,) ordered as numpy.unique orders them; validates labels."""
     if groups is None:
         raise ValueError("groups is None; pass a length-n array of group labels")
@@ -211,7 +211,7 @@ def encode_groups(groups, n: int):
         codes = codes.reshape(-1)
     if codes.shape[0] != n:
         raise ValueError(f"groups has {codes.shape[0]} labels but X has {n} rows; they must match")
-    if len(labels) < 2:
+    if len(labels) < min_groups:  # statistics of one chunk may hold a single group; a model needs two
         raise ValueError(f"the hierarchical model needs at least 2 groups; got {len(labels)}")
     return codes.astype(np.int64), labels
 

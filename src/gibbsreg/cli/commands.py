@@ -10,7 +10,7 @@ import numpy as np
 
 from .errors import EXIT_INTERRUPTED, EXIT_OK, DataError, UsageError
 from .priorspec import build_flat_prior, build_hierarchical_prior, prior_settings
-from .tables import check_readable, numeric, read_csv, require_columns
+from .tables import check_readable, numeric, read_csv, require_columns, stream_csv_stats
 
 
 def run_demo(args) -> int:
@@ -181,7 +181,7 @@ def _statistics(args):
     With the dask extra installed, CSV and Parquet files (a file, a folder or a glob) are read in
     bounded memory by gibbsreg.read_stats; otherwise a CSV file is read into memory.
     """
-    from .. import load_stats, read_stats, sufficient_stats
+    from .. import load_stats, read_stats
 
     if args.stats:
         if args.data:
@@ -209,8 +209,7 @@ def _statistics(args):
         raise UsageError(f'{path!r}: reading Parquet files or folders needs pip install "gibbsreg[dask]"')
     if _dask_available():
         return read_stats(path, y=args.y, x=xnames, groups=args.groups, intercept=not args.no_intercept)
-    X, y, groups = _design_from_csv(args)
-    return sufficient_stats(X, y, groups, intercept=not args.no_intercept)
+    return stream_csv_stats(path, args.y, xnames, args.groups, intercept=not args.no_intercept)
 
 
 def _long_run_options(args) -> dict:

@@ -62,7 +62,8 @@ def require_columns(cols, names, path) -> None:
         raise UsageError(f"{which} {', '.join(map(repr, missing))} not in {path}; its columns are {list(cols)}")
 
 
-def numeric(cols, name, path) -> np.ndarray:
+def numeric(cols, name, path, first_line: int = 2) -> np.ndarray:
+    """A column of strings as floats ("" is NaN); a non-number is a DataError naming its line."""
     require_columns(cols, [name], path)
     values = cols[name]
     out = np.empty(len(values))
@@ -70,5 +71,82 @@ def numeric(cols, name, path) -> np.ndarray:
         try:
             out[i] = float(v) if v != "" else np.nan
         except ValueError:
-            raise DataError(f"column {name!r} of {path} is not numeric: {v!r} on line {i + 2}") from None
+            raise DataError(f"column {name!r} of {path} is not numeric: {v!r} on line {first_line + i}") from None
     return out
+
+
+def stream_csv_stats(path: str, y: str, x=None, groups: str | None = None, *, intercept: bool = True,
+                     chunk_rows: int = 100_000):
+    """Mergeable sufficient statistics of a CSV file read in chunks of rows (bounded memory, no extra needed).
+
+    Each chunk of ``chunk_rows`` rows becomes one FlatStats/GroupedStats and the chunks are merged
+    exactly (gibbsreg.merge), so memory holds one chunk, never the file.  Errors name the column and
+    the line: a non-numeric value, NaN or inf, an empty group label.
+    """
+    from .. import merge, sufficient_stats
+
+    check_readable(path)
+    parts = []
+    try:
+        with open(path, newline="") as fh:
+            reader = csv.reader(fh)
+            try:
+                header = [h.strip() for h in next(reader)]
+            except StopIteration:
+                raise DataError(f"data file {path!r} is empty") from None
+            cols = {h: None for h in header}
+            xnames = list(x) if x else [c for c in header if c not in (y, groups)]
+            require_columns(cols, [y] + xnames + ([groups] if groups else []), path)
+            idx = {h: i for i, h in enumerate(header)}
+            first_line = 2
+            while True:
+                rows = []
+                for row in reader:
+                    if row:
+                        if len(row) != len(header):
+                            raise DataError(f"{path}, line {first_line + len(rows)}: {len(row)} fields, "
+                                            f"expected {len(header)}")
+                        rows.append(row)
+                        if len(rows) == chunk_rows:
+                            break
+                if not rows:
+                    break
+                chunk = {h: [r[idx[h]].strip() for r in rows] for h in [y] + xnames + ([groups] if groups else [])}
+                yv = _finite(numeric(chunk, y, path, first_line), y, path, first_line)
+                X = np.column_stack([_finite(numeric(chunk, c, path, first_line), c, path, first_line)
+                                     for c in xnames]) if xnames else np.empty((len(rows), 0))
+                labels = None
+                if groups:
+                    labels = np.array(chunk[groups])
+                    empty = np.flatnonzero(labels == "")
+                    if empty.size:
+                        raise DataError(f"group column {groups!r} of {path} is empty on line "
+                                        f"{first_line + int(empty[0])}")
+                parts.append(sufficient_stats(_Named(X, xnames), yv, labels, intercept=intercept))
+                first_line += len(rows)
+    except UnicodeDecodeError:
+        raise DataError(f"{path} is not a text (CSV) file") from None
+    except csv.Error as err:
+        raise DataError(f"{path} is not a valid CSV file: {err}") from None
+    if not parts:
+        raise DataError(f"data file {path!r} has a header but no data rows")
+    return merge(parts) if len(parts) > 1 else parts[0]
+
+
+def _finite(values: np.ndarray, name: str, path: str, first_line: int) -> np.ndarray:
+    bad = np.flatnonzero(~np.isfinite(values))
+    if bad.size:
+        v = values[bad[0]]
+        kind = "NaN (or an empty field)" if np.isnan(v) else ("inf" if v > 0 else "-inf")
+        raise DataError(f"column {name!r} of {path} holds {kind} on line {first_line + int(bad[0])}")
+    return values
+
+
+class _Named:
+    """A float block with column names (to_numpy, columns, shape): names travel into the statistics."""
+
+    def __init__(self, values, columns):
+        self.values, self.columns, self.shape, self.ndim = values, list(columns), values.shape, 2
+
+    def to_numpy(self, dtype=None):
+        return self.values if dtype is None else self.values.astype(dtype, copy=False)

@@ -53,7 +53,7 @@ def memory_stats(X, y, groups=None, *, intercept: bool = True):
         return out
     from ..hierarchical import encode_groups
 
-    codes, labels = encode_groups(groups, design.n)
+    codes, labels = encode_groups(groups, design.n, min_groups=1)
     J = len(labels)
     ids = np.arange(J)
     out = None
