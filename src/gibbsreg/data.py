@@ -105,6 +105,19 @@ def _check_finite(block: np.ndarray, start: int, what: str, names) -> None:
     raise ValueError(f"{what} contains {kind} at row {row}, {label}")
 
 
+def check_labels(g: np.ndarray, what: str = "groups", where: str = "") -> None:
+    """A ValueError naming the first missing label (NaN / inf / None) of a 1-D label array."""
+    at = f" of {where}" if where else ""
+    if g.dtype.kind == "f":
+        bad = ~np.isfinite(g)
+        if bad.any():
+            raise ValueError(f"{what} has a NaN/inf label at row {int(np.argmax(bad))}{at}")
+    elif g.dtype.kind == "O":
+        for i, v in enumerate(g):
+            if v is None or (isinstance(v, float) and not np.isfinite(v)):
+                raise ValueError(f"{what} has a missing (None/NaN) label at row {i}{at}")
+
+
 @dataclass
 class Design:
     """A validated regression problem: X (n, p_x) without the intercept column, y (n,)."""

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from . import reference
-from .data import as_design, row_chunks, sufficient_stats
+from .data import as_design, check_labels, row_chunks, sufficient_stats
 from .io.api import model_stats, remembered_rows
 from .posterior import Posterior
 from .priors import (DEFAULT_A, DEFAULT_B_FRACTION, SLOPE_SCALE, HalfCauchy, InvGamma, InvWishart, _finite_array,
@@ -192,14 +192,8 @@ def encode_groups(groups, n: int, min_groups: int = 2):
             raise ValueError(f"groups must be 1-D with one label per row; got shape {g.shape}")
         if g.shape[0] != n:
             raise ValueError(f"groups has {g.shape[0]} labels but X has {n} rows; they must match")
-        if g.dtype.kind == "f":
-            bad = ~np.isfinite(g)
-            if bad.any():
-                raise ValueError(f"groups has a NaN/inf label at row {int(np.argmax(bad))}")
-        elif g.dtype.kind == "O":
-            for i, v in enumerate(g):
-                if v is None or (isinstance(v, float) and not math.isfinite(v)):
-                    raise ValueError(f"groups has a missing (None/NaN) label at row {i}")
+        check_labels(g, "groups")
+        if g.dtype.kind == "O":
             try:
                 g = g.astype(str) if all(isinstance(v, str) for v in g) else g
             except TypeError:

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 
 import numpy as np
 
-from ..data import row_chunks
+from ..data import check_labels, row_chunks
 
 
 # ---------------------------------------------------------------------------------------------
@@ -38,14 +37,8 @@ def encode_factor(labels, n: int, name: str):
         raise ValueError(f"factor {name!r} has {g.shape[0]} labels but X has {n} rows; they must match")
     if n == 0:
         raise ValueError(f"factor {name!r} is empty (no labels)")
-    if g.dtype.kind == "f":
-        bad = ~np.isfinite(g)
-        if bad.any():
-            raise ValueError(f"factor {name!r} has a NaN/inf label at row {int(np.argmax(bad))}")
-    elif g.dtype.kind == "O":
-        for i, v in enumerate(g):
-            if v is None or (isinstance(v, float) and not math.isfinite(v)):
-                raise ValueError(f"factor {name!r} has a missing (None/NaN) label at row {i}")
+    check_labels(g, f"factor {name!r}")
+    if g.dtype.kind == "O":
         if all(isinstance(v, str) for v in g):
             g = g.astype(str)
     try:

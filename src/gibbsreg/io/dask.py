@@ -8,6 +8,7 @@ import math
 
 import numpy as np
 
+from ..data import check_labels
 from .api import is_dask, require_dask
 from .stats import FlatStats, GroupedStats, augmented, check_finite_block, merge
 
@@ -43,14 +44,8 @@ def clean_labels(g, where: str):
     g = np.asarray(g)
     if g.ndim != 1:
         g = g.reshape(-1)
-    if g.dtype.kind == "f":
-        bad = ~np.isfinite(g)
-        if bad.any():
-            raise ValueError(f"groups has a NaN/inf label at row {int(np.argmax(bad))} of {where}")
-    elif g.dtype.kind == "O":
-        for i, v in enumerate(g):
-            if v is None or (isinstance(v, float) and not math.isfinite(v)) or v is getattr(np, "nan"):
-                raise ValueError(f"groups has a missing (None/NaN) label at row {i} of {where}")
+    check_labels(g, "groups", where)
+    if g.dtype.kind == "O":
         try:
             import pandas as pd
 
