@@ -25,11 +25,11 @@ mixing of a factor variance near zero (docs/maths.md section 12.6).
 """
 
 from .cells import CellStats, cell_stats, encode_factor, factor_columns, interaction_labels
-from .model import CrossedRegression, run_crossed
+from .model import CrossedRegression
 from .predict import plot_forest_factors, predict_crossed
 from .priors import CrossedPrior, Factor, ResolvedCrossedPrior, resolve_crossed_prior
 from .problem import CrossedProblem, crossed_problem
 
 __all__ = ["CellStats", "CrossedPrior", "CrossedProblem", "CrossedRegression", "Factor", "ResolvedCrossedPrior",
            "cell_stats", "crossed_problem", "encode_factor", "factor_columns", "interaction_labels",
-           "plot_forest_factors", "predict_crossed", "resolve_crossed_prior", "run_crossed"]
+           "plot_forest_factors", "predict_crossed", "resolve_crossed_prior"]

@@ -9,7 +9,7 @@ import numpy as np
 
 from ..data import as_design, sufficient_stats
 from ..posterior import FittedData, Posterior
-from ..sampling import chain_streams, check_sampling_args, chunk_runner, drive
+from ..sampling import chain_streams, check_sampling_args
 from .priors import MAX_CHUNK_ELEMENTS, TAU_HALFCAUCHY, CrossedPrior, Factor, resolve_crossed_prior
 from .cells import cell_stats, factor_columns
 from .problem import CrossedProblem, crossed_problem
@@ -46,33 +46,6 @@ def crossed_initial_state(problem: CrossedProblem, init_gens, chains: int):
     b = np.zeros((chains, int(problem.b_off[-1])))
     alpha = np.zeros((chains, len(problem.pidx)))
     return b, alpha, mu, Sinv, lam, sigma2
-
-
-def run_crossed(problem: CrossedProblem, streams, *, draws, warmup, thin, backend, progress):
-    """Sample; returns the scaled-coordinate draws (b, alpha, mu, Sigma, sigma2) and the RunInfo."""
-    chains = len(streams.normal)
-    K = len(problem.J)
-    qmax = problem.vidx.shape[1]
-    state = crossed_initial_state(problem, streams.init, chains)
-    nb = int(problem.b_off[-1])
-    r = len(problem.pidx)
-    out = dict(b=np.empty((chains, draws, nb)), alpha=np.empty((chains, draws, r)),
-               mu=np.empty((chains, draws, int(problem.q[0]))), Sigma=np.empty((chains, draws, K, qmax, qmax)),
-               sigma2=np.empty((chains, draws)))
-    order = ("b", "alpha", "mu", "Sigma", "sigma2")
-
-    def load_kernel():
-        from ..kernels.crossed import crossed_gibbs
-
-        return crossed_gibbs
-
-    run_chunk = chunk_runner(backend, load_kernel, crossed_gibbs_reference, problem.kernel_args(), state, streams,
-                             out, order, thin, "a conditional precision matrix lost positive definiteness; "
-                             "rescale the data or the prior")
-    cells = problem.stats.G.shape[0]
-    cap = None if backend == "numba" else max(1, MAX_CHUNK_ELEMENTS // (chains * (nb + 4 * cells * G_width(problem)) + 1))
-    info = drive(run_chunk, draws=draws, warmup=warmup, thin=thin, progress=progress, max_chunk_iters=cap)
-    return {k: v[:, : info.draws_done] for k, v in out.items()}, info
 
 
 def G_width(problem) -> int:
