@@ -10,7 +10,7 @@ import numpy as np
 
 from .errors import EXIT_INTERRUPTED, EXIT_OK, DataError, UsageError
 from .priorspec import build_flat_prior, build_hierarchical_prior, prior_settings
-from .tables import check_readable, numeric, read_csv, require_columns, stream_csv_stats
+from .tables import NamedColumns, check_readable, numeric, read_csv, require_columns, stream_csv_stats
 
 
 def run_demo(args) -> int:
@@ -63,51 +63,6 @@ def _int_option(value: int, flag: str, minimum: int) -> int:
     if value < minimum:
         raise UsageError(f"{flag} must be at least {minimum}, got {value}")
     return value
-
-
-def _design_from_csv(args):
-    """(X as a DataFrame or array, y, groups or None) from the CSV file and the column flags."""
-    cols = read_csv(args.data)
-    require_columns(cols, [args.y], args.data)
-    if args.groups:
-        require_columns(cols, [args.groups], args.data)
-    if args.x:
-        xnames = [c.strip() for c in args.x.split(",") if c.strip()]
-        require_columns(cols, xnames, args.data)
-    else:
-        xnames = [c for c in cols if c not in (args.y, args.groups)]
-    y = numeric(cols, args.y, args.data)
-    try:
-        X = np.column_stack([numeric(cols, c, args.data) for c in xnames]) if xnames else np.empty((len(y), 0))
-    except DataError as err:
-        if args.x:
-            raise
-        raise DataError(f"{err} (every column but --y is a predictor unless --x names them; "
-                        "a label column goes to --groups)") from None
-    try:
-        import pandas as pd
-
-        X = pd.DataFrame(X, columns=xnames)
-    except ImportError:
-        if xnames != [f"x{k}" for k in range(len(xnames))]:
-            X = _NamedColumns(X, xnames)
-    groups = None
-    if args.groups:
-        groups = np.array(cols[args.groups])
-        empty = np.flatnonzero(groups == "")
-        if empty.size:
-            raise DataError(f"group column {args.groups!r} of {args.data} is empty on line {int(empty[0]) + 2}")
-    return X, y, groups
-
-
-class _NamedColumns:
-    """Just enough of a frame (to_numpy, columns, shape) to carry column names without pandas."""
-
-    def __init__(self, values, columns):
-        self.values, self.columns, self.shape, self.ndim = values, list(columns), values.shape, 2
-
-    def to_numpy(self, dtype=None):
-        return self.values.astype(dtype) if dtype is not None else self.values
 
 
 def _frame_from_csv(path: str):
@@ -316,7 +271,7 @@ def _sample_crossed(args, spec, group_columns) -> int:
     model = CrossedRegression([Factor(g) for g in group_columns])
     _announce(args)
     t0 = time.perf_counter()
-    post = model.sample(_NamedColumns(X, xnames) if xnames else X, y, groups, chains=args.chains, draws=args.draws,
+    post = model.sample(NamedColumns(X, xnames) if xnames else X, y, groups, chains=args.chains, draws=args.draws,
                         warmup=args.warmup, thin=args.thin, seed=args.seed, backend=args.backend,
                         progress=not args.quiet)
     return finish(post, args.out, time.perf_counter() - t0)

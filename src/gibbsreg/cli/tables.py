@@ -122,7 +122,7 @@ def stream_csv_stats(path: str, y: str, x=None, groups: str | None = None, *, in
                     if empty.size:
                         raise DataError(f"group column {groups!r} of {path} is empty on line "
                                         f"{first_line + int(empty[0])}")
-                parts.append(sufficient_stats(_Named(X, xnames), yv, labels, intercept=intercept))
+                parts.append(sufficient_stats(NamedColumns(X, xnames), yv, labels, intercept=intercept))
                 first_line += len(rows)
     except UnicodeDecodeError:
         raise DataError(f"{path} is not a text (CSV) file") from None
@@ -142,7 +142,7 @@ def _finite(values: np.ndarray, name: str, path: str, first_line: int) -> np.nda
     return values
 
 
-class _Named:
+class NamedColumns:
     """A float block with column names (to_numpy, columns, shape): names travel into the statistics."""
 
     def __init__(self, values, columns):
