@@ -15,7 +15,10 @@ reference consumes the same streams in the same order.
 
 Each sweep passes over the groups four times (beta draws with the sums for alpha and mu; the
 spread about mu; the interweaving sums; the interweaving move with RSS and sigma_j^2), in fixed
-blocks of groups (group_blocks: they depend on J alone).  Every sum over groups is formed per
+blocks of up to MAX_BLOCK groups (group_blocks: they depend on J alone).  Within a block the groups
+sit side by side, one per vector lane: the kernels take G, h and beta lane-major (GT (p, p, J),
+hT (p, J), betaT (C, q, J)), and every step of a group's update is a loop over the block's lanes,
+which the compiler vectorises.  Every sum over groups is formed per
 block and the block sums are added in block order, so a chain's draws are the same whether its
 blocks run one after another on one thread (hier_gibbs_chains, threads over chains) or on several
 (hier_gibbs_groups, when there are fewer chains than threads).
@@ -27,8 +30,13 @@ import numba
 import numpy as np
 from numba import njit, prange
 
-from .linalg import (backward_solve_transpose, backward_transpose, cholesky_forward, cholesky_forward_affine,
-                     cholesky_lower, forward_solve, symmetric_quadratic_form)
+from .linalg import (
+    backward_solve_transpose,
+    backward_transpose,
+    cholesky_forward,
+    cholesky_lower,
+    forward_solve,
+)
 
 TAU_INVGAMMA = 0
 TAU_HALFCAUCHY = 1
@@ -49,10 +57,10 @@ def _draw_gaussian(A, v, inv_diag, normal, n):
 # Groups are processed in fixed blocks; every sum over groups is formed per block and the block sums
 # are added in block order.  The blocks depend on J alone, so the draws are the same whether the
 # blocks of a chain run on one thread or on several.
-MIN_BLOCK = 16
-MAX_BLOCKS = 64
+MAX_BLOCK = 128  # groups side by side in a block's vector loops: long enough to fill the vectors, short enough
+# for the block's lane workspace (q^2 + 2p + 4 rows) to stay in the L1/L2 caches
 GROUP_PARALLEL_MIN_J = 512  # below this, waking the threads at every stage costs more than it saves
-LANES = 8  # groups factorised side by side (two AVX2 vectors)
+LANE_ROWS = 4  # rows of per-group scratch in a block's lane workspace, besides 2p rows of per-coefficient values
 # Contraction to fused multiply-adds, but no reassociation: the same function inlined into the
 # chains kernel and into the groups kernel must round identically, which a reordered (vectorised)
 # sum would not guarantee.
@@ -61,8 +69,9 @@ EXACT_ORDER = {"contract"}
 
 @njit(cache=True)
 def group_blocks(J):
-    """(block size, number of blocks) for J groups."""
-    size = max(MIN_BLOCK, (J + MAX_BLOCKS - 1) // MAX_BLOCKS)
+    """(block size, number of blocks) for J groups: as few blocks as MAX_BLOCK allows, of near-equal sizes."""
+    nb = (J + MAX_BLOCK - 1) // MAX_BLOCK
+    size = (J + nb - 1) // nb
     return size, (J + size - 1) // size
 
 
@@ -79,84 +88,114 @@ def _fill_noise_gammas(gamma_rng, g, nj, sigma_a, j0, j1):
 
 
 @njit(cache=True, fastmath=EXACT_ORDER)
-def _stage_beta(G, h, q, r, j0, j1, beta_c, alpha_c, Sinv_c, Sinv_mu, sigma2_c, z, Am, rhs, inv_diag, tmp, idx, part):
+def _lane_total(row, m):
+    """sum(row[:m]) in a fixed order (four interleaved partial sums), which depends on m alone."""
+    s0 = 0.0
+    s1 = 0.0
+    s2 = 0.0
+    s3 = 0.0
+    m4 = m - m % 4
+    for l in range(0, m4, 4):
+        s0 += row[l]
+        s1 += row[l + 1]
+        s2 += row[l + 2]
+        s3 += row[l + 3]
+    for l in range(m4, m):
+        s0 += row[l]
+    return (s0 + s1) + (s2 + s3)
+
+
+@njit(cache=True, fastmath=EXACT_ORDER)
+def _stage_beta(GT, hT, q, r, j0, j1, betaT_c, alpha_c, Sinv_c, Sinv_mu, sigma2_c, z, Am, W, part):
     """beta_j | mu, Sigma, alpha, sigma2 for groups j0..j1-1 (normals z[(j - j0) q + a]), and the block's
     sums for the next steps: part = [sum G_pp,j / s_j^2 (r x r), sum (h_p,j - G_pv,j beta_j) / s_j^2 (r),
     sum beta_j (q)].  Returns the number of failed factorisations.
 
-    LANES groups at a time, each in its own lane of Am (q, q, LANES), rhs and inv_diag (q, LANES):
-    one group's Cholesky is a chain of dependent square roots and divisions, and side by side the
-    groups' chains overlap and vectorise (the lanes' arithmetic is the same whatever their number).
+    The block's groups side by side, one per lane (the last axis of GT, hT, betaT_c, Am (q, q, m) and
+    the rows of W): one group's Cholesky is a chain of dependent square roots and divisions; side by side
+    the chains overlap and every step is a vector loop over the lanes.
     """
+    m = j1 - j0
+    # the block's own views: indices counted from 0 are known to be non-negative (no wrap-around test
+    # in the lane loops, which then vectorise)
+    Gb = GT[:, :, j0:j1]
+    hb = hT[:, j0:j1]
+    bb = betaT_c[:, j0:j1]
+    sb = sigma2_c[j0:j1]
     nfail = 0
-    for i in range(r * r + r + q):
-        part[i] = 0.0
-    s = tmp[0]
-    t = tmp[1]
-    dd = tmp[2]
-    tt = tmp[3]
-    for j in range(j0, j1, LANES):
-        n = min(LANES, j1 - j)
-        for l in range(LANES):
-            idx[l] = j + l if l < n else j  # spare lanes repeat the first group; their results are dropped
-        for l in range(LANES):
-            s[l] = 1.0 / sigma2_c[idx[l]]
-        for a in range(q):
-            for l in range(LANES):
-                jl = idx[l]
-                t_a = h[jl, a]
-                for b in range(r):
-                    t_a -= G[jl, a, q + b] * alpha_c[b]
-                rhs[a, l] = Sinv_mu[a] + t_a * s[l]
-            for b in range(a + 1):
-                for l in range(LANES):
-                    Am[a, b, l] = Sinv_c[a, b] + G[idx[l], a, b] * s[l]
-        # Cholesky A = L L' row by row with the forward solve L^{-1} rhs
-        for i in range(q):
-            for c in range(i):
-                for l in range(LANES):
-                    t[l] = Am[i, c, l]
-                for k in range(c):
-                    for l in range(LANES):
-                        t[l] -= Am[i, k, l] * Am[c, k, l]
-                for l in range(LANES):
-                    Am[i, c, l] = t[l] * inv_diag[c, l]
-            for l in range(LANES):
-                dd[l] = Am[i, i, l]
-                tt[l] = rhs[i, l]
-            for k in range(i):
-                for l in range(LANES):
-                    dd[l] -= Am[i, k, l] * Am[i, k, l]
-                    tt[l] -= Am[i, k, l] * rhs[k, l]
-            for l in range(n):
-                if not dd[l] > 0.0:
-                    nfail += 1
-            for l in range(LANES):
-                rinv = 1.0 / math.sqrt(dd[l])
-                inv_diag[i, l] = rinv
-                rhs[i, l] = tt[l] * rinv
-        for a in range(q):
-            for l in range(LANES):
-                rhs[a, l] += z[(idx[l] - j0) * q + a]
-        # backward solve L' x = rhs
-        for i in range(q - 1, -1, -1):
-            for l in range(LANES):
-                rhs[i, l] *= inv_diag[i, l]
-            for k in range(i):
-                for l in range(LANES):
-                    rhs[k, l] -= Am[i, k, l] * rhs[i, l]
-        for l in range(n):
-            jl = j + l
-            for a in range(q):
-                beta_c[jl, a] = rhs[a, l]
-                part[r * r + r + a] += rhs[a, l]
-            for a in range(r):
-                for b in range(a + 1):
-                    part[a * r + b] += G[jl, q + a, q + b] * s[l]
-                t_a = h[jl, q + a]
-                for b in range(q):
-                    t_a -= G[jl, q + a, b] * rhs[b, l]
-                part[r * r + a] += t_a * s[l]
+    s = W[0]
+    t = W[1]
+    dd = W[2]
+    tt = W[3]
+    rhs = W[4:4 + q]
+    inv_diag = W[4 + q:4 + 2 * q]
+    for l in range(m):
+        s[l] = 1.0 / sb[l]
+    for a in range(q):
+        for l in range(m):
+            t[l] = hb[a, l]
+        for b in range(r):
+            ab = alpha_c[b]
+            for l in range(m):
+                t[l] -= Gb[a, q + b, l] * ab
+        sm = Sinv_mu[a]
+        for l in range(m):
+            rhs[a, l] = sm + t[l] * s[l]
+        for b in range(a + 1):
+            sab = Sinv_c[a, b]
+            for l in range(m):
+                Am[a, b, l] = sab + Gb[a, b, l] * s[l]
+    # Cholesky A = L L' row by row with the forward solve L^{-1} rhs
+    for i in range(q):
+        for c in range(i):
+            for l in range(m):
+                t[l] = Am[i, c, l]
+            for k in range(c):
+                for l in range(m):
+                    t[l] -= Am[i, k, l] * Am[c, k, l]
+            for l in range(m):
+                Am[i, c, l] = t[l] * inv_diag[c, l]
+        for l in range(m):
+            dd[l] = Am[i, i, l]
+            tt[l] = rhs[i, l]
+        for k in range(i):
+            for l in range(m):
+                dd[l] -= Am[i, k, l] * Am[i, k, l]
+                tt[l] -= Am[i, k, l] * rhs[k, l]
+        for l in range(m):
+            if not dd[l] > 0.0:
+                nfail += 1
+        for l in range(m):
+            rinv = 1.0 / math.sqrt(dd[l])
+            inv_diag[i, l] = rinv
+            rhs[i, l] = tt[l] * rinv
+    for a in range(q):
+        for l in range(m):
+            rhs[a, l] += z[l * q + a]
+    # backward solve L' x = rhs
+    for i in range(q - 1, -1, -1):
+        for l in range(m):
+            rhs[i, l] *= inv_diag[i, l]
+        for k in range(i):
+            for l in range(m):
+                rhs[k, l] -= Am[i, k, l] * rhs[i, l]
+    for a in range(q):
+        for l in range(m):
+            bb[a, l] = rhs[a, l]
+        part[r * r + r + a] = _lane_total(rhs[a], m)
+    for a in range(r):
+        for b in range(a + 1):
+            for l in range(m):
+                t[l] = Gb[q + a, q + b, l] * s[l]
+            part[a * r + b] = _lane_total(t, m)
+        for l in range(m):
+            t[l] = hb[q + a, l]
+        for b in range(q):
+            for l in range(m):
+                t[l] -= Gb[q + a, b, l] * rhs[b, l]
+        for l in range(m):
+            t[l] *= s[l]
+        part[r * r + a] = _lane_total(t, m)
     return nfail
 
 
@@ -199,23 +238,27 @@ def _alpha_mu_step(J, q, r, nb, part, Sainv, Sainv_a0, S0inv, S0inv_mu0, Sinv_c,
 
 
 @njit(cache=True, fastmath=EXACT_ORDER)
-def _stage_spread(q, j0, j1, full, beta_c, mu_c, part):
+def _stage_spread(q, j0, j1, full, betaT_c, mu_c, W, part):
     """The block's sum of (beta_j - mu)(beta_j - mu)' (lower triangle, ``full``) or of its diagonal."""
+    m = j1 - j0
+    bb = betaT_c[:, j0:j1]
+    d = W[:q]
+    t = W[q]
+    for a in range(q):
+        mu_a = mu_c[a]
+        for l in range(m):
+            d[a, l] = bb[a, l] - mu_a
     if full:
-        for i in range(q * q):
-            part[i] = 0.0
-        for j in range(j0, j1):
-            for a in range(q):
-                da = beta_c[j, a] - mu_c[a]
-                for b in range(a + 1):
-                    part[a * q + b] += da * (beta_c[j, b] - mu_c[b])
+        for a in range(q):
+            for b in range(a + 1):
+                for l in range(m):
+                    t[l] = d[a, l] * d[b, l]
+                part[a * q + b] = _lane_total(t, m)
     else:
         for a in range(q):
-            part[a] = 0.0
-        for j in range(j0, j1):
-            for a in range(q):
-                d = beta_c[j, a] - mu_c[a]
-                part[a] += d * d
+            for l in range(m):
+                t[l] = d[a, l] * d[a, l]
+            part[a] = _lane_total(t, m)
 
 
 @njit(cache=True, fastmath=EXACT_ORDER)
@@ -270,61 +313,61 @@ def _sigma_step(J, q, nb, part, tau_kind, tau_a, tau_b, iw_df, iw_Psi, Sinv_c, l
 
 
 @njit(cache=True, fastmath=EXACT_ORDER)
-def _stage_asis(G, h, q, r, j0, j1, scale_step, beta_c, alpha_c, mu_c, sigma2_c, tau_old, acc, dl, xl, idx, part):
+def _stage_asis(GT, hT, q, r, j0, j1, scale_step, betaT_c, alpha_c, mu_c, sigma2_c, tau_old, W, part):
     """The block's sums for interweaving: [A = sum X_j'X_j/s_j^2 (q x q), v = sum X_j'(y_j - X_j eta_j -
-    W_j alpha)/s_j^2 (q), then with ``scale_step`` b (q), Q (q x q lower) and Bm (q x q)].
-
-    LANES groups at a time: lane l of acc (3q^2 + 2q, LANES) sums the groups j0 + l, j0 + l + LANES, ...
-    (vectorised, in registers and L1 rather than one memory round trip per group and term); the lanes
-    are added in order at the end, so the sums do not depend on how the blocks are scheduled.
-    """
+    W_j alpha)/s_j^2 (q), then with ``scale_step`` b (q), Q (q x q lower) and Bm (q x q)], the groups
+    side by side in lanes as in _stage_beta."""
     oA, ov, ob, oQ, oB = 0, q * q, q * q + q, q * q + 2 * q, 2 * q * q + 2 * q
-    ne = 3 * q * q + 2 * q if scale_step else q * q + q
-    for e in range(ne):
-        for l in range(LANES):
-            acc[e, l] = 0.0
-    for j in range(j0, j1, LANES):
-        n = min(LANES, j1 - j)
-        for l in range(LANES):
-            idx[l] = j + l if l < n else j
-        # spare lanes get weight 0: they add exact zeros
-        for l in range(LANES):
-            xl[q, l] = 1.0 / sigma2_c[idx[l]] if l < n else 0.0
+    m = j1 - j0
+    Gb = GT[:, :, j0:j1]
+    hb = hT[:, j0:j1]
+    bb = betaT_c[:, j0:j1]
+    sb = sigma2_c[j0:j1]
+    w = W[0]
+    t = W[1]
+    dl = W[2:2 + q]
+    xl = W[2 + q:2 + 2 * q]
+    for l in range(m):
+        w[l] = 1.0 / sb[l]
+    for a in range(q):
+        mu_a = mu_c[a]
+        for l in range(m):
+            dl[a, l] = bb[a, l] - mu_a
+            t[l] = hb[a, l]
+        for b in range(r):
+            ab = alpha_c[b]
+            for l in range(m):
+                t[l] -= Gb[a, q + b, l] * ab
+        for l in range(m):
+            xl[a, l] = w[l] * t[l]
+    for a in range(q):
+        for l in range(m):
+            t[l] = xl[a, l]
+        for b in range(q):
+            for l in range(m):
+                t[l] -= w[l] * Gb[a, b, l] * dl[b, l]
+        part[ov + a] = _lane_total(t, m)
+        for b in range(a + 1):
+            for l in range(m):
+                t[l] = w[l] * Gb[a, b, l]
+            part[oA + a * q + b] = _lane_total(t, m)
+    if scale_step:
         for a in range(q):
-            for l in range(LANES):
-                jl = idx[l]
-                dl[a, l] = beta_c[jl, a] - mu_c[a]
-                t = h[jl, a]
-                for b in range(r):
-                    t -= G[jl, a, q + b] * alpha_c[b]
-                xl[a, l] = xl[q, l] * t
+            ta = tau_old[a]
+            for l in range(m):
+                dl[a, l] = dl[a, l] / ta  # eta_j = (beta_j - mu) / tau
         for a in range(q):
-            for l in range(LANES):
-                acc[ov + a, l] += xl[a, l]
+            for l in range(m):
+                t[l] = dl[a, l] * xl[a, l]
+            part[ob + a] = _lane_total(t, m)
             for b in range(q):
-                for l in range(LANES):
-                    wg = xl[q, l] * G[idx[l], a, b]
-                    acc[ov + a, l] -= wg * dl[b, l]
-                    if b <= a:
-                        acc[oA + a * q + b, l] += wg
-        if scale_step:
-            for a in range(q):
-                for l in range(LANES):
-                    dl[a, l] = dl[a, l] / tau_old[a]  # eta_j = (beta_j - mu) / tau
-            for a in range(q):
-                for l in range(LANES):
-                    acc[ob + a, l] += dl[a, l] * xl[a, l]
-                for b in range(q):
-                    for l in range(LANES):
-                        gab = xl[q, l] * G[idx[l], a, b] * dl[a, l]
-                        acc[oB + a * q + b, l] += gab
-                        if b <= a:
-                            acc[oQ + a * q + b, l] += gab * dl[b, l]
-    for e in range(ne):
-        s = 0.0
-        for l in range(LANES):
-            s += acc[e, l]
-        part[e] = s
+                for l in range(m):
+                    t[l] = w[l] * Gb[a, b, l] * dl[a, l]
+                part[oB + a * q + b] = _lane_total(t, m)
+                if b <= a:
+                    for l in range(m):
+                        t[l] *= dl[b, l]
+                    part[oQ + a * q + b] = _lane_total(t, m)
 
 
 @njit(cache=True, fastmath=EXACT_ORDER)
@@ -401,36 +444,66 @@ def _asis_step(q, nb, part, scale_step, S0inv, S0inv_mu0, prior_a, prior_b, mu_c
 
 
 @njit(cache=True, fastmath=EXACT_ORDER)
-def _stage_noise(G, h, rr, q, r, j0, j1, shift, mu_new, mu_old, fac, beta_c, alpha_c, sigma2_c, group_variance,
-                 sigma_b, gam, theta, k, out_beta_c, out_sigma2_c):
+def _stage_noise(GT, hT, rr, q, r, j0, j1, shift, mu_new, mu_old, fac, betaT_c, alpha_c, sigma2_c, group_variance,
+                 sigma_b, gam, W, k, out_beta_c, out_sigma2_c):
     """For groups j0..j1-1: the interweaving move beta_j = mu_new + fac (beta_j - mu_old) (``shift``), RSS_j,
-    then sigma_j^2 from the gammas gam[j - j0] (``group_variance``) and the stores of draw k (k >= 0).
-    Returns the block's sum of RSS_j."""
+    then sigma_j^2 from the gammas gam[j - j0] (``group_variance``) and the stores of draw k (k >= 0),
+    the groups side by side in lanes as in _stage_beta.  Returns the block's sum of RSS_j."""
     p = q + r
-    total = 0.0
-    for a in range(r):
-        theta[q + a] = alpha_c[a]
-    for j in range(j0, j1):
+    m = j1 - j0
+    Gb = GT[:, :, j0:j1]
+    hb = hT[:, j0:j1]
+    bb = betaT_c[:, j0:j1]
+    sb = sigma2_c[j0:j1]
+    rb = rr[j0:j1]
+    lin = W[0]
+    quad = W[1]
+    row = W[2]
+    theta = W[3:3 + p]
+    for a in range(q):
         if shift:
-            for a in range(q):
-                beta_c[j, a] = mu_new[a] + fac[a] * (beta_c[j, a] - mu_old[a])
-        lin = 0.0
-        for a in range(q):
-            theta[a] = beta_c[j, a]
-        for a in range(p):
-            lin += theta[a] * h[j, a]
-        rss = rr[j] - 2.0 * lin + symmetric_quadratic_form(theta, G[j], p)
-        if rss < 0.0:
-            rss = 0.0
-        if group_variance:
-            sigma2_c[j] = (sigma_b + 0.5 * rss) / gam[j - j0]
-        total += rss
-        if k >= 0:
-            if out_beta_c.shape[0] > 0:
+            mn = mu_new[a]
+            mo = mu_old[a]
+            fa = fac[a]
+            for l in range(m):
+                bb[a, l] = mn + fa * (bb[a, l] - mo)
+        for l in range(m):
+            theta[a, l] = bb[a, l]
+    for a in range(r):
+        for l in range(m):
+            theta[q + a, l] = alpha_c[a]
+    # RSS_j = rr_j - 2 theta_j'h_j + theta_j'G_j theta_j with theta_j = (beta_j, alpha), G_j's lower triangle
+    for l in range(m):
+        lin[l] = 0.0
+        quad[l] = 0.0
+    for a in range(p):
+        for l in range(m):
+            lin[l] += theta[a, l] * hb[a, l]
+    for a in range(p):
+        for l in range(m):
+            row[l] = 0.0
+        for b in range(a):
+            for l in range(m):
+                row[l] += Gb[a, b, l] * theta[b, l]
+        for l in range(m):
+            quad[l] += theta[a, l] * (2.0 * row[l] + Gb[a, a, l] * theta[a, l])
+    for l in range(m):
+        rss = rb[l] - 2.0 * lin[l] + quad[l]
+        row[l] = 0.0 if rss < 0.0 else rss  # noqa: FURB136 (NaN stays NaN)
+    if group_variance:
+        for l in range(m):
+            sb[l] = (sigma_b + 0.5 * row[l]) / gam[l]
+    if k >= 0:
+        if out_beta_c.shape[0] > 0:
+            for l in range(m):
                 for a in range(q):
-                    out_beta_c[k, j, a] = beta_c[j, a]
-            if group_variance:
-                out_sigma2_c[k, j] = sigma2_c[j]
+                    out_beta_c[k, j0 + l, a] = theta[a, l]
+        if group_variance:
+            for l in range(m):
+                out_sigma2_c[k, j0 + l] = sb[l]
+    total = 0.0
+    for l in range(m):
+        total += row[l]
     return total
 
 
@@ -504,39 +577,49 @@ def hier_gibbs(
     (hier_gibbs_chains); otherwise every chain's groups are shared out in blocks, stage by stage
     (hier_gibbs_groups).  Both make the same arithmetic on the same random numbers, so the draws do
     not depend on the thread count.
+
+    G (J, p, p), h (J, p) and beta (C, J, q) are handed to the kernels lane-major, as GT (p, p, J),
+    hT (p, J) and betaT (C, q, J): a block's groups then sit side by side in memory, one per vector lane.
     """
-    args = (G, h, rr, nj, q, S0inv, S0inv_mu0, Sainv, Sainv_a0, tau_kind, tau_a, tau_b, hc_inv_scale2, iw_df, iw_Psi,
-            sigma_a, sigma_b, group_variance, asis, beta, alpha, mu, Sinv, lam, sigma2, normal_gens, gamma_gens,
-            n_iter, thin, out_start, out_beta, out_alpha, out_mu, out_Sigma, out_sigma2)
-    if beta.shape[0] < numba.get_num_threads() and G.shape[0] >= GROUP_PARALLEL_MIN_J:
-        return hier_gibbs_groups(*args)
-    return hier_gibbs_chains(*args)
+    GT = np.ascontiguousarray(G.transpose(1, 2, 0))
+    hT = np.ascontiguousarray(h.T)
+    betaT = np.ascontiguousarray(beta.transpose(0, 2, 1))
+    args = (GT, hT, rr, nj, q, S0inv, S0inv_mu0, Sainv, Sainv_a0, tau_kind, tau_a, tau_b, hc_inv_scale2, iw_df,
+            iw_Psi, sigma_a, sigma_b, group_variance, asis, betaT, alpha, mu, Sinv, lam, sigma2, normal_gens,
+            gamma_gens, n_iter, thin, out_start, out_beta, out_alpha, out_mu, out_Sigma, out_sigma2)
+    try:
+        if betaT.shape[0] < numba.get_num_threads() and GT.shape[2] >= GROUP_PARALLEL_MIN_J:
+            # the last stage's tasks are shared out by cost (_fill_shares), one range per worker
+            return hier_gibbs_groups(*args, numba.get_num_threads())
+        return hier_gibbs_chains(*args)
+    finally:
+        beta[...] = betaT.transpose(0, 2, 1)
 
 
 @njit(cache=True, parallel=True, fastmath=EXACT_ORDER)
-def hier_gibbs_chains(G, h, rr, nj, q, S0inv, S0inv_mu0, Sainv, Sainv_a0, tau_kind, tau_a, tau_b, hc_inv_scale2,
-                      iw_df, iw_Psi, sigma_a, sigma_b, group_variance, asis, beta, alpha, mu, Sinv, lam, sigma2,
+def hier_gibbs_chains(GT, hT, rr, nj, q, S0inv, S0inv_mu0, Sainv, Sainv_a0, tau_kind, tau_a, tau_b, hc_inv_scale2,
+                      iw_df, iw_Psi, sigma_a, sigma_b, group_variance, asis, betaT, alpha, mu, Sinv, lam, sigma2,
                       normal_gens, gamma_gens, n_iter, thin, out_start, out_beta, out_alpha, out_mu, out_Sigma,
                       out_sigma2):
     """hier_gibbs with the chains shared out between threads."""
-    n_chains = beta.shape[0]
+    n_chains = betaT.shape[0]
     failures = np.zeros(n_chains, dtype=np.int64)
     for c in prange(n_chains):
-        failures[c] = _one_chain(np.int64(c), G, h, rr, nj, q, S0inv, S0inv_mu0, Sainv, Sainv_a0, tau_kind, tau_a,
-                                 tau_b, hc_inv_scale2, iw_df, iw_Psi, sigma_a, sigma_b, group_variance, asis, beta,
+        failures[c] = _one_chain(np.int64(c), GT, hT, rr, nj, q, S0inv, S0inv_mu0, Sainv, Sainv_a0, tau_kind, tau_a,
+                                 tau_b, hc_inv_scale2, iw_df, iw_Psi, sigma_a, sigma_b, group_variance, asis, betaT,
                                  alpha, mu, Sinv, lam, sigma2, normal_gens, gamma_gens, n_iter, thin, out_start,
                                  out_beta, out_alpha, out_mu, out_Sigma, out_sigma2)
     return failures.sum()
 
 
 @njit(cache=True, fastmath=EXACT_ORDER)
-def _one_chain(c, G, h, rr, nj, q, S0inv, S0inv_mu0, Sainv, Sainv_a0, tau_kind, tau_a, tau_b, hc_inv_scale2, iw_df,
-               iw_Psi, sigma_a, sigma_b, group_variance, asis, beta, alpha, mu, Sinv, lam, sigma2, normal_gens,
+def _one_chain(c, GT, hT, rr, nj, q, S0inv, S0inv_mu0, Sainv, Sainv_a0, tau_kind, tau_a, tau_b, hc_inv_scale2, iw_df,
+               iw_Psi, sigma_a, sigma_b, group_variance, asis, betaT, alpha, mu, Sinv, lam, sigma2, normal_gens,
                gamma_gens, n_iter, thin, out_start, out_beta, out_alpha, out_mu, out_Sigma, out_sigma2):
     """Chain c's sweeps, its blocks one after another (workspaces are the chain's own: shared rows
     would false-share cache lines between threads)."""
-    J = G.shape[0]
-    p = G.shape[1]
+    J = GT.shape[2]
+    p = GT.shape[0]
     r = p - q
     size, nb = group_blocks(J)
     normal = normal_gens[c]
@@ -550,7 +633,6 @@ def _one_chain(c, G, h, rr, nj, q, S0inv, S0inv_mu0, Sainv, Sainv_a0, tau_kind, 
     A = np.zeros((p, p))
     v = np.zeros(p)
     inv_diag = np.zeros(p)
-    vec = np.zeros(p)
     acc = np.zeros(p)
     Sinv_mu = np.zeros(q)
     M = np.zeros((q, q))
@@ -560,16 +642,11 @@ def _one_chain(c, G, h, rr, nj, q, S0inv, S0inv_mu0, Sainv, Sainv_a0, tau_kind, 
     Bm = np.zeros((q, q))
     small = np.zeros((8, q))
     mu_old, tau, tau_old, fac, bvec = small[0], small[1], small[2], small[3], small[4]
-    asis_acc = np.zeros((3 * q * q + 2 * q, LANES))
-    asis_d = np.zeros((q, LANES))
-    asis_x = np.zeros((q + 1, LANES))
     prior_ab = np.zeros((2, q))
     z = np.zeros(size * q)
     gam = np.zeros(size)
-    Am = np.zeros((q, q, LANES))
-    lanes = np.zeros((2, q, LANES))
-    ltmp = np.zeros((4, LANES))
-    lidx = np.zeros(LANES, dtype=np.int64)
+    Am = np.zeros((q, q, size))
+    lanes = np.zeros((LANE_ROWS + 2 * p, size))
     nfail = 0
     for t in range(n_iter):
         k = out_start + (t + 1) // thin - 1 if (out_mu.shape[1] > 0 and (t + 1) % thin == 0) else -1
@@ -578,12 +655,12 @@ def _one_chain(c, G, h, rr, nj, q, S0inv, S0inv_mu0, Sainv, Sainv_a0, tau_kind, 
             j0 = b * size
             j1 = min(J, j0 + size)
             _fill_normals(normal, z, (j1 - j0) * q)
-            nfail += _stage_beta(G, h, q, r, j0, j1, beta[c], alpha[c], Sinv[c], Sinv_mu, sigma2[c], z, Am, lanes[0],
-                                 lanes[1], ltmp, lidx, part[b])
+            nfail += _stage_beta(GT, hT, q, r, j0, j1, betaT[c], alpha[c], Sinv[c], Sinv_mu, sigma2[c], z, Am, lanes,
+                                 part[b])
         nfail += _alpha_mu_step(J, q, r, nb, part, Sainv, Sainv_a0, S0inv, S0inv_mu0, Sinv[c], alpha[c], mu[c], A, v,
                                 inv_diag, acc, normal)
         for b in range(nb):
-            _stage_spread(q, b * size, min(J, (b + 1) * size), iw, beta[c], mu[c], part[b])
+            _stage_spread(q, b * size, min(J, (b + 1) * size), iw, betaT[c], mu[c], lanes, part[b])
         nfail += _sigma_step(J, q, nb, part, tau_kind, tau_a, tau_b, iw_df, iw_Psi, Sinv[c], lam[c], M, Bart, W, acc,
                              normal, gamma_rng)
         shift = False
@@ -593,8 +670,8 @@ def _one_chain(c, G, h, rr, nj, q, S0inv, S0inv_mu0, Sainv, Sainv_a0, tau_kind, 
                 tau_old[a] = 1.0 / math.sqrt(Sinv[c, a, a]) if scale_step else 1.0
             _hyper_prior(q, tau_kind, tau_a, tau_b, lam[c], prior_ab)
             for b in range(nb):
-                _stage_asis(G, h, q, r, b * size, min(J, (b + 1) * size), scale_step, beta[c], alpha[c], mu[c],
-                            sigma2[c], tau_old, asis_acc, asis_d, asis_x, lidx, part[b])
+                _stage_asis(GT, hT, q, r, b * size, min(J, (b + 1) * size), scale_step, betaT[c], alpha[c], mu[c],
+                            sigma2[c], tau_old, lanes, part[b])
             shift = _asis_step(q, nb, part, scale_step, S0inv, S0inv_mu0, prior_ab[0], prior_ab[1], mu[c], Sinv[c],
                                A, v, inv_diag, Q, Bm, bvec, tau, tau_old, fac, normal, gamma_rng)
         if tau_kind == TAU_HALFCAUCHY:
@@ -605,25 +682,56 @@ def _one_chain(c, G, h, rr, nj, q, S0inv, S0inv_mu0, Sainv, Sainv_a0, tau_kind, 
             j1 = min(J, j0 + size)
             if group_variance:
                 _fill_noise_gammas(gamma_rng, gam, nj, sigma_a, j0, j1)
-            part[b, 0] = _stage_noise(G, h, rr, q, r, j0, j1, shift, mu[c], mu_old, fac, beta[c], alpha[c], sigma2[c],
-                                      group_variance, sigma_b, gam, vec, k, out_beta[c], out_sigma2[c])
+            part[b, 0] = _stage_noise(GT, hT, rr, q, r, j0, j1, shift, mu[c], mu_old, fac, betaT[c], alpha[c],
+                                      sigma2[c], group_variance, sigma_b, gam, lanes, k, out_beta[c], out_sigma2[c])
         _finish_step(J, q, r, nb, part, n_total, group_variance, sigma_a, sigma_b, tau_kind, hc_inv_scale2, Sinv[c],
                      lam[c], alpha[c], mu[c], sigma2[c], M, acc, gamma_rng, k, out_alpha[c], out_mu[c], out_Sigma[c],
                      out_sigma2[c])
     return nfail
 
 
+# Costs (ns) for sharing out the last stage, as timed on x86-64 with AVX2 (they only balance the workers'
+# loads): one normal, against a group's shift and RSS, bound by reading its G_j, h_j, rr_j and beta_j.
+FILL_NS_PER_NORMAL = 3.6
+NOISE_NS_PER_DOUBLE = 1.1
+
+
+@njit(cache=True)
+def _fill_shares(C, T, size, J, q, p, n_workers):
+    """Contiguous ranges [first[w], last[w]) of the tasks 0..C+T-1 (C fills of J q normals, then T blocks of
+    about ``size`` groups) with about equal estimated cost per worker."""
+    fill_cost = FILL_NS_PER_NORMAL * J * q
+    block_cost = size * NOISE_NS_PER_DOUBLE * (p * p + p + 1 + 2 * q)
+    total = C * fill_cost + T * block_cost
+    first = np.zeros(n_workers, dtype=np.int64)
+    last = np.zeros(n_workers, dtype=np.int64)
+    cum = 0.0
+    w = 0
+    for task in range(C + T):
+        cost = fill_cost if task < C else block_cost
+        mid = cum + 0.5 * cost
+        while w < n_workers - 1 and mid >= total * (w + 1) / n_workers:
+            w += 1
+            first[w] = task
+        last[w] = task + 1
+        cum += cost
+    for v in range(w + 1, n_workers):
+        first[v] = last[w]
+        last[v] = last[w]
+    return first, last
+
+
 @njit(cache=True, parallel=True, fastmath=EXACT_ORDER)
-def hier_gibbs_groups(G, h, rr, nj, q, S0inv, S0inv_mu0, Sainv, Sainv_a0, tau_kind, tau_a, tau_b, hc_inv_scale2, iw_df,
-               iw_Psi, sigma_a, sigma_b, group_variance, asis, beta, alpha, mu, Sinv, lam, sigma2, normal_gens,
-               gamma_gens, n_iter, thin, out_start, out_beta, out_alpha, out_mu, out_Sigma, out_sigma2):
+def hier_gibbs_groups(GT, hT, rr, nj, q, S0inv, S0inv_mu0, Sainv, Sainv_a0, tau_kind, tau_a, tau_b, hc_inv_scale2, iw_df,
+               iw_Psi, sigma_a, sigma_b, group_variance, asis, betaT, alpha, mu, Sinv, lam, sigma2, normal_gens,
+               gamma_gens, n_iter, thin, out_start, out_beta, out_alpha, out_mu, out_Sigma, out_sigma2, n_workers):
     """hier_gibbs with every stage over groups run in parallel over (chain, block) pairs, the chains in
     lockstep: the same sweeps as _one_chain (the short per-chain steps between stages run on the calling
-    thread: four parallel regions per sweep);
+    thread: four parallel regions per sweep; the next sweep's beta_j normals are drawn during the last);
     each chain's random numbers for a stage are drawn first, in _one_chain's order, into a buffer."""
-    C = beta.shape[0]
-    J = G.shape[0]
-    p = G.shape[1]
+    C = betaT.shape[0]
+    J = GT.shape[2]
+    p = GT.shape[0]
     r = p - q
     size, nb = group_blocks(J)
     T = C * nb
@@ -633,14 +741,8 @@ def hier_gibbs_groups(G, h, rr, nj, q, S0inv, S0inv_mu0, Sainv, Sainv_a0, tau_ki
     iw = tau_kind == TAU_INVWISHART
     scale_step = asis and not iw
     part = np.zeros((C, nb, max(r * r + r + q, 3 * q * q + 2 * q)))
-    tAm = np.zeros((T, q, q, LANES))
-    tlanes = np.zeros((T, 2, q, LANES))
-    tltmp = np.zeros((T, 4, LANES))
-    tlidx = np.zeros((T, LANES), dtype=np.int64)
-    tvec = np.zeros((T, 5, p))
-    tacc = np.zeros((T, 3 * q * q + 2 * q, LANES)) if asis else np.zeros((T, 1, LANES))
-    tdl = np.zeros((T, q, LANES))
-    txl = np.zeros((T, q + 1, LANES))
+    tAm = np.zeros((T, q, q, size))
+    tlanes = np.zeros((T, LANE_ROWS + 2 * p, size))
     cA = np.zeros((C, p, p))
     cvec = np.zeros((C, 4, p))
     cqq = np.zeros((C, 5, q, q))
@@ -649,22 +751,22 @@ def hier_gibbs_groups(G, h, rr, nj, q, S0inv, S0inv_mu0, Sainv, Sainv_a0, tau_ki
     z = np.zeros((C, J * q))
     gam = np.zeros((C, J if group_variance else 1))
     shift = np.zeros(C, dtype=np.bool_)
-    kk = np.zeros(C, dtype=np.int64)
     cfail = np.zeros(C, dtype=np.int64)
     tfail = np.zeros(T, dtype=np.int64)
+    fill_first, fill_last = _fill_shares(C, T, size, J, q, p, n_workers)
+    for c in range(C):
+        _fill_normals(normal_gens[np.int64(c)], z[c], J * q)
     for t in range(n_iter):
         k = out_start + (t + 1) // thin - 1 if (out_mu.shape[1] > 0 and (t + 1) % thin == 0) else -1
         for c in range(C):
-            ci = np.int64(c)
             _sinv_mu(q, Sinv[c], mu[c], small[c, 7])
-            _fill_normals(normal_gens[ci], z[c], J * q)
         for i in prange(T):
             c = i // nb
             b = i % nb
             j0 = b * size
             j1 = min(J, j0 + size)
-            tfail[i] += _stage_beta(G, h, q, r, j0, j1, beta[c], alpha[c], Sinv[c], small[c, 7], sigma2[c],
-                                    z[c, j0 * q:], tAm[i], tlanes[i, 0], tlanes[i, 1], tltmp[i], tlidx[i], part[c, b])
+            tfail[i] += _stage_beta(GT, hT, q, r, j0, j1, betaT[c], alpha[c], Sinv[c], small[c, 7], sigma2[c],
+                                    z[c, j0 * q:], tAm[i], tlanes[i], part[c, b])
         for c in range(C):
             ci = np.int64(c)
             cfail[c] += _alpha_mu_step(J, q, r, nb, part[c], Sainv, Sainv_a0, S0inv, S0inv_mu0, Sinv[c], alpha[c],
@@ -672,7 +774,7 @@ def hier_gibbs_groups(G, h, rr, nj, q, S0inv, S0inv_mu0, Sainv, Sainv_a0, tau_ki
         for i in prange(T):
             c = i // nb
             b = i % nb
-            _stage_spread(q, b * size, min(J, (b + 1) * size), iw, beta[c], mu[c], part[c, b])
+            _stage_spread(q, b * size, min(J, (b + 1) * size), iw, betaT[c], mu[c], tlanes[i], part[c, b])
         for c in range(C):
             ci = np.int64(c)
             cfail[c] += _sigma_step(J, q, nb, part[c], tau_kind, tau_a, tau_b, iw_df, iw_Psi, Sinv[c], lam[c],
@@ -686,8 +788,8 @@ def hier_gibbs_groups(G, h, rr, nj, q, S0inv, S0inv_mu0, Sainv, Sainv_a0, tau_ki
             for i in prange(T):
                 c = i // nb
                 b = i % nb
-                _stage_asis(G, h, q, r, b * size, min(J, (b + 1) * size), scale_step, beta[c], alpha[c], mu[c],
-                            sigma2[c], small[c, 2], tacc[i], tdl[i], txl[i], tlidx[i], part[c, b])
+                _stage_asis(GT, hT, q, r, b * size, min(J, (b + 1) * size), scale_step, betaT[c], alpha[c], mu[c],
+                            sigma2[c], small[c, 2], tlanes[i], part[c, b])
         for c in range(C):
             ci = np.int64(c)
             shift[c] = False
@@ -700,14 +802,25 @@ def hier_gibbs_groups(G, h, rr, nj, q, S0inv, S0inv_mu0, Sainv, Sainv_a0, tau_ki
                     lam[c, a] = (hc_inv_scale2[a] + Sinv[c, a, a]) / gamma_gens[ci].standard_gamma(1.0)
             if group_variance:
                 _fill_noise_gammas(gamma_gens[ci], gam[c], nj, sigma_a, 0, J)
-        for i in prange(T):
-            c = i // nb
-            b = i % nb
-            j0 = b * size
-            j1 = min(J, j0 + size)
-            part[c, b, 0] = _stage_noise(G, h, rr, q, r, j0, j1, shift[c], mu[c], small[c, 0], small[c, 3], beta[c],
-                                         alpha[c], sigma2[c], group_variance, sigma_b, gam[c, j0:], tvec[i, 0], k,
-                                         out_beta[c], out_sigma2[c])
+        # The normal stream now stands where the next sweep's beta_j normals begin (the rest of this sweep
+        # draws gammas only) and they do not depend on the state, so they are drawn beside this last
+        # stage, each worker taking its share of the tasks [fills of the chains' normals, blocks].
+        # Not after the last sweep: the streams' saved state must be that of a run stopped here.
+        fill = t + 1 < n_iter
+        for w in prange(n_workers):
+            for task in range(fill_first[w], fill_last[w]):
+                if task < C:
+                    if fill:
+                        _fill_normals(normal_gens[np.int64(task)], z[task], J * q)
+                    continue
+                i = task - C
+                c = i // nb
+                b = i % nb
+                j0 = b * size
+                j1 = min(J, j0 + size)
+                part[c, b, 0] = _stage_noise(GT, hT, rr, q, r, j0, j1, shift[c], mu[c], small[c, 0], small[c, 3],
+                                             betaT[c], alpha[c], sigma2[c], group_variance, sigma_b, gam[c, j0:],
+                                             tlanes[i], k, out_beta[c], out_sigma2[c])
         for c in range(C):
             ci = np.int64(c)
             _finish_step(J, q, r, nb, part[c], n_total, group_variance, sigma_a, sigma_b, tau_kind, hc_inv_scale2,
