@@ -13,8 +13,8 @@ gammas (q), q exponentials for the scale step (diagonal Sigma), the half-Cauchy
 lambdas (q), then the sigma^2 gammas (1, or J with per-group variances).  The NumPy
 reference consumes the same streams in the same order.
 
-Each sweep passes over the groups four times (beta draws with the sums for alpha and mu; the
-spread about mu; the interweaving sums; the interweaving move with RSS and sigma_j^2), in fixed
+Each sweep passes over the groups three times (beta draws with the sums for alpha and mu; the
+spread about mu with the interweaving sums; the interweaving move with RSS and sigma_j^2), in fixed
 blocks of up to MAX_BLOCK groups (group_blocks: they depend on J alone).  Within a block the groups
 sit side by side, one per vector lane: the kernels take G, h and beta lane-major (GT (p, p, J),
 hT (p, J), betaT (C, q, J)), and every step of a group's update is a loop over the block's lanes,
@@ -44,12 +44,13 @@ TAU_INVWISHART = 2
 
 
 @njit(cache=True)
-def _draw_gaussian(A, v, inv_diag, normal, n):
-    """v <- a draw of N(A^{-1} v, A^{-1}); A's lower triangle is overwritten by its Cholesky factor."""
+def _draw_gaussian(A, v, inv_diag, z, n):
+    """v <- a draw of N(A^{-1} v, A^{-1}) with the standard normals z[:n]; A's lower triangle is overwritten
+    by its Cholesky factor."""
     if not cholesky_forward(A, v, inv_diag, n):
         return False
     for i in range(n):
-        v[i] += normal.standard_normal()
+        v[i] += z[i]
     backward_transpose(A, v, inv_diag, n)
     return True
 
@@ -76,15 +77,43 @@ def group_blocks(J):
 
 
 @njit(cache=True)
+def _spread_at(q):
+    """Offset of the spread sums in a block's row of sums, after the interweaving sums (3q^2 + 2q)."""
+    return 3 * q * q + 2 * q
+
+
+@njit(cache=True)
 def _fill_normals(normal, z, n):
     for i in range(n):
         z[i] = normal.standard_normal()
 
 
 @njit(cache=True)
-def _fill_noise_gammas(gamma_rng, g, nj, sigma_a, j0, j1):
-    for j in range(j0, j1):
-        g[j - j0] = gamma_rng.standard_gamma(sigma_a + 0.5 * nj[j])
+def _fill_gammas(gamma_rng, g, shapes):
+    for i in range(shapes.shape[0]):
+        g[i] = gamma_rng.standard_gamma(shapes[i])
+
+
+@njit(cache=True)
+def sweep_layout(q, r, J, tau_kind, asis, group_variance):
+    """Where one sweep's random numbers sit in its buffers: (n_hyper, o_mu, o_bartlett, o_location, o_scale;
+    n_gamma, o_exp, o_lambda, o_sigma).  Normals: J q for the beta_j (drawn first, block by block), then
+    the hyperparameters' n_hyper (alpha r, mu q, Bartlett off-diagonals, interweaving location q and scale q);
+    gammas: tau^2 or Bartlett q, exponentials q, half-Cauchy lambdas q, sigma^2 (J, or 1 when shared).
+    Every count is fixed, whatever the state, so a sweep's numbers can be drawn ahead of it."""
+    iw = tau_kind == TAU_INVWISHART
+    scale_step = asis and not iw
+    n_off = q * (q - 1) // 2 if iw else 0
+    o_mu = r
+    o_bartlett = r + q
+    o_location = o_bartlett + n_off
+    o_scale = o_location + (q if asis else 0)
+    n_hyper = o_scale + (q if scale_step else 0)
+    o_exp = q
+    o_lambda = o_exp + (q if scale_step else 0)
+    o_sigma = o_lambda + (q if tau_kind == TAU_HALFCAUCHY else 0)
+    n_gamma = o_sigma + (J if group_variance else 1)
+    return n_hyper, o_mu, o_bartlett, o_location, o_scale, n_gamma, o_exp, o_lambda, o_sigma
 
 
 @njit(cache=True, fastmath=EXACT_ORDER)
@@ -201,8 +230,9 @@ def _stage_beta(GT, hT, q, r, j0, j1, betaT_c, alpha_c, Sinv_c, Sinv_mu, sigma2_
 
 @njit(cache=True, fastmath=EXACT_ORDER)
 def _alpha_mu_step(J, q, r, nb, part, Sainv, Sainv_a0, S0inv, S0inv_mu0, Sinv_c, alpha_c, mu_c, A, v, inv_diag,
-                   acc, normal):
-    """alpha | beta, sigma2 and mu | beta, Sigma from the block sums of _stage_beta."""
+                   acc, z_alpha, z_mu):
+    """alpha | beta, sigma2 and mu | beta, Sigma from the block sums of _stage_beta (normals z_alpha[:r],
+    z_mu[:q])."""
     nfail = 0
     if r > 0:
         for a in range(r):
@@ -214,7 +244,7 @@ def _alpha_mu_step(J, q, r, nb, part, Sainv, Sainv_a0, S0inv, S0inv_mu0, Sinv_c,
                 for b in range(a + 1):
                     A[a, b] += part[k, a * r + b]
                 v[a] += part[k, r * r + a]
-        if not _draw_gaussian(A, v, inv_diag, normal, r):
+        if not _draw_gaussian(A, v, inv_diag, z_alpha, r):
             nfail += 1
         for a in range(r):
             alpha_c[a] = v[a]
@@ -230,7 +260,7 @@ def _alpha_mu_step(J, q, r, nb, part, Sainv, Sainv_a0, S0inv, S0inv_mu0, Sinv_c,
         for b in range(q):
             s += Sinv_c[a, b] * acc[b]
         v[a] = s
-    if not _draw_gaussian(A, v, inv_diag, normal, q):
+    if not _draw_gaussian(A, v, inv_diag, z_mu, q):
         nfail += 1
     for a in range(q):
         mu_c[a] = v[a]
@@ -238,33 +268,11 @@ def _alpha_mu_step(J, q, r, nb, part, Sainv, Sainv_a0, S0inv, S0inv_mu0, Sinv_c,
 
 
 @njit(cache=True, fastmath=EXACT_ORDER)
-def _stage_spread(q, j0, j1, full, betaT_c, mu_c, W, part):
-    """The block's sum of (beta_j - mu)(beta_j - mu)' (lower triangle, ``full``) or of its diagonal."""
-    m = j1 - j0
-    bb = betaT_c[:, j0:j1]
-    d = W[:q]
-    t = W[q]
-    for a in range(q):
-        mu_a = mu_c[a]
-        for l in range(m):
-            d[a, l] = bb[a, l] - mu_a
-    if full:
-        for a in range(q):
-            for b in range(a + 1):
-                for l in range(m):
-                    t[l] = d[a, l] * d[b, l]
-                part[a * q + b] = _lane_total(t, m)
-    else:
-        for a in range(q):
-            for l in range(m):
-                t[l] = d[a, l] * d[a, l]
-            part[a] = _lane_total(t, m)
-
-
-@njit(cache=True, fastmath=EXACT_ORDER)
 def _sigma_step(J, q, nb, part, tau_kind, tau_a, tau_b, iw_df, iw_Psi, Sinv_c, lam_c, M, Bart, W, acc,
-                normal, gamma_rng):
-    """Sigma_beta | beta, mu (Inverse-Wishart by Bartlett, or the diagonal's inverse gammas) into Sinv_c."""
+                z_bartlett, g_tau):
+    """Sigma_beta | beta, mu (Inverse-Wishart by Bartlett, or the diagonal's inverse gammas) into Sinv_c,
+    with the normals z_bartlett (q(q-1)/2, Inverse-Wishart) and the gammas g_tau[:q] of shapes
+    (df + J - a)/2 (Bartlett), a + J/2 (inverse gamma) or (J + 1)/2 (half-Cauchy)."""
     nfail = 0
     if tau_kind == TAU_INVWISHART:
         for a in range(q):
@@ -280,11 +288,13 @@ def _sigma_step(J, q, nb, part, tau_kind, tau_a, tau_b, iw_df, iw_Psi, Sinv_c, l
         for a in range(q):
             for b in range(q):
                 Bart[a, b] = 0.0
+        i = 0
         for a in range(q):
             for b in range(a):
-                Bart[a, b] = normal.standard_normal()
+                Bart[a, b] = z_bartlett[i]
+                i += 1
         for a in range(q):
-            Bart[a, a] = math.sqrt(2.0 * gamma_rng.standard_gamma(0.5 * (iw_df + J - a)))
+            Bart[a, a] = math.sqrt(2.0 * g_tau[a])
         for b in range(q):
             for a in range(q):
                 acc[a] = Bart[a, b]
@@ -305,19 +315,25 @@ def _sigma_step(J, q, nb, part, tau_kind, tau_a, tau_b, iw_df, iw_Psi, Sinv_c, l
                 acc[a] += part[k, a]
         for a in range(q):
             if tau_kind == TAU_INVGAMMA:
-                tau2 = (tau_b[a] + 0.5 * acc[a]) / gamma_rng.standard_gamma(tau_a[a] + 0.5 * J)
+                tau2 = (tau_b[a] + 0.5 * acc[a]) / g_tau[a]
             else:
-                tau2 = (1.0 / lam_c[a] + 0.5 * acc[a]) / gamma_rng.standard_gamma(0.5 * (J + 1))
+                tau2 = (1.0 / lam_c[a] + 0.5 * acc[a]) / g_tau[a]
             Sinv_c[a, a] = 1.0 / tau2
     return nfail
 
 
 @njit(cache=True, fastmath=EXACT_ORDER)
-def _stage_asis(GT, hT, q, r, j0, j1, scale_step, betaT_c, alpha_c, mu_c, sigma2_c, tau_old, W, part):
-    """The block's sums for interweaving: [A = sum X_j'X_j/s_j^2 (q x q), v = sum X_j'(y_j - X_j eta_j -
-    W_j alpha)/s_j^2 (q), then with ``scale_step`` b (q), Q (q x q lower) and Bm (q x q)], the groups
-    side by side in lanes as in _stage_beta."""
-    oA, ov, ob, oQ, oB = 0, q * q, q * q + q, q * q + 2 * q, 2 * q * q + 2 * q
+def _stage_spread_asis(GT, hT, q, r, j0, j1, full, asis, scale_step, betaT_c, alpha_c, mu_c, sigma2_c, W, part):
+    """One pass over the block for the sums that follow the mu draw, with d_j = beta_j - mu and the groups
+    side by side in lanes as in _stage_beta:
+    part[_spread_at(q):] = sum d_j d_j' (lower triangle, ``full``) or its diagonal, for Sigma | beta, mu;
+    with ``asis``, the interweaving sums A = sum X_j'X_j/s_j^2 (q x q), v = sum X_j'(y_j - X_j d_j - W_j alpha)
+    /s_j^2 (q), then with ``scale_step`` b = sum d_j * x_j (q), Q = sum (X_j'X_j/s_j^2) * d_j d_j' (q x q
+    lower) and Bm = sum (X_j'X_j/s_j^2) * d_j 1' (q x q), x_j = X_j'(y_j - W_j alpha)/s_j^2 (elementwise
+    products).  The scale step's eta_j = d_j / tau is applied later (_asis_step): tau is drawn from the
+    spread, so both sums come from this one pass.
+    """
+    oA, ov, ob, oQ, oB, oS = 0, q * q, q * q + q, q * q + 2 * q, 2 * q * q + 2 * q, _spread_at(q)
     m = j1 - j0
     Gb = GT[:, :, j0:j1]
     hb = hT[:, j0:j1]
@@ -327,12 +343,27 @@ def _stage_asis(GT, hT, q, r, j0, j1, scale_step, betaT_c, alpha_c, mu_c, sigma2
     t = W[1]
     dl = W[2:2 + q]
     xl = W[2 + q:2 + 2 * q]
-    for l in range(m):
-        w[l] = 1.0 / sb[l]
     for a in range(q):
         mu_a = mu_c[a]
         for l in range(m):
             dl[a, l] = bb[a, l] - mu_a
+    if full:
+        for a in range(q):
+            for b in range(a + 1):
+                for l in range(m):
+                    t[l] = dl[a, l] * dl[b, l]
+                part[oS + a * q + b] = _lane_total(t, m)
+    else:
+        for a in range(q):
+            for l in range(m):
+                t[l] = dl[a, l] * dl[a, l]
+            part[oS + a] = _lane_total(t, m)
+    if not asis:
+        return
+    for l in range(m):
+        w[l] = 1.0 / sb[l]
+    for a in range(q):
+        for l in range(m):
             t[l] = hb[a, l]
         for b in range(r):
             ab = alpha_c[b]
@@ -353,10 +384,6 @@ def _stage_asis(GT, hT, q, r, j0, j1, scale_step, betaT_c, alpha_c, mu_c, sigma2
             part[oA + a * q + b] = _lane_total(t, m)
     if scale_step:
         for a in range(q):
-            ta = tau_old[a]
-            for l in range(m):
-                dl[a, l] = dl[a, l] / ta  # eta_j = (beta_j - mu) / tau
-        for a in range(q):
             for l in range(m):
                 t[l] = dl[a, l] * xl[a, l]
             part[ob + a] = _lane_total(t, m)
@@ -372,8 +399,9 @@ def _stage_asis(GT, hT, q, r, j0, j1, scale_step, betaT_c, alpha_c, mu_c, sigma2
 
 @njit(cache=True, fastmath=EXACT_ORDER)
 def _asis_step(q, nb, part, scale_step, S0inv, S0inv_mu0, prior_a, prior_b, mu_c, Sinv_c, A, v, inv_diag, Q, Bm,
-               bvec, tau, tau_old, fac, normal, gamma_rng):
-    """Interweaving (ASIS, Yu & Meng 2011) for the group-level parameters, from the block sums.
+               bvec, tau, tau_old, fac, z_location, z_scale, g_exp):
+    """Interweaving (ASIS, Yu & Meng 2011) for the group-level parameters, from the block sums, with the
+    normals z_location[:q] and z_scale[:q] and the standard exponentials g_exp[:q].
 
     Location: with eta_j = beta_j - mu held fixed (non-centred), mu | eta, y is Gaussian with
     precision S0^{-1} + sum_j X_j'X_j/s_j^2; it is drawn exactly (q normals).
@@ -408,9 +436,16 @@ def _asis_step(q, nb, part, scale_step, S0inv, S0inv_mu0, prior_a, prior_b, mu_c
                     Q[a, b] += part[k, oQ + a * q + b]
     for a in range(q):
         fac[a] = 1.0
-    if not _draw_gaussian(A, v, inv_diag, normal, q):
+    if not _draw_gaussian(A, v, inv_diag, z_location, q):
         return False
     if scale_step:
+        # the sums over d_j = beta_j - mu, to eta_j = d_j / tau
+        for a in range(q):
+            bvec[a] = bvec[a] / tau_old[a]
+            for b in range(q):
+                Bm[a, b] = Bm[a, b] / tau_old[a]
+            for b in range(a + 1):
+                Q[a, b] = Q[a, b] / tau_old[a] / tau_old[b]
         for a in range(q):
             for b in range(q):
                 bvec[a] -= Bm[a, b] * v[b]
@@ -419,8 +454,8 @@ def _asis_step(q, nb, part, scale_step, S0inv, S0inv_mu0, prior_a, prior_b, mu_c
         for a in range(q):
             tau[a] = tau_old[a]
         for a in range(q):
-            z = normal.standard_normal()
-            e = gamma_rng.standard_gamma(1.0)
+            z = z_scale[a]
+            e = g_exp[a]
             prec = Q[a, a]
             if not prec > 0.0:
                 continue
@@ -508,14 +543,15 @@ def _stage_noise(GT, hT, rr, q, r, j0, j1, shift, mu_new, mu_old, fac, betaT_c, 
 
 
 @njit(cache=True, fastmath=EXACT_ORDER)
-def _finish_step(J, q, r, nb, part, n_total, group_variance, sigma_a, sigma_b, tau_kind, hc_inv_scale2, Sinv_c, lam_c,
-                 alpha_c, mu_c, sigma2_c, M, acc, gamma_rng, k, out_alpha_c, out_mu_c, out_Sigma_c, out_sigma2_c):
-    """The shared sigma^2 | everything from the blocks' RSS sums, and the stores of draw k (k >= 0)."""
+def _finish_step(J, q, r, nb, part, group_variance, sigma_b, Sinv_c, alpha_c, mu_c, sigma2_c, M, acc, g_sigma, k,
+                 out_alpha_c, out_mu_c, out_Sigma_c, out_sigma2_c):
+    """The shared sigma^2 | everything from the blocks' RSS sums (gamma g_sigma of shape a + n/2), and the
+    stores of draw k (k >= 0)."""
     if not group_variance:
         total = 0.0
         for b in range(nb):
             total += part[b, 0]
-        s2 = (sigma_b + 0.5 * total) / gamma_rng.standard_gamma(sigma_a + 0.5 * n_total)
+        s2 = (sigma_b + 0.5 * total) / g_sigma
         for j in range(J):
             sigma2_c[j] = s2
     if k >= 0:
@@ -581,15 +617,19 @@ def hier_gibbs(
     G (J, p, p), h (J, p) and beta (C, J, q) are handed to the kernels lane-major, as GT (p, p, J),
     hT (p, J) and betaT (C, q, J): a block's groups then sit side by side in memory, one per vector lane.
     """
+    # the sweep's gamma shapes: one definition for both backends
+    from ..reference import hier_gamma_shapes
+
+    J = G.shape[0]
+    gamma_shapes = hier_gamma_shapes(tau_kind, tau_a, q, J, iw_df, sigma_a, nj, group_variance, asis)
     GT = np.ascontiguousarray(G.transpose(1, 2, 0))
     hT = np.ascontiguousarray(h.T)
     betaT = np.ascontiguousarray(beta.transpose(0, 2, 1))
     args = (GT, hT, rr, nj, q, S0inv, S0inv_mu0, Sainv, Sainv_a0, tau_kind, tau_a, tau_b, hc_inv_scale2, iw_df,
-            iw_Psi, sigma_a, sigma_b, group_variance, asis, betaT, alpha, mu, Sinv, lam, sigma2, normal_gens,
-            gamma_gens, n_iter, thin, out_start, out_beta, out_alpha, out_mu, out_Sigma, out_sigma2)
+            iw_Psi, sigma_a, sigma_b, group_variance, asis, gamma_shapes, betaT, alpha, mu, Sinv, lam, sigma2,
+            normal_gens, gamma_gens, n_iter, thin, out_start, out_beta, out_alpha, out_mu, out_Sigma, out_sigma2)
     try:
-        if betaT.shape[0] < numba.get_num_threads() and GT.shape[2] >= GROUP_PARALLEL_MIN_J:
-            # the last stage's tasks are shared out by cost (_fill_shares), one range per worker
+        if betaT.shape[0] < numba.get_num_threads() and J >= GROUP_PARALLEL_MIN_J:
             return hier_gibbs_groups(*args, numba.get_num_threads())
         return hier_gibbs_chains(*args)
     finally:
@@ -598,38 +638,39 @@ def hier_gibbs(
 
 @njit(cache=True, parallel=True, fastmath=EXACT_ORDER)
 def hier_gibbs_chains(GT, hT, rr, nj, q, S0inv, S0inv_mu0, Sainv, Sainv_a0, tau_kind, tau_a, tau_b, hc_inv_scale2,
-                      iw_df, iw_Psi, sigma_a, sigma_b, group_variance, asis, betaT, alpha, mu, Sinv, lam, sigma2,
-                      normal_gens, gamma_gens, n_iter, thin, out_start, out_beta, out_alpha, out_mu, out_Sigma,
+                      iw_df, iw_Psi, sigma_a, sigma_b, group_variance, asis, gamma_shapes, betaT, alpha, mu, Sinv, lam,
+                      sigma2, normal_gens, gamma_gens, n_iter, thin, out_start, out_beta, out_alpha, out_mu, out_Sigma,
                       out_sigma2):
     """hier_gibbs with the chains shared out between threads."""
     n_chains = betaT.shape[0]
     failures = np.zeros(n_chains, dtype=np.int64)
     for c in prange(n_chains):
         failures[c] = _one_chain(np.int64(c), GT, hT, rr, nj, q, S0inv, S0inv_mu0, Sainv, Sainv_a0, tau_kind, tau_a,
-                                 tau_b, hc_inv_scale2, iw_df, iw_Psi, sigma_a, sigma_b, group_variance, asis, betaT,
-                                 alpha, mu, Sinv, lam, sigma2, normal_gens, gamma_gens, n_iter, thin, out_start,
-                                 out_beta, out_alpha, out_mu, out_Sigma, out_sigma2)
+                                 tau_b, hc_inv_scale2, iw_df, iw_Psi, sigma_a, sigma_b, group_variance, asis,
+                                 gamma_shapes, betaT, alpha, mu, Sinv, lam, sigma2, normal_gens, gamma_gens, n_iter,
+                                 thin, out_start, out_beta, out_alpha, out_mu, out_Sigma, out_sigma2)
     return failures.sum()
 
 
 @njit(cache=True, fastmath=EXACT_ORDER)
 def _one_chain(c, GT, hT, rr, nj, q, S0inv, S0inv_mu0, Sainv, Sainv_a0, tau_kind, tau_a, tau_b, hc_inv_scale2, iw_df,
-               iw_Psi, sigma_a, sigma_b, group_variance, asis, betaT, alpha, mu, Sinv, lam, sigma2, normal_gens,
-               gamma_gens, n_iter, thin, out_start, out_beta, out_alpha, out_mu, out_Sigma, out_sigma2):
+               iw_Psi, sigma_a, sigma_b, group_variance, asis, gamma_shapes, betaT, alpha, mu, Sinv, lam, sigma2,
+               normal_gens, gamma_gens, n_iter, thin, out_start, out_beta, out_alpha, out_mu, out_Sigma, out_sigma2):
     """Chain c's sweeps, its blocks one after another (workspaces are the chain's own: shared rows
-    would false-share cache lines between threads)."""
+    would false-share cache lines between threads).  The beta_j normals are drawn block by block, the
+    hyperparameters' normals after them and the sweep's gammas at its start: the streams' order of
+    sweep_layout."""
     J = GT.shape[2]
     p = GT.shape[0]
     r = p - q
     size, nb = group_blocks(J)
     normal = normal_gens[c]
     gamma_rng = gamma_gens[c]
-    n_total = 0.0
-    for j in range(J):
-        n_total += nj[j]
+    n_hyper, o_mu, o_bartlett, o_location, o_scale, n_gamma, o_exp, o_lambda, o_sigma = sweep_layout(
+        q, r, J, tau_kind, asis, group_variance)
     iw = tau_kind == TAU_INVWISHART
     scale_step = asis and not iw
-    part = np.zeros((nb, max(r * r + r + q, 3 * q * q + 2 * q)))
+    part = np.zeros((nb, max(r * r + r + q, _spread_at(q) + q * q)))
     A = np.zeros((p, p))
     v = np.zeros(p)
     inv_diag = np.zeros(p)
@@ -644,12 +685,14 @@ def _one_chain(c, GT, hT, rr, nj, q, S0inv, S0inv_mu0, Sainv, Sainv_a0, tau_kind
     mu_old, tau, tau_old, fac, bvec = small[0], small[1], small[2], small[3], small[4]
     prior_ab = np.zeros((2, q))
     z = np.zeros(size * q)
-    gam = np.zeros(size)
+    zh = np.zeros(n_hyper)
+    g = np.zeros(n_gamma)
     Am = np.zeros((q, q, size))
     lanes = np.zeros((LANE_ROWS + 2 * p, size))
     nfail = 0
     for t in range(n_iter):
         k = out_start + (t + 1) // thin - 1 if (out_mu.shape[1] > 0 and (t + 1) % thin == 0) else -1
+        _fill_gammas(gamma_rng, g, gamma_shapes)
         _sinv_mu(q, Sinv[c], mu[c], Sinv_mu)
         for b in range(nb):
             j0 = b * size
@@ -657,51 +700,58 @@ def _one_chain(c, GT, hT, rr, nj, q, S0inv, S0inv_mu0, Sainv, Sainv_a0, tau_kind
             _fill_normals(normal, z, (j1 - j0) * q)
             nfail += _stage_beta(GT, hT, q, r, j0, j1, betaT[c], alpha[c], Sinv[c], Sinv_mu, sigma2[c], z, Am, lanes,
                                  part[b])
+        _fill_normals(normal, zh, n_hyper)
         nfail += _alpha_mu_step(J, q, r, nb, part, Sainv, Sainv_a0, S0inv, S0inv_mu0, Sinv[c], alpha[c], mu[c], A, v,
-                                inv_diag, acc, normal)
+                                inv_diag, acc, zh, zh[o_mu:])
         for b in range(nb):
-            _stage_spread(q, b * size, min(J, (b + 1) * size), iw, betaT[c], mu[c], lanes, part[b])
-        nfail += _sigma_step(J, q, nb, part, tau_kind, tau_a, tau_b, iw_df, iw_Psi, Sinv[c], lam[c], M, Bart, W, acc,
-                             normal, gamma_rng)
+            _stage_spread_asis(GT, hT, q, r, b * size, min(J, (b + 1) * size), iw, asis, scale_step, betaT[c],
+                               alpha[c], mu[c], sigma2[c], lanes, part[b])
+        nfail += _sigma_step(J, q, nb, part[:, _spread_at(q):], tau_kind, tau_a, tau_b, iw_df, iw_Psi, Sinv[c], lam[c],
+                             M, Bart, W, acc, zh[o_bartlett:], g)
         shift = False
         if asis:
             for a in range(q):
                 mu_old[a] = mu[c, a]
                 tau_old[a] = 1.0 / math.sqrt(Sinv[c, a, a]) if scale_step else 1.0
             _hyper_prior(q, tau_kind, tau_a, tau_b, lam[c], prior_ab)
-            for b in range(nb):
-                _stage_asis(GT, hT, q, r, b * size, min(J, (b + 1) * size), scale_step, betaT[c], alpha[c], mu[c],
-                            sigma2[c], tau_old, lanes, part[b])
             shift = _asis_step(q, nb, part, scale_step, S0inv, S0inv_mu0, prior_ab[0], prior_ab[1], mu[c], Sinv[c],
-                               A, v, inv_diag, Q, Bm, bvec, tau, tau_old, fac, normal, gamma_rng)
+                               A, v, inv_diag, Q, Bm, bvec, tau, tau_old, fac, zh[o_location:], zh[o_scale:],
+                               g[o_exp:])
         if tau_kind == TAU_HALFCAUCHY:
             for a in range(q):
-                lam[c, a] = (hc_inv_scale2[a] + Sinv[c, a, a]) / gamma_rng.standard_gamma(1.0)
+                lam[c, a] = (hc_inv_scale2[a] + Sinv[c, a, a]) / g[o_lambda + a]
         for b in range(nb):
             j0 = b * size
             j1 = min(J, j0 + size)
-            if group_variance:
-                _fill_noise_gammas(gamma_rng, gam, nj, sigma_a, j0, j1)
             part[b, 0] = _stage_noise(GT, hT, rr, q, r, j0, j1, shift, mu[c], mu_old, fac, betaT[c], alpha[c],
-                                      sigma2[c], group_variance, sigma_b, gam, lanes, k, out_beta[c], out_sigma2[c])
-        _finish_step(J, q, r, nb, part, n_total, group_variance, sigma_a, sigma_b, tau_kind, hc_inv_scale2, Sinv[c],
-                     lam[c], alpha[c], mu[c], sigma2[c], M, acc, gamma_rng, k, out_alpha[c], out_mu[c], out_Sigma[c],
-                     out_sigma2[c])
+                                      sigma2[c], group_variance, sigma_b, g[o_sigma + j0:], lanes, k, out_beta[c],
+                                      out_sigma2[c])
+        _finish_step(J, q, r, nb, part, group_variance, sigma_b, Sinv[c], alpha[c], mu[c], sigma2[c], M, acc,
+                     g[o_sigma], k, out_alpha[c], out_mu[c], out_Sigma[c], out_sigma2[c])
     return nfail
 
 
-# Costs (ns) for sharing out the last stage, as timed on x86-64 with AVX2 (they only balance the workers'
-# loads): one normal, against a group's shift and RSS, bound by reading its G_j, h_j, rr_j and beta_j.
+# Costs (ns) for sharing a stage's tasks between workers when the next sweep's random numbers are drawn
+# beside it, as timed on x86-64 with AVX-512 (they only balance the workers' loads): per random number,
+# and per group and flop-like unit of the three stages.
 FILL_NS_PER_NORMAL = 3.6
-NOISE_NS_PER_DOUBLE = 1.1
+FILL_NS_PER_GAMMA = 20.0
+STAGE_NS_PER_UNIT = 0.4
 
 
 @njit(cache=True)
-def _fill_shares(C, T, size, J, q, p, n_workers):
-    """Contiguous ranges [first[w], last[w]) of the tasks 0..C+T-1 (C fills of J q normals, then T blocks of
-    about ``size`` groups) with about equal estimated cost per worker."""
-    fill_cost = FILL_NS_PER_NORMAL * J * q
-    block_cost = size * NOISE_NS_PER_DOUBLE * (p * p + p + 1 + 2 * q)
+def _stage_units(q, p, asis):
+    """Work per group of the three stages (beta, spread and interweaving sums, move and RSS), in units."""
+    beta = q * q * q / 3.0 + 3.0 * q * q + 2.0 * p * q + 8.0
+    sums = q * q + 4.0 + ((3.0 * q * q + 2.0 * p * q + 4.0) if asis else 0.0)
+    noise = p * p + 3.0 * p + q
+    return beta, sums, noise
+
+
+@njit(cache=True)
+def _task_shares(C, fill_cost, T, block_cost, n_workers):
+    """Contiguous ranges [first[w], last[w]) of the tasks 0..C+T-1 (C fills of ``fill_cost``, then T blocks of
+    ``block_cost``) with about equal estimated cost per worker."""
     total = C * fill_cost + T * block_cost
     first = np.zeros(n_workers, dtype=np.int64)
     last = np.zeros(n_workers, dtype=np.int64)
@@ -721,97 +771,143 @@ def _fill_shares(C, T, size, J, q, p, n_workers):
     return first, last
 
 
+@njit(cache=True)
+def _ahead_plan(C, T, size, q, p, asis, n_normal, n_gamma, n_workers):
+    """How the next sweep's random numbers are drawn beside the three stages: stage s draws the normals
+    [cuts[0, s], cuts[0, s + 1]) and the gammas [cuts[1, s], cuts[1, s + 1]) of each chain (the streams are
+    read in order, a part per stage), in proportion to the stage's work; worker w takes the tasks
+    [first[s, w], last[s, w]) of the stage's C fills and T blocks."""
+    units = _stage_units(q, p, asis)
+    total_units = units[0] + units[1] + units[2]
+    cuts = np.zeros((2, 4), dtype=np.int64)
+    first = np.zeros((3, n_workers), dtype=np.int64)
+    last = np.zeros((3, n_workers), dtype=np.int64)
+    share = 0.0
+    for s in range(3):
+        share += units[s] / total_units
+        cuts[0, s + 1] = n_normal if s == 2 else int(share * n_normal)
+        cuts[1, s + 1] = n_gamma if s == 2 else int(share * n_gamma)
+        fill_cost = (FILL_NS_PER_NORMAL * (cuts[0, s + 1] - cuts[0, s])
+                     + FILL_NS_PER_GAMMA * (cuts[1, s + 1] - cuts[1, s]))
+        f, l = _task_shares(C, fill_cost, T, size * STAGE_NS_PER_UNIT * units[s], n_workers)
+        first[s] = f
+        last[s] = l
+    return cuts, first, last
+
+
+@njit(cache=True)
+def _fill_part(normal, gamma_rng, z, g, gamma_shapes, cuts, s):
+    """Stage s's part of a sweep's random numbers (_ahead_plan), continuing the streams in order."""
+    for i in range(cuts[0, s], cuts[0, s + 1]):
+        z[i] = normal.standard_normal()
+    for i in range(cuts[1, s], cuts[1, s + 1]):
+        g[i] = gamma_rng.standard_gamma(gamma_shapes[i])
+
+
 @njit(cache=True, parallel=True, fastmath=EXACT_ORDER)
-def hier_gibbs_groups(GT, hT, rr, nj, q, S0inv, S0inv_mu0, Sainv, Sainv_a0, tau_kind, tau_a, tau_b, hc_inv_scale2, iw_df,
-               iw_Psi, sigma_a, sigma_b, group_variance, asis, betaT, alpha, mu, Sinv, lam, sigma2, normal_gens,
-               gamma_gens, n_iter, thin, out_start, out_beta, out_alpha, out_mu, out_Sigma, out_sigma2, n_workers):
+def hier_gibbs_groups(GT, hT, rr, nj, q, S0inv, S0inv_mu0, Sainv, Sainv_a0, tau_kind, tau_a, tau_b, hc_inv_scale2,
+                      iw_df, iw_Psi, sigma_a, sigma_b, group_variance, asis, gamma_shapes, betaT, alpha, mu, Sinv, lam,
+                      sigma2, normal_gens, gamma_gens, n_iter, thin, out_start, out_beta, out_alpha, out_mu, out_Sigma,
+                      out_sigma2, n_workers):
     """hier_gibbs with every stage over groups run in parallel over (chain, block) pairs, the chains in
     lockstep: the same sweeps as _one_chain (the short per-chain steps between stages run on the calling
-    thread: four parallel regions per sweep; the next sweep's beta_j normals are drawn during the last);
-    each chain's random numbers for a stage are drawn first, in _one_chain's order, into a buffer."""
+    thread: three parallel regions per sweep).  A sweep's random numbers do not depend on the state
+    (sweep_layout), so each chain's next sweep's are drawn ahead, in _one_chain's order, a part beside each
+    stage (_ahead_plan): no stage waits for one thread's drawing."""
     C = betaT.shape[0]
     J = GT.shape[2]
     p = GT.shape[0]
     r = p - q
     size, nb = group_blocks(J)
     T = C * nb
-    n_total = 0.0
-    for j in range(J):
-        n_total += nj[j]
+    n_hyper, o_mu, o_bartlett, o_location, o_scale, n_gamma, o_exp, o_lambda, o_sigma = sweep_layout(
+        q, r, J, tau_kind, asis, group_variance)
+    n_normal = J * q + n_hyper
     iw = tau_kind == TAU_INVWISHART
     scale_step = asis and not iw
-    part = np.zeros((C, nb, max(r * r + r + q, 3 * q * q + 2 * q)))
-    tAm = np.zeros((T, q, q, size))
-    tlanes = np.zeros((T, LANE_ROWS + 2 * p, size))
+    part = np.zeros((C, nb, max(r * r + r + q, _spread_at(q) + q * q)))
+    # workspaces per worker, not per task: with many blocks, per-task ones would not stay in cache
+    wAm = np.zeros((n_workers, q, q, size))
+    wlanes = np.zeros((n_workers, LANE_ROWS + 2 * p, size))
     cA = np.zeros((C, p, p))
     cvec = np.zeros((C, 4, p))
     cqq = np.zeros((C, 5, q, q))
     small = np.zeros((C, 8, q))
     prior_ab = np.zeros((C, 2, q))
-    z = np.zeros((C, J * q))
-    gam = np.zeros((C, J if group_variance else 1))
+    zbuf = np.zeros((2, C, n_normal))  # this sweep's and the next sweep's
+    gbuf = np.zeros((2, C, n_gamma))
     shift = np.zeros(C, dtype=np.bool_)
     cfail = np.zeros(C, dtype=np.int64)
     tfail = np.zeros(T, dtype=np.int64)
-    fill_first, fill_last = _fill_shares(C, T, size, J, q, p, n_workers)
+    cuts, first, last = _ahead_plan(C, T, size, q, p, asis, n_normal, n_gamma, n_workers)
     for c in range(C):
-        _fill_normals(normal_gens[np.int64(c)], z[c], J * q)
+        for s in range(3):
+            _fill_part(normal_gens[np.int64(c)], gamma_gens[np.int64(c)], zbuf[0, c], gbuf[0, c], gamma_shapes,
+                       cuts, s)
     for t in range(n_iter):
         k = out_start + (t + 1) // thin - 1 if (out_mu.shape[1] > 0 and (t + 1) % thin == 0) else -1
+        z = zbuf[t % 2]
+        g = gbuf[t % 2]
+        z_next = zbuf[(t + 1) % 2]
+        g_next = gbuf[(t + 1) % 2]
+        # not after the last sweep: the streams' saved state must be that of a run stopped there
+        ahead = t + 1 < n_iter
         for c in range(C):
             _sinv_mu(q, Sinv[c], mu[c], small[c, 7])
-        for i in prange(T):
-            c = i // nb
-            b = i % nb
-            j0 = b * size
-            j1 = min(J, j0 + size)
-            tfail[i] += _stage_beta(GT, hT, q, r, j0, j1, betaT[c], alpha[c], Sinv[c], small[c, 7], sigma2[c],
-                                    z[c, j0 * q:], tAm[i], tlanes[i], part[c, b])
+        for w in prange(n_workers):
+            for task in range(first[0, w], last[0, w]):
+                if task < C:
+                    if ahead:
+                        _fill_part(normal_gens[np.int64(task)], gamma_gens[np.int64(task)], z_next[task],
+                                   g_next[task], gamma_shapes, cuts, 0)
+                    continue
+                i = task - C
+                c = i // nb
+                b = i % nb
+                j0 = b * size
+                j1 = min(J, j0 + size)
+                tfail[i] += _stage_beta(GT, hT, q, r, j0, j1, betaT[c], alpha[c], Sinv[c], small[c, 7], sigma2[c],
+                                        z[c, j0 * q:], wAm[w], wlanes[w], part[c, b])
         for c in range(C):
-            ci = np.int64(c)
+            zh = z[c, J * q:]
             cfail[c] += _alpha_mu_step(J, q, r, nb, part[c], Sainv, Sainv_a0, S0inv, S0inv_mu0, Sinv[c], alpha[c],
-                                       mu[c], cA[c], cvec[c, 0], cvec[c, 1], cvec[c, 2], normal_gens[ci])
-        for i in prange(T):
-            c = i // nb
-            b = i % nb
-            _stage_spread(q, b * size, min(J, (b + 1) * size), iw, betaT[c], mu[c], tlanes[i], part[c, b])
+                                       mu[c], cA[c], cvec[c, 0], cvec[c, 1], cvec[c, 2], zh, zh[o_mu:])
+        for w in prange(n_workers):
+            for task in range(first[1, w], last[1, w]):
+                if task < C:
+                    if ahead:
+                        _fill_part(normal_gens[np.int64(task)], gamma_gens[np.int64(task)], z_next[task],
+                                   g_next[task], gamma_shapes, cuts, 1)
+                    continue
+                i = task - C
+                c = i // nb
+                b = i % nb
+                _stage_spread_asis(GT, hT, q, r, b * size, min(J, (b + 1) * size), iw, asis, scale_step, betaT[c],
+                                   alpha[c], mu[c], sigma2[c], wlanes[w], part[c, b])
         for c in range(C):
-            ci = np.int64(c)
-            cfail[c] += _sigma_step(J, q, nb, part[c], tau_kind, tau_a, tau_b, iw_df, iw_Psi, Sinv[c], lam[c],
-                                    cqq[c, 0], cqq[c, 1], cqq[c, 2], cvec[c, 2], normal_gens[ci], gamma_gens[ci])
+            zh = z[c, J * q:]
+            cfail[c] += _sigma_step(J, q, nb, part[c, :, _spread_at(q):], tau_kind, tau_a, tau_b, iw_df, iw_Psi,
+                                    Sinv[c], lam[c], cqq[c, 0], cqq[c, 1], cqq[c, 2], cvec[c, 2], zh[o_bartlett:],
+                                    g[c])
+            shift[c] = False
             if asis:
                 for a in range(q):
                     small[c, 0, a] = mu[c, a]
                     small[c, 2, a] = 1.0 / math.sqrt(Sinv[c, a, a]) if scale_step else 1.0
                 _hyper_prior(q, tau_kind, tau_a, tau_b, lam[c], prior_ab[c])
-        if asis:
-            for i in prange(T):
-                c = i // nb
-                b = i % nb
-                _stage_asis(GT, hT, q, r, b * size, min(J, (b + 1) * size), scale_step, betaT[c], alpha[c], mu[c],
-                            sigma2[c], small[c, 2], tlanes[i], part[c, b])
-        for c in range(C):
-            ci = np.int64(c)
-            shift[c] = False
-            if asis:
                 shift[c] = _asis_step(q, nb, part[c], scale_step, S0inv, S0inv_mu0, prior_ab[c, 0], prior_ab[c, 1],
                                       mu[c], Sinv[c], cA[c], cvec[c, 0], cvec[c, 1], cqq[c, 3], cqq[c, 4], small[c, 4],
-                                      small[c, 1], small[c, 2], small[c, 3], normal_gens[ci], gamma_gens[ci])
+                                      small[c, 1], small[c, 2], small[c, 3], zh[o_location:], zh[o_scale:],
+                                      g[c, o_exp:])
             if tau_kind == TAU_HALFCAUCHY:
                 for a in range(q):
-                    lam[c, a] = (hc_inv_scale2[a] + Sinv[c, a, a]) / gamma_gens[ci].standard_gamma(1.0)
-            if group_variance:
-                _fill_noise_gammas(gamma_gens[ci], gam[c], nj, sigma_a, 0, J)
-        # The normal stream now stands where the next sweep's beta_j normals begin (the rest of this sweep
-        # draws gammas only) and they do not depend on the state, so they are drawn beside this last
-        # stage, each worker taking its share of the tasks [fills of the chains' normals, blocks].
-        # Not after the last sweep: the streams' saved state must be that of a run stopped here.
-        fill = t + 1 < n_iter
+                    lam[c, a] = (hc_inv_scale2[a] + Sinv[c, a, a]) / g[c, o_lambda + a]
         for w in prange(n_workers):
-            for task in range(fill_first[w], fill_last[w]):
+            for task in range(first[2, w], last[2, w]):
                 if task < C:
-                    if fill:
-                        _fill_normals(normal_gens[np.int64(task)], z[task], J * q)
+                    if ahead:
+                        _fill_part(normal_gens[np.int64(task)], gamma_gens[np.int64(task)], z_next[task],
+                                   g_next[task], gamma_shapes, cuts, 2)
                     continue
                 i = task - C
                 c = i // nb
@@ -819,11 +915,9 @@ def hier_gibbs_groups(GT, hT, rr, nj, q, S0inv, S0inv_mu0, Sainv, Sainv_a0, tau_
                 j0 = b * size
                 j1 = min(J, j0 + size)
                 part[c, b, 0] = _stage_noise(GT, hT, rr, q, r, j0, j1, shift[c], mu[c], small[c, 0], small[c, 3],
-                                             betaT[c], alpha[c], sigma2[c], group_variance, sigma_b, gam[c, j0:],
-                                             tlanes[i], k, out_beta[c], out_sigma2[c])
+                                             betaT[c], alpha[c], sigma2[c], group_variance, sigma_b,
+                                             g[c, o_sigma + j0:], wlanes[w], k, out_beta[c], out_sigma2[c])
         for c in range(C):
-            ci = np.int64(c)
-            _finish_step(J, q, r, nb, part[c], n_total, group_variance, sigma_a, sigma_b, tau_kind, hc_inv_scale2,
-                         Sinv[c], lam[c], alpha[c], mu[c], sigma2[c], cqq[c, 0], cvec[c, 2], gamma_gens[ci], k,
-                         out_alpha[c], out_mu[c], out_Sigma[c], out_sigma2[c])
+            _finish_step(J, q, r, nb, part[c], group_variance, sigma_b, Sinv[c], alpha[c], mu[c], sigma2[c],
+                         cqq[c, 0], cvec[c, 2], g[c, o_sigma], k, out_alpha[c], out_mu[c], out_Sigma[c], out_sigma2[c])
     return cfail.sum() + tfail.sum()

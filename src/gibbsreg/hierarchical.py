@@ -25,7 +25,7 @@ from .posterior import Posterior
 from .priors import (DEFAULT_A, DEFAULT_B_FRACTION, SLOPE_SCALE, HalfCauchy, InvGamma, InvWishart, _finite_array,
                      _positive_vector, _vec, resolve_group_scale)
 from .sampling import chain_streams, check_sampling_args, chunk_runner, drive
-from .runner import ChainSpec, copy_draws, new_state, run_chains, run_options
+from .runner import ChainSpec, copy_draws, divide_add_draws, new_state, run_chains, run_options
 from .runstate import fingerprint as make_fingerprint
 
 MAX_CHUNK_ELEMENTS = 1 << 23
@@ -503,17 +503,14 @@ def hier_spec(gs: GroupStats, prior: ResolvedHierarchicalPrior, design, labels, 
 
     def map_draws(src, dest):
         if store_beta:
-            np.divide(src["beta"], sv, out=dest["beta"])
-            np.add(dest["beta"], rv, out=dest["beta"])
-        np.divide(src["mu"], sv, out=dest["mu"])
-        np.add(dest["mu"], rv, out=dest["mu"])
+            divide_add_draws(src["beta"], sv, rv, dest["beta"])
+        divide_add_draws(src["mu"], sv, rv, dest["mu"])
         if iw:
             np.divide(src["Sigma"], outer, out=dest["Sigma"])
         else:
             np.divide(np.diagonal(src["Sigma"], axis1=2, axis2=3), np.diagonal(outer), out=dest["tau2"])
         if r:
-            np.divide(src["alpha"], sp, out=dest["alpha"])
-            np.add(dest["alpha"], rp, out=dest["alpha"])
+            divide_add_draws(src["alpha"], sp, rp, dest["alpha"])
         copy_draws(src["sigma2"] if prior.group_variance else src["sigma2"][..., 0], dest["sigma2"])
 
     def load_kernel():

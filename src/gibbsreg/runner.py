@@ -451,6 +451,32 @@ def copy_draws(src: np.ndarray, dest: np.ndarray) -> None:
     dest[...] = src
 
 
+def _as_rows(a: np.ndarray):
+    """a (chains, draws, ...) as a (chains, draws, m) view, or None when that would need a copy."""
+    view = a.view()
+    try:
+        view.shape = a.shape[:2] + (-1,)
+    except AttributeError:
+        return None
+    return view
+
+
+def divide_add_draws(src: np.ndarray, scale: np.ndarray, shift, dest: np.ndarray) -> None:
+    """dest = src / scale + shift for draws (chains, draws, *shape), scale and shift broadcast over
+    ``shape``: one parallel pass (many draws) with NumPy's two roundings, so either path gives the same bits."""
+    shift = np.zeros_like(scale) if shift is None else shift
+    scale_b = np.ascontiguousarray(np.broadcast_to(scale, src.shape[2:]), dtype=float).ravel()
+    shift_b = np.ascontiguousarray(np.broadcast_to(shift, src.shape[2:]), dtype=float).ravel()
+    s3, d3 = _as_rows(np.asarray(src)), _as_rows(np.asarray(dest))  # a memory map's plain view: same memory
+    if src.size < _MAP_BLOCK or s3 is None or d3 is None or dest.dtype != np.float64 or src.dtype != np.float64:
+        np.divide(src, scale, out=dest)
+        np.add(dest, shift, out=dest)
+        return
+    from .kernels.maps import divide_add
+
+    divide_add(s3, scale_b, shift_b, d3)
+
+
 def run_options(until, checkpoint, checkpoint_every, store, progress) -> RunOptions:
     """Validate the long-run options before any data is read."""
     if until is not None and not isinstance(until, Converged):
