@@ -118,20 +118,29 @@ def sweep_layout(q, r, J, tau_kind, asis, group_variance):
 
 @njit(cache=True, fastmath=EXACT_ORDER)
 def _lane_total(row, m):
-    """sum(row[:m]) in a fixed order (four interleaved partial sums), which depends on m alone."""
+    """sum(row[:m]) in a fixed order (eight interleaved partial sums: independent additions overlap),
+    which depends on m alone."""
     s0 = 0.0
     s1 = 0.0
     s2 = 0.0
     s3 = 0.0
-    m4 = m - m % 4
-    for l in range(0, m4, 4):
+    s4 = 0.0
+    s5 = 0.0
+    s6 = 0.0
+    s7 = 0.0
+    m8 = m - m % 8
+    for l in range(0, m8, 8):
         s0 += row[l]
         s1 += row[l + 1]
         s2 += row[l + 2]
         s3 += row[l + 3]
-    for l in range(m4, m):
+        s4 += row[l + 4]
+        s5 += row[l + 5]
+        s6 += row[l + 6]
+        s7 += row[l + 7]
+    for l in range(m8, m):
         s0 += row[l]
-    return (s0 + s1) + (s2 + s3)
+    return ((s0 + s1) + (s2 + s3)) + ((s4 + s5) + (s6 + s7))
 
 
 @njit(cache=True, fastmath=EXACT_ORDER)
