@@ -128,7 +128,9 @@ def main(argv=None) -> int:
     previous = warnings.showwarning
     warnings.showwarning = _show_warning
     try:
-        return args.func(args)
+        status = args.func(args)
+        sys.stdout.flush()  # a pipe's buffered output: a closed reader shows here, not at interpreter exit
+        return status
     except CLIError as err:
         print(f"gibbsreg: error: {err}", file=sys.stderr)
         return err.status
