@@ -381,29 +381,37 @@ def _stage_spread_asis(GT, hT, q, r, j0, j1, full, asis, scale_step, betaT_c, al
         for l in range(m):
             xl[a, l] = w[l] * t[l]
     for a in range(q):
-        for l in range(m):
-            t[l] = xl[a, l]
-        for b in range(q):
-            for l in range(m):
-                t[l] -= w[l] * Gb[a, b, l] * dl[b, l]
-        part[ov + a] = _lane_total(t, m)
         for b in range(a + 1):
             for l in range(m):
                 t[l] = w[l] * Gb[a, b, l]
             part[oA + a * q + b] = _lane_total(t, m)
-    if scale_step:
+    if not scale_step:
         for a in range(q):
             for l in range(m):
-                t[l] = dl[a, l] * xl[a, l]
-            part[ob + a] = _lane_total(t, m)
+                t[l] = xl[a, l]
             for b in range(q):
                 for l in range(m):
-                    t[l] = w[l] * Gb[a, b, l] * dl[a, l]
-                part[oB + a * q + b] = _lane_total(t, m)
-                if b <= a:
-                    for l in range(m):
-                        t[l] *= dl[b, l]
-                    part[oQ + a * q + b] = _lane_total(t, m)
+                    t[l] -= w[l] * Gb[a, b, l] * dl[b, l]
+            part[ov + a] = _lane_total(t, m)
+        return
+    for a in range(q):
+        for l in range(m):
+            t[l] = dl[a, l] * xl[a, l]
+        part[ob + a] = _lane_total(t, m)
+        for b in range(q):
+            for l in range(m):
+                t[l] = w[l] * Gb[a, b, l] * dl[a, l]
+            part[oB + a * q + b] = _lane_total(t, m)
+            if b <= a:
+                for l in range(m):
+                    t[l] *= dl[b, l]
+                part[oQ + a * q + b] = _lane_total(t, m)
+    # v = sum x_j - sum (X_j'X_j/s_j^2) d_j, whose second sum is Bm's column sums (X_j'X_j is symmetric)
+    for a in range(q):
+        v_a = _lane_total(xl[a], m)
+        for b in range(q):
+            v_a -= part[oB + b * q + a]
+        part[ov + a] = v_a
 
 
 @njit(cache=True, fastmath=EXACT_ORDER)
