@@ -144,6 +144,23 @@ def _lane_total(row, m):
 
 
 @njit(cache=True, fastmath=EXACT_ORDER)
+def _block_G_totals(GT, q, size, nb, shared_variance):
+    """Per block, the sums of G_j's varying block (lower triangle), for A with one shared sigma^2; rows of
+    length 0 with per-group variances."""
+    J = GT.shape[2]
+    if not shared_variance:
+        return np.zeros((nb, 0))
+    out = np.zeros((nb, q * q))
+    for b in range(nb):
+        j0 = b * size
+        j1 = min(J, j0 + size)
+        for a in range(q):
+            for c in range(a + 1):
+                out[b, a * q + c] = _lane_total(GT[a, c, j0:j1], j1 - j0)
+    return out
+
+
+@njit(cache=True, fastmath=EXACT_ORDER)
 def _stage_beta(GT, hT, q, r, j0, j1, betaT_c, alpha_c, Sinv_c, Sinv_mu, sigma2_c, z, Am, W, part):
     """beta_j | mu, Sigma, alpha, sigma2 for groups j0..j1-1 (normals z[(j - j0) q + a]), and the block's
     sums for the next steps: part = [sum G_pp,j / s_j^2 (r x r), sum (h_p,j - G_pv,j beta_j) / s_j^2 (r),
@@ -332,7 +349,8 @@ def _sigma_step(J, q, nb, part, tau_kind, tau_a, tau_b, iw_df, iw_Psi, Sinv_c, l
 
 
 @njit(cache=True, fastmath=EXACT_ORDER)
-def _stage_spread_asis(GT, hT, q, r, j0, j1, full, asis, scale_step, betaT_c, alpha_c, mu_c, sigma2_c, W, part):
+def _stage_spread_asis(GT, hT, q, r, j0, j1, full, asis, scale_step, betaT_c, alpha_c, mu_c, sigma2_c, G_total, W,
+                       part):
     """One pass over the block for the sums that follow the mu draw, with d_j = beta_j - mu and the groups
     side by side in lanes as in _stage_beta:
     part[_spread_at(q):] = sum d_j d_j' (lower triangle, ``full``) or its diagonal, for Sigma | beta, mu;
@@ -340,7 +358,8 @@ def _stage_spread_asis(GT, hT, q, r, j0, j1, full, asis, scale_step, betaT_c, al
     /s_j^2 (q), then with ``scale_step`` b = sum d_j * x_j (q), Q = sum (X_j'X_j/s_j^2) * d_j d_j' (q x q
     lower) and Bm = sum (X_j'X_j/s_j^2) * d_j 1' (q x q), x_j = X_j'(y_j - W_j alpha)/s_j^2 (elementwise
     products).  The scale step's eta_j = d_j / tau is applied later (_asis_step): tau is drawn from the
-    spread, so both sums come from this one pass.
+    spread, so both sums come from this one pass.  With one shared sigma^2 (G_total has rows), A is the
+    block's sum of X_j'X_j (G_total, summed once per call) divided by sigma^2.
     """
     oA, ov, ob, oQ, oB, oS = 0, q * q, q * q + q, q * q + 2 * q, 2 * q * q + 2 * q, _spread_at(q)
     m = j1 - j0
@@ -380,11 +399,16 @@ def _stage_spread_asis(GT, hT, q, r, j0, j1, full, asis, scale_step, betaT_c, al
                 t[l] -= Gb[a, q + b, l] * ab
         for l in range(m):
             xl[a, l] = w[l] * t[l]
-    for a in range(q):
-        for b in range(a + 1):
-            for l in range(m):
-                t[l] = w[l] * Gb[a, b, l]
-            part[oA + a * q + b] = _lane_total(t, m)
+    if G_total.shape[0] > 0:
+        for a in range(q):
+            for b in range(a + 1):
+                part[oA + a * q + b] = G_total[a * q + b] / sb[0]
+    else:
+        for a in range(q):
+            for b in range(a + 1):
+                for l in range(m):
+                    t[l] = w[l] * Gb[a, b, l]
+                part[oA + a * q + b] = _lane_total(t, m)
     if not scale_step:
         for a in range(q):
             for l in range(m):
@@ -706,6 +730,7 @@ def _one_chain(c, GT, hT, rr, nj, q, S0inv, S0inv_mu0, Sainv, Sainv_a0, tau_kind
     g = np.zeros(n_gamma)
     Am = np.zeros((q, q, size))
     lanes = np.zeros((LANE_ROWS + 2 * p, size))
+    G_totals = _block_G_totals(GT, q, size, nb, asis and not group_variance)
     nfail = 0
     for t in range(n_iter):
         k = out_start + (t + 1) // thin - 1 if (out_mu.shape[1] > 0 and (t + 1) % thin == 0) else -1
@@ -722,7 +747,7 @@ def _one_chain(c, GT, hT, rr, nj, q, S0inv, S0inv_mu0, Sainv, Sainv_a0, tau_kind
                                 inv_diag, acc, zh, zh[o_mu:])
         for b in range(nb):
             _stage_spread_asis(GT, hT, q, r, b * size, min(J, (b + 1) * size), iw, asis, scale_step, betaT[c],
-                               alpha[c], mu[c], sigma2[c], lanes, part[b])
+                               alpha[c], mu[c], sigma2[c], G_totals[b], lanes, part[b])
         nfail += _sigma_step(J, q, nb, part[:, _spread_at(q):], tau_kind, tau_a, tau_b, iw_df, iw_Psi, Sinv[c], lam[c],
                              M, Bart, W, acc, zh[o_bartlett:], g)
         shift = False
@@ -846,6 +871,7 @@ def hier_gibbs_groups(GT, hT, rr, nj, q, S0inv, S0inv_mu0, Sainv, Sainv_a0, tau_
     # workspaces per worker, not per task: with many blocks, per-task ones would not stay in cache
     wAm = np.zeros((n_workers, q, q, size))
     wlanes = np.zeros((n_workers, LANE_ROWS + 2 * p, size))
+    G_totals = _block_G_totals(GT, q, size, nb, asis and not group_variance)
     cA = np.zeros((C, p, p))
     cvec = np.zeros((C, 4, p))
     cqq = np.zeros((C, 5, q, q))
@@ -900,7 +926,7 @@ def hier_gibbs_groups(GT, hT, rr, nj, q, S0inv, S0inv_mu0, Sainv, Sainv_a0, tau_
                 c = i // nb
                 b = i % nb
                 _stage_spread_asis(GT, hT, q, r, b * size, min(J, (b + 1) * size), iw, asis, scale_step, betaT[c],
-                                   alpha[c], mu[c], sigma2[c], wlanes[w], part[c, b])
+                                   alpha[c], mu[c], sigma2[c], G_totals[b], wlanes[w], part[c, b])
         for c in range(C):
             zh = z[c, J * q:]
             cfail[c] += _sigma_step(J, q, nb, part[c, :, _spread_at(q):], tau_kind, tau_a, tau_b, iw_df, iw_Psi,
