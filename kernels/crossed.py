@@ -25,8 +25,8 @@ import math
 import numpy as np
 from numba import njit, prange
 
-from .linalg import backward_solve_transpose, backward_transpose, cholesky_forward, cholesky_forward_affine, \
-    cholesky_lower, forward_solve
+from .linalg import backward_solve_transpose, backward_transpose, bartlett_precision, cholesky_forward, \
+    cholesky_forward_affine, cholesky_lower, forward_solve
 
 TAU_INVGAMMA = 0
 TAU_HALFCAUCHY = 1
@@ -521,18 +521,7 @@ def crossed_gibbs(
                             Bart[a, bb] = normal.standard_normal()
                     for a in range(k):
                         Bart[a, a] = math.sqrt(2.0 * gamma_rng.standard_gamma(0.5 * (iw_df[f] + J[f] - a)))
-                    for bb in range(k):
-                        for a in range(k):
-                            acc[a] = Bart[a, bb]
-                        backward_solve_transpose(M, acc, k)
-                        for a in range(k):
-                            W[a, bb] = acc[a]
-                    for a in range(k):
-                        for bb in range(k):
-                            s = 0.0
-                            for kk in range(k):
-                                s += W[a, kk] * W[bb, kk]
-                            Sf[a, bb] = s
+                    bartlett_precision(M, Bart, W, acc, Sf, k)
                 else:
                     for a in range(k):
                         acc[a] = 0.0

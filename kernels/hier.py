@@ -33,6 +33,7 @@ from numba import njit, prange
 from .linalg import (
     backward_solve_transpose,
     backward_transpose,
+    bartlett_precision,
     cholesky_forward,
     cholesky_lower,
     forward_solve,
@@ -321,18 +322,7 @@ def _sigma_step(J, q, nb, part, tau_kind, tau_a, tau_b, iw_df, iw_Psi, Sinv_c, l
                 i += 1
         for a in range(q):
             Bart[a, a] = math.sqrt(2.0 * g_tau[a])
-        for b in range(q):
-            for a in range(q):
-                acc[a] = Bart[a, b]
-            backward_solve_transpose(M, acc, q)
-            for a in range(q):
-                W[a, b] = acc[a]
-        for a in range(q):
-            for b in range(q):
-                s = 0.0
-                for k in range(q):
-                    s += W[a, k] * W[b, k]
-                Sinv_c[a, b] = s
+        bartlett_precision(M, Bart, W, acc, Sinv_c, q)
     else:
         for a in range(q):
             acc[a] = 0.0
@@ -840,10 +830,20 @@ def _ahead_plan(C, T, size, q, p, asis, n_normal, n_gamma, n_workers):
 @njit(cache=True)
 def _fill_part(normal, gamma_rng, z, g, gamma_shapes, cuts, s):
     """Stage s's part of a sweep's random numbers (_ahead_plan), continuing the streams in order."""
-    for i in range(cuts[0, s], cuts[0, s + 1]):
-        z[i] = normal.standard_normal()
-    for i in range(cuts[1, s], cuts[1, s + 1]):
-        g[i] = gamma_rng.standard_gamma(gamma_shapes[i])
+    _fill_normals(normal, z[cuts[0, s]:], cuts[0, s + 1] - cuts[0, s])
+    _fill_gammas(gamma_rng, g[cuts[1, s]:], gamma_shapes[cuts[1, s]:cuts[1, s + 1]])
+
+
+@njit(cache=True)
+def _fill_task(task, C, ahead, normal_gens, gamma_gens, z_next, g_next, gamma_shapes, cuts, s):
+    """Whether ``task`` of stage s is a chain's fill (tasks 0..C-1); draws that chain's part of the next
+    sweep's random numbers when there is a next sweep in this call."""
+    if task >= C:
+        return False
+    if ahead:
+        c = np.int64(task)
+        _fill_part(normal_gens[c], gamma_gens[c], z_next[task], g_next[task], gamma_shapes, cuts, s)
+    return True
 
 
 @njit(cache=True, parallel=True, fastmath=EXACT_ORDER)
@@ -883,10 +883,9 @@ def hier_gibbs_groups(GT, hT, rr, nj, q, S0inv, S0inv_mu0, Sainv, Sainv_a0, tau_
     cfail = np.zeros(C, dtype=np.int64)
     tfail = np.zeros(T, dtype=np.int64)
     cuts, first, last = _ahead_plan(C, T, size, q, p, asis, n_normal, n_gamma, n_workers)
-    for c in range(C):
-        for s in range(3):
-            _fill_part(normal_gens[np.int64(c)], gamma_gens[np.int64(c)], zbuf[0, c], gbuf[0, c], gamma_shapes,
-                       cuts, s)
+    for s in range(3):
+        for c in range(C):
+            _fill_task(c, C, True, normal_gens, gamma_gens, zbuf[0], gbuf[0], gamma_shapes, cuts, s)
     for t in range(n_iter):
         k = out_start + (t + 1) // thin - 1 if (out_mu.shape[1] > 0 and (t + 1) % thin == 0) else -1
         z = zbuf[t % 2]
@@ -899,10 +898,7 @@ def hier_gibbs_groups(GT, hT, rr, nj, q, S0inv, S0inv_mu0, Sainv, Sainv_a0, tau_
             _sinv_mu(q, Sinv[c], mu[c], small[c, 7])
         for w in prange(n_workers):
             for task in range(first[0, w], last[0, w]):
-                if task < C:
-                    if ahead:
-                        _fill_part(normal_gens[np.int64(task)], gamma_gens[np.int64(task)], z_next[task],
-                                   g_next[task], gamma_shapes, cuts, 0)
+                if _fill_task(task, C, ahead, normal_gens, gamma_gens, z_next, g_next, gamma_shapes, cuts, 0):
                     continue
                 i = task - C
                 c = i // nb
@@ -917,10 +913,7 @@ def hier_gibbs_groups(GT, hT, rr, nj, q, S0inv, S0inv_mu0, Sainv, Sainv_a0, tau_
                                        mu[c], cA[c], cvec[c, 0], cvec[c, 1], cvec[c, 2], zh, zh[o_mu:])
         for w in prange(n_workers):
             for task in range(first[1, w], last[1, w]):
-                if task < C:
-                    if ahead:
-                        _fill_part(normal_gens[np.int64(task)], gamma_gens[np.int64(task)], z_next[task],
-                                   g_next[task], gamma_shapes, cuts, 1)
+                if _fill_task(task, C, ahead, normal_gens, gamma_gens, z_next, g_next, gamma_shapes, cuts, 1):
                     continue
                 i = task - C
                 c = i // nb
@@ -947,10 +940,7 @@ def hier_gibbs_groups(GT, hT, rr, nj, q, S0inv, S0inv_mu0, Sainv, Sainv_a0, tau_
                     lam[c, a] = (hc_inv_scale2[a] + Sinv[c, a, a]) / g[c, o_lambda + a]
         for w in prange(n_workers):
             for task in range(first[2, w], last[2, w]):
-                if task < C:
-                    if ahead:
-                        _fill_part(normal_gens[np.int64(task)], gamma_gens[np.int64(task)], z_next[task],
-                                   g_next[task], gamma_shapes, cuts, 2)
+                if _fill_task(task, C, ahead, normal_gens, gamma_gens, z_next, g_next, gamma_shapes, cuts, 2):
                     continue
                 i = task - C
                 c = i // nb

@@ -110,3 +110,21 @@ def cholesky_forward_affine(P, G, s, Pv, hv, L, v, inv_diag, p):
         inv_diag[i] = r
         v[i] = t * r
     return True
+
+
+@njit(cache=True)
+def bartlett_precision(L, B, W, acc, out, p):
+    """out <- F B B' F' with F = L^{-T} (L lower, L L' = M; B lower with B_aa^2 ~ chi2(df - a) and N(0, 1)
+    below): a Wishart(df, M^{-1}) draw, the precision of an Inverse-Wishart(df, M) draw (Bartlett)."""
+    for b in range(p):
+        for a in range(p):
+            acc[a] = B[a, b]
+        backward_solve_transpose(L, acc, p)
+        for a in range(p):
+            W[a, b] = acc[a]
+    for a in range(p):
+        for b in range(p):
+            s = 0.0
+            for k in range(p):
+                s += W[a, k] * W[b, k]
+            out[a, b] = s

@@ -461,12 +461,9 @@ def _as_rows(a: np.ndarray):
     return view
 
 
-def divide_add_draws(src: np.ndarray, scale: np.ndarray, shift, dest: np.ndarray) -> None:
+def divide_add_draws(src: np.ndarray, scale: np.ndarray, shift: np.ndarray, dest: np.ndarray) -> None:
     """dest = src / scale + shift for draws (chains, draws, *shape), scale and shift broadcast over
     ``shape``: one parallel pass (many draws) with NumPy's two roundings, so either path gives the same bits."""
-    shift = np.zeros_like(scale) if shift is None else shift
-    scale_b = np.ascontiguousarray(np.broadcast_to(scale, src.shape[2:]), dtype=float).ravel()
-    shift_b = np.ascontiguousarray(np.broadcast_to(shift, src.shape[2:]), dtype=float).ravel()
     s3, d3 = _as_rows(np.asarray(src)), _as_rows(np.asarray(dest))  # a memory map's plain view: same memory
     if src.size < _MAP_BLOCK or s3 is None or d3 is None or dest.dtype != np.float64 or src.dtype != np.float64:
         np.divide(src, scale, out=dest)
@@ -474,7 +471,10 @@ def divide_add_draws(src: np.ndarray, scale: np.ndarray, shift, dest: np.ndarray
         return
     from .kernels.maps import divide_add
 
-    divide_add(s3, scale_b, shift_b, d3)
+    tail = src.shape[2:]
+    scale_row = np.broadcast_to(scale, tail).astype(float).ravel()
+    shift_row = np.broadcast_to(shift, tail).astype(float).ravel()
+    divide_add(s3, scale_row, shift_row, d3)
 
 
 def run_options(until, checkpoint, checkpoint_every, store, progress) -> RunOptions:
