@@ -67,6 +67,8 @@ LANE_ROWS = 4  # rows of per-group scratch in a block's lane workspace, besides 
 # chains kernel and into the groups kernel must round identically, which a reordered (vectorised)
 # sum would not guarantee.
 EXACT_ORDER = {"contract"}
+# error_model="numpy": a division by zero gives inf or NaN (caught by the pivot and positivity tests) instead of
+# raising, so loops with a division carry no zero test and vectorise (the beta stage ran 1.5x slower with it).
 
 
 @njit(cache=True)
@@ -117,7 +119,7 @@ def sweep_layout(q, r, J, tau_kind, asis, group_variance):
     return n_hyper, o_mu, o_bartlett, o_location, o_scale, n_gamma, o_exp, o_lambda, o_sigma
 
 
-@njit(cache=True, fastmath=EXACT_ORDER)
+@njit(cache=True, fastmath=EXACT_ORDER, error_model="numpy")
 def _lane_total(row, m):
     """sum(row[:m]) in a fixed order (eight interleaved partial sums: independent additions overlap),
     which depends on m alone."""
@@ -144,7 +146,7 @@ def _lane_total(row, m):
     return ((s0 + s1) + (s2 + s3)) + ((s4 + s5) + (s6 + s7))
 
 
-@njit(cache=True, fastmath=EXACT_ORDER)
+@njit(cache=True, fastmath=EXACT_ORDER, error_model="numpy")
 def _block_G_totals(GT, q, size, nb, shared_variance):
     """Per block, the sums of G_j's varying block (lower triangle), for A with one shared sigma^2; rows of
     length 0 with per-group variances."""
@@ -161,7 +163,7 @@ def _block_G_totals(GT, q, size, nb, shared_variance):
     return out
 
 
-@njit(cache=True, fastmath=EXACT_ORDER)
+@njit(cache=True, fastmath=EXACT_ORDER, error_model="numpy")
 def _stage_beta(GT, hT, q, r, j0, j1, betaT_c, alpha_c, Sinv_c, Sinv_mu, sigma2_c, z, Am, W, part):
     """beta_j | mu, Sigma, alpha, sigma2 for groups j0..j1-1 (normals z[(j - j0) q + a]), and the block's
     sums for the next steps: part = [sum G_pp,j / s_j^2 (r x r), sum (h_p,j - G_pv,j beta_j) / s_j^2 (r),
@@ -255,7 +257,7 @@ def _stage_beta(GT, hT, q, r, j0, j1, betaT_c, alpha_c, Sinv_c, Sinv_mu, sigma2_
     return nfail
 
 
-@njit(cache=True, fastmath=EXACT_ORDER)
+@njit(cache=True, fastmath=EXACT_ORDER, error_model="numpy")
 def _alpha_mu_step(J, q, r, nb, part, Sainv, Sainv_a0, S0inv, S0inv_mu0, Sinv_c, alpha_c, mu_c, A, v, inv_diag,
                    acc, z_alpha, z_mu):
     """alpha | beta, sigma2 and mu | beta, Sigma from the block sums of _stage_beta (normals z_alpha[:r],
@@ -294,7 +296,7 @@ def _alpha_mu_step(J, q, r, nb, part, Sainv, Sainv_a0, S0inv, S0inv_mu0, Sinv_c,
     return nfail
 
 
-@njit(cache=True, fastmath=EXACT_ORDER)
+@njit(cache=True, fastmath=EXACT_ORDER, error_model="numpy")
 def _sigma_step(J, q, nb, part, tau_kind, tau_a, tau_b, iw_df, iw_Psi, Sinv_c, lam_c, M, Bart, W, acc,
                 z_bartlett, g_tau):
     """Sigma_beta | beta, mu (Inverse-Wishart by Bartlett, or the diagonal's inverse gammas) into Sinv_c,
@@ -338,7 +340,7 @@ def _sigma_step(J, q, nb, part, tau_kind, tau_a, tau_b, iw_df, iw_Psi, Sinv_c, l
     return nfail
 
 
-@njit(cache=True, fastmath=EXACT_ORDER)
+@njit(cache=True, fastmath=EXACT_ORDER, error_model="numpy")
 def _stage_spread_asis(GT, hT, q, r, j0, j1, full, asis, scale_step, betaT_c, alpha_c, mu_c, sigma2_c, G_total, W,
                        part):
     """One pass over the block for the sums that follow the mu draw, with d_j = beta_j - mu and the groups
@@ -428,7 +430,7 @@ def _stage_spread_asis(GT, hT, q, r, j0, j1, full, asis, scale_step, betaT_c, al
         part[ov + a] = v_a
 
 
-@njit(cache=True, fastmath=EXACT_ORDER)
+@njit(cache=True, fastmath=EXACT_ORDER, error_model="numpy")
 def _asis_step(q, nb, part, scale_step, S0inv, S0inv_mu0, prior_a, prior_b, mu_c, Sinv_c, A, v, inv_diag, Q, Bm,
                bvec, tau, tau_old, fac, z_location, z_scale, g_exp):
     """Interweaving (ASIS, Yu & Meng 2011) for the group-level parameters, from the block sums, with the
@@ -509,7 +511,7 @@ def _asis_step(q, nb, part, scale_step, S0inv, S0inv_mu0, prior_a, prior_b, mu_c
     return True
 
 
-@njit(cache=True, fastmath=EXACT_ORDER)
+@njit(cache=True, fastmath=EXACT_ORDER, error_model="numpy")
 def _stage_noise(GT, hT, rr, q, r, j0, j1, shift, mu_new, mu_old, fac, betaT_c, alpha_c, sigma2_c, group_variance,
                  sigma_b, gam, W, k, out_beta_c, out_sigma2_c):
     """For groups j0..j1-1: the interweaving move beta_j = mu_new + fac (beta_j - mu_old) (``shift``), RSS_j,
@@ -573,7 +575,7 @@ def _stage_noise(GT, hT, rr, q, r, j0, j1, shift, mu_new, mu_old, fac, betaT_c, 
     return total
 
 
-@njit(cache=True, fastmath=EXACT_ORDER)
+@njit(cache=True, fastmath=EXACT_ORDER, error_model="numpy")
 def _finish_step(J, q, r, nb, part, group_variance, sigma_b, Sinv_c, alpha_c, mu_c, sigma2_c, M, acc, g_sigma, k,
                  out_alpha_c, out_mu_c, out_Sigma_c, out_sigma2_c):
     """The shared sigma^2 | everything from the blocks' RSS sums (gamma g_sigma of shape a + n/2), and the
@@ -606,7 +608,7 @@ def _finish_step(J, q, r, nb, part, group_variance, sigma_b, Sinv_c, alpha_c, mu
             out_sigma2_c[k, 0] = sigma2_c[0]
 
 
-@njit(cache=True, fastmath=EXACT_ORDER)
+@njit(cache=True, fastmath=EXACT_ORDER, error_model="numpy")
 def _hyper_prior(q, tau_kind, tau_a, tau_b, lam_c, prior_ab):
     """The prior (a, b) of tau_k^2 ~ IG(a, b) that the interweaving scale step targets."""
     for a in range(q):
@@ -618,7 +620,7 @@ def _hyper_prior(q, tau_kind, tau_a, tau_b, lam_c, prior_ab):
             prior_ab[1, a] = 1.0 / lam_c[a]
 
 
-@njit(cache=True, fastmath=EXACT_ORDER)
+@njit(cache=True, fastmath=EXACT_ORDER, error_model="numpy")
 def _sinv_mu(q, Sinv_c, mu_c, out):
     for a in range(q):
         s = 0.0
@@ -667,7 +669,7 @@ def hier_gibbs(
         beta[...] = betaT.transpose(0, 2, 1)
 
 
-@njit(cache=True, parallel=True, fastmath=EXACT_ORDER)
+@njit(cache=True, parallel=True, fastmath=EXACT_ORDER, error_model="numpy")
 def hier_gibbs_chains(GT, hT, rr, nj, q, S0inv, S0inv_mu0, Sainv, Sainv_a0, tau_kind, tau_a, tau_b, hc_inv_scale2,
                       iw_df, iw_Psi, sigma_a, sigma_b, group_variance, asis, gamma_shapes, betaT, alpha, mu, Sinv, lam,
                       sigma2, normal_gens, gamma_gens, n_iter, thin, out_start, out_beta, out_alpha, out_mu, out_Sigma,
@@ -683,7 +685,7 @@ def hier_gibbs_chains(GT, hT, rr, nj, q, S0inv, S0inv_mu0, Sainv, Sainv_a0, tau_
     return failures.sum()
 
 
-@njit(cache=True, fastmath=EXACT_ORDER)
+@njit(cache=True, fastmath=EXACT_ORDER, error_model="numpy")
 def _one_chain(c, GT, hT, rr, nj, q, S0inv, S0inv_mu0, Sainv, Sainv_a0, tau_kind, tau_a, tau_b, hc_inv_scale2, iw_df,
                iw_Psi, sigma_a, sigma_b, group_variance, asis, gamma_shapes, betaT, alpha, mu, Sinv, lam, sigma2,
                normal_gens, gamma_gens, n_iter, thin, out_start, out_beta, out_alpha, out_mu, out_Sigma, out_sigma2):
@@ -846,7 +848,7 @@ def _fill_task(task, C, ahead, normal_gens, gamma_gens, z_next, g_next, gamma_sh
     return True
 
 
-@njit(cache=True, parallel=True, fastmath=EXACT_ORDER)
+@njit(cache=True, parallel=True, fastmath=EXACT_ORDER, error_model="numpy")
 def hier_gibbs_groups(GT, hT, rr, nj, q, S0inv, S0inv_mu0, Sainv, Sainv_a0, tau_kind, tau_a, tau_b, hc_inv_scale2,
                       iw_df, iw_Psi, sigma_a, sigma_b, group_variance, asis, gamma_shapes, betaT, alpha, mu, Sinv, lam,
                       sigma2, normal_gens, gamma_gens, n_iter, thin, out_start, out_beta, out_alpha, out_mu, out_Sigma,
