@@ -513,7 +513,7 @@ def _asis_step(q, nb, part, scale_step, S0inv, S0inv_mu0, prior_a, prior_b, mu_c
 
 @njit(cache=True, fastmath=EXACT_ORDER, error_model="numpy")
 def _stage_noise(GT, hT, rr, q, r, j0, j1, shift, mu_new, mu_old, fac, betaT_c, alpha_c, sigma2_c, group_variance,
-                 sigma_b, gam, W, k, out_beta_c, out_sigma2_c):
+                 sigma_b, gam, W, k, out_scale, out_ref, out_beta_c, out_sigma2_c):
     """For groups j0..j1-1: the interweaving move beta_j = mu_new + fac (beta_j - mu_old) (``shift``), RSS_j,
     then sigma_j^2 from the gammas gam[j - j0] (``group_variance``) and the stores of draw k (k >= 0),
     the groups side by side in lanes as in _stage_beta.  Returns the block's sum of RSS_j."""
@@ -565,7 +565,7 @@ def _stage_noise(GT, hT, rr, q, r, j0, j1, shift, mu_new, mu_old, fac, betaT_c, 
         if out_beta_c.shape[0] > 0:
             for l in range(m):
                 for a in range(q):
-                    out_beta_c[k, j0 + l, a] = theta[a, l]
+                    out_beta_c[k, j0 + l, a] = theta[a, l] / out_scale[a] + out_ref[a]
         if group_variance:
             for l in range(m):
                 out_sigma2_c[k, j0 + l] = sb[l]
@@ -577,7 +577,7 @@ def _stage_noise(GT, hT, rr, q, r, j0, j1, shift, mu_new, mu_old, fac, betaT_c, 
 
 @njit(cache=True, fastmath=EXACT_ORDER, error_model="numpy")
 def _finish_step(J, q, r, nb, part, group_variance, sigma_b, Sinv_c, alpha_c, mu_c, sigma2_c, M, acc, g_sigma, k,
-                 out_alpha_c, out_mu_c, out_Sigma_c, out_sigma2_c):
+                 out_scale, out_ref, out_alpha_c, out_mu_c, out_Sigma_c, out_sigma2_c):
     """The shared sigma^2 | everything from the blocks' RSS sums (gamma g_sigma of shape a + n/2), and the
     stores of draw k (k >= 0)."""
     if not group_variance:
@@ -589,9 +589,9 @@ def _finish_step(J, q, r, nb, part, group_variance, sigma_b, Sinv_c, alpha_c, mu
             sigma2_c[j] = s2
     if k >= 0:
         for a in range(r):
-            out_alpha_c[k, a] = alpha_c[a]
+            out_alpha_c[k, a] = alpha_c[a] / out_scale[q + a] + out_ref[q + a]
         for a in range(q):
-            out_mu_c[k, a] = mu_c[a]
+            out_mu_c[k, a] = mu_c[a] / out_scale[a] + out_ref[a]
         # Sigma = (Sigma^{-1})^{-1}, via Cholesky of the precision
         for a in range(q):
             for b in range(a + 1):
@@ -602,8 +602,11 @@ def _finish_step(J, q, r, nb, part, group_variance, sigma_b, Sinv_c, alpha_c, mu
                 acc[a] = 1.0 if a == b else 0.0
             forward_solve(M, acc, q)
             backward_solve_transpose(M, acc, q)
-            for a in range(q):
-                out_Sigma_c[k, a, b] = acc[a]
+            if out_Sigma_c.shape[2] == q:
+                for a in range(q):
+                    out_Sigma_c[k, a, b] = acc[a] / (out_scale[a] * out_scale[b])
+            else:  # a diagonal Sigma: its diagonal, tau^2, in column 0
+                out_Sigma_c[k, b, 0] = acc[b] / (out_scale[b] * out_scale[b])
         if not group_variance:
             out_sigma2_c[k, 0] = sigma2_c[0]
 
@@ -633,7 +636,7 @@ def hier_gibbs(
     G, h, rr, nj, q,
     S0inv, S0inv_mu0, Sainv, Sainv_a0,
     tau_kind, tau_a, tau_b, hc_inv_scale2, iw_df, iw_Psi,
-    sigma_a, sigma_b, group_variance, asis,
+    sigma_a, sigma_b, group_variance, asis, out_scale, out_ref,
     beta, alpha, mu, Sinv, lam, sigma2,
     normal_gens, gamma_gens,
     n_iter, thin, out_start,
@@ -647,6 +650,10 @@ def hier_gibbs(
     (hier_gibbs_groups).  Both make the same arithmetic on the same random numbers, so the draws do
     not depend on the thread count.
 
+    The draws are stored in the original coordinates, theta = theta' / out_scale + out_ref (elementwise; for
+    Sigma, divided by out_scale_a out_scale_b), into out_* (C, draws, ...) at out_start: out_Sigma (q, q), or
+    (q, 1) for a diagonal Sigma (its diagonal, tau^2), out_sigma2 (J) or (1).
+
     G (J, p, p), h (J, p) and beta (C, J, q) are handed to the kernels lane-major, as GT (p, p, J),
     hT (p, J) and betaT (C, q, J): a block's groups then sit side by side in memory, one per vector lane.
     """
@@ -659,8 +666,9 @@ def hier_gibbs(
     hT = np.ascontiguousarray(h.T)
     betaT = np.ascontiguousarray(beta.transpose(0, 2, 1))
     args = (GT, hT, rr, nj, q, S0inv, S0inv_mu0, Sainv, Sainv_a0, tau_kind, tau_a, tau_b, hc_inv_scale2, iw_df,
-            iw_Psi, sigma_a, sigma_b, group_variance, asis, gamma_shapes, betaT, alpha, mu, Sinv, lam, sigma2,
-            normal_gens, gamma_gens, n_iter, thin, out_start, out_beta, out_alpha, out_mu, out_Sigma, out_sigma2)
+            iw_Psi, sigma_a, sigma_b, group_variance, asis, out_scale, out_ref, gamma_shapes, betaT, alpha, mu, Sinv,
+            lam, sigma2, normal_gens, gamma_gens, n_iter, thin, out_start, out_beta, out_alpha, out_mu, out_Sigma,
+            out_sigma2)
     try:
         if betaT.shape[0] < numba.get_num_threads() and J >= GROUP_PARALLEL_MIN_J:
             return hier_gibbs_groups(*args, numba.get_num_threads())
@@ -671,24 +679,24 @@ def hier_gibbs(
 
 @njit(cache=True, parallel=True, fastmath=EXACT_ORDER, error_model="numpy")
 def hier_gibbs_chains(GT, hT, rr, nj, q, S0inv, S0inv_mu0, Sainv, Sainv_a0, tau_kind, tau_a, tau_b, hc_inv_scale2,
-                      iw_df, iw_Psi, sigma_a, sigma_b, group_variance, asis, gamma_shapes, betaT, alpha, mu, Sinv, lam,
-                      sigma2, normal_gens, gamma_gens, n_iter, thin, out_start, out_beta, out_alpha, out_mu, out_Sigma,
-                      out_sigma2):
+                      iw_df, iw_Psi, sigma_a, sigma_b, group_variance, asis, out_scale, out_ref, gamma_shapes, betaT,
+                      alpha, mu, Sinv, lam, sigma2, normal_gens, gamma_gens, n_iter, thin, out_start, out_beta,
+                      out_alpha, out_mu, out_Sigma, out_sigma2):
     """hier_gibbs with the chains shared out between threads."""
     n_chains = betaT.shape[0]
     failures = np.zeros(n_chains, dtype=np.int64)
     for c in prange(n_chains):
         failures[c] = _one_chain(np.int64(c), GT, hT, rr, nj, q, S0inv, S0inv_mu0, Sainv, Sainv_a0, tau_kind, tau_a,
-                                 tau_b, hc_inv_scale2, iw_df, iw_Psi, sigma_a, sigma_b, group_variance, asis,
-                                 gamma_shapes, betaT, alpha, mu, Sinv, lam, sigma2, normal_gens, gamma_gens, n_iter,
-                                 thin, out_start, out_beta, out_alpha, out_mu, out_Sigma, out_sigma2)
+                                 tau_b, hc_inv_scale2, iw_df, iw_Psi, sigma_a, sigma_b, group_variance, asis, out_scale,
+                                 out_ref, gamma_shapes, betaT, alpha, mu, Sinv, lam, sigma2, normal_gens, gamma_gens,
+                                 n_iter, thin, out_start, out_beta, out_alpha, out_mu, out_Sigma, out_sigma2)
     return failures.sum()
 
 
 @njit(cache=True, fastmath=EXACT_ORDER, error_model="numpy")
 def _one_chain(c, GT, hT, rr, nj, q, S0inv, S0inv_mu0, Sainv, Sainv_a0, tau_kind, tau_a, tau_b, hc_inv_scale2, iw_df,
-               iw_Psi, sigma_a, sigma_b, group_variance, asis, gamma_shapes, betaT, alpha, mu, Sinv, lam, sigma2,
-               normal_gens, gamma_gens, n_iter, thin, out_start, out_beta, out_alpha, out_mu, out_Sigma, out_sigma2):
+               iw_Psi, sigma_a, sigma_b, group_variance, asis, out_scale, out_ref, gamma_shapes, betaT, alpha, mu, Sinv,
+               lam, sigma2, normal_gens, gamma_gens, n_iter, thin, out_start, out_beta, out_alpha, out_mu, out_Sigma, out_sigma2):
     """Chain c's sweeps, its blocks one after another (workspaces are the chain's own: shared rows
     would false-share cache lines between threads).  The beta_j normals are drawn block by block, the
     hyperparameters' normals after them and the sweep's gammas at its start: the streams' order of
@@ -758,10 +766,10 @@ def _one_chain(c, GT, hT, rr, nj, q, S0inv, S0inv_mu0, Sainv, Sainv_a0, tau_kind
             j0 = b * size
             j1 = min(J, j0 + size)
             part[b, 0] = _stage_noise(GT, hT, rr, q, r, j0, j1, shift, mu[c], mu_old, fac, betaT[c], alpha[c],
-                                      sigma2[c], group_variance, sigma_b, g[o_sigma + j0:], lanes, k, out_beta[c],
-                                      out_sigma2[c])
+                                      sigma2[c], group_variance, sigma_b, g[o_sigma + j0:], lanes, k, out_scale,
+                                      out_ref, out_beta[c], out_sigma2[c])
         _finish_step(J, q, r, nb, part, group_variance, sigma_b, Sinv[c], alpha[c], mu[c], sigma2[c], M, acc,
-                     g[o_sigma], k, out_alpha[c], out_mu[c], out_Sigma[c], out_sigma2[c])
+                     g[o_sigma], k, out_scale, out_ref, out_alpha[c], out_mu[c], out_Sigma[c], out_sigma2[c])
     return nfail
 
 
@@ -850,9 +858,9 @@ def _fill_task(task, C, ahead, normal_gens, gamma_gens, z_next, g_next, gamma_sh
 
 @njit(cache=True, parallel=True, fastmath=EXACT_ORDER, error_model="numpy")
 def hier_gibbs_groups(GT, hT, rr, nj, q, S0inv, S0inv_mu0, Sainv, Sainv_a0, tau_kind, tau_a, tau_b, hc_inv_scale2,
-                      iw_df, iw_Psi, sigma_a, sigma_b, group_variance, asis, gamma_shapes, betaT, alpha, mu, Sinv, lam,
-                      sigma2, normal_gens, gamma_gens, n_iter, thin, out_start, out_beta, out_alpha, out_mu, out_Sigma,
-                      out_sigma2, n_workers):
+                      iw_df, iw_Psi, sigma_a, sigma_b, group_variance, asis, out_scale, out_ref, gamma_shapes, betaT,
+                      alpha, mu, Sinv, lam, sigma2, normal_gens, gamma_gens, n_iter, thin, out_start, out_beta,
+                      out_alpha, out_mu, out_Sigma, out_sigma2, n_workers):
     """hier_gibbs with every stage over groups run in parallel over (chain, block) pairs, the chains in
     lockstep: the same sweeps as _one_chain (the short per-chain steps between stages run on the calling
     thread: three parallel regions per sweep).  A sweep's random numbers do not depend on the state
@@ -951,8 +959,10 @@ def hier_gibbs_groups(GT, hT, rr, nj, q, S0inv, S0inv_mu0, Sainv, Sainv_a0, tau_
                 j1 = min(J, j0 + size)
                 part[c, b, 0] = _stage_noise(GT, hT, rr, q, r, j0, j1, shift[c], mu[c], small[c, 0], small[c, 3],
                                              betaT[c], alpha[c], sigma2[c], group_variance, sigma_b,
-                                             g[c, o_sigma + j0:], wlanes[w], k, out_beta[c], out_sigma2[c])
+                                             g[c, o_sigma + j0:], wlanes[w], k, out_scale, out_ref, out_beta[c],
+                                             out_sigma2[c])
         for c in range(C):
             _finish_step(J, q, r, nb, part[c], group_variance, sigma_b, Sinv[c], alpha[c], mu[c], sigma2[c],
-                         cqq[c, 0], cvec[c, 2], g[c, o_sigma], k, out_alpha[c], out_mu[c], out_Sigma[c], out_sigma2[c])
+                         cqq[c, 0], cvec[c, 2], g[c, o_sigma], k, out_scale, out_ref, out_alpha[c], out_mu[c],
+                         out_Sigma[c], out_sigma2[c])
     return cfail.sum() + tfail.sum()

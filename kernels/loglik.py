@@ -20,7 +20,7 @@ MODE_GROUP_SUM = 1  # out (S, J): += sum over the block's rows of group j
 MODE_MEAN = 2  # out (S, m): the linear predictor mean_i
 
 
-@njit(cache=True, parallel=True)
+@njit(cache=True, parallel=True, error_model="numpy")
 def loglik_rows(Xv, Xp, y, codes, beta, alpha, sigma2, log_sigma2, mode, out):
     """Xv (m, q), Xp (m, r), y (m,), codes (m,) int64, beta (S, J, q), alpha (S, r), sigma2 (S, Js) with
     Js = 1 (shared) or J, and its logarithm log_sigma2 (S, Js) (taken once per draw, not per row);

@@ -24,8 +24,8 @@ from .io.api import model_stats, remembered_rows
 from .posterior import Posterior
 from .priors import (DEFAULT_A, DEFAULT_B_FRACTION, SLOPE_SCALE, HalfCauchy, InvGamma, InvWishart, _finite_array,
                      _positive_vector, _vec, resolve_group_scale)
-from .sampling import chain_streams, check_sampling_args, chunk_runner, drive
-from .runner import ChainSpec, copy_draws, divide_add_draws, new_state, run_chains, run_options
+from .sampling import chain_streams, check_sampling_args
+from .runner import ChainSpec, copy_draws, new_state, run_chains, run_options
 from .runstate import fingerprint as make_fingerprint
 
 MAX_CHUNK_ELEMENTS = 1 << 23
@@ -298,10 +298,13 @@ class HierProblem:
     asis: bool
 
     def kernel_args(self):
+        """The model's arguments of both backends, ending with the map theta = theta' / scale + theta_ref
+        by which the draws are stored in the original coordinates."""
         s = self.stats
         return (s.G, s.h, s.rr, s.n, self.q, self.S0inv, self.S0inv_mu0, self.Sainv, self.Sainv_a0,
                 self.tau_kind, self.tau_a, self.tau_b, self.hc_inv_scale2, self.iw_df, self.iw_Psi,
-                self.sigma_a, self.sigma_b, self.group_variance, self.asis)
+                self.sigma_a, self.sigma_b, self.group_variance, self.asis,
+                np.ascontiguousarray(s.scale, dtype=float), np.ascontiguousarray(s.theta_ref, dtype=float))
 
 
 def hier_problem(gs: GroupStats, prior: ResolvedHierarchicalPrior, q: int, asis: bool = True) -> HierProblem:
@@ -342,40 +345,6 @@ def hier_initial_state(problem: HierProblem, init_gens, chains: int, J: int):
     if problem.tau_kind == reference.TAU_HALFCAUCHY:
         lam[:] = 1.0 / np.maximum(problem.hc_inv_scale2, 1e-300)
     return mu, alpha, Sinv, lam, sigma2
-
-
-def run_hier(problem: HierProblem, streams, J, *, draws, warmup, thin, backend, progress, store_beta=True):
-    """Sample; returns scaled-coordinate draws (beta, alpha, mu, Sigma, sigma2) and the RunInfo."""
-    chains = len(streams.normal)
-    q = problem.q
-    p = problem.stats.G.shape[1]
-    r = p - q
-    mu, alpha, Sinv, lam, sigma2 = hier_initial_state(problem, streams.init, chains, J)
-    beta = np.zeros((chains, J, q))
-    js = J if problem.group_variance else 1
-    out = dict(
-        beta=np.empty((chains, draws if store_beta else 0, J, q)),
-        alpha=np.empty((chains, draws, r)),
-        mu=np.empty((chains, draws, q)),
-        Sigma=np.empty((chains, draws, q, q)),
-        sigma2=np.empty((chains, draws, js)),
-    )
-    order = ("beta", "alpha", "mu", "Sigma", "sigma2")
-    state = (beta, alpha, mu, Sinv, lam, sigma2)
-
-    def load_kernel():
-        from .kernels.hier import hier_gibbs
-
-        return hier_gibbs
-
-    # with many groups the kernel also shares each chain's groups out between threads (same draws)
-    pieces = chains * GROUP_PIECES if J >= GROUP_PARALLEL_MIN else chains
-    run_chunk = chunk_runner(backend, load_kernel, reference.hier_gibbs, problem.kernel_args(), state, streams, out,
-                             order, thin, "a conditional precision matrix lost positive definiteness; "
-                             "rescale the data or the prior", parallel_items=pieces)
-    cap = None if backend == "numba" else max(1, MAX_CHUNK_ELEMENTS // (chains * (J * q + p + 2 * q + J + 1) + 1))
-    info = drive(run_chunk, draws=draws, warmup=warmup, thin=thin, progress=progress, max_chunk_iters=cap)
-    return {k: v[:, : info.draws_done] for k, v in out.items()}, info
 
 
 class HierarchicalRegression:
@@ -482,17 +451,16 @@ class DesignInfo:
 def hier_spec(gs: GroupStats, prior: ResolvedHierarchicalPrior, design, labels, varying_idx, pooled_idx,
               sampler: str, store_beta: bool, seed=None, init_superchains=None) -> ChainSpec:
     """The hierarchical model under the run driver: the kernel's state (beta_j, alpha, mu,
-    Sigma^{-1}, lambda, sigma^2 in scaled coordinates), its outputs, and the element-wise map
-    theta = theta' / D + theta_ref back to the original coordinates."""
+    Sigma^{-1}, lambda, sigma^2 in scaled coordinates) and its outputs, which are the variables: both
+    backends store theta = theta' / D + theta_ref in the original coordinates themselves, so in memory
+    each draw is written once, into its final place (Sigma's diagonal tau2 as (q, 1), a shared sigma2
+    as (1,): views of the variables' arrays)."""
     q = len(varying_idx)
     J = len(labels)
     p = gs.G.shape[1]
     r = p - q
     problem = hier_problem(gs, prior, q, asis=sampler == "asis")
     js = J if prior.group_variance else 1
-    sv, sp = gs.scale[:q], gs.scale[q:]
-    rv, rp = gs.theta_ref[:q], gs.theta_ref[q:]
-    outer = np.outer(sv, sv)
     iw = prior.tau_kind == "InvWishart"
 
     def init_state(streams):
@@ -502,16 +470,8 @@ def hier_spec(gs: GroupStats, prior: ResolvedHierarchicalPrior, design, labels, 
                 "sigma2": sigma2}
 
     def map_draws(src, dest):
-        if store_beta:
-            divide_add_draws(src["beta"], sv, rv, dest["beta"])
-        divide_add_draws(src["mu"], sv, rv, dest["mu"])
-        if iw:
-            np.divide(src["Sigma"], outer, out=dest["Sigma"])
-        else:
-            np.divide(np.diagonal(src["Sigma"], axis1=2, axis2=3), np.diagonal(outer), out=dest["tau2"])
-        if r:
-            divide_add_draws(src["alpha"], sp, rp, dest["alpha"])
-        copy_draws(src["sigma2"] if prior.group_variance else src["sigma2"][..., 0], dest["sigma2"])
+        for k, d in dest.items():
+            copy_draws(src[k].reshape(d.shape), d)
 
     def load_kernel():
         from .kernels.hier import hier_gibbs
@@ -550,12 +510,12 @@ def hier_spec(gs: GroupStats, prior: ResolvedHierarchicalPrior, design, labels, 
     return ChainSpec(
         kind="hierarchical", load_kernel=load_kernel, reference_fn=reference.hier_gibbs,
         kernel_args=problem.kernel_args(), state_names=("beta", "alpha", "mu", "Sinv", "lam", "sigma2"),
-        outputs={"beta": ((J, q), store_beta), "alpha": ((r,), True), "mu": ((q,), True), "Sigma": ((q, q), True),
-                 "sigma2": ((js,), True)},
+        outputs={"beta": ((J, q), store_beta), "alpha": ((r,), True), "mu": ((q,), True),
+                 ("Sigma" if iw else "tau2"): ((q, q) if iw else (q, 1), True), "sigma2": ((js,), True)},
         variables=variables, map_draws=map_draws, init_state=init_state, fingerprint=fp, config=config,
         coords=coords, attrs=attrs,
         failure_message="a conditional precision matrix lost positive definiteness; rescale the data or the prior",
-        numpy_iter_values=J * q + p + 2 * q + J + 1, numpy_max_elements=MAX_CHUNK_ELEMENTS,
+        numpy_iter_values=J * q + p + 2 * q + J + 1, numpy_max_elements=MAX_CHUNK_ELEMENTS, direct_outputs=True,
         # with many groups the kernel also shares each chain's groups between threads (same draws)
         threads_per_chain=GROUP_PIECES if J >= GROUP_PARALLEL_MIN else 1)
 

@@ -161,13 +161,14 @@ def hier_gibbs(
     G, h, rr, nj, q,
     S0inv, S0inv_mu0, Sainv, Sainv_a0,
     tau_kind, tau_a, tau_b, hc_inv_scale2, iw_df, iw_Psi,
-    sigma_a, sigma_b, group_variance, asis,
+    sigma_a, sigma_b, group_variance, asis, out_scale, out_ref,
     beta, alpha, mu, Sinv, lam, sigma2,
     normal_gens, gamma_gens,
     n_iter, thin, out_start,
     out_beta, out_alpha, out_mu, out_Sigma, out_sigma2,
 ):
-    """NumPy twin of gibbsreg.kernels.hier.hier_gibbs, batched over chains and groups."""
+    """NumPy twin of gibbsreg.kernels.hier.hier_gibbs, batched over chains and groups (draws stored in the
+    original coordinates, the same layout)."""
     C, J, _ = beta.shape
     p = G.shape[1]
     r = p - q
@@ -185,6 +186,8 @@ def hier_gibbs(
     Gvv, Gvp, Gpp = G[:, :q, :q], G[:, :q, q:], G[:, q:, q:]
     hv, hp = h[:, :q], h[:, q:]
     low = np.tril_indices(q, -1)
+    sv, sp, rv, rp = out_scale[:q], out_scale[q:], out_ref[:q], out_ref[q:]
+    outer = np.outer(sv, sv)
     for t in range(n_iter):
         z = Z[:, t]
         inv = 1.0 / sigma2  # (C, J)
@@ -236,9 +239,10 @@ def hier_gibbs(
         if store and (t + 1) % thin == 0:
             k = out_start + (t + 1) // thin - 1
             if store_beta:
-                out_beta[:, k] = beta
-            out_alpha[:, k] = alpha
-            out_mu[:, k] = mu
-            out_Sigma[:, k] = np.linalg.inv(Sinv)
+                out_beta[:, k] = beta / sv + rv
+            out_alpha[:, k] = alpha / sp + rp
+            out_mu[:, k] = mu / sv + rv
+            Sigma = np.linalg.inv(Sinv) / outer
+            out_Sigma[:, k] = Sigma if out_Sigma.shape[3] == q else np.diagonal(Sigma, axis1=1, axis2=2)[..., None]
             out_sigma2[:, k] = sigma2[:, : out_sigma2.shape[2]]
     return 0

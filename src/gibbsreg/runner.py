@@ -203,7 +203,7 @@ def run_chains(spec: ChainSpec, state: RunState, streams, options: RunOptions, *
     direct = spec.direct_outputs and isinstance(storage, MemoryStorage)
     buffers = dict(scratch)
     if direct:
-        buffers.update({k: storage.arrays[k] for k in order if k in storage.arrays})
+        buffers.update(_direct_buffers(spec, storage, order))
     run_chunk = chunk_runner(state.backend, spec.load_kernel, spec.reference_fn, spec.kernel_args, state_tuple,
                              streams, buffers, order, thin, spec.failure_message,
                              parallel_items=chains * spec.threads_per_chain)
@@ -319,7 +319,7 @@ def run_chains(spec: ChainSpec, state: RunState, streams, options: RunOptions, *
             try:
                 storage.ensure(target)
                 if direct:  # the storage may have grown into new arrays: the kernel writes there now
-                    buffers.update({k: storage.arrays[k] for k in order if k in storage.arrays})
+                    buffers.update(_direct_buffers(spec, storage, order))
             except MemoryLimit as exc:
                 warnings.warn(f"until=: stopping at {kept} draws per chain, more would not fit in memory ({exc})",
                               RuntimeWarning, stacklevel=3)
@@ -451,30 +451,16 @@ def copy_draws(src: np.ndarray, dest: np.ndarray) -> None:
     dest[...] = src
 
 
-def _as_rows(a: np.ndarray):
-    """a (chains, draws, ...) as a (chains, draws, m) view, or None when that would need a copy."""
-    view = a.view()
-    try:
-        view.shape = a.shape[:2] + (-1,)
-    except AttributeError:
-        return None
-    return view
-
-
-def divide_add_draws(src: np.ndarray, scale: np.ndarray, shift: np.ndarray, dest: np.ndarray) -> None:
-    """dest = src / scale + shift for draws (chains, draws, *shape), scale and shift broadcast over
-    ``shape``: one parallel pass (many draws) with NumPy's two roundings, so either path gives the same bits."""
-    s3, d3 = _as_rows(np.asarray(src)), _as_rows(np.asarray(dest))  # a memory map's plain view: same memory
-    if src.size < _MAP_BLOCK or s3 is None or d3 is None or dest.dtype != np.float64 or src.dtype != np.float64:
-        np.divide(src, scale, out=dest)
-        np.add(dest, shift, out=dest)
-        return
-    from .kernels.maps import divide_add
-
-    tail = src.shape[2:]
-    scale_row = np.broadcast_to(scale, tail).astype(float).ravel()
-    shift_row = np.broadcast_to(shift, tail).astype(float).ravel()
-    divide_add(s3, scale_row, shift_row, d3)
+def _direct_buffers(spec: ChainSpec, storage, order) -> dict:
+    """The kernel's outputs as views of the variables' arrays (chains, capacity, *shape), each in its
+    output's shape (same values, e.g. tau2 (q,) as (q, 1)); reshaping raises rather than copies."""
+    out = {}
+    for k in order:
+        if k in storage.arrays:
+            view = storage.arrays[k].view()
+            view.shape = view.shape[:2] + tuple(spec.outputs[k][0])
+            out[k] = view
+    return out
 
 
 def run_options(until, checkpoint, checkpoint_every, store, progress) -> RunOptions:
