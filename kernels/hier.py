@@ -174,11 +174,9 @@ def _stage_beta(GT, hT, q, r, j0, j1, betaT_c, alpha_c, Sinv_c, Sinv_mu, sigma2_
     the chains overlap and every step is a vector loop over the lanes.
     """
     m = j1 - j0
-    # the block's own views: indices counted from 0 are known to be non-negative (no wrap-around test
-    # in the lane loops, which then vectorise)
-    Gb = GT[:, :, j0:j1]
-    hb = hT[:, j0:j1]
-    bb = betaT_c[:, j0:j1]
+    # the lane loops read the block through one-dimensional views such as GT[a, b, j0:j1]: counted from 0
+    # (no wrap-around test) and known to be contiguous (a view GT[:, :, j0:j1] is not, and its loops
+    # vectorise with gathers), so the loops vectorise with plain loads
     sb = sigma2_c[j0:j1]
     nfail = 0
     s = W[0]
@@ -190,19 +188,22 @@ def _stage_beta(GT, hT, q, r, j0, j1, betaT_c, alpha_c, Sinv_c, Sinv_mu, sigma2_
     for l in range(m):
         s[l] = 1.0 / sb[l]
     for a in range(q):
+        h_a = hT[a, j0:j1]
         for l in range(m):
-            t[l] = hb[a, l]
+            t[l] = h_a[l]
         for b in range(r):
             ab = alpha_c[b]
+            g_ab = GT[a, q + b, j0:j1]
             for l in range(m):
-                t[l] -= Gb[a, q + b, l] * ab
+                t[l] -= g_ab[l] * ab
         sm = Sinv_mu[a]
         for l in range(m):
             rhs[a, l] = sm + t[l] * s[l]
         for b in range(a + 1):
             sab = Sinv_c[a, b]
+            g_ab = GT[a, b, j0:j1]
             for l in range(m):
-                Am[a, b, l] = sab + Gb[a, b, l] * s[l]
+                Am[a, b, l] = sab + g_ab[l] * s[l]
     # Cholesky A = L L' row by row with the forward solve L^{-1} rhs
     for i in range(q):
         for c in range(i):
@@ -238,19 +239,23 @@ def _stage_beta(GT, hT, q, r, j0, j1, betaT_c, alpha_c, Sinv_c, Sinv_mu, sigma2_
             for l in range(m):
                 rhs[k, l] -= Am[i, k, l] * rhs[i, l]
     for a in range(q):
+        b_a = betaT_c[a, j0:j1]
         for l in range(m):
-            bb[a, l] = rhs[a, l]
+            b_a[l] = rhs[a, l]
         part[r * r + r + a] = _lane_total(rhs[a], m)
     for a in range(r):
         for b in range(a + 1):
+            g_ab = GT[q + a, q + b, j0:j1]
             for l in range(m):
-                t[l] = Gb[q + a, q + b, l] * s[l]
+                t[l] = g_ab[l] * s[l]
             part[a * r + b] = _lane_total(t, m)
+        h_a = hT[q + a, j0:j1]
         for l in range(m):
-            t[l] = hb[q + a, l]
+            t[l] = h_a[l]
         for b in range(q):
+            g_ab = GT[q + a, b, j0:j1]
             for l in range(m):
-                t[l] -= Gb[q + a, b, l] * rhs[b, l]
+                t[l] -= g_ab[l] * rhs[b, l]
         for l in range(m):
             t[l] *= s[l]
         part[r * r + a] = _lane_total(t, m)
@@ -355,18 +360,16 @@ def _stage_spread_asis(GT, hT, q, r, j0, j1, full, asis, scale_step, betaT_c, al
     """
     oA, ov, ob, oQ, oB, oS = 0, q * q, q * q + q, q * q + 2 * q, 2 * q * q + 2 * q, _spread_at(q)
     m = j1 - j0
-    Gb = GT[:, :, j0:j1]
-    hb = hT[:, j0:j1]
-    bb = betaT_c[:, j0:j1]
-    sb = sigma2_c[j0:j1]
+    sb = sigma2_c[j0:j1]  # one-dimensional views from j0, as in _stage_beta
     w = W[0]
     t = W[1]
     dl = W[2:2 + q]
     xl = W[2 + q:2 + 2 * q]
     for a in range(q):
         mu_a = mu_c[a]
+        b_a = betaT_c[a, j0:j1]
         for l in range(m):
-            dl[a, l] = bb[a, l] - mu_a
+            dl[a, l] = b_a[l] - mu_a
     if full:
         for a in range(q):
             for b in range(a + 1):
@@ -383,12 +386,14 @@ def _stage_spread_asis(GT, hT, q, r, j0, j1, full, asis, scale_step, betaT_c, al
     for l in range(m):
         w[l] = 1.0 / sb[l]
     for a in range(q):
+        h_a = hT[a, j0:j1]
         for l in range(m):
-            t[l] = hb[a, l]
+            t[l] = h_a[l]
         for b in range(r):
             ab = alpha_c[b]
+            g_ab = GT[a, q + b, j0:j1]
             for l in range(m):
-                t[l] -= Gb[a, q + b, l] * ab
+                t[l] -= g_ab[l] * ab
         for l in range(m):
             xl[a, l] = w[l] * t[l]
     if G_total.shape[0] > 0:
@@ -398,16 +403,18 @@ def _stage_spread_asis(GT, hT, q, r, j0, j1, full, asis, scale_step, betaT_c, al
     else:
         for a in range(q):
             for b in range(a + 1):
+                g_ab = GT[a, b, j0:j1]
                 for l in range(m):
-                    t[l] = w[l] * Gb[a, b, l]
+                    t[l] = w[l] * g_ab[l]
                 part[oA + a * q + b] = _lane_total(t, m)
     if not scale_step:
         for a in range(q):
             for l in range(m):
                 t[l] = xl[a, l]
             for b in range(q):
+                g_ab = GT[a, b, j0:j1]
                 for l in range(m):
-                    t[l] -= w[l] * Gb[a, b, l] * dl[b, l]
+                    t[l] -= w[l] * g_ab[l] * dl[b, l]
             part[ov + a] = _lane_total(t, m)
         return
     for a in range(q):
@@ -415,8 +422,9 @@ def _stage_spread_asis(GT, hT, q, r, j0, j1, full, asis, scale_step, betaT_c, al
             t[l] = dl[a, l] * xl[a, l]
         part[ob + a] = _lane_total(t, m)
         for b in range(q):
+            g_ab = GT[a, b, j0:j1]
             for l in range(m):
-                t[l] = w[l] * Gb[a, b, l] * dl[a, l]
+                t[l] = w[l] * g_ab[l] * dl[a, l]
             part[oB + a * q + b] = _lane_total(t, m)
             if b <= a:
                 for l in range(m):
@@ -519,24 +527,22 @@ def _stage_noise(GT, hT, rr, q, r, j0, j1, shift, mu_new, mu_old, fac, betaT_c, 
     the groups side by side in lanes as in _stage_beta.  Returns the block's sum of RSS_j."""
     p = q + r
     m = j1 - j0
-    Gb = GT[:, :, j0:j1]
-    hb = hT[:, j0:j1]
-    bb = betaT_c[:, j0:j1]
-    sb = sigma2_c[j0:j1]
+    sb = sigma2_c[j0:j1]  # one-dimensional views from j0, as in _stage_beta
     rb = rr[j0:j1]
     lin = W[0]
     quad = W[1]
     row = W[2]
     theta = W[3:3 + p]
     for a in range(q):
+        b_a = betaT_c[a, j0:j1]
         if shift:
             mn = mu_new[a]
             mo = mu_old[a]
             fa = fac[a]
             for l in range(m):
-                bb[a, l] = mn + fa * (bb[a, l] - mo)
+                b_a[l] = mn + fa * (b_a[l] - mo)
         for l in range(m):
-            theta[a, l] = bb[a, l]
+            theta[a, l] = b_a[l]
     for a in range(r):
         for l in range(m):
             theta[q + a, l] = alpha_c[a]
@@ -545,16 +551,19 @@ def _stage_noise(GT, hT, rr, q, r, j0, j1, shift, mu_new, mu_old, fac, betaT_c, 
         lin[l] = 0.0
         quad[l] = 0.0
     for a in range(p):
+        h_a = hT[a, j0:j1]
         for l in range(m):
-            lin[l] += theta[a, l] * hb[a, l]
+            lin[l] += theta[a, l] * h_a[l]
     for a in range(p):
         for l in range(m):
             row[l] = 0.0
         for b in range(a):
+            g_ab = GT[a, b, j0:j1]
             for l in range(m):
-                row[l] += Gb[a, b, l] * theta[b, l]
+                row[l] += g_ab[l] * theta[b, l]
+        g_aa = GT[a, a, j0:j1]
         for l in range(m):
-            quad[l] += theta[a, l] * (2.0 * row[l] + Gb[a, a, l] * theta[a, l])
+            quad[l] += theta[a, l] * (2.0 * row[l] + g_aa[l] * theta[a, l])
     for l in range(m):
         rss = rb[l] - 2.0 * lin[l] + quad[l]
         row[l] = 0.0 if rss < 0.0 else rss  # noqa: FURB136 (NaN stays NaN)
