@@ -30,6 +30,7 @@ import numba
 import numpy as np
 from numba import njit, prange
 
+from .draws import fill_gammas, gamma_table
 from .linalg import (
     backward_solve_transpose,
     backward_transpose,
@@ -89,12 +90,6 @@ def _spread_at(q):
 def _fill_normals(normal, z, n):
     for i in range(n):
         z[i] = normal.standard_normal()
-
-
-@njit(cache=True)
-def _fill_gammas(gamma_rng, g, shapes):
-    for i in range(shapes.shape[0]):
-        g[i] = gamma_rng.standard_gamma(shapes[i])
 
 
 @njit(cache=True)
@@ -670,12 +665,12 @@ def hier_gibbs(
     from ..reference import hier_gamma_shapes
 
     J = G.shape[0]
-    gamma_shapes = hier_gamma_shapes(tau_kind, tau_a, q, J, iw_df, sigma_a, nj, group_variance, asis)
+    gammas = gamma_table(hier_gamma_shapes(tau_kind, tau_a, q, J, iw_df, sigma_a, nj, group_variance, asis))
     GT = np.ascontiguousarray(G.transpose(1, 2, 0))
     hT = np.ascontiguousarray(h.T)
     betaT = np.ascontiguousarray(beta.transpose(0, 2, 1))
     args = (GT, hT, rr, nj, q, S0inv, S0inv_mu0, Sainv, Sainv_a0, tau_kind, tau_a, tau_b, hc_inv_scale2, iw_df,
-            iw_Psi, sigma_a, sigma_b, group_variance, asis, out_scale, out_ref, gamma_shapes, betaT, alpha, mu, Sinv,
+            iw_Psi, sigma_a, sigma_b, group_variance, asis, out_scale, out_ref, gammas, betaT, alpha, mu, Sinv,
             lam, sigma2, normal_gens, gamma_gens, n_iter, thin, out_start, out_beta, out_alpha, out_mu, out_Sigma,
             out_sigma2)
     try:
@@ -688,7 +683,7 @@ def hier_gibbs(
 
 @njit(cache=True, parallel=True, fastmath=EXACT_ORDER, error_model="numpy")
 def hier_gibbs_chains(GT, hT, rr, nj, q, S0inv, S0inv_mu0, Sainv, Sainv_a0, tau_kind, tau_a, tau_b, hc_inv_scale2,
-                      iw_df, iw_Psi, sigma_a, sigma_b, group_variance, asis, out_scale, out_ref, gamma_shapes, betaT,
+                      iw_df, iw_Psi, sigma_a, sigma_b, group_variance, asis, out_scale, out_ref, gammas, betaT,
                       alpha, mu, Sinv, lam, sigma2, normal_gens, gamma_gens, n_iter, thin, out_start, out_beta,
                       out_alpha, out_mu, out_Sigma, out_sigma2):
     """hier_gibbs with the chains shared out between threads."""
@@ -697,14 +692,14 @@ def hier_gibbs_chains(GT, hT, rr, nj, q, S0inv, S0inv_mu0, Sainv, Sainv_a0, tau_
     for c in prange(n_chains):
         failures[c] = _one_chain(np.int64(c), GT, hT, rr, nj, q, S0inv, S0inv_mu0, Sainv, Sainv_a0, tau_kind, tau_a,
                                  tau_b, hc_inv_scale2, iw_df, iw_Psi, sigma_a, sigma_b, group_variance, asis, out_scale,
-                                 out_ref, gamma_shapes, betaT, alpha, mu, Sinv, lam, sigma2, normal_gens, gamma_gens,
+                                 out_ref, gammas, betaT, alpha, mu, Sinv, lam, sigma2, normal_gens, gamma_gens,
                                  n_iter, thin, out_start, out_beta, out_alpha, out_mu, out_Sigma, out_sigma2)
     return failures.sum()
 
 
 @njit(cache=True, fastmath=EXACT_ORDER, error_model="numpy")
 def _one_chain(c, GT, hT, rr, nj, q, S0inv, S0inv_mu0, Sainv, Sainv_a0, tau_kind, tau_a, tau_b, hc_inv_scale2, iw_df,
-               iw_Psi, sigma_a, sigma_b, group_variance, asis, out_scale, out_ref, gamma_shapes, betaT, alpha, mu, Sinv,
+               iw_Psi, sigma_a, sigma_b, group_variance, asis, out_scale, out_ref, gammas, betaT, alpha, mu, Sinv,
                lam, sigma2, normal_gens, gamma_gens, n_iter, thin, out_start, out_beta, out_alpha, out_mu, out_Sigma, out_sigma2):
     """Chain c's sweeps, its blocks one after another (workspaces are the chain's own: shared rows
     would false-share cache lines between threads).  The beta_j normals are drawn block by block, the
@@ -743,7 +738,7 @@ def _one_chain(c, GT, hT, rr, nj, q, S0inv, S0inv_mu0, Sainv, Sainv_a0, tau_kind
     nfail = 0
     for t in range(n_iter):
         k = out_start + (t + 1) // thin - 1 if (out_mu.shape[1] > 0 and (t + 1) % thin == 0) else -1
-        _fill_gammas(gamma_rng, g, gamma_shapes)
+        fill_gammas(gamma_rng, g, gammas)
         _sinv_mu(q, Sinv[c], mu[c], Sinv_mu)
         for b in range(nb):
             j0 = b * size
@@ -786,7 +781,7 @@ def _one_chain(c, GT, hT, rr, nj, q, S0inv, S0inv_mu0, Sainv, Sainv_a0, tau_kind
 # beside it, as timed on x86-64 with AVX-512 (they only balance the workers' loads): per random number,
 # and per group and flop-like unit of the three stages.
 FILL_NS_PER_NORMAL = 3.6
-FILL_NS_PER_GAMMA = 20.0
+FILL_NS_PER_GAMMA = 9.5
 STAGE_NS_PER_UNIT = 0.4
 
 
@@ -847,27 +842,27 @@ def _ahead_plan(C, T, size, q, p, asis, n_normal, n_gamma, n_workers):
 
 
 @njit(cache=True)
-def _fill_part(normal, gamma_rng, z, g, gamma_shapes, cuts, s):
+def _fill_part(normal, gamma_rng, z, g, gammas, cuts, s):
     """Stage s's part of a sweep's random numbers (_ahead_plan), continuing the streams in order."""
     _fill_normals(normal, z[cuts[0, s]:], cuts[0, s + 1] - cuts[0, s])
-    _fill_gammas(gamma_rng, g[cuts[1, s]:], gamma_shapes[cuts[1, s]:cuts[1, s + 1]])
+    fill_gammas(gamma_rng, g[cuts[1, s]:], gammas[:, cuts[1, s]:cuts[1, s + 1]])
 
 
 @njit(cache=True)
-def _fill_task(task, C, ahead, normal_gens, gamma_gens, z_next, g_next, gamma_shapes, cuts, s):
+def _fill_task(task, C, ahead, normal_gens, gamma_gens, z_next, g_next, gammas, cuts, s):
     """Whether ``task`` of stage s is a chain's fill (tasks 0..C-1); draws that chain's part of the next
     sweep's random numbers when there is a next sweep in this call."""
     if task >= C:
         return False
     if ahead:
         c = np.int64(task)
-        _fill_part(normal_gens[c], gamma_gens[c], z_next[task], g_next[task], gamma_shapes, cuts, s)
+        _fill_part(normal_gens[c], gamma_gens[c], z_next[task], g_next[task], gammas, cuts, s)
     return True
 
 
 @njit(cache=True, parallel=True, fastmath=EXACT_ORDER, error_model="numpy")
 def hier_gibbs_groups(GT, hT, rr, nj, q, S0inv, S0inv_mu0, Sainv, Sainv_a0, tau_kind, tau_a, tau_b, hc_inv_scale2,
-                      iw_df, iw_Psi, sigma_a, sigma_b, group_variance, asis, out_scale, out_ref, gamma_shapes, betaT,
+                      iw_df, iw_Psi, sigma_a, sigma_b, group_variance, asis, out_scale, out_ref, gammas, betaT,
                       alpha, mu, Sinv, lam, sigma2, normal_gens, gamma_gens, n_iter, thin, out_start, out_beta,
                       out_alpha, out_mu, out_Sigma, out_sigma2, n_workers):
     """hier_gibbs with every stage over groups run in parallel over (chain, block) pairs, the chains in
@@ -904,7 +899,7 @@ def hier_gibbs_groups(GT, hT, rr, nj, q, S0inv, S0inv_mu0, Sainv, Sainv_a0, tau_
     cuts, first, last = _ahead_plan(C, T, size, q, p, asis, n_normal, n_gamma, n_workers)
     for s in range(3):
         for c in range(C):
-            _fill_task(c, C, True, normal_gens, gamma_gens, zbuf[0], gbuf[0], gamma_shapes, cuts, s)
+            _fill_task(c, C, True, normal_gens, gamma_gens, zbuf[0], gbuf[0], gammas, cuts, s)
     for t in range(n_iter):
         k = out_start + (t + 1) // thin - 1 if (out_mu.shape[1] > 0 and (t + 1) % thin == 0) else -1
         z = zbuf[t % 2]
@@ -917,7 +912,7 @@ def hier_gibbs_groups(GT, hT, rr, nj, q, S0inv, S0inv_mu0, Sainv, Sainv_a0, tau_
             _sinv_mu(q, Sinv[c], mu[c], small[c, 7])
         for w in prange(n_workers):
             for task in range(first[0, w], last[0, w]):
-                if _fill_task(task, C, ahead, normal_gens, gamma_gens, z_next, g_next, gamma_shapes, cuts, 0):
+                if _fill_task(task, C, ahead, normal_gens, gamma_gens, z_next, g_next, gammas, cuts, 0):
                     continue
                 i = task - C
                 c = i // nb
@@ -932,7 +927,7 @@ def hier_gibbs_groups(GT, hT, rr, nj, q, S0inv, S0inv_mu0, Sainv, Sainv_a0, tau_
                                        mu[c], cA[c], cvec[c, 0], cvec[c, 1], cvec[c, 2], zh, zh[o_mu:])
         for w in prange(n_workers):
             for task in range(first[1, w], last[1, w]):
-                if _fill_task(task, C, ahead, normal_gens, gamma_gens, z_next, g_next, gamma_shapes, cuts, 1):
+                if _fill_task(task, C, ahead, normal_gens, gamma_gens, z_next, g_next, gammas, cuts, 1):
                     continue
                 i = task - C
                 c = i // nb
@@ -959,7 +954,7 @@ def hier_gibbs_groups(GT, hT, rr, nj, q, S0inv, S0inv_mu0, Sainv, Sainv_a0, tau_
                     lam[c, a] = (hc_inv_scale2[a] + Sinv[c, a, a]) / g[c, o_lambda + a]
         for w in prange(n_workers):
             for task in range(first[2, w], last[2, w]):
-                if _fill_task(task, C, ahead, normal_gens, gamma_gens, z_next, g_next, gamma_shapes, cuts, 2):
+                if _fill_task(task, C, ahead, normal_gens, gamma_gens, z_next, g_next, gammas, cuts, 2):
                     continue
                 i = task - C
                 c = i // nb

@@ -8,8 +8,14 @@ import math
 
 from numba import njit
 
+# Explicit compile options: a callee without them inherits its first caller's (Numba passes fastmath and
+# error_model down), and the first caller's version is then cached and shared by every kernel, so the
+# roundings of the flat, hierarchical and crossed kernels would depend on which one compiled first.
+# Contraction to fused multiply-adds but no reassociation: the same operations in the same order wherever
+# these functions are inlined.
+EXACT = {"contract"}
 
-@njit(cache=True)
+@njit(cache=True, fastmath=EXACT, error_model="numpy")
 def cholesky_lower(A, p):
     """In place: the lower triangle of A (p, p) becomes L with L L' = A.
 
@@ -32,7 +38,7 @@ def cholesky_lower(A, p):
     return True
 
 
-@njit(cache=True)
+@njit(cache=True, fastmath=EXACT, error_model="numpy")
 def forward_solve(L, b, p):
     """In place: b <- L^{-1} b for lower-triangular L."""
     for i in range(p):
@@ -42,7 +48,7 @@ def forward_solve(L, b, p):
         b[i] = t / L[i, i]
 
 
-@njit(cache=True)
+@njit(cache=True, fastmath=EXACT, error_model="numpy")
 def backward_solve_transpose(L, b, p):
     """In place: b <- L^{-T} b for lower-triangular L."""
     for i in range(p - 1, -1, -1):
@@ -52,7 +58,7 @@ def backward_solve_transpose(L, b, p):
         b[i] = t / L[i, i]
 
 
-@njit(cache=True)
+@njit(cache=True, fastmath=EXACT, error_model="numpy")
 def cholesky_forward(A, v, inv_diag, p):
     """In place, row by row: A's lower triangle becomes L (L L' = A), v <- L^{-1} v, inv_diag <- 1/diag(L).
 
@@ -61,7 +67,7 @@ def cholesky_forward(A, v, inv_diag, p):
     return cholesky_forward_affine(A, A, 0.0, v, v, A, v, inv_diag, p)
 
 
-@njit(cache=True)
+@njit(cache=True, fastmath=EXACT, error_model="numpy")
 def backward_transpose(L, v, inv_diag, p):
     """In place: v <- L^{-T} v, reading L by rows (with inv_diag = 1/diag(L))."""
     for i in range(p - 1, -1, -1):
@@ -71,7 +77,7 @@ def backward_transpose(L, v, inv_diag, p):
             v[k] -= L[i, k] * vi
 
 
-@njit(cache=True)
+@njit(cache=True, fastmath=EXACT, error_model="numpy")
 def symmetric_quadratic_form(x, M, p):
     """x' M x for symmetric M, reading only its lower triangle."""
     total = 0.0
@@ -84,7 +90,7 @@ def symmetric_quadratic_form(x, M, p):
     return total
 
 
-@njit(cache=True)
+@njit(cache=True, fastmath=EXACT, error_model="numpy")
 def cholesky_forward_affine(P, G, s, Pv, hv, L, v, inv_diag, p):
     """Cholesky factor of A = P + s G and forward solve of Pv + s hv, in one pass over the rows.
 
@@ -112,7 +118,7 @@ def cholesky_forward_affine(P, G, s, Pv, hv, L, v, inv_diag, p):
     return True
 
 
-@njit(cache=True)
+@njit(cache=True, fastmath=EXACT, error_model="numpy")
 def bartlett_precision(L, B, W, acc, out, p):
     """out <- F B B' F' with F = L^{-T} (L lower, L L' = M; B lower with B_aa^2 ~ chi2(df - a) and N(0, 1)
     below): a Wishart(df, M^{-1}) draw, the precision of an Inverse-Wishart(df, M) draw (Bartlett)."""
