@@ -20,6 +20,7 @@ import math
 import numpy as np
 from numba import njit, prange
 
+from .draws import gamma_table, standard_gamma_bc
 from .linalg import backward_transpose, cholesky_forward, symmetric_quadratic_form
 
 
@@ -63,6 +64,8 @@ def flat_gibbs(
     n_exch = 0.0
     for i in range(p):
         n_exch += exch_mask[i]
+    # the call's gamma shapes (sigma^2, tau^2 inverse gamma, tau^2 half-Cauchy), drawn as NumPy draws them
+    gt = gamma_table(np.array([sigma_shape, tau_a + 0.5 * n_exch, 0.5 * (n_exch + 1.0)]))
     failures = np.zeros(n_chains, dtype=np.int64)
     for c in prange(n_chains):
         chain = np.int64(c)  # prange indices are unsigned; typed.List wants a signed index
@@ -121,7 +124,7 @@ def flat_gibbs(
                 for i in range(p):
                     d = g[i] - u_m[i]
                     scale += 0.5 * lam[i] * d * d
-            s2 = scale / gamma_rng.standard_gamma(sigma_shape)
+            s2 = scale / standard_gamma_bc(gamma_rng, gt[0, 0], gt[1, 0], gt[2, 0])
             if n_exch > 0:
                 total = 0.0
                 for i in range(p):
@@ -135,10 +138,11 @@ def flat_gibbs(
                         d = exch_ref[i] + g[i] / exch_scale[i] - mu
                         ss += d * d
                 if tau_kind == 0:
-                    tau2 = (tau_b + 0.5 * ss) / gamma_rng.standard_gamma(tau_a + 0.5 * n_exch)
+                    tau2 = (tau_b + 0.5 * ss) / standard_gamma_bc(gamma_rng, gt[0, 1], gt[1, 1], gt[2, 1])
                 else:
-                    tau2 = (1.0 / lam_state[c] + 0.5 * ss) / gamma_rng.standard_gamma(0.5 * (n_exch + 1.0))
-                    lam_state[c] = (hc_inv_scale2 + 1.0 / tau2) / gamma_rng.standard_gamma(1.0)
+                    g_tau = standard_gamma_bc(gamma_rng, gt[0, 2], gt[1, 2], gt[2, 2])
+                    tau2 = (1.0 / lam_state[c] + 0.5 * ss) / g_tau
+                    lam_state[c] = (hc_inv_scale2 + 1.0 / tau2) / standard_gamma_bc(gamma_rng, 1.0, 0.0, 0.0)
             countdown -= 1
             if store and countdown == 0:
                 countdown = thin
