@@ -20,13 +20,32 @@ import math
 import numpy as np
 from numba import njit, prange
 
-from .draws import gamma_table, standard_gamma_bc
+from .draws import fill_gammas, gamma_table
 from .linalg import backward_transpose, cholesky_forward, symmetric_quadratic_form
 
 
 # Reassociation and contraction (FMA) only: results change at the rounding level, never
 # through NaN/inf assumptions or approximate reciprocals (checked against the NumPy reference).
 FASTMATH = {"reassoc", "contract"}
+GAMMA_AHEAD = 64  # iterations whose gammas are drawn at once
+
+
+@njit(cache=True, fastmath=False, error_model="python")
+def _gamma_plan(sigma_shape, n_exch, tau_kind, tau_a):
+    """An iteration's gammas (sigma^2, then tau^2, or tau^2 and lambda) do not depend on the state and come
+    from their own stream, so they are drawn GAMMA_AHEAD iterations at a time (never past n_iter: the
+    stream then stops where a run stopped there would).  Returns gamma_table of GAMMA_AHEAD iterations'
+    shapes, in the stream's order, and the number per iteration."""
+    m = 1 if n_exch == 0 else (2 if tau_kind == 0 else 3)
+    shapes = np.empty(m * GAMMA_AHEAD)
+    for t in range(GAMMA_AHEAD):
+        shapes[m * t] = sigma_shape
+        if m == 2:
+            shapes[m * t + 1] = tau_a + 0.5 * n_exch
+        elif m == 3:
+            shapes[m * t + 1] = 0.5 * (n_exch + 1.0)
+            shapes[m * t + 2] = 1.0
+    return gamma_table(shapes), m
 
 
 @njit(cache=True, parallel=True, fastmath=FASTMATH)
@@ -64,8 +83,7 @@ def flat_gibbs(
     n_exch = 0.0
     for i in range(p):
         n_exch += exch_mask[i]
-    # the call's gamma shapes (sigma^2, tau^2 inverse gamma, tau^2 half-Cauchy), drawn as NumPy draws them
-    gt = gamma_table(np.array([sigma_shape, tau_a + 0.5 * n_exch, 0.5 * (n_exch + 1.0)]))
+    table, m_g = _gamma_plan(sigma_shape, n_exch, tau_kind, tau_a)
     failures = np.zeros(n_chains, dtype=np.int64)
     for c in prange(n_chains):
         chain = np.int64(c)  # prange indices are unsigned; typed.List wants a signed index
@@ -75,6 +93,8 @@ def flat_gibbs(
         v = np.zeros(p)
         inv_diag = np.zeros(p)
         countdown = thin
+        gbuf = np.zeros(m_g * GAMMA_AHEAD)
+        g_at = gbuf.shape[0]
         g = gamma_state[c].copy()
         n_failed = 0
         s2 = sigma2_state[c]
@@ -124,7 +144,11 @@ def flat_gibbs(
                 for i in range(p):
                     d = g[i] - u_m[i]
                     scale += 0.5 * lam[i] * d * d
-            s2 = scale / standard_gamma_bc(gamma_rng, gt[0, 0], gt[1, 0], gt[2, 0])
+            if g_at == gbuf.shape[0]:
+                n_ahead = m_g * min(GAMMA_AHEAD, n_iter - t)
+                fill_gammas(gamma_rng, gbuf, table[:, :n_ahead])
+                g_at = 0
+            s2 = scale / gbuf[g_at]
             if n_exch > 0:
                 total = 0.0
                 for i in range(p):
@@ -138,11 +162,11 @@ def flat_gibbs(
                         d = exch_ref[i] + g[i] / exch_scale[i] - mu
                         ss += d * d
                 if tau_kind == 0:
-                    tau2 = (tau_b + 0.5 * ss) / standard_gamma_bc(gamma_rng, gt[0, 1], gt[1, 1], gt[2, 1])
+                    tau2 = (tau_b + 0.5 * ss) / gbuf[g_at + 1]
                 else:
-                    g_tau = standard_gamma_bc(gamma_rng, gt[0, 2], gt[1, 2], gt[2, 2])
-                    tau2 = (1.0 / lam_state[c] + 0.5 * ss) / g_tau
-                    lam_state[c] = (hc_inv_scale2 + 1.0 / tau2) / standard_gamma_bc(gamma_rng, 1.0, 0.0, 0.0)
+                    tau2 = (1.0 / lam_state[c] + 0.5 * ss) / gbuf[g_at + 1]
+                    lam_state[c] = (hc_inv_scale2 + 1.0 / tau2) / gbuf[g_at + 2]
+            g_at += m_g
             countdown -= 1
             if store and countdown == 0:
                 countdown = thin

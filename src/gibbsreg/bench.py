@@ -312,12 +312,19 @@ def _rate_kernels() -> None:
             s += g.standard_normal()
         return s
 
+    from .kernels.draws import fill_gammas, gamma_table
+
     @njit
     def gammas(gens, n, shape):
+        # as the hierarchical kernel draws them: a buffer at a time, NumPy's algorithm with the
+        # shapes' constants computed once
         g = gens[0]
+        t = gamma_table(np.full(1000, shape))
+        buf = np.empty(1000)
         s = 0.0
-        for _ in range(n):
-            s += g.standard_gamma(shape)
+        for _ in range(max(1, n // 1000)):
+            fill_gammas(g, buf, t)
+            s += buf[0]
         return s
 
     @njit(parallel=True)
