@@ -782,7 +782,7 @@ def _one_chain(c, GT, hT, rr, nj, q, S0inv, S0inv_mu0, Sainv, Sainv_a0, tau_kind
 # and per group and flop-like unit of the three stages.
 FILL_NS_PER_NORMAL = 3.6
 FILL_NS_PER_GAMMA = 9.5
-STAGE_NS_PER_UNIT = 0.4
+STAGE_NS_PER_UNIT = 0.2
 
 
 @njit(cache=True)
