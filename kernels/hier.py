@@ -770,7 +770,7 @@ def _one_chain(c, GT, hT, rr, nj, q, S0inv, S0inv_mu0, Sainv, Sainv_a0, tau_kind
 # and per group and flop-like unit of the three stages.
 FILL_NS_PER_NORMAL = 3.6
 FILL_NS_PER_GAMMA = 9.5
-STAGE_NS_PER_UNIT = 0.2
+STAGE_NS_PER_UNIT = 0.17
 
 
 @njit(cache=True)
@@ -778,7 +778,7 @@ def _stage_units(q, p, asis):
     """Work per group of the three stages (beta, spread and interweaving sums, move and RSS), in units."""
     beta = q * q * q / 3.0 + 3.0 * q * q + 2.0 * p * q + 8.0
     sums = q * q + 4.0 + ((3.0 * q * q + 2.0 * p * q + 4.0) if asis else 0.0)
-    noise = p * p + 3.0 * p + q
+    noise = p * p + 5.0 * p + q + 4.0
     return beta, sums, noise
 
 
