@@ -456,10 +456,13 @@ def _direct_buffers(spec: ChainSpec, storage, order) -> dict:
     output's shape (same values, e.g. tau2 (q,) as (q, 1)); reshaping raises rather than copies."""
     out = {}
     for k in order:
+        shape, kept = spec.outputs[k]
         if k in storage.arrays:
             view = storage.arrays[k].view()
-            view.shape = view.shape[:2] + tuple(spec.outputs[k][0])
+            view.shape = view.shape[:2] + tuple(shape)
             out[k] = view
+        elif kept and _values(shape) == 0:  # e.g. no pooled coefficients: written at the storage's draw index
+            out[k] = np.empty((storage.chains, storage.capacity) + tuple(shape))
     return out
 
 
