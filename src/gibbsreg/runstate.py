@@ -11,6 +11,7 @@ the thinning phase is always zero (chunks of kept draws are whole multiples of
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import os
@@ -115,7 +116,8 @@ class Fingerprint:
 def fingerprint(settings: dict, stats_arrays: dict, prior_dict: dict) -> Fingerprint:
     """Fingerprint of a model's settings (names, shapes, options), statistics and resolved prior."""
     settings_json = json.dumps(_canonical(settings), sort_keys=True)
-    prior_json = json.dumps(_canonical(prior_dict), sort_keys=True)
+    prior_canonical = _canonical(prior_dict)
+    prior_json = json.dumps(prior_canonical, sort_keys=True)
     exact = hashlib.sha256(settings_json.encode())
     exact.update(prior_json.encode())
     shapes = {}
@@ -126,15 +128,20 @@ def fingerprint(settings: dict, stats_arrays: dict, prior_dict: dict) -> Fingerp
         exact.update(a.tobytes())
         shapes[name] = list(a.shape)
         numbers.append(a.reshape(-1))
-    for v in _numbers(_canonical(prior_dict)):
-        numbers.append(np.array([v]))
+    numbers.append(np.fromiter(_numbers(prior_canonical), dtype=np.float64))
     layout = hashlib.sha256((settings_json + json.dumps(shapes, sort_keys=True)).encode()).hexdigest()
     flat = np.concatenate(numbers) if numbers else np.zeros(0)
     flat = np.where(np.isfinite(flat), flat, 0.0)
-    # fixed pseudo-random signed weights: any real change of the statistics moves some projection
-    w = np.random.default_rng(20261129).standard_normal((4, flat.size))
-    numeric = list((w * flat).sum(axis=1)) + [float(np.abs(flat).sum())]
+    numeric = list((_projection_weights(flat.size) * flat).sum(axis=1)) + [float(np.abs(flat).sum())]
     return Fingerprint(exact.hexdigest(), layout, [float(v) for v in numeric])
+
+
+@functools.lru_cache(maxsize=16)
+def _projection_weights(size: int) -> np.ndarray:
+    """Fixed pseudo-random signed weights (4, size): any real change of the statistics moves some projection."""
+    w = np.random.default_rng(20261129).standard_normal((4, size))
+    w.flags.writeable = False
+    return w
 
 
 def _numbers(obj):
