@@ -20,6 +20,7 @@ import math
 import numpy as np
 from numba import njit, prange
 
+from ..reference import flat_gamma_shapes
 from .draws import fill_gammas, gamma_table
 from .linalg import backward_transpose, cholesky_forward, symmetric_quadratic_form
 
@@ -32,19 +33,15 @@ GAMMA_AHEAD = 64  # iterations whose gammas are drawn at once
 
 @njit(cache=True, fastmath=False, error_model="python")
 def _gamma_plan(sigma_shape, n_exch, tau_kind, tau_a):
-    """An iteration's gammas (sigma^2, then tau^2, or tau^2 and lambda) do not depend on the state and come
-    from their own stream, so they are drawn GAMMA_AHEAD iterations at a time (never past n_iter: the
-    stream then stops where a run stopped there would).  Returns gamma_table of GAMMA_AHEAD iterations'
-    shapes, in the stream's order, and the number per iteration."""
-    m = 1 if n_exch == 0 else (2 if tau_kind == 0 else 3)
+    """An iteration's gammas (flat_gamma_shapes) do not depend on the state and come from their own stream,
+    so they are drawn GAMMA_AHEAD iterations at a time (never past n_iter: the stream then stops where a run
+    stopped there would).  Returns gamma_table of GAMMA_AHEAD iterations' shapes, in the stream's order,
+    and the number per iteration."""
+    per_iter = flat_gamma_shapes(sigma_shape, n_exch, tau_kind, tau_a)
+    m = per_iter.shape[0]
     shapes = np.empty(m * GAMMA_AHEAD)
     for t in range(GAMMA_AHEAD):
-        shapes[m * t] = sigma_shape
-        if m == 2:
-            shapes[m * t + 1] = tau_a + 0.5 * n_exch
-        elif m == 3:
-            shapes[m * t + 1] = 0.5 * (n_exch + 1.0)
-            shapes[m * t + 2] = 1.0
+        shapes[m * t:m * (t + 1)] = per_iter
     return gamma_table(shapes), m
 
 

@@ -848,6 +848,15 @@ def _fill_task(task, C, ahead, normal_gens, gamma_gens, z_next, g_next, gammas, 
     return True
 
 
+@njit(cache=True)
+def _task_block(task, C, nb, size, J):
+    """Block task ``task`` (after the C fills) of a stage: (block index over chains, chain, block, j0, j1)."""
+    i = task - C
+    b = i % nb
+    j0 = b * size
+    return i, i // nb, b, j0, min(J, j0 + size)
+
+
 @njit(cache=True, parallel=True, fastmath=EXACT_ORDER, error_model="numpy")
 def hier_gibbs_groups(GT, hT, rr, nj, q, S0inv, S0inv_mu0, Sainv, Sainv_a0, tau_kind, tau_a, tau_b, hc_inv_scale2,
                       iw_df, iw_Psi, sigma_a, sigma_b, group_variance, asis, out_scale, out_ref, gammas, betaT,
@@ -902,11 +911,7 @@ def hier_gibbs_groups(GT, hT, rr, nj, q, S0inv, S0inv_mu0, Sainv, Sainv_a0, tau_
             for task in range(first[0, w], last[0, w]):
                 if _fill_task(task, C, ahead, normal_gens, gamma_gens, z_next, g_next, gammas, cuts, 0):
                     continue
-                i = task - C
-                c = i // nb
-                b = i % nb
-                j0 = b * size
-                j1 = min(J, j0 + size)
+                i, c, b, j0, j1 = _task_block(task, C, nb, size, J)
                 tfail[i] += _stage_beta(GT, hT, q, r, j0, j1, betaT[c], alpha[c], Sinv[c], small[c, 7], sigma2[c],
                                         z[c, j0 * q:], wAm[w], wlanes[w], part[c, b])
         for c in range(C):
@@ -917,10 +922,8 @@ def hier_gibbs_groups(GT, hT, rr, nj, q, S0inv, S0inv_mu0, Sainv, Sainv_a0, tau_
             for task in range(first[1, w], last[1, w]):
                 if _fill_task(task, C, ahead, normal_gens, gamma_gens, z_next, g_next, gammas, cuts, 1):
                     continue
-                i = task - C
-                c = i // nb
-                b = i % nb
-                _stage_spread_asis(GT, hT, q, r, b * size, min(J, (b + 1) * size), iw, asis, scale_step, betaT[c],
+                i, c, b, j0, j1 = _task_block(task, C, nb, size, J)
+                _stage_spread_asis(GT, hT, q, r, j0, j1, iw, asis, scale_step, betaT[c],
                                    alpha[c], mu[c], sigma2[c], G_totals[b], wlanes[w], part[c, b])
         for c in range(C):
             zh = z[c, J * q:]
@@ -944,11 +947,7 @@ def hier_gibbs_groups(GT, hT, rr, nj, q, S0inv, S0inv_mu0, Sainv, Sainv_a0, tau_
             for task in range(first[2, w], last[2, w]):
                 if _fill_task(task, C, ahead, normal_gens, gamma_gens, z_next, g_next, gammas, cuts, 2):
                     continue
-                i = task - C
-                c = i // nb
-                b = i % nb
-                j0 = b * size
-                j1 = min(J, j0 + size)
+                i, c, b, j0, j1 = _task_block(task, C, nb, size, J)
                 part[c, b, 0] = _stage_noise(GT, hT, rr, q, r, j0, j1, shift[c], mu[c], small[c, 0], small[c, 3],
                                              betaT[c], alpha[c], sigma2[c], group_variance, sigma_b,
                                              g[c, o_sigma + j0:], wlanes[w], k, out_scale, out_ref, out_beta[c],

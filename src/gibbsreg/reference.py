@@ -10,6 +10,7 @@ baseline the benchmarks compare against.
 from __future__ import annotations
 
 import numpy as np
+from numba.extending import register_jitable
 
 
 def normal_block(gens, n_iter: int, width: int) -> np.ndarray:
@@ -30,6 +31,18 @@ def gaussian_draw(A, b, z):
     return np.einsum("...ji,...j->...i", L_inv, w)
 
 
+@register_jitable
+def flat_gamma_shapes(sigma_shape, n_exch, tau_kind, tau_a):
+    """Shapes of one flat iteration's gammas, in the gamma stream's order: sigma^2, then with exchangeable
+    coefficients tau^2 (inverse gamma) or tau^2 and lambda (half-Cauchy).  Plain Python here, compiled
+    inline in the Numba kernel: one definition for both backends."""
+    if n_exch == 0:
+        return np.array([sigma_shape])
+    if tau_kind == 0:
+        return np.array([sigma_shape, tau_a + 0.5 * n_exch])
+    return np.array([sigma_shape, 0.5 * (n_exch + 1.0), 1.0])
+
+
 def flat_gibbs(
     G, h, rr, P, Pm, sigma_shape, b0, conjugate, lam, gdiag, c_u, e_u, u_m,
     exch_mask, exch_scale, exch_ref, mu0, mu_prec, tau_kind, tau_a, tau_b, hc_inv_scale2, out_map, out_ref,
@@ -41,10 +54,7 @@ def flat_gibbs(
     store = out_gamma.shape[1] > 0
     exch = exch_mask > 0
     n_exch = float(exch.sum())
-    if n_exch > 0:
-        shapes = [sigma_shape, tau_a + 0.5 * n_exch] if tau_kind == 0 else [sigma_shape, 0.5 * (n_exch + 1), 1.0]
-    else:
-        shapes = [sigma_shape]
+    shapes = flat_gamma_shapes(float(sigma_shape), n_exch, tau_kind, float(tau_a))
     z = normal_block(normal_gens, n_iter, p + int(n_exch > 0))
     gam = gamma_block(gamma_gens, n_iter, shapes)
     mu = mu_state.copy()
