@@ -279,9 +279,17 @@ def drive(run_chunk, *, draws: int, warmup: int, thin: int, progress: bool, max_
     return RunInfo(kept, interrupted, t_warm, t_samp)
 
 
+CHUNK_GROWTH = 64  # at most this factor from one chunk to the next
+
+
 def _next_chunk(chunk: int, n_iter: int, seconds: float, cap: int) -> int:
+    """The next chunk's iterations, about TARGET_CHUNK_SECONDS at the rate just measured.
+
+    A Gibbs iteration's cost does not change along a run, and a short chunk's rate is an underestimate
+    (each call has a fixed cost, 50 us for W1), so the chunks may grow fast: 10^4 flat draws take
+    3 calls instead of 5."""
     if seconds <= 0:
         return min(cap, chunk * 4)
     rate = n_iter / seconds
     target = int(rate * TARGET_CHUNK_SECONDS)
-    return int(max(1, min(cap, max(target, 1), chunk * 8)))
+    return int(max(1, min(cap, max(target, 1), chunk * CHUNK_GROWTH)))
