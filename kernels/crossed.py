@@ -25,6 +25,7 @@ import math
 import numpy as np
 from numba import njit, prange
 
+from .draws import standard_gamma, standard_normal
 from .linalg import backward_solve_transpose, backward_transpose, bartlett_precision, cholesky_forward, \
     cholesky_forward_affine, cholesky_lower, forward_solve
 
@@ -52,7 +53,7 @@ def _cell_theta(c, theta, b, alpha, level, vidx, q, pidx, b_off, skip, with_alph
 @njit(cache=True)
 def _finish_draw(L, v, inv_diag, normal, n):
     for i in range(n):
-        v[i] += normal.standard_normal()
+        v[i] += standard_normal(normal)
     backward_transpose(L, v, inv_diag, n)
 
 
@@ -105,7 +106,7 @@ def _draw_levels(f, lev, Sf, Gsum, lv_off, J, q, b_off, bc, mc, inv, A, v, inv_d
         else:
             ok = False
             for a in range(k):
-                normal.standard_normal()
+                standard_normal(normal)
         base = b_off[f] + j * k
         for a in range(k):
             bc[base + a] = v[a]
@@ -169,7 +170,7 @@ def _nested_shift(f, k, q1, J, b_off, lv_off, parent_of, n_children, shift_targe
             _finish_draw(A, v, inv_diag, normal, ns)
         else:
             for a in range(ns):
-                normal.standard_normal()
+                standard_normal(normal)
                 v[a] = 0.0
         ns = 0
         for a in range(k):
@@ -261,8 +262,8 @@ def _interweave_scales(G, h, rr, level, J, q, vidx, pidx, b_off, tau_kind, tau_a
         for l in range(i):
             Q[l, i] = Q[i, l]
     for i in range(T):
-        z = normal.standard_normal()
-        e = gamma_rng.standard_gamma(1.0)
+        z = standard_normal(normal)
+        e = standard_gamma(gamma_rng, 1.0)
         if not Q[i, i] > 0.0:
             continue
         lin = bv[i]
@@ -298,7 +299,7 @@ def _interweave_scales(G, h, rr, level, J, q, vidx, pidx, b_off, tau_kind, tau_a
         f = tf[i]
         k = tk[i]
         if tau_kind[f] == TAU_HALFCAUCHY:
-            lam_ch[f, k] = (hc_inv_scale2[f, k] + S[f, k, k]) / gamma_rng.standard_gamma(1.0)
+            lam_ch[f, k] = (hc_inv_scale2[f, k] + S[f, k, k]) / standard_gamma(gamma_rng, 1.0)
     rss = r0
     for i in range(T):
         s = 0.0
@@ -314,7 +315,7 @@ def crossed_gibbs(
     Sainv_a0, tau_kind, tau_a, tau_b, hc_inv_scale2, iw_df, iw_Psi, shift_target, parent_of, n_children, sigma_a,
     sigma_b, blocked, interweave,
     b, alpha, mu, Sinv, lam, sigma2,
-    normal_gens, gamma_gens, n_iter, thin, out_start,
+    normal_streams, gamma_streams, n_iter, thin, out_start,
     out_b, out_alpha, out_mu, out_Sigma, out_sigma2,
 ):
     """Run n_iter block-Gibbs sweeps for every chain; returns the number of failed factorisations."""
@@ -352,8 +353,8 @@ def crossed_gibbs(
                 pos += 1
     for ch in prange(n_chains):
         chain = np.int64(ch)
-        normal = normal_gens[chain]
-        gamma_rng = gamma_gens[chain]
+        normal = normal_streams[chain]
+        gamma_rng = gamma_streams[chain]
         bc = b[ch]
         al = alpha[ch]
         mc = mu[ch]
@@ -518,9 +519,9 @@ def crossed_gibbs(
                             Bart[a, bb] = 0.0
                     for a in range(k):
                         for bb in range(a):
-                            Bart[a, bb] = normal.standard_normal()
+                            Bart[a, bb] = standard_normal(normal)
                     for a in range(k):
-                        Bart[a, a] = math.sqrt(2.0 * gamma_rng.standard_gamma(0.5 * (iw_df[f] + J[f] - a)))
+                        Bart[a, a] = math.sqrt(2.0 * standard_gamma(gamma_rng, 0.5 * (iw_df[f] + J[f] - a)))
                     bartlett_precision(M, Bart, W, acc, Sf, k)
                 else:
                     for a in range(k):
@@ -532,13 +533,13 @@ def crossed_gibbs(
                             acc[a] += d * d
                     for a in range(k):
                         if tau_kind[f] == TAU_INVGAMMA:
-                            tau2 = (tau_b[f, a] + 0.5 * acc[a]) / gamma_rng.standard_gamma(tau_a[f, a] + 0.5 * J[f])
+                            tau2 = (tau_b[f, a] + 0.5 * acc[a]) / standard_gamma(gamma_rng, tau_a[f, a] + 0.5 * J[f])
                         else:
-                            tau2 = (1.0 / lam[ch, f, a] + 0.5 * acc[a]) / gamma_rng.standard_gamma(0.5 * (J[f] + 1))
+                            tau2 = (1.0 / lam[ch, f, a] + 0.5 * acc[a]) / standard_gamma(gamma_rng, 0.5 * (J[f] + 1))
                         Sf[a, a] = 1.0 / tau2
                     if tau_kind[f] == TAU_HALFCAUCHY:
                         for a in range(k):
-                            lam[ch, f, a] = (hc_inv_scale2[f, a] + Sf[a, a]) / gamma_rng.standard_gamma(1.0)
+                            lam[ch, f, a] = (hc_inv_scale2[f, a] + Sf[a, a]) / standard_gamma(gamma_rng, 1.0)
             # ---- interweaving: redraw the diagonal scales in the non-centred parameterisation
             rss_known = interweave and n_scales > 0
             total = 0.0
@@ -580,7 +581,7 @@ def crossed_gibbs(
                     else:
                         failures[ch] += 1
                         for a in range(k):
-                            normal.standard_normal()
+                            standard_normal(normal)
                             v[a] = 0.0
                     for j in range(J[f]):
                         base = b_off[f] + j * k
@@ -620,7 +621,7 @@ def crossed_gibbs(
                 total = rr_total - 2.0 * lin + quad
             if total < 0.0:
                 total = 0.0
-            sigma2[ch] = (sigma_b + 0.5 * total) / gamma_rng.standard_gamma(sigma_a + 0.5 * n_total)
+            sigma2[ch] = (sigma_b + 0.5 * total) / standard_gamma(gamma_rng, sigma_a + 0.5 * n_total)
             # ---- store
             countdown -= 1
             if store and countdown == 0:

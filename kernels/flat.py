@@ -21,7 +21,7 @@ import numpy as np
 from numba import njit, prange
 
 from ..reference import flat_gamma_shapes
-from .draws import fill_gammas, gamma_table
+from .draws import fill_gammas, fill_normals, gamma_table, standard_normal
 from .linalg import backward_transpose, cholesky_forward, symmetric_quadratic_form
 
 
@@ -49,7 +49,7 @@ def _gamma_plan(sigma_shape, n_exch, tau_kind, tau_a):
 def flat_gibbs(
     G, h, rr, P, Pm, sigma_shape, b0, conjugate, lam, gdiag, c_u, e_u, u_m,
     exch_mask, exch_scale, exch_ref, mu0, mu_prec, tau_kind, tau_a, tau_b, hc_inv_scale2, out_map, out_ref,
-    gamma_state, sigma2_state, mu_state, tau2_state, lam_state, normal_gens, gamma_gens,
+    gamma_state, sigma2_state, mu_state, tau2_state, lam_state, normal_streams, gamma_streams,
     n_iter, thin, out_start, out_gamma, out_sigma2, out_mu, out_tau2,
 ):
     """Run n_iter Gibbs iterations for every chain, writing every thin-th draw.
@@ -83,9 +83,9 @@ def flat_gibbs(
     table, m_g = _gamma_plan(sigma_shape, n_exch, tau_kind, tau_a)
     failures = np.zeros(n_chains, dtype=np.int64)
     for c in prange(n_chains):
-        chain = np.int64(c)  # prange indices are unsigned; typed.List wants a signed index
-        normal = normal_gens[chain]
-        gamma_rng = gamma_gens[chain]
+        normal = normal_streams[c]
+        gamma_rng = gamma_streams[c]
+        z = np.zeros(p)
         A = np.zeros((p, p))
         v = np.zeros(p)
         inv_diag = np.zeros(p)
@@ -99,15 +99,16 @@ def flat_gibbs(
         tau2 = tau2_state[c]
         for t in range(n_iter):
             if n_exch == 0:
+                fill_normals(normal, z, p)
                 if conjugate:
                     s = math.sqrt(s2)
                     for i in range(p):
-                        g[i] = c_u[i] + e_u[i] + s * normal.standard_normal()
+                        g[i] = c_u[i] + e_u[i] + s * z[i]
                 else:
                     inv_s2 = 1.0 / s2
                     for i in range(p):
                         d = lam[i] + gdiag[i] * inv_s2
-                        g[i] = (c_u[i] + e_u[i] * inv_s2) / d + normal.standard_normal() / math.sqrt(d)
+                        g[i] = (c_u[i] + e_u[i] * inv_s2) / d + z[i] / math.sqrt(d)
                 lin = 0.0
                 quad = 0.0
                 for i in range(p):
@@ -126,8 +127,9 @@ def flat_gibbs(
                 if not cholesky_forward(A, v, inv_diag, p):
                     n_failed += 1
                     continue
+                fill_normals(normal, z, p)
                 for i in range(p):
-                    v[i] += normal.standard_normal()
+                    v[i] += z[i]
                 backward_transpose(A, v, inv_diag, p)
                 hg = 0.0
                 for i in range(p):
@@ -152,7 +154,7 @@ def flat_gibbs(
                     if exch_mask[i] > 0:
                         total += exch_ref[i] + g[i] / exch_scale[i]
                 prec = mu_prec + n_exch / tau2
-                mu = (mu_prec * mu0 + total / tau2) / prec + normal.standard_normal() / math.sqrt(prec)
+                mu = (mu_prec * mu0 + total / tau2) / prec + standard_normal(normal) / math.sqrt(prec)
                 ss = 0.0
                 for i in range(p):
                     if exch_mask[i] > 0:

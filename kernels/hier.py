@@ -30,7 +30,7 @@ import numba
 import numpy as np
 from numba import njit, prange
 
-from .draws import fill_gammas, gamma_table
+from .draws import fill_gammas, fill_normals, gamma_table
 from .linalg import (
     backward_solve_transpose,
     backward_transpose,
@@ -89,12 +89,6 @@ def group_blocks(J):
 def _spread_at(q):
     """Offset of the spread sums in a block's row of sums, after the interweaving sums (3q^2 + 2q)."""
     return 3 * q * q + 2 * q
-
-
-@njit(cache=True)
-def _fill_normals(normal, z, n):
-    for i in range(n):
-        z[i] = normal.standard_normal()
 
 
 @njit(cache=True)
@@ -630,7 +624,7 @@ def hier_gibbs(
     tau_kind, tau_a, tau_b, hc_inv_scale2, iw_df, iw_Psi,
     sigma_a, sigma_b, group_variance, asis, out_scale, out_ref,
     beta, alpha, mu, Sinv, lam, sigma2,
-    normal_gens, gamma_gens,
+    normal_streams, gamma_streams,
     n_iter, thin, out_start,
     out_beta, out_alpha, out_mu, out_Sigma, out_sigma2,
 ):
@@ -659,7 +653,7 @@ def hier_gibbs(
     betaT = np.ascontiguousarray(beta.transpose(0, 2, 1))
     args = (GT, hT, rr, nj, q, S0inv, S0inv_mu0, Sainv, Sainv_a0, tau_kind, tau_a, tau_b, hc_inv_scale2, iw_df,
             iw_Psi, sigma_a, sigma_b, group_variance, asis, out_scale, out_ref, gammas, betaT, alpha, mu, Sinv,
-            lam, sigma2, normal_gens, gamma_gens, n_iter, thin, out_start, out_beta, out_alpha, out_mu, out_Sigma,
+            lam, sigma2, normal_streams, gamma_streams, n_iter, thin, out_start, out_beta, out_alpha, out_mu, out_Sigma,
             out_sigma2)
     try:
         if betaT.shape[0] < numba.get_num_threads() and J >= GROUP_PARALLEL_MIN_J:
@@ -672,7 +666,7 @@ def hier_gibbs(
 @njit(cache=True, parallel=True, fastmath=EXACT_ORDER, error_model="numpy")
 def hier_gibbs_chains(GT, hT, rr, nj, q, S0inv, S0inv_mu0, Sainv, Sainv_a0, tau_kind, tau_a, tau_b, hc_inv_scale2,
                       iw_df, iw_Psi, sigma_a, sigma_b, group_variance, asis, out_scale, out_ref, gammas, betaT,
-                      alpha, mu, Sinv, lam, sigma2, normal_gens, gamma_gens, n_iter, thin, out_start, out_beta,
+                      alpha, mu, Sinv, lam, sigma2, normal_streams, gamma_streams, n_iter, thin, out_start, out_beta,
                       out_alpha, out_mu, out_Sigma, out_sigma2):
     """hier_gibbs with the chains shared out between threads."""
     n_chains = betaT.shape[0]
@@ -680,7 +674,7 @@ def hier_gibbs_chains(GT, hT, rr, nj, q, S0inv, S0inv_mu0, Sainv, Sainv_a0, tau_
     for c in prange(n_chains):
         failures[c] = _one_chain(np.int64(c), GT, hT, rr, nj, q, S0inv, S0inv_mu0, Sainv, Sainv_a0, tau_kind, tau_a,
                                  tau_b, hc_inv_scale2, iw_df, iw_Psi, sigma_a, sigma_b, group_variance, asis, out_scale,
-                                 out_ref, gammas, betaT, alpha, mu, Sinv, lam, sigma2, normal_gens, gamma_gens,
+                                 out_ref, gammas, betaT, alpha, mu, Sinv, lam, sigma2, normal_streams, gamma_streams,
                                  n_iter, thin, out_start, out_beta, out_alpha, out_mu, out_Sigma, out_sigma2)
     return failures.sum()
 
@@ -688,7 +682,7 @@ def hier_gibbs_chains(GT, hT, rr, nj, q, S0inv, S0inv_mu0, Sainv, Sainv_a0, tau_
 @njit(cache=True, fastmath=EXACT_ORDER, error_model="numpy")
 def _one_chain(c, GT, hT, rr, nj, q, S0inv, S0inv_mu0, Sainv, Sainv_a0, tau_kind, tau_a, tau_b, hc_inv_scale2, iw_df,
                iw_Psi, sigma_a, sigma_b, group_variance, asis, out_scale, out_ref, gammas, betaT, alpha, mu, Sinv,
-               lam, sigma2, normal_gens, gamma_gens, n_iter, thin, out_start, out_beta, out_alpha, out_mu, out_Sigma, out_sigma2):
+               lam, sigma2, normal_streams, gamma_streams, n_iter, thin, out_start, out_beta, out_alpha, out_mu, out_Sigma, out_sigma2):
     """Chain c's sweeps, its blocks one after another (workspaces are the chain's own: shared rows
     would false-share cache lines between threads).  The beta_j normals are drawn block by block, the
     hyperparameters' normals after them and the sweep's gammas at its start: the streams' order of
@@ -697,8 +691,8 @@ def _one_chain(c, GT, hT, rr, nj, q, S0inv, S0inv_mu0, Sainv, Sainv_a0, tau_kind
     p = GT.shape[0]
     r = p - q
     size, nb = group_blocks(J)
-    normal = normal_gens[c]
-    gamma_rng = gamma_gens[c]
+    normal = normal_streams[c]
+    gamma_rng = gamma_streams[c]
     n_hyper, o_mu, o_bartlett, o_location, o_scale, n_gamma, o_exp, o_lambda, o_sigma = sweep_layout(
         q, r, J, tau_kind, asis, group_variance)
     iw = tau_kind == TAU_INVWISHART
@@ -731,10 +725,10 @@ def _one_chain(c, GT, hT, rr, nj, q, S0inv, S0inv_mu0, Sainv, Sainv_a0, tau_kind
         for b in range(nb):
             j0 = b * size
             j1 = min(J, j0 + size)
-            _fill_normals(normal, z, (j1 - j0) * q)
+            fill_normals(normal, z, (j1 - j0) * q)
             nfail += _stage_beta(GT, hT, q, r, j0, j1, betaT[c], alpha[c], Sinv[c], Sinv_mu, sigma2[c], z, Am, lanes,
                                  part[b])
-        _fill_normals(normal, zh, n_hyper)
+        fill_normals(normal, zh, n_hyper)
         nfail += _alpha_mu_step(J, q, r, nb, part, Sainv, Sainv_a0, S0inv, S0inv_mu0, Sinv[c], alpha[c], mu[c], A, v,
                                 inv_diag, acc, zh, zh[o_mu:])
         for b in range(nb):
@@ -832,19 +826,19 @@ def _ahead_plan(C, T, size, q, p, asis, n_normal, n_gamma, n_workers):
 @njit(cache=True)
 def _fill_part(normal, gamma_rng, z, g, gammas, cuts, s):
     """Stage s's part of a sweep's random numbers (_ahead_plan), continuing the streams in order."""
-    _fill_normals(normal, z[cuts[0, s]:], cuts[0, s + 1] - cuts[0, s])
+    fill_normals(normal, z[cuts[0, s]:], cuts[0, s + 1] - cuts[0, s])
     fill_gammas(gamma_rng, g[cuts[1, s]:], gammas[:, cuts[1, s]:cuts[1, s + 1]])
 
 
 @njit(cache=True)
-def _fill_task(task, C, ahead, normal_gens, gamma_gens, z_next, g_next, gammas, cuts, s):
+def _fill_task(task, C, ahead, normal_streams, gamma_streams, z_next, g_next, gammas, cuts, s):
     """Whether ``task`` of stage s is a chain's fill (tasks 0..C-1); draws that chain's part of the next
     sweep's random numbers when there is a next sweep in this call."""
     if task >= C:
         return False
     if ahead:
         c = np.int64(task)
-        _fill_part(normal_gens[c], gamma_gens[c], z_next[task], g_next[task], gammas, cuts, s)
+        _fill_part(normal_streams[c], gamma_streams[c], z_next[task], g_next[task], gammas, cuts, s)
     return True
 
 
@@ -860,7 +854,7 @@ def _task_block(task, C, nb, size, J):
 @njit(cache=True, parallel=True, fastmath=EXACT_ORDER, error_model="numpy")
 def hier_gibbs_groups(GT, hT, rr, nj, q, S0inv, S0inv_mu0, Sainv, Sainv_a0, tau_kind, tau_a, tau_b, hc_inv_scale2,
                       iw_df, iw_Psi, sigma_a, sigma_b, group_variance, asis, out_scale, out_ref, gammas, betaT,
-                      alpha, mu, Sinv, lam, sigma2, normal_gens, gamma_gens, n_iter, thin, out_start, out_beta,
+                      alpha, mu, Sinv, lam, sigma2, normal_streams, gamma_streams, n_iter, thin, out_start, out_beta,
                       out_alpha, out_mu, out_Sigma, out_sigma2, n_workers):
     """hier_gibbs with every stage over groups run in parallel over (chain, block) pairs, the chains in
     lockstep: the same sweeps as _one_chain (the short per-chain steps between stages run on the calling
@@ -896,7 +890,7 @@ def hier_gibbs_groups(GT, hT, rr, nj, q, S0inv, S0inv_mu0, Sainv, Sainv_a0, tau_
     cuts, first, last = _ahead_plan(C, T, size, q, p, asis, n_normal, n_gamma, n_workers)
     for s in range(3):
         for c in range(C):
-            _fill_task(c, C, True, normal_gens, gamma_gens, zbuf[0], gbuf[0], gammas, cuts, s)
+            _fill_task(c, C, True, normal_streams, gamma_streams, zbuf[0], gbuf[0], gammas, cuts, s)
     for t in range(n_iter):
         k = out_start + (t + 1) // thin - 1 if (out_mu.shape[1] > 0 and (t + 1) % thin == 0) else -1
         z = zbuf[t % 2]
@@ -909,7 +903,7 @@ def hier_gibbs_groups(GT, hT, rr, nj, q, S0inv, S0inv_mu0, Sainv, Sainv_a0, tau_
             _sinv_mu(q, Sinv[c], mu[c], small[c, 7])
         for w in prange(n_workers):
             for task in range(first[0, w], last[0, w]):
-                if _fill_task(task, C, ahead, normal_gens, gamma_gens, z_next, g_next, gammas, cuts, 0):
+                if _fill_task(task, C, ahead, normal_streams, gamma_streams, z_next, g_next, gammas, cuts, 0):
                     continue
                 i, c, b, j0, j1 = _task_block(task, C, nb, size, J)
                 tfail[i] += _stage_beta(GT, hT, q, r, j0, j1, betaT[c], alpha[c], Sinv[c], small[c, 7], sigma2[c],
@@ -920,7 +914,7 @@ def hier_gibbs_groups(GT, hT, rr, nj, q, S0inv, S0inv_mu0, Sainv, Sainv_a0, tau_
                                        mu[c], cA[c], cvec[c, 0], cvec[c, 1], cvec[c, 2], zh, zh[o_mu:])
         for w in prange(n_workers):
             for task in range(first[1, w], last[1, w]):
-                if _fill_task(task, C, ahead, normal_gens, gamma_gens, z_next, g_next, gammas, cuts, 1):
+                if _fill_task(task, C, ahead, normal_streams, gamma_streams, z_next, g_next, gammas, cuts, 1):
                     continue
                 i, c, b, j0, j1 = _task_block(task, C, nb, size, J)
                 _stage_spread_asis(GT, hT, q, r, j0, j1, iw, asis, scale_step, betaT[c],
@@ -945,7 +939,7 @@ def hier_gibbs_groups(GT, hT, rr, nj, q, S0inv, S0inv_mu0, Sainv, Sainv_a0, tau_
                     lam[c, a] = (hc_inv_scale2[a] + Sinv[c, a, a]) / g[c, o_lambda + a]
         for w in prange(n_workers):
             for task in range(first[2, w], last[2, w]):
-                if _fill_task(task, C, ahead, normal_gens, gamma_gens, z_next, g_next, gammas, cuts, 2):
+                if _fill_task(task, C, ahead, normal_streams, gamma_streams, z_next, g_next, gammas, cuts, 2):
                     continue
                 i, c, b, j0, j1 = _task_block(task, C, nb, size, J)
                 part[c, b, 0] = _stage_noise(GT, hT, rr, q, r, j0, j1, shift[c], mu[c], small[c, 0], small[c, 3],

@@ -212,10 +212,10 @@ def bytes_per_iteration(spec: dict) -> float:
 def measure_rates() -> dict:
     """One core's costs inside @njit (ns per normal, gamma, exponential draw; peak FMA Gflop/s) and the
     first-touch write bandwidth of fresh pages with every thread writing (GB/s, all cores together)."""
-    from numba.typed import List
+    from .kernels.draws import stream_state
 
     _rate_kernels()
-    gens = List([np.random.default_rng(0)])
+    gens = stream_state(np.random.default_rng(0))
     _RATE["normals"](gens, 10)
     _RATE["gammas"](gens, 10, 500.0)
     x = np.ones(64)
@@ -304,26 +304,27 @@ def _rate_kernels() -> None:
                 x[k] = x[k] * 0.9999999 + 1e-7
         return x[0]
 
+    from .kernels.draws import fill_gammas, fill_normals, gamma_table
+
     @njit
-    def normals(gens, n):
-        g = gens[0]
+    def normals(st, n):
+        # as the kernels draw them: a buffer at a time from the inlined PCG64 stream
+        buf = np.empty(1000)
         s = 0.0
-        for _ in range(n):
-            s += g.standard_normal()
+        for _ in range(max(1, n // 1000)):
+            fill_normals(st, buf, 1000)
+            s += buf[0]
         return s
 
-    from .kernels.draws import fill_gammas, gamma_table
-
     @njit
-    def gammas(gens, n, shape):
-        # as the hierarchical kernel draws them: a buffer at a time, NumPy's algorithm with the
-        # shapes' constants computed once
-        g = gens[0]
+    def gammas(st, n, shape):
+        # as the kernels draw them: a buffer at a time, NumPy's algorithm with the shapes' constants
+        # computed once
         t = gamma_table(np.full(1000, shape))
         buf = np.empty(1000)
         s = 0.0
         for _ in range(max(1, n // 1000)):
-            fill_gammas(g, buf, t)
+            fill_gammas(st, buf, t)
             s += buf[0]
         return s
 
@@ -475,7 +476,7 @@ def _markdown(rows, rates, startup, w1, w2, peer_rows, quick, smoke, seconds, fr
         "agree = posterior means of the two backends within 5 combined MCSE.",
         "",
         f"Measured rates (one core): {rates['ns_normal']:.1f} ns per normal, {rates['ns_gamma']:.1f} ns per gamma, "
-        f"{rates['ns_exponential']:.1f} ns per exponential (NumPy's generators inside @njit, the gammas a buffer at a time as the kernels draw them); "
+        f"{rates['ns_exponential']:.1f} ns per exponential (NumPy's PCG64 streams and algorithms inlined in @njit, a buffer at a time as the kernels draw them); "
         f"{rates['fma_gflops']:.1f} Gflop/s peak (64 independent fused multiply-adds per loop); "
         f"{rates['first_touch_gbs']:.2f} GB/s first-touch writes per core.",
         "",

@@ -31,11 +31,25 @@ class ChainStreams:
     gamma: list
     init: list
 
-    def typed(self):
-        """numba.typed.List copies sharing the generators' state, for the kernels."""
-        from numba.typed import List
+    def states(self) -> tuple[np.ndarray, np.ndarray]:
+        """The normal and gamma generators' PCG64 states as the kernels take them: two (chains, 4) uint64
+        arrays (gibbsreg.kernels.draws.stream_state)."""
+        from .kernels.draws import stream_state
 
-        return List(self.normal), List(self.gamma)
+        normal = np.empty((len(self.normal), 4), dtype=np.uint64)
+        gamma = np.empty_like(normal)
+        for k, (n, g) in enumerate(zip(self.normal, self.gamma)):
+            stream_state(n, normal[k])
+            stream_state(g, gamma[k])
+        return normal, gamma
+
+    def set_states(self, normal: np.ndarray, gamma: np.ndarray) -> None:
+        """Continue the generators from the kernels' states (after a kernel call)."""
+        from .kernels.draws import set_stream_state
+
+        for k, (n, g) in enumerate(zip(self.normal, self.gamma)):
+            set_stream_state(n, normal[k])
+            set_stream_state(g, gamma[k])
 
 
 def chain_streams(seed, chains: int, init_superchains: int | None = None) -> ChainStreams:
@@ -205,8 +219,10 @@ def chunk_runner(backend, load_kernel, reference_fn, args, state, streams, out, 
     """``run_chunk(n_iter, store, out_start)`` for either backend.
 
     Kernels and their NumPy twins share one calling convention: model arguments, state arrays,
-    the chains' normal and gamma generators, n_iter, thin, out_start, then the output buffers
-    in ``order`` (buffers with no draws when ``store`` is False).  The kernel runs on at most
+    the chains' normal and gamma streams, n_iter, thin, out_start, then the output buffers
+    in ``order`` (buffers with no draws when ``store`` is False).  The NumPy twins take the
+    generators; the kernels take their PCG64 states (ChainStreams.states), read before each call
+    and written back after it, so the generators always hold where the chains stopped.  The kernel runs on at most
     ``parallel_items`` threads (default: one per chain; a kernel that also splits groups
     across threads says how many pieces it has).
     """
@@ -214,12 +230,13 @@ def chunk_runner(backend, load_kernel, reference_fn, args, state, streams, out, 
     empty = {k: np.empty((chains, 0) + v.shape[2:]) for k, v in out.items()}
     if backend == "numba":
         kernel = load_kernel()
-        normal, gamma = streams.typed()
 
         def run_chunk(n_iter, store, out_start):
             bufs = out if store else empty
+            normal, gamma = streams.states()
             with launch_lock(), kernel_threads(chains if parallel_items is None else parallel_items):
                 failures = kernel(*args, *state, normal, gamma, n_iter, thin, out_start, *(bufs[k] for k in order))
+            streams.set_states(normal, gamma)
             if failures:
                 raise FloatingPointError(failure_message)
     else:
