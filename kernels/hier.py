@@ -760,10 +760,10 @@ def _one_chain(c, GT, hT, rr, nj, q, S0inv, S0inv_mu0, Sainv, Sainv_a0, tau_kind
 
 
 # Costs (ns) for sharing a stage's tasks between workers when the next sweep's random numbers are drawn
-# beside it, as timed on x86-64 with AVX-512 (they only balance the workers' loads): per random number,
-# and per group and flop-like unit of the three stages.
-FILL_NS_PER_NORMAL = 3.6
-FILL_NS_PER_GAMMA = 9.5
+# beside it, as timed on x86-64 with AVX-512 (they only balance the workers' loads): per random number (the
+# inlined streams of kernels/draws.py, a buffer at a time), and per group and flop-like unit of the three stages.
+FILL_NS_PER_NORMAL = 2.6
+FILL_NS_PER_GAMMA = 7.9
 STAGE_NS_PER_UNIT = 0.17
 
 
