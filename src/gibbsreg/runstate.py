@@ -73,7 +73,7 @@ def restore_streams(rng: list[dict]):
 
 
 def set_stream_states(streams, rng: list[dict]) -> None:
-    """Rewind existing generators in place (the kernels' typed Lists share their state)."""
+    """Rewind existing generators in place (the kernels read their states from them at every call)."""
     for k, chain in enumerate(rng):
         streams.normal[k].bit_generator.state = _decode(chain["normal"])
         streams.gamma[k].bit_generator.state = _decode(chain["gamma"])
