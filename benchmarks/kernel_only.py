@@ -22,7 +22,8 @@ def kernel_ns(n, p, chains=4, iters=200_000, reps=5):
     design = as_design(data.X, data.y)
     stats = sufficient_stats(design)
     problem = flat_problem(stats, SemiConjugate().resolve(stats, design.names))
-    normal, gamma = chain_streams(1, chains).states()
+    streams = chain_streams(1, chains)
+    normal, gamma, _ = streams.addresses()  # the generators' own states, advanced in place
     state = (np.zeros((chains, p)), np.ones(chains), np.zeros(chains), np.ones(chains), np.ones(chains))
     outs = (np.zeros((chains, iters, p)), np.zeros((chains, iters)), np.zeros((chains, 0)), np.zeros((chains, 0)))
     args = problem.kernel_args() + (stats.transform.T_inv() @ problem.W, stats.transform.beta_ref)

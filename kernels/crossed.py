@@ -25,7 +25,7 @@ import math
 import numpy as np
 from numba import njit, prange
 
-from .draws import standard_gamma, standard_normal
+from .draws import standard_gamma, standard_normal, stream_at
 from .linalg import backward_solve_transpose, backward_transpose, bartlett_precision, cholesky_forward, \
     cholesky_forward_affine, cholesky_lower, forward_solve
 
@@ -353,8 +353,8 @@ def crossed_gibbs(
                 pos += 1
     for ch in prange(n_chains):
         chain = np.int64(ch)
-        normal = normal_streams[chain]
-        gamma_rng = gamma_streams[chain]
+        normal = stream_at(normal_streams, chain)
+        gamma_rng = stream_at(gamma_streams, chain)
         bc = b[ch]
         al = alpha[ch]
         mc = mu[ch]

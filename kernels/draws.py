@@ -1,8 +1,10 @@
 """Random draws for the kernels, bit for bit NumPy's ``Generator(PCG64)``, without a call into NumPy per number.
 
 A stream is a row ``st`` of four uint64: PCG64's 128-bit state and increment as (state low, state high,
-increment low, increment high), read from the chain's ``numpy.random.Generator`` before a kernel call and
-written back after it (``gibbsreg.sampling.ChainStreams``).  One step is NumPy's: state <- state * M + inc
+increment low, increment high).  That is how NumPy keeps them in memory where the compiler has 128-bit
+integers, so a kernel takes the addresses of the chains' generator states and works on them in place
+(``stream_at``); elsewhere the states are copied out before a call and back after it
+(``gibbsreg.sampling.ChainStreams.addresses``).  One step is NumPy's: state <- state * M + inc
 (mod 2^128), output = rotr64(high ^ low, high >> 58) of the new state.  Numba's own Generator support calls
 NumPy's C function through a pointer for every 64 bits; inlined here the step is a few multiplies, and a
 fill loop keeps the state in registers.
@@ -20,9 +22,11 @@ explicit: without them these functions would inherit a fast-math caller's, and c
 which carry these options.
 """
 
+import ctypes
+
 import numpy as np
 from llvmlite import ir
-from numba import njit, types
+from numba import carray, njit, types
 from numba.extending import intrinsic
 from numba.np.random import _constants as zig
 
@@ -75,6 +79,25 @@ def _pcg64_step(typingctx, lo, hi, inc_lo, inc_hi):
         return context.make_tuple(builder, signature.return_type, (new_lo, new_hi, out))
 
     return sig, codegen
+
+
+@intrinsic
+def _state_pointer(typingctx, address):
+    """The uint64 pointer at an integer address."""
+    if address != types.uint64:
+        return None
+    sig = types.CPointer(types.uint64)(types.uint64)
+
+    def codegen(context, builder, signature, args):
+        return builder.inttoptr(args[0], context.get_value_type(signature.return_type))
+
+    return sig, codegen
+
+
+@njit(cache=True, **EXACT)
+def stream_at(addresses, c):
+    """Chain c's stream: the four uint64 at addresses[c], as an array the draws below update in place."""
+    return carray(_state_pointer(addresses[c]), 4)
 
 
 @njit(inline="always", **EXACT)
@@ -258,9 +281,23 @@ def stream_state(generator, out=None) -> np.ndarray:
     return out
 
 
+def native_state(generator) -> np.ndarray | None:
+    """A view of the generator's own PCG64 state as the kernels' four uint64, when NumPy keeps it in that
+    layout (a native 128-bit integer, little-endian); None otherwise (then the state is copied)."""
+    bg = generator.bit_generator
+    if type(bg) is not np.random.PCG64:
+        return None
+    inner = ctypes.c_void_p.from_address(bg.ctypes.state_address).value
+    if not inner:
+        return None
+    view = np.ctypeslib.as_array((ctypes.c_uint64 * 4).from_address(inner))
+    return view if np.array_equal(view, stream_state(generator)) else None
+
+
 def set_stream_state(generator, st) -> None:
     """Write the kernels' four uint64 back into a PCG64 generator (its buffered 32-bit half is kept)."""
     bg = generator.bit_generator
     s = bg.state
-    s["state"] = {"state": int(st[0]) | (int(st[1]) << 64), "inc": int(st[2]) | (int(st[3]) << 64)}
+    s["state"]["state"] = int(st[0]) | (int(st[1]) << 64)
+    s["state"]["inc"] = int(st[2]) | (int(st[3]) << 64)
     bg.state = s

@@ -21,7 +21,7 @@ import numpy as np
 from numba import njit, prange
 
 from ..reference import flat_gamma_shapes
-from .draws import fill_gammas, fill_normals, gamma_table, standard_normal
+from .draws import fill_gammas, fill_normals, gamma_table, standard_normal, stream_at
 from .linalg import backward_transpose, cholesky_forward, symmetric_quadratic_form
 
 
@@ -83,8 +83,8 @@ def flat_gibbs(
     table, m_g = _gamma_plan(sigma_shape, n_exch, tau_kind, tau_a)
     failures = np.zeros(n_chains, dtype=np.int64)
     for c in prange(n_chains):
-        normal = normal_streams[c]
-        gamma_rng = gamma_streams[c]
+        normal = stream_at(normal_streams, c)
+        gamma_rng = stream_at(gamma_streams, c)
         z = np.zeros(p)
         A = np.zeros((p, p))
         v = np.zeros(p)

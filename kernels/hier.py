@@ -30,7 +30,7 @@ import numba
 import numpy as np
 from numba import njit, prange
 
-from .draws import fill_gammas, fill_normals, gamma_table
+from .draws import fill_gammas, fill_normals, gamma_table, stream_at
 from .linalg import (
     backward_solve_transpose,
     backward_transpose,
@@ -691,8 +691,8 @@ def _one_chain(c, GT, hT, rr, nj, q, S0inv, S0inv_mu0, Sainv, Sainv_a0, tau_kind
     p = GT.shape[0]
     r = p - q
     size, nb = group_blocks(J)
-    normal = normal_streams[c]
-    gamma_rng = gamma_streams[c]
+    normal = stream_at(normal_streams, c)
+    gamma_rng = stream_at(gamma_streams, c)
     n_hyper, o_mu, o_bartlett, o_location, o_scale, n_gamma, o_exp, o_lambda, o_sigma = sweep_layout(
         q, r, J, tau_kind, asis, group_variance)
     iw = tau_kind == TAU_INVWISHART
@@ -838,7 +838,8 @@ def _fill_task(task, C, ahead, normal_streams, gamma_streams, z_next, g_next, ga
         return False
     if ahead:
         c = np.int64(task)
-        _fill_part(normal_streams[c], gamma_streams[c], z_next[task], g_next[task], gammas, cuts, s)
+        _fill_part(stream_at(normal_streams, c), stream_at(gamma_streams, c), z_next[task], g_next[task], gammas,
+                   cuts, s)
     return True
 
 

@@ -31,26 +31,27 @@ class ChainStreams:
     gamma: list
     init: list
 
-    def states(self) -> tuple[np.ndarray, np.ndarray]:
-        """The normal and gamma generators' PCG64 states as the kernels take them: two (chains, 4) uint64
-        arrays (gibbsreg.kernels.draws.stream_state)."""
-        from .kernels.draws import stream_state
+    def addresses(self):
+        """The kernels' view of the normal and gamma streams: two (chains,) uint64 arrays of addresses of
+        PCG64 states (gibbsreg.kernels.draws.stream_at), and ``after_call()`` to run after each kernel
+        call.  Where NumPy's layout allows, the addresses are the generators' own states, which the
+        kernels then advance in place; otherwise they point into copies, written back by after_call."""
+        from .kernels.draws import native_state, set_stream_state, stream_state
 
-        normal = np.empty((len(self.normal), 4), dtype=np.uint64)
-        gamma = np.empty_like(normal)
-        for k, (n, g) in enumerate(zip(self.normal, self.gamma)):
-            stream_state(n, normal[k])
-            stream_state(g, gamma[k])
-        return normal, gamma
+        gens = list(self.normal) + list(self.gamma)
+        views = [native_state(g) for g in gens]
+        in_place = all(v is not None for v in views)
+        if not in_place:
+            views = [stream_state(g) for g in gens]
 
-    def set_states(self, normal: np.ndarray, gamma: np.ndarray) -> None:
-        """Continue the generators from the kernels' states (after a kernel call)."""
-        from .kernels.draws import set_stream_state
+        def after_call():
+            if not in_place:  # (the closure also keeps the views, and so their memory, alive)
+                for g, v in zip(gens, views):
+                    set_stream_state(g, v)
 
-        for k, (n, g) in enumerate(zip(self.normal, self.gamma)):
-            set_stream_state(n, normal[k])
-            set_stream_state(g, gamma[k])
-
+        address = np.array([v.ctypes.data for v in views], dtype=np.uint64)
+        C = len(self.normal)
+        return address[:C], address[C:], after_call
 
 def chain_streams(seed, chains: int, init_superchains: int | None = None) -> ChainStreams:
     """Independent streams for each chain from one seed (int, SeedSequence or None).
@@ -221,8 +222,8 @@ def chunk_runner(backend, load_kernel, reference_fn, args, state, streams, out, 
     Kernels and their NumPy twins share one calling convention: model arguments, state arrays,
     the chains' normal and gamma streams, n_iter, thin, out_start, then the output buffers
     in ``order`` (buffers with no draws when ``store`` is False).  The NumPy twins take the
-    generators; the kernels take their PCG64 states (ChainStreams.states), read before each call
-    and written back after it, so the generators always hold where the chains stopped.  The kernel runs on at most
+    generators; the kernels take the addresses of their PCG64 states (ChainStreams.addresses), so
+    after every call the generators hold where the chains stopped.  The kernel runs on at most
     ``parallel_items`` threads (default: one per chain; a kernel that also splits groups
     across threads says how many pieces it has).
     """
@@ -230,13 +231,13 @@ def chunk_runner(backend, load_kernel, reference_fn, args, state, streams, out, 
     empty = {k: np.empty((chains, 0) + v.shape[2:]) for k, v in out.items()}
     if backend == "numba":
         kernel = load_kernel()
+        normal, gamma, after_call = streams.addresses()
 
         def run_chunk(n_iter, store, out_start):
             bufs = out if store else empty
-            normal, gamma = streams.states()
             with launch_lock(), kernel_threads(chains if parallel_items is None else parallel_items):
                 failures = kernel(*args, *state, normal, gamma, n_iter, thin, out_start, *(bufs[k] for k in order))
-            streams.set_states(normal, gamma)
+            after_call()
             if failures:
                 raise FloatingPointError(failure_message)
     else:
