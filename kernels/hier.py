@@ -28,7 +28,9 @@ import math
 
 import numba
 import numpy as np
-from numba import njit, prange
+from numba import njit, prange, types
+from numba.core import cgutils
+from numba.extending import intrinsic
 
 from .draws import fill_gammas, fill_normals, gamma_table, stream_at
 from .linalg import (
@@ -803,13 +805,14 @@ def _task_shares(C, fill_cost, T, block_cost, n_workers):
 def _ahead_plan(C, T, size, q, p, asis, n_normal, n_gamma, n_workers):
     """How the next sweep's random numbers are drawn beside the three stages: stage s draws the normals
     [cuts[0, s], cuts[0, s + 1]) and the gammas [cuts[1, s], cuts[1, s + 1]) of each chain (the streams are
-    read in order, a part per stage), in proportion to the stage's work; worker w takes the tasks
-    [first[s, w], last[s, w]) of the stage's C fills and T blocks."""
+    read in order, a part per stage), in proportion to the stage's work; the stage's C fills and T blocks are
+    cut into segments [first[s, m], last[s, m]) of about equal estimated cost, one per pair of workers."""
     units = _stage_units(q, p, asis)
     total_units = units[0] + units[1] + units[2]
     cuts = np.zeros((2, 4), dtype=np.int64)
-    first = np.zeros((3, n_workers), dtype=np.int64)
-    last = np.zeros((3, n_workers), dtype=np.int64)
+    n_segments = (n_workers + 1) // 2
+    first = np.zeros((3, n_segments), dtype=np.int64)
+    last = np.zeros((3, n_segments), dtype=np.int64)
     share = 0.0
     for s in range(3):
         share += units[s] / total_units
@@ -817,10 +820,42 @@ def _ahead_plan(C, T, size, q, p, asis, n_normal, n_gamma, n_workers):
         cuts[1, s + 1] = n_gamma if s == 2 else int(share * n_gamma)
         fill_cost = (FILL_NS_PER_NORMAL * (cuts[0, s + 1] - cuts[0, s])
                      + FILL_NS_PER_GAMMA * (cuts[1, s + 1] - cuts[1, s]))
-        f, l = _task_shares(C, fill_cost, T, size * STAGE_NS_PER_UNIT * units[s], n_workers)
+        f, l = _task_shares(C, fill_cost, T, size * STAGE_NS_PER_UNIT * units[s], n_segments)
         first[s] = f
         last[s] = l
     return cuts, first, last
+
+
+CLAIM_STRIDE = 8  # int64s between the segments' counters: one cache line each
+
+
+@intrinsic
+def _claim(typingctx, counter, index):
+    """counter[index] += 1, atomically; returns the value before."""
+    if not (isinstance(counter, types.Array) and counter.dtype == types.int64 and counter.ndim == 1):
+        return None
+    sig = types.int64(counter, index)
+
+    def codegen(context, builder, signature, args):
+        arr = context.make_array(signature.args[0])(context, builder, args[0])
+        ptr = cgutils.get_item_pointer(context, builder, signature.args[0], arr, [args[1]])
+        return builder.atomic_rmw("add", ptr, context.get_constant(types.int64, 1), "monotonic")
+
+    return sig, codegen
+
+
+@njit(cache=True)
+def _next_task(claimed, s, w, first, last, taken):
+    """Worker w's next task of stage s, or -1 when its segment is done.  Workers 2m and 2m + 1 share segment m,
+    the first taking its tasks from the front and the second from the back; each claim counts on the segment's
+    counter, so together they take every task once, and each keeps to its end of the segment (its blocks'
+    data stay in its core's cache from stage to stage) while the two finish together."""
+    m = w // 2
+    lo = first[s, m]
+    hi = last[s, m]
+    if _claim(claimed, (s * first.shape[1] + m) * CLAIM_STRIDE) >= hi - lo:
+        return -1
+    return hi - 1 - taken if w % 2 == 1 else lo + taken
 
 
 @njit(cache=True)
@@ -861,7 +896,9 @@ def hier_gibbs_groups(GT, hT, rr, nj, q, S0inv, S0inv_mu0, Sainv, Sainv_a0, tau_
     lockstep: the same sweeps as _one_chain (the short per-chain steps between stages run on the calling
     thread: three parallel regions per sweep).  A sweep's random numbers do not depend on the state
     (sweep_layout), so each chain's next sweep's are drawn ahead, in _one_chain's order, a part beside each
-    stage (_ahead_plan): no stage waits for one thread's drawing."""
+    stage (_ahead_plan): no stage waits for one thread's drawing.  Within a stage, two workers share each
+    segment of tasks from its two ends (_next_task), so they finish together whatever the tasks cost; a
+    block's results do not depend on which worker ran it."""
     C = betaT.shape[0]
     J = GT.shape[2]
     p = GT.shape[0]
@@ -889,6 +926,7 @@ def hier_gibbs_groups(GT, hT, rr, nj, q, S0inv, S0inv_mu0, Sainv, Sainv_a0, tau_
     cfail = np.zeros(C, dtype=np.int64)
     tfail = np.zeros(T, dtype=np.int64)
     cuts, first, last = _ahead_plan(C, T, size, q, p, asis, n_normal, n_gamma, n_workers)
+    claimed = np.zeros(3 * first.shape[1] * CLAIM_STRIDE, dtype=np.int64)  # claims per stage and segment
     for s in range(3):
         for c in range(C):
             _fill_task(c, C, True, normal_streams, gamma_streams, zbuf[0], gbuf[0], gammas, cuts, s)
@@ -902,8 +940,15 @@ def hier_gibbs_groups(GT, hT, rr, nj, q, S0inv, S0inv_mu0, Sainv, Sainv_a0, tau_
         ahead = t + 1 < n_iter
         for c in range(C):
             _sinv_mu(q, Sinv[c], mu[c], small[c, 7])
+        for i in range(claimed.shape[0]):  # (a plain loop: claimed[:] = 0 would be one more parallel region)
+            claimed[i] = 0
         for w in prange(n_workers):
-            for task in range(first[0, w], last[0, w]):
+            taken = 0
+            while True:
+                task = _next_task(claimed, 0, w, first, last, taken)
+                if task < 0:
+                    break
+                taken += 1
                 if _fill_task(task, C, ahead, normal_streams, gamma_streams, z_next, g_next, gammas, cuts, 0):
                     continue
                 i, c, b, j0, j1 = _task_block(task, C, nb, size, J)
@@ -913,8 +958,15 @@ def hier_gibbs_groups(GT, hT, rr, nj, q, S0inv, S0inv_mu0, Sainv, Sainv_a0, tau_
             zh = z[c, J * q:]
             cfail[c] += _alpha_mu_step(J, q, r, nb, part[c], Sainv, Sainv_a0, S0inv, S0inv_mu0, Sinv[c], alpha[c],
                                        mu[c], cA[c], cvec[c, 0], cvec[c, 1], cvec[c, 2], zh, zh[o_mu:])
+        for i in range(claimed.shape[0]):  # (a plain loop: claimed[:] = 0 would be one more parallel region)
+            claimed[i] = 0
         for w in prange(n_workers):
-            for task in range(first[1, w], last[1, w]):
+            taken = 0
+            while True:
+                task = _next_task(claimed, 1, w, first, last, taken)
+                if task < 0:
+                    break
+                taken += 1
                 if _fill_task(task, C, ahead, normal_streams, gamma_streams, z_next, g_next, gammas, cuts, 1):
                     continue
                 i, c, b, j0, j1 = _task_block(task, C, nb, size, J)
@@ -938,8 +990,15 @@ def hier_gibbs_groups(GT, hT, rr, nj, q, S0inv, S0inv_mu0, Sainv, Sainv_a0, tau_
             if tau_kind == TAU_HALFCAUCHY:
                 for a in range(q):
                     lam[c, a] = (hc_inv_scale2[a] + Sinv[c, a, a]) / g[c, o_lambda + a]
+        for i in range(claimed.shape[0]):  # (a plain loop: claimed[:] = 0 would be one more parallel region)
+            claimed[i] = 0
         for w in prange(n_workers):
-            for task in range(first[2, w], last[2, w]):
+            taken = 0
+            while True:
+                task = _next_task(claimed, 2, w, first, last, taken)
+                if task < 0:
+                    break
+                taken += 1
                 if _fill_task(task, C, ahead, normal_streams, gamma_streams, z_next, g_next, gammas, cuts, 2):
                     continue
                 i, c, b, j0, j1 = _task_block(task, C, nb, size, J)
