@@ -207,6 +207,15 @@ def check_fingerprint(saved: Fingerprint, current: Fingerprint) -> bool:
 
 # ---- the state ------------------------------------------------------------------------------
 
+def _json_copy(obj):
+    """A deep copy of JSON-like data (dicts, lists, scalars); a JSON round trip costs several times more."""
+    if isinstance(obj, dict):
+        return {k: _json_copy(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [_json_copy(v) for v in obj]
+    return obj
+
+
 @dataclass
 class RunState:
     """One run's whole state; ``arrays`` are each chain's parameters, ``rng`` its generators' states."""
@@ -228,9 +237,9 @@ class RunState:
 
     def copy(self) -> "RunState":
         return RunState(self.kind, self.chains, {k: v.copy() for k, v in self.arrays.items()},
-                        json.loads(json.dumps(self.rng)), self.warmup, self.warmup_done, self.draws_target,
+                        _json_copy(self.rng), self.warmup, self.warmup_done, self.draws_target,
                         self.draws_done, self.thin, self.seed, self.backend, self.fingerprint,
-                        json.loads(json.dumps(self.config)), self.phase)
+                        _json_copy(self.config), self.phase)
 
     @property
     def complete(self) -> bool:
