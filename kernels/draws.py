@@ -281,17 +281,24 @@ def stream_state(generator, out=None) -> np.ndarray:
     return out
 
 
-def native_state(generator) -> np.ndarray | None:
-    """A view of the generator's own PCG64 state as the kernels' four uint64, when NumPy keeps it in that
-    layout (a native 128-bit integer, little-endian); None otherwise (then the state is copied)."""
+_NATIVE_LAYOUT = None  # whether this NumPy keeps PCG64's state as the kernels' four uint64 (checked once)
+
+
+def native_address(generator) -> int | None:
+    """The address of the generator's own PCG64 state when NumPy keeps it as the kernels' four uint64 (a
+    native 128-bit integer, little-endian: checked once against bit_generator.state); None otherwise (then
+    the state is copied)."""
+    global _NATIVE_LAYOUT
     bg = generator.bit_generator
     if type(bg) is not np.random.PCG64:
         return None
     inner = ctypes.c_void_p.from_address(bg.ctypes.state_address).value
     if not inner:
         return None
-    view = np.ctypeslib.as_array((ctypes.c_uint64 * 4).from_address(inner))
-    return view if np.array_equal(view, stream_state(generator)) else None
+    if _NATIVE_LAYOUT is None:
+        words = tuple((ctypes.c_uint64 * 4).from_address(inner))
+        _NATIVE_LAYOUT = words == tuple(int(v) for v in stream_state(generator))
+    return inner if _NATIVE_LAYOUT else None
 
 
 def set_stream_state(generator, st) -> None:

@@ -230,9 +230,9 @@ def test_streams_in_place_or_copied_give_the_same_run(monkeypatch):
                                             progress=False)
         return a, b
 
-    assert draws.native_state(np.random.default_rng(0)) is not None  # this machine runs in place
+    assert draws.native_address(np.random.default_rng(0)) is not None  # this machine runs in place
     in_place = runs()
-    monkeypatch.setattr(draws, "native_state", lambda generator: None)
+    monkeypatch.setattr(draws, "native_address", lambda generator: None)
     copied = runs()
     for x, y in zip(in_place, copied):
         for name in x.dims:

@@ -36,22 +36,23 @@ class ChainStreams:
         PCG64 states (gibbsreg.kernels.draws.stream_at), and ``after_call()`` to run after each kernel
         call.  Where NumPy's layout allows, the addresses are the generators' own states, which the
         kernels then advance in place; otherwise they point into copies, written back by after_call."""
-        from .kernels.draws import native_state, set_stream_state, stream_state
+        from .kernels.draws import native_address, set_stream_state, stream_state
 
         gens = list(self.normal) + list(self.gamma)
-        views = [native_state(g) for g in gens]
-        in_place = all(v is not None for v in views)
-        if not in_place:
-            views = [stream_state(g) for g in gens]
+        native = [native_address(g) for g in gens]
+        in_place = all(a is not None for a in native)
+        views = [] if in_place else [stream_state(g) for g in gens]
 
         def after_call():
-            if not in_place:  # (the closure also keeps the views, and so their memory, alive)
+            # (the closure keeps the generators, whose memory the kernels use, and the copies alive)
+            if not in_place:
                 for g, v in zip(gens, views):
                     set_stream_state(g, v)
 
-        address = np.array([v.ctypes.data for v in views], dtype=np.uint64)
+        address = np.array(native if in_place else [v.ctypes.data for v in views], dtype=np.uint64)
         C = len(self.normal)
         return address[:C], address[C:], after_call
+
 
 def chain_streams(seed, chains: int, init_superchains: int | None = None) -> ChainStreams:
     """Independent streams for each chain from one seed (int, SeedSequence or None).
