@@ -104,6 +104,9 @@ class Converged:
         return worst
 
 
+DEFAULT_CHUNK_SECONDS = sampling.TARGET_CHUNK_SECONDS  # the chunk time first_chunk is meant for
+
+
 @dataclass
 class ChainSpec:
     """How one model runs under the driver.
@@ -136,6 +139,7 @@ class ChainSpec:
     draws_dtype: np.dtype = np.dtype(np.float64)  # the stored draws' type (float32: opt-in, flat model)
     direct_outputs: bool = False  # the kernel's kept outputs are the variables: written straight into memory
     threads_per_chain: int = 1  # > 1: the kernel also shares each chain's work (groups) between threads
+    first_chunk: int = 16  # iterations of the first kernel call (later ones follow the measured rate)
 
 
 @dataclass
@@ -217,7 +221,9 @@ def run_chains(spec: ChainSpec, state: RunState, streams, options: RunOptions, *
         chunk_seconds = min(chunk_seconds, max(options.checkpoint_every / 2.0, 1e-3))
 
     bar = Progress(state.warmup - state.warmup_done + (target - start_kept) * thin, options.progress)
-    chunk = max(1, min(cap, 16))
+    # the spec's first chunk suits the usual chunk time; shorter targets (close checkpoints) shorten it to 16
+    first = spec.first_chunk * min(1.0, chunk_seconds / DEFAULT_CHUNK_SECONDS) if state.backend == "numba" else 16
+    chunk = max(1, min(cap, max(16, int(first))))
     t_warm = t_samp = t_diag = t_ckpt = 0.0
     interrupted = False
     last_check = None
