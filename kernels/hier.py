@@ -684,7 +684,8 @@ def hier_gibbs_chains(GT, hT, rr, nj, q, S0inv, S0inv_mu0, Sainv, Sainv_a0, tau_
 @njit(cache=True, fastmath=EXACT_ORDER, error_model="numpy")
 def _one_chain(c, GT, hT, rr, nj, q, S0inv, S0inv_mu0, Sainv, Sainv_a0, tau_kind, tau_a, tau_b, hc_inv_scale2, iw_df,
                iw_Psi, sigma_a, sigma_b, group_variance, asis, out_scale, out_ref, gammas, betaT, alpha, mu, Sinv,
-               lam, sigma2, normal_streams, gamma_streams, n_iter, thin, out_start, out_beta, out_alpha, out_mu, out_Sigma, out_sigma2):
+               lam, sigma2, normal_streams, gamma_streams, n_iter, thin, out_start, out_beta, out_alpha, out_mu, out_Sigma,
+               out_sigma2):
     """Chain c's sweeps, its blocks one after another (workspaces are the chain's own: shared rows
     would false-share cache lines between threads).  The beta_j normals are drawn block by block, the
     hyperparameters' normals after them and the sweep's gammas at its start: the streams' order of
@@ -761,9 +762,10 @@ def _one_chain(c, GT, hT, rr, nj, q, S0inv, S0inv_mu0, Sainv, Sainv_a0, tau_kind
     return nfail
 
 
-# Costs (ns) for sharing a stage's tasks between workers when the next sweep's random numbers are drawn
-# beside it, as timed on x86-64 with AVX-512 (they only balance the workers' loads): per random number (the
-# inlined streams of kernels/draws.py, a buffer at a time), and per group and flop-like unit of the three stages.
+# Costs (ns) for cutting a stage's tasks into segments, one per pair of workers, when the next sweep's random
+# numbers are drawn beside it, as timed on x86-64 with AVX-512 (they only balance the pairs' loads): per random
+# number (the inlined streams of kernels/draws.py, a buffer at a time), and per group and flop-like unit of the
+# three stages.
 FILL_NS_PER_NORMAL = 2.6
 FILL_NS_PER_GAMMA = 7.9
 STAGE_NS_PER_UNIT = 0.17

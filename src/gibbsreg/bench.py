@@ -476,7 +476,8 @@ def _markdown(rows, rates, startup, w1, w2, peer_rows, quick, smoke, seconds, fr
         "agree = posterior means of the two backends within 5 combined MCSE.",
         "",
         f"Measured rates (one core): {rates['ns_normal']:.1f} ns per normal, {rates['ns_gamma']:.1f} ns per gamma, "
-        f"{rates['ns_exponential']:.1f} ns per exponential (NumPy's PCG64 streams and algorithms inlined in @njit, a buffer at a time as the kernels draw them); "
+        f"{rates['ns_exponential']:.1f} ns per exponential (NumPy's PCG64 streams and algorithms inlined in @njit, "
+        "a buffer at a time as the kernels draw them); "
         f"{rates['fma_gflops']:.1f} Gflop/s peak (64 independent fused multiply-adds per loop); "
         f"{rates['first_touch_gbs']:.2f} GB/s first-touch writes per core.",
         "",
