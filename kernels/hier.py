@@ -942,7 +942,8 @@ def hier_gibbs_groups(GT, hT, rr, nj, q, S0inv, S0inv_mu0, Sainv, Sainv_a0, tau_
         ahead = t + 1 < n_iter
         for c in range(C):
             _sinv_mu(q, Sinv[c], mu[c], small[c, 7])
-        for i in range(claimed.shape[0]):  # (a plain loop: claimed[:] = 0 would be one more parallel region)
+        # every stage's claim counters, once per sweep (a plain loop: claimed[:] = 0 would be a parallel region)
+        for i in range(claimed.shape[0]):
             claimed[i] = 0
         for w in prange(n_workers):
             taken = 0
@@ -960,8 +961,6 @@ def hier_gibbs_groups(GT, hT, rr, nj, q, S0inv, S0inv_mu0, Sainv, Sainv_a0, tau_
             zh = z[c, J * q:]
             cfail[c] += _alpha_mu_step(J, q, r, nb, part[c], Sainv, Sainv_a0, S0inv, S0inv_mu0, Sinv[c], alpha[c],
                                        mu[c], cA[c], cvec[c, 0], cvec[c, 1], cvec[c, 2], zh, zh[o_mu:])
-        for i in range(claimed.shape[0]):  # (a plain loop: claimed[:] = 0 would be one more parallel region)
-            claimed[i] = 0
         for w in prange(n_workers):
             taken = 0
             while True:
@@ -992,8 +991,6 @@ def hier_gibbs_groups(GT, hT, rr, nj, q, S0inv, S0inv_mu0, Sainv, Sainv_a0, tau_
             if tau_kind == TAU_HALFCAUCHY:
                 for a in range(q):
                     lam[c, a] = (hc_inv_scale2[a] + Sinv[c, a, a]) / g[c, o_lambda + a]
-        for i in range(claimed.shape[0]):  # (a plain loop: claimed[:] = 0 would be one more parallel region)
-            claimed[i] = 0
         for w in prange(n_workers):
             taken = 0
             while True:

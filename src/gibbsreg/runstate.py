@@ -29,13 +29,6 @@ KINDS = ("flat", "hierarchical", "conjugate", "crossed")
 
 def _encode(value):
     """Generator state dict -> JSON-safe dict (128-bit PCG64 integers become strings)."""
-    if type(value) is dict and value.get("bit_generator") == "PCG64" and len(value) == 4:
-        # the common case spelled out (a run captures every chain's three states twice)
-        inner = value["state"]
-        return {"bit_generator": "PCG64",
-                "state": {"state": {"__int__": str(int(inner["state"]))}, "inc": {"__int__": str(int(inner["inc"]))}},
-                "has_uint32": {"__int__": str(int(value["has_uint32"]))},
-                "uinteger": {"__int__": str(int(value["uinteger"]))}}
     if isinstance(value, dict):
         return {k: _encode(v) for k, v in value.items()}
     if isinstance(value, (int, np.integer)) and not isinstance(value, bool):

@@ -305,8 +305,7 @@ def _next_chunk(chunk: int, n_iter: int, seconds: float, cap: int) -> int:
     """The next chunk's iterations, about TARGET_CHUNK_SECONDS at the rate just measured.
 
     A Gibbs iteration's cost does not change along a run, and a short chunk's rate is an underestimate
-    (each call has a fixed cost, 50 us for W1), so the chunks may grow fast: 10^4 flat draws take
-    3 calls instead of 5."""
+    (each call has a fixed cost, 50 us for W1), so the chunks may grow fast."""
     if seconds <= 0:
         return min(cap, chunk * 4)
     rate = n_iter / seconds
