@@ -500,7 +500,7 @@ def _asis_step(q, nb, part, scale_step, S0inv, S0inv_mu0, prior_a, prior_b, mu_c
 
 @njit(cache=True, fastmath=EXACT_ORDER, error_model="numpy")
 def _stage_noise(GT, hT, rr, q, r, j0, j1, shift, mu_new, mu_old, fac, betaT_c, alpha_c, sigma2_c, group_variance,
-                 sigma_b, gam, W, k, out_scale, out_ref, out_beta_c, out_sigma2_c):
+                 sigma_b, gam, W, k, out_inv_scale, out_ref, out_beta_c, out_sigma2_c):
     """For groups j0..j1-1: the interweaving move beta_j = mu_new + fac (beta_j - mu_old) (``shift``), RSS_j,
     then sigma_j^2 from the gammas gam[j - j0] (``group_variance``) and the stores of draw k (k >= 0),
     the groups side by side in lanes as in _stage_beta.  Returns the block's sum of RSS_j."""
@@ -553,7 +553,7 @@ def _stage_noise(GT, hT, rr, q, r, j0, j1, shift, mu_new, mu_old, fac, betaT_c, 
         if out_beta_c.shape[0] > 0:
             for l in range(m):
                 for a in range(q):
-                    out_beta_c[k, j0 + l, a] = theta[a, l] / out_scale[a] + out_ref[a]
+                    out_beta_c[k, j0 + l, a] = theta[a, l] * out_inv_scale[a] + out_ref[a]
         if group_variance:
             for l in range(m):
                 out_sigma2_c[k, j0 + l] = sb[l]
@@ -720,45 +720,53 @@ def _one_chain(c, GT, hT, rr, nj, q, S0inv, S0inv_mu0, Sainv, Sainv_a0, tau_kind
     Am = np.zeros((q, q, size))
     lanes = np.zeros((LANE_ROWS + 2 * p, size))
     G_totals = _block_G_totals(GT, q, size, nb, asis and not group_variance)
+    inv_scale = 1.0 / out_scale  # J q stores per sweep: a multiply each, not a division
+    # the chain's views made once, not at every call: each view costs a reference count up and down
+    betaT_c, alpha_c, mu_c, Sinv_c, lam_c, sigma2_c = betaT[c], alpha[c], mu[c], Sinv[c], lam[c], sigma2[c]
+    out_beta_c, out_alpha_c, out_mu_c = out_beta[c], out_alpha[c], out_mu[c]
+    out_Sigma_c, out_sigma2_c = out_Sigma[c], out_sigma2[c]
+    z_mu, z_bartlett, z_location, z_scale = zh[o_mu:], zh[o_bartlett:], zh[o_location:], zh[o_scale:]
+    g_exp, g_sigma = g[o_exp:], g[o_sigma:]
+    spread = part[:, _spread_at(q):]
+    prior_a, prior_b = prior_ab[0], prior_ab[1]
     nfail = 0
     for t in range(n_iter):
         k = out_start + (t + 1) // thin - 1 if (out_mu.shape[1] > 0 and (t + 1) % thin == 0) else -1
         fill_gammas(gamma_rng, g, gammas)
-        _sinv_mu(q, Sinv[c], mu[c], Sinv_mu)
+        _sinv_mu(q, Sinv_c, mu_c, Sinv_mu)
         for b in range(nb):
             j0 = b * size
             j1 = min(J, j0 + size)
             fill_normals(normal, z, (j1 - j0) * q)
-            nfail += _stage_beta(GT, hT, q, r, j0, j1, betaT[c], alpha[c], Sinv[c], Sinv_mu, sigma2[c], z, Am, lanes,
+            nfail += _stage_beta(GT, hT, q, r, j0, j1, betaT_c, alpha_c, Sinv_c, Sinv_mu, sigma2_c, z, Am, lanes,
                                  part[b])
         fill_normals(normal, zh, n_hyper)
-        nfail += _alpha_mu_step(J, q, r, nb, part, Sainv, Sainv_a0, S0inv, S0inv_mu0, Sinv[c], alpha[c], mu[c], A, v,
-                                inv_diag, acc, zh, zh[o_mu:])
+        nfail += _alpha_mu_step(J, q, r, nb, part, Sainv, Sainv_a0, S0inv, S0inv_mu0, Sinv_c, alpha_c, mu_c, A, v,
+                                inv_diag, acc, zh, z_mu)
         for b in range(nb):
-            _stage_spread_asis(GT, hT, q, r, b * size, min(J, (b + 1) * size), iw, asis, scale_step, betaT[c],
-                               alpha[c], mu[c], sigma2[c], G_totals[b], lanes, part[b])
-        nfail += _sigma_step(J, q, nb, part[:, _spread_at(q):], tau_kind, tau_a, tau_b, iw_df, iw_Psi, Sinv[c], lam[c],
-                             M, Bart, W, acc, zh[o_bartlett:], g)
+            _stage_spread_asis(GT, hT, q, r, b * size, min(J, (b + 1) * size), iw, asis, scale_step, betaT_c,
+                               alpha_c, mu_c, sigma2_c, G_totals[b], lanes, part[b])
+        nfail += _sigma_step(J, q, nb, spread, tau_kind, tau_a, tau_b, iw_df, iw_Psi, Sinv_c, lam_c, M, Bart, W, acc,
+                             z_bartlett, g)
         shift = False
         if asis:
             for a in range(q):
-                mu_old[a] = mu[c, a]
-                tau_old[a] = 1.0 / math.sqrt(Sinv[c, a, a]) if scale_step else 1.0
-            _hyper_prior(q, tau_kind, tau_a, tau_b, lam[c], prior_ab)
-            shift = _asis_step(q, nb, part, scale_step, S0inv, S0inv_mu0, prior_ab[0], prior_ab[1], mu[c], Sinv[c],
-                               A, v, inv_diag, Q, Bm, bvec, tau, tau_old, fac, zh[o_location:], zh[o_scale:],
-                               g[o_exp:])
+                mu_old[a] = mu_c[a]
+                tau_old[a] = 1.0 / math.sqrt(Sinv_c[a, a]) if scale_step else 1.0
+            _hyper_prior(q, tau_kind, tau_a, tau_b, lam_c, prior_ab)
+            shift = _asis_step(q, nb, part, scale_step, S0inv, S0inv_mu0, prior_a, prior_b, mu_c, Sinv_c, A, v,
+                               inv_diag, Q, Bm, bvec, tau, tau_old, fac, z_location, z_scale, g_exp)
         if tau_kind == TAU_HALFCAUCHY:
             for a in range(q):
-                lam[c, a] = (hc_inv_scale2[a] + Sinv[c, a, a]) / g[o_lambda + a]
+                lam_c[a] = (hc_inv_scale2[a] + Sinv_c[a, a]) / g[o_lambda + a]
         for b in range(nb):
             j0 = b * size
             j1 = min(J, j0 + size)
-            part[b, 0] = _stage_noise(GT, hT, rr, q, r, j0, j1, shift, mu[c], mu_old, fac, betaT[c], alpha[c],
-                                      sigma2[c], group_variance, sigma_b, g[o_sigma + j0:], lanes, k, out_scale,
-                                      out_ref, out_beta[c], out_sigma2[c])
-        _finish_step(J, q, r, nb, part, group_variance, sigma_b, Sinv[c], alpha[c], mu[c], sigma2[c], M, acc,
-                     g[o_sigma], k, out_scale, out_ref, out_alpha[c], out_mu[c], out_Sigma[c], out_sigma2[c])
+            part[b, 0] = _stage_noise(GT, hT, rr, q, r, j0, j1, shift, mu_c, mu_old, fac, betaT_c, alpha_c, sigma2_c,
+                                      group_variance, sigma_b, g_sigma[j0:], lanes, k, inv_scale, out_ref, out_beta_c,
+                                      out_sigma2_c)
+        _finish_step(J, q, r, nb, part, group_variance, sigma_b, Sinv_c, alpha_c, mu_c, sigma2_c, M, acc,
+                     g[o_sigma], k, out_scale, out_ref, out_alpha_c, out_mu_c, out_Sigma_c, out_sigma2_c)
     return nfail
 
 
@@ -917,6 +925,7 @@ def hier_gibbs_groups(GT, hT, rr, nj, q, S0inv, S0inv_mu0, Sainv, Sainv_a0, tau_
     wAm = np.zeros((n_workers, q, q, size))
     wlanes = np.zeros((n_workers, LANE_ROWS + 2 * p, size))
     G_totals = _block_G_totals(GT, q, size, nb, asis and not group_variance)
+    inv_scale = 1.0 / out_scale
     cA = np.zeros((C, p, p))
     cvec = np.zeros((C, 4, p))
     cqq = np.zeros((C, 5, q, q))
@@ -1003,7 +1012,7 @@ def hier_gibbs_groups(GT, hT, rr, nj, q, S0inv, S0inv_mu0, Sainv, Sainv_a0, tau_
                 i, c, b, j0, j1 = _task_block(task, C, nb, size, J)
                 part[c, b, 0] = _stage_noise(GT, hT, rr, q, r, j0, j1, shift[c], mu[c], small[c, 0], small[c, 3],
                                              betaT[c], alpha[c], sigma2[c], group_variance, sigma_b,
-                                             g[c, o_sigma + j0:], wlanes[w], k, out_scale, out_ref, out_beta[c],
+                                             g[c, o_sigma + j0:], wlanes[w], k, inv_scale, out_ref, out_beta[c],
                                              out_sigma2[c])
         for c in range(C):
             _finish_step(J, q, r, nb, part[c], group_variance, sigma_b, Sinv[c], alpha[c], mu[c], sigma2[c],
