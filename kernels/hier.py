@@ -125,6 +125,24 @@ def _lane_total(row, m):
     return s
 
 
+@njit(cache=True, fastmath=LANE_SUM, error_model="numpy")
+def _lane_dot(x, y, m):
+    """sum(x[:m] * y[:m]) in vector lanes, as _lane_total."""
+    s = 0.0
+    for l in range(m):
+        s += x[l] * y[l]
+    return s
+
+
+@njit(cache=True, fastmath=LANE_SUM, error_model="numpy")
+def _lane_dot3(x, y, z, m):
+    """sum(x[:m] * y[:m] * z[:m]) in vector lanes, as _lane_total."""
+    s = 0.0
+    for l in range(m):
+        s += x[l] * y[l] * z[l]
+    return s
+
+
 @njit(cache=True, fastmath=EXACT_ORDER, error_model="numpy")
 def _block_G_totals(GT, q, size, nb, shared_variance):
     """Per block, the sums of G_j's varying block (lower triangle), for A with one shared sigma^2; rows of
@@ -349,17 +367,14 @@ def _stage_spread_asis(GT, hT, q, r, j0, j1, full, asis, scale_step, betaT_c, al
         b_a = betaT_c[a, j0:j1]
         for l in range(m):
             dl[a, l] = b_a[l] - mu_a
+    # every sum of products is a lane dot product: no product row is stored and read back
     if full:
         for a in range(q):
             for b in range(a + 1):
-                for l in range(m):
-                    t[l] = dl[a, l] * dl[b, l]
-                part[oS + a * q + b] = _lane_total(t, m)
+                part[oS + a * q + b] = _lane_dot(dl[a], dl[b], m)
     else:
         for a in range(q):
-            for l in range(m):
-                t[l] = dl[a, l] * dl[a, l]
-            part[oS + a] = _lane_total(t, m)
+            part[oS + a] = _lane_dot(dl[a], dl[a], m)
     if not asis:
         return
     for l in range(m):
@@ -382,39 +397,25 @@ def _stage_spread_asis(GT, hT, q, r, j0, j1, full, asis, scale_step, betaT_c, al
     else:
         for a in range(q):
             for b in range(a + 1):
-                g_ab = GT[a, b, j0:j1]
-                for l in range(m):
-                    t[l] = w[l] * g_ab[l]
-                part[oA + a * q + b] = _lane_total(t, m)
-    if not scale_step:
-        for a in range(q):
-            for l in range(m):
-                t[l] = xl[a, l]
-            for b in range(q):
-                g_ab = GT[a, b, j0:j1]
-                for l in range(m):
-                    t[l] -= w[l] * g_ab[l] * dl[b, l]
-            part[ov + a] = _lane_total(t, m)
-        return
+                part[oA + a * q + b] = _lane_dot(w, GT[a, b, j0:j1], m)
+    for a in range(q):
+        part[ov + a] = _lane_total(xl[a], m)
+        if scale_step:
+            part[ob + a] = _lane_dot(dl[a], xl[a], m)
+    wd = xl  # from here on w_j d_j
     for a in range(q):
         for l in range(m):
-            t[l] = dl[a, l] * xl[a, l]
-        part[ob + a] = _lane_total(t, m)
+            wd[a, l] = w[l] * dl[a, l]
+    # v = sum x_j - sum (X_j'X_j/s_j^2) d_j, from Bm_ab = sum (X_j'X_j/s_j^2)_ab d_a,j (X_j'X_j is symmetric)
+    for a in range(q):
         for b in range(q):
             g_ab = GT[a, b, j0:j1]
-            for l in range(m):
-                t[l] = w[l] * g_ab[l] * dl[a, l]
-            part[oB + a * q + b] = _lane_total(t, m)
-            if b <= a:
-                for l in range(m):
-                    t[l] *= dl[b, l]
-                part[oQ + a * q + b] = _lane_total(t, m)
-    # v = sum x_j - sum (X_j'X_j/s_j^2) d_j, whose second sum is Bm's column sums (X_j'X_j is symmetric)
-    for a in range(q):
-        v_a = _lane_total(xl[a], m)
-        for b in range(q):
-            v_a -= part[oB + b * q + a]
-        part[ov + a] = v_a
+            bm = _lane_dot(g_ab, wd[a], m)
+            part[ov + b] -= bm
+            if scale_step:
+                part[oB + a * q + b] = bm
+                if b <= a:
+                    part[oQ + a * q + b] = _lane_dot3(g_ab, wd[a], dl[b], m)
 
 
 @njit(cache=True, fastmath=EXACT_ORDER, error_model="numpy")
