@@ -193,7 +193,9 @@ def test_every_subpackage_is_packaged():
                                                              re.M).group(1)))
     found = {"gibbsreg", "gibbsreg.kernels"} | {
         "gibbsreg." + ".".join(init.parent.relative_to(root / "src" / "gibbsreg").parts)
-        for init in (root / "src" / "gibbsreg").rglob("__init__.py") if init.parent != root / "src" / "gibbsreg"}
+        for init in (root / "src" / "gibbsreg").rglob("__init__.py") if init.parent != root / "src" / "gibbsreg"} | {
+        "gibbsreg.kernels." + ".".join(init.parent.relative_to(root / "kernels").parts)
+        for init in (root / "kernels").rglob("__init__.py") if init.parent != root / "kernels"}
     assert found == listed
 
 
