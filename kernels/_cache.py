@@ -6,18 +6,23 @@ later editable install as a namespace package), and a read-only install cannot c
 The folder is, in order of precedence:
 
 * ``$GIBBSREG_CACHE_DIR`` when set;
-* Numba's own ``$NUMBA_CACHE_DIR`` when set (Numba then places every cache there itself);
+* Numba's own ``$NUMBA_CACHE_DIR`` when set (laid out there as Numba lays out its own caches);
 * the platform's user cache folder: ``$XDG_CACHE_HOME/gibbsreg/numba`` (``~/.cache/gibbsreg/numba``)
   on Linux, ``~/Library/Caches/gibbsreg/numba`` on macOS, ``%LOCALAPPDATA%\\gibbsreg\\numba`` on Windows;
 * ``<tmp>/gibbsreg-<user>/numba`` when that folder cannot be written.
 
-Numba keys every entry by the source file's path and contents, so installs at different paths
-and edited sources never share stale entries.
+Numba keys every entry by the source file's path and a hash of that file's contents; a kernel's
+machine code also holds the kernels it calls, which may live in other files (the hierarchical
+sweep in kernels/hier/chains.py calls the stages in stages.py and the random numbers in draws.py),
+so here every entry's stamp also covers every kernel source file: an edit or upgrade anywhere in
+the kernels recompiles them all rather than leaving a caller cached with a callee's old code.
 """
 
 from __future__ import annotations
 
+import functools
 import getpass
+import hashlib
 import os
 import sys
 import tempfile
@@ -62,6 +67,17 @@ def _package_roots() -> tuple[str, ...]:
     return tuple(sorted(roots))
 
 
+@functools.lru_cache(maxsize=None)
+def kernels_digest(root: str) -> str:
+    """sha256 over the names and contents of every Python file under ``root`` (once per process)."""
+    digest = hashlib.sha256()
+    for path in sorted(Path(root).rglob("*.py")):
+        digest.update(path.relative_to(root).as_posix().encode())
+        digest.update(b"\0")
+        digest.update(path.read_bytes())
+    return digest.hexdigest()
+
+
 class GibbsregCacheLocator(_UserProvided):
     """Caches gibbsreg's own jitted functions in :func:`user_cache_dir`; declines every other file."""
 
@@ -72,14 +88,18 @@ class GibbsregCacheLocator(_UserProvided):
         self._lineno = py_func.__code__.co_firstlineno
         self._cache_path = os.path.join(str(self._base_dir), self.get_suitable_cache_subpath(py_file))
 
+    def get_source_stamp(self):
+        """The function's own file's stamp and the digest of all kernel sources (module docstring)."""
+        return super().get_source_stamp(), kernels_digest(os.path.dirname(os.path.abspath(__file__)))
+
     @classmethod
     def from_function(cls, py_func, py_file):
-        if config.CACHE_DIR:  # the user chose a folder for all of Numba: Numba's own locator uses it
-            return None
         path = os.path.abspath(py_file)
         if not any(path.startswith(root + os.sep) for root in _package_roots()):
             return None
-        for base in (user_cache_dir(), _fallback_dir()):
+        # a folder the user chose for all of Numba is used as Numba would, with this stamp
+        bases = (Path(config.CACHE_DIR),) if config.CACHE_DIR else (user_cache_dir(), _fallback_dir())
+        for base in bases:
             located = type(f"{cls.__name__}At", (cls,), {"_base_dir": base})
             # the source-file mixin checks the folder can be created and written
             locator = super(_UserProvided, located).from_function(py_func, py_file)

@@ -179,6 +179,23 @@ def test_jit_cache_lives_outside_the_package(csv_file, tmp_path):
     assert _cache.user_cache_dir() != kernel_dir
 
 
+def test_kernel_cache_stamp_covers_every_kernel_file(tmp_path):
+    """A cached kernel holds the code of the kernels it calls, in other files: its stamp covers them all."""
+    from gibbsreg.kernels import _cache
+    from gibbsreg.kernels.hier.chains import hier_gibbs_chains
+
+    (tmp_path / "hier").mkdir()
+    (tmp_path / "draws.py").write_text("x = 1\n")
+    (tmp_path / "hier" / "stages.py").write_text("y = 2\n")
+    before = _cache.kernels_digest(str(tmp_path))
+    (tmp_path / "hier" / "stages.py").write_text("y = 3\n")
+    _cache.kernels_digest.cache_clear()
+    assert _cache.kernels_digest(str(tmp_path)) != before
+    locator = hier_gibbs_chains._cache._impl.locator
+    own, digest = locator.get_source_stamp()
+    assert digest == _cache.kernels_digest(str(Path(_cache.__file__).parent))
+
+
 def test_help_and_module_entry():
     proc = run("--help")
     assert proc.returncode == 0 and "exit status" in proc.stdout
