@@ -58,8 +58,8 @@ def _draw_levels_ref(f, lev, Sinv, mu, Gsum, lv_off, q, J, inv, z):
 
 def _interweave_ref(G, h, rr, level, vidx, q, pidx, p, tau_kind, tau_a, tau_b, hc_inv_scale2, lam, b_list, alpha, mu,
                     Sinv, inv, tf, tk, z, zi, g, gi):
-    """NumPy twin of kernels.crossed._interweave_scales (vectorised over chains); returns the stream positions
-    and the residual sum of squares at the new state (Ch,)."""
+    """NumPy twin of kernels.crossed.interweave._interweave_scales (vectorised over chains); returns the stream
+    positions and the residual sum of squares at the new state (Ch,)."""
     Ch = alpha.shape[0]
     T = len(tf)
     cols = vidx[tf, tk]

@@ -1,0 +1,34 @@
+"""Layout of a crossed sweep: the prior kinds, a cell's coefficient vector and the end of a Gaussian draw."""
+
+from numba import njit
+
+from ..draws import standard_normal
+from ..linalg import backward_transpose
+
+TAU_INVGAMMA = 0
+TAU_HALFCAUCHY = 1
+TAU_INVWISHART = 2
+
+
+@njit(cache=True)
+def _cell_theta(c, theta, b, alpha, level, vidx, q, pidx, b_off, skip, with_alpha):
+    """theta <- the coefficient vector of cell c, leaving out factor ``skip`` (and alpha unless with_alpha)."""
+    for m in range(theta.shape[0]):
+        theta[m] = 0.0
+    if with_alpha:
+        for a in range(pidx.shape[0]):
+            theta[pidx[a]] = alpha[a]
+    for f in range(q.shape[0]):
+        if f == skip:
+            continue
+        base = b_off[f] + level[c, f] * q[f]
+        for a in range(q[f]):
+            theta[vidx[f, a]] += b[base + a]
+
+
+@njit(cache=True)
+def _finish_draw(L, v, inv_diag, normal, n):
+    for i in range(n):
+        v[i] += standard_normal(normal)
+    backward_transpose(L, v, inv_diag, n)
+
