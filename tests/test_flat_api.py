@@ -171,7 +171,7 @@ def test_bad_sampling_arguments(data, kw, message):
 @pytest.mark.parametrize("backend", ["numba", "numpy"])
 def test_ctrl_c_keeps_completed_draws(data, monkeypatch, backend):
     calls = {"n": 0}
-    real_runner = gr.runner.chunk_runner
+    real_runner = gr.runner.chunks.chunk_runner  # run_chains (gibbsreg.runner.chunks) calls it by this name
 
     def interrupted_runner(*args, **kw):
         run_chunk = real_runner(*args, **kw)
@@ -184,11 +184,11 @@ def test_ctrl_c_keeps_completed_draws(data, monkeypatch, backend):
         return chunk
 
     monkeypatch.setattr(sampling, "TARGET_CHUNK_SECONDS", 1e-9)
-    monkeypatch.setattr(gr.runner, "chunk_runner", interrupted_runner)
+    monkeypatch.setattr(gr.runner.chunks, "chunk_runner", interrupted_runner)
     with pytest.warns(RuntimeWarning, match="interrupted: keeping 4 of 200 draws"):
         post = sample(data, chains=2, warmup=2, seed=1, backend=backend)
     assert post["beta"].shape == (2, 4, 4) and post.attrs["interrupted"]
-    monkeypatch.setattr(gr.runner, "chunk_runner", real_runner)
+    monkeypatch.setattr(gr.runner.chunks, "chunk_runner", real_runner)
     full = sample(data, chains=2, warmup=2, seed=1, backend=backend)
     np.testing.assert_array_equal(post["beta"], full["beta"][:, :4])
     # the interrupted run continues exactly

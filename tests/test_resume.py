@@ -102,7 +102,7 @@ def test_exact_sampler_resumes_bitwise(flat_data, tmp_path):
 def test_interrupted_warmup_resumes_its_warmup(flat_data, monkeypatch, backend):
     """Ctrl-C during warm-up: the run keeps its state (mid warm-up) and resume finishes it exactly."""
     calls = {"n": 0}
-    real = gr.runner.chunk_runner
+    real = gr.runner.chunks.chunk_runner  # run_chains (gibbsreg.runner.chunks) calls it by this name
 
     def interrupting(*args, **kw):
         run_chunk = real(*args, **kw)
@@ -119,7 +119,7 @@ def test_interrupted_warmup_resumes_its_warmup(flat_data, monkeypatch, backend):
     kw = dict(chains=2, draws=50, warmup=30, seed=9, backend=backend, progress=False)
     full = model.sample(flat_data.X, flat_data.y, **kw)
     monkeypatch.setattr(sampling, "TARGET_CHUNK_SECONDS", 1e-9)
-    monkeypatch.setattr(gr.runner, "chunk_runner", interrupting)
+    monkeypatch.setattr(gr.runner.chunks, "chunk_runner", interrupting)
     with pytest.warns(RuntimeWarning, match="interrupted during warm-up"):
         part = model.sample(flat_data.X, flat_data.y, **kw)
     monkeypatch.undo()

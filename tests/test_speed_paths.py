@@ -158,14 +158,14 @@ def test_hierarchical_direct_outputs_past_the_scratch_size(monkeypatch, tau, gro
     """Draws go straight into their storage at the run's draw index, in the original coordinates: with a
     scratch buffer of 2 draws, both backends still agree, including outputs with no values (alpha when every
     coefficient varies) and Sigma's diagonal (tau2) viewed as (q, 1)."""
-    import gibbsreg.runner as runner
+    from gibbsreg.runner import chunks
 
     d = gr.datasets.synthetic_hierarchical(12, 8, 2, tau=0.5, seed=3)
     hyper = gr.InvGamma(1.0, 0.1) if tau == "InvGamma" else gr.InvWishart(4.0, 0.1)
     m = gr.HierarchicalRegression(gr.HierarchicalPrior(tau=hyper, group_variance=group_variance), varying=varying)
     kw = dict(chains=2, draws=25, warmup=5, seed=4, progress=False)
     ref = m.sample(d.X, d.y, d.groups, **kw)
-    monkeypatch.setattr(runner, "SCRATCH_ELEMENTS", 2 * 2 * 40)
+    monkeypatch.setattr(chunks, "SCRATCH_ELEMENTS", 2 * 2 * 40)  # read by run_chains in gibbsreg.runner.chunks
     a = m.sample(d.X, d.y, d.groups, **kw)
     b = m.sample(d.X, d.y, d.groups, backend="numpy", **kw)
     assert set(a.names) == set(ref.names) == set(b.names)
