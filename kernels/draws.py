@@ -187,7 +187,7 @@ def _gamma_small(lo, hi, ilo, ihi, a):
                 return lo, hi, x
 
 
-@njit(cache=True, **EXACT)
+@njit(cache=True, _nrt=False, **EXACT)
 def fill_normals(st, z, n):
     """z[:n] <- n standard normals from stream ``st``, in order (= rng.standard_normal(n))."""
     lo, hi, ilo, ihi = st[0], st[1], st[2], st[3]
@@ -198,7 +198,7 @@ def fill_normals(st, z, n):
     st[1] = hi
 
 
-@njit(cache=True, **EXACT)
+@njit(cache=True, _nrt=False, **EXACT)
 def standard_normal(st):
     """One standard normal from stream ``st`` (= rng.standard_normal())."""
     lo, hi, x = _normal(st[0], st[1], st[2], st[3])
@@ -207,7 +207,7 @@ def standard_normal(st):
     return x
 
 
-@njit(cache=True, **EXACT)
+@njit(cache=True, _nrt=False, **EXACT)
 def standard_exponential(st):
     """One standard exponential from stream ``st`` (= rng.standard_exponential())."""
     lo, hi, x = _exponential(st[0], st[1], st[2], st[3])
@@ -216,7 +216,7 @@ def standard_exponential(st):
     return x
 
 
-@njit(cache=True, **EXACT)
+@njit(cache=True, _nrt=False, **EXACT)
 def uniform(st):
     """One uniform on [0, 1) from stream ``st`` (= rng.random())."""
     lo, hi, x = _next_double(st[0], st[1], st[2], st[3])
@@ -225,7 +225,7 @@ def uniform(st):
     return x
 
 
-@njit(cache=True, **EXACT)
+@njit(cache=True, _nrt=False, **EXACT)
 def standard_gamma(st, a):
     """One Gamma(a, 1) draw from stream ``st`` (= rng.standard_gamma(a)), a >= 0."""
     lo, hi, ilo, ihi = st[0], st[1], st[2], st[3]
@@ -254,7 +254,7 @@ def gamma_table(shapes):
     return table
 
 
-@njit(cache=True, **EXACT)
+@njit(cache=True, _nrt=False, **EXACT)
 def fill_gammas(st, g, table):
     """g[i] <- a Gamma(table[0, i], 1) draw from stream ``st``, in order (= rng.standard_gamma(table[0]))."""
     lo, hi, ilo, ihi = st[0], st[1], st[2], st[3]

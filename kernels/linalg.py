@@ -1,4 +1,5 @@
-"""Small dense linear algebra for use inside @njit code, allocation-free.
+"""Small dense linear algebra for use inside @njit code, allocation-free (compiled without Numba's runtime:
+see the package docstring).
 
 Hand-written loops beat LAPACK calls for the small systems (p up to ~50) a
 Gibbs iteration solves, because they avoid call overhead and copies.
@@ -15,7 +16,7 @@ from numba import njit
 # these functions are inlined.
 EXACT = {"contract"}
 
-@njit(cache=True, fastmath=EXACT, error_model="numpy")
+@njit(cache=True, fastmath=EXACT, error_model="numpy", _nrt=False)
 def cholesky_lower(A, p):
     """In place: the lower triangle of A (p, p) becomes L with L L' = A.
 
@@ -38,7 +39,7 @@ def cholesky_lower(A, p):
     return True
 
 
-@njit(cache=True, fastmath=EXACT, error_model="numpy")
+@njit(cache=True, fastmath=EXACT, error_model="numpy", _nrt=False)
 def forward_solve(L, b, p):
     """In place: b <- L^{-1} b for lower-triangular L."""
     for i in range(p):
@@ -48,7 +49,7 @@ def forward_solve(L, b, p):
         b[i] = t / L[i, i]
 
 
-@njit(cache=True, fastmath=EXACT, error_model="numpy")
+@njit(cache=True, fastmath=EXACT, error_model="numpy", _nrt=False)
 def backward_solve_transpose(L, b, p):
     """In place: b <- L^{-T} b for lower-triangular L."""
     for i in range(p - 1, -1, -1):
@@ -58,7 +59,7 @@ def backward_solve_transpose(L, b, p):
         b[i] = t / L[i, i]
 
 
-@njit(cache=True, fastmath=EXACT, error_model="numpy")
+@njit(cache=True, fastmath=EXACT, error_model="numpy", _nrt=False)
 def cholesky_forward(A, v, inv_diag, p):
     """In place, row by row: A's lower triangle becomes L (L L' = A), v <- L^{-1} v, inv_diag <- 1/diag(L).
 
@@ -67,7 +68,7 @@ def cholesky_forward(A, v, inv_diag, p):
     return cholesky_forward_affine(A, A, 0.0, v, v, A, v, inv_diag, p)
 
 
-@njit(cache=True, fastmath=EXACT, error_model="numpy")
+@njit(cache=True, fastmath=EXACT, error_model="numpy", _nrt=False)
 def backward_transpose(L, v, inv_diag, p):
     """In place: v <- L^{-T} v, reading L by rows (with inv_diag = 1/diag(L))."""
     for i in range(p - 1, -1, -1):
@@ -77,7 +78,7 @@ def backward_transpose(L, v, inv_diag, p):
             v[k] -= L[i, k] * vi
 
 
-@njit(cache=True, fastmath=EXACT, error_model="numpy")
+@njit(cache=True, fastmath=EXACT, error_model="numpy", _nrt=False)
 def symmetric_quadratic_form(x, M, p):
     """x' M x for symmetric M, reading only its lower triangle."""
     total = 0.0
@@ -90,7 +91,7 @@ def symmetric_quadratic_form(x, M, p):
     return total
 
 
-@njit(cache=True, fastmath=EXACT, error_model="numpy")
+@njit(cache=True, fastmath=EXACT, error_model="numpy", _nrt=False)
 def cholesky_forward_affine(P, G, s, Pv, hv, L, v, inv_diag, p):
     """Cholesky factor of A = P + s G and forward solve of Pv + s hv, in one pass over the rows.
 
@@ -118,7 +119,7 @@ def cholesky_forward_affine(P, G, s, Pv, hv, L, v, inv_diag, p):
     return True
 
 
-@njit(cache=True, fastmath=EXACT, error_model="numpy")
+@njit(cache=True, fastmath=EXACT, error_model="numpy", _nrt=False)
 def bartlett_precision(L, B, W, acc, out, p):
     """out <- F B B' F' with F = L^{-T} (L lower, L L' = M; B lower with B_aa^2 ~ chi2(df - a) and N(0, 1)
     below): a Wishart(df, M^{-1}) draw, the precision of an Inverse-Wishart(df, M) draw (Bartlett)."""

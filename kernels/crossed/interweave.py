@@ -8,7 +8,7 @@ from ..draws import standard_gamma, standard_normal
 from .layout import TAU_HALFCAUCHY, TAU_INVGAMMA, TAU_INVWISHART
 
 
-@njit(cache=True)
+@njit(cache=True, _nrt=False)
 def _interweave_scales(G, h, rr, level, J, q, vidx, pidx, b_off, tau_kind, tau_a, tau_b, hc_inv_scale2, lam_ch, bc, al,
                        mc, S, inv, tf, tk, tcol, tau_old, itau, tau, eta, base, theta, rc, Q, bv, normal, gamma_rng):
     """Interweaving (ASIS, Yu & Meng 2011) for the scales of every factor with a diagonal Sigma_f.

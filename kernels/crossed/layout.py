@@ -10,7 +10,7 @@ TAU_HALFCAUCHY = 1
 TAU_INVWISHART = 2
 
 
-@njit(cache=True)
+@njit(cache=True, _nrt=False)
 def _cell_theta(c, theta, b, alpha, level, vidx, q, pidx, b_off, skip, with_alpha):
     """theta <- the coefficient vector of cell c, leaving out factor ``skip`` (and alpha unless with_alpha)."""
     for m in range(theta.shape[0]):
@@ -26,7 +26,7 @@ def _cell_theta(c, theta, b, alpha, level, vidx, q, pidx, b_off, skip, with_alph
             theta[vidx[f, a]] += b[base + a]
 
 
-@njit(cache=True)
+@njit(cache=True, _nrt=False)
 def _finish_draw(L, v, inv_diag, normal, n):
     for i in range(n):
         v[i] += standard_normal(normal)

@@ -8,7 +8,7 @@ from ..linalg import cholesky_forward, cholesky_forward_affine
 from .layout import _finish_draw
 
 
-@njit(cache=True)
+@njit(cache=True, _nrt=False)
 def _level_rhs(f, with_alpha, lev, G, level, J, q, vidx, b_off, lv_off, hsum, Gfp, bc, al, r, C, K):
     """lev[j] <- sum_{c in j} (h_c[V_f] - [G_c[V_f, P] alpha] - sum_{g != f} G_c[V_f, V_g] b_g[level_g(c)]).
 
@@ -38,7 +38,7 @@ def _level_rhs(f, with_alpha, lev, G, level, J, q, vidx, b_off, lv_off, hsum, Gf
                     lev[j, a] -= s
 
 
-@njit(cache=True)
+@njit(cache=True, _nrt=False)
 def _draw_levels(f, lev, Sf, Gsum, lv_off, J, q, b_off, bc, mc, inv, A, v, inv_diag, Sm, normal):
     """b_f,j ~ N(A_j^{-1}(Sigma_f^{-1} m + lev_j / sigma^2), A_j^{-1}), A_j = Sigma_f^{-1} + Gsum_j / sigma^2,
     m = mu for the first factor and 0 for the others.  Returns False if a factorisation failed."""
@@ -64,7 +64,7 @@ def _draw_levels(f, lev, Sf, Gsum, lv_off, J, q, b_off, bc, mc, inv, A, v, inv_d
     return ok
 
 
-@njit(cache=True)
+@njit(cache=True, _nrt=False)
 def _pooled_rhs(acc, hp, Gfp, lv_off, J, q, b_off, bc, r, first, K):
     """acc <- h_P - sum_{f >= first} sum_j Gfp_{f,j}' b_f,j (per-level sums, no cell pass)."""
     for a in range(r):
@@ -79,7 +79,7 @@ def _pooled_rhs(acc, hp, Gfp, lv_off, J, q, b_off, bc, r, first, K):
                     acc[a] -= Gfp[lo + j, bb, a] * bv
 
 
-@njit(cache=True)
+@njit(cache=True, _nrt=False)
 def _nested_shift(f, k, q1, J, b_off, lv_off, parent_of, n_children, shift_target, Sf, S1, bc, mc, childsum, cvals,
                   A, v, inv_diag, normal):
     """Per-parent translation for a factor nested in the first: b_1,s + c_s, b_f,j - c_s for the children j of s.

@@ -65,7 +65,7 @@ def sweep_layout(q, r, J, tau_kind, asis, group_variance):
     return n_hyper, o_mu, o_bartlett, o_location, o_scale, n_gamma, o_exp, o_lambda, o_sigma
 
 
-@njit(cache=True, fastmath=LANE_SUM, error_model="numpy")
+@njit(cache=True, fastmath=LANE_SUM, error_model="numpy", _nrt=False)
 def _lane_total(row, m):
     """sum(row[:m]) as the compiler vectorises it (partial sums in vector lanes, then folded): the order
     depends on m and the machine's vector width, never on how blocks are shared between threads."""
@@ -75,7 +75,7 @@ def _lane_total(row, m):
     return s
 
 
-@njit(cache=True, fastmath=LANE_SUM, error_model="numpy")
+@njit(cache=True, fastmath=LANE_SUM, error_model="numpy", _nrt=False)
 def _lane_dot(x, y, m):
     """sum(x[:m] * y[:m]) in vector lanes, as _lane_total."""
     s = 0.0
@@ -84,7 +84,7 @@ def _lane_dot(x, y, m):
     return s
 
 
-@njit(cache=True, fastmath=LANE_SUM, error_model="numpy")
+@njit(cache=True, fastmath=LANE_SUM, error_model="numpy", _nrt=False)
 def _lane_dot3(x, y, z, m):
     """sum(x[:m] * y[:m] * z[:m]) in vector lanes, as _lane_total."""
     s = 0.0

@@ -8,7 +8,7 @@ from numba import njit
 from .layout import EXACT_ORDER, _lane_dot, _lane_dot3, _lane_total, _spread_at
 
 
-@njit(cache=True, fastmath=EXACT_ORDER, error_model="numpy")
+@njit(cache=True, fastmath=EXACT_ORDER, error_model="numpy", _nrt=False)
 def _stage_beta(GT, hT, q, r, j0, j1, betaT_c, alpha_c, Sinv_c, Sinv_mu, sigma2_c, z, Am, W, part):
     """beta_j | mu, Sigma, alpha, sigma2 for groups j0..j1-1 (normals z[(j - j0) q + a]), and the block's
     sums for the next steps: part = [sum G_pp,j / s_j^2 (r x r), sum (h_p,j - G_pv,j beta_j) / s_j^2 (r),
@@ -107,7 +107,7 @@ def _stage_beta(GT, hT, q, r, j0, j1, betaT_c, alpha_c, Sinv_c, Sinv_mu, sigma2_
     return nfail
 
 
-@njit(cache=True, fastmath=EXACT_ORDER, error_model="numpy")
+@njit(cache=True, fastmath=EXACT_ORDER, error_model="numpy", _nrt=False)
 def _stage_spread_asis(GT, hT, q, r, j0, j1, full, asis, scale_step, betaT_c, alpha_c, mu_c, sigma2_c, G_total, W,
                        part):
     """One pass over the block for the sums that follow the mu draw, with d_j = beta_j - mu and the groups
@@ -183,7 +183,7 @@ def _stage_spread_asis(GT, hT, q, r, j0, j1, full, asis, scale_step, betaT_c, al
                     part[oQ + a * q + b] = _lane_dot3(g_ab, wd[a], dl[b], m)
 
 
-@njit(cache=True, fastmath=EXACT_ORDER, error_model="numpy")
+@njit(cache=True, fastmath=EXACT_ORDER, error_model="numpy", _nrt=False)
 def _stage_noise(GT, hT, rr, q, r, j0, j1, shift, mu_new, mu_old, fac, betaT_c, alpha_c, sigma2_c, group_variance,
                  sigma_b, gam, W, k, out_inv_scale, out_ref, out_beta_c, out_sigma2_c):
     """For groups j0..j1-1: the interweaving move beta_j = mu_new + fac (beta_j - mu_old) (``shift``), RSS_j,

@@ -16,7 +16,7 @@ from ..linalg import (
 from .layout import EXACT_ORDER, TAU_INVGAMMA, TAU_INVWISHART
 
 
-@njit(cache=True)
+@njit(cache=True, _nrt=False)
 def _draw_gaussian(A, v, inv_diag, z, n):
     """v <- a draw of N(A^{-1} v, A^{-1}) with the standard normals z[:n]; A's lower triangle is overwritten
     by its Cholesky factor."""
@@ -28,7 +28,7 @@ def _draw_gaussian(A, v, inv_diag, z, n):
     return True
 
 
-@njit(cache=True, fastmath=EXACT_ORDER, error_model="numpy")
+@njit(cache=True, fastmath=EXACT_ORDER, error_model="numpy", _nrt=False)
 def _alpha_mu_step(J, q, r, nb, part, Sainv, Sainv_a0, S0inv, S0inv_mu0, Sinv_c, alpha_c, mu_c, A, v, inv_diag,
                    acc, z_alpha, z_mu):
     """alpha | beta, sigma2 and mu | beta, Sigma from the block sums of _stage_beta (normals z_alpha[:r],
@@ -67,7 +67,7 @@ def _alpha_mu_step(J, q, r, nb, part, Sainv, Sainv_a0, S0inv, S0inv_mu0, Sinv_c,
     return nfail
 
 
-@njit(cache=True, fastmath=EXACT_ORDER, error_model="numpy")
+@njit(cache=True, fastmath=EXACT_ORDER, error_model="numpy", _nrt=False)
 def _sigma_step(J, q, nb, part, tau_kind, tau_a, tau_b, iw_df, iw_Psi, Sinv_c, lam_c, M, Bart, W, acc,
                 z_bartlett, g_tau):
     """Sigma_beta | beta, mu (Inverse-Wishart by Bartlett, or the diagonal's inverse gammas) into Sinv_c,
@@ -111,7 +111,7 @@ def _sigma_step(J, q, nb, part, tau_kind, tau_a, tau_b, iw_df, iw_Psi, Sinv_c, l
     return nfail
 
 
-@njit(cache=True, fastmath=EXACT_ORDER, error_model="numpy")
+@njit(cache=True, fastmath=EXACT_ORDER, error_model="numpy", _nrt=False)
 def _asis_step(q, nb, part, scale_step, S0inv, S0inv_mu0, prior_a, prior_b, mu_c, Sinv_c, A, v, inv_diag, Q, Bm,
                bvec, tau, tau_old, fac, z_location, z_scale, g_exp):
     """Interweaving (ASIS, Yu & Meng 2011) for the group-level parameters, from the block sums, with the
@@ -192,7 +192,7 @@ def _asis_step(q, nb, part, scale_step, S0inv, S0inv_mu0, prior_a, prior_b, mu_c
     return True
 
 
-@njit(cache=True, fastmath=EXACT_ORDER, error_model="numpy")
+@njit(cache=True, fastmath=EXACT_ORDER, error_model="numpy", _nrt=False)
 def _finish_step(J, q, r, nb, part, group_variance, sigma_b, Sinv_c, alpha_c, mu_c, sigma2_c, M, acc, g_sigma, k,
                  out_scale, out_ref, out_alpha_c, out_mu_c, out_Sigma_c, out_sigma2_c):
     """The shared sigma^2 | everything from the blocks' RSS sums (gamma g_sigma of shape a + n/2), and the
@@ -228,7 +228,7 @@ def _finish_step(J, q, r, nb, part, group_variance, sigma_b, Sinv_c, alpha_c, mu
             out_sigma2_c[k, 0] = sigma2_c[0]
 
 
-@njit(cache=True, fastmath=EXACT_ORDER, error_model="numpy")
+@njit(cache=True, fastmath=EXACT_ORDER, error_model="numpy", _nrt=False)
 def _hyper_prior(q, tau_kind, tau_a, tau_b, lam_c, prior_ab):
     """The prior (a, b) of tau_k^2 ~ IG(a, b) that the interweaving scale step targets."""
     for a in range(q):
@@ -240,7 +240,7 @@ def _hyper_prior(q, tau_kind, tau_a, tau_b, lam_c, prior_ab):
             prior_ab[1, a] = 1.0 / lam_c[a]
 
 
-@njit(cache=True, fastmath=EXACT_ORDER, error_model="numpy")
+@njit(cache=True, fastmath=EXACT_ORDER, error_model="numpy", _nrt=False)
 def _sinv_mu(q, Sinv_c, mu_c, out):
     for a in range(q):
         s = 0.0
