@@ -9,6 +9,20 @@ from .layout import EXACT_ORDER, _lane_dot, _lane_dot3, _lane_total, _spread_at
 
 
 @njit(cache=True, fastmath=EXACT_ORDER, error_model="numpy", _nrt=False)
+def _lane_residual(GT, hT, alpha_c, q, r, a, j0, j1, t):
+    """t[:m] <- h_a,j - G_a,pooled,j alpha for groups j0..j1-1: coefficient a's row of X_j'(y_j - W_j alpha)."""
+    m = j1 - j0
+    h_a = hT[a, j0:j1]
+    for l in range(m):
+        t[l] = h_a[l]
+    for b in range(r):
+        ab = alpha_c[b]
+        g_ab = GT[a, q + b, j0:j1]
+        for l in range(m):
+            t[l] -= g_ab[l] * ab
+
+
+@njit(cache=True, fastmath=EXACT_ORDER, error_model="numpy", _nrt=False)
 def _stage_beta(GT, hT, q, r, j0, j1, betaT_c, alpha_c, Sinv_c, Sinv_mu, sigma2_c, z, Am, W, part):
     """beta_j | mu, Sigma, alpha, sigma2 for groups j0..j1-1 (normals z[(j - j0) q + a]), and the block's
     sums for the next steps: part = [sum G_pp,j / s_j^2 (r x r), sum (h_p,j - G_pv,j beta_j) / s_j^2 (r),
@@ -33,14 +47,7 @@ def _stage_beta(GT, hT, q, r, j0, j1, betaT_c, alpha_c, Sinv_c, Sinv_mu, sigma2_
     for l in range(m):
         s[l] = 1.0 / sb[l]
     for a in range(q):
-        h_a = hT[a, j0:j1]
-        for l in range(m):
-            t[l] = h_a[l]
-        for b in range(r):
-            ab = alpha_c[b]
-            g_ab = GT[a, q + b, j0:j1]
-            for l in range(m):
-                t[l] -= g_ab[l] * ab
+        _lane_residual(GT, hT, alpha_c, q, r, a, j0, j1, t)
         sm = Sinv_mu[a]
         for l in range(m):
             rhs[a, l] = sm + t[l] * s[l]
@@ -145,14 +152,7 @@ def _stage_spread_asis(GT, hT, q, r, j0, j1, full, asis, scale_step, betaT_c, al
     for l in range(m):
         w[l] = 1.0 / sb[l]
     for a in range(q):
-        h_a = hT[a, j0:j1]
-        for l in range(m):
-            t[l] = h_a[l]
-        for b in range(r):
-            ab = alpha_c[b]
-            g_ab = GT[a, q + b, j0:j1]
-            for l in range(m):
-                t[l] -= g_ab[l] * ab
+        _lane_residual(GT, hT, alpha_c, q, r, a, j0, j1, t)
         for l in range(m):
             xl[a, l] = w[l] * t[l]
     if G_total.shape[0] > 0:
