@@ -50,6 +50,52 @@ def test_group_parallel_hierarchical_draws_do_not_depend_on_threads():
     assert all(len(v) == 1 for v in by_model.values()), by_model
 
 
+WORKERS_SCRIPT = """
+import hashlib, sys
+import numba
+import numpy as np
+import gibbsreg as gr
+from gibbsreg.bench import hier_prior
+from gibbsreg.kernels.hier import dispatch
+
+workers = int(sys.argv[1])
+real = dispatch.hier_gibbs_groups
+calls = []
+
+
+def with_workers(*args):
+    calls.append(workers)
+    return real(*args[:-1], workers)
+
+
+d = gr.datasets.synthetic_hierarchical(700, 5, 3, tau=0.5, seed=9)
+m = gr.HierarchicalRegression(hier_prior("InvWishart", True))
+if workers:
+    dispatch.hier_gibbs_groups = with_workers
+    dispatch._usable_cores = lambda: 64
+    numba.set_num_threads(2)
+else:  # the chains kernel, on one thread
+    numba.set_num_threads(1)
+post = m.sample(d.X, d.y, d.groups, chains=1, draws=20, warmup=7, seed=6, progress=False)
+assert calls or not workers
+print(hashlib.sha256(b"".join(np.ascontiguousarray(post[k]).tobytes() for k in post.names)).hexdigest())
+"""
+
+
+def test_groups_kernel_finishes_and_agrees_whatever_its_workers():
+    """The groups kernel's workers pass the phases to one another and claim tasks of any segment: with more
+    workers than threads (iterations of the parallel region then run one after another on a thread, and a
+    segment's own workers may not run at all until the end) it must neither hang nor change a draw."""
+    digests = set()
+    for workers in (0, 1, 3, 5):
+        env = dict(os.environ, NUMBA_NUM_THREADS="2")
+        out = subprocess.run([sys.executable, "-c", WORKERS_SCRIPT, str(workers)], capture_output=True, text=True,
+                             env=env, timeout=600)
+        assert out.returncode == 0, out.stderr[-2000:]
+        digests.add(out.stdout.strip())
+    assert len(digests) == 1, digests
+
+
 def test_group_parallel_agrees_with_numpy_reference():
     import numba
 

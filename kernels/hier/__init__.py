@@ -25,7 +25,8 @@ blocks run one after another on one thread (hier_gibbs_chains, threads over chai
 
 The kernel's modules: layout (prior kinds, blocks, sweep_layout, lane sums), stages (the three passes over
 a block), steps (the per-sweep hyperparameter steps), chains (hier_gibbs_chains), groups (hier_gibbs_groups
-and its task sharing) and dispatch (hier_gibbs, which picks one of the two).
+and its task sharing), sync (the atomics its workers pass the phases with) and dispatch (hier_gibbs, which
+picks one of the two).
 """
 
 from .dispatch import hier_gibbs

@@ -1,12 +1,22 @@
 """hier_gibbs: the hierarchical kernel's entry point, which picks the chains or the groups kernel."""
 
+import os
+
 import numba
 import numpy as np
 
 from ..draws import gamma_table
 from .chains import hier_gibbs_chains
-from .groups import hier_gibbs_groups
-from .layout import GROUP_PARALLEL_MIN_J
+from .groups import MAX_SEGMENT_TASKS, hier_gibbs_groups
+from .layout import GROUP_PARALLEL_MIN_J, group_blocks
+
+
+def _usable_cores():
+    """The processors this process may run on."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1
 
 
 def hier_gibbs(
@@ -46,9 +56,12 @@ def hier_gibbs(
             iw_Psi, sigma_a, sigma_b, group_variance, asis, out_scale, out_ref, gammas, betaT, alpha, mu, Sinv,
             lam, sigma2, normal_streams, gamma_streams, n_iter, thin, out_start, out_beta, out_alpha, out_mu, out_Sigma,
             out_sigma2)
+    # threads beyond the cores would only wait for one another: the groups kernel's workers spin between phases
+    workers = min(numba.get_num_threads(), _usable_cores())
+    size, nb = group_blocks(J)
     try:
-        if betaT.shape[0] < numba.get_num_threads() and J >= GROUP_PARALLEL_MIN_J:
-            return hier_gibbs_groups(*args, numba.get_num_threads())
+        if betaT.shape[0] < workers and J >= GROUP_PARALLEL_MIN_J and betaT.shape[0] * (nb + 1) <= MAX_SEGMENT_TASKS:
+            return hier_gibbs_groups(*args, workers)
         return hier_gibbs_chains(*args)
     finally:
         beta[...] = betaT.transpose(0, 2, 1)

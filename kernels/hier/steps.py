@@ -193,16 +193,17 @@ def _asis_step(q, nb, part, scale_step, S0inv, S0inv_mu0, prior_a, prior_b, mu_c
 
 
 @njit(cache=True, fastmath=EXACT_ORDER, error_model="numpy", _nrt=False)
-def _finish_step(J, q, r, nb, part, group_variance, sigma_b, Sinv_c, alpha_c, mu_c, sigma2_c, M, acc, g_sigma, k,
-                 out_scale, out_ref, out_alpha_c, out_mu_c, out_Sigma_c, out_sigma2_c):
-    """The shared sigma^2 | everything from the blocks' RSS sums (gamma g_sigma of shape a + n/2), and the
-    stores of draw k (k >= 0)."""
+def _finish_step(n_set, q, r, nb, part, group_variance, sigma_b, Sinv_c, alpha_c, mu_c, sigma2_c, M, acc, g_sigma,
+                 k, out_scale, out_ref, out_alpha_c, out_mu_c, out_Sigma_c, out_sigma2_c):
+    """The shared sigma^2 | everything from the blocks' RSS sums (gamma g_sigma of shape a + n/2), set in
+    sigma2_c[:n_set] (J; or 1, when the blocks copy it to their groups themselves), and the stores of draw
+    k (k >= 0)."""
     if not group_variance:
         total = 0.0
         for b in range(nb):
             total += part[b, 0]
         s2 = (sigma_b + 0.5 * total) / g_sigma
-        for j in range(J):
+        for j in range(n_set):
             sigma2_c[j] = s2
     if k >= 0:
         for a in range(r):
