@@ -6,7 +6,6 @@
 - Flat draws stored as float32 are the float64 draws rounded once.
 """
 
-import hashlib
 import os
 import subprocess
 import sys

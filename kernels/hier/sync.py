@@ -18,72 +18,47 @@ _ACQUIRE = "acquire"
 _RELEASE = "release"
 
 
-def _is_int64_vector(counter):
-    return isinstance(counter, types.Array) and counter.dtype == types.int64 and counter.ndim == 1
+def _counter_intrinsic(counter, index, n_values, returns, emit):
+    """(signature, codegen) of an operation on counter[index] of an int64 vector with n_values int64 operands:
+    ``emit(builder, pointer, *operands)`` emits it, and its result is returned when ``returns``."""
+    if not (isinstance(counter, types.Array) and counter.dtype == types.int64 and counter.ndim == 1):
+        return None
+    sig = (types.int64 if returns else types.void)(counter, index, *([types.int64] * n_values))
 
+    def codegen(context, builder, signature, args):
+        arr = context.make_array(signature.args[0])(context, builder, args[0])
+        pointer = cgutils.get_item_pointer(context, builder, signature.args[0], arr, [args[1]])
+        operands = [context.cast(builder, v, t, types.int64) for v, t in zip(args[2:], signature.args[2:])]
+        result = emit(builder, pointer, *operands)
+        return result if returns else context.get_dummy_value()
 
-def _pointer(context, builder, signature, args):
-    arr = context.make_array(signature.args[0])(context, builder, args[0])
-    return cgutils.get_item_pointer(context, builder, signature.args[0], arr, [args[1]])
+    return sig, codegen
 
 
 @intrinsic
 def atomic_load(typingctx, counter, index):
     """counter[index], read with acquire ordering (what was written before its release-store is visible)."""
-    if not _is_int64_vector(counter):
-        return None
-    sig = types.int64(counter, index)
-
-    def codegen(context, builder, signature, args):
-        return builder.load_atomic(_pointer(context, builder, signature, args), _ACQUIRE, 8)
-
-    return sig, codegen
+    return _counter_intrinsic(counter, index, 0, True, lambda b, ptr: b.load_atomic(ptr, _ACQUIRE, 8))
 
 
 @intrinsic
 def atomic_store(typingctx, counter, index, value):
     """counter[index] = value with release ordering (everything written before it is visible to an acquire)."""
-    if not _is_int64_vector(counter):
-        return None
-    sig = types.void(counter, index, types.int64)
-
-    def codegen(context, builder, signature, args):
-        value = context.cast(builder, args[2], signature.args[2], types.int64)
-        builder.store_atomic(value, _pointer(context, builder, signature, args), _RELEASE, 8)
-        return context.get_dummy_value()
-
-    return sig, codegen
+    return _counter_intrinsic(counter, index, 1, False, lambda b, ptr, v: b.store_atomic(v, ptr, _RELEASE, 8))
 
 
 @intrinsic
 def atomic_add(typingctx, counter, index, amount):
     """counter[index] += amount, atomically (acquire and release); returns the value before."""
-    if not _is_int64_vector(counter):
-        return None
-    sig = types.int64(counter, index, types.int64)
-
-    def codegen(context, builder, signature, args):
-        amount = context.cast(builder, args[2], signature.args[2], types.int64)
-        return builder.atomic_rmw("add", _pointer(context, builder, signature, args), amount, _ACQ_REL)
-
-    return sig, codegen
+    return _counter_intrinsic(counter, index, 1, True, lambda b, ptr, v: b.atomic_rmw("add", ptr, v, _ACQ_REL))
 
 
 @intrinsic
 def compare_exchange(typingctx, counter, index, expected, new):
     """If counter[index] == expected, set it to new, atomically (acquire and release); returns the value
     before either way."""
-    if not _is_int64_vector(counter):
-        return None
-    sig = types.int64(counter, index, types.int64, types.int64)
-
-    def codegen(context, builder, signature, args):
-        expected = context.cast(builder, args[2], signature.args[2], types.int64)
-        new = context.cast(builder, args[3], signature.args[3], types.int64)
-        pair = builder.cmpxchg(_pointer(context, builder, signature, args), expected, new, _ACQ_REL, _ACQUIRE)
-        return builder.extract_value(pair, 0)
-
-    return sig, codegen
+    return _counter_intrinsic(counter, index, 2, True, lambda b, ptr, old, new_value: b.extract_value(
+        b.cmpxchg(ptr, old, new_value, _ACQ_REL, _ACQUIRE), 0))
 
 
 def _spin_hint():

@@ -13,8 +13,8 @@ from .data import SufficientStats
 from .io.api import model_stats, remembered_rows
 from .posterior import Posterior
 from .priors import Exchangeable, ResolvedExchangeable, ResolvedPrior, SemiConjugate, _GaussianIGPrior
-from .sampling import chain_streams, check_draws_dtype, check_sampling_args, chunk_runner, drive, no_huge_pages
-from .runner import ChainSpec, affine_rows, copy_draws, new_state, run_chains, run_options
+from .sampling import chain_streams, check_draws_dtype, check_sampling_args, chunk_runner, drive
+from .runner import ChainSpec, copy_draws, new_state, run_chains, run_options
 from .runstate import fingerprint as make_fingerprint
 
 MAX_CHUNK_ELEMENTS = 1 << 22  # bound on chains * chunk iterations * values drawn per iteration (NumPy path)

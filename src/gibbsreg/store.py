@@ -11,7 +11,6 @@ convergence checks read them in blocks of parameters, so memory stays bounded.
 from __future__ import annotations
 
 import ast
-import math
 import os
 import resource
 from pathlib import Path

@@ -27,7 +27,6 @@ gibbsreg.hierarchical.GroupStats) are derived from these values; see ``to_suffic
 from __future__ import annotations
 
 import json
-import math
 
 import numpy as np
 

@@ -36,7 +36,6 @@ def run_chains(spec: ChainSpec, state: RunState, streams, options: RunOptions, *
     """Continue ``state`` (fresh or resumed) until ``draws_more`` more kept draws per chain (or the
     warm-up and the planned draws), or convergence with ``options.until``; returns a Posterior
     holding the previous draws (if any) followed by the new ones, and the final state."""
-    from ..posterior import Posterior
     from ..store import MemoryLimit, make_storage
 
     chains = state.chains
@@ -91,7 +90,6 @@ def run_chains(spec: ChainSpec, state: RunState, streams, options: RunOptions, *
     interrupted = False
     last_check = None
     checked_at = -1
-    next_check = target
     status = ""
     done_iters = 0
 
@@ -193,7 +191,6 @@ def run_chains(spec: ChainSpec, state: RunState, streams, options: RunOptions, *
                 warnings.warn(f"until=: stopping at {kept} draws per chain, more would not fit in memory ({exc})",
                               RuntimeWarning, stacklevel=3)
                 break
-            next_check = target
             state.draws_target = target
             bar.total = max(bar.total, done_iters + (target - kept) * thin)
     except KeyboardInterrupt:
