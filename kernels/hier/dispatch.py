@@ -58,7 +58,7 @@ def hier_gibbs(
             out_sigma2)
     # threads beyond the cores would only wait for one another: the groups kernel's workers spin between phases
     workers = min(numba.get_num_threads(), _usable_cores())
-    size, nb = group_blocks(J)
+    nb = group_blocks(J)[1]
     try:
         if betaT.shape[0] < workers and J >= GROUP_PARALLEL_MIN_J and betaT.shape[0] * (nb + 1) <= MAX_SEGMENT_TASKS:
             return hier_gibbs_groups(*args, workers)

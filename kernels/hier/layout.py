@@ -14,7 +14,7 @@ TAU_INVWISHART = 2
 # blocks of a chain run on one thread or on several.
 MAX_BLOCK = 128  # groups side by side in a block's vector loops: long enough to fill the vectors, short enough
 # for the block's lane workspace (q^2 + 2p + 4 rows) to stay in the L1/L2 caches
-GROUP_PARALLEL_MIN_J = 512  # below this, waking the threads at every stage costs more than it saves
+GROUP_PARALLEL_MIN_J = 512  # below this a stage is too short to share: the handoffs and serial steps outweigh it
 LANE_ROWS = 4  # rows of per-group scratch in a block's lane workspace, besides 2p rows of per-coefficient values
 # Contraction to fused multiply-adds, but no reassociation: the same function inlined into the
 # chains kernel and into the groups kernel must round identically, which a reordered (vectorised)
