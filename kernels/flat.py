@@ -23,6 +23,7 @@ from numba import njit, prange
 from ..reference import flat_gamma_shapes
 from .draws import fill_gammas, fill_normals, gamma_table, standard_normal, stream_at
 from .linalg import backward_transpose, cholesky_forward, symmetric_quadratic_form
+from .simd import MATVEC_BLOCK, lane_matvec
 
 
 # Reassociation and contraction (FMA) only: results change at the rounding level, never
@@ -43,6 +44,17 @@ def _gamma_plan(sigma_shape, n_exch, tau_kind, tau_a):
     for t in range(GAMMA_AHEAD):
         shapes[m * t:m * (t + 1)] = per_iter
     return gamma_table(shapes), m
+
+
+@njit(cache=True, fastmath=False, error_model="python")
+def _padded_columns(out_map):
+    """out_map' (p, p) zero-padded to (p, W), W the next multiple of MATVEC_BLOCK: lane_matvec's layout."""
+    p = out_map.shape[0]
+    cols = np.zeros((p, MATVEC_BLOCK * ((p + MATVEC_BLOCK - 1) // MATVEC_BLOCK)))
+    for i in range(p):
+        for j in range(p):
+            cols[j, i] = out_map[i, j]
+    return cols
 
 
 @njit(cache=True, parallel=True, fastmath=FASTMATH)
@@ -81,6 +93,7 @@ def flat_gibbs(
     for i in range(p):
         n_exch += exch_mask[i]
     table, m_g = _gamma_plan(sigma_shape, n_exch, tau_kind, tau_a)
+    map_cols = _padded_columns(out_map)
     failures = np.zeros(n_chains, dtype=np.int64)
     for c in prange(n_chains):
         normal = stream_at(normal_streams, c)
@@ -90,6 +103,7 @@ def flat_gibbs(
         v = np.zeros(p)
         inv_diag = np.zeros(p)
         countdown = thin
+        mapped = np.zeros(map_cols.shape[1])
         gbuf = np.zeros(m_g * GAMMA_AHEAD)
         g_at = gbuf.shape[0]
         g = gamma_state[c].copy()
@@ -170,11 +184,9 @@ def flat_gibbs(
             if store and countdown == 0:
                 countdown = thin
                 k = out_start + (t + 1) // thin - 1
+                lane_matvec(map_cols, g, mapped)  # out_map @ g, in the NumPy reference's order
                 for i in range(p):
-                    b = out_map[i, 0] * g[0]
-                    for j in range(1, p):
-                        b += out_map[i, j] * g[j]
-                    out_gamma[c, k, i] = b + out_ref[i]  # the NumPy reference's order
+                    out_gamma[c, k, i] = mapped[i] + out_ref[i]
                 out_sigma2[c, k] = s2
                 if n_exch > 0:
                     out_mu[c, k] = mu
