@@ -35,7 +35,8 @@ def run_chains(spec: ChainSpec, state: RunState, streams, options: RunOptions, *
                previous=None, setup_seconds: float = 0.0):
     """Continue ``state`` (fresh or resumed) until ``draws_more`` more kept draws per chain (or the
     warm-up and the planned draws), or convergence with ``options.until``; returns a Posterior
-    holding the previous draws (if any) followed by the new ones, and the final state."""
+    holding the previous draws (if any) followed by the new ones, and the final state (``state`` itself,
+    updated in place: callers hand over a state of their own)."""
     from ..store import MemoryLimit, make_storage
 
     chains = state.chains
@@ -220,7 +221,7 @@ def run_chains(spec: ChainSpec, state: RunState, streams, options: RunOptions, *
                           f"miss R-hat <= {until.rhat}, ESS >= {until.ess_bulk} (bulk) / {until.ess_tail} (tail)",
                           RuntimeWarning, stacklevel=3)
     storage.finish(state.draws_done)
-    post = _posterior(spec, storage, state, stop=state.draws_done)
+    post = _posterior(spec, storage, state, stop=state.draws_done, final=True)
     post.attrs.update(setup_seconds=setup_seconds, warmup_seconds=t_warm, sampling_seconds=t_samp,
                       diagnostics_seconds=t_diag, checkpoint_seconds=t_ckpt, interrupted=interrupted)
     if last_check is not None:
@@ -240,14 +241,16 @@ def _next_chunk_for(chunk, n_iter, seconds, cap, target_seconds):
     return sampling._next_chunk(chunk, n_iter, seconds * scale, cap)
 
 
-def _posterior(spec: ChainSpec, storage, state: RunState, stop: int):
+def _posterior(spec: ChainSpec, storage, state: RunState, stop: int, final: bool = False):
+    """The draws up to ``stop`` as a Posterior with the run's state: a copy of it, or, for the ``final``
+    Posterior of a run (whose state run_chains's callers hand over and never reuse), the state itself."""
     from ..posterior import Posterior
 
     draws = storage.view(stop)
     attrs = dict(spec.attrs)
     attrs.update(draws=stop, warmup=state.warmup, thin=state.thin, chains=state.chains, backend=state.backend)
     post = Posterior(draws, dims={k: d for k, (_, d) in spec.variables.items()}, coords=spec.coords, attrs=attrs)
-    post.state = state.copy()
+    post.state = state if final else state.copy()
     if getattr(storage, "directory", None) is not None:
         post.store = storage
     return post
