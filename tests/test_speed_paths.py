@@ -157,6 +157,35 @@ def test_flat_kernel_writes_beta_as_the_map_back_would():
     np.testing.assert_array_equal(direct["sigma2"], state["sigma2"])
 
 
+
+@pytest.mark.parametrize("p", [1, 3, 10, 16, 17, 40])
+def test_lane_matvec_is_the_axpy_loop(p):
+    """kernels.simd.lane_matvec sums cols[j, i] x[j] over ascending j with one rounding per fused multiply-add:
+    within two roundings per term of the exact sum, and exactly right on integers (no rounding at all)."""
+    from numba import njit
+
+    from gibbsreg.kernels.simd import MATVEC_BLOCK, lane_matvec
+
+    @njit
+    def run(cols, x, out):
+        lane_matvec(cols, x, out)
+
+    rng = np.random.default_rng(p)
+    width = MATVEC_BLOCK * ((p + MATVEC_BLOCK - 1) // MATVEC_BLOCK)
+    cols = np.zeros((p, width))
+    cols[:, :p] = rng.standard_normal((p, p))
+    x = rng.standard_normal(p)
+    out = np.full(width, np.nan)
+    run(cols, x, out)
+    exact = cols.T @ x
+    bound = 2 * p * np.finfo(float).eps * (np.abs(cols.T) @ np.abs(x))
+    assert np.all(np.abs(out - exact) <= bound)
+    assert np.all(out[p:] == 0.0)  # zero-padded columns give zeros
+    ints = rng.integers(-50, 50, (p, width)).astype(float)
+    xi = rng.integers(-50, 50, p).astype(float)
+    run(ints, xi, out)
+    np.testing.assert_array_equal(out, ints.T @ xi)
+
 @pytest.mark.parametrize("tau,group_variance", [("InvGamma", False), ("InvWishart", True), ("HalfCauchy", False)])
 def test_group_parallel_resume_equals_one_run(tau, group_variance):
     """One chain over 2 threads draws each sweep's random numbers ahead, beside the stages: stopping and
