@@ -29,6 +29,13 @@ for tau, gv, sampler, varying in (("InvGamma", False, "asis", None), ("InvWishar
         post = m.sample(d.X, d.y, d.groups, chains=chains, draws=25, warmup=15, seed=11, progress=False)
         blob = b"".join(np.ascontiguousarray(post[k][:1]).tobytes() for k in post.names)
         print(tau, sampler, chains, hashlib.sha256(blob).hexdigest())
+f = gr.datasets.synthetic_regression(300, 6, seed=4)
+for prior in (gr.SemiConjugate(), gr.Exchangeable()):
+    for dtype in (np.float64, np.float32):
+        post = gr.LinearRegression(prior).sample(f.X, f.y, chains=3, draws=40, warmup=10, seed=5, progress=False,
+                                                 dtype=dtype)
+        blob = b"".join(np.ascontiguousarray(post[k]).tobytes() for k in post.names)
+        print("flat-" + type(prior).__name__, np.dtype(dtype).name, 3, hashlib.sha256(blob).hexdigest())
 """
 
 
@@ -38,9 +45,10 @@ def _digests(threads):
     return out.stdout.split("\n")
 
 
-def test_group_parallel_hierarchical_draws_do_not_depend_on_threads():
+def test_draws_do_not_depend_on_threads():
     one, two = _digests(1), _digests(2)
-    assert one == two  # 1 chain: blocks on one thread vs split over two; 3 chains: threads over chains
+    assert one == two  # 1 chain: blocks on one thread vs split over two; 3 chains: threads over chains;
+    # flat: chains over threads, float64 and float32 draws
     rows = [line.split() for line in one if line]
     by_model = {}
     for tau, sampler, chains, digest in rows:
