@@ -1,0 +1,118 @@
+"""Small runs of every model and both backends whose draws are pinned in tests/data/draws/.
+
+``python tests/draw_fixtures.py --record`` writes the draws of the current code (run it only when a
+commit changes the draws on purpose, and say why in that commit); ``test_pinned_draws.py`` reruns the
+same cases and compares.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import platform
+import sys
+from pathlib import Path
+
+import numpy as np
+
+import gibbsreg as gr
+
+HERE = Path(__file__).parent / "data" / "draws"
+
+
+def _flat(prior, backend, dtype=np.float64):
+    d = gr.datasets.synthetic_regression(120, 4, seed=4)
+    return gr.LinearRegression(prior).sample(d.X, d.y, chains=2, draws=12, warmup=6, seed=5, progress=False,
+                                             backend=backend, dtype=dtype)
+
+
+def _hier(prior, backend, sampler="asis", varying=None):
+    d = gr.datasets.synthetic_hierarchical(12, 8, 3, tau=0.5, seed=3)
+    m = gr.HierarchicalRegression(prior, sampler=sampler, varying=varying)
+    return m.sample(d.X, d.y, d.groups, chains=2, draws=10, warmup=6, seed=11, progress=False, backend=backend)
+
+
+def _crossed(backend, sampler, nested=False):
+    rng = np.random.default_rng(7)
+    n = 150
+    a = rng.integers(0, 6, n)
+    b = rng.integers(0, 5, n)
+    x = rng.normal(size=n)
+    y = 1.0 + 0.5 * x + 0.4 * rng.normal(size=6)[a] + 0.3 * rng.normal(size=5)[b] + rng.normal(size=n)
+    X = np.column_stack([x])
+    if nested:
+        groups = {"a": a, "a:b": gr.interaction_labels(a, b)}
+        factors = [gr.Factor("a"), gr.Factor("a:b")]
+    else:
+        groups = {"a": a, "b": b}
+        factors = [gr.Factor("a", varying=["intercept", "x0"]), gr.Factor("b")]
+    m = gr.CrossedRegression(factors, sampler=sampler)
+    return m.sample(X, y, groups, chains=2, draws=10, warmup=6, seed=13, progress=False, backend=backend)
+
+
+def _conjugate():
+    d = gr.datasets.synthetic_regression(120, 4, seed=4)
+    return gr.fit_conjugate(d.X, d.y).sample(draws=8, chains=2, seed=3)
+
+
+def cases():
+    """name -> a function returning a Posterior (every model kind and sampler, both backends)."""
+    out = {"conjugate": _conjugate}
+    for backend in ("numba", "numpy"):
+        out[f"flat-semiconjugate-{backend}"] = lambda b=backend: _flat(gr.SemiConjugate(), b)
+        out[f"flat-nig-{backend}"] = lambda b=backend: _flat(gr.NormalInverseGamma(), b)
+        out[f"flat-exchangeable-{backend}"] = lambda b=backend: _flat(gr.Exchangeable(), b)
+        out[f"flat-exchangeable-halfcauchy-{backend}"] = lambda b=backend: _flat(
+            gr.Exchangeable(tau=gr.HalfCauchy(1.0)), b)
+        out[f"hier-invgamma-asis-{backend}"] = lambda b=backend: _hier(None, b)
+        out[f"hier-halfcauchy-asis-{backend}"] = lambda b=backend: _hier(
+            gr.HierarchicalPrior(tau=gr.HalfCauchy(1.0)), b)
+        out[f"hier-invwishart-{backend}"] = lambda b=backend: _hier(
+            gr.HierarchicalPrior(tau=gr.InvWishart(7.0, 0.1), sigma=gr.InvGamma(1.0, 1.0), group_variance=True), b)
+        out[f"hier-centered-varying-{backend}"] = lambda b=backend: _hier(None, b, "centered", [0, 1])
+        for sampler in ("asis", "blocked", "plain"):
+            out[f"crossed-{sampler}-{backend}"] = lambda b=backend, s=sampler: _crossed(b, s)
+        out[f"nested-asis-{backend}"] = lambda b=backend: _crossed(b, "asis", nested=True)
+    out["flat-semiconjugate-float32"] = lambda: _flat(gr.SemiConjugate(), "numba", np.float32)
+    return out
+
+
+def arrays(post) -> dict:
+    return {k: np.asarray(post[k]) for k in post.names}
+
+
+def digest(draws: dict) -> str:
+    return hashlib.sha256(b"".join(np.ascontiguousarray(draws[k]).tobytes() for k in sorted(draws))).hexdigest()
+
+
+def machine() -> dict:
+    """What decides the last bits of the draws: the CPU (LAPACK and vector kernels) and the libraries."""
+    import numba
+
+    cpu = ""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+            if line.startswith("flags"):
+                cpu += " avx512f" if " avx512f" in line else " no-avx512f"
+                break
+    except OSError:
+        cpu = platform.processor()
+    return {"cpu": cpu, "machine": platform.machine(), "numpy": np.__version__, "numba": numba.__version__}
+
+
+def record() -> None:
+    HERE.mkdir(parents=True, exist_ok=True)
+    digests = {}
+    for name, make in cases().items():
+        draws = arrays(make())
+        np.savez(HERE / f"{name}.npz", **draws)
+        digests[name] = digest(draws)
+        print(name, digests[name])
+    (HERE / "digests.json").write_text(json.dumps({"machine": machine(), "digests": digests}, indent=1) + "\n")
+
+
+if __name__ == "__main__":
+    if "--record" in sys.argv:
+        record()
