@@ -225,15 +225,28 @@ def uniform(st):
     return x
 
 
+@njit(inline="always", **EXACT)
+def _gamma_constants(a):
+    """Marsaglia-Tsang's (b, c) = (a - 1/3, 1/sqrt(9b)) for a > 1; (0, 0) otherwise (not used there)."""
+    if a > 1.0:
+        b = a - 1.0 / 3.0
+        return b, 1.0 / np.sqrt(9 * b)
+    return 0.0, 0.0
+
+
+@njit(inline="always", **EXACT)
+def _gamma(lo, hi, ilo, ihi, a, b, c):
+    """Gamma(a, 1) as NumPy draws it, with (b, c) = _gamma_constants(a)."""
+    if a > 1.0:
+        return _gamma_mt(lo, hi, ilo, ihi, b, c)
+    return _gamma_small(lo, hi, ilo, ihi, a)
+
+
 @njit(cache=True, _nrt=False, **EXACT)
 def standard_gamma(st, a):
     """One Gamma(a, 1) draw from stream ``st`` (= rng.standard_gamma(a)), a >= 0."""
-    lo, hi, ilo, ihi = st[0], st[1], st[2], st[3]
-    if a > 1.0:
-        b = a - 1.0 / 3.0
-        lo, hi, x = _gamma_mt(lo, hi, ilo, ihi, b, 1.0 / np.sqrt(9 * b))
-    else:
-        lo, hi, x = _gamma_small(lo, hi, ilo, ihi, a)
+    b, c = _gamma_constants(a)
+    lo, hi, x = _gamma(st[0], st[1], st[2], st[3], a, b, c)
     st[0] = lo
     st[1] = hi
     return x
@@ -247,10 +260,7 @@ def gamma_table(shapes):
     for i in range(n):
         a = shapes[i]
         table[0, i] = a
-        if a > 1.0:
-            b = a - 1.0 / 3.0
-            table[1, i] = b
-            table[2, i] = 1.0 / np.sqrt(9 * b)
+        table[1, i], table[2, i] = _gamma_constants(a)
     return table
 
 
@@ -259,12 +269,7 @@ def fill_gammas(st, g, table):
     """g[i] <- a Gamma(table[0, i], 1) draw from stream ``st``, in order (= rng.standard_gamma(table[0]))."""
     lo, hi, ilo, ihi = st[0], st[1], st[2], st[3]
     for i in range(table.shape[1]):
-        a = table[0, i]
-        if a > 1.0:
-            lo, hi, x = _gamma_mt(lo, hi, ilo, ihi, table[1, i], table[2, i])
-        else:
-            lo, hi, x = _gamma_small(lo, hi, ilo, ihi, a)
-        g[i] = x
+        lo, hi, g[i] = _gamma(lo, hi, ilo, ihi, table[0, i], table[1, i], table[2, i])
     st[0] = lo
     st[1] = hi
 
