@@ -29,7 +29,7 @@ import numpy as np
 
 import gibbsreg as gr
 from gibbsreg import diagnostics
-from gibbsreg.factors import CrossedRegression, Factor, interaction_labels
+from gibbsreg.models.crossed import CrossedRegression, Factor, interaction_labels
 
 
 def crossed_workload(n=100_000, J1=1000, J2=100, seed=0):

@@ -46,7 +46,7 @@ crossed_workload = _crossed.crossed_workload
 
 import gibbsreg as gr  # noqa: E402
 from gibbsreg import diagnostics  # noqa: E402
-from gibbsreg.factors import CrossedRegression  # noqa: E402
+from gibbsreg.models.crossed import CrossedRegression  # noqa: E402
 
 COMMON = ("mu", "tau2_a", "tau2_b", "sigma2", "b_a", "b_b")
 

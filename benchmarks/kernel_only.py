@@ -12,7 +12,7 @@ import numpy as np
 
 from gibbsreg import SemiConjugate, datasets
 from gibbsreg.data import as_design, sufficient_stats
-from gibbsreg.flat import flat_problem
+from gibbsreg.models.flat.model import flat_problem
 from gibbsreg.kernels.flat import flat_gibbs
 from gibbsreg.sampling import chain_streams
 

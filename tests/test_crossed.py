@@ -16,7 +16,7 @@ import pytest
 
 import gibbsreg as gr
 from gibbsreg import diagnostics
-from gibbsreg.factors import CrossedPrior, CrossedRegression, Factor, interaction_labels
+from gibbsreg.models.crossed import CrossedPrior, CrossedRegression, Factor, interaction_labels
 
 A_PIN = 1e6
 
@@ -259,7 +259,7 @@ def test_summary_save_load_arviz_predict_and_plot(tmp_path):
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from gibbsreg.factors import plot_forest_factors
+    from gibbsreg.models.crossed import plot_forest_factors
 
     X, y, groups = crossed_data(seed=8)
     post = _model().sample(X, y, groups, chains=2, draws=100, warmup=50, seed=3, progress=False)

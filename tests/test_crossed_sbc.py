@@ -32,7 +32,7 @@ import pytest
 from scipy import stats
 
 import gibbsreg as gr
-from gibbsreg.factors import CrossedPrior, CrossedRegression, Factor
+from gibbsreg.models.crossed import CrossedPrior, CrossedRegression, Factor
 
 KEPT, THIN, WARMUP, BINS, P_MIN = 99, 3, 100, 10, 1e-4
 L_CI, L_SLOW = 400, 3000

@@ -31,7 +31,7 @@ from scipy import stats as sps
 
 import gibbsreg
 from gibbsreg.data import as_design, sufficient_stats
-from gibbsreg.flat import flat_problem, run_flat
+from gibbsreg.models.flat.model import flat_problem, run_flat
 from gibbsreg.sampling import chain_streams
 
 from gibbsreg import diagnostics as _diag
@@ -350,7 +350,7 @@ def successive_conditional(kind, T, seed, backend="numba", make_problem=flat_pro
 
     A sweep of the package's sampler draws beta | sigma2, y then sigma2 | beta, y;
     its state is sigma2, which is fed back through ``sigma2_init`` of the
-    package's own chunk runner (gibbsreg.flat.run_flat), after the package's
+    package's own chunk runner (gibbsreg.models.flat.model.run_flat), after the package's
     own data layer (sufficient statistics, transforms) and prior resolution.
     """
     rng = np.random.default_rng(seed)

@@ -112,21 +112,26 @@ def test_grouped_merge_new_groups_append_and_shared_groups_merge():
     assert_flat_close(m.pooled, whole.pooled)
 
 
-def test_group_stats_match_the_models_own_computation():
-    """The per-group statistics derived from GroupedStats equal hierarchical.group_stats on the rows."""
-    from gibbsreg.data import as_design, sufficient_stats
-    from gibbsreg.hierarchical import encode_groups, group_stats
-
+def test_group_stats_match_a_direct_computation():
+    """The per-group statistics derived from GroupedStats equal Z_j'Z_j, Z_j'r0_j, r0_j'r0_j, n_j computed
+    group by group from the rows (Z = full design[:, order] / column rms, r0 = y - full @ ref)."""
     X, y, g = grouped_data(seed=4)
-    design = as_design(X, y, True)
-    codes, labels = encode_groups(g, design.n)
+    full = np.hstack([np.ones((X.shape[0], 1)), X])
     order = np.array([1, 0, 2])
-    ref = sufficient_stats(design).transform.beta_ref
-    old = group_stats(design, codes, len(labels), order, ref)
+    ref = np.linalg.lstsq(full, y, rcond=None)[0]
     new = gr.sufficient_stats(X, y, g).to_group_stats(order, ref)
-    for k in ("G", "h", "rr", "n", "scale", "theta_ref"):
-        a, b = getattr(new, k), getattr(old, k)
-        np.testing.assert_allclose(a, b, rtol=1e-10, atol=1e-10 * np.abs(b).max(), err_msg=k)
+    rms = np.sqrt((full**2).mean(axis=0))[order]
+    labels = np.unique(g)
+    for j, lab in enumerate(labels):
+        rows = g == lab
+        Z = full[rows][:, order] / rms
+        r0 = y[rows] - full[rows] @ ref
+        expect = {"G": Z.T @ Z, "h": Z.T @ r0, "rr": r0 @ r0, "n": rows.sum()}
+        for k, b in expect.items():
+            a = getattr(new, k)[j]
+            np.testing.assert_allclose(a, b, rtol=1e-10, atol=1e-10 * np.abs(b).max(), err_msg=f"{k}[{lab}]")
+    np.testing.assert_allclose(new.scale, rms, rtol=1e-12)
+    np.testing.assert_allclose(new.theta_ref, ref[order], rtol=1e-12)
 
 
 def test_merge_rejects_different_columns_or_intercept():

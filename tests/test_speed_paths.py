@@ -150,7 +150,7 @@ def test_bad_dtype_is_a_clear_error(bad):
 def test_flat_kernel_writes_beta_as_the_map_back_would():
     """The kernel's own beta = beta_ref + T^{-1} W u equals mapping the sampler's state back afterwards."""
     from gibbsreg.data import as_design, sufficient_stats
-    from gibbsreg.flat import flat_problem, run_flat
+    from gibbsreg.models.flat.model import flat_problem, run_flat
     from gibbsreg.sampling import chain_streams
 
     d = gr.datasets.synthetic_regression(300, 5, seed=7)

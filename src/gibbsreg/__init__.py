@@ -9,11 +9,11 @@ from . import analysis, checks, datasets, diagnostics
 from .analysis import compare, exact_loo, loo
 from .checks import PPCResult, ppc
 from .convergence import ConvergenceStudy, convergence_grid, convergence_study
-from .conjugate import ConjugatePosterior, fit_conjugate
-from .factors import CrossedPrior, CrossedRegression, Factor, interaction_labels, plot_forest_factors
-from .flat import LinearRegression
+from .models.conjugate import ConjugatePosterior, fit_conjugate
+from .models.crossed import CrossedPrior, CrossedRegression, Factor, interaction_labels, plot_forest_factors
+from .models.flat import LinearRegression
 from .formula import FormulaModel, model
-from .hierarchical import HierarchicalPrior, HierarchicalRegression, Shrinkage, shrinkage
+from .models.hierarchical import HierarchicalPrior, HierarchicalRegression, Shrinkage, shrinkage
 from .ols import OLSComparison, compare_ols
 from .priors import HalfCauchy, InvGamma, InvWishart
 from .posterior import Posterior, SummaryTable, load

@@ -266,7 +266,7 @@ def convergence_study(model, X, y, groups=None, *, chains=(4, 16, 64, 256, 1024)
     Chain k keeps the streams (and shared starting point) it has in the one-process run, so the
     draws, hence the study, are identical.
     """
-    from .hierarchical import HierarchicalRegression
+    from .models.hierarchical import HierarchicalRegression
 
     chains = _int_list(chains, "chains")
     draws = _int_list(draws, "draws")

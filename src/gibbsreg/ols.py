@@ -24,7 +24,7 @@ import numpy as np
 from scipy import linalg as sla
 from scipy import stats as sps
 
-from .conjugate import ConjugatePosterior
+from .models.conjugate import ConjugatePosterior
 from .data import as_design
 from .posterior import Posterior, SummaryTable
 

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+
+from .io.rows import FittedData
 
 FORMAT_VERSION = 1
 GROUP_ROWS_SHOWN = 20  # group-level scalars printed in full up to this many; more are collapsed
@@ -76,20 +77,6 @@ def _labels(name: str, shape: tuple, dims: list[str], coords: dict) -> list[str]
         parts = [str(axes[a][i]) for a, i in enumerate(idx)]
         labels.append(f"{name}[{','.join(parts)}]")
     return labels
-
-
-@dataclass
-class FittedData:
-    """The validated rows a Posterior was sampled from, kept in memory by reference (never saved).
-
-    X (n, p_x) without the intercept column, y (n,), codes (n,) the group index of each
-    row into ``coords["group"]`` (hierarchical models; None for flat ones).  The pointwise
-    log-likelihood needs the rows, not only the statistics (gibbsreg.analysis).
-    """
-
-    X: np.ndarray
-    y: np.ndarray
-    codes: np.ndarray | None = None
 
 
 class Posterior:
@@ -242,9 +229,9 @@ class Posterior:
             if "formula" not in self.attrs:
                 raise ValueError("newdata= needs a posterior sampled from a formula (gibbsreg.model); "
                                  "this one was sampled from a matrix: pass X_new (and groups)")
-            from .formula.design import newdata_rows
+            from . import registry
 
-            X_new, groups = newdata_rows(self.attrs["formula"], newdata)
+            X_new, groups = registry.encoder("formula")(self.attrs["formula"], newdata)
         elif X_new is None:
             raise ValueError("predict needs X_new (rows of the design matrix) or newdata= (a data frame)")
         return predict(self, X_new, groups=groups, seed=seed, prob=prob)
@@ -305,9 +292,7 @@ def load(path) -> Posterior:
     """
     import zipfile
 
-    from .factors import ResolvedCrossedPrior
-    from .hierarchical import ResolvedHierarchicalPrior
-    from .priors import ResolvedExchangeable, ResolvedPrior
+    from . import registry
     from .runstate import RunState, describe_bad_file
     from .store import STATE_FILE, open_store
 
@@ -320,8 +305,6 @@ def load(path) -> Posterior:
             raise ValueError(f"{str(directory)!r} is a directory without {STATE_FILE}: not a gibbsreg store")
     if not path.exists():
         raise ValueError(f"no such file: {str(path)!r}")
-    registry = {cls.__name__: cls for cls in (ResolvedPrior, ResolvedHierarchicalPrior, ResolvedExchangeable,
-                                              ResolvedCrossedPrior)}
     try:
         with np.load(path, allow_pickle=False) as data:
             if not hasattr(data, "files") or "__meta__" not in data.files:
@@ -346,7 +329,10 @@ def load(path) -> Posterior:
     attrs = {}
     for k, v in meta["attrs"].items():
         if isinstance(v, dict) and "__object__" in v:
-            v = registry[v["__object__"]].from_dict(v["data"])
+            try:
+                v = registry.prior_class(v["__object__"]).from_dict(v["data"])
+            except ValueError as exc:
+                raise ValueError(f"{str(path)!r}: {exc}") from None
         attrs[k] = v
     try:
         post = Posterior(draws, meta["dims"], meta["coords"], attrs)

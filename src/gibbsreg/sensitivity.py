@@ -30,9 +30,9 @@ import numpy as np
 
 from . import diagnostics
 from .analysis.comparison import exact_loo, loo as psis_loo
-from .conjugate import fit_conjugate
+from .models.conjugate import fit_conjugate
 from .data import as_design
-from .flat import LinearRegression
+from .models.flat import LinearRegression
 from .parallel import run_map
 from .priors import Exchangeable, NormalInverseGamma, SemiConjugate, _GaussianIGPrior
 

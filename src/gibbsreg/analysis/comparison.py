@@ -130,8 +130,8 @@ def _elpd_of(name, model, X, y, groups, ic, by, scale, backend, max_bytes):
     if not hasattr(model, "attrs"):
         raise ValueError(f"model {name!r} must be a Posterior, an arviz InferenceData or an ELPDData, "
                          f"got {type(model).__name__}")
-    rows = rows_of(model, X, y, groups if model.attrs.get("model_kind") == "hierarchical" else None)
-    idata = _loglik_idata(model, X, y, groups if rows.hierarchical else None, by, backend, max_bytes)
+    rows = rows_of(model, X, y, groups)
+    idata = _loglik_idata(model, X, y, groups, by, backend, max_bytes)
     func = az.loo if ic == "loo" else az.waic
     return func(idata, pointwise=True, scale=scale, var_name=var), rows.y
 

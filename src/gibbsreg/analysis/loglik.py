@@ -21,7 +21,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .. import registry
 from ..data import as_design
+from ..io.dask import is_dask
+from ..io.groups import encode_groups
 from ..sampling import no_huge_pages
 
 ROW_BLOCK_ELEMENTS = 1 << 21  # draws x rows per block: ~16 MB of float64 for the kernel's buffers
@@ -37,7 +40,10 @@ class Rows:
     """The rows a likelihood is evaluated on, as the kernel wants them (no copy of X: blocks are built lazily).
 
     X (n, p_x) raw predictors, y (n,), codes (n,) group index (zeros for flat models),
-    vi / pi the varying and pooled columns of the full design (intercept first when present).
+    vi / pi the varying and pooled columns of the full design (intercept first when present),
+    ``grouped``: the coefficients are per group (beta (J, q)) rather than one vector.
+    Every model kind's ``rows`` hook returns an object with this interface (n, X, y, intercept,
+    ``labels``, ``loglik``, ``replicate``, ``group_loglik``); the flat and hierarchical models share this one.
     """
 
     X: np.ndarray
@@ -46,7 +52,7 @@ class Rows:
     intercept: bool
     vi: list
     pi: list
-    hierarchical: bool
+    grouped: bool
 
     @property
     def n(self) -> int:
@@ -63,56 +69,69 @@ class Rows:
         Xp = np.ascontiguousarray(full[:, self.pi]) if self.pi else np.zeros((full.shape[0], 0))
         return Xv, Xp, np.ascontiguousarray(self.y[rows]), np.ascontiguousarray(self.codes[rows])
 
+    def labels(self, post) -> dict:
+        """The grouping label of each row, for the export's constant data: {name: (n,) labels}."""
+        return {"group_label": np.asarray(post.coords["group"])[self.codes]} if self.grouped else {}
 
-def is_hierarchical(post) -> bool:
-    return post.attrs.get("model_kind") == "hierarchical"
+    def loglik(self, post, *, by="obs", backend="numba", max_bytes=None):
+        return _kernel_loglik(post, self, by, backend, max_bytes)
+
+    def replicate(self, post, *, seed=None, backend="numba", max_bytes=None):
+        return _kernel_replicate(post, self, seed, backend, max_bytes)
+
+    def group_loglik(self, post, *, max_bytes=None):
+        if not self.grouped:
+            raise ValueError("the marginal group log-likelihood needs a hierarchical posterior")
+        return _marginal_group_loglik(post, self, max_bytes)
 
 
-def rows_of(post, X=None, y=None, groups=None) -> Rows:
-    """The rows of ``post``: explicit (X, y, groups) if given, else the data the Posterior remembers."""
+def rows_of(post, X=None, y=None, groups=None):
+    """The rows of ``post`` as its model kind reads them (explicit X, y, groups, or the remembered data)."""
+    return registry.of_posterior(post).rows(post, X, y, groups)
+
+
+def fitted_codes(post, labels_in, n: int) -> np.ndarray:
+    """Each row's index into the fitted groups (``post.coords["group"]``); unknown labels are refused."""
+    codes0, labels = encode_groups(labels_in, n)
+    lookup = {lab: j for j, lab in enumerate(post.coords["group"])}
+    unknown = [lab for lab in labels.tolist() if lab not in lookup]
+    if unknown:
+        raise ValueError(f"group label(s) {unknown[:5]} were not in the fitted data; the pointwise "
+                         "log-likelihood is defined for the fitted groups only")
+    return np.array([lookup[lab] for lab in labels.tolist()], dtype=np.int64)[codes0]
+
+
+def design_rows(post, X=None, y=None, groups=None, *, grouped: bool = False) -> Rows:
+    """Rows for a model with one coefficient vector (``grouped=False``) or one per group of one factor."""
     attrs = post.attrs
     if "names" not in attrs or "intercept" not in attrs:
         raise ValueError("this Posterior does not record its design (names/intercept), so its likelihood "
                          "cannot be evaluated")
-    hier = is_hierarchical(post)
     p = len(attrs["names"])
-    vi = list(attrs["varying_index"]) if hier else list(range(p))
-    pi = list(attrs["pooled_index"]) if hier else []
+    vi = list(attrs["varying_index"]) if grouped else list(range(p))
+    pi = list(attrs["pooled_index"]) if grouped else []
     if X is None and y is None:
         data = getattr(post, "data", None)
         if data is None:
             raise ValueError("this Posterior does not hold the data it was sampled from (it was loaded from disk, "
-                             "or built by hand): pass X=, y=" + (" and groups=" if hier else ""))
-        codes = data.codes if hier else np.zeros(data.y.shape[0], dtype=np.int64)
-        return Rows(data.X, data.y, np.asarray(codes, dtype=np.int64), bool(attrs["intercept"]), vi, pi, hier)
+                             "or built by hand): pass X=, y=" + (" and groups=" if grouped else ""))
+        codes = data.codes if grouped else np.zeros(data.y.shape[0], dtype=np.int64)
+        return Rows(data.X, data.y, np.asarray(codes, dtype=np.int64), bool(attrs["intercept"]), vi, pi, grouped)
     if X is None or y is None:
         raise ValueError("pass both X= and y= (or neither, to use the data the Posterior was sampled from)")
-    from ..io.api import is_dask
-
+    if grouped and groups is None:
+        raise ValueError("the hierarchical model's likelihood needs groups= (one label per row)")
     if is_dask(X) or is_dask(y) or (groups is not None and is_dask(groups)):
-        return _dask_rows(post, X, y, groups, hier, vi, pi, p)
+        return _dask_rows(post, X, y, groups if grouped else None, grouped, vi, pi, p)
     design = as_design(X, y, attrs["intercept"])
     if len(design.names) != p:
         raise ValueError(f"X gives {len(design.names)} coefficients {design.names}; the posterior was fitted "
                          f"with {p}: {attrs['names']}")
-    if hier:
-        if groups is None:
-            raise ValueError("the hierarchical model's likelihood needs groups= (one label per row)")
-        from ..hierarchical import encode_groups
-
-        codes0, labels = encode_groups(groups, design.n)
-        lookup = {lab: j for j, lab in enumerate(post.coords["group"])}
-        unknown = [lab for lab in labels.tolist() if lab not in lookup]
-        if unknown:
-            raise ValueError(f"group label(s) {unknown[:5]} were not in the fitted data; the pointwise "
-                             "log-likelihood is defined for the fitted groups only")
-        codes = np.array([lookup[lab] for lab in labels.tolist()], dtype=np.int64)[codes0]
-    else:
-        codes = np.zeros(design.n, dtype=np.int64)
-    return Rows(design.X, design.y, codes, design.intercept, vi, pi, hier)
+    codes = fitted_codes(post, groups, design.n) if grouped else np.zeros(design.n, dtype=np.int64)
+    return Rows(design.X, design.y, codes, design.intercept, vi, pi, grouped)
 
 
-def _dask_rows(post, X, y, groups, hier, vi, pi, p) -> Rows:
+def _dask_rows(post, X, y, groups, grouped, vi, pi, p) -> Rows:
     """Rows on Dask: X stays lazy (each block of rows is computed when the kernel reaches it, a pass
     over the data); y and the group labels (n values each, smaller than the log-likelihood) are read."""
     import dask.array as da
@@ -128,19 +147,10 @@ def _dask_rows(post, X, y, groups, hier, vi, pi, p) -> Rows:
     if y.shape[0] != X.shape[0]:
         raise ValueError(f"y has {y.shape[0]} rows but X has {X.shape[0]}")
     codes = np.zeros(y.shape[0], dtype=np.int64)
-    if hier:
-        if groups is None:
-            raise ValueError("the hierarchical model's likelihood needs groups= (one label per row)")
-        from ..hierarchical import encode_groups
-
+    if grouped:
         labels_in = groups.compute() if hasattr(groups, "compute") else groups
-        codes0, labels = encode_groups(labels_in, y.shape[0])
-        lookup = {lab: j for j, lab in enumerate(post.coords["group"])}
-        unknown = [lab for lab in labels.tolist() if lab not in lookup]
-        if unknown:
-            raise ValueError(f"group label(s) {unknown[:5]} were not in the fitted data")
-        codes = np.array([lookup[lab] for lab in labels.tolist()], dtype=np.int64)[codes0]
-    return Rows(X.astype(np.float64), y, codes, bool(attrs["intercept"]), vi, pi, hier)
+        codes = fitted_codes(post, labels_in, y.shape[0])
+    return Rows(X.astype(np.float64), y, codes, bool(attrs["intercept"]), vi, pi, grouped)
 
 
 @dataclass
@@ -160,10 +170,10 @@ class Params:
         return self.beta, self.alpha, self.sigma2, self.log_sigma2
 
 
-def params_of(post) -> Params:
+def params_of(post, rows: Rows) -> Params:
     C, D = post.nchains, post.ndraws
     S = C * D
-    if is_hierarchical(post):
+    if rows.grouped:
         if "beta" not in post:
             raise ValueError("the posterior was sampled with store_beta=False; the pointwise log-likelihood "
                              "needs the group coefficients beta")
@@ -273,10 +283,14 @@ def pointwise_loglik(post, X=None, y=None, groups=None, *, by: str = "obs", back
     """
     if by not in ("obs", "group"):
         raise ValueError(f"by must be 'obs' or 'group', got {by!r}")
-    rows = rows_of(post, X, y, groups)
-    if by == "group" and not rows.hierarchical:
+    return rows_of(post, X, y, groups).loglik(post, by=by, backend=backend, max_bytes=max_bytes)
+
+
+def _kernel_loglik(post, rows: Rows, by, backend, max_bytes) -> np.ndarray:
+    """pointwise_loglik on kernel rows (one coefficient vector, or one per group)."""
+    if by == "group" and not rows.grouped:
         raise ValueError("by='group' (leave-one-group-out) needs a hierarchical posterior")
-    prm = params_of(post)
+    prm = params_of(post, rows)
     S = prm.beta.shape[0]
     if by == "group":
         J = prm.beta.shape[1]
@@ -308,8 +322,11 @@ def posterior_predictive_draws(post, X=None, y=None, groups=None, *, seed=None, 
     blocks of rows whose size depends on the number of draws only, so chain c's replicates do
     not depend on the number of chains.
     """
-    rows = rows_of(post, X, y, groups)
-    prm = params_of(post)
+    return rows_of(post, X, y, groups).replicate(post, seed=seed, backend=backend, max_bytes=max_bytes)
+
+
+def _kernel_replicate(post, rows: Rows, seed, backend, max_bytes) -> np.ndarray:
+    prm = params_of(post, rows)
     C, D = prm.chains, prm.draws
     check_size("posterior predictive", C, D, rows.n, max_bytes)
     ss = seed if isinstance(seed, np.random.SeedSequence) else np.random.SeedSequence(seed)
@@ -342,9 +359,10 @@ def marginal_group_loglik(post, X=None, y=None, groups=None, *, max_bytes=None) 
     digits.  The importance ratios of leave-one-group-out then depend on the hyperparameters only,
     which PSIS handles far better than the conditional sum over the group's rows (docs/maths.md 11.4).
     """
-    if not is_hierarchical(post):
-        raise ValueError("the marginal group log-likelihood needs a hierarchical posterior")
-    rows = rows_of(post, X, y, groups)
+    return rows_of(post, X, y, groups).group_loglik(post, max_bytes=max_bytes)
+
+
+def _marginal_group_loglik(post, rows: Rows, max_bytes) -> np.ndarray:
     C, D = post.nchains, post.ndraws
     S = C * D
     q = len(rows.vi)

@@ -4,9 +4,12 @@ Needs the optional extra ``pip install "gibbsreg[formula]"`` (formulaic and pand
 this subpackage does not import them, calling it does.  See docs/formulas.md.
 """
 
+from ..registry import register_encoder
 from .design import INSTALL_HINT, FormulaDesign, build_design, newdata_rows
 from .model import FormulaModel, default_group_covariance, factor_arguments, model
 from .parse import FactorSpec, GroupTerm, ParsedFormula, factor_specs, parse_formula
+
+register_encoder("formula", newdata_rows)
 
 __all__ = [
     "INSTALL_HINT",

@@ -167,12 +167,12 @@ def model(formula: str, data, prior=None, **options) -> FormulaModel:
     design = build_design(formula, data)
     factors = design.factors
     if not factors:
-        from ..flat import LinearRegression
+        from ..models.flat import LinearRegression
 
         _check_options(options, FLAT_OPTIONS, "a flat formula (no group term)")
         return FormulaModel(design, LinearRegression(prior=prior, intercept=design.intercept))
     if len(factors) == 1:
-        from ..hierarchical import HierarchicalPrior, HierarchicalRegression
+        from ..models.hierarchical import HierarchicalPrior, HierarchicalRegression
 
         _check_options(options, HIER_OPTIONS, "a formula with one grouping factor")
         if prior is None:
@@ -186,15 +186,8 @@ def model(formula: str, data, prior=None, **options) -> FormulaModel:
         varying = _design_order(design, factors[0].columns)
         return FormulaModel(design, HierarchicalRegression(prior=prior, varying=varying, intercept=design.intercept,
                                                            **options), iw_default)
-    import gibbsreg
+    from ..models.crossed import CrossedRegression as Crossed, Factor as FactorCls
 
-    Crossed = getattr(gibbsreg, "CrossedRegression", None)
-    FactorCls = getattr(gibbsreg, "Factor", None)
-    names = [f.name for f in factors]
-    if Crossed is None or FactorCls is None:
-        raise ValueError(f"formula {formula!r} has {len(factors)} grouping factors {names}; several grouping "
-                         "factors (crossed or nested) need gibbsreg.CrossedRegression, which this installation "
-                         "does not have")
     args = factor_arguments(design)
     model_ = Crossed(factors=[FactorCls(a["name"], varying=a["varying"], tau=a["tau"]) for a in args],
                      prior=prior, intercept=design.intercept, **options)

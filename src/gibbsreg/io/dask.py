@@ -9,8 +9,23 @@ import math
 import numpy as np
 
 from ..data import check_labels
-from .api import is_dask, require_dask
 from .stats import FlatStats, GroupedStats, augmented, check_finite_block, merge
+
+DASK_EXTRA = 'pip install "gibbsreg[dask]"'
+
+
+def is_dask(obj) -> bool:
+    """True for dask arrays / DataFrames / Series, without importing dask."""
+    mod = type(obj).__module__ or ""
+    return mod.startswith("dask.") or mod.startswith("dask_expr") or hasattr(obj, "__dask_graph__")
+
+
+def require_dask(what: str):
+    try:
+        import dask  # noqa: F401
+        import dask.array  # noqa: F401
+    except ImportError:
+        raise ValueError(f"{what} needs Dask, which is not installed; install it with {DASK_EXTRA}") from None
 
 FAN_IN = 8
 
@@ -227,7 +242,7 @@ def frame_stats(df, y: str, x=None, groups=None, *, intercept: bool = True, wher
     needed = _needed_columns(cols, y, x, groups, where or "the data frame")
     xcols = needed[1:len(needed) - (groups is not None)]
     if not is_dask(df):
-        from .api import memory_stats
+        from .memory import memory_stats
 
         return memory_stats(df[xcols], df[y], None if groups is None else df[groups], intercept=intercept)
     return dask_stats(df[xcols], df[y], None if groups is None else df[groups], intercept=intercept)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import glob
 import os
 
-from .api import DASK_EXTRA, is_dask
+from .dask import DASK_EXTRA, is_dask
 from .dask import _needed_columns, frame_stats, part_stats, tree_reduce
 
 PARQUET = (".parquet", ".pq", ".parq")

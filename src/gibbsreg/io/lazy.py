@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .api import require_dask
+from .dask import require_dask
 
 
 def _chunk_sizes(n: int, chunks) -> list[int]:

@@ -488,7 +488,7 @@ class GroupedStats(_StatsBase):
     def to_group_stats(self, order, beta_ref):
         """gibbsreg.hierarchical.GroupStats: per-group Z_j'Z_j, Z_j'r0_j, r0_j'r0_j, n_j with Z = F[:, order] / rms,
         F = [1, X] (or X), r0 = y - F beta_ref; rms the pooled root-mean-squares of F's columns."""
-        from ..hierarchical import GroupStats
+        from .groups import GroupStats
 
         pooled = self.pooled
         k = int(self.intercept)

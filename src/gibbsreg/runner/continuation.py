@@ -8,6 +8,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .. import registry
 from .chunks import run_chains
 from .spec import ChainSpec, Converged, run_options
 
@@ -88,10 +89,10 @@ def resume(source, X=None, y=None, groups=None, *, stats=None, model=None, draws
     if state is None:
         raise ValueError(f"{'this posterior' if path is None else repr(str(path))} carries no sampler state, "
                          "so it cannot be resumed")
+    kind = registry.get(state.kind)
     if (X is None or y is None) and stats is None:
-        raise ValueError("resume needs the data the run was made with: resume(source, X, y"
-                         + (", groups)" if state.kind == "hierarchical" else ")")
-                         + " (the checkpoint holds the statistics' fingerprint, not the rows)")
+        raise ValueError(f"resume needs the data the run was made with: resume(source, {kind.data})"
+                         " (the checkpoint holds the statistics' fingerprint, not the rows)")
     cfg = state.config
     if checkpoint is None and path is not None and cfg.get("checkpoint") and not path.is_dir():
         checkpoint = str(path)
@@ -99,57 +100,5 @@ def resume(source, X=None, y=None, groups=None, *, stats=None, model=None, draws
         checkpoint = None
     if checkpoint_every is None:
         checkpoint_every = float(cfg.get("checkpoint_every", 60.0))
-    kw = dict(draws=draws, until=until, checkpoint=checkpoint, checkpoint_every=checkpoint_every, store=store,
-              backend=backend, progress=progress)
-    if state.kind == "conjugate":
-        from ..conjugate import ConjugatePosterior
-        from ..io.api import model_stats, remembered_rows
-
-        if draws is None:
-            raise ValueError("the exact sampler's runs are always complete; pass draws=N to add N draws per chain")
-        source = model_stats(X, y, stats=stats, intercept=bool(post.attrs.get("intercept", True)), who="resume")
-        cp = ConjugatePosterior(source, source.to_sufficient(), post.attrs["prior"], remembered_rows(X, y))
-        return cp.resume(post, draws=draws)
-    if state.kind == "flat":
-        from ..flat import LinearRegression, flat_spec
-        from ..io.api import model_stats, remembered_rows
-        from ..priors import ResolvedExchangeable
-
-        if model is not None:
-            if not isinstance(model, LinearRegression):
-                raise ValueError(f"this is a LinearRegression run; got a {type(model).__name__} model")
-            return model.resume(post, X, y, stats=stats, **kw)
-        prior = post.attrs["prior"]
-        source = model_stats(X, y, stats=stats, intercept=bool(cfg.get("intercept", True)), who="resume")
-        stats = source.to_sufficient(center=not isinstance(prior, ResolvedExchangeable))
-        spec = flat_spec(stats, prior, source.names, source.n, bool(cfg.get("intercept", True)), None,
-                         cfg.get("init_superchains"), cfg.get("dtype", "float64"))
-        resumed = resume_run(post, spec, **kw)
-        resumed.data = remembered_rows(X, y)
-        return resumed
-    if state.kind == "crossed":
-        from ..factors import CrossedRegression
-
-        if not isinstance(model, CrossedRegression):
-            raise ValueError("resuming a CrossedRegression run needs its model: resume(source, X, y, groups, "
-                             "model=CrossedRegression([...factors...]))")
-        if stats is not None:
-            raise ValueError("the crossed model runs on its cell statistics from the rows: pass X, y and groups")
-        return model.resume(post, X, y, groups, **kw)
-    from ..hierarchical import HierarchicalRegression, hier_spec
-
-    if model is not None:
-        if not isinstance(model, HierarchicalRegression):
-            raise ValueError(f"this is a HierarchicalRegression run; got a {type(model).__name__} model")
-        return model.resume(post, X, y, groups, stats=stats, **kw)
-    if groups is None and stats is None:
-        raise ValueError("resuming a hierarchical run needs groups: resume(source, X, y, groups)")
-    rebuilt = HierarchicalRegression(varying=cfg["varying"], intercept=cfg["intercept"], sampler=cfg["sampler"])
-    design, labels, vi, pi, flat_stats, gs = rebuilt._entry(X, y, groups, stats, who="resume")
-    spec = hier_spec(gs, post.attrs["prior"], design, labels, vi, pi, cfg["sampler"], cfg["store_beta"], None,
-                     cfg.get("init_superchains"))
-    resumed = resume_run(post, spec, **kw)
-    from ..io.api import remembered_rows
-
-    resumed.data = remembered_rows(X, y, groups, labels.tolist())
-    return resumed
+    return kind.resume(post, X, y, groups, stats=stats, model=model, draws=draws, until=until, checkpoint=checkpoint,
+                       checkpoint_every=checkpoint_every, store=store, backend=backend, progress=progress)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..posterior import Posterior
+from ...posterior import Posterior
 
 
 # ---------------------------------------------------------------------------------------------
@@ -58,7 +58,7 @@ def predict_crossed(post, full: np.ndarray, groups, rng):
 def plot_forest_factors(post, factors=None, **kwargs):
     """One forest plot per factor (list of Figures): every level's effects, one panel per coefficient;
     the first factor's panels carry the posterior mean of mu.  kwargs go to plots.plot_forest."""
-    from ..plots import plot_forest
+    from ...plots import plot_forest
 
     names = post.attrs.get("factors") if factors is None else ([factors] if isinstance(factors, str) else factors)
     if not names:

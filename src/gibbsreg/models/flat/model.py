@@ -8,14 +8,14 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from . import reference
-from .data import SufficientStats
-from .io.api import model_stats, remembered_rows
-from .posterior import Posterior
-from .priors import Exchangeable, ResolvedExchangeable, ResolvedPrior, SemiConjugate, _GaussianIGPrior
-from .sampling import chain_streams, check_draws_dtype, check_sampling_args, chunk_runner, drive
-from .runner import ChainSpec, copy_draws, new_state, run_chains, run_options
-from .runstate import fingerprint as make_fingerprint
+from ... import reference
+from ...data import SufficientStats
+from ...io.api import model_stats, remembered_rows
+from ...posterior import Posterior
+from ...priors import Exchangeable, ResolvedExchangeable, ResolvedPrior, SemiConjugate, _GaussianIGPrior
+from ...sampling import chain_streams, check_draws_dtype, check_sampling_args, chunk_runner, drive
+from ...runner import ChainSpec, copy_draws, new_state, run_chains, run_options
+from ...runstate import fingerprint as make_fingerprint
 
 MAX_CHUNK_ELEMENTS = 1 << 22  # bound on chains * chunk iterations * values drawn per iteration (NumPy path)
 
@@ -198,7 +198,7 @@ def run_flat(problem: FlatProblem, streams, *, draws, warmup, thin, backend, pro
     state = (gamma_state, sigma2_state, mu_state, tau2_state, lam_state)
 
     def load_kernel():
-        from .kernels.flat import flat_gibbs
+        from ...kernels.flat import flat_gibbs
 
         return flat_gibbs
 
@@ -248,7 +248,7 @@ def flat_spec(stats: SufficientStats, prior, names, n: int, intercept: bool, see
             copy_draws(src["tau2"], dest["tau2"])
 
     def load_kernel():
-        from .kernels.flat import flat_gibbs
+        from ...kernels.flat import flat_gibbs
 
         return flat_gibbs
 
@@ -352,7 +352,7 @@ class LinearRegression:
         The result holds the old draws followed by the new ones and equals, bit for bit, one
         uninterrupted run of the total length with the same seed.
         """
-        from .runner import resume_run
+        from ...runner import resume_run
 
         t0 = time.perf_counter()
         source, suff, prior = self._entry(X, y, stats, who="LinearRegression.resume")
@@ -364,3 +364,22 @@ class LinearRegression:
                              setup_seconds=time.perf_counter() - t0)
         resumed.data = remembered_rows(X, y)
         return resumed
+
+
+def resume_flat(post, X=None, y=None, groups=None, *, stats=None, model=None, **options) -> Posterior:
+    """The flat kind's ``resume`` hook: continue ``post`` with ``model`` or the model its settings describe."""
+    if model is not None:
+        if not isinstance(model, LinearRegression):
+            raise ValueError(f"this is a LinearRegression run; got a {type(model).__name__} model")
+        return model.resume(post, X, y, stats=stats, **options)
+    from ...runner import resume_run
+
+    cfg = post.state.config
+    prior = post.attrs["prior"]
+    source = model_stats(X, y, stats=stats, intercept=bool(cfg.get("intercept", True)), who="resume")
+    suff = source.to_sufficient(center=not isinstance(prior, ResolvedExchangeable))
+    spec = flat_spec(suff, prior, source.names, source.n, bool(cfg.get("intercept", True)), None,
+                     cfg.get("init_superchains"), cfg.get("dtype", "float64"))
+    resumed = resume_run(post, spec, **options)
+    resumed.data = remembered_rows(X, y)
+    return resumed

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..reference import gamma_block, gaussian_draw, normal_block
+from ...reference import gamma_block, gaussian_draw, normal_block
 from .priors import TAU_HALFCAUCHY, TAU_INVGAMMA, TAU_INVWISHART
 from .problem import crossed_gamma_shapes, crossed_normal_count
 

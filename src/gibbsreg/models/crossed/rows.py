@@ -12,17 +12,41 @@ import math
 
 import numpy as np
 
-from ..data import as_design
-from ..sampling import no_huge_pages
-from .loglik import block_rows, check_size
+from ...data import as_design
+from ...sampling import no_huge_pages
+from ...analysis.loglik import block_rows, check_size
 
 
-def is_crossed(post) -> bool:
-    return post.attrs.get("model_kind") == "crossed"
+class CrossedRows:
+    """The crossed model's rows (the interface of gibbsreg.analysis.loglik.Rows): X (n, p_x), y (n,),
+    codes (n, F) the level of each row in every factor."""
+
+    def __init__(self, X, y, codes, intercept: bool):
+        self.X, self.y, self.codes, self.intercept = X, y, codes, bool(intercept)
+
+    @property
+    def n(self) -> int:
+        return self.y.shape[0]
+
+    def labels(self, post) -> dict:
+        return {f"{name}_label": np.asarray(post.coords[f"{name}_level"])[self.codes[:, f]]
+                for f, name in enumerate(post.attrs["factors"])}
+
+    def loglik(self, post, *, by="obs", backend="numba", max_bytes=None):
+        if by != "obs":
+            raise ValueError("leave-one-group-out (by='group') is available for one grouping factor; the crossed "
+                             "model has the pointwise log-likelihood (by='obs')")
+        return crossed_pointwise_loglik(post, self, max_bytes=max_bytes)
+
+    def replicate(self, post, *, seed=None, backend="numba", max_bytes=None):
+        return crossed_predictive(post, self, seed=seed, max_bytes=max_bytes)
+
+    def group_loglik(self, post, *, max_bytes=None):
+        return self.loglik(post, by="group")
 
 
-def crossed_rows(post, X=None, y=None, groups=None):
-    """(X (n, p_x), y (n,), codes (n, F)): explicit rows, or the data the Posterior remembers."""
+def crossed_rows(post, X=None, y=None, groups=None) -> CrossedRows:
+    """Explicit rows (X, y, groups: {factor: labels}), or the data the Posterior remembers."""
     attrs = post.attrs
     factors = attrs["factors"]
     if X is None and y is None:
@@ -30,7 +54,8 @@ def crossed_rows(post, X=None, y=None, groups=None):
         if data is None:
             raise ValueError("this Posterior does not hold the data it was sampled from (it was loaded from disk): "
                              "pass X=, y= and groups={factor: labels}")
-        return data.X, data.y, np.asarray(data.codes, dtype=np.int64).reshape(len(data.y), len(factors))
+        codes = np.asarray(data.codes, dtype=np.int64).reshape(len(data.y), len(factors))
+        return CrossedRows(data.X, data.y, codes, attrs["intercept"])
     if X is None or y is None or groups is None:
         raise ValueError("pass X=, y= and groups={factor: labels} together (or none, to use the remembered data)")
     design = as_design(X, y, attrs["intercept"])
@@ -51,7 +76,7 @@ def crossed_rows(post, X=None, y=None, groups=None):
             raise ValueError(f"factor {name!r}: level(s) {unknown[:5]} were not in the fitted data; the pointwise "
                              "log-likelihood is defined for the fitted levels only")
         codes[:, f] = [lookup[lab] for lab in labels]
-    return design.X, design.y, codes
+    return CrossedRows(design.X, design.y, codes, attrs["intercept"])
 
 
 def _mean_block(post, full: np.ndarray, codes: np.ndarray) -> np.ndarray:
@@ -81,9 +106,9 @@ def _blocks(post, X, codes, intercept):
         yield sl, _mean_block(post, full, codes[sl])
 
 
-def crossed_pointwise_loglik(post, X=None, y=None, groups=None, *, max_bytes=None) -> np.ndarray:
+def crossed_pointwise_loglik(post, rows: CrossedRows, *, max_bytes=None) -> np.ndarray:
     """log p(y_i | theta^(c,d)) shaped (chains, draws, n), in blocks of rows after a size check."""
-    Xr, yr, codes = crossed_rows(post, X, y, groups)
+    Xr, yr, codes = rows.X, rows.y, rows.codes
     C, D, n = post.nchains, post.ndraws, yr.shape[0]
     check_size("log-likelihood", C, D, n, max_bytes)
     sigma2 = post["sigma2"].reshape(C * D, 1)
@@ -95,9 +120,9 @@ def crossed_pointwise_loglik(post, X=None, y=None, groups=None, *, max_bytes=Non
     return out.reshape(C, D, n)
 
 
-def crossed_predictive(post, X=None, y=None, groups=None, *, seed=None, max_bytes=None) -> np.ndarray:
+def crossed_predictive(post, rows: CrossedRows, *, seed=None, max_bytes=None) -> np.ndarray:
     """Replicated data (chains, draws, n): mean_i + sigma z, chain c's noise from its own generator."""
-    Xr, yr, codes = crossed_rows(post, X, y, groups)
+    Xr, yr, codes = rows.X, rows.y, rows.codes
     C, D, n = post.nchains, post.ndraws, yr.shape[0]
     check_size("posterior predictive", C, D, n, max_bytes)
     ss = seed if isinstance(seed, np.random.SeedSequence) else np.random.SeedSequence(seed)

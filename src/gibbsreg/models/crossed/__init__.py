@@ -24,12 +24,18 @@ redraws every diagonal factor scale in the non-centred parameterisation, which f
 mixing of a factor variance near zero (docs/maths.md section 12.6).
 """
 
+from ...registry import ModelKind, register
 from .cells import CellStats, cell_stats, encode_factor, factor_columns, interaction_labels
-from .model import CrossedRegression
+from .model import CrossedRegression, resume_crossed
 from .predict import plot_forest_factors, predict_crossed
 from .priors import CrossedPrior, Factor, ResolvedCrossedPrior, resolve_crossed_prior
 from .problem import CrossedProblem, crossed_problem
+from .rows import crossed_rows
 
-__all__ = ["CellStats", "CrossedPrior", "CrossedProblem", "CrossedRegression", "Factor", "ResolvedCrossedPrior",
+KIND = register(ModelKind(
+    name="crossed", model=CrossedRegression, needs="cells", data="X, y, groups", resume=resume_crossed,
+    priors=(ResolvedCrossedPrior,), rows=crossed_rows, predict=predict_crossed))
+
+__all__ = ["KIND", "CellStats", "CrossedPrior", "CrossedProblem", "CrossedRegression", "Factor", "ResolvedCrossedPrior",
            "cell_stats", "crossed_problem", "encode_factor", "factor_columns", "interaction_labels",
            "plot_forest_factors", "predict_crossed", "resolve_crossed_prior"]

@@ -7,9 +7,10 @@ import time
 
 import numpy as np
 
-from ..data import as_design, sufficient_stats
-from ..posterior import FittedData, Posterior
-from ..sampling import chain_streams, check_sampling_args
+from ...data import as_design, sufficient_stats
+from ...io.rows import FittedData
+from ...posterior import Posterior
+from ...sampling import chain_streams, check_sampling_args
 from .priors import MAX_CHUNK_ELEMENTS, TAU_HALFCAUCHY, CrossedPrior, Factor, resolve_crossed_prior
 from .cells import cell_stats, factor_columns
 from .problem import CrossedProblem, crossed_problem
@@ -141,7 +142,7 @@ class CrossedRegression:
         first factor, and ``sigma2`` (chains, draws).  ``groups``: {factor name: labels} or a DataFrame.
         ``until``, ``checkpoint``, ``checkpoint_every`` and ``store`` as in LinearRegression.sample;
         ``model.resume(post, X, y, groups, draws=N)`` continues the run exactly."""
-        from ..runner import new_state, run_chains, run_options
+        from ...runner import new_state, run_chains, run_options
 
         chains, draws, warmup, thin, backend = check_sampling_args(chains, draws, warmup, thin, backend)
         options = run_options(until, checkpoint, checkpoint_every, store, progress)
@@ -158,7 +159,7 @@ class CrossedRegression:
                checkpoint_every: float = 60.0, store=None, backend: str | None = None,
                progress: bool = True) -> Posterior:
         """Continue the run that made ``post`` (same data, factors and prior); see LinearRegression.resume."""
-        from ..runner import resume_run
+        from ...runner import resume_run
 
         t0 = time.perf_counter()
         spec, design, codes = self._spec(X, y, groups, None)
@@ -178,8 +179,8 @@ class CrossedRegression:
 def crossed_spec(problem: CrossedProblem, design, prior, levels, vidx, pidx, factors, sampler, intercept, seed=None):
     """The crossed model under the run driver: kernel, state, outputs and the element-wise map from the
     scaled coordinates (theta' = D (theta - ref)) to the posterior's."""
-    from ..runner import ChainSpec, copy_draws
-    from ..runstate import fingerprint as make_fingerprint
+    from ...runner import ChainSpec, copy_draws
+    from ...runstate import fingerprint as make_fingerprint
 
     D, ref = problem.stats.scale, problem.stats.ref
     K = len(problem.J)
@@ -234,7 +235,7 @@ def crossed_spec(problem: CrossedProblem, design, prior, levels, vidx, pidx, fac
         return {"b": b, "alpha": alpha, "mu": mu, "Sinv": Sinv, "lam": lam, "sigma2": sigma2}
 
     def load_kernel():
-        from ..kernels.crossed import crossed_gibbs
+        from ...kernels.crossed import crossed_gibbs
 
         return crossed_gibbs
 
@@ -267,3 +268,13 @@ def crossed_spec(problem: CrossedProblem, design, prior, levels, vidx, pidx, fac
         coords=coords, attrs=attrs,
         failure_message="a conditional precision matrix lost positive definiteness; rescale the data or the prior",
         numpy_iter_values=nb + 4 * cells * G_width(problem), numpy_max_elements=MAX_CHUNK_ELEMENTS)
+
+
+def resume_crossed(post, X=None, y=None, groups=None, *, stats=None, model=None, **options) -> Posterior:
+    """The crossed kind's ``resume`` hook (the factors are not saved with the run: pass the model)."""
+    if not isinstance(model, CrossedRegression):
+        raise ValueError("resuming a CrossedRegression run needs its model: resume(source, X, y, groups, "
+                         "model=CrossedRegression([...factors...]))")
+    if stats is not None:
+        raise ValueError("the crossed model runs on its cell statistics from the rows: pass X, y and groups")
+    return model.resume(post, X, y, groups, **options)

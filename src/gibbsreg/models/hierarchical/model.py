@@ -18,15 +18,15 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from . import reference
-from .data import as_design, check_labels, row_chunks, sufficient_stats
-from .io.api import model_stats, remembered_rows
-from .posterior import Posterior
-from .priors import (DEFAULT_A, DEFAULT_B_FRACTION, SLOPE_SCALE, HalfCauchy, InvGamma, InvWishart, _finite_array,
+from ... import reference
+from ...io.api import memory_stats, model_stats, remembered_rows
+from ...io.groups import GroupStats, encode_groups
+from ...posterior import Posterior
+from ...priors import (DEFAULT_A, DEFAULT_B_FRACTION, SLOPE_SCALE, HalfCauchy, InvGamma, InvWishart, _finite_array,
                      _positive_vector, _vec, resolve_group_scale)
-from .sampling import chain_streams, check_sampling_args
-from .runner import ChainSpec, copy_draws, new_state, run_chains, run_options
-from .runstate import fingerprint as make_fingerprint
+from ...sampling import chain_streams, check_sampling_args
+from ...runner import ChainSpec, copy_draws, new_state, run_chains, run_options
+from ...runstate import fingerprint as make_fingerprint
 
 MAX_CHUNK_ELEMENTS = 1 << 23
 GROUP_PARALLEL_MIN = 512  # groups from which a chain's groups are shared between threads
@@ -163,92 +163,6 @@ def resolve_hierarchical_prior(prior: HierarchicalPrior, stats, names, varying_i
     else:
         res.update(sigma_a=float(prior.sigma.a), sigma_b=float(prior.sigma.b))
     return ResolvedHierarchicalPrior(defaults=defaults, **res)
-
-
-# ---------------------------------------------------------------------------------------------
-# groups and per-group sufficient statistics
-
-
-def encode_groups(groups, n: int, min_groups: int = 2):
-    """Integer codes (n,) and labels (J,) ordered as numpy.unique orders them; validates labels."""
-    if groups is None:
-        raise ValueError("groups is None; pass a length-n array of group labels")
-    categorical = getattr(groups, "cat", None) if str(getattr(groups, "dtype", "")) == "category" else None
-    if categorical is None and hasattr(groups, "categories") and hasattr(groups, "codes"):
-        categorical = groups  # a bare pandas.Categorical
-    if categorical is not None:
-        categories = list(categorical.categories)
-        codes = np.asarray(categorical.codes)
-        if (codes < 0).any():
-            raise ValueError(f"groups has a missing (NaN) label at row {int(np.argmax(codes < 0))}")
-        counts = np.bincount(codes, minlength=len(categories))
-        if (counts == 0).any():
-            empty = [categories[i] for i in np.flatnonzero(counts == 0)]
-            raise ValueError(f"group label(s) {empty[:5]} have no rows (an empty group); remove unused categories")
-        labels = np.asarray(categories)
-    else:
-        g = np.asarray(groups.to_numpy() if hasattr(groups, "to_numpy") else groups)
-        if g.ndim != 1:
-            raise ValueError(f"groups must be 1-D with one label per row; got shape {g.shape}")
-        if g.shape[0] != n:
-            raise ValueError(f"groups has {g.shape[0]} labels but X has {n} rows; they must match")
-        check_labels(g, "groups")
-        if g.dtype.kind == "O":
-            try:
-                g = g.astype(str) if all(isinstance(v, str) for v in g) else g
-            except TypeError:
-                pass
-        try:
-            labels, codes = np.unique(g, return_inverse=True)
-        except TypeError:
-            raise ValueError("group labels must be mutually comparable (all numbers or all strings)") from None
-        codes = codes.reshape(-1)
-    if codes.shape[0] != n:
-        raise ValueError(f"groups has {codes.shape[0]} labels but X has {n} rows; they must match")
-    if len(labels) < min_groups:  # statistics of one chunk may hold a single group; a model needs two
-        raise ValueError(f"the hierarchical model needs at least 2 groups; got {len(labels)}")
-    return codes.astype(np.int64), labels
-
-
-@dataclass
-class GroupStats:
-    """Per-group statistics in scaled coordinates, coefficients ordered (varying..., pooled...)."""
-
-    G: np.ndarray  # (J, p, p)
-    h: np.ndarray  # (J, p)
-    rr: np.ndarray  # (J,)
-    n: np.ndarray  # (J,) float
-    scale: np.ndarray  # (p,) column root-mean-squares, in (varying, pooled) order
-    theta_ref: np.ndarray  # (p,) complete-pooling reference point, same order
-
-
-def group_stats(design, codes, J, order, theta_ref) -> GroupStats:
-    """One pass over the rows sorted by group: Z_j'Z_j, Z_j'r0_j, r0_j'r0_j, n_j (no loop over groups)."""
-    p = design.p
-    sort = np.argsort(codes, kind="stable")
-    sq = np.zeros(p)
-    for rows in row_chunks(design.n, p):
-        full = design.full_matrix(rows)
-        sq += (full**2).sum(axis=0)
-    rms = np.sqrt(sq / design.n)
-    rms = np.where(rms > 0, rms, 1.0)[order]
-    ref = theta_ref[order]
-    G = np.zeros((J, p, p))
-    h = np.zeros((J, p))
-    rr = np.zeros(J)
-    nj = np.bincount(codes, minlength=J).astype(float)
-    for rows in row_chunks(design.n, p * p):
-        idx = sort[rows]
-        full = design.full_matrix(idx)[:, order]
-        r0 = design.y[idx] - full @ ref
-        Z = full / rms
-        c = codes[idx]
-        starts = np.flatnonzero(np.r_[True, c[1:] != c[:-1]])
-        ids = c[starts]
-        G[ids] += np.add.reduceat(Z[:, :, None] * Z[:, None, :], starts, axis=0)
-        h[ids] += np.add.reduceat(Z * r0[:, None], starts, axis=0)
-        rr[ids] += np.add.reduceat(r0 * r0, starts)
-    return GroupStats(0.5 * (G + np.swapaxes(G, 1, 2)), h, rr, nj, rms, ref)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -419,7 +333,7 @@ class HierarchicalRegression:
                until=None, checkpoint=None, checkpoint_every: float = 60.0, store=None, backend: str | None = None,
                progress: bool = True) -> Posterior:
         """Continue the run that made ``post`` (same data, groups and prior); see LinearRegression.resume."""
-        from .runner import resume_run
+        from ...runner import resume_run
 
         t0 = time.perf_counter()
         design, labels, varying_idx, pooled_idx, flat_stats, gs = self._entry(X, y, groups, stats,
@@ -474,7 +388,7 @@ def hier_spec(gs: GroupStats, prior: ResolvedHierarchicalPrior, design, labels, 
             copy_draws(src[k].reshape(d.shape), d)
 
     def load_kernel():
-        from .kernels.hier import hier_gibbs
+        from ...kernels.hier import hier_gibbs
 
         return hier_gibbs
 
@@ -554,16 +468,15 @@ def shrinkage(post: Posterior, X, y, groups) -> Shrinkage:
     if post.attrs.get("model_kind") != "hierarchical" or "beta" not in post:
         raise ValueError("shrinkage needs a hierarchical posterior sampled with store_beta=True")
     attrs = post.attrs
-    design = as_design(X, y, attrs["intercept"])
-    if design.names != attrs["names"]:
-        raise ValueError(f"X has coefficients {design.names}, the posterior was fitted with {attrs['names']}")
-    codes, labels = encode_groups(groups, design.n)
+    source = memory_stats(X, y, groups, intercept=attrs["intercept"])
+    if list(source.names) != list(attrs["names"]):
+        raise ValueError(f"X has coefficients {list(source.names)}, the posterior was fitted with {attrs['names']}")
+    labels = source.labels
     if labels.tolist() != post.coords["group"]:
         raise ValueError("the group labels differ from the ones the posterior was fitted with")
     vi, pi = attrs["varying_index"], attrs["pooled_index"]
     order = np.array(vi + pi)
-    flat_stats = sufficient_stats(design)
-    gs = group_stats(design, codes, len(labels), order, flat_stats.transform.beta_ref)
+    gs = source.to_group_stats(order, source.pooled.to_sufficient().transform.beta_ref)
     q = len(vi)
     Gv = gs.G[:, :q, :q]
     est = np.full((len(labels), q), np.nan)
@@ -575,3 +488,23 @@ def shrinkage(post: Posterior, X, y, groups) -> Shrinkage:
         est[good] = gs.theta_ref[:q] + delta / gs.scale[:q]
     return Shrinkage(labels.tolist(), post.coords["coef"], gs.n.astype(int), est,
                      gs.theta_ref[:q].copy(), post["beta"].mean(axis=(0, 1)))
+
+
+def resume_hierarchical(post, X=None, y=None, groups=None, *, stats=None, model=None, **options) -> Posterior:
+    """The hierarchical kind's ``resume`` hook: continue ``post`` with ``model`` or the model its settings describe."""
+    if model is not None:
+        if not isinstance(model, HierarchicalRegression):
+            raise ValueError(f"this is a HierarchicalRegression run; got a {type(model).__name__} model")
+        return model.resume(post, X, y, groups, stats=stats, **options)
+    from ...runner import resume_run
+
+    if groups is None and stats is None:
+        raise ValueError("resuming a hierarchical run needs groups: resume(source, X, y, groups)")
+    cfg = post.state.config
+    rebuilt = HierarchicalRegression(varying=cfg["varying"], intercept=cfg["intercept"], sampler=cfg["sampler"])
+    design, labels, vi, pi, flat_stats, gs = rebuilt._entry(X, y, groups, stats, who="resume")
+    spec = hier_spec(gs, post.attrs["prior"], design, labels, vi, pi, cfg["sampler"], cfg["store_beta"], None,
+                     cfg.get("init_superchains"))
+    resumed = resume_run(post, spec, **options)
+    resumed.data = remembered_rows(X, y, groups, labels.tolist())
+    return resumed

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ..priors import DEFAULT_A, DEFAULT_B_FRACTION, SLOPE_SCALE, HalfCauchy, InvGamma, InvWishart, _finite_array, _vec, resolve_group_scale
+from ...priors import DEFAULT_A, DEFAULT_B_FRACTION, SLOPE_SCALE, HalfCauchy, InvGamma, InvWishart, _finite_array, _vec, resolve_group_scale
 
 
 

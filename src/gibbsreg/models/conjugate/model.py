@@ -8,12 +8,12 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import special, stats as sps
 
-from .data import new_rows
-from .io.api import model_stats, remembered_rows
-from .flat import check_identified, prior_in_sampler_coords
-from .posterior import Posterior, SummaryTable
-from .priors import NormalInverseGamma
-from .sampling import chain_streams
+from ...data import new_rows
+from ...io.api import model_stats, remembered_rows
+from ..flat.model import check_identified, prior_in_sampler_coords
+from ...posterior import Posterior, SummaryTable
+from ...priors import NormalInverseGamma
+from ...sampling import chain_streams
 
 
 @dataclass
@@ -152,7 +152,7 @@ class ConjugatePosterior:
         The Posterior keeps the generators' state: ``resume(post, draws=N)`` appends N more
         draws per chain, equal bit for bit to one call with the total number of draws.
         """
-        from .runstate import RunState, capture_streams, seed_label
+        from ...runstate import RunState, capture_streams, seed_label
 
         for name, v, lo in (("draws", draws, 1), ("chains", chains, 1)):
             if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < lo:
@@ -164,7 +164,7 @@ class ConjugatePosterior:
 
     def resume(self, post: Posterior, draws: int = 1000) -> Posterior:
         """``draws`` more exact draws per chain after those of ``post`` (made by this posterior's sample)."""
-        from .runstate import check_fingerprint, restore_streams
+        from ...runstate import check_fingerprint, restore_streams
 
         state = getattr(post, "state", None)
         if state is None or state.kind != "conjugate":
@@ -176,7 +176,7 @@ class ConjugatePosterior:
         return self._draw(restore_streams(state.rng), state, int(draws), post)
 
     def _fingerprint(self):
-        from .runstate import fingerprint
+        from ...runstate import fingerprint
 
         tr = self._transform
         st = self._stats
@@ -185,8 +185,8 @@ class ConjugatePosterior:
                             "scale": tr.scale, "beta_ref": tr.beta_ref}, self.prior.to_dict())
 
     def _draw(self, streams, state, draws, previous) -> Posterior:
-        from .runner import affine_rows
-        from .runstate import capture_streams
+        from ...runner import affine_rows
+        from ...runstate import capture_streams
 
         p = len(self.names)
         sigma2 = np.stack([self.b_n / g.standard_gamma(self.a_n, draws) for g in streams.gamma])
@@ -264,3 +264,12 @@ def fit_conjugate(X=None, y=None, prior: NormalInverseGamma | None = None, inter
     suff = source.to_sufficient()
     resolved = prior.resolve(suff, source.names)
     return ConjugatePosterior(source, suff, resolved, remembered_rows(X, y))
+
+
+def resume_conjugate(post, X=None, y=None, groups=None, *, stats=None, model=None, draws=None, **options) -> Posterior:
+    """The exact sampler's ``resume`` hook: ``draws`` more iid draws per chain from the same posterior."""
+    if draws is None:
+        raise ValueError("the exact sampler's runs are always complete; pass draws=N to add N draws per chain")
+    source = model_stats(X, y, stats=stats, intercept=bool(post.attrs.get("intercept", True)), who="resume")
+    cp = ConjugatePosterior(source, source.to_sufficient(), post.attrs["prior"], remembered_rows(X, y))
+    return cp.resume(post, draws=draws)

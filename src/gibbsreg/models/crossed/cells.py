@@ -6,7 +6,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..data import check_labels, row_chunks
+from ...data import row_chunks
+from ...io.groups import encode_labels
 
 
 # ---------------------------------------------------------------------------------------------
@@ -15,37 +16,7 @@ from ..data import check_labels, row_chunks
 
 def encode_factor(labels, n: int, name: str):
     """Integer codes (n,) and sorted level labels (J,) of one factor; one level is allowed."""
-    categorical = getattr(labels, "cat", None) if str(getattr(labels, "dtype", "")) == "category" else None
-    if categorical is None and hasattr(labels, "categories") and hasattr(labels, "codes"):
-        categorical = labels
-    if categorical is not None:
-        codes = np.asarray(categorical.codes).astype(np.int64)
-        if codes.shape[0] != n:
-            raise ValueError(f"factor {name!r} has {codes.shape[0]} labels but X has {n} rows; they must match")
-        if (codes < 0).any():
-            raise ValueError(f"factor {name!r} has a missing (NaN) label at row {int(np.argmax(codes < 0))}")
-        levels = np.asarray(list(categorical.categories))
-        counts = np.bincount(codes, minlength=len(levels))
-        if (counts == 0).any():
-            raise ValueError(f"factor {name!r}: level(s) {levels[counts == 0][:5].tolist()} have no rows; "
-                             "remove unused categories")
-        return codes, levels
-    g = np.asarray(labels.to_numpy() if hasattr(labels, "to_numpy") else labels)
-    if g.ndim != 1:
-        raise ValueError(f"factor {name!r}: labels must be 1-D, one per row; got shape {g.shape}")
-    if g.shape[0] != n:
-        raise ValueError(f"factor {name!r} has {g.shape[0]} labels but X has {n} rows; they must match")
-    if n == 0:
-        raise ValueError(f"factor {name!r} is empty (no labels)")
-    check_labels(g, f"factor {name!r}")
-    if g.dtype.kind == "O":
-        if all(isinstance(v, str) for v in g):
-            g = g.astype(str)
-    try:
-        levels, codes = np.unique(g, return_inverse=True)
-    except TypeError:
-        raise ValueError(f"factor {name!r}: labels must be mutually comparable (all numbers or all strings)") from None
-    return codes.reshape(-1).astype(np.int64), levels
+    return encode_labels(labels, n, f"factor {name!r}")
 
 
 def interaction_labels(*columns, sep: str = ":"):

@@ -1,0 +1,34 @@
+"""Statistics of rows in memory: validated (gibbsreg.data), then one chunked pass."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .stats import FlatStats, GroupedStats
+
+
+def memory_stats(X, y, groups=None, *, intercept: bool = True):
+    """The in-memory path: validate (as gibbsreg.data.as_design does), then one chunked pass."""
+    from ..data import as_design, row_chunks
+
+    design = as_design(X, y, intercept)
+    x_names = design.names[int(design.intercept):]
+    px = design.X.shape[1]
+    if groups is None:
+        parts = [FlatStats.from_block(design.X[rows], design.y[rows], x_names, intercept)
+                 for rows in row_chunks(design.n, max(px, 1))]
+        out = parts[0]
+        for s in parts[1:]:
+            out = out + s
+        return out
+    from .groups import encode_groups
+
+    codes, labels = encode_groups(groups, design.n, min_groups=1)
+    J = len(labels)
+    ids = np.arange(J)
+    out = None
+    for rows in row_chunks(design.n, max(px, 1) ** 2):
+        s = GroupedStats.from_block(design.X[rows], design.y[rows], codes[rows], ids, x_names, intercept)
+        out = s if out is None else out + s
+    out.labels = np.asarray(labels)[out.labels.astype(np.int64)]
+    return out

@@ -1,0 +1,9 @@
+"""The model kinds, one subpackage each; importing this package registers them (gibbsreg.registry).
+
+Adding a model: a subpackage here whose ``__init__`` calls ``register(ModelKind(...))``, and one line
+below (docs/architecture.md, "How to add a model").
+"""
+
+from . import conjugate, crossed, flat, hierarchical
+
+__all__ = ["conjugate", "crossed", "flat", "hierarchical"]
