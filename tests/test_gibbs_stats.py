@@ -31,7 +31,8 @@ from scipy import stats as sps
 
 import gibbsreg
 from gibbsreg.data import as_design, sufficient_stats
-from gibbsreg.models.flat.model import flat_problem, run_flat
+from gibbsreg.models.flat.model import flat_problem, flat_spec
+from gibbsreg.runner import RunOptions, new_state, run_chains
 from gibbsreg.sampling import chain_streams
 
 from gibbsreg import diagnostics as _diag
@@ -345,12 +346,12 @@ def marginal_conditional(kind, N, seed):
     return _g(beta, s2, y)
 
 
-def successive_conditional(kind, T, seed, backend="numba", make_problem=flat_problem):
+def successive_conditional(kind, T, seed, backend="numba", make_spec=flat_spec):
     """The Geweke chain: y ~ p(y | theta), then one package Gibbs sweep theta ~ K(theta, . | y).
 
     A sweep of the package's sampler draws beta | sigma2, y then sigma2 | beta, y;
     its state is sigma2, which is fed back through ``sigma2_init`` of the
-    package's own chunk runner (gibbsreg.models.flat.model.run_flat), after the package's
+    package's own run driver (gibbsreg.runner.run_chains), after the package's
     own data layer (sufficient statistics, transforms) and prior resolution.
     """
     rng = np.random.default_rng(seed)
@@ -362,27 +363,28 @@ def successive_conditional(kind, T, seed, backend="numba", make_problem=flat_pro
     out_s2 = np.empty(T)
     out_y = np.empty((T, GEW_N))
     with one_numba_thread():
-        _sc_loop(rng, streams, prior, beta, s2, backend, make_problem, out_beta, out_s2, out_y)
+        _sc_loop(rng, streams, prior, beta, s2, backend, make_spec, out_beta, out_s2, out_y)
     # g is evaluated at (theta_t, y_t): theta_t was drawn given y_t, so the pair is a joint draw
     return _g(out_beta, out_s2, out_y)
 
 
-def _sc_loop(rng, streams, prior, beta, s2, backend, make_problem, out_beta, out_s2, out_y):
+def _sc_loop(rng, streams, prior, beta, s2, backend, make_spec, out_beta, out_s2, out_y):
     for t in range(out_s2.shape[0]):
         y = GEW_XF @ beta + math.sqrt(s2) * rng.standard_normal(GEW_N)
         design = as_design(GEW_X, y, True)
         stats = sufficient_stats(design)
-        problem = make_problem(stats, prior.resolve(stats, design.names))
-        draws, _ = run_flat(problem, streams, draws=1, warmup=0, thin=1, backend=backend, progress=False,
-                            sigma2_init=np.array([s2]))
-        beta = stats.transform.to_beta(problem.to_gamma(draws["gamma"][0, 0]))
-        s2 = float(draws["sigma2"][0, 0])
+        spec = make_spec(stats, prior.resolve(stats, design.names), design.names, design.n, True)
+        state = new_state(spec, streams, chains=1, warmup=0, draws=1, thin=1, seed=None, backend=backend)
+        state.arrays["sigma2"][:] = s2  # the sweep starts with beta | sigma2, y: the chain's state is sigma2
+        post = run_chains(spec, state, streams, RunOptions(progress=False), draws_more=1)
+        beta = post["beta"][0, 0]
+        s2 = float(post["sigma2"][0, 0])
         out_beta[t], out_s2[t], out_y[t] = beta, s2, y
 
 
-def geweke_z(kind, T, N, seed, backend="numba", make_problem=flat_problem):
+def geweke_z(kind, T, N, seed, backend="numba", make_spec=flat_spec):
     """z-scores of E[g] under the successive- vs the marginal-conditional simulator."""
-    sc = successive_conditional(kind, T, seed, backend, make_problem)
+    sc = successive_conditional(kind, T, seed, backend, make_spec)
     mc = marginal_conditional(kind, N, seed + 7)
     se_mc = mc.std(axis=0) / math.sqrt(N)
     se_sc = np.array([bm_mcse_mean(sc[None, :, j]) for j in range(sc.shape[1])])
@@ -415,10 +417,13 @@ def test_geweke_has_power_against_a_wrong_sigma2_update():
     """Negative control: a successive-conditional chain whose sigma2 update uses the
     wrong shape (a0 + (n - 2)/2 instead of a0 + n/2) must be caught by the same
     test on a third of the budget (observed: log s2 at z ~ 9)."""
-    def wrong_problem(stats, prior):
+    def wrong_spec(stats, prior, *args):
+        spec = flat_spec(stats, prior, *args)
         problem = flat_problem(stats, prior)
-        problem.sigma_shape -= 1.0
-        return problem
+        args = list(spec.kernel_args)
+        args[5] = problem.sigma_shape - 1.0  # the kernel's sigma^2 shape (FlatProblem.kernel_args order)
+        spec.kernel_args = tuple(args)
+        return spec
 
-    z = geweke_z("semi", T=1000, N=200_000, seed=11, make_problem=wrong_problem)
+    z = geweke_z("semi", T=1000, N=200_000, seed=11, make_spec=wrong_spec)
     assert np.max(np.abs(z)) > Z_MAX, f"Geweke test missed a wrong sigma2 shape: z = {np.round(z, 2)}"

@@ -186,7 +186,7 @@ class PPCResult:
             rep = self.stats_rep[name]
             p = self.p_values[name]
             sd = np.nanstd(rep, ddof=1) if np.sum(~np.isnan(rep)) > 1 else np.nan
-            rows.append([name, _fmt(self.stats_obs[name]), _fmt(np.nanmean(rep)), _fmt(sd), _fmt_p(p, self.n_rep)])
+            rows.append([name, _fmt(self.stats_obs[name]), _fmt(np.nanmean(rep)), _fmt(sd), fmt_p_value(p, self.n_rep)])
             flags.append("  <- extreme" if np.isfinite(p) and (p < 0.01 or p > 0.99) else "")
         widths = [max(len(h), *(len(r[i]) for r in rows)) for i, h in enumerate(head)]
         for r, flag in zip([head] + rows, [""] + flags):
@@ -197,7 +197,7 @@ class PPCResult:
         return self.summary()
 
     def __repr__(self) -> str:
-        ps = ", ".join(f"{k}={_fmt_p(v, self.n_rep)}" for k, v in self.p_values.items())
+        ps = ", ".join(f"{k}={fmt_p_value(v, self.n_rep)}" for k, v in self.p_values.items())
         return f"<PPCResult {self.n_rep} x {self.n} ({self.method}); p-values: {ps}>"
 
 
@@ -206,7 +206,8 @@ def _fmt(v) -> str:
     return "nan" if not np.isfinite(v) else f"{v:.4g}"
 
 
-def _fmt_p(p, S) -> str:
+def fmt_p_value(p, S) -> str:
+    """A posterior predictive p-value of S replicates: '0.123', '<0.01' when none, '>0.99' when all exceed."""
     if not np.isfinite(p):
         return "nan"
     if p == 0.0:

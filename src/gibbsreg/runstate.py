@@ -21,8 +21,9 @@ from pathlib import Path
 
 import numpy as np
 
+from . import registry
+
 STATE_FORMAT = 1
-KINDS = ("flat", "hierarchical", "conjugate", "crossed")
 
 
 # ---- generator states -----------------------------------------------------------------------
@@ -70,14 +71,6 @@ def restore_streams(rng: list[dict]):
             bg.state = state
             out[key].append(np.random.Generator(bg))
     return ChainStreams(out["normal"], out["gamma"], out["init"])
-
-
-def set_stream_states(streams, rng: list[dict]) -> None:
-    """Rewind existing generators in place (the kernels read their states from them at every call)."""
-    for k, chain in enumerate(rng):
-        streams.normal[k].bit_generator.state = _decode(chain["normal"])
-        streams.gamma[k].bit_generator.state = _decode(chain["gamma"])
-        streams.init[k].bit_generator.state = _decode(chain["init"])
 
 
 # ---- fingerprints ---------------------------------------------------------------------------
@@ -250,8 +243,8 @@ class RunState:
         if not isinstance(meta, dict) or meta.get("format") != STATE_FORMAT:
             raise ValueError(f"unsupported sampler-state format {meta.get('format') if isinstance(meta, dict) else meta!r}"
                              f" (this gibbsreg reads format {STATE_FORMAT})")
-        if meta.get("kind") not in KINDS:
-            raise ValueError(f"unknown sampler-state kind {meta.get('kind')!r}")
+        if meta.get("kind") not in registry.kinds():
+            raise ValueError(f"unknown sampler-state kind {meta.get('kind')!r} (known: {', '.join(registry.kinds())})")
         missing = [k for k in meta.get("arrays", []) if k not in arrays]
         if missing:
             raise ValueError(f"the saved sampler state lacks the arrays {missing}")

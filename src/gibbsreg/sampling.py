@@ -1,8 +1,6 @@
-"""The sampling driver shared by every model and both backends.
-
-It owns randomness (one seed -> per-chain streams), chunking (progress,
-Ctrl-C, bounded memory) and the warm-up / thinning bookkeeping.  Models only
-supply a function that runs a chunk of iterations.
+"""What every run shares below the driver (gibbsreg.runner): randomness (one seed -> per-chain streams), the
+sampling arguments' validation, the progress line, the thread count of a kernel call and the chunk runner
+that calls a kernel or its NumPy twin.  The chunk loop itself is gibbsreg.runner.chunks.run_chains.
 """
 
 from __future__ import annotations
@@ -10,7 +8,6 @@ from __future__ import annotations
 import sys
 import threading
 import time
-import warnings
 from dataclasses import dataclass
 
 import numpy as np
@@ -128,14 +125,6 @@ class Progress:
             sys.stderr.flush()
 
 
-@dataclass
-class RunInfo:
-    draws_done: int
-    interrupted: bool
-    warmup_seconds: float
-    sampling_seconds: float
-
-
 class kernel_threads:
     """Context manager: run a parallel kernel on min(chains, available) threads.
 
@@ -247,55 +236,6 @@ def chunk_runner(backend, load_kernel, reference_fn, args, state, streams, out, 
             reference_fn(*args, *state, streams.normal, streams.gamma, n_iter, thin, out_start,
                          *(bufs[k] for k in order))
     return run_chunk
-
-
-def drive(run_chunk, *, draws: int, warmup: int, thin: int, progress: bool, max_chunk_iters: int | None = None) -> RunInfo:
-    """Run warm-up then ``draws * thin`` iterations in chunks of ``run_chunk(n_iter, store, out_start)``.
-
-    Chunk lengths adapt to take about TARGET_CHUNK_SECONDS; results do not
-    depend on them (each chain's streams are consumed in iteration order).
-    Ctrl-C stops after the current chunk and keeps every completed draw.
-    """
-    total = warmup + draws * thin
-    bar = Progress(total, progress)
-    done_iters = 0
-    kept = 0
-    interrupted = False
-    cap = max_chunk_iters if max_chunk_iters is not None else 1 << 30
-    chunk = max(1, min(cap, 16))
-    t_warm = t_samp = 0.0
-    try:
-        while done_iters < warmup:
-            n_iter = min(chunk, warmup - done_iters)
-            t0 = time.perf_counter()
-            run_chunk(n_iter, False, 0)
-            dt = time.perf_counter() - t0
-            t_warm += dt
-            done_iters += n_iter
-            chunk = _next_chunk(chunk, n_iter, dt, cap)
-            bar.update(done_iters, "warmup")
-        while kept < draws:
-            n_keep = max(1, min(max(chunk // thin, 1), draws - kept))
-            t0 = time.perf_counter()
-            run_chunk(n_keep * thin, True, kept)
-            dt = time.perf_counter() - t0
-            t_samp += dt
-            kept += n_keep
-            done_iters += n_keep * thin
-            chunk = _next_chunk(chunk, n_keep * thin, dt, cap)
-            bar.update(done_iters, "sampling")
-    except KeyboardInterrupt:
-        interrupted = True
-    finally:
-        bar.close()
-    if interrupted:
-        warnings.warn(
-            f"sampling interrupted: keeping {kept} of {draws} draws per chain"
-            + (" (interrupted during warm-up)" if done_iters < warmup else ""),
-            RuntimeWarning,
-            stacklevel=3,
-        )
-    return RunInfo(kept, interrupted, t_warm, t_samp)
 
 
 CHUNK_GROWTH = 64  # at most this factor from one chunk to the next

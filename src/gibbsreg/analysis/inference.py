@@ -67,7 +67,7 @@ def to_inference_data(post, X=None, y=None, groups=None, *, log_likelihood=None,
     proper) adds ``prior_draws_count`` draws from the prior.  ``seed`` fixes the predictive
     and prior draws (default: the sampling seed).
     """
-    import arviz as az
+    import arviz  # noqa: F401  (fails at once, naming the package, when ArviZ is not installed)
 
     C, D = post.nchains, post.ndraws
     coords = {k: list(v) for k, v in post.coords.items()}

@@ -147,18 +147,6 @@ def tree_reduce(tasks):
     return out
 
 
-def _partitions(obj, n_expected=None, what="X"):
-    """A Dask collection's partitions as delayed objects (arrays: row blocks with all columns)."""
-    import dask.array as da
-
-    if isinstance(obj, da.Array):
-        if obj.ndim == 2 and obj.numblocks[1] > 1:
-            obj = obj.rechunk({1: -1})
-        parts = list(obj.to_delayed().ravel())
-        return parts, obj
-    return list(obj.to_delayed()), obj
-
-
 def _names_from(X, px):
     cols = getattr(X, "columns", None)
     if cols is not None:

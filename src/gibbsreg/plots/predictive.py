@@ -7,6 +7,7 @@ import math
 
 import numpy as np
 
+from ..checks import fmt_p_value
 from ._common import (
     _GRID,
     _chain_style,
@@ -82,13 +83,8 @@ def plot_ppc(ppc_result, kind: str = "density", n_rep: int = 50, ax=None, seed=0
 
 
 def _fmt_p(p, S):
-    if not np.isfinite(p):
-        return "p = nan"
-    if p == 0.0:
-        return f"p < {1.0 / S:.2g}"
-    if p == 1.0:
-        return f"p > {1.0 - 1.0 / S:.4g}"
-    return f"p = {p:.3f}"
+    text = fmt_p_value(p, S)
+    return f"p {text[0]} {text[1:]}" if text[0] in "<>" else f"p = {text}"
 
 
 def plot_ppc_stats(ppc_result, statistics=None, bins: int = 30, ax=None):

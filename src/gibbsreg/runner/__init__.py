@@ -24,13 +24,12 @@ coordinates) and continuation (:func:`resume_run` and :func:`resume`).
 from .chunks import CheckpointWriter, new_state, run_chains
 from .continuation import resume, resume_run
 from .maps import affine_rows, copy_draws
-from .spec import ChainSpec, Converged, RunOptions, draw_bytes, run_options
+from .spec import ChainSpec, Converged, RunOptions, run_options
 
 __all__ = [
     "Converged",
     "ChainSpec",
     "RunOptions",
-    "draw_bytes",
     "new_state",
     "run_chains",
     "CheckpointWriter",

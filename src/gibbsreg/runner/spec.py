@@ -126,11 +126,6 @@ def _values(shape) -> int:
     return int(np.prod(shape)) if len(shape) else 1
 
 
-def draw_bytes(spec: ChainSpec, chains: int, draws: int) -> int:
-    """Bytes the posterior's draws take: chains * draws * values per draw * 8."""
-    return 8 * chains * draws * sum(_values(s) for s, _ in spec.variables.values())
-
-
 def run_options(until, checkpoint, checkpoint_every, store, progress) -> RunOptions:
     """Validate the long-run options before any data is read."""
     if until is not None and not isinstance(until, Converged):

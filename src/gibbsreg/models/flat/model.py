@@ -13,7 +13,7 @@ from ...data import SufficientStats
 from ...io.api import model_stats, remembered_rows
 from ...posterior import Posterior
 from ...priors import Exchangeable, ResolvedExchangeable, ResolvedPrior, SemiConjugate, _GaussianIGPrior
-from ...sampling import chain_streams, check_draws_dtype, check_sampling_args, chunk_runner, drive
+from ...sampling import chain_streams, check_draws_dtype, check_sampling_args
 from ...runner import ChainSpec, copy_draws, new_state, run_chains, run_options
 from ...runstate import fingerprint as make_fingerprint
 
@@ -167,49 +167,6 @@ def exchangeable_initial(problem: FlatProblem, init_gens):
         mu.append(ref.mean() + math.sqrt(spread) * g.standard_normal())
     lam = np.full(len(init_gens), 1.0 / problem.hc_inv_scale2)
     return np.array(mu), np.array(tau2), lam
-
-
-def run_flat(problem: FlatProblem, streams, *, draws, warmup, thin, backend, progress, sigma2_init,
-             transform=None, dtype=np.float64):
-    """Sample the flat model; returns (draws dict, RunInfo).
-
-    Without ``transform`` the draws of the coefficients are the sampler's state (key "gamma": u, or
-    gamma for the exchangeable prior; ``problem.to_gamma`` maps them); with the data's Transform the
-    kernel writes beta = beta_ref + T^{-1} W u itself (key "beta"), so no pass over the stored draws
-    follows.  ``dtype`` (float64 or float32) is the stored draws' type; the state stays float64.
-    """
-    chains = len(streams.normal)
-    p = problem.p
-    gamma_state = np.zeros((chains, p))
-    sigma2_state = np.asarray(sigma2_init, dtype=float).copy()
-    if problem.exchangeable:
-        mu_state, tau2_state, lam_state = exchangeable_initial(problem, streams.init)
-    else:
-        mu_state, tau2_state, lam_state = np.zeros(chains), np.ones(chains), np.ones(chains)
-    if transform is None:
-        key, out_map, out_ref = "gamma", np.eye(p), np.zeros(p)
-    else:
-        key, out_map, out_ref = "beta", transform.T_inv() @ problem.W, np.asarray(transform.beta_ref, dtype=float)
-    n_hyper = draws if problem.exchangeable else 0
-    # np.empty leaves the pages untouched: each kernel thread first-touches its own chains' rows
-    out = {key: np.empty((chains, draws, p), dtype=dtype), "sigma2": np.empty((chains, draws), dtype=dtype),
-           "mu": np.empty((chains, n_hyper), dtype=dtype), "tau2": np.empty((chains, n_hyper), dtype=dtype)}
-    order = (key, "sigma2", "mu", "tau2")
-    state = (gamma_state, sigma2_state, mu_state, tau2_state, lam_state)
-
-    def load_kernel():
-        from ...kernels.flat import flat_gibbs
-
-        return flat_gibbs
-
-    args = problem.kernel_args() + (np.ascontiguousarray(out_map), np.ascontiguousarray(out_ref))
-    run_chunk = chunk_runner(backend, load_kernel, reference.flat_gibbs, args, state, streams, out,
-                             order, thin, "the conditional precision of beta lost positive definiteness; "
-                             "rescale the data or the prior")
-    cap = None if backend == "numba" else max(1, MAX_CHUNK_ELEMENTS // (chains * (p + 4)))
-
-    info = drive(run_chunk, draws=draws, warmup=warmup, thin=thin, progress=progress, max_chunk_iters=cap)
-    return {k: v[:, : info.draws_done] for k, v in out.items()}, info
 
 
 def flat_spec(stats: SufficientStats, prior, names, n: int, intercept: bool, seed=None,

@@ -20,7 +20,7 @@ import numpy as np
 
 from ... import reference
 from ...io.api import memory_stats, model_stats, remembered_rows
-from ...io.groups import GroupStats, encode_groups
+from ...io.groups import GroupStats
 from ...posterior import Posterior
 from ...priors import (DEFAULT_A, DEFAULT_B_FRACTION, SLOPE_SCALE, HalfCauchy, InvGamma, InvWishart, _finite_array,
                      _positive_vector, _vec, resolve_group_scale)
