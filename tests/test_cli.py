@@ -145,16 +145,27 @@ def test_broken_pipe(csv_file):
     assert err.strip().splitlines()[-1] == "gibbsreg: output closed early (broken pipe); stopped printing"
 
 
+def _default_sigint():
+    """In the child: SIGINT back to its default handler (a runner started in the background ignores SIGINT,
+    and a child inherits that, so Ctrl-C would never reach the CLI)."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def test_ctrl_c_saves_the_draws_made_so_far(csv_file, tmp_path):
     out = tmp_path / "partial.npz"
     proc = subprocess.Popen(gibbsreg_cmd() + ["sample", str(csv_file), "--y", "y", "--x", "x0,x1", "--backend", "numpy",
                                               "--draws", "100000000", "--warmup", "0", "--out", str(out)],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    first = proc.stderr.readline()  # printed just before sampling starts
-    assert first.startswith("gibbsreg: sampling"), first
-    time.sleep(1.5)
-    proc.send_signal(signal.SIGINT)
-    stdout, stderr = proc.communicate(timeout=300)
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, preexec_fn=_default_sigint)
+    try:
+        first = proc.stderr.readline()  # printed just before sampling starts
+        assert first.startswith("gibbsreg: sampling"), first
+        time.sleep(1.5)
+        proc.send_signal(signal.SIGINT)
+        stdout, stderr = proc.communicate(timeout=300)
+    finally:
+        if proc.poll() is None:  # a failed assertion must not leave a sampler running for 10^8 draws
+            proc.kill()
+            proc.communicate()
     assert proc.returncode == 130, stderr
     assert "Traceback" not in stderr
     assert "gibbsreg: warning: sampling interrupted" in stderr

@@ -269,3 +269,14 @@ def test_gibbs_is_scale_equivariant(data, backend):
         b = gr.LinearRegression(scaled).sample(data.X, c * data.y + d, **kw)
         np.testing.assert_allclose(b["beta"], c * a["beta"] + shift, rtol=1e-8, atol=1e-8 * c)
         np.testing.assert_allclose(b["sigma2"], c**2 * a["sigma2"], rtol=1e-8)
+
+
+def test_prediction_repr_is_short():
+    """A prediction prints its shapes and a few summary numbers, never every draw."""
+    d = gr.datasets.synthetic_regression(400, 2, seed=1)
+    post = gr.LinearRegression().sample(d.X, d.y, chains=2, draws=200, warmup=50, seed=1, progress=False)
+    pred = post.predict(d.X)
+    text = repr(pred)
+    assert len(text) < 300 and "\n" not in text
+    assert "2 chains x 200 draws x 400 rows" in text and "397 more rows" in text
+    assert str(pred) == text

@@ -51,6 +51,19 @@ class PredictiveDraws:
     def line_upper(self):
         return self._q(self.mean_draws, (1 + self.prob) / 2)
 
+    ROWS_SHOWN = 3
+
+    def __repr__(self) -> str:
+        C, D, m = self.y.shape
+        k = min(m, self.ROWS_SHOWN)
+        mean, lo, hi = self.mean[:k], self.lower[:k], self.upper[:k]
+        rows = ", ".join(f"{a:.4g} [{b:.4g}, {c:.4g}]" for a, b, c in zip(mean, lo, hi))
+        more = f", ... ({m - k} more rows)" if m > k else ""
+        return (f"<PredictiveDraws: y {C} chains x {D} draws x {m} rows; mean [{100 * self.prob:g}% interval]: "
+                f"{rows}{more}>")
+
+    __str__ = __repr__
+
 
 def _full_rows(post, X_new) -> np.ndarray:
     attrs = post.attrs
