@@ -60,6 +60,16 @@ def backward_solve_transpose(L, b, p):
 
 
 @njit(cache=True, fastmath=EXACT, error_model="numpy", _nrt=False)
+def cholesky_inverse_column(L, col, b, p):
+    """col <- column b of (L L')^{-1} for lower-triangular L (as cholesky_lower leaves it): e_b solved forward
+    then backward."""
+    for a in range(p):
+        col[a] = 1.0 if a == b else 0.0
+    forward_solve(L, col, p)
+    backward_solve_transpose(L, col, p)
+
+
+@njit(cache=True, fastmath=EXACT, error_model="numpy", _nrt=False)
 def cholesky_forward(A, v, inv_diag, p):
     """In place, row by row: A's lower triangle becomes L (L L' = A), v <- L^{-1} v, inv_diag <- 1/diag(L).
 

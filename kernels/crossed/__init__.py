@@ -20,9 +20,11 @@ blocked + interweave.  The NumPy reference
 (gibbsreg.crossed.crossed_gibbs_reference) consumes the same streams in the same order.
 
 The kernel's modules: layout (prior kinds, a cell's coefficient vector, the end of a Gaussian draw), steps
-(the per-factor updates: a factor's level sums and draws, the pooled coefficients' sums, the per-parent
-shift of a nested factor), interweave (the interweaving move for the diagonal scales) and chains
-(crossed_gibbs, a sweep per iteration with the chains shared out between threads).
+(the per-factor updates: a factor's level sums and draws, the pooled coefficients' sums, a common shift's
+draw, the per-parent shift of a nested factor), sweep (the blocks of one chain's sweep: effects plain or
+blocked, the factors' Sigma_f, the shift moves, the RSS, the store of a draw), interweave (the interweaving
+move for the diagonal scales) and chains (crossed_gibbs, the chains shared out between threads, and
+_one_chain, a chain's workspaces and sweeps).
 """
 
 from .chains import crossed_gibbs

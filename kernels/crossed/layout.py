@@ -3,7 +3,7 @@
 from numba import njit
 
 from ..draws import standard_normal
-from ..linalg import backward_transpose
+from ..linalg import backward_transpose, cholesky_forward
 
 TAU_INVGAMMA = 0
 TAU_HALFCAUCHY = 1
@@ -28,7 +28,19 @@ def _cell_theta(c, theta, b, alpha, level, vidx, q, pidx, b_off, skip, with_alph
 
 @njit(cache=True, _nrt=False)
 def _finish_draw(L, v, inv_diag, normal, n):
+    """v <- L^{-T}(v + z), z n normals from the stream: with L and v = L^{-1} b from a factorisation and forward
+    solve of A, a draw of N(A^{-1} b, A^{-1})."""
     for i in range(n):
         v[i] += standard_normal(normal)
     backward_transpose(L, v, inv_diag, n)
+
+
+@njit(cache=True, _nrt=False)
+def _draw(A, v, inv_diag, normal, n):
+    """v <- a draw of N(A^{-1} v, A^{-1}), A's lower triangle overwritten by its factor; False, drawing
+    nothing, when A fails to factorise."""
+    if not cholesky_forward(A, v, inv_diag, n):
+        return False
+    _finish_draw(A, v, inv_diag, normal, n)
+    return True
 

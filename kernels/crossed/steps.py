@@ -4,8 +4,8 @@ coefficients' right-hand side, and the per-parent shift of a factor nested in th
 from numba import njit
 
 from ..draws import standard_normal
-from ..linalg import cholesky_forward, cholesky_forward_affine
-from .layout import _finish_draw
+from ..linalg import cholesky_forward_affine
+from .layout import _draw, _finish_draw
 
 
 @njit(cache=True, _nrt=False)
@@ -80,6 +80,31 @@ def _pooled_rhs(acc, hp, Gfp, lv_off, J, q, b_off, bc, r, first, K):
 
 
 @njit(cache=True, _nrt=False)
+def _mean_draw(A, v, inv_diag, S, n, sums, k, normal):
+    """v <- a draw of N(A^{-1} w, A^{-1}) with A = A0 + n S and w = w0 + S sums, where A0 (its lower triangle)
+    and w0 are A and v on entry: the common shift of n effects of precision S whose sum is ``sums`` (mu of
+    the first factor's effects; a later factor's shift move).  Returns False, drawing nothing, when A fails
+    to factorise."""
+    for a in range(k):
+        for bb in range(a + 1):
+            A[a, bb] += n * S[a, bb]
+        s = v[a]
+        for bb in range(k):
+            s += S[a, bb] * sums[bb]
+        v[a] = s
+    return _draw(A, v, inv_diag, normal, k)
+
+
+@njit(cache=True, _nrt=False)
+def _skip_draw(v, normal, k):
+    """A shift that failed to factorise: its k normals are still drawn (the stream stays aligned with the
+    reference's) and the shift is 0."""
+    for a in range(k):
+        standard_normal(normal)
+        v[a] = 0.0
+
+
+@njit(cache=True, _nrt=False)
 def _nested_shift(f, k, q1, J, b_off, lv_off, parent_of, n_children, shift_target, Sf, S1, bc, mc, childsum, cvals,
                   A, v, inv_diag, normal):
     """Per-parent translation for a factor nested in the first: b_1,s + c_s, b_f,j - c_s for the children j of s.
@@ -117,12 +142,8 @@ def _nested_shift(f, k, q1, J, b_off, lv_off, parent_of, n_children, shift_targe
                 t -= S1[ta, m] * (bc[s * q1 + m] - mc[m])
             v[ns] = t
             ns += 1
-        if cholesky_forward(A, v, inv_diag, ns):
-            _finish_draw(A, v, inv_diag, normal, ns)
-        else:
-            for a in range(ns):
-                standard_normal(normal)
-                v[a] = 0.0
+        if not _draw(A, v, inv_diag, normal, ns):
+            _skip_draw(v, normal, ns)
         ns = 0
         for a in range(k):
             ta = shift_target[f, a]
