@@ -150,3 +150,21 @@ def test_flat_model_converges_immediately():
     assert st.parameters == ["beta[intercept]", "beta[x0]", "beta[x1]", "sigma2"]
     assert st.converged(which="rhat").all() and st.converged(which="split_rhat").all()
     assert st.converged(which="nested_rhat").all()
+
+
+def test_a_finished_run_that_has_not_converged_says_so_once():
+    """One RuntimeWarning naming the worst population-level value; none for a run that meets the targets."""
+    import warnings
+
+    d = gr.datasets.synthetic_hierarchical(20, 10, 3, seed=1)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        gr.HierarchicalRegression().sample(d.X, d.y, d.groups, chains=2, draws=30, warmup=10, seed=1,
+                                           progress=False)
+    lines = [str(w.message) for w in caught if "have not converged" in str(w.message)]
+    assert len(lines) == 1 and "\n" not in lines[0]
+    assert "R-hat" in lines[0] and "ESS bulk" in lines[0] and "beta[" not in lines[0]
+    f = gr.datasets.synthetic_regression(500, 3, seed=2)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        gr.LinearRegression().sample(f.X, f.y, chains=4, draws=1000, warmup=200, seed=2, progress=False)

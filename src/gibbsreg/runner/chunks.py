@@ -13,7 +13,7 @@ import numpy as np
 from .. import sampling
 from ..runstate import RunState, capture_streams
 from ..sampling import Progress, chunk_runner, no_huge_pages
-from .spec import ChainSpec, RunOptions, _values
+from .spec import ChainSpec, Converged, RunOptions, _values
 
 SCRATCH_ELEMENTS = 1 << 22  # bound on chains * kept draws per chunk * values per draw (the reused buffer)
 DIAGNOSTIC_SHARE = 0.05
@@ -222,6 +222,10 @@ def run_chains(spec: ChainSpec, state: RunState, streams, options: RunOptions, *
                           RuntimeWarning, stacklevel=3)
     storage.finish(state.draws_done)
     post = _posterior(spec, storage, state, stop=state.draws_done, final=True)
+    if until is None and not interrupted and state.draws_done >= MIN_DRAWS_CHECKED:
+        t0 = time.perf_counter()
+        _warn_unconverged(post)
+        t_diag += time.perf_counter() - t0
     post.attrs.update(setup_seconds=setup_seconds, warmup_seconds=t_warm, sampling_seconds=t_samp,
                       diagnostics_seconds=t_diag, checkpoint_seconds=t_ckpt, interrupted=interrupted)
     if last_check is not None:
@@ -233,6 +237,31 @@ def run_chains(spec: ChainSpec, state: RunState, streams, options: RunOptions, *
         writer.write(post)
         post.attrs["checkpoint_seconds"] = t_ckpt + time.perf_counter() - t0
     return post
+
+
+MIN_DRAWS_CHECKED = 4  # rank-normalised split R-hat needs at least two draws per half-chain
+
+
+def _warn_unconverged(post) -> None:
+    """One warning line when a finished run's population-level scalars miss R-hat <= 1.01 or bulk/tail
+    ESS >= 400 (Vehtari et al. 2021), naming the worst; group-level values are left to post.summary()."""
+    names = [n for n in post.names if not post.group_level(n)]
+    rule = Converged(var_names=names)
+    check = rule.check(post)
+    if not check["failed"]:
+        return
+
+    def badness(item):  # how far a value is from the targets, in multiples of them (NaN: as bad as can be)
+        r, eb, et = (np.nan_to_num(v, nan=np.inf if k == 0 else 0.0) for k, v in enumerate(item[1]))
+        return max(r - 1.0, 0.0) / (rule.rhat - 1.0) + rule.ess_bulk / max(min(eb, et), 1e-9)
+
+    worst, (r, eb, et) = max(check["failed"].items(), key=badness)
+    others = len(check["failed"]) - 1
+    warnings.warn(f"the chains have not converged: {worst} has R-hat {r:.3f}, ESS bulk {eb:.0f}, tail {et:.0f} "
+                  f"(targets: R-hat <= {rule.rhat}, ESS >= {rule.ess_bulk:.0f})"
+                  + (f"; {others} other population-level value{'s' if others > 1 else ''} too" if others else "")
+                  + "; draw more (model.resume(post, ..., draws=N)) or use until=Converged()",
+                  RuntimeWarning, stacklevel=4)
 
 
 def _next_chunk_for(chunk, n_iter, seconds, cap, target_seconds):
