@@ -321,15 +321,24 @@ def open_store(directory, meta, chains, draws):
 def summary_blocks(post, names, diagnostics_only=False, prob=0.95, step=1):
     """Yield (name, labels, stats) per variable, stats = summary_stats flattened to (P,) arrays.
 
-    In-memory variables are summarised whole; stored ones in blocks of parameters whose draws
-    take at most SUMMARY_BUDGET bytes (each block read from the file in bounded pieces).
-    ``step`` > 1 summarises every step-th draw (until='s checks of long runs).
+    Each variable is summarised in one pass over its draws (gibbsreg.diagnostics: one sort per
+    parameter gives the interval, both rank normalisations and the tail indicators); draws kept
+    as float32 are converted a block of parameters at a time.  In-memory variables are
+    summarised whole; stored ones in blocks of parameters whose draws take at most
+    SUMMARY_BUDGET bytes (each block read from the file in bounded pieces).  ``step`` > 1
+    summarises every step-th draw (until='s checks of long runs).
+
+    ``diagnostics_only``: True, or the names of the variables, for which only ``rhat``,
+    ``ess_bulk`` and ``ess_tail`` are computed (what convergence checks and the collapsed
+    group-level lines read); their other statistics are NaN, so every variable yields the
+    same keys.
     """
-    from . import diagnostics
+    from .diagnostics.summary import _summary_columns
 
     for name in names:
         raw = post._draws[name]
         labels = post.labels(name)
+        only = diagnostics_only if isinstance(diagnostics_only, bool) else name in diagnostics_only
         if getattr(raw, "lazy_draws", False):
             P = _values(raw.param_shape)
             per_param = 8 * raw.chains * raw.draws
@@ -339,12 +348,9 @@ def summary_blocks(post, names, diagnostics_only=False, prob=0.95, step=1):
                 raise ValueError(f"one parameter of {name} has {per_param / (1 << 30):.2f} GiB of draws, more than "
                                  "a bounded-memory summary can hold; summarise a thinned copy (post[name][:, ::k])")
             width = max(1, budget // max(per_param, 1))
-            parts = []
-            for lo in range(0, P, width):
-                hi = min(P, lo + width)
-                parts.append(diagnostics.summary_stats(raw.read_params(lo, hi, budget)[:, ::step], prob=prob))
-            stats = {k: np.concatenate([np.asarray(p[k], dtype=float).reshape(-1) for p in parts]) for k in parts[0]}
+            parts = [_summary_columns(raw.read_params(lo, min(P, lo + width), budget)[:, ::step], prob, only)[0]
+                     for lo in range(0, P, width)]
+            stats = {k: np.concatenate([p[k] for p in parts]) for k in parts[0]}
         else:
-            s = diagnostics.summary_stats(raw[:, ::step] if step > 1 else raw, prob=prob)
-            stats = {k: np.asarray(v, dtype=float).reshape(-1) for k, v in s.items()}
-        yield name, labels, stats
+            stats, _ = _summary_columns(raw[:, ::step] if step > 1 else raw, prob, only)
+        yield name, labels, {k: np.asarray(v, dtype=float).reshape(-1) for k, v in stats.items()}

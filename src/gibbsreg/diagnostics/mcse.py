@@ -5,51 +5,24 @@ from __future__ import annotations
 import numpy as np
 from scipy import stats as _stats
 
-from ._core import (
-    _MIN_DRAWS,
-    _as_draws,
-    _centered,
-    _centered_squares,
-    _check_prob,
-    _ess_core,
-    _ess_indicator,
-    _flat,
-    _nan_lanes,
-    _per_parameter,
-    _quantiles,
-    _quiet,
-    _result,
-    _sd,
-    _split_lanes,
-)
+from . import _kernels as K
+from ._core import _as_draws, _check_prob, _columns, _diagnostic, _flat, _indicator_ess, _result
 
 # Quantiles of the standard normal at -1 and +1, used for the quantile MCSE.
 _MCSE_QUANTILE_PROBS = np.array([0.1586553, 0.8413447])
 
 
-@_quiet
+@_diagnostic
 def mcse_mean(x):
     r"""Monte Carlo standard error of the posterior mean,
     :math:`\mathrm{sd}(\theta) / \sqrt{\mathrm{ESS}_{mean}}` with the sd over
     all draws (``ddof=1``).  Matches ``arviz.mcse(method="mean")``.
-
-    Parameters
-    ----------
-    x : array_like, shape (chain, draw, *param_shape)
-
-    Returns
-    -------
-    numpy.ndarray, shape param_shape
     """
-    def core(a):
-        ess = _ess_core(_split_lanes(a))
-        out = _sd(_centered(a)[1]) / np.sqrt(ess)
-        return out
-
-    return _per_parameter(x, core)
+    rows, param_shape = _columns(x, K.MOMENTS | K.ESS_MEAN)
+    return _result(rows[:, K.SD] / np.sqrt(rows[:, K.ESSMEAN]), param_shape)
 
 
-@_quiet
+@_diagnostic
 def mcse_sd(x):
     r"""Monte Carlo standard error of the posterior sd (ArviZ 0.23
     ``arviz.mcse(method="sd")``).  With :math:`c = (\theta - \bar\theta)^2`,
@@ -57,30 +30,14 @@ def mcse_sd(x):
 
     .. math:: \mathrm{MCSE}_{sd} = \sqrt{\frac{\overline{c^2} - E^2}
               {4\,E\,\mathrm{ESS}_c}}.
-
-    Parameters
-    ----------
-    x : array_like, shape (chain, draw, *param_shape)
-
-    Returns
-    -------
-    numpy.ndarray, shape param_shape
     """
-    def core(a):
-        sq = _centered_squares(a)
-        ess = _ess_core(_split_lanes(sq))
-        flat = _flat(sq)
-        evar = flat.mean(axis=0)
-        np.square(flat, out=flat)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            varvar = (flat.mean(axis=0) - evar**2) / ess
-            out = np.sqrt(varvar / evar / 4)
-        return out
-
-    return _per_parameter(x, core)
+    rows, param_shape = _columns(x, K.ESS_SD)
+    evar = rows[:, K.SQMEAN]
+    varvar = (rows[:, K.SQ2MEAN] - evar**2) / rows[:, K.ESSSD]
+    return _result(np.sqrt(varvar / evar / 4), param_shape)
 
 
-@_quiet
+@_diagnostic(prob=True)
 def mcse_quantile(x, prob):
     r"""Monte Carlo standard error of the ``prob`` quantile (Vehtari et al.
     2021, ``arviz.mcse(method="quantile", prob=prob)``).
@@ -91,34 +48,22 @@ def mcse_quantile(x, prob):
     the distance between the sorted draws with indices
     :math:`\lfloor aS - 1\rfloor` and :math:`\lceil bS - 1\rceil` (clipped to
     the sample).
-
-    Parameters
-    ----------
-    x : array_like, shape (chain, draw, *param_shape)
-    prob : float in [0, 1]
-
-    Returns
-    -------
-    numpy.ndarray, shape param_shape
     """
     prob = _check_prob(prob)
-    a, param_shape = _as_draws(x)
-    n_par = a.shape[2]
-    out = np.full(n_par, np.nan)
-    if a.shape[1] >= _MIN_DRAWS:
-        (q,) = _quantiles(a, [prob])
-        ess = _ess_indicator(a, q)
-        with np.errstate(invalid="ignore"):
-            ppf = _stats.beta.ppf(
-                _MCSE_QUANTILE_PROBS[:, None], ess * prob + 1, ess * (1 - prob) + 1
-            )
-        flat = np.sort(_flat(a), axis=0)
-        size = flat.shape[0]
-        pos = ppf * size - 1
-        lo = np.floor(np.fmax(pos[0], 0)).astype(np.intp)
-        hi = np.ceil(np.fmin(pos[1], size - 1)).astype(np.intp)
-        th1 = np.take_along_axis(flat, lo[None, :], axis=0)[0]
-        th2 = np.take_along_axis(flat, hi[None, :], axis=0)[0]
-        out = (th2 - th1) / 2
-        out[_nan_lanes(a)] = np.nan
+    ess, _, param_shape = _indicator_ess(x, [prob])
+    ess = ess[:, 0]
+    ppf = _stats.beta.ppf(_MCSE_QUANTILE_PROBS[:, None], ess * prob + 1, ess * (1 - prob) + 1)
+    a, _ = _as_draws(x)
+    flat = np.sort(_flat(a), axis=0)
+    size = flat.shape[0]
+    pos = ppf * size - 1
+    lo = np.floor(np.fmax(pos[0], 0))
+    hi = np.ceil(np.fmin(pos[1], size - 1))
+    bad = np.isnan(ess)  # too few draws, or NaN draws
+    lo = np.where(bad, 0, lo).astype(np.intp)
+    hi = np.where(bad, 0, hi).astype(np.intp)
+    th1 = np.take_along_axis(flat, lo[None, :], axis=0)[0]
+    th2 = np.take_along_axis(flat, hi[None, :], axis=0)[0]
+    out = (th2 - th1) / 2
+    out[bad] = np.nan
     return _result(out, param_shape)

@@ -4,20 +4,11 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._core import (
-    _as_draws,
-    _chain_mean_var,
-    _lanes,
-    _per_parameter,
-    _quiet,
-    _rank_rhat,
-    _result,
-    _rhat_core,
-    _split_lanes,
-)
+from . import _kernels as K
+from ._core import _as_draws, _chain_moments, _column, _diagnostic, _quiet, _result
 
 
-@_quiet
+@_diagnostic
 def split_rhat(x):
     r"""Classic split R-hat (Gelman et al., BDA3; Vehtari et al. 2021, eq. 4).
 
@@ -29,22 +20,11 @@ def split_rhat(x):
 
     Matches ``arviz.rhat(method="split")``; unlike ArviZ a single chain is
     allowed (its two halves are compared).
-
-    Parameters
-    ----------
-    x : array_like, shape (chain, draw, *param_shape)
-
-    Returns
-    -------
-    numpy.ndarray, shape param_shape
     """
-    def core(a):
-        return _rhat_core(_split_lanes(a))
-
-    return _per_parameter(x, core)
+    return _column(x, K.SPLIT_RHAT, K.SPLIT)
 
 
-@_quiet
+@_diagnostic
 def rhat(x):
     r"""Rank-normalised split R-hat (Vehtari, Gelman, Simpson, Carpenter &
     Bürkner 2021).
@@ -57,19 +37,8 @@ def rhat(x):
     is the bulk R-hat, the second the folded (tail) R-hat.  Matches
     ``arviz.rhat(method="rank")`` (the ArviZ default) except that a single
     chain is allowed (its two halves are compared).
-
-    Parameters
-    ----------
-    x : array_like, shape (chain, draw, *param_shape)
-
-    Returns
-    -------
-    numpy.ndarray, shape param_shape
     """
-    def core(a):
-        return _rank_rhat(_split_lanes(a))
-
-    return _per_parameter(x, core)
+    return _column(x, K.RANK_RHAT, K.RHAT)
 
 
 @_quiet
@@ -126,13 +95,8 @@ def nested_rhat(x, superchains):
             "nested R-hat is undefined with one chain per superchain and one "
             "draw per chain"
         )
-    y = _lanes(a)
-    if n_draw > 1:
-        mean, var = _chain_mean_var(y)
-        within_chain = var.reshape(n_par, superchains, per).mean(axis=2)
-    else:
-        mean = y.mean(axis=3)
-        within_chain = 0.0
+    mean, var = _chain_moments(a)
+    within_chain = var.reshape(n_par, superchains, per).mean(axis=2) if n_draw > 1 else 0.0
     mean = mean.reshape(n_par, superchains, per)
     super_mean = mean.mean(axis=2)
     between_super = super_mean.var(axis=1, ddof=1)

@@ -1,27 +1,40 @@
-"""Posterior summary with convergence diagnostics, sharing the work between the statistics."""
+"""Posterior summary with convergence diagnostics: every statistic from one pass per parameter."""
 
 from __future__ import annotations
 
 import numpy as np
 
-from ._core import (
-    _MIN_DRAWS,
-    _as_draws,
-    _centered,
-    _ess_core,
-    _ess_indicator,
-    _nan_lanes,
-    _quantiles,
-    _quiet,
-    _rank_rhat,
-    _result,
-    _sd,
-    _split_lanes,
-)
-
+from . import _kernels as K
+from ._core import _columns, _quiet, _result
 
 def _quantile_label(p):
     return "q" + format(round(100.0 * p, 10), "g")
+
+
+def _summary_columns(x, prob=0.95, diagnostics_only=False):
+    """:func:`summary_stats` as flat (P,) arrays, and the parameter shape.
+
+    ``diagnostics_only`` leaves out what convergence checks do not read: ``mean``, ``sd``
+    and ``mcse_mean`` are NaN (the interval comes free with the ranks).
+    """
+    prob = float(prob)
+    if not 0.0 < prob < 1.0:
+        raise ValueError(f"prob must be in (0, 1); got {prob}")
+    lower, upper = (1.0 - prob) / 2.0, (1.0 + prob) / 2.0
+    want = K.RANK_RHAT | K.ESS_BULK | (0 if diagnostics_only else K.MOMENTS | K.ESS_MEAN)
+    rows, param_shape = _columns(x, want, [lower, upper, 0.05, 0.95], [False, False, True, True])
+    low, high = rows[:, K.QUANT + 6], rows[:, K.QUANT + 7]  # ESS of the 5% and 95% indicators
+    out = {
+        "mean": rows[:, K.MEAN],
+        "sd": rows[:, K.SD],
+        _quantile_label(lower): rows[:, K.QUANT],
+        _quantile_label(upper): rows[:, K.QUANT + 1],
+        "mcse_mean": rows[:, K.SD] / np.sqrt(rows[:, K.ESSMEAN]),
+        "ess_bulk": rows[:, K.BULK],
+        "ess_tail": np.where(high < low, high, low),
+        "rhat": rows[:, K.RHAT],
+    }
+    return out, param_shape
 
 
 @_quiet
@@ -38,9 +51,9 @@ def summary_stats(x, prob=0.95):
       ``"ess_tail"`` (:func:`ess_tail`) and ``"rhat"`` (:func:`rhat`), see
       Vehtari et al. (2021).
 
-    The rank normalisation, quantile partition and autocovariances are shared
-    between the statistics, so this is cheaper than calling the functions one
-    by one.
+    All of it comes from one pass over each parameter's draws (one sort gives the
+    quantiles, both rank normalisations and the tail indicators), so this is much
+    cheaper than calling the functions one by one.
 
     Parameters
     ----------
@@ -51,42 +64,5 @@ def summary_stats(x, prob=0.95):
     -------
     dict[str, numpy.ndarray]
     """
-    prob = float(prob)
-    if not 0.0 < prob < 1.0:
-        raise ValueError(f"prob must be in (0, 1); got {prob}")
-    a, param_shape = _as_draws(x)
-    n_par = a.shape[2]
-    lower, upper = (1.0 - prob) / 2.0, (1.0 + prob) / 2.0
-    q_lo, q_hi, q05, q95 = _quantiles(a, [lower, upper, 0.05, 0.95])
-    bad = _nan_lanes(a)
-    q_lo[bad] = np.nan
-    q_hi[bad] = np.nan
-    mean, centred = _centered(a)
-    sd = _sd(centred)
-    del centred
-    out = {
-        "mean": mean,
-        "sd": sd,
-        _quantile_label(lower): q_lo,
-        _quantile_label(upper): q_hi,
-    }
-    nan = np.full(n_par, np.nan)
-    if a.shape[1] >= _MIN_DRAWS:
-        ys = _split_lanes(a)
-        mcse = sd / np.sqrt(_ess_core(ys))
-        low = _ess_indicator(a, q05)
-        high = _ess_indicator(a, q95)
-        tail_ess = np.where(high < low, high, low)
-        rhat_value, bulk_ess = _rank_rhat(ys, with_ess=True)
-        diag = {
-            "mcse_mean": mcse,
-            "ess_bulk": bulk_ess,
-            "ess_tail": tail_ess,
-            "rhat": rhat_value,
-        }
-        for value in diag.values():
-            value[bad] = np.nan
-    else:
-        diag = {k: nan.copy() for k in ("mcse_mean", "ess_bulk", "ess_tail", "rhat")}
-    out.update(diag)
+    out, param_shape = _summary_columns(x, prob)
     return {k: _result(v, param_shape) for k, v in out.items()}
