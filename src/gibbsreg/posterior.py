@@ -290,9 +290,11 @@ def load(path) -> Posterior:
 
     A file that is empty, truncated, corrupt or not gibbsreg's gives a ValueError saying so.
     """
+    import struct
     import zipfile
 
     from . import registry
+    from .npzfile import mapped_members
     from .runstate import RunState, describe_bad_file
     from .store import STATE_FILE, open_store
 
@@ -310,13 +312,15 @@ def load(path) -> Posterior:
             if not hasattr(data, "files") or "__meta__" not in data.files:
                 raise ValueError(f"{str(path)!r} is not a gibbsreg posterior or checkpoint (no gibbsreg metadata)")
             meta = json.loads(bytes(data["__meta__"]).decode())
-            draws = {k[len("draws/"):]: data[k] for k in data.files if k.startswith("draws/")}
             state_arrays = {k[len("state/"):]: data[k] for k in data.files if k.startswith("state/")}
+        # the draws are mapped, not read: a saved run costs page cache until used (gibbsreg.npzfile)
+        draws = mapped_members(path, "draws/")
     except ValueError as exc:
         if "gibbsreg" in str(exc):
             raise
         raise describe_bad_file(path, exc) from None
-    except (OSError, EOFError, zipfile.BadZipFile, KeyError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+    except (OSError, EOFError, zipfile.BadZipFile, KeyError, UnicodeDecodeError, json.JSONDecodeError,
+            struct.error) as exc:
         raise describe_bad_file(path, exc) from None
     if not isinstance(meta, dict) or meta.get("format") != FORMAT_VERSION or "attrs" not in meta:
         raise ValueError(f"{str(path)!r}: unsupported gibbsreg file format {meta.get('format') if isinstance(meta, dict) else None!r} "
