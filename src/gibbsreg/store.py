@@ -108,8 +108,10 @@ class MemoryStorage:
             self.arrays = {k: np.empty((chains, capacity) + tuple(s), dtype=spec.draws_dtype)
                            for k, (s, _) in spec.variables.items()}
         if previous is not None and start:
-            for k in spec.variables:
-                self.arrays[k][:, :start] = previous[k][:, :start]
+            from .npzfile import copy_out
+
+            for k in spec.variables:  # a loaded run's draws are mapped: copied a chain at a time
+                copy_out(previous[k][:, :start], self.arrays[k][:, :start])
 
     @property
     def capacity(self) -> int:
