@@ -205,3 +205,18 @@ def test_store_runs_beyond_the_memory_limit(tmp_path):
 def test_store_summary_of_every_parameter_beyond_the_memory_limit(tmp_path):
     """The same with the summary of all 4003 parameters computed under the limit (about a minute)."""
     _store_beyond_memory(tmp_path, full=True)
+
+
+def test_a_checkpoint_too_large_to_rewrite_in_time_warns_once(tmp_path):
+    """A single-file checkpoint that takes longer to rewrite than checkpoint_every: one warning, naming the
+    size and the disk store; the run itself completes."""
+    import warnings
+
+    d = gr.datasets.synthetic_regression(200, 50, seed=1)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        post = gr.LinearRegression().sample(d.X, d.y, chains=4, draws=100_000, warmup=10, seed=1, progress=False,
+                                            checkpoint=tmp_path / "run.npz", checkpoint_every=1e-3)
+    said = [str(w.message) for w in caught if "rewriting every draw" in str(w.message)]
+    assert len(said) == 1 and "GB" in said[0] and "store=" in said[0]
+    assert post.ndraws == 100_000 and gr.load(tmp_path / "run.npz").ndraws == 100_000

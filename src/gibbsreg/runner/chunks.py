@@ -301,6 +301,7 @@ class CheckpointWriter:
         self.storage = storage
         self.last = time.perf_counter()
         self.interval = self.every
+        self.warned = False  # the single-file checkpoint grew too large to rewrite within ``every``: said once
 
     def due(self) -> bool:
         return time.perf_counter() - self.last >= self.interval
@@ -314,6 +315,14 @@ class CheckpointWriter:
         dt = time.perf_counter() - t0
         self.last = time.perf_counter()
         self.interval = max(self.every, dt / CHECKPOINT_SHARE - dt)
+        if self.path is not None and getattr(self.storage, "directory", None) is None and dt > self.every \
+                and not self.warned:
+            self.warned = True
+            size = self.path.stat().st_size if self.path.exists() else 0
+            warnings.warn(f"checkpoint {str(self.path)!r}: rewriting every draw so far ({size / 1e9:.2f} GB) took "
+                          f"{dt:.1f} s, more than checkpoint_every = {self.every:g} s, so checkpoints now come every "
+                          f"{self.interval:.0f} s; a disk store (store='run_dir', --store) writes only the new draws",
+                          RuntimeWarning, stacklevel=4)
 
 
 def _direct_buffers(spec: ChainSpec, storage, order) -> dict:
