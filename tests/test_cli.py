@@ -301,3 +301,23 @@ def test_csv_statistics_streamed_in_chunks_equal_the_one_shot_statistics(csv_fil
     bad.write_text("y,x\n" + "1,2\n" * 30 + "2,\n")
     with pytest.raises(DataError, match=r"'x' .* NaN .* line 32"):
         stream_csv_stats(str(bad), "y", chunk_rows=7)
+
+
+def test_a_failure_after_sampling_says_where_the_draws_are(tmp_path, capsys):
+    """When the draws are made and saved but the summary runs out of memory, the message says they are safe."""
+    from gibbsreg.cli.commands import finish
+    from gibbsreg.cli.errors import DataError
+
+    class Huge(gr.Posterior):
+        def __str__(self):
+            raise MemoryError
+
+    d = gr.datasets.synthetic_regression(100, 2, seed=1)
+    post = gr.LinearRegression().sample(d.X, d.y, chains=2, draws=20, warmup=5, seed=1, progress=False)
+    huge = Huge({k: post[k] for k in post.names}, post.dims, post.coords, post.attrs)
+    out = tmp_path / "run.npz"
+    with pytest.raises(DataError, match=r"out of memory while summarising the draws; the draws are safe in .*run\.npz"):
+        finish(huge, str(out), 1.0)
+    assert gr.load(out).ndraws == 20
+    with pytest.raises(DataError, match="were not saved"):
+        finish(huge, None, 1.0)

@@ -292,6 +292,19 @@ def _sample_formula(args, spec) -> int:
     return finish(post, args.out, time.perf_counter() - t0)
 
 
+def _where_safe(post, out) -> str:
+    """Where a finished run's draws are, for a message about a later step that failed."""
+    places = [repr(str(out))] if out else []
+    if getattr(post, "store", None) is not None:
+        places.append(f"the store {str(post.store.directory)!r}")
+    checkpoint = (post.state.config.get("checkpoint") if post.state is not None else None)
+    if checkpoint:
+        places.append(f"the checkpoint {checkpoint!r}")
+    if not places:
+        return "the draws were not saved (pass --out, --checkpoint or --store)"
+    return "the draws are safe in " + " and ".join(places)
+
+
 def finish(post, out: str | None, elapsed: float) -> int:
     """Save first (a closed pipe must not lose the draws), then print; 130 when sampling was interrupted."""
     interrupted = bool(post.attrs.get("interrupted"))
@@ -300,7 +313,11 @@ def finish(post, out: str | None, elapsed: float) -> int:
         return EXIT_INTERRUPTED
     if out:
         post.save(out)
-    print(post)
+    try:
+        print(post)
+    except MemoryError:
+        raise DataError("out of memory while summarising the draws; " + _where_safe(post, out)
+                        + " (gibbsreg.load reads them in blocks; post.summary(var_names=[...]) for a few)") from None
     report_speed(post, elapsed)
     if out:
         print(f"draws written to {out} (load with gibbsreg.load)")
