@@ -1,23 +1,12 @@
 """The hierarchical kernel with the chains shared out between threads, each chain's blocks one after another."""
 
-import math
-
 import numpy as np
 from numba import njit, prange
 
 from ..draws import fill_gammas, fill_normals, stream_at
-from .layout import (
-    EXACT_ORDER,
-    LANE_ROWS,
-    TAU_HALFCAUCHY,
-    TAU_INVWISHART,
-    _block_G_totals,
-    _spread_at,
-    group_blocks,
-    sweep_layout,
-)
+from .layout import EXACT_ORDER, TAU_INVWISHART, _block_range, _draw_index, _sweep_buffers, sweep_layout
 from .stages import _stage_beta, _stage_noise, _stage_spread_asis
-from .steps import _alpha_mu_step, _asis_step, _finish_step, _hyper_prior, _sigma_step, _sinv_mu
+from .steps import _alpha_mu_step, _chain_workspaces, _finish_step, _sinv_mu, _spread_steps
 
 
 @njit(cache=True, parallel=True, fastmath=EXACT_ORDER, error_model="numpy")
@@ -48,50 +37,36 @@ def _one_chain(c, GT, hT, rr, nj, q, S0inv, S0inv_mu0, Sainv, Sainv_a0, tau_kind
     J = GT.shape[2]
     p = GT.shape[0]
     r = p - q
-    size, nb = group_blocks(J)
     normal = stream_at(normal_streams, c)
     gamma_rng = stream_at(gamma_streams, c)
-    n_hyper, o_mu, o_bartlett, o_location, o_scale, n_gamma, o_exp, o_lambda, o_sigma = sweep_layout(
-        q, r, J, tau_kind, asis, group_variance)
-    iw = tau_kind == TAU_INVWISHART
-    scale_step = asis and not iw
-    part = np.zeros((nb, max(r * r + r + q, _spread_at(q) + q * q)))
-    A = np.zeros((p, p))
-    v = np.zeros(p)
-    inv_diag = np.zeros(p)
-    acc = np.zeros(p)
-    Sinv_mu = np.zeros(q)
-    M = np.zeros((q, q))
-    Bart = np.zeros((q, q))
-    W = np.zeros((q, q))
-    Q = np.zeros((q, q))
-    Bm = np.zeros((q, q))
-    small = np.zeros((8, q))
-    mu_old, tau, tau_old, fac, bvec = small[0], small[1], small[2], small[3], small[4]
-    prior_ab = np.zeros((2, q))
+    size, nb, parts, Ams, laness, G_totals = _sweep_buffers(GT, q, asis, group_variance, 1, 1)
+    n_hyper, o_mu, _, _, _, n_gamma, _, _, o_sigma = sweep_layout(q, r, J, tau_kind, asis, group_variance)
+    As, vecs, qqs, smalls, prior_abs = _chain_workspaces(1, p, q)
+    # the one chain's and the one worker's rows
+    part, Am, lanes = parts[0], Ams[0], laness[0]
+    A, vec, qq, small, prior_ab = As[0], vecs[0], qqs[0], smalls[0], prior_abs[0]
     z = np.zeros(size * q)
     zh = np.zeros(n_hyper)
     g = np.zeros(n_gamma)
-    Am = np.zeros((q, q, size))
-    lanes = np.zeros((LANE_ROWS + 2 * p, size))
-    G_totals = _block_G_totals(GT, q, size, nb, asis and not group_variance)
     inv_scale = 1.0 / out_scale  # J q stores per sweep: a multiply each, not a division
     # the chain's views made once, not at every call: each view costs a reference count up and down
     betaT_c, alpha_c, mu_c, Sinv_c, lam_c, sigma2_c = betaT[c], alpha[c], mu[c], Sinv[c], lam[c], sigma2[c]
     out_beta_c, out_alpha_c, out_mu_c = out_beta[c], out_alpha[c], out_mu[c]
     out_Sigma_c, out_sigma2_c = out_Sigma[c], out_sigma2[c]
-    z_mu, z_bartlett, z_location, z_scale = zh[o_mu:], zh[o_bartlett:], zh[o_location:], zh[o_scale:]
-    g_exp, g_sigma = g[o_exp:], g[o_sigma:]
-    spread = part[:, _spread_at(q):]
-    prior_a, prior_b = prior_ab[0], prior_ab[1]
+    v, inv_diag, acc, M = vec[0], vec[1], vec[2], qq[0]
+    mu_old, fac, Sinv_mu = small[0], small[3], small[7]
+    z_mu = zh[o_mu:]
+    g_sigma = g[o_sigma:]
+    iw = tau_kind == TAU_INVWISHART
+    scale_step = asis and not iw
+    store = out_mu.shape[1] > 0
     nfail = 0
     for t in range(n_iter):
-        k = out_start + (t + 1) // thin - 1 if (out_mu.shape[1] > 0 and (t + 1) % thin == 0) else -1
+        k = _draw_index(t, thin, out_start, store)
         fill_gammas(gamma_rng, g, gammas)
         _sinv_mu(q, Sinv_c, mu_c, Sinv_mu)
         for b in range(nb):
-            j0 = b * size
-            j1 = min(J, j0 + size)
+            j0, j1 = _block_range(b, size, J)
             fill_normals(normal, z, (j1 - j0) * q)
             nfail += _stage_beta(GT, hT, q, r, j0, j1, betaT_c, alpha_c, Sinv_c, Sinv_mu, sigma2_c, z, Am, lanes,
                                  part[b])
@@ -99,24 +74,15 @@ def _one_chain(c, GT, hT, rr, nj, q, S0inv, S0inv_mu0, Sainv, Sainv_a0, tau_kind
         nfail += _alpha_mu_step(J, q, r, nb, part, Sainv, Sainv_a0, S0inv, S0inv_mu0, Sinv_c, alpha_c, mu_c, A, v,
                                 inv_diag, acc, zh, z_mu)
         for b in range(nb):
-            _stage_spread_asis(GT, hT, q, r, b * size, min(J, (b + 1) * size), iw, asis, scale_step, betaT_c,
-                               alpha_c, mu_c, sigma2_c, G_totals[b], lanes, part[b])
-        nfail += _sigma_step(J, q, nb, spread, tau_kind, tau_a, tau_b, iw_df, iw_Psi, Sinv_c, lam_c, M, Bart, W, acc,
-                             z_bartlett, g)
-        shift = False
-        if asis:
-            for a in range(q):
-                mu_old[a] = mu_c[a]
-                tau_old[a] = 1.0 / math.sqrt(Sinv_c[a, a]) if scale_step else 1.0
-            _hyper_prior(q, tau_kind, tau_a, tau_b, lam_c, prior_ab)
-            shift = _asis_step(q, nb, part, scale_step, S0inv, S0inv_mu0, prior_a, prior_b, mu_c, Sinv_c, A, v,
-                               inv_diag, Q, Bm, bvec, tau, tau_old, fac, z_location, z_scale, g_exp)
-        if tau_kind == TAU_HALFCAUCHY:
-            for a in range(q):
-                lam_c[a] = (hc_inv_scale2[a] + Sinv_c[a, a]) / g[o_lambda + a]
+            j0, j1 = _block_range(b, size, J)
+            _stage_spread_asis(GT, hT, q, r, j0, j1, iw, asis, scale_step, betaT_c, alpha_c, mu_c, sigma2_c,
+                               G_totals[b], lanes, part[b])
+        failed, shift = _spread_steps(J, q, r, nb, part, asis, group_variance, tau_kind, tau_a, tau_b, hc_inv_scale2,
+                                      iw_df, iw_Psi, S0inv, S0inv_mu0, Sinv_c, lam_c, mu_c, A, vec, qq, small, prior_ab,
+                                      zh, g)
+        nfail += failed
         for b in range(nb):
-            j0 = b * size
-            j1 = min(J, j0 + size)
+            j0, j1 = _block_range(b, size, J)
             part[b, 0] = _stage_noise(GT, hT, rr, q, r, j0, j1, shift, mu_c, mu_old, fac, betaT_c, alpha_c, sigma2_c,
                                       group_variance, sigma_b, g_sigma[j0:], lanes, k, inv_scale, out_ref, out_beta_c,
                                       out_sigma2_c)

@@ -1,24 +1,13 @@
 """The hierarchical kernel with every chain's groups shared out between threads in blocks, stage by stage,
 and the next sweep's random numbers drawn beside the stages."""
 
-import math
-
 import numpy as np
 from numba import njit, prange
 
 from ..draws import fill_gammas, fill_normals, stream_at
-from .layout import (
-    EXACT_ORDER,
-    LANE_ROWS,
-    TAU_HALFCAUCHY,
-    TAU_INVWISHART,
-    _block_G_totals,
-    _spread_at,
-    group_blocks,
-    sweep_layout,
-)
+from .layout import EXACT_ORDER, TAU_INVWISHART, _block_range, _draw_index, _sweep_buffers, sweep_layout
 from .stages import _stage_beta, _stage_noise, _stage_spread_asis
-from .steps import _alpha_mu_step, _asis_step, _finish_step, _hyper_prior, _sigma_step, _sinv_mu
+from .steps import _alpha_mu_step, _chain_workspaces, _finish_step, _sinv_mu, _spread_steps
 from .sync import atomic_add, atomic_load, atomic_store, compare_exchange, spin_pause
 
 # Costs (ns) for cutting a stage's tasks into segments, one per pair of workers, and the next sweep's random
@@ -200,8 +189,8 @@ def _task_block(task, C, nb, size, J):
     """Block task ``task`` (after the C fills) of a stage: (block index over chains, chain, block, j0, j1)."""
     i = task - C
     b = i % nb
-    j0 = b * size
-    return i, i // nb, b, j0, min(J, j0 + size)
+    j0, j1 = _block_range(b, size, J)
+    return i, i // nb, b, j0, j1
 
 
 @njit(cache=True)
@@ -233,24 +222,15 @@ def hier_gibbs_groups(GT, hT, rr, nj, q, S0inv, S0inv_mu0, Sainv, Sainv_a0, tau_
     J = GT.shape[2]
     p = GT.shape[0]
     r = p - q
-    size, nb = group_blocks(J)
+    # workspaces of the stages per worker, not per task: with many blocks, per-task ones would not stay in cache
+    size, nb, part, wAm, wlanes, G_totals = _sweep_buffers(GT, q, asis, group_variance, C, n_workers)
     T = C * nb
-    n_hyper, o_mu, o_bartlett, o_location, o_scale, n_gamma, o_exp, o_lambda, o_sigma = sweep_layout(
-        q, r, J, tau_kind, asis, group_variance)
+    n_hyper, o_mu, _, _, _, n_gamma, _, _, o_sigma = sweep_layout(q, r, J, tau_kind, asis, group_variance)
     n_normal = J * q + n_hyper
     iw = tau_kind == TAU_INVWISHART
     scale_step = asis and not iw
-    part = np.zeros((C, nb, max(r * r + r + q, _spread_at(q) + q * q)))
-    # workspaces per worker, not per task: with many blocks, per-task ones would not stay in cache
-    wAm = np.zeros((n_workers, q, q, size))
-    wlanes = np.zeros((n_workers, LANE_ROWS + 2 * p, size))
-    G_totals = _block_G_totals(GT, q, size, nb, asis and not group_variance)
     inv_scale = 1.0 / out_scale
-    cA = np.zeros((C, p, p))
-    cvec = np.zeros((C, 4, p))
-    cqq = np.zeros((C, 5, q, q))
-    small = np.zeros((C, 8, q))
-    prior_ab = np.zeros((C, 2, q))
+    cA, cvec, cqq, small, prior_ab = _chain_workspaces(C, p, q)
     zbuf = np.zeros((2, C, n_normal))  # this sweep's and the next sweep's
     gbuf = np.zeros((2, C, n_gamma))
     shift = np.zeros(C, dtype=np.bool_)
@@ -279,7 +259,7 @@ def hier_gibbs_groups(GT, hT, rr, nj, q, S0inv, S0inv_mu0, Sainv, Sainv_a0, tau_
             g_next = gbuf[(t + 1) % 2]
             # not after the last sweep: the streams' saved state must be that of a run stopped there
             ahead = t + 1 < n_iter
-            k = out_start + (t + 1) // thin - 1 if (out_mu.shape[1] > 0 and (t + 1) % thin == 0) else -1
+            k = _draw_index(t, thin, out_start, out_mu.shape[1] > 0)
             mine[1] = 0
             finished = 0
             while True:
@@ -315,22 +295,11 @@ def hier_gibbs_groups(GT, hT, rr, nj, q, S0inv, S0inv_mu0, Sainv, Sainv_a0, tau_
                                                alpha[c], mu[c], cA[c], cvec[c, 0], cvec[c, 1], cvec[c, 2], zh,
                                                zh[o_mu:])
                 elif s == 1:
-                    cfail[c] += _sigma_step(J, q, nb, part[c, :, _spread_at(q):], tau_kind, tau_a, tau_b, iw_df,
-                                            iw_Psi, Sinv[c], lam[c], cqq[c, 0], cqq[c, 1], cqq[c, 2], cvec[c, 2],
-                                            zh[o_bartlett:], g[c])
-                    shift[c] = False
-                    if asis:
-                        for a in range(q):
-                            small[c, 0, a] = mu[c, a]
-                            small[c, 2, a] = 1.0 / math.sqrt(Sinv[c, a, a]) if scale_step else 1.0
-                        _hyper_prior(q, tau_kind, tau_a, tau_b, lam[c], prior_ab[c])
-                        shift[c] = _asis_step(q, nb, part[c], scale_step, S0inv, S0inv_mu0, prior_ab[c, 0],
-                                              prior_ab[c, 1], mu[c], Sinv[c], cA[c], cvec[c, 0], cvec[c, 1],
-                                              cqq[c, 3], cqq[c, 4], small[c, 4], small[c, 1], small[c, 2],
-                                              small[c, 3], zh[o_location:], zh[o_scale:], g[c, o_exp:])
-                    if tau_kind == TAU_HALFCAUCHY:
-                        for a in range(q):
-                            lam[c, a] = (hc_inv_scale2[a] + Sinv[c, a, a]) / g[c, o_lambda + a]
+                    failed, shift[c] = _spread_steps(J, q, r, nb, part[c], asis, group_variance, tau_kind, tau_a,
+                                                     tau_b, hc_inv_scale2, iw_df, iw_Psi, S0inv, S0inv_mu0, Sinv[c],
+                                                     lam[c], mu[c], cA[c], cvec[c], cqq[c], small[c], prior_ab[c], zh,
+                                                     g[c])
+                    cfail[c] += failed
                 else:
                     _finish_step(1, q, r, nb, part[c], group_variance, sigma_b, Sinv[c], alpha[c], mu[c],
                                  sigma2[c], cqq[c, 0], cvec[c, 2], g[c, o_sigma], k, out_scale, out_ref,

@@ -38,6 +38,19 @@ def group_blocks(J):
 
 
 @njit(cache=True)
+def _block_range(b, size, J):
+    """The groups [j0, j1) of block b."""
+    j0 = b * size
+    return j0, min(J, j0 + size)
+
+
+@njit(cache=True)
+def _draw_index(t, thin, out_start, store):
+    """The output index of sweep t's draw (counted from 0 in this call), or -1 when it is not kept."""
+    return out_start + (t + 1) // thin - 1 if (store and (t + 1) % thin == 0) else -1
+
+
+@njit(cache=True)
 def _spread_at(q):
     """Offset of the spread sums in a block's row of sums, after the interweaving sums (3q^2 + 2q)."""
     return 3 * q * q + 2 * q
@@ -102,9 +115,25 @@ def _block_G_totals(GT, q, size, nb, shared_variance):
         return np.zeros((nb, 0))
     out = np.zeros((nb, q * q))
     for b in range(nb):
-        j0 = b * size
-        j1 = min(J, j0 + size)
+        j0, j1 = _block_range(b, size, J)
         for a in range(q):
             for c in range(a + 1):
                 out[b, a * q + c] = _lane_total(GT[a, c, j0:j1], j1 - j0)
     return out
+
+
+@njit(cache=True)
+def _sweep_buffers(GT, q, asis, group_variance, C, n_lanes):
+    """The buffers of the stages over groups, for C chains and n_lanes workers: (block size, number of blocks,
+    the block sums part (C, nb, row), the lane workspaces Am (n_lanes, q, q, size) and lanes (n_lanes,
+    LANE_ROWS + 2p, size), _block_G_totals).  (sweep_layout's tuple is not returned with them: Numba's array
+    analysis of a parallel caller then fails to lower it, "No definition for lowering UniTuple.shape".)"""
+    J = GT.shape[2]
+    p = GT.shape[0]
+    r = p - q
+    size, nb = group_blocks(J)
+    part = np.zeros((C, nb, max(r * r + r + q, _spread_at(q) + q * q)))
+    Am = np.zeros((n_lanes, q, q, size))
+    lanes = np.zeros((n_lanes, LANE_ROWS + 2 * p, size))
+    G_totals = _block_G_totals(GT, q, size, nb, asis and not group_variance)
+    return size, nb, part, Am, lanes, G_totals

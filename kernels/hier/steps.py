@@ -3,17 +3,19 @@ the interweaving move, the shared sigma^2 and the stores of a draw."""
 
 import math
 
+import numpy as np
 from numba import njit
 
-from ..linalg import (
-    backward_solve_transpose,
-    backward_transpose,
-    bartlett_precision,
-    cholesky_forward,
-    cholesky_lower,
-    forward_solve,
-)
-from .layout import EXACT_ORDER, TAU_INVGAMMA, TAU_INVWISHART
+from ..linalg import backward_transpose, bartlett_precision, cholesky_forward, cholesky_inverse_column, cholesky_lower
+from .layout import EXACT_ORDER, TAU_HALFCAUCHY, TAU_INVGAMMA, TAU_INVWISHART, _spread_at, sweep_layout
+
+
+@njit(cache=True)
+def _chain_workspaces(C, p, q):
+    """The once-per-sweep steps' workspaces of C chains: A (C, p, p); (v, inv_diag, acc) (C, 3, p); (M, Bart,
+    W, Q, Bm) (C, 5, q, q); (mu_old, tau, tau_old, fac, bvec, -, -, Sigma^{-1} mu) (C, 8, q); the scale
+    step's prior (a, b) (C, 2, q)."""
+    return np.zeros((C, p, p)), np.zeros((C, 3, p)), np.zeros((C, 5, q, q)), np.zeros((C, 8, q)), np.zeros((C, 2, q))
 
 
 @njit(cache=True, _nrt=False)
@@ -193,6 +195,36 @@ def _asis_step(q, nb, part, scale_step, S0inv, S0inv_mu0, prior_a, prior_b, mu_c
 
 
 @njit(cache=True, fastmath=EXACT_ORDER, error_model="numpy", _nrt=False)
+def _spread_steps(J, q, r, nb, part, asis, group_variance, tau_kind, tau_a, tau_b, hc_inv_scale2, iw_df, iw_Psi,
+                  S0inv, S0inv_mu0, Sinv_c, lam_c, mu_c, A, vec, qq, small, prior_ab, zh, g):
+    """The steps after the spread stage, from its block sums: Sigma | beta, mu (_sigma_step), with ``asis`` the
+    interweaving move's new mu and scales (_asis_step; mu_old, tau_old and fac left in ``small``), then the
+    half-Cauchy lambdas.  zh: the sweep's hyperparameter normals, g its gammas, at sweep_layout's offsets; the
+    workspaces as _chain_workspaces makes them, one chain's.  Returns (failed factorisations, whether the move
+    shifts the beta_j)."""
+    layout = sweep_layout(q, r, J, tau_kind, asis, group_variance)
+    o_bartlett, o_location, o_scale, o_exp, o_lambda = layout[2], layout[3], layout[4], layout[6], layout[7]
+    scale_step = asis and tau_kind != TAU_INVWISHART
+    v, inv_diag, acc = vec[0], vec[1], vec[2]
+    M, Bart, W, Q, Bm = qq[0], qq[1], qq[2], qq[3], qq[4]
+    mu_old, tau, tau_old, fac, bvec = small[0], small[1], small[2], small[3], small[4]
+    nfail = _sigma_step(J, q, nb, part[:, _spread_at(q):], tau_kind, tau_a, tau_b, iw_df, iw_Psi, Sinv_c, lam_c, M,
+                        Bart, W, acc, zh[o_bartlett:], g)
+    shift = False
+    if asis:
+        for a in range(q):
+            mu_old[a] = mu_c[a]
+            tau_old[a] = 1.0 / math.sqrt(Sinv_c[a, a]) if scale_step else 1.0
+        _hyper_prior(q, tau_kind, tau_a, tau_b, lam_c, prior_ab)
+        shift = _asis_step(q, nb, part, scale_step, S0inv, S0inv_mu0, prior_ab[0], prior_ab[1], mu_c, Sinv_c, A, v,
+                           inv_diag, Q, Bm, bvec, tau, tau_old, fac, zh[o_location:], zh[o_scale:], g[o_exp:])
+    if tau_kind == TAU_HALFCAUCHY:
+        for a in range(q):
+            lam_c[a] = (hc_inv_scale2[a] + Sinv_c[a, a]) / g[o_lambda + a]
+    return nfail, shift
+
+
+@njit(cache=True, fastmath=EXACT_ORDER, error_model="numpy", _nrt=False)
 def _finish_step(n_set, q, r, nb, part, group_variance, sigma_b, Sinv_c, alpha_c, mu_c, sigma2_c, M, acc, g_sigma,
                  k, out_scale, out_ref, out_alpha_c, out_mu_c, out_Sigma_c, out_sigma2_c):
     """The shared sigma^2 | everything from the blocks' RSS sums (gamma g_sigma of shape a + n/2), set in
@@ -216,10 +248,7 @@ def _finish_step(n_set, q, r, nb, part, group_variance, sigma_b, Sinv_c, alpha_c
                 M[a, b] = Sinv_c[a, b]
         cholesky_lower(M, q)
         for b in range(q):
-            for a in range(q):
-                acc[a] = 1.0 if a == b else 0.0
-            forward_solve(M, acc, q)
-            backward_solve_transpose(M, acc, q)
+            cholesky_inverse_column(M, acc, b, q)
             if out_Sigma_c.shape[2] == q:
                 for a in range(q):
                     out_Sigma_c[k, a, b] = acc[a] / (out_scale[a] * out_scale[b])
