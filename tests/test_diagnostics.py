@@ -536,3 +536,15 @@ def test_summary_blocks_of_stored_draws(tmp_path, monkeypatch):
     ref = dg.summary_stats(x)
     for k, v in ref.items():
         np.testing.assert_array_equal(stats[k], v)
+
+
+def test_a_posterior_computes_its_summary_once():
+    """print(post) after post.summary() reuses the table; another prob or var_names is its own table."""
+    import gibbsreg as gr
+
+    d = gr.datasets.synthetic_regression(200, 3, seed=1)
+    post = gr.LinearRegression().sample(d.X, d.y, chains=2, draws=100, warmup=50, seed=1, progress=False)
+    first = post.summary()
+    assert post.summary() is first
+    assert str(post).startswith(str(first))
+    assert post.summary(prob=0.9) is not first and post.summary(var_names="sigma2") is not first

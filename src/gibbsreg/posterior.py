@@ -100,6 +100,7 @@ class Posterior:
         self.data: FittedData | None = None  # set by the models' sample(); not saved
         self.state = None  # gibbsreg.runstate.RunState: lets model.resume / gibbsreg.resume continue the run
         self.store = None  # the disk store holding the draws, if any
+        self._summaries = {}  # summary tables already computed, by (var_names, prob, groups)
 
     @property
     def names(self) -> list[str]:
@@ -155,6 +156,15 @@ class Posterior:
         GROUP_ROWS_SHOWN of them; otherwise each is collapsed to one line: how many values, the
         worst R-hat and the smallest bulk and tail ESS among them, and where.
         """
+        key = (None if var_names is None else tuple([var_names] if isinstance(var_names, str) else var_names),
+               float(prob), groups)
+        if key in self._summaries:  # the draws of a Posterior do not change: print(post) reuses summary()
+            return self._summaries[key]
+        table = self._summary(var_names, prob, groups)
+        self._summaries[key] = table
+        return table
+
+    def _summary(self, var_names, prob, groups) -> SummaryTable:
         from .store import summary_blocks
 
         if var_names is not None:
