@@ -141,6 +141,8 @@ def flat_gibbs(
                 if not cholesky_forward(A, v, inv_diag, p):
                     n_failed += 1
                     continue
+                # not hier's _draw_gaussian: that takes normals drawn before the factorisation; here a failed
+                # one draws none
                 fill_normals(normal, z, p)
                 for i in range(p):
                     v[i] += z[i]

@@ -16,6 +16,8 @@ from numba import njit
 # these functions are inlined.
 EXACT = {"contract"}
 
+# Not cholesky_forward_affine with v unused: that one keeps 1/sqrt(d) and stores 1/(1/sqrt(d)), which rounds
+# differently from sqrt(d), and the solves below divide by L[i, i] where the _forward/_transpose pair multiplies.
 @njit(cache=True, fastmath=EXACT, error_model="numpy", _nrt=False)
 def cholesky_lower(A, p):
     """In place: the lower triangle of A (p, p) becomes L with L L' = A.

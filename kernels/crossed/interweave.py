@@ -99,6 +99,7 @@ def _interweave_scales(G, h, rr, level, J, q, vidx, pidx, b_off, tau_kind, tau_a
         if tau_kind[f] == TAU_INVGAMMA:
             pa = tau_a[f, k]
             pb = tau_b[f, k]
+            # hier's _asis_step has this ratio too, but compiled with contraction: sharing it would round differently
             log_ratio = -(2.0 * pa + 1.0) * (math.log(abs(proposal)) - math.log(abs(tau[i])))
             log_ratio -= pb * (1.0 / (proposal * proposal) - 1.0 / (tau[i] * tau[i]))
         else:

@@ -84,7 +84,8 @@ def _mean_draw(A, v, inv_diag, S, n, sums, k, normal):
     """v <- a draw of N(A^{-1} w, A^{-1}) with A = A0 + n S and w = w0 + S sums, where A0 (its lower triangle)
     and w0 are A and v on entry: the common shift of n effects of precision S whose sum is ``sums`` (mu of
     the first factor's effects; a later factor's shift move).  Returns False, drawing nothing, when A fails
-    to factorise."""
+    to factorise.  (hier's _alpha_mu_step forms mu's A and w alike, but contracted to fused multiply-adds: not
+    shared, as that would round differently.)"""
     for a in range(k):
         for bb in range(a + 1):
             A[a, bb] += n * S[a, bb]

@@ -56,7 +56,8 @@ def _stage_beta(GT, hT, q, r, j0, j1, betaT_c, alpha_c, Sinv_c, Sinv_mu, sigma2_
             g_ab = GT[a, b, j0:j1]
             for l in range(m):
                 Am[a, b, l] = sab + g_ab[l] * s[l]
-    # Cholesky A = L L' row by row with the forward solve L^{-1} rhs
+    # Cholesky A = L L' row by row with the forward solve L^{-1} rhs: linalg.cholesky_forward_affine's operations
+    # per lane, kept here because the scalar helper called per group would not vectorise over the block
     for i in range(q):
         for c in range(i):
             for l in range(m):
@@ -83,7 +84,7 @@ def _stage_beta(GT, hT, q, r, j0, j1, betaT_c, alpha_c, Sinv_c, Sinv_mu, sigma2_
     for a in range(q):
         for l in range(m):
             rhs[a, l] += z[l * q + a]
-    # backward solve L' x = rhs
+    # backward solve L' x = rhs (linalg.backward_transpose per lane)
     for i in range(q - 1, -1, -1):
         for l in range(m):
             rhs[i, l] *= inv_diag[i, l]
