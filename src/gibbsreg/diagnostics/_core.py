@@ -14,8 +14,10 @@ from scipy import stats as _stats
 from . import _kernels as K
 
 _MIN_DRAWS = 4
-# Number of float64 values in one block of parameters copied to (parameter, chain, draw)
-# for the kernels (16 MiB); a parameter with more draws is a block of its own.
+# A thread copies the draws of up to _CHUNK parameters (a cache line of a (chain, draw, P)
+# array) and at most _BLOCK float64 values (16 MiB) to (parameter, chain, draw) at a time;
+# a parameter with more draws is a chunk of its own.
+_CHUNK = 8
 _BLOCK = 1 << 21
 _DIAGNOSTICS = K.RANK_RHAT | K.SPLIT_RHAT | K.ESS_BULK | K.ESS_MEAN | K.ESS_SD
 
@@ -94,43 +96,38 @@ def _check_prob(prob, name="prob"):
     return prob
 
 
-class _Threads:
-    """Runs a serial kernel ``func(lo, hi)`` on contiguous shares of ``range(n_items)``, one
-    per thread (Numba's thread count, ``numba.set_num_threads``; the kernels release the GIL)."""
+def _blockwise(a, make_state, work):
+    """Run ``work(state, block, lo, hi)`` over chunks of parameters ``[lo, hi)`` of ``a``
+    (chain, draw, P), ``block`` the float64 (hi - lo, chain, draw) copy of their draws.
 
-    def __init__(self, n_items):
-        self.n = max(1, min(n_items, numba.get_num_threads()))
-        self.pool = ThreadPoolExecutor(self.n) if self.n > 1 else None
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        if self.pool is not None:
-            self.pool.shutdown()
-        return False
-
-    def run(self, n_items, func):
-        n = min(self.n, n_items)
-        if n < 2:
-            func(0, n_items)
-            return
-        bounds = [i * n_items // n for i in range(n + 1)]
-        for f in [self.pool.submit(func, lo, hi) for lo, hi in zip(bounds, bounds[1:])]:
-            f.result()
-
-
-def _param_blocks(a, threads):
-    """(lo, hi, block) with block the float64 (hi - lo, chain, draw) copy of parameters [lo, hi)
-    (one buffer, refilled for each block: fresh memory costs a page fault per 4 KiB)."""
+    Threads (Numba's thread count, ``numba.set_num_threads``; the kernels release the GIL)
+    take the next chunk as they finish one: no thread waits for another until the end.  Each
+    thread makes its ``state = make_state()`` (work buffers: fresh memory costs a page fault
+    per 4 KiB, so they are allocated once) and its block buffer.
+    """
     n_chain, n_draw, n_par = a.shape
-    width = max(1, min(n_par, _BLOCK // (n_chain * n_draw)))
-    buf = np.empty((width, n_chain, n_draw))
+    width = max(1, min(n_par, _CHUNK, _BLOCK // (n_chain * n_draw)))
+    n_chunks = -(-n_par // width)
     a = np.asarray(a)  # a memory map as a plain array
-    for lo in range(0, n_par, width):
-        hi = min(n_par, lo + width)
-        threads.run(n_chain, lambda c0, c1, lo=lo, hi=hi: K.gather(a, lo, hi, c0, c1, buf))
-        yield lo, hi, buf[: hi - lo]
+    chunks = iter(range(n_chunks))  # next() is atomic under the GIL
+
+    def worker():
+        state = make_state()
+        block = np.empty((width, n_chain, n_draw))
+        for i in chunks:
+            lo, hi = i * width, min(n_par, (i + 1) * width)
+            K.gather(a, lo, hi, block)
+            work(state, block[: hi - lo], lo, hi)
+
+    n_threads = max(1, min(n_chunks, numba.get_num_threads()))
+    if n_threads == 1:
+        worker()
+        return
+    with ThreadPoolExecutor(n_threads - 1) as pool:
+        futures = [pool.submit(worker) for _ in range(n_threads - 1)]
+        worker()
+        for f in futures:
+            f.result()
 
 
 # ----------------------------------------------------------------------------
@@ -191,25 +188,17 @@ def _columns(x, want, probs=(), indicators=()):
     qk, qg = _quantile_plan(n_chain * n_draw, probs)
     rows = np.full((n_par, K.QUANT + 2 * probs.size), np.nan)
     size = n_chain * n_draw
-    with _Threads(n_par) as threads:
-        free = [  # one set of work buffers per running share
-            (np.empty((K.N_FLOAT, size)), np.empty((K.N_INT, size + 1), dtype=np.int64),
-             np.empty(2 * size + 2, dtype=np.int64), np.empty((K.stack_rows(size), 3), dtype=np.int64),
-             np.empty((K.N_SMALL, K.small_size(n_chain, n_draw))))
-            for _ in range(threads.n)
-        ]
 
-        def share(blk, out, p0, p1):
-            buffers = free.pop()
-            try:
-                K.block_stats(blk, p0, p1, want, qk, qg, indicators, table, twr, twi, *buffers, out)
-            finally:
-                free.append(buffers)
+    def buffers():
+        return (np.empty((K.N_FLOAT, size)), np.empty((K.N_INT, size + 1), dtype=np.int64),
+                np.empty(2 * size + 2, dtype=np.int64), np.empty((K.stack_rows(size), 3), dtype=np.int64),
+                np.empty((K.N_SMALL, K.small_size(n_chain, n_draw))))
 
-        for lo, hi, blk in _param_blocks(a, threads):
-            threads.run(hi - lo, functools.partial(share, blk, rows[lo:hi]))
+    def work(state, block, lo, hi):
+        K.block_stats(block, want, qk, qg, indicators, table, twr, twi, *state, rows[lo:hi])
+
+    _blockwise(a, buffers, work)
     return rows, param_shape
-
 
 def _column(x, want, column):
     """One statistic per parameter, shaped param_shape."""
@@ -229,8 +218,5 @@ def _chain_moments(a):
     n_chain, n_draw, n_par = a.shape
     mean = np.empty((n_par, n_chain))
     var = np.empty((n_par, n_chain))
-    with _Threads(n_par) as threads:
-        for lo, hi, blk in _param_blocks(a, threads):
-            threads.run(hi - lo, lambda p0, p1, lo=lo, blk=blk: K.block_chain_moments(
-                blk, p0, p1, mean[lo:], var[lo:]))
+    _blockwise(a, lambda: None, lambda state, block, lo, hi: K.block_chain_moments(block, mean[lo:hi], var[lo:hi]))
     return mean, var

@@ -633,13 +633,12 @@ def _one(x, n_chain, n_draw, want, qk, qg, qind, table, row, fw, iw, counts, sta
         row[ESSSD] = _ess(ser, split, half, ew, -1.0)
 
 
-# The entry points below are serial and release the GIL: ``_core`` runs them on disjoint
-# ranges of parameters (or chains) from a few Python threads, which compiles in a fraction
-# of the time of a ``prange`` kernel and does not depend on Numba's threading layer.
+# The entry points below are serial and release the GIL: ``_core`` runs them on chunks of
+# parameters from a few Python threads, which compiles in a fraction of the time of a
+# ``prange`` kernel and does not depend on Numba's threading layer.
 @njit(cache=True, nogil=True, error_model="numpy")
-def block_stats(blk, p0, p1, want, qk, qg, qind, table, twr, twi, fw, iw, counts, stack, small, out):
-    """Statistics of parameters ``p0 <= p < p1`` of ``blk`` (parameter, chain, draw) into
-    ``out[p]``.
+def block_stats(blk, want, qk, qg, qind, table, twr, twi, fw, iw, counts, stack, small, out):
+    """Statistics of each parameter of ``blk`` (parameter, chain, draw) into ``out[p]``.
 
     ``want``: bits of the statistics to compute; ``qk``, ``qg``: type-7 quantile plan (the
     quantile is ``(1 - g) s[k - 1] + g s[k]`` of the sorted draws ``s``); ``qind``: which
@@ -655,42 +654,40 @@ def block_stats(blk, p0, p1, want, qk, qg, qind, table, twr, twi, fw, iw, counts
     nfft = 2 * twr.size
     ew = (fw[F_DEV], small[S_MEANS, :split], small[S_ACOV, :half], small[S_RHO, :half],
           small[S_RE, :nfft], small[S_IM, :nfft], small[S_POWER, :nfft], twr, twi)
-    for p in range(p0, p1):
+    for p in range(n_par):
         _one(blk[p].reshape(size), n_chain, n_draw, want, qk, qg, qind, table, out[p],
              fw, iw, counts, stack, ew, small[S_VARS, :split])
 
 
 @njit(cache=True, nogil=True)
-def gather(a, lo, hi, c0, c1, out):
-    """``out[p, c, d] = a[c, d, lo + p]`` for parameters ``lo <= p < hi`` and chains
-    ``c0 <= c < c1`` (``a`` in any layout)."""
-    n_draw = a.shape[1]
-    for c in range(c0, c1):
+def gather(a, lo, hi, out):
+    """``out[p, c, d] = a[c, d, lo + p]`` for parameters ``lo <= p < hi`` (``a`` in any layout)."""
+    n_chain, n_draw, _ = a.shape
+    for c in range(n_chain):
         for d in range(n_draw):
             for p in range(hi - lo):
                 out[p, c, d] = a[c, d, lo + p]
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
-def block_chain_moments(blk, p0, p1, mean, var):
-    """Per-chain mean and variance of parameters ``p0 <= p < p1`` of ``blk`` (parameter,
-    chain, draw)."""
+def block_chain_moments(blk, mean, var):
+    """Per-chain mean and variance of each parameter of ``blk`` (parameter, chain, draw)."""
     n_par, n_chain, n_draw = blk.shape
-    for p in range(p0, p1):
+    for p in range(n_par):
         chain_moments(blk[p].reshape(n_chain * n_draw), n_chain, n_draw, mean[p], var[p])
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
-def block_autocovariance(blk, p0, p1, twr, twi, out):
-    """Per-chain autocovariance ``(1/n) sum_i d_i d_{i+t}`` of parameters ``p0 <= p < p1`` of
-    ``blk`` (parameter, chain, draw) into ``out`` (same shape), ``d`` the draws less their
-    chain mean."""
+def block_autocovariance(blk, twr, twi, out):
+    """Per-chain autocovariance ``(1/n) sum_i d_i d_{i+t}`` of each parameter of ``blk``
+    (parameter, chain, draw) into ``out`` (same shape), ``d`` the draws less their chain
+    mean."""
     n_par, n_chain, n = blk.shape
     nfft = 2 * twr.size
     dev = np.empty(n_chain * n)
     re, im, power = np.empty(nfft), np.empty(nfft), np.empty(nfft)
     acov = np.empty(n)
-    for p in range(p0, p1):
+    for p in range(n_par):
         x = blk[p].reshape(n_chain * n)
         for c in range(n_chain):
             seg = x[c * n : (c + 1) * n]

@@ -6,13 +6,12 @@ import numpy as np
 
 from . import _kernels as K
 from ._core import (
-    _Threads,
     _as_draws,
+    _blockwise,
     _check_prob,
     _column,
     _diagnostic,
     _indicator_ess,
-    _param_blocks,
     _quiet,
     _result,
     _twiddles,
@@ -43,10 +42,8 @@ def autocovariance(x):
     n_chain, n, n_par = a.shape
     out = np.empty((n_par, n_chain, n))
     twr, twi = _twiddles(max(n, 2))
-    with _Threads(n_par) as threads:
-        for lo, hi, blk in _param_blocks(a, threads):
-            threads.run(hi - lo, lambda p0, p1, lo=lo, blk=blk: K.block_autocovariance(
-                blk, p0, p1, twr, twi, out[lo:]))
+    _blockwise(a, lambda: None,
+               lambda state, block, lo, hi: K.block_autocovariance(block, twr, twi, out[lo:hi]))
     return out.transpose(1, 2, 0).reshape(n_chain, n, *param_shape)
 
 
