@@ -44,6 +44,7 @@ S_MEANS, S_VARS, S_ACOV, S_RHO, S_RE, S_IM, S_POWER = range(7)
 N_SMALL = 7
 
 _INSERTION = 16  # segments this short are insertion-sorted
+_TOP_BUCKETS = 1024  # buckets of the first level of the sort
 _MAX_DEPTH = 12  # bucket levels before a segment is handed to a comparison sort
 _DIRECT_LAGS = 64  # lags summed directly before the FFT computes all of them
 _SUM_BLOCK = 1024  # block of the two-level sums
@@ -391,8 +392,9 @@ def _first_at_least(v, size, x):
 def _spread(sv, si, a, b, dv, di, bucket, count, stack, top, depth):
     """Counting sort of ``sv[a:b]`` (with ``si``) into ``dv[:k]``, ``di[:k]`` by ``2 k``
     equal-width buckets between its minimum and maximum (a monotone map: bucket order is
-    value order); buckets of more than _INSERTION values are pushed on ``stack`` (as
-    segments of ``[a, b)``).  Returns the new stack top, or -1 (nothing done) when the values
+    value order), at most _TOP_BUCKETS at depth 0 (the counts and the write streams of the
+    whole array stay in cache; the segments below are small enough for 2 k); buckets of more
+    than _INSERTION values are pushed on ``stack`` (as segments of ``[a, b)``).  Returns the new stack top, or -1 (nothing done) when the values
     are all equal or their range is not finite."""
     k = b - a
     lo = sv[a]
@@ -400,7 +402,7 @@ def _spread(sv, si, a, b, dv, di, bucket, count, stack, top, depth):
     for i in range(a, b):
         lo = min(lo, sv[i])
         hi = max(hi, sv[i])
-    n_bucket = 2 * k
+    n_bucket = min(2 * k, _TOP_BUCKETS) if depth == 0 else 2 * k
     scale = n_bucket / (hi - lo)
     if not (0.0 < scale < np.inf):
         return -1
@@ -496,32 +498,49 @@ def _scores(v, pos, size, table, z):
 
 
 @njit(cache=True)
-def _folded(v, pos, size, center, fv, fpos):
-    """``|v - center|`` in ascending order (``fv``, with positions ``fpos``) from ascending
-    ``v``: the values below ``center`` read downwards merged with those above read upwards.
-    (``center - v`` is exactly ``|v - center|`` below the center.)"""
+def _folded_scores(v, pos, size, center, table, z, run):
+    """Rank-normal scores of ``|v - center|`` into ``z`` (at ``pos``) from ascending ``v``.
+
+    The folded values come in ascending order from a merge of the values below ``center``
+    read downwards (``center - v`` is exactly ``|v - center|`` there) with those above read
+    upwards; branch-free, as which side comes next is a coin flip.  A run of equal folded
+    values (its positions kept in ``run``) shares the score of its mean rank, as in
+    :func:`_scores`.
+    """
     right = _first_at_least(v, size, center)
     left = right - 1
-    k = 0
-    while left >= 0 and right < size:  # branch-free: which side comes next is a coin flip
-        below = center - v[left]
-        above = v[right] - center
-        take = below <= above
-        fv[k] = below if take else above
-        fpos[k] = pos[left] if take else pos[right]
-        left -= np.int64(take)
-        right += np.int64(1 - take)
-        k += 1
-    while left >= 0:
-        fv[k] = center - v[left]
-        fpos[k] = pos[left]
-        left -= 1
-        k += 1
-    while right < size:
-        fv[k] = v[right] - center
-        fpos[k] = pos[right]
-        right += 1
-        k += 1
+    start = 0
+    count = 0
+    prev = np.nan
+    for k in range(size):
+        if left >= 0 and right < size:
+            below = center - v[left]
+            above = v[right] - center
+            take = below <= above
+            d = below if take else above
+            p = pos[left] if take else pos[right]
+            left -= np.int64(take)
+            right += np.int64(1 - take)
+        elif left >= 0:
+            d = center - v[left]
+            p = pos[left]
+            left -= 1
+        else:
+            d = v[right] - center
+            p = pos[right]
+            right += 1
+        if d != prev:  # a new run: the previous one ends at rank k - 1
+            score = table[start + k - 1]
+            for r in range(count):
+                z[run[r]] = score
+            start = k
+            count = 0
+            prev = d
+        run[count] = p
+        count += 1
+    score = table[start + size - 1]
+    for r in range(count):
+        z[run[r]] = score
 
 
 @njit(cache=True)
@@ -604,8 +623,7 @@ def _one(x, n_chain, n_draw, want, qk, qg, qind, table, row, fw, iw, counts, sta
             bulk = _rhat(zb, split, half, means, variances)
             mid = n_split // 2
             center = v[mid] if n_split % 2 else (v[mid - 1] + v[mid]) / 2
-            _folded(v, ix, n_split, center, tv, tix)
-            _scores(tv, tix, n_split, table, fw[F_FOLD])
+            _folded_scores(v, ix, n_split, center, table, fw[F_FOLD], tix)
             tail = _rhat(fw[F_FOLD], split, half, means, variances)
             row[RHAT] = tail if tail > bulk else bulk
     if want & SPLIT_RHAT:
