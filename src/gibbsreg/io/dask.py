@@ -9,6 +9,7 @@ import math
 import numpy as np
 
 from ..data import check_labels
+from .groups import factor_table, is_factor_table, label_records
 from .stats import FlatStats, GroupedStats, augmented, check_finite_block, merge
 
 DASK_EXTRA = 'pip install "gibbsreg[dask]"'
@@ -52,26 +53,38 @@ def _as_float_block(obj, names, what, where):
         raise ValueError(f"{what} cannot be converted to float in {where}: {err}") from None
 
 
-def clean_labels(g, where: str):
+def clean_labels(g, where: str, what: str = "groups"):
     """Group labels of one partition as a 1-D array; NaN / None labels are an error."""
     if hasattr(g, "to_numpy"):
         g = g.astype(object).to_numpy() if str(getattr(g, "dtype", "")) == "category" else g.to_numpy()
     g = np.asarray(g)
     if g.ndim != 1:
         g = g.reshape(-1)
-    check_labels(g, "groups", where)
+    check_labels(g, what, where)
     if g.dtype.kind == "O":
         try:
             import pandas as pd
 
             if pd.isna(g).any():
                 i = int(np.argmax(pd.isna(g)))
-                raise ValueError(f"groups has a missing (NA) label at row {i} of {where}")
+                raise ValueError(f"{what} has a missing (NA) label at row {i} of {where}")
         except ImportError:  # pragma: no cover
             pass
         if all(isinstance(v, str) for v in g):
             g = g.astype(str)
     return g
+
+
+def factor_records(g, where: str) -> np.ndarray:
+    """Labels of several factors in one partition (a DataFrame or a dict of columns) as one structured array."""
+    names, columns = factor_table(g)
+    cols = [clean_labels(c, where, f"group column {name!r}") for name, c in zip(names, columns)]
+    if len({len(c) for c in cols}) > 1:
+        raise ValueError(f"the group columns {names} have different lengths in {where}")
+    try:
+        return label_records(names, cols)
+    except ValueError as err:
+        raise ValueError(f"{err} in {where}") from None
 
 
 def _aug_from_frame(X, y, where):
@@ -117,7 +130,7 @@ def part_stats(X, y, g, x_names, intercept, where):
         return FlatStats.from_augmented(augmented(Xa, ya), x_names, intercept,
                                         on_nonfinite=lambda: check_finite_block(Xa, ya, x_names, where))
     check_finite_block(Xa, ya, x_names, where)
-    labels = clean_labels(g, where)
+    labels = factor_records(g, where) if is_factor_table(g) else clean_labels(g, where)
     if labels.shape[0] != ya.shape[0]:
         raise ValueError(f"groups has {labels.shape[0]} labels but y has {ya.shape[0]} rows in {where}")
     try:
@@ -147,24 +160,42 @@ def tree_reduce(tasks):
     return out
 
 
-def _names_from(X, px):
-    cols = getattr(X, "columns", None)
-    if cols is not None:
-        return [str(c) for c in cols]
-    name = getattr(X, "name", None)
-    if name is not None and px == 1:
-        return [str(name)]
-    return [f"x{k}" for k in range(px)]
+def has_dask(obj) -> bool:
+    """True when ``obj`` is a Dask collection or a dict holding one (the label columns of several factors)."""
+    if obj is None:
+        return False
+    if isinstance(obj, dict):
+        return any(is_dask(v) for v in obj.values())
+    return is_dask(obj)
+
+
+def _row_array(values, n_rows, row_chunks, what):
+    """A 1-D Dask array of labels chunked as the rows of X (from a Dask or in-memory column)."""
+    import dask.array as da
+
+    if is_dask(values) and not isinstance(values, da.Array):
+        values = values.to_dask_array(lengths=True)
+    if not isinstance(values, da.Array):
+        values = np.asarray(values.to_numpy() if hasattr(values, "to_numpy") else values)
+        if values.shape[0] != n_rows:
+            raise ValueError(f"{what} has {values.shape[0]} labels but X has {n_rows} rows; they must match")
+        values = da.from_array(values, chunks=(row_chunks,))
+    return values.rechunk((row_chunks,))
 
 
 def dask_stats(X, y, groups=None, *, intercept: bool = True, where_prefix: str = "partition"):
-    """sufficient_stats for Dask arrays (X (n, p_x), y (n,), groups (n,)) or a Dask DataFrame / Series."""
+    """sufficient_stats for Dask arrays (X (n, p_x), y (n,), groups (n,) or a dict of such label columns) or a
+    Dask DataFrame / Series (groups: a Series, or a DataFrame / dict of Series with one column per factor).
+
+    A Dask DataFrame X, y and its group columns are joined into ONE frame (partition-wise, as they come from
+    one frame), so each partition's task reads its rows, response and labels from one pandas partition."""
     require_dask("statistics of a Dask collection")
     import dask
     import dask.array as da
 
     if X is None or y is None:
         raise ValueError("pass both X and y")
+    factors, gcols = (factor_table(groups) if groups is not None and is_factor_table(groups) else (None, None))
     if isinstance(X, da.Array) or isinstance(y, da.Array):
         if not isinstance(X, da.Array):
             X = da.from_array(np.asarray(X, dtype=float), chunks=(y.chunks[0], -1) if np.ndim(X) == 2 else y.chunks[0])
@@ -186,66 +217,131 @@ def dask_stats(X, y, groups=None, *, intercept: bool = True, where_prefix: str =
         x_names = [f"x{k}" for k in range(X.shape[1])]
         xs = list(X.to_delayed().ravel())
         ys = list(y.to_delayed().ravel())
-        if groups is not None:
-            if is_dask(groups) and not isinstance(groups, da.Array):
-                groups = groups.to_dask_array(lengths=True)
-            if not isinstance(groups, da.Array):
-                groups = np.asarray(groups.to_numpy() if hasattr(groups, "to_numpy") else groups)
-                if groups.shape[0] != X.shape[0]:
-                    raise ValueError(f"groups has {groups.shape[0]} labels but X has {X.shape[0]} rows; they must match")
-                groups = da.from_array(groups, chunks=(row_chunks,))
-            groups = groups.rechunk((row_chunks,))
-            gs = list(groups.to_delayed().ravel())
-        else:
+        if groups is None:
             gs = [None] * len(xs)
-    else:
-        # Dask DataFrame / Series (pandas-like: columns by name)
-        x_names = _names_from(X, 1)
-        if getattr(X, "ndim", 2) == 1:
-            X = X.to_frame()
-        x_names = [str(c) for c in X.columns]
+        elif factors is None:
+            gs = list(_row_array(groups, X.shape[0], row_chunks, "groups").to_delayed().ravel())
+        else:
+            cols = [list(_row_array(c, X.shape[0], row_chunks, f"groups[{name!r}]").to_delayed().ravel())
+                    for name, c in zip(factors, gcols)]
+            gs = [dict(zip(factors, parts)) for parts in zip(*cols)]
         if intercept and "intercept" in x_names:
             raise ValueError("X already has a column named 'intercept'; pass intercept=False or rename it")
-        if not is_dask(y):
-            raise ValueError("with a Dask DataFrame X, y must be a Dask Series of the same frame (e.g. df['y'])")
-        if X.npartitions != y.npartitions:
-            raise ValueError(f"X has {X.npartitions} partitions but y has {y.npartitions}; take both from one frame")
-        xs, ys = list(X.to_delayed()), list(y.to_delayed())
-        if groups is not None:
-            if not is_dask(groups) or getattr(groups, "npartitions", None) != X.npartitions:
-                raise ValueError("with a Dask DataFrame X, groups must be a Dask Series of the same frame (e.g. df['g'])")
-            gs = list(groups.to_delayed())
-        else:
-            gs = [None] * len(xs)
+        task = dask.delayed(part_stats, pure=True)
+        tasks = [task(xp, yp, gp, x_names, intercept, f"{where_prefix} {i}")
+                 for i, (xp, yp, gp) in enumerate(zip(xs, ys, gs))]
+        return tree_reduce(tasks)
+    # Dask DataFrame / Series (pandas-like: columns by name)
+    import dask.dataframe as dd
+
+    if getattr(X, "ndim", 2) == 1:
+        X = X.to_frame()
+    x_names = [str(c) for c in X.columns]
     if intercept and "intercept" in x_names:
         raise ValueError("X already has a column named 'intercept'; pass intercept=False or rename it")
-    task = dask.delayed(part_stats, pure=True)
-    tasks = [task(xp, yp, gp, x_names, intercept, f"{where_prefix} {i}") for i, (xp, yp, gp) in enumerate(zip(xs, ys, gs))]
+    if not is_dask(y):
+        raise ValueError("with a Dask DataFrame X, y must be a Dask Series of the same frame (e.g. df['y'])")
+    if getattr(y, "ndim", 1) == 2:
+        if len(y.columns) != 1:
+            raise ValueError(f"y must be one column; got a Dask DataFrame with columns {list(y.columns)}")
+        y = y[y.columns[0]]
+    if X.npartitions != y.npartitions:
+        raise ValueError(f"X has {X.npartitions} partitions but y has {y.npartitions}; take both from one frame")
+    if groups is None:
+        labels = []
+    elif factors is None:
+        labels = [groups]
+    else:
+        labels = list(gcols)
+    for g in labels:
+        if not is_dask(g) or getattr(g, "ndim", 1) != 1 or getattr(g, "npartitions", None) != X.npartitions:
+            raise ValueError("with a Dask DataFrame X, groups must be Dask Series (or a Dask DataFrame of label "
+                             "columns) of the same frame (e.g. df['g'] or df[['a', 'b']])")
+    px = len(x_names)
+    parts = [X.rename(columns=dict(zip(X.columns, [f"__x{j}" for j in range(px)]))), y.rename("__y")]
+    parts += [g.rename(f"__g{k}") for k, g in enumerate(labels)]
+    frame = dd.concat(parts, axis=1) if len(parts) > 1 else parts[0]
+    layout = None if groups is None else ("one" if factors is None else list(factors))
+    task = dask.delayed(_joined_part, pure=True)
+    tasks = [task(part, px, x_names, layout, intercept, f"{where_prefix} {i}")
+             for i, part in enumerate(frame.to_delayed())]
     return tree_reduce(tasks)
 
 
+def _joined_part(df, px, x_names, layout, intercept, where):
+    """Statistics of one partition of the joined frame [X (px columns), y, group columns...]."""
+    X = df.iloc[:, :px]
+    X.columns = x_names
+    y = df.iloc[:, px]
+    if layout is None:
+        g = None
+    elif layout == "one":
+        g = df.iloc[:, px + 1]
+    else:
+        g = {name: df.iloc[:, px + 1 + k] for k, name in enumerate(layout)}
+    return part_stats(X, y, g, x_names, intercept, where)
+
+
+def frame_part(df, y, xcols, groups, intercept, where):
+    """Statistics of one partition of a frame holding the response, the predictors and the group column(s)
+    (``groups``: None, one column name, or a list of names, one per factor)."""
+    if groups is None:
+        g = None
+    elif isinstance(groups, str):
+        g = df[groups]
+    else:
+        g = {str(c): df[c] for c in groups}
+    return part_stats(df[xcols], df[y], g, xcols, intercept, where)
+
+
 def frame_stats(df, y: str, x=None, groups=None, *, intercept: bool = True, where=None):
-    """Statistics of a (Dask or pandas) DataFrame by column names; ``x=None`` takes every other column."""
+    """Statistics of a (Dask or pandas) DataFrame by column names; ``x=None`` takes every other column;
+    ``groups`` one column name or a list of them (several factors)."""
     cols = [str(c) for c in df.columns]
-    needed = _needed_columns(cols, y, x, groups, where or "the data frame")
-    xcols = needed[1:len(needed) - (groups is not None)]
+    needed, xcols, gcols = _needed_columns(cols, y, x, groups, where or "the data frame")
     if not is_dask(df):
         from .memory import memory_stats
 
-        return memory_stats(df[xcols], df[y], None if groups is None else df[groups], intercept=intercept)
-    return dask_stats(df[xcols], df[y], None if groups is None else df[groups], intercept=intercept)
+        g = None if groups is None else (df[groups] if isinstance(groups, str) else {c: df[c] for c in gcols})
+        return memory_stats(df[xcols], df[y], g, intercept=intercept)
+    import dask
+
+    if intercept and "intercept" in xcols:
+        raise ValueError("the data already have a column named 'intercept'; pass intercept=False or rename it")
+    task = dask.delayed(frame_part, pure=True)
+    tasks = [task(part, y, xcols, groups, intercept, f"partition {i}") for i, part in enumerate(df[needed].to_delayed())]
+    return tree_reduce(tasks)
+
+
+def group_columns(groups) -> list[str]:
+    """The group column names: [] (None), [name] (one column) or the list given (several factors)."""
+    if groups is None:
+        return []
+    if isinstance(groups, str):
+        return [groups]
+    cols = [str(c) for c in groups]
+    if not cols:
+        raise ValueError("groups is an empty list of columns")
+    if len(set(cols)) != len(cols):
+        raise ValueError(f"groups lists a column twice: {cols}")
+    return cols
 
 
 def _needed_columns(cols, y, x, groups, where):
-    """[y, x..., groups?] checked against the columns that exist."""
+    """([y, x..., group columns...], x columns, group columns) checked against the columns that exist."""
     if isinstance(x, str):
         x = [x]
+    gcols = group_columns(groups)
     if y not in cols:
         raise ValueError(f"response column {y!r} not found in {where}; columns are {cols}")
-    if groups is not None and groups not in cols:
-        raise ValueError(f"group column {groups!r} not found in {where}; columns are {cols}")
+    missing = [c for c in gcols if c not in cols]
+    if missing:
+        what = f"group column {missing[0]!r}" if len(missing) == 1 else f"group columns {missing}"
+        raise ValueError(f"{what} not found in {where}; columns are {cols}")
+    if y in gcols:
+        raise ValueError(f"the response {y!r} is also a group column")
     if x is None:
-        x = [c for c in cols if c != y and c != groups]
+        x = [c for c in cols if c != y and c not in gcols]
     else:
         x = [str(c) for c in x]
         missing = [c for c in x if c not in cols]
@@ -253,6 +349,9 @@ def _needed_columns(cols, y, x, groups, where):
             raise ValueError(f"column(s) {missing} not found in {where}; columns are {cols}")
         if y in x:
             raise ValueError(f"the response {y!r} is also listed in x")
+        both = [c for c in x if c in gcols]
+        if both:
+            raise ValueError(f"column(s) {both} are both predictors (x) and group columns")
     if len(set(x)) != len(x):
         raise ValueError(f"x lists a column twice: {x}")
-    return [y] + list(x) + ([groups] if groups is not None else [])
+    return [y] + list(x) + gcols, list(x), gcols

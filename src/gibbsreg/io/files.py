@@ -6,7 +6,7 @@ import glob
 import os
 
 from .dask import DASK_EXTRA, is_dask
-from .dask import _needed_columns, frame_stats, part_stats, tree_reduce
+from .dask import _needed_columns, frame_part, frame_stats, tree_reduce
 
 PARQUET = (".parquet", ".pq", ".parq")
 CSV = (".csv", ".txt", ".csv.gz", ".tsv")
@@ -44,9 +44,9 @@ def _kind(path: str) -> str:
     raise ValueError(f"cannot tell the format of {path}: use .parquet or .csv files")
 
 
-def read_stats(source, y: str, x=None, groups: str | None = None, *, intercept: bool = True,
-               blocksize="64MiB"):
-    """Sufficient statistics of y ~ x (per group when ``groups`` names a column) read from files.
+def read_stats(source, y: str, x=None, groups=None, *, intercept: bool = True, blocksize="64MiB"):
+    """Sufficient statistics of y ~ x (per group when ``groups`` names a column; per cell of several factors
+    when it lists several columns, e.g. ``groups=["state", "county"]``) read from files.
 
     ``source``: a Parquet or CSV file, a glob ("data/*.parquet"), a folder, a list of paths, or a
     pandas / Dask DataFrame.  ``x``: column names (default: every column except y and groups).
@@ -79,7 +79,7 @@ def read_stats(source, y: str, x=None, groups: str | None = None, *, intercept: 
                 raise ValueError(f"cannot read the Parquet schema of {f}: {err}") from None
         first = files[0]
         cols = list(schemas[first].names)
-        needed = _needed_columns(cols, y, x, groups, first)
+        needed, xcols, gcols = _needed_columns(cols, y, x, groups, first)
         for f in files[1:]:
             names = list(schemas[f].names)
             missing = [c for c in needed if c not in names]
@@ -88,7 +88,7 @@ def read_stats(source, y: str, x=None, groups: str | None = None, *, intercept: 
                                  f"its columns are {names}")
             for c in needed:
                 t0, t1 = schemas[first].field(c).type, schemas[f].field(c).type
-                if str(t0) != str(t1) and not (_numeric(t0) and _numeric(t1) and c != groups):
+                if str(t0) != str(t1) and not (_numeric(t0) and _numeric(t1) and c not in gcols):
                     raise ValueError(f"the files' schemas disagree on column {c!r}: {t0} in {first}, {t1} in {f}")
     else:
         first = files[0]
@@ -97,31 +97,28 @@ def read_stats(source, y: str, x=None, groups: str | None = None, *, intercept: 
             cols = [str(c) for c in dd.read_csv(f, blocksize=blocksize, sample_rows=10).columns]
             if header is None:
                 header = cols
-                needed = _needed_columns(cols, y, x, groups, first)
+                needed, xcols, gcols = _needed_columns(cols, y, x, groups, first)
             else:
                 missing = [c for c in needed if c not in cols]
                 if missing:
                     raise ValueError(f"the files' schemas disagree: {f} lacks column(s) {missing} that {first} has; "
                                      f"its columns are {cols}")
-    xcols = needed[1:len(needed) - (groups is not None)]
     if intercept and "intercept" in xcols:
         raise ValueError("the data already have a column named 'intercept'; pass intercept=False or rename it")
-    task = dask.delayed(_frame_part, pure=True)
+    task = dask.delayed(frame_part, pure=True)
     tasks = []
     for f in files:
         if kind == "parquet":
             ddf = dd.read_parquet(f, columns=needed, blocksize=blocksize)
         else:
-            dtypes = {c: "float64" for c in needed if c != groups}
-            if groups is not None:
-                dtypes[groups] = "object"
+            dtypes = {c: ("object" if c in gcols else "float64") for c in needed}
             try:  # pyarrow's CSV parser (about twice as fast), falling back to pandas' own
                 ddf = dd.read_csv(f, usecols=needed, dtype=dtypes, blocksize=blocksize, engine="pyarrow")
             except (TypeError, ValueError, ImportError):
                 try:
                     ddf = dd.read_csv(f, usecols=needed, dtype=dtypes, blocksize=blocksize)
                 except ValueError:  # a value in the sampled head is not a number: say which
-                    raise _non_numeric_value([f], [c for c in needed if c != groups], blocksize) from None
+                    raise _non_numeric_value([f], [y] + xcols, blocksize) from None
         for i, part in enumerate(ddf.to_delayed()):
             tasks.append(task(part, y, xcols, groups, intercept, f"file {f}, partition {i}"))
     if kind != "csv":
@@ -132,7 +129,7 @@ def read_stats(source, y: str, x=None, groups: str | None = None, *, intercept: 
         if "gibbsreg" in type(err).__module__ or _is_our_message(err):
             raise
         # the CSV parser's own message does not say which value failed: find it (error path only)
-        raise _non_numeric_value(files, [c for c in needed if c != groups], blocksize) from None
+        raise _non_numeric_value(files, [y] + xcols, blocksize) from None
 
 
 def _is_our_message(err) -> bool:
@@ -162,7 +159,3 @@ def _numeric(t) -> bool:
     import pyarrow.types as pt
 
     return pt.is_integer(t) or pt.is_floating(t) or pt.is_boolean(t)
-
-
-def _frame_part(df, y, xcols, groups, intercept, where):
-    return part_stats(df[xcols], df[y], None if groups is None else df[groups], xcols, intercept, where)

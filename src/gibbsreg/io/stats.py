@@ -30,7 +30,7 @@ import json
 
 import numpy as np
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # 1: flat and one-factor statistics; 2: several factors
 _RCOND = 1e-12
 
 
@@ -397,12 +397,15 @@ class FlatStats(_StatsBase):
 
 
 class GroupedStats(_StatsBase):
-    """Per-group statistics for the hierarchical model, plus the pooled (complete-pooling) FlatStats.
+    """Per-group statistics (one grouping factor) or per-cell statistics (several factors), plus the pooled
+    (complete-pooling) FlatStats.
 
-    ``labels`` (J,) the group labels; ``n`` (J,), ``x_mean`` (J, p_x), ``y_mean`` (J,), ``C`` (J, p_x, p_x),
-    ``anchor`` (J, p_x), ``h`` (J, p_x), ``rr`` (J,) as in :class:`FlatStats` per group; ``pooled``
-    the statistics of all rows.  Merging adds the statistics of groups seen in both and appends new
-    groups (labels kept in sorted order).
+    ``labels`` (J,) the group labels: a 1-D array for one factor, or, for several factors, a structured
+    array with one field per factor (field names = factor names) whose J records are the non-empty
+    combinations of levels (cells); ``n`` (J,), ``x_mean`` (J, p_x), ``y_mean`` (J,), ``C`` (J, p_x, p_x),
+    ``anchor`` (J, p_x), ``h`` (J, p_x), ``rr`` (J,) as in :class:`FlatStats` per group or cell;
+    ``pooled`` the statistics of all rows.  Merging adds the statistics of groups (cells) seen in both
+    and appends new ones (labels kept in sorted order, records field by field).
     """
 
     kind = "grouped"
@@ -428,7 +431,14 @@ class GroupedStats(_StatsBase):
 
     @property
     def J(self) -> int:
+        """The number of groups (for several factors: of cells)."""
         return len(self.labels)
+
+    @property
+    def factors(self) -> list[str] | None:
+        """The factor names (the fields of ``labels``) for statistics of several factors; None for one factor."""
+        names = self.labels.dtype.names
+        return None if names is None else list(names)
 
     @property
     def n_rows(self) -> int:
@@ -438,6 +448,9 @@ class GroupedStats(_StatsBase):
         return self.n, self.x_mean, self.y_mean, self.C, self.anchor, self.h, self.rr
 
     def __repr__(self):
+        if self.factors is not None:
+            return (f"GroupedStats(n={self.pooled.n}, factors={self.factors}, cells={self.J}, p={self.p}, "
+                    f"names={self.names})")
         return f"GroupedStats(n={self.pooled.n}, J={self.J}, p={self.p}, names={self.names})"
 
     @classmethod
@@ -454,11 +467,7 @@ class GroupedStats(_StatsBase):
         if not isinstance(other, _StatsBase):
             return NotImplemented
         self._check_compatible(other)
-        kinds = {_label_kind(self.labels), _label_kind(other.labels)}
-        if len(kinds) > 1:
-            raise ValueError(f"cannot merge group labels of different kinds ({sorted(kinds)}): "
-                             f"e.g. {self.labels[:3].tolist()} and {other.labels[:3].tolist()}")
-        union, inv = np.unique(np.concatenate([self.labels, other.labels]), return_inverse=True)
+        union, inv = np.unique(_joined_labels(self.labels, other.labels), return_inverse=True)
         inv = inv.reshape(-1)
         ia, ib = inv[: self.J], inv[self.J:]
         px = len(self.x_names)
@@ -519,10 +528,63 @@ class GroupedStats(_StatsBase):
         G = 0.5 * (G + np.swapaxes(G, 1, 2))
         return GroupStats(G, hb[:, order] / rms, np.maximum(rr0, 0.0), nj.astype(float), rms, ref[order])
 
+    def factor_levels(self, factors=None, levels=None):
+        """Each factor's levels and each cell's level codes: (levels (K arrays), codes (J, K) int64).
+
+        ``factors``: the factor names in the wanted order (default: the fields' order; must be the same
+        set).  Levels are sorted (numbers numerically, strings by code point) unless ``levels`` gives each
+        factor's levels in another order (exactly the levels present, e.g. a Categorical's categories)."""
+        names = self._factor_names(factors)
+        out_levels, codes = [], []
+        for k, name in enumerate(names):
+            lv, code = np.unique(self.labels[name], return_inverse=True)
+            code = code.reshape(-1)
+            if levels is not None:
+                given = np.asarray(levels[k])
+                perm = np.argsort(given, kind="stable")
+                if len(given) != len(lv) or not np.array_equal(given[perm], lv):
+                    raise ValueError(f"factor {name!r}: the levels given ({given[:5].tolist()}...) are not the "
+                                     f"statistics' levels ({lv[:5].tolist()}...)")
+                code, lv = perm[code], given
+            out_levels.append(lv)
+            codes.append(code)
+        return out_levels, np.stack(codes, axis=1).astype(np.int64)
+
+    def _factor_names(self, factors=None) -> list[str]:
+        have = self.factors
+        if have is None:
+            raise ValueError("these statistics have one grouping factor (1-D labels); statistics of several "
+                             "factors come from sufficient_stats(X, y, groups={name: labels, ...}) or "
+                             "read_stats(..., groups=[column, ...])")
+        if factors is None:
+            return have
+        factors = [str(f) for f in factors]
+        if sorted(factors) != sorted(have):
+            raise ValueError(f"the statistics are grouped by the factors {have}, not {factors}")
+        return factors
+
+    def to_cell_stats(self, beta_ref, factors=None, levels=None):
+        """gibbsreg.io.groups.CellStats of statistics grouped by several factors: per cell Z_c'Z_c, Z_c'r0_c,
+        r0_c'r0_c, n_c with Z = F / rms, F = [1, X] (or X), r0 = y - F beta_ref, every column in its order;
+        ``level`` (cells, K) the cells' level codes into ``levels`` (see :meth:`factor_levels`).  Cells are
+        ordered by the mixed-radix key of their codes, factor 0 the least significant digit."""
+        from .groups import CellStats
+
+        lv, codes = self.factor_levels(factors, levels)
+        order = np.lexsort(codes.T)
+        gs = self.to_group_stats(np.arange(self.p), beta_ref)
+        return CellStats(gs.G[order], gs.h[order], gs.rr[order], gs.n[order], codes[order], gs.scale,
+                         np.asarray(gs.theta_ref, dtype=float).copy(), lv)
+
     def save(self, path) -> None:
         """Write to ``path`` (.npz, no pickled objects); read with :func:`load_stats`."""
         labels = self.labels
-        if labels.dtype.kind == "O":
+        if labels.dtype.names is not None:
+            for name in labels.dtype.names:
+                if labels.dtype[name].kind == "O":
+                    raise ValueError(f"factor {name!r}: labels of object type cannot be saved without pickle; "
+                                     "use numbers or strings")
+        elif labels.dtype.kind == "O":
             if not all(isinstance(v, str) for v in labels):
                 raise ValueError("group labels of mixed or object type cannot be saved without pickle; use strings")
             labels = labels.astype(str)
@@ -540,6 +602,35 @@ class GroupedStats(_StatsBase):
     __hash__ = None
 
 
+def _joined_labels(a, b) -> np.ndarray:
+    """The labels of two GroupedStats in one array (for the union): same kinds of labels required; the
+    fields of records of several factors are matched by name and their types promoted (string widths)."""
+    fa, fb = a.dtype.names, b.dtype.names
+    if fa is None and fb is None:
+        kinds = {_label_kind(a), _label_kind(b)}
+        if len(kinds) > 1:
+            raise ValueError(f"cannot merge group labels of different kinds ({sorted(kinds)}): "
+                             f"e.g. {a[:3].tolist()} and {b[:3].tolist()}")
+        return np.concatenate([a, b])
+    if fa is None or fb is None:
+        many = list(fa if fa is not None else fb)
+        raise ValueError(f"cannot merge statistics of one grouping factor with statistics of the factors {many}")
+    if sorted(fa) != sorted(fb):
+        raise ValueError(f"cannot merge statistics of different factors: {list(fa)} and {list(fb)}")
+    fields = []
+    for name in fa:
+        ka, kb = _label_kind(a[name]), _label_kind(b[name])
+        if ka != kb:
+            raise ValueError(f"cannot merge labels of different kinds ({ka} and {kb}) of factor {name!r}: "
+                             f"e.g. {a[name][:3].tolist()} and {b[name][:3].tolist()}")
+        fields.append((name, np.promote_types(a.dtype[name], b.dtype[name])))
+    out = np.empty(len(a) + len(b), dtype=fields)
+    for name in fa:
+        out[name][: len(a)] = a[name]
+        out[name][len(a):] = b[name]
+    return out
+
+
 def _label_kind(labels) -> str:
     k = np.asarray(labels).dtype.kind
     if k in "US" or k == "O":
@@ -552,7 +643,9 @@ def _label_kind(labels) -> str:
 
 
 def _save(path, stats, payload):
-    meta = {"format": "gibbsreg-stats", "version": FORMAT_VERSION, "kind": stats.kind,
+    # version 2 only for statistics of several factors (record labels), so that older readers refuse them
+    version = 2 if getattr(stats, "factors", None) is not None else 1
+    meta = {"format": "gibbsreg-stats", "version": version, "kind": stats.kind,
             "x_names": list(stats.x_names), "intercept": stats.intercept}
     payload = dict(payload)
     payload["meta"] = np.array(json.dumps(meta))
