@@ -352,3 +352,71 @@ def test_interweaving_keeps_a_small_variance_moving():
         rho[sampler] = float(np.mean((t[:, 1:] * t[:, :-1]).sum(axis=1) / (t * t).sum(axis=1)))
     assert rho["blocked"] > 0.8, rho
     assert rho["asis"] < 0.5, rho
+
+
+def test_stats_input_gives_the_in_memory_draws(tmp_path):
+    """CrossedRegression(stats=...) from gibbsreg.io (one shot, merged from chunks, saved and loaded) gives the
+    draws of the run on X, y, groups (1e-9 relative); without rows the log-likelihood needs them passed."""
+    X, y, groups = crossed_data(seed=10)
+    kw = dict(chains=2, draws=60, warmup=20, seed=5, progress=False)
+    model = _model("asis")
+    base = model.sample(X, y, groups, **kw)
+    assert base.data is not None and base.data.codes.shape == (len(y), 2)
+    s = gr.sufficient_stats(X, y, groups=groups)
+    s.save(tmp_path / "cells.npz")
+    chunks = [slice(0, 1), slice(1, 57), slice(57, 150)]
+    merged = gr.merge([gr.sufficient_stats(X[c], y[c], groups={k: v[c] for k, v in groups.items()}) for c in chunks])
+    for stats in (s, gr.load_stats(tmp_path / "cells.npz"), merged):
+        post = model.sample(stats=stats, **kw)
+        assert post.data is None and post.coords["a_level"] == base.coords["a_level"]
+        for k in base.names:
+            np.testing.assert_allclose(post[k], base[k], rtol=1e-9, atol=1e-9 * np.abs(base[k]).max(), err_msg=k)
+    from_stats = model.sample(stats=s, **kw)
+    np.testing.assert_array_equal(from_stats["b_a"], base["b_a"])  # the same statistics: the same draws
+    with pytest.raises(ValueError, match="does not hold the data"):
+        from_stats.to_arviz(log_likelihood=True)
+    np.testing.assert_array_equal(from_stats.to_arviz(X=X, y=y, groups=groups).log_likelihood["y"].values,
+                                  base.to_arviz().log_likelihood["y"].values)
+    # extra label columns are ignored; the fields of the statistics may come in another order
+    frame = {"b": groups["b"], "other": np.zeros(len(y)), "a": groups["a"]}
+    np.testing.assert_array_equal(model.sample(X, y, frame, **kw)["b_a"], base["b_a"])
+    swapped = gr.sufficient_stats(X, y, groups={"b": groups["b"], "a": groups["a"]})
+    np.testing.assert_allclose(model.sample(stats=swapped, **kw)["b_a"], base["b_a"], rtol=1e-9)
+
+
+def test_categorical_factor_keeps_its_level_order():
+    import pandas as pd
+
+    X, y, groups = crossed_data(seed=11)
+    cats = [5, 3, 1, 0, 2, 4]
+    frame = pd.DataFrame({"a": pd.Categorical(groups["a"], categories=cats), "b": groups["b"]})
+    post = _model().sample(X, y, frame, chains=2, draws=20, warmup=10, seed=1, progress=False)
+    assert post.coords["a_level"] == cats
+    codes = post.data.codes[:, 0]
+    np.testing.assert_array_equal(np.array(cats)[codes], groups["a"])
+
+
+@pytest.mark.parametrize("case, match", [
+    ("other_factors", "grouped by the factors"), ("one_factor", "one unnamed grouping factor"),
+    ("flat", "must be GroupedStats"), ("both", "either data"), ("intercept", "intercept=False"),
+    ("not_a_table", "dict or a DataFrame"), ("no_groups", "groups is None"),
+])
+def test_stats_input_errors(case, match):
+    X, y, groups = crossed_data(seed=12)
+    model = CrossedRegression([Factor("a"), Factor("b")])
+    kw = dict(chains=1, draws=5, warmup=0, progress=False)
+    with pytest.raises(ValueError, match=match):
+        if case == "other_factors":
+            model.sample(stats=gr.sufficient_stats(X, y, groups={"a": groups["a"], "c": groups["b"]}), **kw)
+        elif case == "one_factor":
+            model.sample(stats=gr.sufficient_stats(X, y, groups["a"]), **kw)
+        elif case == "flat":
+            model.sample(stats=gr.sufficient_stats(X, y), **kw)
+        elif case == "both":
+            model.sample(X, y, stats=gr.sufficient_stats(X, y, groups=groups), **kw)
+        elif case == "intercept":
+            model.sample(stats=gr.sufficient_stats(X, y, groups=groups, intercept=False), **kw)
+        elif case == "not_a_table":
+            model.sample(X, y, groups["a"], **kw)
+        else:
+            model.sample(X, y, **kw)

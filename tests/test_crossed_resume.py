@@ -38,3 +38,23 @@ def test_checkpoint_and_gr_resume(pilots, tmp_path):
     other = pilots.assign(y=pilots["y"] + 1.0)
     with pytest.raises(ValueError):
         model.resume(done, X, other["y"], g, draws=10)
+
+
+def test_resume_from_stats_equals_one_run(pilots, tmp_path):
+    """A run on statistics (stats=, e.g. from read_stats) resumes from the same statistics bit for bit, through
+    model.resume and gr.resume; the rows' run and the statistics' run agree."""
+    model = gr.CrossedRegression([gr.Factor("treatment"), gr.Factor("airport")])
+    s = gr.sufficient_stats(np.empty((len(pilots), 0)), pilots["y"], pilots[["treatment", "airport"]])
+    kw = dict(chains=2, warmup=30, seed=5, progress=False)
+    whole = model.sample(stats=s, draws=90, **kw)
+    part = model.resume(model.sample(stats=s, draws=40, **kw), stats=s, draws=50, progress=False)
+    ck = tmp_path / "run.npz"
+    model.sample(stats=s, draws=40, checkpoint=str(ck), checkpoint_every=0.001, **kw)
+    done = gr.resume(str(ck), stats=s, model=model, draws=50, progress=False)
+    rows = model.sample(np.empty((len(pilots), 0)), pilots["y"], pilots[["treatment", "airport"]], draws=90, **kw)
+    for name in whole.names:
+        np.testing.assert_array_equal(part[name], whole[name])
+        np.testing.assert_array_equal(done[name], whole[name])
+        np.testing.assert_allclose(rows[name], whole[name], rtol=1e-9, atol=1e-12)
+    with pytest.raises(ValueError, match="either data"):
+        model.resume(whole, np.empty((len(pilots), 0)), pilots["y"], stats=s, draws=5)

@@ -186,6 +186,87 @@ def test_lazy_synthetic_same_data_whatever_scheduler():
     np.testing.assert_array_equal(hm.groups.compute(), h.groups.compute())
 
 
+# --------------------------------------------------------------------------- several grouping factors
+
+
+XS = ["a", "b", "c"]
+FACTORS = ["g", "h", "k"]
+
+
+def with_factors(frame):
+    """The frame plus an integer factor h (numeric level order) and a string factor k of several widths."""
+    rng = np.random.default_rng(4)
+    return frame.assign(h=rng.choice([5, 20, 100], len(frame)), k=rng.choice(["p", "qq", "rrrr"], len(frame)))
+
+
+def assert_cells_close(a, b, rtol=1e-12):
+    """Same cells (labels, field types, n) and cell statistics equal to ``rtol`` relative."""
+    assert a.factors == b.factors
+    assert a.labels.tolist() == b.labels.tolist()
+    assert [a.labels.dtype[k].kind for k in a.factors] == [b.labels.dtype[k].kind for k in b.factors]
+    np.testing.assert_array_equal(a.n, b.n)
+    assert_flat_close(a.pooled, b.pooled, rtol)
+    ref = b.pooled.to_sufficient().transform.beta_ref
+    ca, cb = a.to_cell_stats(ref), b.to_cell_stats(ref)
+    np.testing.assert_array_equal(ca.level, cb.level)
+    np.testing.assert_allclose(ca.G, cb.G, rtol=0, atol=rtol * np.abs(cb.G).max())
+    np.testing.assert_allclose(ca.rr, cb.rr, rtol=100 * rtol)
+    np.testing.assert_allclose(ca.h, cb.h, rtol=0, atol=rtol * np.sqrt(np.abs(cb.G).max() * cb.rr.max()))
+
+
+def test_dask_several_factors_equal_in_memory(frame):
+    """A Dask DataFrame with a frame (or dict) of label columns, and Dask arrays with a dict of label arrays, give
+    the in-memory cell statistics; the crossed model samples the Dask collections directly."""
+    df = with_factors(frame)
+    mem = gr.sufficient_stats(df[XS], df["y"], df[FACTORS])
+    assert mem.factors == FACTORS and mem.labels.dtype["h"].kind == "i"
+    X, y = df[XS].to_numpy(), df["y"].to_numpy()
+    with dask.config.set(scheduler="threads"):
+        ddf = dd.from_pandas(df, npartitions=6)
+        assert_cells_close(gr.sufficient_stats(ddf[XS], ddf["y"], ddf[FACTORS]), mem)
+        assert_cells_close(gr.sufficient_stats(ddf[XS], ddf["y"], {k: ddf[k] for k in FACTORS}), mem)
+        labels = {k: da.from_array(df[k].to_numpy(dtype=str if k != "h" else np.int64), chunks=500) for k in FACTORS}
+        sa = gr.sufficient_stats(da.from_array(X, chunks=(700, 3)), da.from_array(y, chunks=700), labels)
+        assert_cells_close(sa, gr.sufficient_stats(X, y, {k: df[k].to_numpy() for k in FACTORS}))
+        model = gr.CrossedRegression([gr.Factor("g"), gr.Factor("k", ["intercept", "a"])])
+        post = model.sample(ddf[XS], ddf["y"], ddf[["g", "k"]], **KW)
+        assert post.data is None  # Dask rows are not remembered
+        assert_draws_close(post, model.sample(df[XS], df["y"], df[["g", "k"]], **KW))
+        with pytest.raises(ValueError, match="same frame"):
+            gr.sufficient_stats(ddf[XS], ddf["y"], {"g": ddf["g"], "h": df["h"]})
+
+
+def test_read_stats_several_group_columns(frame, tmp_path):
+    """read_stats(..., groups=[columns]) on a Parquet folder (and a CSV file, whose labels are read as text) gives
+    the in-memory cell statistics, and CrossedRegression(stats=...) the in-memory draws."""
+    df = with_factors(frame)
+    folder = tmp_path / "pq"
+    folder.mkdir()
+    bounds = [0, 700, 701, 2000, 3000]
+    for i, (lo, hi) in enumerate(zip(bounds[:-1], bounds[1:])):
+        df.iloc[lo:hi].to_parquet(folder / f"part{i}.parquet")
+    mem = gr.sufficient_stats(df[XS], df["y"], df[FACTORS])
+    s = gr.read_stats(str(folder), y="y", x=XS, groups=FACTORS)
+    assert_cells_close(s, mem)
+    assert gr.read_stats(str(folder), y="y", groups=["g", "k"]).x_names == ["a", "b", "c", "h"]
+    with dask.config.set(scheduler="threads"):  # a data frame as the source: pandas, or Dask (one selection)
+        ddf = dd.from_pandas(df, npartitions=4)
+        assert_cells_close(gr.read_stats(ddf, y="y", x=XS, groups=FACTORS), mem)
+        assert_grouped_close(gr.read_stats(ddf, y="y", x=XS, groups="g"),
+                             gr.sufficient_stats(df[XS], df["y"], df["g"]))
+    assert gr.read_stats(df, y="y", x=XS, groups=FACTORS) == mem
+    model = gr.CrossedRegression([gr.Factor("g"), gr.Factor("h"), gr.Factor("k")])
+    assert_draws_close(model.sample(stats=s, **KW), model.sample(df[XS], df["y"], df[FACTORS], **KW))
+    csv = tmp_path / "f.csv"
+    df.to_csv(csv, index=False)
+    s3 = gr.read_stats(str(csv), y="y", x=XS, groups=["g", "k"], blocksize=20_000)
+    assert_cells_close(s3, gr.sufficient_stats(df[XS], df["y"], df[["g", "k"]]))
+    with pytest.raises(ValueError, match="group column"):
+        gr.read_stats(str(folder), y="y", x=XS, groups=["g", "nope"])
+    with pytest.raises(ValueError, match="both predictors"):
+        gr.read_stats(str(folder), y="y", x=XS, groups=["g", "a"])
+
+
 # --------------------------------------------------------------------------- distributed
 
 
@@ -280,3 +361,17 @@ def test_convergence_study_on_cluster_equals_local(client):
     a = gr.convergence_study(gr.HierarchicalRegression(), h.X, h.y, h.groups, **hkw)
     b = gr.convergence_study(gr.HierarchicalRegression(), h.X, h.y, h.groups, client=client, chains_per_task=3, **hkw)
     np.testing.assert_array_equal(a.posterior["mu"], b.posterior["mu"])
+
+
+def test_local_cluster_several_factors(client, frame, tmp_path):
+    """Statistics of several factors from a Dask DataFrame and from Parquet files on the two-process cluster equal
+    the in-memory ones."""
+    df = with_factors(frame)
+    mem = gr.sufficient_stats(df[XS], df["y"], df[FACTORS])
+    ddf = dd.from_pandas(df, npartitions=5)
+    assert_cells_close(gr.sufficient_stats(ddf[XS], ddf["y"], ddf[FACTORS]), mem)
+    folder = tmp_path / "pq"
+    folder.mkdir()
+    for i in range(3):
+        df.iloc[i * 1000:(i + 1) * 1000].to_parquet(folder / f"p{i}.parquet")
+    assert_cells_close(gr.read_stats(str(folder), y="y", x=XS, groups=FACTORS), mem)

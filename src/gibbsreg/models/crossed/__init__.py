@@ -25,7 +25,7 @@ mixing of a factor variance near zero (docs/maths.md section 12.6).
 """
 
 from ...registry import ModelKind, register
-from .cells import CellStats, cell_stats, encode_factor, factor_columns, interaction_labels
+from .cells import CellStats, encode_factor, interaction_labels
 from .model import CrossedRegression, resume_crossed
 from .predict import plot_forest_factors, predict_crossed
 from .priors import CrossedPrior, Factor, ResolvedCrossedPrior, resolve_crossed_prior
@@ -37,5 +37,5 @@ KIND = register(ModelKind(
     priors=(ResolvedCrossedPrior,), rows=crossed_rows, predict=predict_crossed))
 
 __all__ = ["KIND", "CellStats", "CrossedPrior", "CrossedProblem", "CrossedRegression", "Factor", "ResolvedCrossedPrior",
-           "cell_stats", "crossed_problem", "encode_factor", "factor_columns", "interaction_labels",
+           "crossed_problem", "encode_factor", "interaction_labels",
            "plot_forest_factors", "predict_crossed", "resolve_crossed_prior"]

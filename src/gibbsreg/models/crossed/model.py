@@ -4,15 +4,15 @@ from __future__ import annotations
 
 import math
 import time
+from dataclasses import dataclass
 
 import numpy as np
 
-from ...data import as_design, sufficient_stats
-from ...io.rows import FittedData
+from ...io.api import in_memory, model_stats, remembered_rows
+from ...io.groups import encode_factors
 from ...posterior import Posterior
 from ...sampling import chain_streams, check_sampling_args
 from .priors import MAX_CHUNK_ELEMENTS, TAU_HALFCAUCHY, CrossedPrior, Factor, resolve_crossed_prior
-from .cells import cell_stats, factor_columns
 from .problem import CrossedProblem, crossed_problem
 from .reference import crossed_gibbs_reference
 
@@ -112,13 +112,43 @@ class CrossedRegression:
         self.intercept = bool(intercept)
         self.sampler = sampler
 
-    def prepare(self, X, y, groups):
-        """Validate and reduce the data to cell statistics; returns (problem, design, prior, levels, vidx, pidx)."""
-        design = as_design(X, y, self.intercept)
+    def _groups(self, groups):
+        """The model's factors' label columns, in the factors' order: a dict {name: labels} (or a DataFrame's
+        selection of those columns, pandas or Dask)."""
+        if groups is None:
+            raise ValueError("groups is None; pass a dict (or DataFrame) {factor name: labels}, or stats=")
+        if isinstance(groups, dict):
+            keys = list(groups.keys())
+        elif hasattr(groups, "columns") and getattr(groups, "ndim", 2) == 2:
+            keys = list(groups.columns)
+        else:
+            raise ValueError(f"groups must be a dict or a DataFrame of label columns, got {type(groups).__name__}")
+        names = [f.name for f in self.factors]
+        for name in names:
+            if name not in keys:
+                raise ValueError(f"groups has no labels for factor {name!r}; it has {keys}")
+        if isinstance(groups, dict):
+            return {name: groups[name] for name in names}
+        return groups[names]
+
+    def prepare(self, X=None, y=None, groups=None, *, stats=None, who: str = "CrossedRegression.sample"):
+        """Validate and reduce the data (X, y, groups; or ``stats=``) to cell statistics through gibbsreg.io;
+        returns (problem, design, prior, levels, vidx, pidx, rows): ``design`` the coefficient names, n and
+        the intercept, ``levels`` each factor's level labels, ``rows`` the in-memory rows with their (n, F)
+        level codes (None for Dask collections and statistics)."""
+        names = [f.name for f in self.factors]
+        if stats is None:
+            groups = self._groups(groups)
+        source = model_stats(X, y, groups, stats=stats, intercept=self.intercept, grouped=True, factors=names,
+                             who=who)
+        codes = levels = None
+        if stats is None and in_memory(X, y, groups):
+            # the rows' level codes (for the log-likelihood); a Categorical keeps its category order
+            _, codes, levels = encode_factors(groups, source.n_rows)
+        design = CrossedDesign(list(source.names), int(source.n_rows), self.intercept)
         vidx = [_column_list(f.varying, design.names, f.name) for f in self.factors]
         pidx = [i for i in range(design.p) if i not in vidx[0]]
-        codes, levels = factor_columns(groups, self.factors, design.n)
-        flat = sufficient_stats(design)
+        flat = source.pooled.to_sufficient()
         prior = resolve_crossed_prior(self.prior, self.factors, flat, design.names, vidx)
         flat_cols = np.flatnonzero(~np.isfinite(prior.fixed_scale))
         if len(flat_cols):
@@ -128,18 +158,22 @@ class CrossedRegression:
                 raise ValueError("the population-level design is singular in the columns with a flat prior "
                                  f"{[design.names[i] for i in flat_cols]}: the posterior is improper; give them "
                                  "a finite fixed_scale or drop collinear columns")
-        J = [len(lv) for lv in levels]
-        cs = cell_stats(design, codes, J, flat.transform.beta_ref)
+        cs = source.to_cell_stats(flat.transform.beta_ref, factors=names, levels=levels)
+        J = [len(lv) for lv in cs.levels]
         problem = crossed_problem(cs, prior, vidx, pidx, J, blocked=self.sampler in ("asis", "blocked"),
                                   interweave=self.sampler == "asis")
-        return problem, design, prior, levels, vidx, pidx
+        rows = remembered_rows(X, y, codes=codes) if codes is not None else None
+        return problem, design, prior, cs.levels, vidx, pidx, rows
 
-    def sample(self, X, y, groups, *, chains: int = 4, draws: int = 1000, warmup: int = 1000, thin: int = 1,
-               seed=None, backend: str = "numba", progress: bool = True, until=None, checkpoint=None,
-               checkpoint_every: float = 60.0, store=None) -> Posterior:
+    def sample(self, X=None, y=None, groups=None, *, stats=None, chains: int = 4, draws: int = 1000,
+               warmup: int = 1000, thin: int = 1, seed=None, backend: str = "numba", progress: bool = True,
+               until=None, checkpoint=None, checkpoint_every: float = 60.0, store=None) -> Posterior:
         """Gibbs sampling; returns ``b_<factor>`` (chains, draws, J_f, q_f), ``tau2_<factor>`` (q_f) or
         ``Sigma_<factor>`` (q_f, q_f), ``mu`` (q_1), ``alpha`` (r) when some columns do not vary in the
-        first factor, and ``sigma2`` (chains, draws).  ``groups``: {factor name: labels} or a DataFrame.
+        first factor, and ``sigma2`` (chains, draws).  ``groups``: {factor name: labels} or a DataFrame
+        (NumPy, pandas or Dask).  ``stats=`` (a GroupedStats of the factors: :func:`gibbsreg.sufficient_stats`
+        with ``groups={name: labels, ...}``, :func:`gibbsreg.read_stats` with ``groups=[column, ...]`` or
+        :func:`gibbsreg.load_stats`) replaces X, y and groups.
         ``until``, ``checkpoint``, ``checkpoint_every`` and ``store`` as in LinearRegression.sample;
         ``model.resume(post, X, y, groups, draws=N)`` continues the run exactly."""
         from ...runner import new_state, run_chains, run_options
@@ -147,33 +181,46 @@ class CrossedRegression:
         chains, draws, warmup, thin, backend = check_sampling_args(chains, draws, warmup, thin, backend)
         options = run_options(until, checkpoint, checkpoint_every, store, progress)
         t0 = time.perf_counter()
-        spec, design, codes = self._spec(X, y, groups, seed)
+        spec, rows = self._spec(X, y, groups, stats, seed, "CrossedRegression.sample")
         streams = chain_streams(seed, chains)
         state = new_state(spec, streams, chains=chains, warmup=warmup, draws=draws, thin=thin, seed=seed,
                           backend=backend)
         post = run_chains(spec, state, streams, options, draws_more=draws, setup_seconds=time.perf_counter() - t0)
-        post.data = FittedData(design.X, design.y, codes)  # codes (n, F): a reference, for the log-likelihood
+        post.data = rows  # X, y and codes (n, F) by reference, for the log-likelihood (None from stats / Dask)
         return post
 
-    def resume(self, post: Posterior, X, y, groups, *, draws: int | None = None, until=None, checkpoint=None,
-               checkpoint_every: float = 60.0, store=None, backend: str | None = None,
+    def resume(self, post: Posterior, X=None, y=None, groups=None, *, stats=None, draws: int | None = None,
+               until=None, checkpoint=None, checkpoint_every: float = 60.0, store=None, backend: str | None = None,
                progress: bool = True) -> Posterior:
-        """Continue the run that made ``post`` (same data, factors and prior); see LinearRegression.resume."""
+        """Continue the run that made ``post`` (same data or statistics, factors and prior); see
+        LinearRegression.resume."""
         from ...runner import resume_run
 
         t0 = time.perf_counter()
-        spec, design, codes = self._spec(X, y, groups, None)
+        spec, rows = self._spec(X, y, groups, stats, None, "CrossedRegression.resume")
         resumed = resume_run(post, spec, draws=draws, until=until, checkpoint=checkpoint,
                              checkpoint_every=checkpoint_every, store=store, backend=backend, progress=progress,
                              setup_seconds=time.perf_counter() - t0)
-        resumed.data = FittedData(design.X, design.y, codes)
+        resumed.data = rows
         return resumed
 
-    def _spec(self, X, y, groups, seed):
-        problem, design, prior, levels, vidx, pidx = self.prepare(X, y, groups)
-        codes, _ = factor_columns(groups, self.factors, design.n)
+    def _spec(self, X, y, groups, stats, seed, who):
+        problem, design, prior, levels, vidx, pidx, rows = self.prepare(X, y, groups, stats=stats, who=who)
         return crossed_spec(problem, design, prior, levels, vidx, pidx, self.factors, self.sampler,
-                            self.intercept, seed), design, codes
+                            self.intercept, seed), rows
+
+
+@dataclass
+class CrossedDesign:
+    """What the run needs of the data besides the cell statistics: coefficient names (intercept first), rows."""
+
+    names: list
+    n: int
+    intercept: bool
+
+    @property
+    def p(self) -> int:
+        return len(self.names)
 
 
 def crossed_spec(problem: CrossedProblem, design, prior, levels, vidx, pidx, factors, sampler, intercept, seed=None):
@@ -274,7 +321,5 @@ def resume_crossed(post, X=None, y=None, groups=None, *, stats=None, model=None,
     """The crossed kind's ``resume`` hook (the factors are not saved with the run: pass the model)."""
     if not isinstance(model, CrossedRegression):
         raise ValueError("resuming a CrossedRegression run needs its model: resume(source, X, y, groups, "
-                         "model=CrossedRegression([...factors...]))")
-    if stats is not None:
-        raise ValueError("the crossed model runs on its cell statistics from the rows: pass X, y and groups")
-    return model.resume(post, X, y, groups, **options)
+                         "model=CrossedRegression([...factors...])) or resume(source, stats=..., model=...)")
+    return model.resume(post, X, y, groups, stats=stats, **options)
