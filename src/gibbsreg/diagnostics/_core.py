@@ -191,7 +191,7 @@ def _columns(x, want, probs=(), indicators=()):
 
     def buffers():
         return (np.empty((K.N_FLOAT, size)), np.empty((K.N_INT, size + 1), dtype=np.int64),
-                np.empty(2 * size + 2, dtype=np.int64), np.empty((K.stack_rows(size), 3), dtype=np.int64),
+                np.empty(K.count_size(size), dtype=np.int64), np.empty((K.stack_rows(size), 3), dtype=np.int64),
                 np.empty((K.N_SMALL, K.small_size(n_chain, n_draw))))
 
     def work(state, block, lo, hi):

@@ -34,9 +34,9 @@ ESS_SD = 32  # split ESS of the centred squares, with their first two moments
 MEAN, SD, RHAT, SPLIT, BULK, ESSMEAN, ESSSD, SQMEAN, SQ2MEAN, QUANT = range(10)
 
 # per-thread work buffers: float rows of length chains x draws, int rows of that length + 1
-# (and the bucket counts, 2 x chains x draws + 2)
-F_SPLIT, F_SORTED, F_TEMP, F_DEV, F_SERIES, F_BULK, F_FOLD = range(7)
-N_FLOAT = 7
+# (and the bucket counts, count_size)
+F_SPLIT, F_SORTED, F_TEMP, F_DEV, F_SERIES, F_BULK = range(6)
+N_FLOAT = 6
 I_INDEX, I_TEMP, I_BUCKET = range(3)
 N_INT = 3
 # and short float rows (chain means and variances, lags, FFT buffers)
@@ -45,10 +45,16 @@ N_SMALL = 7
 
 _INSERTION = 16  # segments this short are insertion-sorted
 _TOP_BUCKETS = 1024  # buckets of the first level of the sort
+_MAX_BUCKETS = 1 << 16  # buckets of any level (bounds the counts: 512 KiB)
 _MAX_DEPTH = 12  # bucket levels before a segment is handed to a comparison sort
 _DIRECT_LAGS = 64  # lags summed directly before the FFT computes all of them
 _SUM_BLOCK = 1024  # block of the two-level sums
 _REASSOC = {"reassoc", "contract"}  # fastmath flags of the vectorised reductions
+
+
+def count_size(size):
+    """Length of the sort's bucket counts for ``size`` values."""
+    return min(2 * size, _MAX_BUCKETS) + 2
 
 
 def stack_rows(size):
@@ -393,8 +399,9 @@ def _spread(sv, si, a, b, dv, di, bucket, count, stack, top, depth):
     """Counting sort of ``sv[a:b]`` (with ``si``) into ``dv[:k]``, ``di[:k]`` by ``2 k``
     equal-width buckets between its minimum and maximum (a monotone map: bucket order is
     value order), at most _TOP_BUCKETS at depth 0 (the counts and the write streams of the
-    whole array stay in cache; the segments below are small enough for 2 k); buckets of more
-    than _INSERTION values are pushed on ``stack`` (as segments of ``[a, b)``).  Returns the new stack top, or -1 (nothing done) when the values
+    whole array stay in cache; the segments below are small enough for 2 k) and
+    _MAX_BUCKETS below; buckets of more than _INSERTION values are pushed on ``stack`` (as
+    segments of ``[a, b)``).  Returns the new stack top, or -1 (nothing done) when the values
     are all equal or their range is not finite."""
     k = b - a
     lo = sv[a]
@@ -402,7 +409,7 @@ def _spread(sv, si, a, b, dv, di, bucket, count, stack, top, depth):
     for i in range(a, b):
         lo = min(lo, sv[i])
         hi = max(hi, sv[i])
-    n_bucket = min(2 * k, _TOP_BUCKETS) if depth == 0 else 2 * k
+    n_bucket = min(2 * k, _TOP_BUCKETS if depth == 0 else _MAX_BUCKETS)
     scale = n_bucket / (hi - lo)
     if not (0.0 < scale < np.inf):
         return -1
@@ -446,7 +453,7 @@ def _sort(src, size, v, ix, tv, tix, bucket, count, stack):
     insertion sort of the whole array then orders the values inside the short buckets.
     Linear time whatever the scale of the draws (heavy tails cost a level or two more); a
     segment of equal values needs nothing, one with an infinite range, or nested too deep, is
-    left to a comparison sort.  ``count`` holds ``2 size + 1`` values.
+    left to a comparison sort.  ``count`` holds ``count_size(size)`` values.
     """
     if size == 0:
         return
@@ -623,8 +630,8 @@ def _one(x, n_chain, n_draw, want, qk, qg, qind, table, row, fw, iw, counts, sta
             bulk = _rhat(zb, split, half, means, variances)
             mid = n_split // 2
             center = v[mid] if n_split % 2 else (v[mid - 1] + v[mid]) / 2
-            _folded_scores(v, ix, n_split, center, table, fw[F_FOLD], tix)
-            tail = _rhat(fw[F_FOLD], split, half, means, variances)
+            _folded_scores(v, ix, n_split, center, table, ser, tix)
+            tail = _rhat(ser, split, half, means, variances)
             row[RHAT] = tail if tail > bulk else bulk
     if want & SPLIT_RHAT:
         row[SPLIT] = _rhat(ys, split, half, means, variances)
@@ -663,7 +670,7 @@ def block_stats(blk, want, qk, qg, qind, table, twr, twi, fw, iw, counts, stack,
     quantiles also get the ESS of their indicator; ``table``: scores of the half-integer
     ranks; ``twr``, ``twi``: FFT twiddles for the split chains.  Work buffers of the calling
     thread: ``fw`` (N_FLOAT, chains x draws), ``iw`` (N_INT, chains x draws + 1), ``counts``
-    (2 x chains x draws + 2), ``stack`` (stack_rows, 3), ``small`` (N_SMALL, small_size).
+    (count_size), ``stack`` (stack_rows, 3), ``small`` (N_SMALL, small_size).
     """
     n_par, n_chain, n_draw = blk.shape
     size = n_chain * n_draw
