@@ -1,16 +1,15 @@
 r"""MCMC convergence diagnostics: R-hat, effective sample size and Monte Carlo error.
 
-All functions take posterior draws shaped ``(chain, draw, *param_shape)`` and are
-vectorised over chains and over the trailing parameter dimensions: there is no
-Python loop over parameters or chains, only over fixed-size work blocks (of
-chains for the FFTs, of draws for element-wise passes of the ranking) that keep
-temporaries small.  Every per-parameter diagnostic returns an ``np.ndarray`` of
-shape ``param_shape`` (a 0-d array for ``(chain, draw)`` input), in float64.
-
-Rank normalisation sorts all draws of a parameter; on 1000 chains x 100 000
-draws that dominates the cost of :func:`rhat` (two rankings) and
-:func:`ess_bulk` (one).  :func:`summary_stats` shares the ranking, the
-quantile partition and the chain statistics between its outputs.
+All functions take posterior draws shaped ``(chain, draw, *param_shape)`` and
+return an ``np.ndarray`` of shape ``param_shape`` per diagnostic (a 0-d array for
+``(chain, draw)`` input), in float64.  The work runs in Numba kernels
+(``_kernels``), one pass per parameter, with threads (``numba.set_num_threads``)
+taking chunks of parameters: a bucket sort of the split draws (linear time, exact
+order and ties) gives the quantiles and both rank normalisations (the folded order
+is a merge of the two sides of the median), and Geyer's ESS sums autocovariance
+lags only as far as the truncation of its sequence needs (an FFT takes over past
+64 lags).  :func:`summary_stats` gets every statistic from that one pass; on
+1,024 chains x 200 draws a parameter costs a few milliseconds.
 
 The estimators follow
 

@@ -200,6 +200,7 @@ def _columns(x, want, probs=(), indicators=()):
     _blockwise(a, buffers, work)
     return rows, param_shape
 
+
 def _column(x, want, column):
     """One statistic per parameter, shaped param_shape."""
     rows, param_shape = _columns(x, want)
