@@ -11,11 +11,13 @@ The folder is, in order of precedence:
   on Linux, ``~/Library/Caches/gibbsreg/numba`` on macOS, ``%LOCALAPPDATA%\\gibbsreg\\numba`` on Windows;
 * ``<tmp>/gibbsreg-<user>/numba`` when that folder cannot be written.
 
-Numba keys every entry by the source file's path and a hash of that file's contents; a kernel's
-machine code also holds the kernels it calls, which may live in other files (the hierarchical
-sweep in kernels/hier/chains.py calls the stages in stages.py and the random numbers in draws.py),
-so here every entry's stamp also covers every kernel source file: an edit or upgrade anywhere in
-the kernels recompiles them all rather than leaving a caller cached with a callee's old code.
+Numba keeps a function's entries in an index file named after its source file, function and line; it
+keys each entry by the signature, the target and a hash of the function's own bytecode, and drops the
+whole index when the source file's stamp (its modification time and size) changed.  A kernel's machine
+code also holds the kernels it calls, which may live in other files (the hierarchical sweep in
+kernels/hier/chains.py calls the stages in stages.py and the random numbers in draws.py), so here every
+entry's stamp also covers every kernel source file: an edit or upgrade anywhere in the kernels recompiles
+them all rather than leaving a caller cached with a callee's old code.
 """
 
 from __future__ import annotations
