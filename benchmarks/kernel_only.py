@@ -10,8 +10,7 @@ import time
 
 import numpy as np
 
-from gibbsreg import SemiConjugate, datasets
-from gibbsreg.data import as_design, sufficient_stats
+from gibbsreg import SemiConjugate, datasets, sufficient_stats
 from gibbsreg.models.flat.model import flat_problem
 from gibbsreg.kernels.flat import flat_gibbs
 from gibbsreg.sampling import chain_streams
@@ -19,9 +18,9 @@ from gibbsreg.sampling import chain_streams
 
 def kernel_ns(n, p, chains=4, iters=200_000, reps=5):
     data = datasets.synthetic_regression(n, p, seed=0)
-    design = as_design(data.X, data.y)
-    stats = sufficient_stats(design)
-    problem = flat_problem(stats, SemiConjugate().resolve(stats, design.names))
+    source = sufficient_stats(data.X, data.y)
+    stats = source.to_sufficient()
+    problem = flat_problem(stats, SemiConjugate().resolve(stats, source.names))
     streams = chain_streams(1, chains)
     normal, gamma, _ = streams.addresses()  # the generators' own states, advanced in place
     state = (np.zeros((chains, p)), np.ones(chains), np.zeros(chains), np.ones(chains), np.ones(chains))

@@ -30,7 +30,6 @@ import pytest
 from scipy import stats as sps
 
 import gibbsreg
-from gibbsreg.data import as_design, sufficient_stats
 from gibbsreg.models.flat.model import flat_problem, flat_spec
 from gibbsreg.runner import RunOptions, new_state, run_chains
 from gibbsreg.sampling import chain_streams
@@ -371,9 +370,9 @@ def successive_conditional(kind, T, seed, backend="numba", make_spec=flat_spec):
 def _sc_loop(rng, streams, prior, beta, s2, backend, make_spec, out_beta, out_s2, out_y):
     for t in range(out_s2.shape[0]):
         y = GEW_XF @ beta + math.sqrt(s2) * rng.standard_normal(GEW_N)
-        design = as_design(GEW_X, y, True)
-        stats = sufficient_stats(design)
-        spec = make_spec(stats, prior.resolve(stats, design.names), design.names, design.n, True)
+        source = gibbsreg.sufficient_stats(GEW_X, y)
+        stats = source.to_sufficient()
+        spec = make_spec(stats, prior.resolve(stats, source.names), source.names, source.n, True)
         state = new_state(spec, streams, chains=1, warmup=0, draws=1, thin=1, seed=None, backend=backend)
         state.arrays["sigma2"][:] = s2  # the sweep starts with beta | sigma2, y: the chain's state is sigma2
         post = run_chains(spec, state, streams, RunOptions(progress=False), draws_more=1)

@@ -150,15 +150,14 @@ def test_bad_dtype_is_a_clear_error(bad):
 def test_flat_kernel_writes_beta_as_the_map_back_would():
     """The kernel's own beta = beta_ref + T^{-1} W u equals mapping the sampler's state u back afterwards:
     one sweep at a time from the same state, the kernel's beta against T^{-1} W u + beta_ref of its next state."""
-    from gibbsreg.data import as_design, sufficient_stats
     from gibbsreg.models.flat.model import flat_spec
     from gibbsreg.runner import RunOptions, new_state, run_chains
     from gibbsreg.sampling import chain_streams
 
     d = gr.datasets.synthetic_regression(300, 5, seed=7)
-    design = as_design(d.X + 1e3, d.y, True)  # a far reference point
-    stats = sufficient_stats(design)
-    spec = flat_spec(stats, gr.SemiConjugate().resolve(stats, design.names), design.names, design.n, True)
+    source = gr.sufficient_stats(d.X + 1e3, d.y)  # a far reference point
+    stats = source.to_sufficient()
+    spec = flat_spec(stats, gr.SemiConjugate().resolve(stats, source.names), source.names, source.n, True)
     streams = chain_streams(4, 2)
     state = new_state(spec, streams, chains=2, warmup=5, draws=3, thin=1, seed=4, backend="numba")
     post = run_chains(spec, state, streams, RunOptions(progress=False), draws_more=3)

@@ -260,26 +260,6 @@ class SufficientStats:
         return np.maximum(self.rr - 2.0 * gamma @ self.h + quad, 0.0)
 
 
-def _column_moments(design: Design):
-    """Column means and variances of X, and of y, merged over chunks (Chan et al.)."""
-    n_seen = 0
-    px = design.X.shape[1]
-    mean = np.zeros(px + 1)
-    m2 = np.zeros(px + 1)
-    for rows in row_chunks(design.n, px):
-        block = np.column_stack([design.X[rows], design.y[rows]])
-        nb = block.shape[0]
-        bmean = block.mean(axis=0)
-        bm2 = ((block - bmean) ** 2).sum(axis=0)
-        delta = bmean - mean
-        total = n_seen + nb
-        mean = mean + delta * (nb / total)
-        m2 = m2 + bm2 + delta**2 * (n_seen * nb / total)
-        n_seen = total
-    var = m2 / design.n
-    return mean[:px], var[:px], float(mean[px]), float(var[px])
-
-
 def _solve_reference(G: np.ndarray, b: np.ndarray) -> np.ndarray:
     """Least-squares point from normal equations, robust to rank deficiency."""
     d = np.sqrt(np.clip(np.diag(G), 1e-300, None))
@@ -298,42 +278,6 @@ def sampler_scaling(x_mean: np.ndarray, x_var: np.ndarray, intercept: bool, cent
     else:
         shift, scale, fallback = np.zeros_like(x_mean), np.sqrt(x_var + x_mean**2), np.zeros_like(x_mean)
     return shift, np.where(scale > 0, scale, np.where(fallback > 0, fallback, 1.0))
-
-
-def sufficient_stats(design: Design, center: bool = True) -> SufficientStats:
-    """Three chunked passes: moments, Z'Z and a reference point, then exact residuals.
-
-    ``center=False`` keeps T diagonal (scaling only), for priors that must stay
-    diagonal in the sampler's coordinates.
-    """
-    x_mean, x_var, y_mean, y_var = _column_moments(design)
-    x_sd = np.sqrt(x_var)
-    shift, scale = sampler_scaling(x_mean, x_var, design.intercept, center)
-    p = design.p
-    provisional = Transform(design.intercept, shift, scale, np.zeros(p))
-    y_centre = y_mean if design.intercept else 0.0
-
-    G = np.zeros((p, p))
-    zy = np.zeros(p)
-    for rows in row_chunks(design.n, p):
-        Zb = provisional.z_rows(design.X[rows])
-        G += Zb.T @ Zb
-        zy += Zb.T @ (design.y[rows] - y_centre)
-    G = 0.5 * (G + G.T)
-    gamma_ref = _solve_reference(G, zy)
-    if design.intercept:
-        gamma_ref[0] += y_centre
-    beta_ref = provisional.T_inv() @ gamma_ref
-    transform = Transform(design.intercept, shift, scale, beta_ref, gamma_ref.copy())
-
-    h = np.zeros(p)
-    rr = 0.0
-    for rows in row_chunks(design.n, p):
-        Zb = provisional.z_rows(design.X[rows])
-        r0 = design.y[rows] - Zb @ gamma_ref
-        h += Zb.T @ r0
-        rr += float(r0 @ r0)
-    return SufficientStats(G, h, rr, design.n, transform, y_mean, y_var, x_mean, x_sd)
 
 
 def new_rows(X_new, p_x: int, names: list[str] | None = None) -> np.ndarray:

@@ -85,14 +85,13 @@ def _r_available(packages) -> str | None:
 
 
 def _write_flat(tmp: Path, n, p, seed=0):
-    from . import LinearRegression, datasets
-    from .data import as_design, sufficient_stats
+    from . import LinearRegression, datasets, sufficient_stats
 
     data = datasets.synthetic_regression(n, p, seed=seed)
     np.savetxt(tmp / "flat.csv", np.column_stack([data.y, data.X]), delimiter=",",
                header=",".join(["y"] + [f"x{k}" for k in range(p - 1)]), comments="")
-    design = as_design(data.X, data.y)
-    prior = LinearRegression().prior.resolve(sufficient_stats(design), design.names)
+    source = sufficient_stats(data.X, data.y)
+    prior = LinearRegression().prior.resolve(source.to_sufficient(), source.names)
     with open(tmp / "prior.txt", "w") as fh:
         fmt = lambda v: ",".join(f"{float(x):.17g}" for x in v)  # noqa: E731
         fh.write(f"{p}\n{fmt(prior.mean)}\n{fmt(prior.precision.ravel(order='F'))}\n{prior.a:.17g}\n{prior.b:.17g}\n")
@@ -159,16 +158,15 @@ def run_numpyro(quick: bool, log=print) -> list[dict]:
         from numpyro.infer import MCMC, NUTS
     except ImportError:
         return [{"tool": "NumPyro NUTS", "workload": "W1, W3", "note": "skipped: numpyro not installed (pip install 'gibbsreg[peers]')"}]
-    from . import LinearRegression, datasets
-    from .data import as_design, sufficient_stats
+    from . import LinearRegression, datasets, sufficient_stats
     from .diagnostics import ess_bulk
 
     numpyro.set_host_device_count(1)
     rows = []
     draws = 200 if quick else 2000
     data = datasets.synthetic_regression(1000, 10, seed=0)
-    design = as_design(data.X, data.y)
-    prior = LinearRegression().prior.resolve(sufficient_stats(design), design.names)
+    source = sufficient_stats(data.X, data.y)
+    prior = LinearRegression().prior.resolve(source.to_sufficient(), source.names)
     X = np.column_stack([np.ones(len(data.y)), data.X])
     cov = np.linalg.inv(prior.precision)
 

@@ -325,7 +325,7 @@ class FlatStats(_StatsBase):
     def to_sufficient(self, center: bool = True):
         """The sampler's statistics (gibbsreg.data.SufficientStats) in gamma = T (beta - beta_ref).
 
-        Same coordinates as gibbsreg.data.sufficient_stats: with an intercept and ``center``, T
+        The sampler's coordinates: with an intercept and ``center``, T
         centres and scales the columns; otherwise T only scales them (root-mean-squares).
         """
         from ..data import SufficientStats, Transform, _solve_reference, sampler_scaling
