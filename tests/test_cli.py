@@ -193,7 +193,7 @@ def test_jit_cache_lives_outside_the_package(csv_file, tmp_path):
 def test_kernel_cache_stamp_covers_every_kernel_file(tmp_path):
     """A cached kernel holds the code of the kernels it calls, in other files: its stamp covers them all."""
     from gibbsreg.kernels import _cache
-    from gibbsreg.kernels.hier.chains import hier_gibbs_chains
+    from gibbsreg.kernels.hier.chains import _one_chain as hier_one_chain
 
     (tmp_path / "hier").mkdir()
     (tmp_path / "draws.py").write_text("x = 1\n")
@@ -202,7 +202,7 @@ def test_kernel_cache_stamp_covers_every_kernel_file(tmp_path):
     (tmp_path / "hier" / "stages.py").write_text("y = 3\n")
     _cache.kernels_digest.cache_clear()
     assert _cache.kernels_digest(str(tmp_path)) != before
-    locator = hier_gibbs_chains._cache._impl.locator
+    locator = hier_one_chain._cache._impl.locator
     own, digest = locator.get_source_stamp()
     assert digest == _cache.kernels_digest(str(Path(_cache.__file__).parent))
 

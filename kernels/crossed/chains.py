@@ -2,9 +2,10 @@
 shared out between threads."""
 
 import numpy as np
-from numba import njit, prange
+from numba import njit
 
 from ..draws import standard_gamma, stream_at
+from ..pool import over_chains
 from .interweave import _interweave_scales
 from .layout import TAU_INVWISHART
 from .sweep import _effects_blocked, _effects_plain, _factor_scales, _residual_ss, _shift_moves, _store_draw
@@ -29,7 +30,17 @@ def _scale_list(tau_kind, q):
     return tf, tk
 
 
-@njit(cache=True, parallel=True)
+@njit(cache=True)
+def _totals(nc, rr):
+    """n and the residual sum of squares over the cells, summed in cell order."""
+    n_total = 0.0
+    rr_total = 0.0
+    for c in range(nc.shape[0]):
+        n_total += nc[c]
+        rr_total += rr[c]
+    return n_total, rr_total
+
+
 def crossed_gibbs(
     G, h, rr, nc, level, J, q, vidx, pidx, b_off, lv_off, Gsum, hsum, Gfp, Gpp, hp, S0inv, S0inv_mu0, Sainv,
     Sainv_a0, tau_kind, tau_a, tau_b, hc_inv_scale2, iw_df, iw_Psi, shift_target, parent_of, n_children, sigma_a,
@@ -38,26 +49,19 @@ def crossed_gibbs(
     normal_streams, gamma_streams, n_iter, thin, out_start,
     out_b, out_alpha, out_mu, out_Sigma, out_sigma2,
 ):
-    """Run n_iter block-Gibbs sweeps for every chain; returns the number of failed factorisations."""
-    n_chains = b.shape[0]
-    n_total = 0.0
-    rr_total = 0.0
-    for c in range(G.shape[0]):
-        n_total += nc[c]
-        rr_total += rr[c]
+    """Run n_iter block-Gibbs sweeps for every chain, the chains shared out between threads (kernels/pool.py);
+    returns the number of failed factorisations."""
+    n_total, rr_total = _totals(nc, rr)
     tf, tk = _scale_list(tau_kind, q)
-    failures = np.zeros(n_chains, dtype=np.int64)
-    for ch in prange(n_chains):
-        failures[ch] = _one_chain(
-            np.int64(ch), G, h, rr, level, J, q, vidx, pidx, b_off, lv_off, Gsum, hsum, Gfp, Gpp, hp, S0inv,
-            S0inv_mu0, Sainv, Sainv_a0, tau_kind, tau_a, tau_b, hc_inv_scale2, iw_df, iw_Psi, shift_target,
-            parent_of, n_children, sigma_a, sigma_b, blocked, interweave, n_total, rr_total, tf, tk, b, alpha, mu,
-            Sinv, lam, sigma2, normal_streams, gamma_streams, n_iter, thin, out_start, out_b, out_alpha, out_mu,
-            out_Sigma, out_sigma2)
-    return failures.sum()
+    return over_chains(_one_chain, b.shape[0], (
+        G, h, rr, level, J, q, vidx, pidx, b_off, lv_off, Gsum, hsum, Gfp, Gpp, hp, S0inv,
+        S0inv_mu0, Sainv, Sainv_a0, tau_kind, tau_a, tau_b, hc_inv_scale2, iw_df, iw_Psi, shift_target,
+        parent_of, n_children, sigma_a, sigma_b, blocked, interweave, n_total, rr_total, tf, tk, b, alpha, mu,
+        Sinv, lam, sigma2, normal_streams, gamma_streams, n_iter, thin, out_start, out_b, out_alpha, out_mu,
+        out_Sigma, out_sigma2))
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _one_chain(
     ch, G, h, rr, level, J, q, vidx, pidx, b_off, lv_off, Gsum, hsum, Gfp, Gpp, hp, S0inv, S0inv_mu0, Sainv,
     Sainv_a0, tau_kind, tau_a, tau_b, hc_inv_scale2, iw_df, iw_Psi, shift_target, parent_of, n_children, sigma_a,

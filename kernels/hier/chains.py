@@ -1,31 +1,21 @@
 """The hierarchical kernel with the chains shared out between threads, each chain's blocks one after another."""
 
 import numpy as np
-from numba import njit, prange
+from numba import njit
 
 from ..draws import fill_gammas, fill_normals, stream_at
+from ..pool import over_chains
 from .layout import EXACT_ORDER, TAU_INVWISHART, _block_range, _draw_index, _sweep_buffers, sweep_layout
 from .stages import _stage_beta, _stage_noise, _stage_spread_asis
 from .steps import _alpha_mu_step, _chain_workspaces, _finish_step, _sinv_mu, _spread_steps
 
 
-@njit(cache=True, parallel=True, fastmath=EXACT_ORDER, error_model="numpy")
-def hier_gibbs_chains(GT, hT, rr, nj, q, S0inv, S0inv_mu0, Sainv, Sainv_a0, tau_kind, tau_a, tau_b, hc_inv_scale2,
-                      iw_df, iw_Psi, sigma_a, sigma_b, group_variance, asis, out_scale, out_ref, gammas, betaT,
-                      alpha, mu, Sinv, lam, sigma2, normal_streams, gamma_streams, n_iter, thin, out_start, out_beta,
-                      out_alpha, out_mu, out_Sigma, out_sigma2):
-    """hier_gibbs with the chains shared out between threads."""
-    n_chains = betaT.shape[0]
-    failures = np.zeros(n_chains, dtype=np.int64)
-    for c in prange(n_chains):
-        failures[c] = _one_chain(np.int64(c), GT, hT, rr, nj, q, S0inv, S0inv_mu0, Sainv, Sainv_a0, tau_kind, tau_a,
-                                 tau_b, hc_inv_scale2, iw_df, iw_Psi, sigma_a, sigma_b, group_variance, asis, out_scale,
-                                 out_ref, gammas, betaT, alpha, mu, Sinv, lam, sigma2, normal_streams, gamma_streams,
-                                 n_iter, thin, out_start, out_beta, out_alpha, out_mu, out_Sigma, out_sigma2)
-    return failures.sum()
+def hier_gibbs_chains(*args):
+    """hier_gibbs with the chains shared out between threads (kernels/pool.py): _one_chain per chain."""
+    return over_chains(_one_chain, args[22].shape[0], args)
 
 
-@njit(cache=True, fastmath=EXACT_ORDER, error_model="numpy")
+@njit(cache=True, nogil=True, fastmath=EXACT_ORDER, error_model="numpy")
 def _one_chain(c, GT, hT, rr, nj, q, S0inv, S0inv_mu0, Sainv, Sainv_a0, tau_kind, tau_a, tau_b, hc_inv_scale2, iw_df,
                iw_Psi, sigma_a, sigma_b, group_variance, asis, out_scale, out_ref, gammas, betaT, alpha, mu, Sinv,
                lam, sigma2, normal_streams, gamma_streams, n_iter, thin, out_start, out_beta, out_alpha, out_mu, out_Sigma,
