@@ -280,6 +280,25 @@ def sampler_scaling(x_mean: np.ndarray, x_var: np.ndarray, intercept: bool, cent
     return shift, np.where(scale > 0, scale, np.where(fallback > 0, fallback, 1.0))
 
 
+def column_indices(items, names: list, who: str = "") -> list[int]:
+    """Sorted indices into ``names`` of the coefficients ``items`` names or indexes (varying columns); the
+    messages start with ``who`` (e.g. "Factor 'g': ")."""
+    idx = []
+    for item in items:
+        if isinstance(item, (int, np.integer)):
+            if not 0 <= item < len(names):
+                raise ValueError(f"{who}varying column index {item} is out of range for {len(names)} coefficients "
+                                 f"{names}")
+            idx.append(int(item))
+        else:
+            if item not in names:
+                raise ValueError(f"{who}varying column {item!r} is not a coefficient; coefficients are {names}")
+            idx.append(names.index(item))
+    if len(set(idx)) != len(idx):
+        raise ValueError(f"{who}varying lists a column twice: {list(items)}")
+    return sorted(idx)
+
+
 def new_rows(X_new, p_x: int, names: list[str] | None = None) -> np.ndarray:
     """Validate rows for prediction: (m, p_x) finite floats, same columns as the fitted X."""
     arr, _ = as_float_matrix(X_new, "X_new")

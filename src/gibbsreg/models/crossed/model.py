@@ -8,6 +8,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ...data import column_indices
 from ...io.api import in_memory, model_stats, remembered_rows
 from ...io.groups import encode_factors
 from ...posterior import Posterior
@@ -54,20 +55,7 @@ def G_width(problem) -> int:
 
 
 def _column_list(spec, names, fname):
-    idx = []
-    for item in spec:
-        if isinstance(item, (int, np.integer)):
-            if not 0 <= item < len(names):
-                raise ValueError(f"Factor {fname!r}: column index {item} is out of range for coefficients {names}")
-            idx.append(int(item))
-        else:
-            if item not in names:
-                raise ValueError(f"Factor {fname!r}: varying column {item!r} is not a coefficient; "
-                                 f"coefficients are {names}")
-            idx.append(names.index(item))
-    if len(set(idx)) != len(idx):
-        raise ValueError(f"Factor {fname!r}: varying lists a column twice: {spec}")
-    return sorted(idx)
+    return column_indices(list(spec), names, f"Factor {fname!r}: ")
 
 
 class CrossedRegression:

@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ... import reference
+from ...data import column_indices
 from ...io.api import memory_stats, model_stats, remembered_rows
 from ...io.groups import GroupStats
 from ...posterior import Posterior
@@ -172,22 +173,10 @@ def resolve_hierarchical_prior(prior: HierarchicalPrior, stats, names, varying_i
 def _column_index(spec, names, intercept):
     if spec is None:
         return list(range(len(names)))
-    items = [spec] if isinstance(spec, (str, int, np.integer)) else list(spec)
-    idx = []
-    for item in items:
-        if isinstance(item, (int, np.integer)):
-            if not 0 <= item < len(names):
-                raise ValueError(f"varying column index {item} is out of range for {len(names)} coefficients {names}")
-            idx.append(int(item))
-        else:
-            if item not in names:
-                raise ValueError(f"varying column {item!r} is not a coefficient; coefficients are {names}")
-            idx.append(names.index(item))
-    if len(set(idx)) != len(idx):
-        raise ValueError(f"varying lists a column twice: {items}")
+    idx = column_indices([spec] if isinstance(spec, (str, int, np.integer)) else list(spec), names)
     if not idx:
         raise ValueError("varying is empty: at least one coefficient must vary by group")
-    return sorted(idx)
+    return idx
 
 
 @dataclass
