@@ -3,7 +3,7 @@ r"""MCMC convergence diagnostics: R-hat, effective sample size and Monte Carlo e
 All functions take posterior draws shaped ``(chain, draw, *param_shape)`` and
 return an ``np.ndarray`` of shape ``param_shape`` per diagnostic (a 0-d array for
 ``(chain, draw)`` input), in float64.  The work runs in Numba kernels
-(``_kernels``), one pass per parameter, with threads (``numba.set_num_threads``)
+(``gibbsreg.kernels.diagnostics``), one pass per parameter, with threads (``numba.set_num_threads``)
 taking chunks of parameters: a bucket sort of the split draws (linear time, exact
 order and ties) gives the quantiles and both rank normalisations (the folded order
 is a merge of the two sides of the median), and Geyer's ESS sums autocovariance

@@ -1,5 +1,5 @@
 """The Python side every diagnostic shares: input handling, the blocks of parameters handed to
-the Numba kernels (``_kernels``), the rank-score table and the quantile plan."""
+the Numba kernels (``gibbsreg.kernels.diagnostics``), the rank-score table and the quantile plan."""
 
 from __future__ import annotations
 
@@ -11,7 +11,8 @@ import numba
 import numpy as np
 from scipy import stats as _stats
 
-from . import _kernels as K
+from ..kernels import diagnostics as K
+from ..kernels import warm
 
 _MIN_DRAWS = 4
 # A thread copies the draws of up to _CHUNK parameters (a cache line of a (chain, draw, P)
@@ -105,6 +106,7 @@ def _blockwise(a, make_state, work):
     thread makes its ``state = make_state()`` (work buffers: fresh memory costs a page fault
     per 4 KiB, so they are allocated once) and its block buffer.
     """
+    warm.wait()  # a first run's background compilation of these kernels (gibbsreg.kernels.warm)
     n_chain, n_draw, n_par = a.shape
     width = max(1, min(n_par, _CHUNK, _BLOCK // (n_chain * n_draw)))
     n_chunks = -(-n_par // width)
@@ -168,10 +170,10 @@ def _quantile_plan(n, probs):
 def _columns(x, want, probs=(), indicators=()):
     """The shared pass: statistics of every parameter of draws ``x`` (chain, draw, *shape).
 
-    ``want`` combines the bits of ``_kernels`` (MOMENTS, RANK_RHAT, ...); ``probs`` are type-7
+    ``want`` combines the bits of ``kernels.diagnostics`` (MOMENTS, RANK_RHAT, ...); ``probs`` are type-7
     quantiles to compute and ``indicators`` (booleans, one per prob) say which of them also get
     the split ESS of ``x <= quantile``.  Returns ``(rows, param_shape)`` with ``rows`` (P,
-    columns) indexed by the ``_kernels`` column constants; statistics not asked for, and
+    columns) indexed by the ``kernels.diagnostics`` column constants; statistics not asked for, and
     every diagnostic with fewer than 4 draws per chain or of a parameter with a NaN draw, are NaN.
     """
     a, param_shape = _as_draws(x)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 from scipy import stats as _stats
 
-from . import _kernels as K
+from ..kernels import diagnostics as K
 from ._core import _as_draws, _check_prob, _columns, _diagnostic, _flat, _indicator_ess, _result
 
 # Quantiles of the standard normal at -1 and +1, used for the quantile MCSE.

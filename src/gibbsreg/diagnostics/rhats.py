@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from . import _kernels as K
+from ..kernels import diagnostics as K
 from ._core import _as_draws, _chain_moments, _column, _diagnostic, _quiet, _result
 
 

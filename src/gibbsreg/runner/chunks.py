@@ -11,6 +11,7 @@ from pathlib import Path
 import numpy as np
 
 from .. import sampling
+from ..kernels import warm
 from ..runstate import RunState, capture_streams
 from ..sampling import Progress, chunk_runner, no_huge_pages
 from .spec import ChainSpec, Converged, RunOptions, _values
@@ -71,6 +72,8 @@ def run_chains(spec: ChainSpec, state: RunState, streams, options: RunOptions, *
     buffers = dict(scratch)
     if direct:
         buffers.update(_direct_buffers(spec, storage, order))
+    if state.backend == "numba":
+        warm.start()  # a cold cache: the diagnostics kernels compile on another core meanwhile
     run_chunk = chunk_runner(state.backend, spec.load_kernel, spec.reference_fn, spec.kernel_args, state_tuple,
                              streams, buffers, order, thin, spec.failure_message,
                              parallel_items=chains * spec.threads_per_chain)
