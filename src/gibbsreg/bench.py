@@ -359,12 +359,16 @@ t1 = time.perf_counter()
 h = gr.datasets.synthetic_hierarchical(5, 5, 2, seed=0)
 gr.HierarchicalRegression(gr.HierarchicalPrior(tau=gr.InvGamma(1.0, 1.0))).sample(h.X, h.y, h.groups, chains=2, draws=5, warmup=0, seed=0, progress=False)
 t2 = time.perf_counter()
-print(t1 - t0, t2 - t1)
+rng = np.random.default_rng(0)
+a, b = rng.integers(0, 4, 60), rng.integers(0, 3, 60)
+gr.CrossedRegression([gr.Factor("a"), gr.Factor("b")]).sample(rng.normal(size=(60, 1)), rng.normal(size=60), {"a": a, "b": b}, chains=2, draws=5, warmup=0, seed=0, progress=False)
+t3 = time.perf_counter()
+print(t1 - t0, t2 - t1, t3 - t2)
 """
 
 
 def startup_times(cold: bool = True) -> dict:
-    """Seconds to import and run the first flat and hierarchical sample: cold (empty cache) and cached.
+    """Seconds to import and run the first flat, hierarchical and crossed sample: cold (empty cache) and cached.
 
     Without ``cold`` only the cached start-up is measured, against the package's own cache.
     """
@@ -373,10 +377,11 @@ def startup_times(cold: bool = True) -> dict:
         env = dict(os.environ, NUMBA_CACHE_DIR=cache) if cold else dict(os.environ)
         for label in (("cold", "cached") if cold else ("cached",)):
             t0 = time.perf_counter()
-            res = subprocess.run([sys.executable, "-c", _STARTUP], env=env, capture_output=True, text=True, check=True)
+            res = subprocess.run([sys.executable, "-W", "ignore", "-c", _STARTUP], env=env, capture_output=True,
+                                 text=True, check=True)
             wall = time.perf_counter() - t0
-            flat_s, hier_s = (float(v) for v in res.stdout.split())
-            out[label] = {"process": wall, "flat": flat_s, "hier": hier_s}
+            flat_s, hier_s, crossed_s = (float(v) for v in res.stdout.split())
+            out[label] = {"process": wall, "flat": flat_s, "hier": hier_s, "crossed": crossed_s}
     return out
 
 
@@ -500,11 +505,12 @@ def _markdown(rows, rates, startup, w1, w2, peer_rows, quick, smoke, seconds, fr
                 lines.append(f"At n = 1,000, p = 50: {nb.ns_per_iter:,.0f} ns; ratio W2 / n=1,000: "
                              f"{w2.ns_per_iter / nb.ns_per_iter:.2f}.")
     if startup:
-        lines += ["", "Start-up in a fresh process (import + data + first flat sample + first hierarchical sample):", "",
-                  "| cache | process s | import + first flat sample s | first hierarchical sample s |",
-                  "|---|---:|---:|---:|"]
+        lines += ["", "Start-up in a fresh process (import + data + first flat, hierarchical and crossed sample):", "",
+                  "| cache | process s | import + first flat sample s | first hierarchical sample s | "
+                  "first crossed sample s |",
+                  "|---|---:|---:|---:|---:|"]
         for k, v in startup.items():
-            lines.append(f"| {k} | {v['process']:.2f} | {v['flat']:.2f} | {v['hier']:.2f} |")
+            lines.append(f"| {k} | {v['process']:.2f} | {v['flat']:.2f} | {v['hier']:.2f} | {v['crossed']:.2f} |")
     if peer_rows:
         own = {label: (chains, nb) for label, spec, chains, nb, npy, agree, fl in rows}
         lines += ["", "## Peers per core (same workloads, data and priors where the tool allows)", "",

@@ -17,6 +17,10 @@ def run_demo(args) -> int:
     from .. import LinearRegression, datasets, fit_conjugate
 
     print(f"gibbsreg demo: flat regression on synthetic data, n = {args.n}, p = {args.p} (intercept included)")
+    if args.groups > 0 and args.backend == "numba":
+        from ..kernels import warm
+
+        warm.start("hierarchical")  # a cold cache: compiled on another core while the flat model runs
     data = datasets.synthetic_regression(args.n, args.p, sigma=1.0, seed=args.seed)
     t0 = time.perf_counter()
     post = LinearRegression().sample(data.X, data.y, chains=args.chains, draws=args.draws, warmup=args.warmup,

@@ -377,8 +377,10 @@ def hier_spec(gs: GroupStats, prior: ResolvedHierarchicalPrior, design, labels, 
             copy_draws(src[k].reshape(d.shape), d)
 
     def load_kernel():
+        from ...kernels import warm
         from ...kernels.hier import hier_gibbs
 
+        warm.wait("hierarchical")  # a background compilation started by a caller that knew this run was next
         return hier_gibbs
 
     variables = {}
