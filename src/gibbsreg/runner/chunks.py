@@ -111,6 +111,24 @@ def run_chains(spec: ChainSpec, state: RunState, streams, options: RunOptions, *
             n.bit_generator.state = sn
             g.bit_generator.state = sg
 
+    def atomic_chunk(run) -> float:
+        """Seconds ``run()`` took; Ctrl-C during it restores the state and generators from before it."""
+        snap = snapshot()
+        try:
+            t0 = time.perf_counter()
+            run()
+            return time.perf_counter() - t0
+        except KeyboardInterrupt:
+            rollback(snap)
+            raise
+
+    def keep_chunk(n_keep):
+        if direct:  # the kernel writes the kept draws into their final place
+            run_chunk(n_keep * thin, True, state.draws_done)
+        else:
+            run_chunk(n_keep * thin, True, 0)
+            storage.put(spec, scratch, state.draws_done, n_keep)
+
     def sync_rng():
         state.rng = capture_streams(streams)
 
@@ -127,14 +145,7 @@ def run_chains(spec: ChainSpec, state: RunState, streams, options: RunOptions, *
     try:
         while state.warmup_done < state.warmup:
             n_iter = min(chunk, state.warmup - state.warmup_done)
-            snap = snapshot()
-            try:
-                t0 = time.perf_counter()
-                run_chunk(n_iter, False, 0)
-                dt = time.perf_counter() - t0
-            except KeyboardInterrupt:
-                rollback(snap)
-                raise
+            dt = atomic_chunk(lambda: run_chunk(n_iter, False, 0))
             state.warmup_done += n_iter
             t_warm += dt
             done_iters += n_iter
@@ -144,18 +155,7 @@ def run_chains(spec: ChainSpec, state: RunState, streams, options: RunOptions, *
         while True:
             while state.draws_done < target:
                 n_keep = max(1, min(max(chunk // thin, 1), target - state.draws_done, scratch_draws))
-                snap = snapshot()
-                try:
-                    t0 = time.perf_counter()
-                    if direct:
-                        run_chunk(n_keep * thin, True, state.draws_done)
-                    else:
-                        run_chunk(n_keep * thin, True, 0)
-                        storage.put(spec, scratch, state.draws_done, n_keep)
-                    dt = time.perf_counter() - t0
-                except KeyboardInterrupt:
-                    rollback(snap)
-                    raise
+                dt = atomic_chunk(lambda: keep_chunk(n_keep))
                 state.draws_done += n_keep
                 t_samp += dt
                 done_iters += n_keep * thin
