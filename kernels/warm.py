@@ -44,7 +44,7 @@ def start(target: str = "diagnostics") -> None:
         _PROCESSES[target] = subprocess.Popen(
             [sys.executable, "-m", "gibbsreg.kernels.warm", target], stdin=subprocess.DEVNULL,
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    except OSError:
+    except (OSError, ValueError):  # no usable interpreter to start (embedded Python): compile in-process later
         pass
 
 
