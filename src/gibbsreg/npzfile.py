@@ -93,9 +93,9 @@ def _mapping(arr):
     mm = getattr(base, "_mmap", None) if base is not None else None
     if mm is None:
         return None, 0
-    # np.memmap maps from a page-aligned start: the array starts at its data address minus the map's
-    start = arr.__array_interface__["data"][0] - np.frombuffer(mm, dtype=np.uint8, count=0).__array_interface__["data"][0]
-    return mm, start
+    # np.memmap maps from the allocation boundary at or below its offset
+    start = base.offset % mmap.ALLOCATIONGRANULARITY
+    return mm, start + arr.__array_interface__["data"][0] - base.__array_interface__["data"][0]
 
 
 def release(arr) -> None:

@@ -23,7 +23,8 @@ class ModelKind:
     name
         The kind a run records (``Posterior.attrs["model_kind"]``, ``RunState.kind``).
     model
-        The user-facing class (``LinearRegression``, ...): ``sample`` builds its statistics from
+        The user-facing class (``LinearRegression``, ...; ``gibbsreg.resume(..., model=)`` must be one):
+        ``sample`` builds its statistics from
         :mod:`gibbsreg.io`, resolves its prior, and hands a :class:`gibbsreg.runner.ChainSpec` (named
         initial state, kernel step and NumPy twin, outputs with dims) to the one driver.
     needs
@@ -40,7 +41,7 @@ class ModelKind:
     rows
         ``rows(post, X, y, groups) -> RowData``: the rows a posterior's likelihood is evaluated on
         (explicit, or the data the Posterior remembers), with the pointwise log-likelihood and the
-        replicated data (:class:`gibbsreg.analysis.rows.RowData`).
+        replicated data: the interface of :class:`gibbsreg.analysis.loglik.Rows`.
     predict
         ``predict(post, rows, groups, rng) -> (line, sigma2)``: the regression function (chains, draws, m)
         at full design rows (m, p) and the noise variance broadcastable to it, seen and new groups.

@@ -90,6 +90,8 @@ def resume(source, X=None, y=None, groups=None, *, stats=None, model=None, draws
         raise ValueError(f"{'this posterior' if path is None else repr(str(path))} carries no sampler state, "
                          "so it cannot be resumed")
     kind = registry.get(state.kind)
+    if model is not None and not isinstance(model, kind.model):
+        raise ValueError(f"this is a {kind.model.__name__} run; got a {type(model).__name__} model")
     if (X is None or y is None) and stats is None:
         raise ValueError(f"resume needs the data the run was made with: resume(source, {kind.data})"
                          " (the checkpoint holds the statistics' fingerprint, not the rows)")

@@ -307,7 +307,7 @@ def crossed_spec(problem: CrossedProblem, design, prior, levels, vidx, pidx, fac
 
 def resume_crossed(post, X=None, y=None, groups=None, *, stats=None, model=None, **options) -> Posterior:
     """The crossed kind's ``resume`` hook (the factors are not saved with the run: pass the model)."""
-    if not isinstance(model, CrossedRegression):
+    if model is None:
         raise ValueError("resuming a CrossedRegression run needs its model: resume(source, X, y, groups, "
                          "model=CrossedRegression([...factors...])) or resume(source, stats=..., model=...)")
     return model.resume(post, X, y, groups, stats=stats, **options)

@@ -483,9 +483,7 @@ def shrinkage(post: Posterior, X, y, groups) -> Shrinkage:
 
 def resume_hierarchical(post, X=None, y=None, groups=None, *, stats=None, model=None, **options) -> Posterior:
     """The hierarchical kind's ``resume`` hook: continue ``post`` with ``model`` or the model its settings describe."""
-    if model is not None:
-        if not isinstance(model, HierarchicalRegression):
-            raise ValueError(f"this is a HierarchicalRegression run; got a {type(model).__name__} model")
+    if model is not None:  # its type was checked against the kind's (runner.continuation.resume)
         return model.resume(post, X, y, groups, stats=stats, **options)
     from ...runner import resume_run
 
