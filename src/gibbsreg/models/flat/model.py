@@ -258,8 +258,9 @@ class LinearRegression:
     def __init__(self, prior=None, intercept: bool = True):
         if prior is None:
             prior = SemiConjugate()
-        if not isinstance(prior, (_GaussianIGPrior, Exchangeable)):
-            raise ValueError("LinearRegression: prior must be SemiConjugate, NormalInverseGamma or Exchangeable, "
+        if not isinstance(prior, (_GaussianIGPrior, Exchangeable)) and not hasattr(prior, "sample_regression"):
+            raise ValueError("LinearRegression: prior must be SemiConjugate, NormalInverseGamma, Exchangeable, "
+                             "Horseshoe or BayesianLasso, "
                              f"got {type(prior).__name__}")
         self.prior = prior
         self.intercept = bool(intercept)
@@ -287,6 +288,11 @@ class LinearRegression:
         ``dtype=np.float32`` stores the draws in single precision (half the memory; the chains
         themselves run in float64, and each draw is the float64 draw rounded once).
         """
+        if hasattr(self.prior, "sample_regression"):  # shrinkage priors run their own model (models/wide)
+            return self.prior.sample_regression(
+                self, X, y, stats=stats, chains=chains, draws=draws, warmup=warmup, thin=thin, seed=seed,
+                backend=backend, progress=progress, init_superchains=init_superchains, until=until,
+                checkpoint=checkpoint, checkpoint_every=checkpoint_every, store=store, dtype=dtype)
         chains, draws, warmup, thin, backend = check_sampling_args(chains, draws, warmup, thin, backend)
         options = run_options(until, checkpoint, checkpoint_every, store, progress)
         dtype = check_draws_dtype(dtype)
@@ -309,6 +315,10 @@ class LinearRegression:
         The result holds the old draws followed by the new ones and equals, bit for bit, one
         uninterrupted run of the total length with the same seed.
         """
+        if hasattr(self.prior, "resume_regression"):  # shrinkage priors (models/wide)
+            return self.prior.resume_regression(self, post, X, y, stats=stats, draws=draws, until=until,
+                                                checkpoint=checkpoint, checkpoint_every=checkpoint_every,
+                                                store=store, backend=backend, progress=progress)
         from ...runner import resume_run
 
         t0 = time.perf_counter()

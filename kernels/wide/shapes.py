@@ -1,0 +1,24 @@
+"""What both backends of the wide model share: the codes of the prior and of the beta draw, and the gamma
+shapes of one sweep in the gamma stream's order (plain Python, compiled inline into the kernel)."""
+
+import numpy as np
+from numba.extending import register_jitable
+
+HORSESHOE, LASSO = 0, 1
+CHOLESKY, BHATTACHARYA = 0, 1
+N_MODEL_ARGS = 19  # the model arguments before the state arrays (the first state array is gamma (chains, p))
+
+
+@register_jitable
+def wide_gamma_shapes(prior_kind, p, sigma_shape, lasso_shape):
+    """sigma^2's shape, then the horseshoe's p lambda_j^2 and p nu_j (shape 1 each: inverse-gamma mixture of
+    Makalic & Schmidt 2016), tau^2 ((p + 1)/2) and xi (1); or the lasso's lambda^2 (p + r)."""
+    if prior_kind == 0:
+        shapes = np.ones(2 * p + 3)
+        shapes[0] = sigma_shape
+        shapes[2 * p + 1] = 0.5 * (p + 1.0)
+        return shapes
+    out = np.empty(2)
+    out[0] = sigma_shape
+    out[1] = lasso_shape
+    return out

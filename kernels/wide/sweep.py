@@ -1,0 +1,234 @@
+"""One chain's sweeps of the wide model (the streams' order is in the package docstring).
+
+beta | sigma^2, D: N(A^{-1} X*'y*, sigma^2 A^{-1}), A = X*'X* + D^{-1}.  Drawn as gamma = sigma theta with
+theta ~ N(A^{-1} X*'y*/sigma, A^{-1}):
+
+* Cholesky (p <= m): A from the precomputed G = X*'X*, factorised in place (kernels/linalg.py), O(p^3).
+* Bhattacharya, Chakraborty & Mallick (2016) (p > m): u ~ N(0, D), delta ~ N(0, I_m), v = X* u + delta,
+  (X* D X*' + I_m) w = y*/sigma - v, theta = u + D X*' w; O(m^2 p), the m x m matrix built by BLAS over
+  blocks of ``block`` columns.
+"""
+
+import math
+
+import numpy as np
+from numba import njit
+
+from ..draws import fill_gammas, fill_normals, gamma_table, stream_at, uniform
+from ..linalg import backward_solve_transpose, backward_transpose, cholesky_forward, cholesky_lower, \
+    forward_solve, symmetric_quadratic_form
+from .shapes import wide_gamma_shapes
+
+EXACT_ORDER = {"contract"}  # fused multiply-adds, no reassociation: agrees with the NumPy twin to rounding
+
+
+@njit(cache=True, fastmath=EXACT_ORDER, error_model="numpy")
+def inverse_gaussian(mu, lam, z, u):
+    """An inverse-Gaussian(mu, lam) draw from one standard normal z and one uniform u (Michael, Schucany &
+    Haas 1976).  The smaller root mu + mu^2 y/(2 lam) - mu/(2 lam) sqrt(4 mu lam y + mu^2 y^2), y = z^2, is
+    written 4 mu lam w / (w + sqrt(w (4 lam + w)))^2 with w = mu y: no cancellation when mu y >> lam."""
+    w = mu * z * z
+    s = w + math.sqrt(w * (4.0 * lam + w))
+    if s == 0.0:
+        return mu
+    x = 4.0 * mu * lam * w / (s * s)
+    if u * (mu + x) <= mu:
+        return x
+    return mu * mu / x
+
+
+@njit(cache=True, fastmath=EXACT_ORDER, error_model="numpy")
+def bhattacharya_draw(Xt, ys, D, sd, z, M, Wb, prod, r, g, block):
+    """g <- sd theta, theta ~ N(A^{-1} X*'y*/sd, A^{-1}) by Bhattacharya et al.; z holds p + m normals (u's,
+    then delta's).  Xt is X*' (p, m); M (m, m), Wb (block, m), prod (m, m) and r (m,) are workspaces.
+    Returns False when I + X* D X*' fails to factorise."""
+    p, m = Xt.shape
+    u = np.empty(p)
+    for j in range(p):
+        u[j] = math.sqrt(D[j]) * z[j]
+    v = np.dot(u, Xt)
+    inv_sd = 1.0 / sd
+    for i in range(m):
+        r[i] = ys[i] * inv_sd - v[i] - z[p + i]
+    M[:, :] = 0.0
+    for j0 in range(0, p, block):
+        j1 = min(p, j0 + block)
+        W = Wb[:j1 - j0]
+        for j in range(j0, j1):
+            s = math.sqrt(D[j])
+            for i in range(m):
+                W[j - j0, i] = s * Xt[j, i]
+        np.dot(W.T, W, prod)
+        for a in range(m):
+            for b in range(a + 1):
+                M[a, b] += prod[a, b]
+    for a in range(m):
+        M[a, a] += 1.0
+    if not cholesky_lower(M, m):
+        return False
+    forward_solve(M, r, m)
+    backward_solve_transpose(M, r, m)
+    t = np.dot(Xt, r)
+    for j in range(p):
+        g[j] = sd * (u[j] + D[j] * t[j])
+    return True
+
+
+@njit(cache=True, fastmath=EXACT_ORDER, error_model="numpy")
+def cholesky_draw(G, h, D, sd, z, A, v, inv_diag, g):
+    """g <- sd theta, theta ~ N(A^{-1} h/sd, A^{-1}), A = G + D^{-1} factorised in place; z holds p normals.
+    Returns False when A fails to factorise."""
+    p = h.shape[0]
+    inv_sd = 1.0 / sd
+    for i in range(p):
+        for j in range(i):
+            A[i, j] = G[i, j]
+        A[i, i] = G[i, i] + 1.0 / D[i]
+        v[i] = h[i] * inv_sd
+    if not cholesky_forward(A, v, inv_diag, p):
+        return False
+    for i in range(p):
+        v[i] += z[i]
+    backward_transpose(A, v, inv_diag, p)
+    for i in range(p):
+        g[i] = sd * v[i]
+    return True
+
+
+@njit(cache=True, fastmath=EXACT_ORDER, error_model="numpy")
+def residual_ss(method, Xt, ys, G, h, rr, g):
+    """||y* - X* gamma||^2: from the statistics (Cholesky draw, O(p^2)) or the rows (O(m p))."""
+    if method == 0:
+        hg = 0.0
+        for i in range(h.shape[0]):
+            hg += h[i] * g[i]
+        return max(rr - 2.0 * hg + symmetric_quadratic_form(g, G, h.shape[0]), 0.0)
+    fit = np.dot(g, Xt)
+    rss = 0.0
+    for i in range(ys.shape[0]):
+        e = ys[i] - fit[i]
+        rss += e * e
+    return rss
+
+
+@njit(cache=True, fastmath=EXACT_ORDER, error_model="numpy")
+def unpenalised_draw(R, c1, X1, g, sd, zr, alpha):
+    """alpha <- R^{-1}(c1 - X1 gamma + sd zr): N(R^{-1}(c1 - X1 gamma), sigma^2 (R'R)^{-1}), R upper (r, r)."""
+    r = R.shape[0]
+    for i in range(r):
+        s = c1[i] + sd * zr[i]
+        for j in range(g.shape[0]):
+            s -= X1[i, j] * g[j]
+        alpha[i] = s
+    for i in range(r - 1, -1, -1):
+        s = alpha[i]
+        for k in range(i + 1, r):
+            s -= R[i, k] * alpha[k]
+        alpha[i] = s / R[i, i]
+
+
+@njit(cache=True, nogil=True, fastmath=EXACT_ORDER, error_model="numpy")
+def one_chain(c, method, prior_kind, Xt, ys, G, h, rr, R, c1, X1, col_scale, pen_idx, unpen_idx, sigma_shape,
+              sigma_b, hs_inv_scale2, lasso_shape, lasso_delta, block, gamma_state, sigma2_state, local_state,
+              aux_state, glob_state, aux_glob_state, normal_streams, gamma_streams, n_iter, thin, out_start,
+              out_beta, out_sigma2, out_global, out_local):
+    """Chain c's n_iter sweeps; every thin-th is written at out_start + t // thin of the outputs that have
+    draws: beta (original coordinates, unpenalised ones included), sigma^2, the global and the local scales
+    (horseshoe: tau^2, lambda_j^2; lasso: lambda^2, tau_j^2).  Returns the number of failed factorisations."""
+    p = gamma_state.shape[1]
+    m = Xt.shape[1]
+    r = R.shape[0]
+    normal = stream_at(normal_streams, c)
+    gamma_rng = stream_at(gamma_streams, c)
+    table = gamma_table(wide_gamma_shapes(prior_kind, p, sigma_shape, lasso_shape))
+    gbuf = np.zeros(table.shape[1])
+    n_z = p + m if method == 1 else p
+    z = np.zeros(n_z)
+    zl = np.zeros(p if prior_kind == 1 else 0)
+    zr = np.zeros(r)
+    alpha = np.zeros(r)
+    D = np.empty(p)
+    if method == 1:
+        M = np.zeros((m, m))
+        Wb = np.zeros((min(block, p), m))
+        prod = np.zeros((m, m))
+        rv = np.zeros(m)
+        A = np.zeros((0, 0))
+    else:
+        M = np.zeros((0, 0))
+        Wb = np.zeros((0, 0))
+        prod = np.zeros((0, 0))
+        rv = np.zeros(0)
+        A = np.zeros((p, p))
+    v = np.zeros(p)
+    inv_diag = np.zeros(p)
+    g = gamma_state[c].copy()
+    loc = local_state[c].copy()
+    aux = aux_state[c].copy()
+    s2 = sigma2_state[c]
+    glob = glob_state[c]
+    auxg = aux_glob_state[c]
+    countdown = thin
+    failed = 0
+    for t in range(n_iter):
+        for j in range(p):
+            D[j] = glob * loc[j] if prior_kind == 0 else loc[j]
+        fill_normals(normal, z, n_z)
+        sd = math.sqrt(s2)
+        if method == 1:
+            ok = bhattacharya_draw(Xt, ys, D, sd, z, M, Wb, prod, rv, g, block)
+        else:
+            ok = cholesky_draw(G, h, D, sd, z, A, v, inv_diag, g)
+        if not ok:
+            failed += 1
+            continue
+        rss = residual_ss(method, Xt, ys, G, h, rr, g)
+        pen = 0.0
+        for j in range(p):
+            pen += g[j] * g[j] / D[j]
+        fill_gammas(gamma_rng, gbuf, table)
+        s2 = (sigma_b + 0.5 * (rss + pen)) / gbuf[0]
+        if prior_kind == 0:
+            inv_2ts = 0.5 / (glob * s2)
+            for j in range(p):
+                loc[j] = (1.0 / aux[j] + g[j] * g[j] * inv_2ts) / gbuf[1 + j]
+            ss = 0.0
+            for j in range(p):
+                aux[j] = (1.0 + 1.0 / loc[j]) / gbuf[1 + p + j]
+                ss += g[j] * g[j] / loc[j]
+            glob = (1.0 / auxg + 0.5 * ss / s2) / gbuf[1 + 2 * p]
+            auxg = (hs_inv_scale2 + 1.0 / glob) / gbuf[2 + 2 * p]
+        else:
+            fill_normals(normal, zl, p)
+            total = 0.0
+            for j in range(p):
+                mu = math.sqrt(glob * s2 / (g[j] * g[j]))
+                loc[j] = 1.0 / inverse_gaussian(mu, glob, zl[j], uniform(normal))
+                total += loc[j]
+            glob = gbuf[1] / (lasso_delta + 0.5 * total)
+        if r > 0:
+            fill_normals(normal, zr, r)
+            unpenalised_draw(R, c1, X1, g, math.sqrt(s2), zr, alpha)
+        countdown -= 1
+        if countdown == 0:
+            countdown = thin
+            k = out_start + (t + 1) // thin - 1
+            if out_beta.shape[1] > 0:
+                for j in range(p):
+                    out_beta[c, k, pen_idx[j]] = g[j] / col_scale[j]
+                for i in range(r):
+                    out_beta[c, k, unpen_idx[i]] = alpha[i]
+            if out_sigma2.shape[1] > 0:
+                out_sigma2[c, k] = s2
+            if out_global.shape[1] > 0:
+                out_global[c, k] = glob
+            if out_local.shape[1] > 0:
+                for j in range(p):
+                    out_local[c, k, j] = loc[j]
+    gamma_state[c, :] = g
+    local_state[c, :] = loc
+    aux_state[c, :] = aux
+    sigma2_state[c] = s2
+    glob_state[c] = glob
+    aux_glob_state[c] = auxg
+    return failed

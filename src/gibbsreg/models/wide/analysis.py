@@ -1,0 +1,85 @@
+"""The wide model's hooks for the analysis layers (rows, prediction, prior draws) and a summary that
+collapses thousands of coefficients: how many intervals exclude zero, and the shrinkage factors kappa_j."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ...analysis.loglik import design_rows
+
+
+def rows(post, X=None, y=None, groups=None):
+    """Gaussian rows given (beta, sigma2): gibbsreg.analysis.loglik.Rows; ``groups`` is not used."""
+    if "beta" not in post:
+        raise ValueError("this posterior did not keep beta (keep=...), so its likelihood cannot be evaluated")
+    return design_rows(post, X, y, grouped=False)
+
+
+def predict(post, full: np.ndarray, groups, rng):
+    """x'beta (chains, draws, m) at full design rows (m, p), and sigma^2 (chains, draws, 1)."""
+    return np.einsum("cdp,mp->cdm", post["beta"], full), post["sigma2"][..., None]
+
+
+def prior_draws(post, draws: int, rng):
+    """Draws from the prior, or None: the unpenalised coefficients have a flat prior, and Jeffreys' prior on
+    sigma^2 is improper too."""
+    prior = post.prior
+    if not all(prior.penalized) or prior.sigma_a == 0:
+        return None
+    p = int(sum(prior.penalized))
+    sigma2 = prior.sigma_b / rng.standard_gamma(prior.sigma_a, draws)
+    if prior.kind == "Horseshoe":
+        glob = (prior.global_scale * np.abs(rng.standard_cauchy(draws))) ** 2
+        local = np.abs(rng.standard_cauchy((draws, p))) ** 2
+        var = glob[:, None] * local
+    else:
+        glob = rng.standard_gamma(prior.lasso_shape, draws) / prior.lasso_rate
+        local = rng.standard_exponential((draws, p)) * 2.0 / glob[:, None]
+        var = local
+    scale = np.asarray(post.attrs["col_scale"])
+    beta = np.sqrt(sigma2[:, None] * var) * rng.standard_normal((draws, p)) / scale
+    out = {"beta": beta, "sigma2": sigma2, prior.global_name: glob, prior.local_name: local}
+    return {k: v for k, v in out.items() if k in post}
+
+
+def shrinkage(post) -> dict:
+    """Per penalised coefficient: the posterior mean of kappa_j = 1 / (1 + m D_j) (D_j = tau^2 lambda_j^2 for
+    the horseshoe, tau_j^2 for the lasso, on standardised columns: near 1 shrunk to zero, near 0 left alone),
+    when the local scales were kept; None otherwise."""
+    prior = post.prior
+    if prior.local_name not in post:
+        return None
+    local = np.asarray(post[prior.local_name])
+    D = local * np.asarray(post[prior.global_name])[..., None] if prior.kind == "Horseshoe" else local
+    return (1.0 / (1.0 + post.attrs["m"] * D)).mean(axis=(0, 1))
+
+
+def shrinkage_summary(post, prob: float = 0.95, top: int = 10) -> str:
+    """A few lines for thousands of coefficients: how many central ``prob`` intervals exclude zero (and
+    which, up to ``top``), the global scale's and sigma's posterior, and the shrinkage factors' spread."""
+    names = post.attrs["names"]
+    pen = np.asarray(post.attrs["penalized_index"])
+    lo_q, hi_q = (1 - prob) / 2, 1 - (1 - prob) / 2
+    lines = [f"{post.attrs['model']}: n = {post.attrs['n']}, p = {len(names)} ({pen.size} penalised), "
+             f"{post.nchains} chains x {post.ndraws} draws"]
+    if "beta" in post:
+        beta = np.asarray(post["beta"])[:, :, pen].reshape(-1, pen.size)
+        lo, hi = np.quantile(beta, [lo_q, hi_q], axis=0)
+        out = np.flatnonzero((lo > 0) | (hi < 0))
+        mean = beta.mean(axis=0)
+        order = out[np.argsort(-np.abs(mean[out]))][:top]
+        lines.append(f"  {out.size} of {pen.size} penalised coefficients have a {100 * prob:g}% interval excluding 0"
+                     + (": " + ", ".join(f"{names[pen[j]]} ({mean[j]:.3g})" for j in order)
+                        + (" ..." if out.size > top else "") if out.size else ""))
+    g = np.asarray(post[post.prior.global_name]).ravel()
+    lines.append(f"  {post.prior.global_name}: median {np.median(g):.3g}, {100 * prob:g}% interval "
+                 f"[{np.quantile(g, lo_q):.3g}, {np.quantile(g, hi_q):.3g}]")
+    s = np.sqrt(np.asarray(post["sigma2"]).ravel())
+    lines.append(f"  sigma: median {np.median(s):.3g}, {100 * prob:g}% interval [{np.quantile(s, lo_q):.3g}, "
+                 f"{np.quantile(s, hi_q):.3g}]")
+    kappa = shrinkage(post)
+    if kappa is not None:
+        q = np.quantile(kappa, [0.0, 0.5, 1.0])
+        lines.append(f"  shrinkage kappa_j (1 = to zero): min {q[0]:.3g}, median {q[1]:.3g}, max {q[2]:.3g}; "
+                     f"{int((kappa < 0.5).sum())} coefficients with kappa < 0.5")
+    return "\n".join(lines)
