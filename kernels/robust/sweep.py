@@ -1,0 +1,156 @@
+"""Gibbs kernel of the flat regression with Student-t errors (gibbsreg.models.robust).
+
+y_i = x_i'beta + e_i, e_i | w_i ~ N(0, sigma^2 / w_i), w_i ~ Gamma(nu/2, rate nu/2).  The rows stay in memory
+in the sampler's coordinates: Z = X T^{-1} (n, p) row-major and r0 = y - X beta_ref, with the state
+gamma = T (beta - beta_ref), so r_i = r0_i - z_i'gamma.  One sweep per chain, in this order:
+
+1. w_i | gamma, sigma^2, nu ~ Gamma((nu + 1)/2, rate (nu + r_i^2/sigma^2)/2), i = 0..n-1 (O(n p), then O(n));
+2. the weighted statistics G = Z'WZ, h = Z'W r0, rr = r0'W r0 (kernels/rowpass.py, O(n p^2));
+3. gamma | w, sigma^2 ~ N(A^{-1}(Pm + h/sigma^2), A^{-1}), A = P + G/sigma^2 (Cholesky, O(p^3));
+4. sigma^2 | gamma, w ~ IG(sigma_shape, b0 + RSS_w/2), RSS_w = rr - 2 gamma'h + gamma'G gamma;
+5. with nu learned: nu | w by the independence Metropolis-Hastings move of kernels/robust/nu.py.
+
+The weights are not state: step 1 redraws them from the state (gamma, sigma^2, nu), so a checkpoint holds
+O(p) numbers per chain and a resumed run equals the uninterrupted one bit for bit.
+
+Streams, per sweep and chain, in order:
+
+* gamma stream: n standard gammas of shape (nu + 1)/2 (the weights, row order), one of shape sigma_shape
+  (sigma^2); with nu learned, one of shape T_DF/2 (the proposal's chi-square) and one of shape 1 (the
+  acceptance's exponential);
+* normal stream: p normals (gamma), then with nu learned one (the proposal).
+
+The counts are fixed; the weights' shape moves with nu, so unlike the flat kernel nothing is drawn ahead:
+each sweep draws its own gammas once the current nu is known (the Marsaglia-Tsang constants are recomputed
+only when nu has changed).  The NumPy twin (gibbsreg.models.robust.reference) makes the same calls on the
+same streams, so the two agree to rounding.
+"""
+
+import math
+
+import numpy as np
+from numba import njit, prange
+
+from ..draws import fill_gammas, fill_normals, gamma_table, standard_normal, stream_at
+from ..linalg import backward_transpose, cholesky_forward_affine, symmetric_quadratic_form
+from ..rowpass import linear_predictor, weighted_cross
+from .nu import T_DF, nu_step
+
+MIN_WEIGHT = 1e-300  # a weight that underflows to 0 (probability ~2^-53 per draw) would make log w infinite
+
+
+@njit(cache=True, fastmath=False, error_model="python", _nrt=False)
+def _spread_shape(table, one):
+    """Copy the single shape's (a, b, c) column ``one`` into every column of ``table``."""
+    for i in range(table.shape[1]):
+        table[0, i] = one[0, 0]
+        table[1, i] = one[1, 0]
+        table[2, i] = one[2, 0]
+
+
+@njit(cache=True, fastmath={"contract"}, error_model="numpy", _nrt=False)
+def _weights(r0, eta, w, nu, inv_s2, learn_nu):
+    """w_i <- 2 g_i / (nu + r_i^2 / sigma^2) from the standard gammas g_i in w; returns (r0'W r0, D) with
+    D = sum_i (w_i - log w_i - 1), the weights' statistic of nu's full conditional (0 when nu is fixed)."""
+    rr = 0.0
+    D = 0.0
+    for i in range(r0.shape[0]):
+        r = r0[i] - eta[i]
+        wi = 2.0 * w[i] / (nu + r * r * inv_s2)
+        if wi < MIN_WEIGHT:
+            wi = MIN_WEIGHT
+        w[i] = wi
+        rr += wi * r0[i] * r0[i]
+        if learn_nu:
+            D += wi - math.log(wi) - 1.0
+    return rr, D
+
+
+@njit(cache=True, parallel=True, fastmath={"contract"})
+def robust_gibbs(Z, r0, P, Pm, sigma_shape, b0, learn_nu, nu_a, nu_b, out_map, out_ref,
+                 gamma_state, sigma2_state, nu_state, normal_streams, gamma_streams,
+                 n_iter, thin, out_start, out_beta, out_sigma2, out_nu):
+    """Run n_iter sweeps (module docstring) for every chain, writing every thin-th draw: beta =
+    out_ref + out_map gamma (out_map = T^{-1}), sigma^2 and nu at out_*[c, out_start + t // thin].
+
+    Z (n, p) C-contiguous, r0 (n,), P (p, p) and Pm (p,) the prior precision and precision times mean of
+    gamma; state gamma (C, p), sigma2 (C,), nu (C,).  Returns the number of failed factorisations (the
+    chain then keeps its gamma; the normals are drawn anyway, so the streams stay aligned)."""
+    n, p = Z.shape
+    n_chains = gamma_state.shape[0]
+    store = out_beta.shape[1] > 0
+    sig_table = gamma_table(np.array([sigma_shape]))
+    t_table = gamma_table(np.array([0.5 * T_DF]))
+    e_table = gamma_table(np.array([1.0]))
+    n_real = float(n)
+    failures = np.zeros(n_chains, dtype=np.int64)
+    for c in prange(n_chains):
+        normal = stream_at(normal_streams, c)
+        grng = stream_at(gamma_streams, c)
+        g = gamma_state[c].copy()
+        s2 = sigma2_state[c]
+        nu = nu_state[c]
+        eta = np.empty(n)
+        w = np.empty(n)
+        table = np.empty((3, n))
+        table_nu = -1.0
+        G = np.zeros((p, p))
+        h = np.zeros(p)
+        L = np.zeros((p, p))
+        v = np.zeros(p)
+        inv_diag = np.zeros(p)
+        z = np.zeros(p)
+        one = np.zeros(1)
+        countdown = thin
+        n_failed = 0
+        for t in range(n_iter):
+            if nu != table_nu:
+                _spread_shape(table, gamma_table(np.array([0.5 * (nu + 1.0)])))
+                table_nu = nu
+            fill_gammas(grng, w, table)
+            linear_predictor(Z, g, eta)
+            inv_s2 = 1.0 / s2
+            rr, D = _weights(r0, eta, w, nu, inv_s2, learn_nu)
+            G[:, :] = 0.0
+            h[:] = 0.0
+            weighted_cross(Z, w, r0, G, h)
+            fill_normals(normal, z, p)
+            if cholesky_forward_affine(P, G, inv_s2, Pm, h, L, v, inv_diag, p):
+                for i in range(p):
+                    v[i] += z[i]
+                backward_transpose(L, v, inv_diag, p)
+                for i in range(p):
+                    g[i] = v[i]
+            else:
+                n_failed += 1
+            hg = 0.0
+            for i in range(p):
+                hg += h[i] * g[i]
+            rss = rr - 2.0 * hg + symmetric_quadratic_form(g, G, p)
+            if rss < 0.0:
+                rss = 0.0
+            fill_gammas(grng, one, sig_table)
+            s2 = (b0 + 0.5 * rss) / one[0]
+            if learn_nu:
+                zn = standard_normal(normal)
+                fill_gammas(grng, one, t_table)
+                gt = one[0]
+                fill_gammas(grng, one, e_table)
+                nu = nu_step(nu, n_real, D, nu_a, nu_b, zn, gt, one[0])
+            countdown -= 1
+            if store and countdown == 0:
+                countdown = thin
+                k = out_start + (t + 1) // thin - 1
+                for i in range(p):
+                    acc = 0.0
+                    for j in range(p):
+                        acc += out_map[i, j] * g[j]
+                    out_beta[c, k, i] = acc + out_ref[i]
+                out_sigma2[c, k] = s2
+                if learn_nu:  # (a fixed nu's buffer holds no draws)
+                    out_nu[c, k] = nu
+        gamma_state[c, :] = g
+        sigma2_state[c] = s2
+        nu_state[c] = nu
+        failures[c] = n_failed
+    return failures.sum()
