@@ -1,0 +1,271 @@
+"""Binary and binomial regression by data augmentation: BinaryRegression (probit by Albert & Chib, logistic by
+Polya-Gamma), on the one run driver.
+
+The sweep reads every row (a latent variable per row changes each sweep), so the model keeps the rows
+(the full design, intercept column first) rather than fixed statistics; the run state is beta alone (the
+latents are redrawn first in each sweep), so checkpoints and resume need no per-row state.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass
+
+import numpy as np
+from scipy.special import ndtr
+
+from ...data import as_design, as_float_vector
+from ...posterior import Posterior
+from ...runner import ChainSpec, copy_draws, new_state, run_chains, run_options
+from ...runstate import fingerprint as make_fingerprint
+from ...sampling import chain_streams, check_sampling_args
+from .priors import Flat, Normal, ResolvedBinaryPrior, check_separation
+from .reference import LOGIT, PROBIT, binary_gibbs
+
+LINKS = {"logit": LOGIT, "probit": PROBIT}
+MAX_CHUNK_ELEMENTS = 1 << 22
+INIT_SPREAD = 1.5  # start values: the mode plus this many Laplace standard deviations of noise
+
+
+@dataclass
+class BinaryData:
+    """Validated rows: ``full`` (n, p) the design with its intercept column, ``X`` (n, p_x) as given,
+    y and trials (n,) int64 (trials all 1: Bernoulli), ``names`` the coefficients."""
+
+    full: np.ndarray
+    X: np.ndarray
+    y: np.ndarray
+    trials: np.ndarray
+    names: list
+    intercept: bool
+    bernoulli: bool
+
+    @property
+    def n(self) -> int:
+        return self.y.shape[0]
+
+
+def _integers(v: np.ndarray, what: str, rows_of) -> np.ndarray:
+    bad = np.flatnonzero(v != np.round(v))
+    if bad.size:
+        raise ValueError(f"{what} must be whole numbers; row {int(bad[0])} has {v[bad[0]]!r} "
+                         f"({bad.size} such row{'s' * (bad.size > 1)})")
+    return v.astype(np.int64)
+
+
+def binary_data(X, y, trials=None, intercept: bool = True) -> BinaryData:
+    """Validate (X, y[, trials]): finite X; y in {0, 1} (Bernoulli, trials None) or whole numbers 0 <= y_i <= n_i
+    of whole positive trials n_i (binomial); a ValueError names the first offending row."""
+    if y is not None and hasattr(y, "dtype") and y.dtype == bool:
+        y = np.asarray(y, dtype=np.float64)
+    design = as_design(X, y, intercept)
+    n = design.n
+    yv = design.y
+    if trials is None:
+        bad = np.flatnonzero((yv != 0) & (yv != 1))
+        if bad.size:
+            raise ValueError(f"y must hold 0/1 labels (or pass trials= for binomial counts); row {int(bad[0])} has "
+                             f"{yv[bad[0]]!r} ({bad.size} such row{'s' * (bad.size > 1)})")
+        yi, ti, bernoulli = yv.astype(np.int64), np.ones(n, dtype=np.int64), True
+    else:
+        tv = as_float_vector(trials, n, "trials")
+        if not np.isfinite(tv).all():
+            raise ValueError(f"trials contains NaN or inf (row {int(np.flatnonzero(~np.isfinite(tv))[0])})")
+        ti = _integers(tv, "trials", n)
+        if (ti < 1).any():
+            raise ValueError(f"trials must be positive; row {int(np.flatnonzero(ti < 1)[0])} has {ti[ti < 1][0]}")
+        yi = _integers(yv, "y (success counts)", n)
+        if (yi < 0).any():
+            raise ValueError(f"y (success counts) must be >= 0; row {int(np.flatnonzero(yi < 0)[0])} has "
+                             f"{yi[yi < 0][0]}")
+        above = np.flatnonzero(yi > ti)
+        if above.size:
+            raise ValueError(f"y (success counts) exceeds trials on {above.size} row{'s' * (above.size > 1)}; row "
+                             f"{int(above[0])} has y = {yi[above[0]]} > trials = {ti[above[0]]}")
+        bernoulli = bool((ti == 1).all())
+    full = np.ascontiguousarray(np.hstack([np.ones((n, 1)), design.X]) if design.intercept else design.X,
+                                dtype=np.float64)
+    return BinaryData(full, design.X, yi, ti, list(design.names), design.intercept, bernoulli)
+
+
+def _link_moments(eta, y, trials, link):
+    """Score weights and Fisher weights of the binomial likelihood at eta (for the start values)."""
+    if link == LOGIT:
+        mu = 1.0 / (1.0 + np.exp(-eta))
+        return y - trials * mu, trials * mu * (1.0 - mu)
+    Phi = np.clip(ndtr(eta), 1e-300, 1.0 - 1e-16)
+    phi = np.exp(-0.5 * eta * eta) / math.sqrt(2.0 * math.pi)
+    v = Phi * (1.0 - Phi)
+    return (y - trials * Phi) * phi / v, trials * phi * phi / v
+
+
+def posterior_mode(data: BinaryData, prior: ResolvedBinaryPrior, link: int, iterations: int = 50):
+    """The posterior mode by Fisher scoring and the precision there (X' W X + B0^{-1}); start values."""
+    p = data.full.shape[1]
+    P = prior.precision
+    beta = np.where(prior.flat, 0.0, prior.mean)
+    X = data.full
+    H = P + np.eye(p)
+    for _ in range(iterations):
+        eta = np.clip(X @ beta, -30.0, 30.0)
+        score, w = _link_moments(eta, data.y, data.trials, link)
+        H = X.T @ (w[:, None] * X) + P + 1e-10 * np.eye(p)
+        step = np.linalg.solve(H, X.T @ score - P @ (beta - prior.mean))
+        beta = beta + step
+        if not np.isfinite(beta).all():
+            beta = np.where(prior.flat, 0.0, prior.mean)
+            break
+        if np.abs(step).max() < 1e-10 * (1.0 + np.abs(beta).max()):
+            break
+    return beta, 0.5 * (H + H.T)
+
+
+def binary_spec(data: BinaryData, prior: ResolvedBinaryPrior, link: int, seed=None,
+                init_superchains=None) -> ChainSpec:
+    """The flat binary model under the run driver: rows and prior as kernel arguments, beta as the state."""
+    X, p = data.full, data.full.shape[1]
+    y = np.ascontiguousarray(data.y, dtype=np.int64)
+    trials = np.ascontiguousarray(data.trials, dtype=np.int64)
+    Pm = prior.precision @ np.where(prior.flat, 0.0, prior.mean)
+    if link == LOGIT:
+        A0 = prior.precision.copy()
+        b0 = Pm + X.T @ (y - 0.5 * trials)
+    else:
+        A0 = prior.precision + X.T @ (trials[:, None] * X)
+        b0 = Pm
+    A0 = np.ascontiguousarray(0.5 * (A0 + A0.T))
+    b0 = np.ascontiguousarray(b0)
+
+    def init_state(streams):
+        mode, H = posterior_mode(data, prior, link)
+        L = np.linalg.cholesky(H)
+        starts = [mode + INIT_SPREAD * np.linalg.solve(L.T, g.standard_normal(p)) for g in streams.init]
+        return {"beta": np.array(starts, dtype=np.float64).reshape(len(streams.normal), p)}
+
+    def map_draws(src, dest):
+        copy_draws(src["beta"], dest["beta"])
+
+    def load_kernel():
+        from ...kernels.binary.flat import binary_gibbs as kernel
+
+        return kernel
+
+    link_name = "logit" if link == LOGIT else "probit"
+    family = "bernoulli" if data.bernoulli else "binomial"
+    fp = make_fingerprint(
+        {"kind": "binary", "link": link_name, "names": list(data.names), "intercept": data.intercept},
+        {"XtX": X.T @ X, "Xty": X.T @ y.astype(float), "Xtn": X.T @ trials.astype(float), "n": float(data.n)},
+        prior.to_dict())
+    attrs = {"model": f"BinaryRegression ({family}, {link_name}, {prior.kind} prior, Gibbs)", "prior": prior,
+             "seed": int(seed) if isinstance(seed, (int, np.integer)) else None, "n": int(data.n), "p": p,
+             "model_kind": "binary", "intercept": data.intercept, "names": list(data.names), "link": link_name,
+             "family": family}
+    config = {"model": "BinaryRegression", "link": link_name, "intercept": data.intercept,
+              "init_superchains": init_superchains}
+    return ChainSpec(
+        kind="binary", load_kernel=load_kernel, reference_fn=binary_gibbs,
+        kernel_args=(X, y, trials, link, A0, b0), state_names=("beta",), outputs={"beta": ((p,), True)},
+        variables={"beta": ((p,), ["coef"])}, map_draws=map_draws, init_state=init_state, fingerprint=fp,
+        config=config, coords={"coef": list(data.names)}, attrs=attrs,
+        failure_message="the conditional precision of beta lost positive definiteness; rescale the predictors",
+        numpy_iter_values=64 * (data.n + p), numpy_max_elements=MAX_CHUNK_ELEMENTS)
+
+
+class BinaryRegression:
+    """Bayesian binary (Bernoulli) or binomial regression P(y_i = 1) = F(x_i' beta), sampled by Gibbs with data
+    augmentation: ``link="logit"`` (F the logistic function; Polya-Gamma latents) or ``"probit"`` (F = Phi;
+    truncated-normal latents).  ``prior``: :class:`Normal` (default: weakly informative, scaled to the
+    predictors) or :class:`Flat` (improper; refused under separation).  docs/binary.md has the maths.
+    """
+
+    def __init__(self, link: str = "logit", prior=None, intercept: bool = True):
+        if link not in LINKS:
+            raise ValueError(f"BinaryRegression: link must be 'logit' or 'probit', got {link!r}")
+        if prior is None:
+            prior = Normal()
+        if not isinstance(prior, Normal):
+            raise ValueError("BinaryRegression: prior must be gibbsreg.models.binary.Normal or Flat, got "
+                             f"{type(prior).__name__}")
+        self.link = link
+        self.prior = prior
+        self.intercept = bool(intercept)
+
+    def _entry(self, X, y, trials):
+        data = binary_data(X, y, trials, self.intercept)
+        prior = self.prior.resolve(data.full, data.names, data.intercept)
+        check_separation(data.full, data.y, data.trials, prior)
+        return data, prior
+
+    def sample(self, X, y, trials=None, *, chains: int = 4, draws: int = 1000, warmup: int = 1000, thin: int = 1,
+               seed=None, backend: str = "numba", progress: bool = True, init_superchains: int | None = None,
+               until=None, checkpoint=None, checkpoint_every: float = 60.0, store=None) -> Posterior:
+        """Run ``chains`` Gibbs chains; returns a Posterior with beta (chains, draws, p).
+
+        ``trials`` (n,) makes y the success counts of a binomial model (None: y holds 0/1 labels).  Chains start
+        from the posterior mode plus Laplace-scaled noise.  ``until``, ``checkpoint``, ``store`` and resume
+        work as for :class:`gibbsreg.LinearRegression`; ``model.resume(post, X, y, trials, draws=N)``
+        continues every chain exactly.
+        """
+        chains, draws, warmup, thin, backend = check_sampling_args(chains, draws, warmup, thin, backend)
+        options = run_options(until, checkpoint, checkpoint_every, store, progress)
+        t0 = time.perf_counter()
+        data, prior = self._entry(X, y, trials)
+        spec = binary_spec(data, prior, LINKS[self.link], seed, init_superchains)
+        streams = chain_streams(seed, chains, init_superchains)
+        state = new_state(spec, streams, chains=chains, warmup=warmup, draws=draws, thin=thin, seed=seed,
+                          backend=backend)
+        post = run_chains(spec, state, streams, options, draws_more=draws, setup_seconds=time.perf_counter() - t0)
+        post.data = data
+        return post
+
+    def resume(self, post: Posterior, X, y, trials=None, *, draws: int | None = None, until=None, checkpoint=None,
+               checkpoint_every: float = 60.0, store=None, backend: str | None = None,
+               progress: bool = True) -> Posterior:
+        """Continue the run that made ``post`` with the same rows; equals one uninterrupted run bit for bit."""
+        from ...runner import resume_run
+
+        t0 = time.perf_counter()
+        data, prior = self._entry(X, y, trials)
+        cfg = post.state.config if post.state is not None else {}
+        spec = binary_spec(data, prior, LINKS[self.link], None, cfg.get("init_superchains"))
+        resumed = resume_run(post, spec, draws=draws, until=until, checkpoint=checkpoint,
+                             checkpoint_every=checkpoint_every, store=store, backend=backend, progress=progress,
+                             setup_seconds=time.perf_counter() - t0)
+        resumed.data = data
+        return resumed
+
+    def predict_proba(self, post: Posterior, X_new, trials=None, seed=None, prob: float = 0.95):
+        """Predicted probabilities at new rows (see :func:`gibbsreg.models.binary.analysis.predict_proba`)."""
+        from .analysis import predict_proba
+
+        return predict_proba(post, X_new, trials=trials, seed=seed, prob=prob)
+
+
+class _SavedPrior(Normal):
+    """A resolved prior handed back to BinaryRegression when resuming from a saved run."""
+
+    def __init__(self, resolved: ResolvedBinaryPrior):
+        super().__init__()
+        self.resolved = resolved
+
+    def resolve(self, full, names, intercept):
+        if list(names) != list(self.resolved.names):
+            raise ValueError(f"the data give coefficients {list(names)}; the run had {self.resolved.names}")
+        return self.resolved
+
+
+def resume_binary(post, X=None, y=None, groups=None, *, stats=None, model=None, **options) -> Posterior:
+    """The binary kind's ``resume`` hook.  ``groups`` carries the trials of a binomial run (the generic
+    ``gibbsreg.resume(source, X, y, groups)`` has no other slot for a third column)."""
+    if stats is not None:
+        raise ValueError("the binary models read the rows every sweep: resume them with X, y (and trials), "
+                         "not stats=")
+    if model is None:
+        cfg = post.state.config
+        model = BinaryRegression(cfg["link"], _SavedPrior(post.attrs["prior"]), bool(cfg.get("intercept", True)))
+    return model.resume(post, X, y, groups, **options)
+
+
+__all__ = ["BinaryRegression", "BinaryData", "Flat", "Normal", "binary_data", "binary_spec", "posterior_mode",
+           "resume_binary"]
