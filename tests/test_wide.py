@@ -8,6 +8,7 @@ import pytest
 
 import gibbsreg as gr
 import gibbsreg.models.wide as wide
+from gibbsreg.kernels.wide.blas import scratch, syrk_address
 from gibbsreg.kernels.wide.sweep import bhattacharya_draw, cholesky_draw
 from gibbsreg.models.wide import BayesianLasso, Horseshoe
 from gibbsreg.models.wide.reference import gaussian_draw, inverse_gaussian
@@ -53,13 +54,14 @@ def test_both_beta_draws_give_the_closed_form_conditional(shape):
     G, h = X.T @ X, X.T @ y
     chol = np.empty((N, p))
     bcm = np.empty((N, p))
-    M, prod, r = np.zeros((m, m)), np.zeros((m, m)), np.zeros(m)
+    M, r = np.zeros((m, m)), np.zeros(m)
+    syrk, blas_args = np.uint64(syrk_address()), scratch()
     Wb = np.zeros((4, m))
     Aw, v, inv_diag = np.zeros((p, p)), np.zeros(p), np.zeros(p)
     for i in range(N):
         z = rng.standard_normal(p + m)
         assert cholesky_draw(G, h, D, sd, z, Aw, v, inv_diag, chol[i])
-        assert bhattacharya_draw(Xt, y, D, sd, z, M, Wb, prod, r, bcm[i], 4)  # blocks of 4 columns
+        assert bhattacharya_draw(syrk, Xt, y, D, sd, z, M, Wb, blas_args, r, bcm[i], 4)  # blocks of 4 columns
     for name, draws in (("cholesky", chol), ("bhattacharya", bcm)):
         se = np.sqrt(np.diag(cov) / N)
         assert np.abs((draws.mean(axis=0) - mean) / se).max() < 4.5, name
@@ -74,7 +76,7 @@ def test_both_beta_draws_give_the_closed_form_conditional(shape):
         if method == 0:
             cholesky_draw(G, h, D, sd, z, Aw, v, inv_diag, out)
         else:
-            bhattacharya_draw(Xt, y, D, sd, z, M, Wb, prod, r, out, 4)
+            bhattacharya_draw(syrk, Xt, y, D, sd, z, M, Wb, blas_args, r, out, 4)
         np.testing.assert_allclose(gaussian_draw(method, Xt, y, G, h, D, sd, z), out, rtol=1e-10, atol=1e-12)
 
 

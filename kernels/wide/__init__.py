@@ -15,14 +15,16 @@ nu_j (p), tau^2 and xi, for the lasso lambda^2.
 """
 
 from ..pool import over_chains
+from .blas import blas_threads
 from .shapes import BHATTACHARYA, CHOLESKY, HORSESHOE, LASSO, N_MODEL_ARGS, wide_gamma_shapes
 from .sweep import one_chain
 
 
 def wide_gibbs(*args):
-    """All chains' sweeps (the calling convention of docs/kernels.md); returns the number of failed
-    factorisations."""
-    return over_chains(one_chain, args[N_MODEL_ARGS].shape[0], args)
+    """All chains' sweeps (the calling convention of docs/kernels.md, the first model argument dsyrk's
+    address); returns the number of failed factorisations.  One BLAS thread per chain's thread."""
+    with blas_threads(1):
+        return over_chains(one_chain, args[N_MODEL_ARGS].shape[0], args)
 
 
 __all__ = ["BHATTACHARYA", "CHOLESKY", "HORSESHOE", "LASSO", "N_MODEL_ARGS", "one_chain", "wide_gamma_shapes",

@@ -6,7 +6,7 @@ from numba.extending import register_jitable
 
 HORSESHOE, LASSO = 0, 1
 CHOLESKY, BHATTACHARYA = 0, 1
-N_MODEL_ARGS = 19  # the model arguments before the state arrays (the first state array is gamma (chains, p))
+N_MODEL_ARGS = 20  # the model arguments before the state arrays (the first state array is gamma (chains, p))
 
 
 @register_jitable

@@ -6,7 +6,7 @@ theta ~ N(A^{-1} X*'y*/sigma, A^{-1}):
 * Cholesky (p <= m): A from the precomputed G = X*'X*, factorised in place (kernels/linalg.py), O(p^3).
 * Bhattacharya, Chakraborty & Mallick (2016) (p > m): u ~ N(0, D), delta ~ N(0, I_m), v = X* u + delta,
   (X* D X*' + I_m) w = y*/sigma - v, theta = u + D X*' w; O(m^2 p), the m x m matrix built by BLAS over
-  blocks of ``block`` columns.
+  blocks of ``block`` columns (dsyrk, kernels/wide/blas.py).
 """
 
 import math
@@ -17,6 +17,7 @@ from numba import njit
 from ..draws import fill_gammas, fill_normals, gamma_table, stream_at, uniform
 from ..linalg import backward_solve_transpose, backward_transpose, cholesky_forward, cholesky_lower, \
     forward_solve, symmetric_quadratic_form
+from .blas import syrk_lower_add
 from .shapes import wide_gamma_shapes
 
 EXACT_ORDER = {"contract"}  # fused multiply-adds, no reassociation: agrees with the NumPy twin to rounding
@@ -38,9 +39,10 @@ def inverse_gaussian(mu, lam, z, u):
 
 
 @njit(cache=True, fastmath=EXACT_ORDER, error_model="numpy")
-def bhattacharya_draw(Xt, ys, D, sd, z, M, Wb, prod, r, g, block):
+def bhattacharya_draw(syrk, Xt, ys, D, sd, z, M, Wb, blas_args, r, g, block):
     """g <- sd theta, theta ~ N(A^{-1} X*'y*/sd, A^{-1}) by Bhattacharya et al.; z holds p + m normals (u's,
-    then delta's).  Xt is X*' (p, m); M (m, m), Wb (block, m), prod (m, m) and r (m,) are workspaces.
+    then delta's).  Xt is X*' (p, m); M (m, m), Wb (block, m) and r (m,) are workspaces, blas_args the
+    scratch of blas.syrk_lower_add (syrk: dsyrk's address).
     Returns False when I + X* D X*' fails to factorise."""
     p, m = Xt.shape
     u = np.empty(p)
@@ -58,10 +60,7 @@ def bhattacharya_draw(Xt, ys, D, sd, z, M, Wb, prod, r, g, block):
             s = math.sqrt(D[j])
             for i in range(m):
                 W[j - j0, i] = s * Xt[j, i]
-        np.dot(W.T, W, prod)
-        for a in range(m):
-            for b in range(a + 1):
-                M[a, b] += prod[a, b]
+        syrk_lower_add(syrk, W, M, blas_args[0], blas_args[1], blas_args[2])  # M += W'W, lower triangle
     for a in range(m):
         M[a, a] += 1.0
     if not cholesky_lower(M, m):
@@ -128,7 +127,7 @@ def unpenalised_draw(R, c1, X1, g, sd, zr, alpha):
 
 
 @njit(cache=True, nogil=True, fastmath=EXACT_ORDER, error_model="numpy")
-def one_chain(c, method, prior_kind, Xt, ys, G, h, rr, R, c1, X1, col_scale, pen_idx, unpen_idx, sigma_shape,
+def one_chain(c, syrk, method, prior_kind, Xt, ys, G, h, rr, R, c1, X1, col_scale, pen_idx, unpen_idx, sigma_shape,
               sigma_b, hs_inv_scale2, lasso_shape, lasso_delta, block, gamma_state, sigma2_state, local_state,
               aux_state, glob_state, aux_glob_state, normal_streams, gamma_streams, n_iter, thin, out_start,
               out_beta, out_sigma2, out_global, out_local):
@@ -151,17 +150,16 @@ def one_chain(c, method, prior_kind, Xt, ys, G, h, rr, R, c1, X1, col_scale, pen
     if method == 1:
         M = np.zeros((m, m))
         Wb = np.zeros((min(block, p), m))
-        prod = np.zeros((m, m))
         rv = np.zeros(m)
         A = np.zeros((0, 0))
     else:
         M = np.zeros((0, 0))
         Wb = np.zeros((0, 0))
-        prod = np.zeros((0, 0))
         rv = np.zeros(0)
         A = np.zeros((p, p))
     v = np.zeros(p)
     inv_diag = np.zeros(p)
+    blas_args = (np.zeros(2, np.uint8), np.zeros(4, np.int32), np.zeros(2))
     g = gamma_state[c].copy()
     loc = local_state[c].copy()
     aux = aux_state[c].copy()
@@ -176,7 +174,7 @@ def one_chain(c, method, prior_kind, Xt, ys, G, h, rr, R, c1, X1, col_scale, pen
         fill_normals(normal, z, n_z)
         sd = math.sqrt(s2)
         if method == 1:
-            ok = bhattacharya_draw(Xt, ys, D, sd, z, M, Wb, prod, rv, g, block)
+            ok = bhattacharya_draw(syrk, Xt, ys, D, sd, z, M, Wb, blas_args, rv, g, block)
         else:
             ok = cholesky_draw(G, h, D, sd, z, A, v, inv_diag, g)
         if not ok:

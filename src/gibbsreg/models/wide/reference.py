@@ -34,11 +34,11 @@ def gaussian_draw(method, Xt, ys, G, h, D, sd, z):
     return sd * np.linalg.solve(L.T, np.linalg.solve(L, h / sd) + z[:p])
 
 
-def wide_gibbs(method, prior_kind, Xt, ys, G, h, rr, R, c1, X1, col_scale, pen_idx, unpen_idx, sigma_shape,
+def wide_gibbs(syrk, method, prior_kind, Xt, ys, G, h, rr, R, c1, X1, col_scale, pen_idx, unpen_idx, sigma_shape,
                sigma_b, hs_inv_scale2, lasso_shape, lasso_delta, block, gamma_state, sigma2_state, local_state,
                aux_state, glob_state, aux_glob_state, normal_gens, gamma_gens, n_iter, thin, out_start,
                out_beta, out_sigma2, out_global, out_local):
-    """NumPy twin of gibbsreg.kernels.wide.wide_gibbs: chain by chain, sweep by sweep."""
+    """NumPy twin of gibbsreg.kernels.wide.wide_gibbs: chain by chain, sweep by sweep (``syrk`` unused)."""
     C, p = gamma_state.shape
     r = R.shape[0]
     shapes = wide_gamma_shapes(prior_kind, p, float(sigma_shape), float(lasso_shape))

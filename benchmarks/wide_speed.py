@@ -1,0 +1,80 @@
+"""Wide model speed: ms per sweep of one chain (kernel alone, after compilation) on synthetic designs with 20
+non-zero coefficients, and min-ESS/s over the non-zero coefficients end to end.
+
+    python benchmarks/wide_speed.py sweep [n p ...]   # ms per sweep, e.g. 200 1000 200 10000 500 100000
+    python benchmarks/wide_speed.py ess n p draws     # min-ESS/s over the non-zero coefficients (2 chains)
+"""
+
+import sys
+import time
+
+import numpy as np
+
+import gibbsreg as gr
+from gibbsreg.models.wide import Horseshoe
+from gibbsreg.models.wide.model import _build, wide_spec
+from gibbsreg.runner import new_state
+from gibbsreg.sampling import chain_streams
+
+
+def design(n, p, seed=0, k=20):
+    rng = np.random.default_rng(seed)
+    X = rng.standard_normal((n, p))
+    beta = np.zeros(p)
+    beta[:k] = rng.choice([-1, 1], k) * rng.uniform(1.0, 3.0, k)
+    return X, 1.0 + X @ beta + rng.standard_normal(n)
+
+
+def ms_per_sweep(n, p, iters=None, prior=None):
+    X, y = design(n, p)
+    prior = prior or Horseshoe(keep=["sigma2"])
+    t0 = time.perf_counter()
+    d, resolved, data = _build(X, y, prior, True, 1, 0, True, np.float64, "bench")
+    prep = time.perf_counter() - t0
+    del X
+    spec = wide_spec(data, resolved, n, True, 0)
+    streams = chain_streams(0, 1)
+    state = new_state(spec, streams, chains=1, warmup=0, draws=0, thin=1, seed=0, backend="numba")
+    kernel = spec.load_kernel()
+    normal, gamma, _ = streams.addresses()
+    arrays = [state.arrays[k] for k in spec.state_names]
+    empty = [np.empty((1, 0) + s) for s, _ in spec.outputs.values()]
+    t0 = time.perf_counter()
+    kernel(*spec.kernel_args, *arrays, normal, gamma, 1, 1, 0, *empty)  # compile or load, first touch
+    first = time.perf_counter() - t0
+    if iters is None:
+        iters = max(3, int(2.0 / max(first, 1e-4)))
+    best = np.inf
+    for _ in range(3):
+        t0 = time.perf_counter()
+        kernel(*spec.kernel_args, *arrays, normal, gamma, iters, 1, 0, *empty)
+        best = min(best, (time.perf_counter() - t0) / iters)
+    return best * 1e3, prep, first, spec.attrs["beta_draw"]
+
+
+def ess_rate(n, p, draws, chains=2):
+    X, y = design(n, p)
+    model = gr.LinearRegression(prior=Horseshoe(keep=["beta", "sigma2", "tau2"]))
+    model.sample(X, y, chains=chains, draws=10, warmup=10, seed=1, progress=False)  # compile
+    t0 = time.perf_counter()
+    post = model.sample(X, y, chains=chains, draws=draws, warmup=draws // 2, seed=2, progress=False)
+    wall = time.perf_counter() - t0
+    s = post.summary(var_names=["beta"])
+    ess = np.asarray(s.to_pandas()["ess_bulk"] if hasattr(s, "to_pandas") else s["ess_bulk"])
+    nz = ess[1:21]
+    return float(nz.min()) / wall, float(ess[1:].min()) / wall, wall, float(nz.min())
+
+
+if __name__ == "__main__":
+    what = sys.argv[1] if len(sys.argv) > 1 else "sweep"
+    nums = [int(v) for v in sys.argv[2:]]
+    if what == "sweep":
+        pairs = list(zip(nums[::2], nums[1::2])) or [(200, 1000), (200, 10000)]
+        for n, p in pairs:
+            ms, prep, first, how = ms_per_sweep(n, p)
+            print(f"n = {n:6d} p = {p:7d} {how:>12}: {ms:10.2f} ms/sweep (prep {prep:.2f} s, first call {first:.2f} s)")
+    else:
+        n, p, draws = nums
+        rate, rate_all, wall, ess = ess_rate(n, p, draws)
+        print(f"n = {n} p = {p}: min bulk-ESS over the 20 non-zero {ess:.0f} in {wall:.1f} s: {rate:.1f}/s "
+              f"(all coefficients {rate_all:.1f}/s)")
