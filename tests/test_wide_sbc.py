@@ -1,0 +1,74 @@
+"""Simulation-based calibration of the wide model (Talts et al. 2018): the truth drawn from the prior, y from
+the likelihood, the ranks of the truth among thinned posterior draws uniform; a negative control (the truth
+drawn with a global scale ten times the model's) must fail.  ``-m slow`` runs a larger version."""
+
+import math
+import warnings
+
+import numpy as np
+import pytest
+
+import gibbsreg as gr
+from gibbsreg.models.wide import BayesianLasso, Horseshoe
+from gibbsreg.sbc import SBCResult
+
+N, P = 10, 3
+A, B = 3.0, 2.0  # sigma^2 ~ IG(A, B)
+
+
+def _truth(rng, kind, scale):
+    sigma2 = B / rng.standard_gamma(A)
+    if kind == "Horseshoe":
+        glob = (scale * abs(rng.standard_cauchy())) ** 2
+        local = np.abs(rng.standard_cauchy(P)) ** 2
+        var = glob * local
+    else:  # scale: lambda^2 ~ Gamma(2, rate = 1 / scale)
+        glob = rng.standard_gamma(2.0) * scale
+        local = rng.standard_exponential(P) * 2.0 / glob
+        var = local
+    beta = np.sqrt(sigma2 * var) * rng.standard_normal(P)
+    return beta, sigma2, glob
+
+
+def run_sbc(kind, truth_scale, sims, draws=99, thin=5, warmup=200, seed=0):
+    rng_X = np.random.default_rng(1)
+    X = rng_X.standard_normal((N, P))
+    if kind == "Horseshoe":
+        prior = Horseshoe(global_scale=1.0, sigma=gr.InvGamma(A, B), standardize=False)
+    else:
+        prior = BayesianLasso(shape=2.0, rate=1.0, sigma=gr.InvGamma(A, B), standardize=False)
+    model = gr.LinearRegression(prior=prior, intercept=False)
+    ranks = []
+    for child in np.random.SeedSequence(seed).spawn(sims):
+        data_ss, chain_ss = child.spawn(2)
+        rng = np.random.default_rng(data_ss)
+        beta, sigma2, glob = _truth(rng, kind, truth_scale)
+        y = X @ beta + math.sqrt(sigma2) * rng.standard_normal(N)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            post = model.sample(X, y, chains=1, draws=draws, warmup=warmup, thin=thin, seed=chain_ss, progress=False)
+        d = np.column_stack([np.asarray(post["beta"])[0], np.asarray(post["sigma2"])[0],
+                             np.asarray(post[prior_global(kind)])[0]])
+        ranks.append((d < np.concatenate([beta, [sigma2, glob]])).sum(axis=0))
+    names = [f"beta[{j}]" for j in range(P)] + ["sigma2", prior_global(kind)]
+    return SBCResult(np.asarray(ranks), names, draws)
+
+
+def prior_global(kind):
+    return "tau2" if kind == "Horseshoe" else "lambda2"
+
+
+@pytest.mark.parametrize("kind", ["Horseshoe", "BayesianLasso"])
+def test_sbc_ranks_are_uniform_and_the_control_is_not(kind):
+    res = run_sbc(kind, 1.0, sims=500)
+    pv = res.pvalues(bins=10)
+    assert pv.min() > 1e-3 / len(pv), str(res)  # chi-square uniformity, Bonferroni over the parameters
+    control = run_sbc(kind, 10.0, sims=500)
+    assert control.pvalues(bins=10).min() < 1e-4, str(control)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("kind", ["Horseshoe", "BayesianLasso"])
+def test_sbc_large(kind):
+    res = run_sbc(kind, 1.0, sims=4000, thin=10, seed=7)
+    assert res.pvalues(bins=20).min() > 1e-3 / 5, str(res)
