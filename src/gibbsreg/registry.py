@@ -9,11 +9,69 @@ layer may ask it; ``gibbsreg/__init__`` imports :mod:`gibbsreg.models`, which fi
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Callable
 
 _KINDS: dict[str, "ModelKind"] = {}
 _ENCODERS: dict[str, Callable] = {}
+
+
+@dataclass(frozen=True)
+class FrontEnd:
+    """How the formula front end and the command line reach a kind (docs/architecture.md, "Front ends").
+
+    family
+        The response family the kind models (``"gaussian"``, ``"bernoulli"``, ``"binomial"``, ...).
+    factors
+        ``(fewest, most)`` grouping factors the kind takes (``most`` None: any number).  :func:`select`
+        picks, among the kinds of a family that take a given number of factors, the narrowest range.
+    formula
+        ``formula(design, prior, **options) -> Bound``: the model for a formula design (``design.X`` a
+        DataFrame without the intercept column, ``design.y``, ``design.factors``, ``design.intercept``,
+        ``design.names``), with the attributes and defaults its Posterior should record.
+    prior
+        ``prior(spec) -> prior | None``: the kind's prior from the command line's prior keys (``spec``: prior,
+        mean, scale, a, b, tau, mu_scale, group_variance, already parsed into numbers, lists and scale
+        priors; a missing key is absent); None for the kind's defaults; a ValueError names a key it does
+        not take.
+    build
+        ``build(prior, *, factors, varying, intercept) -> model``: the model for named columns (the command
+        line's ``--groups``, ``--varying``, ``--no-intercept``).
+    options
+        The keyword options ``gibbsreg.model(formula, data, **options)`` passes to ``formula``.
+    """
+
+    family: str = "gaussian"
+    factors: tuple = (0, 0)
+    formula: Callable | None = None
+    prior: Callable | None = None
+    build: Callable | None = None
+    options: tuple = ()
+
+    def takes(self, factors: int) -> bool:
+        low, high = self.factors
+        return factors >= low and (high is None or factors <= high)
+
+    @property
+    def grouped(self) -> bool:
+        """Whether the model's ``sample`` takes group labels (its third argument)."""
+        return self.factors[1] != 0
+
+    def call(self, model, X, y, groups, **options):
+        """``model.sample`` with the rows this kind takes: (X, y) or (X, y, groups)."""
+        if self.grouped:
+            return model.sample(X, y, groups, **options)
+        return model.sample(X, y, **options)
+
+
+@dataclass(frozen=True)
+class Bound:
+    """A model built by a front end, with the attributes and the defaults its Posterior records
+    (``attrs`` merged into ``post.attrs``; ``defaults`` appended to the resolved prior's defaults)."""
+
+    model: object
+    attrs: dict = field(default_factory=dict)
+    defaults: tuple = ()
 
 
 @dataclass(frozen=True)
@@ -48,6 +106,8 @@ class ModelKind:
     prior_draws
         ``prior_draws(post, draws, rng) -> dict | None``: draws from the resolved prior, or None when it is
         improper or not available.
+    front
+        A :class:`FrontEnd`: how formulas and the command line reach the kind (None: from Python only).
     """
 
     name: str
@@ -59,6 +119,7 @@ class ModelKind:
     rows: Callable | None = None
     predict: Callable | None = None
     prior_draws: Callable | None = None
+    front: FrontEnd | None = None
 
 
 def register(kind: ModelKind) -> ModelKind:
@@ -82,6 +143,32 @@ def get(name: str) -> ModelKind:
         return _KINDS[name]
     except KeyError:
         raise ValueError(f"no model kind {name!r} is registered (known: {', '.join(_KINDS)})") from None
+
+
+def families() -> list[str]:
+    """The response families some registered kind reaches from a formula or the command line."""
+    return sorted({k.front.family for k in _KINDS.values() if k.front is not None})
+
+
+def select(family: str, factors: int) -> ModelKind:
+    """The kind a formula or the command line means: of ``family``, taking ``factors`` grouping factors
+    (the narrowest range of factors wins: one factor is the hierarchical model, not the crossed one)."""
+    known = families()
+    if family not in known:
+        raise ValueError(f"unknown family {family!r}; the registered models fit {', '.join(known)}")
+    fits = [k for k in _KINDS.values() if k.front is not None and k.front.family == family and k.front.takes(factors)]
+    if not fits:
+        takes = sorted(k.front.factors for k in _KINDS.values() if k.front is not None and k.front.family == family)
+        ranges = ", ".join(f"{lo}" if lo == hi else f"{lo} or more" if hi is None else f"{lo}-{hi}"
+                           for lo, hi in takes)
+        raise ValueError(f"no {family} model takes {factors} grouping factor{'s' * (factors != 1)} "
+                         f"(the {family} models take {ranges})")
+
+    def width(kind):
+        low, high = kind.front.factors
+        return (float("inf") if high is None else high - low), kind.name
+
+    return min(fits, key=width)
 
 
 def of_posterior(post) -> ModelKind:

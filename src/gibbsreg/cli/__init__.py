@@ -11,6 +11,7 @@ import os
 import sys
 import warnings
 
+from .. import registry
 from .commands import run_bench, run_demo, run_resume, run_sample
 from .errors import EXIT_BROKEN_PIPE, EXIT_DATA, EXIT_INTERRUPTED, EXIT_USAGE, CLIError
 
@@ -51,6 +52,8 @@ def build_parser() -> argparse.ArgumentParser:
     sample.add_argument("--groups", help="group column: fit the hierarchical model; several, comma-separated "
                                         "(a,b): crossed varying intercepts")
     sample.add_argument("--varying", help="comma-separated columns varying by group (default: all)")
+    sample.add_argument("--family", default="gaussian", choices=registry.families(),
+                        help="the response's likelihood (default: gaussian)")
     sample.add_argument("--no-intercept", action="store_true")
     sample.add_argument("--thin", type=int, default=1)
     sample.add_argument("--out", help="write the draws to this .npz file")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 import os
 import sys
 import time
@@ -9,7 +10,7 @@ import time
 import numpy as np
 
 from .errors import EXIT_INTERRUPTED, EXIT_OK, DataError, UsageError
-from .priorspec import build_flat_prior, build_hierarchical_prior, prior_settings
+from .priorspec import model_prior, prior_settings
 from .tables import NamedColumns, check_readable, numeric, read_csv, require_columns, stream_csv_stats
 
 
@@ -88,7 +89,7 @@ def _frame_from_csv(path: str):
 
 
 def _formula_model(args, spec):
-    from .. import model
+    from .. import model, registry
     from ..formula.parse import parse_formula
 
     clashing = [flag for flag, value in (("--y", args.y), ("--x", args.x), ("--groups", args.groups),
@@ -97,20 +98,12 @@ def _formula_model(args, spec):
         raise UsageError(f"--formula already says the response, predictors and groups: drop {', '.join(clashing)}")
     try:
         parsed = parse_formula(args.formula)
+        kind = registry.select(args.family, len({term.factor for term in parsed.group_terms}))
     except ValueError as err:
         raise UsageError(str(err)) from None
-    n_factors = len({term.factor for term in parsed.group_terms})
-    if n_factors == 0:
-        prior = build_flat_prior(spec)
-    elif n_factors == 1:
-        prior = build_hierarchical_prior(spec)
-    else:
-        if any(spec.get(k) is not None for k in ("prior", "mean", "scale", "a", "b", "tau", "mu_scale")):
-            raise UsageError("prior flags are not available for several grouping factors yet: the data-scaled "
-                             "defaults are used; set priors from Python (gibbsreg.model(..., prior=...))")
-        prior = None
+    prior = model_prior(kind, spec)
     frame = _frame_from_csv(args.data)
-    return model(args.formula, data=frame, prior=prior)
+    return model(args.formula, data=frame, prior=prior, family=args.family)
 
 
 def _dask_available() -> bool:
@@ -134,7 +127,7 @@ def _csv_header(path: str) -> list[str]:
             raise DataError(f"{path} is not a text (CSV) file") from None
 
 
-def _statistics(args):
+def _statistics(args, group_columns=()):
     """The sufficient statistics the run needs: from --stats, or one pass over DATA.
 
     With the dask extra installed, CSV and Parquet files (a file, a folder or a glob) are read in
@@ -162,13 +155,14 @@ def _statistics(args):
     if is_csv or (os.path.isfile(path) and not path.lower().endswith(".parquet")):
         check_readable(path)
         header = _csv_header(path)
-        wanted = [args.y] + (xnames or []) + ([args.groups] if args.groups else [])
+        wanted = [args.y] + (xnames or []) + list(group_columns)
         require_columns({h: None for h in header}, wanted, path)
     elif not _dask_available():
         raise UsageError(f'{path!r}: reading Parquet files or folders needs pip install "gibbsreg[dask]"')
+    groups = (group_columns[0] if len(group_columns) == 1 else list(group_columns)) if group_columns else None
     if _dask_available():
-        return read_stats(path, y=args.y, x=xnames, groups=args.groups, intercept=not args.no_intercept)
-    return stream_csv_stats(path, args.y, xnames, args.groups, intercept=not args.no_intercept)
+        return read_stats(path, y=args.y, x=xnames, groups=groups, intercept=not args.no_intercept)
+    return stream_csv_stats(path, args.y, xnames, groups, intercept=not args.no_intercept)
 
 
 def _long_run_options(args) -> dict:
@@ -190,8 +184,43 @@ def _long_run_options(args) -> dict:
     return options
 
 
+def _rows(args, group_columns):
+    """X (named columns), y and the group labels (one array, or a dict for several factors) of a CSV file, in
+    memory, for the models whose sweep reads every row."""
+    if not args.data:
+        raise UsageError("give a data file (CSV)")
+    if not args.y:
+        raise UsageError("give the response column with --y (or a whole model with --formula)")
+    if not args.data.lower().endswith((".csv", ".csv.gz", ".txt")) and not os.path.isfile(args.data):
+        raise UsageError(f"{args.data!r}: the models that read their rows every sweep take one CSV file")
+    cols = read_csv(args.data)
+    xnames = ([c.strip() for c in args.x.split(",") if c.strip()] if args.x
+              else [c for c in cols if c != args.y and c not in group_columns])
+    require_columns(cols, [args.y] + group_columns + xnames, args.data)
+    y = numeric(cols, args.y, args.data)
+    X = np.column_stack([numeric(cols, c, args.data) for c in xnames]) if xnames else np.empty((len(y), 0))
+    labels = {g: np.array(cols[g]) for g in group_columns}
+    groups = (labels[group_columns[0]] if len(labels) == 1 else labels) if labels else None
+    return NamedColumns(X, xnames), y, groups
+
+
+def _group_columns(args) -> list[str]:
+    return [g.strip() for g in args.groups.split(",") if g.strip()] if args.groups else []
+
+
+def _stats_factors(stats) -> int:
+    """How many grouping factors saved statistics are summed by (0: flat)."""
+    from .. import GroupedStats
+
+    if not isinstance(stats, GroupedStats):
+        return 0
+    return 1 if stats.factors is None else len(stats.factors)
+
+
 def run_sample(args) -> int:
-    from .. import GroupedStats, HierarchicalRegression, LinearRegression
+    """``gibbsreg sample``: the registry's kind for --family and the number of --groups columns (or of the
+    saved statistics' factors), its prior from the prior flags, then statistics or rows as the kind needs."""
+    from .. import registry
 
     for flag, value, minimum in (("--chains", args.chains, 1), ("--draws", args.draws, 1),
                                  ("--warmup", args.warmup, 0), ("--thin", args.thin, 1)):
@@ -199,32 +228,44 @@ def run_sample(args) -> int:
     spec = prior_settings(args)
     if args.formula:
         return _sample_formula(args, spec)
-    group_columns = [g.strip() for g in args.groups.split(",") if g.strip()] if args.groups else []
-    if len(group_columns) > 1:
-        return _sample_crossed(args, spec, group_columns)
+    group_columns = _group_columns(args)
     options = _long_run_options(args)
     saved_stats = _statistics(args) if args.stats else None  # a small file: read first, it decides the model
-    hierarchical = bool(args.groups) or isinstance(saved_stats, GroupedStats)
+    factors = group_columns or (saved_stats.factors or ["group"] if _stats_factors(saved_stats) else [])
+    try:
+        kind = registry.select(args.family, len(factors))
+    except ValueError as err:
+        raise UsageError(str(err)) from None
+    prior = model_prior(kind, spec)
+    varying = [v.strip() for v in args.varying.split(",")] if args.varying else None
+    try:
+        model = kind.front.build(prior, factors=factors, varying=varying, intercept=not args.no_intercept)
+    except ValueError as err:
+        raise UsageError(str(err)) from None
     if args.dtype != "float64":
-        if hierarchical:
-            raise UsageError("--dtype float32 is for flat models (the hierarchical draws are stored in float64)")
+        if "dtype" not in inspect.signature(model.sample).parameters:
+            raise UsageError(f"--dtype float32 is for flat models (the {kind.name} model's draws are stored in float64)")
         options["dtype"] = np.dtype(args.dtype)
-    if hierarchical:
-        prior = build_hierarchical_prior(spec)
-        varying = [v.strip() for v in args.varying.split(",")] if args.varying else None
-        model = HierarchicalRegression(prior, varying=varying, intercept=not args.no_intercept)
-    else:
-        if args.varying:
-            raise UsageError("--varying needs --groups (a hierarchical model)")
-        model = LinearRegression(build_flat_prior(spec), intercept=not args.no_intercept)
-    stats = saved_stats if saved_stats is not None else _statistics(args)  # after every usage check
+    if kind.needs not in ("flat", "grouped", "cells"):  # the sweep reads the rows themselves
+        if args.stats or args.stats_out:
+            raise UsageError(f"the {kind.name} model reads its rows every sweep: sufficient statistics "
+                             "(--stats, --stats-out) do not summarise them; give the data file")
+        X, y, groups = _rows(args, group_columns)
+        _announce(args)
+        t0 = time.perf_counter()
+        post = kind.front.call(model, X, y, groups, chains=args.chains, draws=args.draws, warmup=args.warmup,
+                               thin=args.thin, seed=args.seed, backend=args.backend, progress=not args.quiet,
+                               **options)
+        return finish(post, args.out, time.perf_counter() - t0)
+    stats = saved_stats if saved_stats is not None else _statistics(args, group_columns)  # after every usage check
     if args.stats_out:
         stats.save(args.stats_out)
         print(f"gibbsreg: statistics written to {args.stats_out} (reuse with --stats)", file=sys.stderr)
     _announce(args)
     t0 = time.perf_counter()
-    post = model.sample(stats=stats, chains=args.chains, draws=args.draws, warmup=args.warmup, thin=args.thin,
-                        seed=args.seed, backend=args.backend, progress=not args.quiet, **options)
+    post = kind.front.call(model, None, None, None, stats=stats, chains=args.chains, draws=args.draws,
+                           warmup=args.warmup, thin=args.thin, seed=args.seed, backend=args.backend,
+                           progress=not args.quiet, **options)
     return finish(post, args.out, time.perf_counter() - t0)
 
 
@@ -245,39 +286,12 @@ def run_resume(args) -> int:
     except ValueError as err:
         raise DataError(str(err)) from None
     args.no_intercept = not bool(saved.attrs.get("intercept", True))
-    stats = _statistics(args)
+    stats = _statistics(args, _group_columns(args))
     if not args.quiet:
         print(f"gibbsreg: resuming {args.run} ({saved.nchains} chains, {saved.ndraws} draws so far)", file=sys.stderr)
     t0 = time.perf_counter()
     # from the path, so that a checkpointed run keeps checkpointing to its file
     post = resume(args.run, stats=stats, draws=args.draws, backend=args.backend, progress=not args.quiet)
-    return finish(post, args.out, time.perf_counter() - t0)
-
-
-def _sample_crossed(args, spec, group_columns) -> int:
-    """Several grouping factors (--groups a,b): crossed varying intercepts; richer terms need --formula."""
-    from .. import CrossedRegression, Factor
-
-    if args.varying or args.no_intercept:
-        raise UsageError("with several --groups every factor gets a varying intercept; for varying slopes or "
-                         "no intercept write the model with --formula, e.g. \"y ~ x + (1 + x | a) + (1 | b)\"")
-    if any(spec.get(k) is not None for k in ("prior", "mean", "scale", "a", "b", "tau", "mu_scale")):
-        raise UsageError("prior flags are not available for several grouping factors yet: the data-scaled "
-                         "defaults are used; set priors from Python (gibbsreg.CrossedPrior)")
-    cols = read_csv(args.data)
-    require_columns(cols, [args.y] + group_columns + ([c.strip() for c in args.x.split(",")] if args.x else []),
-                    args.data)
-    xnames = ([c.strip() for c in args.x.split(",") if c.strip()] if args.x
-              else [c for c in cols if c != args.y and c not in group_columns])
-    y = numeric(cols, args.y, args.data)
-    X = np.column_stack([numeric(cols, c, args.data) for c in xnames]) if xnames else np.empty((len(y), 0))
-    groups = {g: np.array(cols[g]) for g in group_columns}
-    model = CrossedRegression([Factor(g) for g in group_columns])
-    _announce(args)
-    t0 = time.perf_counter()
-    post = model.sample(NamedColumns(X, xnames) if xnames else X, y, groups, chains=args.chains, draws=args.draws,
-                        warmup=args.warmup, thin=args.thin, seed=args.seed, backend=args.backend,
-                        progress=not args.quiet)
     return finish(post, args.out, time.perf_counter() - t0)
 
 

@@ -4,15 +4,11 @@ or the same keys in a JSON or TOML file (``--prior-file``); flags override the f
 from __future__ import annotations
 
 import json
-import math
 from pathlib import Path
 
 from .errors import DataError, UsageError
 from .tables import check_readable
 
-FLAT_PRIORS = {"semiconjugate": "SemiConjugate", "nig": "NormalInverseGamma",
-               "conjugate": "NormalInverseGamma", "normalinversegamma": "NormalInverseGamma",
-               "exchangeable": "Exchangeable"}
 KEYS = ("prior", "mean", "scale", "a", "b", "tau", "mu_scale", "group_variance")
 
 
@@ -99,58 +95,25 @@ def prior_settings(args) -> dict:
     return spec
 
 
-def build_flat_prior(spec: dict):
-    """SemiConjugate / NormalInverseGamma / Exchangeable from the settings, or None for the default."""
-    from .. import Exchangeable, InvGamma, NormalInverseGamma, SemiConjugate
+def parse_settings(spec: dict) -> dict:
+    """The prior keys with their values parsed: numbers (or lists of numbers) for mean, scale, a, b and
+    mu_scale, a scale prior for tau; a model kind's front end (``registry.FrontEnd.prior``) builds its
+    prior from them."""
+    parsed = {}
+    for key, value in spec.items():
+        if value is None:
+            continue
+        if key in ("mean", "scale", "a", "b", "mu_scale"):
+            value = _numbers(value, key)
+        elif key == "tau":
+            value = parse_tau(value)
+        parsed[key] = value
+    return parsed
 
-    kind = str(spec.get("prior", "semiconjugate")).lower().replace("-", "").replace("_", "")
-    if kind not in FLAT_PRIORS:
-        raise UsageError(f"--prior {spec.get('prior')!r}: unknown prior; use one of {sorted(set(FLAT_PRIORS))}")
-    if spec.get("group_variance"):
-        raise UsageError("--group-variance needs --groups (a hierarchical model)")
-    a, b = _numbers(spec.get("a"), "a"), _numbers(spec.get("b"), "b")
-    if (a is None) != (b is None):
-        raise UsageError("give both --a and --b (the inverse-gamma prior on sigma^2), or neither")
+
+def model_prior(kind, spec: dict):
+    """The kind's prior from the command line's keys (``kind.front.prior``); a bad key is a UsageError."""
     try:
-        if FLAT_PRIORS[kind] == "Exchangeable":
-            if spec.get("mean") is not None or spec.get("scale") is not None:
-                raise UsageError("the exchangeable prior learns the coefficients' mean and scale: use --mu-scale "
-                                 "and --tau instead of --mean/--scale")
-            tau = parse_tau(spec.get("tau"))
-            return Exchangeable(mu_scale=_numbers(spec.get("mu_scale"), "mu_scale"), tau=tau,
-                                sigma=None if a is None else InvGamma(a, b))
-        if spec.get("tau") is not None or spec.get("mu_scale") is not None:
-            raise UsageError("--tau and --mu-scale belong to hierarchical (--groups) or exchangeable priors")
-        cls = NormalInverseGamma if FLAT_PRIORS[kind] == "NormalInverseGamma" else SemiConjugate
-        if all(spec.get(k) is None for k in ("mean", "scale", "a")) and kind == "semiconjugate":
-            return None
-        return cls(mean=_numbers(spec.get("mean"), "mean"), scale=_numbers(spec.get("scale"), "scale"), a=a, b=b)
-    except ValueError as err:
-        raise UsageError(str(err)) from None
-
-
-def build_hierarchical_prior(spec: dict):
-    """A HierarchicalPrior from the settings: --mean/--scale apply to mu and the pooled coefficients."""
-    from .. import HierarchicalPrior, InvGamma
-
-    kind = str(spec.get("prior", "semiconjugate")).lower()
-    if kind not in ("semiconjugate", "hierarchical"):
-        raise UsageError(f"--prior {spec.get('prior')!r} is a flat-model prior; with --groups the prior is hierarchical "
-                         "(set --tau, --mean, --scale, --a, --b)")
-    a, b = _numbers(spec.get("a"), "a"), _numbers(spec.get("b"), "b")
-    if (a is None) != (b is None):
-        raise UsageError("give both --a and --b (the inverse-gamma prior on sigma^2), or neither")
-    mean, scale = _numbers(spec.get("mean"), "mean"), _numbers(spec.get("scale"), "scale")
-    mu_scale = _numbers(spec.get("mu_scale"), "mu_scale")
-    for key, value in (("mean", mean), ("scale", scale)):
-        if isinstance(value, list):
-            raise UsageError(f"--{key} takes one number for a hierarchical model (it applies to every mean "
-                             "and pooled coefficient)")
-    if isinstance(scale, float) and math.isinf(scale):
-        raise UsageError("--scale inf (a flat prior) is not available for hierarchical models")
-    try:
-        return HierarchicalPrior(mu_mean=mean, mu_scale=mu_scale if mu_scale is not None else scale,
-                                 tau=parse_tau(spec.get("tau")), sigma=None if a is None else InvGamma(a, b),
-                                 pooled_mean=mean, pooled_scale=scale, group_variance=bool(spec.get("group_variance")))
+        return kind.front.prior(parse_settings(spec))
     except ValueError as err:
         raise UsageError(str(err)) from None

@@ -75,10 +75,11 @@ def numeric(cols, name, path, first_line: int = 2) -> np.ndarray:
     return out
 
 
-def stream_csv_stats(path: str, y: str, x=None, groups: str | None = None, *, intercept: bool = True,
+def stream_csv_stats(path: str, y: str, x=None, groups=None, *, intercept: bool = True,
                      chunk_rows: int = 100_000):
     """Mergeable sufficient statistics of a CSV file read in chunks of rows (bounded memory, no extra needed).
 
+    ``groups``: one group column, or a list of several (statistics per cell of the factors).
     Each chunk of ``chunk_rows`` rows becomes one FlatStats/GroupedStats and the chunks are merged
     exactly (gibbsreg.merge), so memory holds one chunk, never the file.  Errors name the column and
     the line: a non-numeric value, NaN or inf, an empty group label.
@@ -86,6 +87,7 @@ def stream_csv_stats(path: str, y: str, x=None, groups: str | None = None, *, in
     from .. import merge, sufficient_stats
 
     check_readable(path)
+    group_columns = [groups] if isinstance(groups, str) else list(groups or [])
     parts = []
     try:
         with open(path, newline="") as fh:
@@ -95,8 +97,8 @@ def stream_csv_stats(path: str, y: str, x=None, groups: str | None = None, *, in
             except StopIteration:
                 raise DataError(f"data file {path!r} is empty") from None
             cols = {h: None for h in header}
-            xnames = list(x) if x else [c for c in header if c not in (y, groups)]
-            require_columns(cols, [y] + xnames + ([groups] if groups else []), path)
+            xnames = list(x) if x else [c for c in header if c != y and c not in group_columns]
+            require_columns(cols, [y] + xnames + group_columns, path)
             idx = {h: i for i, h in enumerate(header)}
             first_line = 2
             while True:
@@ -111,17 +113,18 @@ def stream_csv_stats(path: str, y: str, x=None, groups: str | None = None, *, in
                             break
                 if not rows:
                     break
-                chunk = {h: [r[idx[h]].strip() for r in rows] for h in [y] + xnames + ([groups] if groups else [])}
+                chunk = {h: [r[idx[h]].strip() for r in rows] for h in [y] + xnames + group_columns}
                 yv = _finite(numeric(chunk, y, path, first_line), y, path, first_line)
                 X = np.column_stack([_finite(numeric(chunk, c, path, first_line), c, path, first_line)
                                      for c in xnames]) if xnames else np.empty((len(rows), 0))
-                labels = None
-                if groups:
-                    labels = np.array(chunk[groups])
-                    empty = np.flatnonzero(labels == "")
+                labels = {}
+                for g in group_columns:
+                    labels[g] = np.array(chunk[g])
+                    empty = np.flatnonzero(labels[g] == "")
                     if empty.size:
-                        raise DataError(f"group column {groups!r} of {path} is empty on line "
+                        raise DataError(f"group column {g!r} of {path} is empty on line "
                                         f"{first_line + int(empty[0])}")
+                labels = labels if len(labels) > 1 else next(iter(labels.values()), None)
                 parts.append(sufficient_stats(NamedColumns(X, xnames), yv, labels, intercept=intercept))
                 first_line += len(rows)
     except UnicodeDecodeError:

@@ -1,10 +1,11 @@
 """``gibbsreg.model(formula, data)``: a model bound to the design its formula builds.
 
 The formula front end is a thin layer: it builds X (without the intercept column), y and
-the group labels, hands them to the matrix API (:class:`LinearRegression`,
-:class:`HierarchicalRegression`, or ``CrossedRegression`` for several grouping factors),
-and attaches the JSON design spec to the Posterior (``post.attrs["formula"]``), which
-``post.predict(newdata=...)`` replays on new rows.  Same seed, same draws as the matrix API.
+the group labels, asks the registry for the kind of the formula's family and number of grouping
+factors (:func:`gibbsreg.registry.select`: flat, hierarchical for one factor, crossed for several),
+lets that kind's front end build the model (``ModelKind.front.formula``), and attaches the JSON
+design spec to the Posterior (``post.attrs["formula"]``), which ``post.predict(newdata=...)``
+replays on new rows.  Same seed, same draws as the matrix API.
 """
 
 from __future__ import annotations
@@ -13,71 +14,12 @@ import copy
 
 import numpy as np
 
+from .. import registry
+from ..models.crossed.front import factor_arguments
+from ..models.hierarchical.front import default_group_covariance
 from .design import FormulaDesign, build_design, require_formulaic
 
-FLAT_OPTIONS = ()
-HIER_OPTIONS = ("sampler",)
-
-
-def default_group_covariance(design: FormulaDesign, varying: list[str]):
-    """The default prior of a correlated group covariance: Sigma ~ IW(q + 1, diag(s_k^2)).
-
-    ``varying`` in design order; s_k = sd(y) for the intercept and sd(y)/sd(x_k) for a slope
-    (the scales of the half-Cauchy default of the diagonal case; population sds, ddof=0).
-    With df = q + 1 each correlation is uniform on (-1, 1) a priori and each
-    tau_k^2 ~ IG(1, s_k^2 / 2) marginally.
-    """
-    from ..priors import InvWishart
-
-    y = design.y
-    y_sd = float(np.std(y))
-    if not y_sd > 0:
-        y_sd = max(abs(float(np.mean(y))), 1.0)
-    s = []
-    for name in varying:
-        if name == "intercept":
-            s.append(y_sd)
-            continue
-        x = design.X[name].to_numpy(dtype=float)
-        x_sd = float(np.std(x))
-        if not x_sd > 0:
-            x_sd = float(np.sqrt(np.mean(x**2))) or 1.0
-        s.append(y_sd / x_sd)
-    s = np.asarray(s)
-    return InvWishart(df=len(varying) + 1, scale=np.diag(s**2))
-
-
-def _design_order(design: FormulaDesign, columns: list[str]) -> list[str]:
-    return sorted(columns, key=design.names.index)
-
-
-def _factor_tau(design: FormulaDesign, factor, tau):
-    """The tau prior of one grouping factor: the user's, or IW for a correlated term, or None (per-column default)."""
-    from ..priors import InvWishart
-
-    q = len(factor.columns)
-    if tau is None:
-        if factor.covariance == "full":
-            return default_group_covariance(design, _design_order(design, factor.columns)), True
-        return None, False
-    if isinstance(tau, InvWishart) and q > 1 and factor.covariance == "diagonal":
-        raise ValueError(f"the coefficients of {factor.name} are independent ({', '.join(t.text for t in factor.terms)}"
-                         f": || or separate terms) but the prior's tau is InvWishart (a full covariance); "
-                         "use (... | g) for correlated coefficients or give tau=HalfCauchy/InvGamma")
-    return tau, False
-
-
-def factor_arguments(design: FormulaDesign) -> list[dict]:
-    """One dict per grouping factor: name, varying (coefficient names, design order), tau prior.
-
-    The arguments of ``gibbsreg.Factor(name, varying=..., tau=...)`` for ``CrossedRegression``;
-    tau is the IW default for a correlated term and None (the per-column default) otherwise.
-    """
-    out = []
-    for f in design.factors:
-        tau, _ = _factor_tau(design, f, None)
-        out.append({"name": f.name, "varying": _design_order(design, f.columns), "tau": tau})
-    return out
+__all__ = ["FormulaModel", "default_group_covariance", "factor_arguments", "model"]
 
 
 class FormulaModel:
@@ -89,10 +31,11 @@ class FormulaModel:
     ``gr.shrinkage`` and the plots.  ``design.spec`` is the JSON spec saved with the draws.
     """
 
-    def __init__(self, design: FormulaDesign, model, iw_default: bool = False):
+    def __init__(self, design: FormulaDesign, kind: registry.ModelKind, bound: registry.Bound):
         self.design = design
-        self.model = model
-        self.iw_default = iw_default
+        self._kind = kind
+        self.bound = bound
+        self.model = bound.model
 
     @property
     def formula(self) -> str:
@@ -116,8 +59,8 @@ class FormulaModel:
 
     @property
     def kind(self) -> str:
-        n = len(self.design.factors)
-        return "flat" if n == 0 else ("hierarchical" if n == 1 else "crossed")
+        """The registered model kind the formula maps to ("flat", "hierarchical", "crossed", ...)."""
+        return self._kind.name
 
     def __repr__(self) -> str:
         return (f"<FormulaModel {self.formula!r}: {type(self.model).__name__}, n = {len(self.y)}, "
@@ -130,23 +73,20 @@ class FormulaModel:
         for bad in ("X", "y", "groups"):
             if bad in kwargs:
                 raise ValueError(f"{bad} comes from the formula; sample() takes only sampling options")
-        kind = self.kind
-        if kind == "flat":
-            post = self.model.sample(self.X, self.y, **kwargs)
-        elif kind == "hierarchical":
-            post = self.model.sample(self.X, self.y, self.groups, **kwargs)
-        else:
-            post = self.model.sample(self.X, self.y, groups=self.groups, **kwargs)
+        post = self._kind.front.call(self.model, self.X, self.y, self.groups, **kwargs)
         post.attrs["formula"] = copy.deepcopy(self.design.spec)
-        name = self.design.factors[0].name if kind == "hierarchical" else None
-        if name is not None and name not in {"chain", "draw", "coef", "coef_", "pooled_coef"} | set(post.coords):
-            post.attrs["arviz_dims"] = {"group": name}  # to_arviz names the group dimension after the factor
-        if self.iw_default and hasattr(post.attrs.get("prior"), "defaults"):
-            post.attrs["prior"].defaults.append("tau (InvWishart)")
+        for key, value in self.bound.attrs.items():
+            if key == "arviz_dims":  # a dim the posterior already has keeps its own name
+                value = {dim: name for dim, name in value.items() if name not in post.coords}
+                if not value:
+                    continue
+            post.attrs[key] = copy.deepcopy(value)
+        if self.bound.defaults and hasattr(post.attrs.get("prior"), "defaults"):
+            post.attrs["prior"].defaults.extend(self.bound.defaults)
         return post
 
 
-def model(formula: str, data, prior=None, **options) -> FormulaModel:
+def model(formula: str, data, prior=None, family: str = "gaussian", **options) -> FormulaModel:
     """Build a model from a Wilkinson/lme4 formula and a pandas DataFrame, ready to ``.sample()``.
 
     ``y ~ x1 + C(c) + np.log(x2)``: flat :class:`LinearRegression` (prior: SemiConjugate,
@@ -156,8 +96,10 @@ def model(formula: str, data, prior=None, **options) -> FormulaModel:
     columns is a correlated group covariance (InvWishart default, see
     :func:`default_group_covariance`, unless the prior's tau says otherwise); ``(e || g)``
     independent coefficients (a tau per column).  Several factors (``(1 | a) + (1 | b)``,
-    ``(1 | a/b)``) need ``gibbsreg.CrossedRegression``.  ``options``: ``sampler`` for the
-    hierarchical model.  Bad input raises ValueError here, before any sampling.
+    ``(1 | a/b)``): ``gibbsreg.CrossedRegression`` (prior: a CrossedPrior).  ``family`` picks the
+    likelihood among the registered ones (:func:`gibbsreg.registry.families`); ``options`` go to the
+    model (``sampler`` for the hierarchical and crossed models).  Bad input raises ValueError here,
+    before any sampling.
     """
     require_formulaic()
     if "intercept" in options:
@@ -165,37 +107,10 @@ def model(formula: str, data, prior=None, **options) -> FormulaModel:
     if "varying" in options:
         raise ValueError("the formula decides the varying columns: write them in the group term, (1 + x | g)")
     design = build_design(formula, data)
-    factors = design.factors
-    if not factors:
-        from ..models.flat import LinearRegression
-
-        _check_options(options, FLAT_OPTIONS, "a flat formula (no group term)")
-        return FormulaModel(design, LinearRegression(prior=prior, intercept=design.intercept))
-    if len(factors) == 1:
-        from ..models.hierarchical import HierarchicalPrior, HierarchicalRegression
-
-        _check_options(options, HIER_OPTIONS, "a formula with one grouping factor")
-        if prior is None:
-            prior = HierarchicalPrior()
-        if not isinstance(prior, HierarchicalPrior):
-            raise ValueError(f"a formula with a group term needs a HierarchicalPrior, got {type(prior).__name__}")
-        tau, iw_default = _factor_tau(design, factors[0], prior.tau)
-        if tau is not prior.tau:
-            prior = copy.copy(prior)
-            prior.tau = tau
-        varying = _design_order(design, factors[0].columns)
-        return FormulaModel(design, HierarchicalRegression(prior=prior, varying=varying, intercept=design.intercept,
-                                                           **options), iw_default)
-    from ..models.crossed import CrossedRegression as Crossed, Factor as FactorCls
-
-    args = factor_arguments(design)
-    model_ = Crossed(factors=[FactorCls(a["name"], varying=a["varying"], tau=a["tau"]) for a in args],
-                     prior=prior, intercept=design.intercept, **options)
-    return FormulaModel(design, model_, any(a["tau"] is not None for a in args))
-
-
-def _check_options(options: dict, allowed: tuple, what: str) -> None:
-    unknown = sorted(set(options) - set(allowed))
+    kind = registry.select(family, len(design.factors))
+    unknown = sorted(set(options) - set(kind.front.options))
     if unknown:
-        raise ValueError(f"unknown option(s) {unknown} for {what}; allowed: {list(allowed) or 'none'} "
+        what = f"the {kind.name} model ({len(design.factors)} grouping factor{'s' * (len(design.factors) != 1)})"
+        raise ValueError(f"unknown option(s) {unknown} for {what}; allowed: {list(kind.front.options) or 'none'} "
                          "(sampling options go to .sample())")
+    return FormulaModel(design, kind, kind.front.formula(design, prior, **options))

@@ -25,6 +25,7 @@ mixing of a factor variance near zero (docs/maths.md section 12.6).
 """
 
 from ...registry import ModelKind, register
+from . import front
 from .cells import CellStats, encode_factor, interaction_labels
 from .model import CrossedRegression, resume_crossed
 from .predict import plot_forest_factors, predict_crossed
@@ -34,7 +35,7 @@ from .rows import crossed_rows
 
 KIND = register(ModelKind(
     name="crossed", model=CrossedRegression, needs="cells", data="X, y, groups", resume=resume_crossed,
-    priors=(ResolvedCrossedPrior,), rows=crossed_rows, predict=predict_crossed))
+    priors=(ResolvedCrossedPrior,), rows=crossed_rows, predict=predict_crossed, front=front.FRONT))
 
 __all__ = ["KIND", "CellStats", "CrossedPrior", "CrossedProblem", "CrossedRegression", "Factor", "ResolvedCrossedPrior",
            "crossed_problem", "encode_factor", "interaction_labels",

@@ -1,0 +1,52 @@
+"""How formulas and the command line reach the flat model (registry.FrontEnd)."""
+
+from __future__ import annotations
+
+from ...priors import Exchangeable, InvGamma, NormalInverseGamma, SemiConjugate
+from ...registry import Bound, FrontEnd
+from .model import LinearRegression
+
+PRIOR_NAMES = {"semiconjugate": SemiConjugate, "nig": NormalInverseGamma, "conjugate": NormalInverseGamma,
+               "normalinversegamma": NormalInverseGamma, "exchangeable": Exchangeable}
+
+
+def _sigma(spec: dict):
+    a, b = spec.get("a"), spec.get("b")
+    if (a is None) != (b is None):
+        raise ValueError("give both --a and --b (the inverse-gamma prior on sigma^2), or neither")
+    return None if a is None else InvGamma(a, b)
+
+
+def prior_from_settings(spec: dict):
+    """SemiConjugate / NormalInverseGamma / Exchangeable from the command line's keys, or None (the default)."""
+    name = str(spec.get("prior", "semiconjugate")).lower().replace("-", "").replace("_", "")
+    if name not in PRIOR_NAMES:
+        raise ValueError(f"--prior {spec.get('prior')!r}: unknown prior; use one of {sorted(PRIOR_NAMES)}")
+    if spec.get("group_variance"):
+        raise ValueError("--group-variance needs --groups (a hierarchical model)")
+    sigma = _sigma(spec)
+    cls = PRIOR_NAMES[name]
+    if cls is Exchangeable:
+        if spec.get("mean") is not None or spec.get("scale") is not None:
+            raise ValueError("the exchangeable prior learns the coefficients' mean and scale: use --mu-scale "
+                             "and --tau instead of --mean/--scale")
+        return Exchangeable(mu_scale=spec.get("mu_scale"), tau=spec.get("tau"), sigma=sigma)
+    if spec.get("tau") is not None or spec.get("mu_scale") is not None:
+        raise ValueError("--tau and --mu-scale belong to hierarchical (--groups) or exchangeable priors")
+    if all(spec.get(k) is None for k in ("mean", "scale", "a")) and cls is SemiConjugate:
+        return None
+    return cls(mean=spec.get("mean"), scale=spec.get("scale"), a=spec.get("a"), b=spec.get("b"))
+
+
+def from_formula(design, prior) -> Bound:
+    """``y ~ x1 + C(c)``: a LinearRegression with the formula's intercept."""
+    return Bound(LinearRegression(prior=prior, intercept=design.intercept))
+
+
+def build(prior, *, factors, varying, intercept) -> LinearRegression:
+    if varying:
+        raise ValueError("--varying needs --groups (a hierarchical model)")
+    return LinearRegression(prior, intercept=intercept)
+
+
+FRONT = FrontEnd(family="gaussian", factors=(0, 0), formula=from_formula, prior=prior_from_settings, build=build)
