@@ -14,8 +14,6 @@ the row pass X' Omega X (n p^2 / 2, logistic only; kernels/rowpass.py) or X' s (
 factorisation (p^3 / 6, logistic only) and two triangular solves (p^2).
 """
 
-import math
-
 import numpy as np
 from numba import njit
 

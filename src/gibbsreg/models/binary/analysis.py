@@ -17,7 +17,7 @@ from scipy.special import gammaln, log_ndtr, ndtr
 from ...analysis.inference import gaussian_draws
 from ...analysis.loglik import check_size
 from ...predict import PredictiveDraws, _full_rows
-from .model import BinaryData, binary_data
+from .data import BinaryData, binary_data
 
 BLOCK_ELEMENTS = 1 << 21  # draws x rows evaluated at once
 
