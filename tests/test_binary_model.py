@@ -194,3 +194,17 @@ def test_bad_input_is_refused_before_compiling(monkeypatch):
             np.hstack([x, x**2]), np.array([0, 1, 1, 0, 1, 0.0]), progress=False)
     with pytest.raises(ValueError, match="prior must be"):
         BinaryRegression("logit", gr.SemiConjugate())
+
+
+def test_checkpoint_and_store_then_resume_from_the_file(tmp_path):
+    x, y, _ = data(n=30, seed=9)
+    m = BinaryRegression("probit")
+    full = m.sample(x, y, chains=2, draws=40, warmup=10, seed=4, progress=False)
+    ck = tmp_path / "ck.npz"
+    part = m.sample(x, y, chains=2, draws=15, warmup=10, seed=4, progress=False, checkpoint=ck,
+                    store=tmp_path / "draws")
+    np.testing.assert_array_equal(part["beta"], full["beta"][:, :15])
+    assert ck.exists()
+    cont = gr.resume(ck, x, y, draws=25, progress=False, checkpoint=False)
+    np.testing.assert_array_equal(cont["beta"], full["beta"])
+    assert "beta[intercept]" in str(cont.summary())
