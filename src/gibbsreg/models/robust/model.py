@@ -195,7 +195,7 @@ class StudentTRegression:
             raise ValueError(f"{who}: the Student-t model keeps the rows in memory; compute the Dask collections "
                              "first (X.compute(), y.compute())")
         design = as_design(X, y, self.intercept)
-        source = memory_stats(design.X, design.y, intercept=self.intercept)
+        source = memory_stats(X, y, intercept=self.intercept)
         suff = source.to_sufficient(center=True)
         prior = robust_priors.resolve(self.prior, self.nu, self.sigma, suff, source.names)
         return design, source, suff, prior
@@ -252,7 +252,7 @@ def resume_robust(post, X=None, y=None, groups=None, *, stats=None, model=None, 
     if stats is not None or X is None or y is None:
         raise ValueError("resume: the Student-t model needs the rows it was sampled from: resume(source, X, y)")
     design = as_design(X, y, intercept)
-    source = memory_stats(design.X, design.y, intercept=intercept)
+    source = memory_stats(X, y, intercept=intercept)
     suff = source.to_sufficient(center=True)
     spec = robust_spec(RobustRows(design, suff), suff, prior, source.names, source.n, intercept, None,
                        cfg.get("init_superchains"))
