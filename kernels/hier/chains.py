@@ -12,12 +12,12 @@ from .steps import _alpha_mu_step, _chain_workspaces, _finish_step, _sinv_mu, _s
 
 def hier_gibbs_chains(*args):
     """hier_gibbs with the chains shared out between threads (kernels/pool.py): _one_chain per chain."""
-    return over_chains(_one_chain, args[22].shape[0], args)
+    return over_chains(_one_chain, args[24].shape[0], args)
 
 
 @njit(cache=True, nogil=True, fastmath=EXACT_ORDER, error_model="numpy")
 def _one_chain(c, GT, hT, rr, nj, q, S0inv, S0inv_mu0, Sainv, Sainv_a0, tau_kind, tau_a, tau_b, hc_inv_scale2, iw_df,
-               iw_Psi, sigma_a, sigma_b, group_variance, asis, out_scale, out_ref, gammas, betaT, alpha, mu, Sinv,
+               iw_Psi, sigma_a, sigma_b, sigma_kind, sigma_par, group_variance, asis, out_scale, out_ref, gammas, betaT, alpha, mu, Sinv,
                lam, sigma2, normal_streams, gamma_streams, n_iter, thin, out_start, out_beta, out_alpha, out_mu, out_Sigma,
                out_sigma2):
     """Chain c's sweeps, its blocks one after another (workspaces are the chain's own: shared rows
@@ -30,7 +30,7 @@ def _one_chain(c, GT, hT, rr, nj, q, S0inv, S0inv_mu0, Sainv, Sainv_a0, tau_kind
     normal = stream_at(normal_streams, c)
     gamma_rng = stream_at(gamma_streams, c)
     size, nb, parts, Ams, laness, G_totals = _sweep_buffers(GT, q, asis, group_variance, 1, 1)
-    n_hyper, o_mu, _, _, _, n_gamma, _, _, o_sigma = sweep_layout(q, r, J, tau_kind, asis, group_variance)
+    n_hyper, o_mu, _, _, _, n_gamma, _, _, o_sigma = sweep_layout(q, r, J, tau_kind, asis, group_variance, sigma_kind)
     As, vecs, qqs, smalls, prior_abs = _chain_workspaces(1, p, q)
     # the one chain's and the one worker's rows
     part, Am, lanes = parts[0], Ams[0], laness[0]
@@ -76,6 +76,6 @@ def _one_chain(c, GT, hT, rr, nj, q, S0inv, S0inv_mu0, Sainv, Sainv_a0, tau_kind
             part[b, 0] = _stage_noise(GT, hT, rr, q, r, j0, j1, shift, mu_c, mu_old, fac, betaT_c, alpha_c, sigma2_c,
                                       group_variance, sigma_b, g_sigma[j0:], lanes, k, inv_scale, out_ref, out_beta_c,
                                       out_sigma2_c)
-        _finish_step(J, q, r, nb, part, group_variance, sigma_b, Sinv_c, alpha_c, mu_c, sigma2_c, M, acc,
-                     g[o_sigma], k, out_scale, out_ref, out_alpha_c, out_mu_c, out_Sigma_c, out_sigma2_c)
+        _finish_step(J, q, r, nb, part, group_variance, sigma_b, sigma_kind, sigma_par, Sinv_c, alpha_c, mu_c,
+                     sigma2_c, M, acc, g_sigma, k, out_scale, out_ref, out_alpha_c, out_mu_c, out_Sigma_c, out_sigma2_c)
     return nfail

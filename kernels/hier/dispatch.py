@@ -23,7 +23,7 @@ def hier_gibbs(
     G, h, rr, nj, q,
     S0inv, S0inv_mu0, Sainv, Sainv_a0,
     tau_kind, tau_a, tau_b, hc_inv_scale2, iw_df, iw_Psi,
-    sigma_a, sigma_b, group_variance, asis, out_scale, out_ref,
+    sigma_a, sigma_b, sigma_kind, sigma_par, group_variance, asis, out_scale, out_ref,
     beta, alpha, mu, Sinv, lam, sigma2,
     normal_streams, gamma_streams,
     n_iter, thin, out_start,
@@ -48,13 +48,13 @@ def hier_gibbs(
     from ...reference import hier_gamma_shapes
 
     J = G.shape[0]
-    gammas = gamma_table(hier_gamma_shapes(tau_kind, tau_a, q, J, iw_df, sigma_a, nj, group_variance, asis))
+    gammas = gamma_table(hier_gamma_shapes(tau_kind, tau_a, q, J, iw_df, sigma_a, nj, group_variance, asis, sigma_kind))
     GT = np.ascontiguousarray(G.transpose(1, 2, 0))
     hT = np.ascontiguousarray(h.T)
     betaT = np.ascontiguousarray(beta.transpose(0, 2, 1))
     args = (GT, hT, rr, nj, q, S0inv, S0inv_mu0, Sainv, Sainv_a0, tau_kind, tau_a, tau_b, hc_inv_scale2, iw_df,
-            iw_Psi, sigma_a, sigma_b, group_variance, asis, out_scale, out_ref, gammas, betaT, alpha, mu, Sinv,
-            lam, sigma2, normal_streams, gamma_streams, n_iter, thin, out_start, out_beta, out_alpha, out_mu, out_Sigma,
+            iw_Psi, sigma_a, sigma_b, sigma_kind, sigma_par, group_variance, asis, out_scale, out_ref, gammas, betaT,
+            alpha, mu, Sinv, lam, sigma2, normal_streams, gamma_streams, n_iter, thin, out_start, out_beta, out_alpha, out_mu, out_Sigma,
             out_sigma2)
     # threads beyond the cores would only wait for one another: the groups kernel's workers spin between phases
     workers = min(numba.get_num_threads(), _usable_cores())

@@ -205,7 +205,8 @@ def _first_numbers(C, normal_streams, gamma_streams, z, g, gammas, cuts, q, Sinv
 
 @njit(cache=True, parallel=True, fastmath=EXACT_ORDER, error_model="numpy")
 def hier_gibbs_groups(GT, hT, rr, nj, q, S0inv, S0inv_mu0, Sainv, Sainv_a0, tau_kind, tau_a, tau_b, hc_inv_scale2,
-                      iw_df, iw_Psi, sigma_a, sigma_b, group_variance, asis, out_scale, out_ref, gammas, betaT,
+                      iw_df, iw_Psi, sigma_a, sigma_b, sigma_kind, sigma_par, group_variance, asis, out_scale, out_ref,
+                      gammas, betaT,
                       alpha, mu, Sinv, lam, sigma2, normal_streams, gamma_streams, n_iter, thin, out_start, out_beta,
                       out_alpha, out_mu, out_Sigma, out_sigma2, n_workers):
     """hier_gibbs with every stage over groups run in parallel over (chain, block) pairs, the chains in
@@ -225,7 +226,7 @@ def hier_gibbs_groups(GT, hT, rr, nj, q, S0inv, S0inv_mu0, Sainv, Sainv_a0, tau_
     # workspaces of the stages per worker, not per task: with many blocks, per-task ones would not stay in cache
     size, nb, part, wAm, wlanes, G_totals = _sweep_buffers(GT, q, asis, group_variance, C, n_workers)
     T = C * nb
-    n_hyper, o_mu, _, _, _, n_gamma, _, _, o_sigma = sweep_layout(q, r, J, tau_kind, asis, group_variance)
+    n_hyper, o_mu, _, _, _, n_gamma, _, _, o_sigma = sweep_layout(q, r, J, tau_kind, asis, group_variance, sigma_kind)
     n_normal = J * q + n_hyper
     iw = tau_kind == TAU_INVWISHART
     scale_step = asis and not iw
@@ -301,8 +302,8 @@ def hier_gibbs_groups(GT, hT, rr, nj, q, S0inv, S0inv_mu0, Sainv, Sainv_a0, tau_
                                                      g[c])
                     cfail[c] += failed
                 else:
-                    _finish_step(1, q, r, nb, part[c], group_variance, sigma_b, Sinv[c], alpha[c], mu[c],
-                                 sigma2[c], cqq[c, 0], cvec[c, 2], g[c, o_sigma], k, out_scale, out_ref,
+                    _finish_step(1, q, r, nb, part[c], group_variance, sigma_b, sigma_kind, sigma_par, Sinv[c],
+                                 alpha[c], mu[c], sigma2[c], cqq[c, 0], cvec[c, 2], g[c, o_sigma:], k, out_scale, out_ref,
                                  out_alpha[c], out_mu[c], out_Sigma[c], out_sigma2[c])
                     _sinv_mu(q, Sinv[c], mu[c], small[c, 7])
             _open(ctrl, phase + 1, n_segments)

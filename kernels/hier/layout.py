@@ -7,6 +7,13 @@ from numba import njit
 TAU_INVGAMMA = 0
 TAU_HALFCAUCHY = 1
 TAU_INVWISHART = 2
+TAU_HALFNORMAL = 3  # tau ~ N+(0, s^2): tau_b = 1/(2 s^2); an independence Metropolis step (docs/scale-priors.md)
+TAU_EXPONENTIAL = 4  # tau ~ Exp(rate): tau_b = rate; the same step
+# (half-Student-t is TAU_HALFCAUCHY with tau_a = nu: the inverse-gamma mixture with nu general)
+SIGMA_INVGAMMA = 0  # sigma^2 ~ IG(a, b): the conjugate draw
+SIGMA_HALFNORMAL = 1  # on sigma, sigma_par = (1/(2 s^2), 0); SIGMA_HALFT: (nu, nu s^2); SIGMA_EXPONENTIAL: (rate, 0)
+SIGMA_HALFT = 2
+SIGMA_EXPONENTIAL = 3
 
 
 # Groups are processed in fixed blocks; every sum over groups is formed per block and the block sums
@@ -57,11 +64,13 @@ def _spread_at(q):
 
 
 @njit(cache=True)
-def sweep_layout(q, r, J, tau_kind, asis, group_variance):
+def sweep_layout(q, r, J, tau_kind, asis, group_variance, sigma_kind=SIGMA_INVGAMMA):
     """Where one sweep's random numbers sit in its buffers: (n_hyper, o_mu, o_bartlett, o_location, o_scale;
     n_gamma, o_exp, o_lambda, o_sigma).  Normals: J q for the beta_j (drawn first, block by block), then
     the hyperparameters' n_hyper (alpha r, mu q, Bartlett off-diagonals, interweaving location q and scale q);
-    gammas: tau^2 or Bartlett q, exponentials q, half-Cauchy lambdas q, sigma^2 (J, or 1 when shared).
+    gammas: tau^2 or Bartlett q, exponentials q, half-Cauchy lambdas q (or, for the half-normal and exponential
+    tau, the acceptance exponentials q), sigma^2 (J, or 1 when shared), then the shared sigma's acceptance
+    exponential (a sigma_kind other than SIGMA_INVGAMMA).
     Every count is fixed, whatever the state, so a sweep's numbers can be drawn ahead of it."""
     iw = tau_kind == TAU_INVWISHART
     scale_step = asis and not iw
@@ -73,8 +82,8 @@ def sweep_layout(q, r, J, tau_kind, asis, group_variance):
     n_hyper = o_scale + (q if scale_step else 0)
     o_exp = q
     o_lambda = o_exp + (q if scale_step else 0)
-    o_sigma = o_lambda + (q if tau_kind == TAU_HALFCAUCHY else 0)
-    n_gamma = o_sigma + (J if group_variance else 1)
+    o_sigma = o_lambda + (q if tau_kind == TAU_HALFCAUCHY or tau_kind >= TAU_HALFNORMAL else 0)
+    n_gamma = o_sigma + (J if group_variance else 1) + (1 if sigma_kind != SIGMA_INVGAMMA else 0)
     return n_hyper, o_mu, o_bartlett, o_location, o_scale, n_gamma, o_exp, o_lambda, o_sigma
 
 

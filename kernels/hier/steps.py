@@ -7,7 +7,8 @@ import numpy as np
 from numba import njit
 
 from ..linalg import backward_transpose, bartlett_precision, cholesky_forward, cholesky_inverse_column, cholesky_lower
-from .layout import EXACT_ORDER, TAU_HALFCAUCHY, TAU_INVGAMMA, TAU_INVWISHART, _spread_at, sweep_layout
+from .layout import (EXACT_ORDER, SIGMA_EXPONENTIAL, SIGMA_HALFNORMAL, SIGMA_INVGAMMA, TAU_EXPONENTIAL,
+                     TAU_HALFCAUCHY, TAU_HALFNORMAL, TAU_INVGAMMA, TAU_INVWISHART, _spread_at, sweep_layout)
 
 
 @njit(cache=True)
@@ -71,10 +72,13 @@ def _alpha_mu_step(J, q, r, nb, part, Sainv, Sainv_a0, S0inv, S0inv_mu0, Sinv_c,
 
 @njit(cache=True, fastmath=EXACT_ORDER, error_model="numpy", _nrt=False)
 def _sigma_step(J, q, nb, part, tau_kind, tau_a, tau_b, iw_df, iw_Psi, Sinv_c, lam_c, M, Bart, W, acc,
-                z_bartlett, g_tau):
+                z_bartlett, g_tau, g_acc):
     """Sigma_beta | beta, mu (Inverse-Wishart by Bartlett, or the diagonal's inverse gammas) into Sinv_c,
     with the normals z_bartlett (q(q-1)/2, Inverse-Wishart) and the gammas g_tau[:q] of shapes
-    (df + J - a)/2 (Bartlett), a + J/2 (inverse gamma) or (J + 1)/2 (half-Cauchy)."""
+    (df + J - a)/2 (Bartlett), a + J/2 (inverse gamma) or (J + nu)/2 (half-t, nu = tau_a; half-Cauchy nu = 1).
+    Half-normal and exponential tau: tau_k^2' = (S_k/2) / g_tau[k] (shape (J - 1)/2), the full conditional
+    under a flat prior on tau, accepted with the prior ratio against the exponential g_acc[k] (an independence
+    Metropolis step, docs/scale-priors.md)."""
     nfail = 0
     if tau_kind == TAU_INVWISHART:
         for a in range(q):
@@ -107,14 +111,18 @@ def _sigma_step(J, q, nb, part, tau_kind, tau_a, tau_b, iw_df, iw_Psi, Sinv_c, l
         for a in range(q):
             if tau_kind == TAU_INVGAMMA:
                 tau2 = (tau_b[a] + 0.5 * acc[a]) / g_tau[a]
+            elif tau_kind == TAU_HALFCAUCHY:
+                tau2 = (tau_a[a] / lam_c[a] + 0.5 * acc[a]) / g_tau[a]
             else:
-                tau2 = (1.0 / lam_c[a] + 0.5 * acc[a]) / g_tau[a]
+                tau2 = 0.5 * acc[a] / g_tau[a]
+                if not _scale_log_ratio(tau_kind, tau_b[a], tau2, 1.0 / Sinv_c[a, a]) >= -g_acc[a]:
+                    continue
             Sinv_c[a, a] = 1.0 / tau2
     return nfail
 
 
 @njit(cache=True, fastmath=EXACT_ORDER, error_model="numpy", _nrt=False)
-def _asis_step(q, nb, part, scale_step, S0inv, S0inv_mu0, prior_a, prior_b, mu_c, Sinv_c, A, v, inv_diag, Q, Bm,
+def _asis_step(q, nb, part, scale_step, prior_kind, S0inv, S0inv_mu0, prior_a, prior_b, mu_c, Sinv_c, A, v, inv_diag, Q, Bm,
                bvec, tau, tau_old, fac, z_location, z_scale, g_exp):
     """Interweaving (ASIS, Yu & Meng 2011) for the group-level parameters, from the block sums, with the
     normals z_location[:q] and z_scale[:q] and the standard exponentials g_exp[:q].
@@ -125,7 +133,9 @@ def _asis_step(q, nb, part, scale_step, S0inv, S0inv_mu0, prior_a, prior_b, mu_c
     the likelihood linearly with precision Q and linear term b - Bm mu; each tau_k is redrawn
     from its Gaussian conditional and accepted with the ratio of its prior density on the real
     line, |tau|^{-2a-1} exp(-b/tau^2) for tau^2 ~ IG(a, b) (independence Metropolis-Hastings
-    within Gibbs: one normal and one standard exponential per coordinate; docs/maths.md).
+    within Gibbs: one normal and one standard exponential per coordinate; docs/maths.md); exp(-b |tau|)
+    for the exponential prior (``prior_kind``); for the half-normal, exp(-b tau^2), the conditional is
+    Gaussian and drawn exactly (the exponential is drawn and unused: fixed counts; docs/scale-priors.md).
     Sets mu_c <- mu_new and fac = tau_new / tau (beta_j = mu_new + fac (beta_j - mu_old) follows in
     _stage_noise); returns False (nothing changed) when the location precision fails to factorise.
     """
@@ -179,11 +189,20 @@ def _asis_step(q, nb, part, scale_step, S0inv, S0inv_mu0, prior_a, prior_b, mu_c
             for b in range(q):
                 if b != a:
                     lin -= Q[a, b] * tau[b]
+            if prior_kind == TAU_HALFNORMAL:
+                prec = prec + 2.0 * prior_b[a]
+                proposal = lin / prec + z / math.sqrt(prec)
+                if proposal != 0.0:
+                    tau[a] = proposal
+                continue
             proposal = lin / prec + z / math.sqrt(prec)
             if proposal == 0.0:
                 continue
-            log_ratio = -(2.0 * prior_a[a] + 1.0) * (math.log(abs(proposal)) - math.log(abs(tau[a])))
-            log_ratio -= prior_b[a] * (1.0 / (proposal * proposal) - 1.0 / (tau[a] * tau[a]))
+            if prior_kind == TAU_EXPONENTIAL:
+                log_ratio = -prior_b[a] * (abs(proposal) - abs(tau[a]))
+            else:
+                log_ratio = -(2.0 * prior_a[a] + 1.0) * (math.log(abs(proposal)) - math.log(abs(tau[a])))
+                log_ratio -= prior_b[a] * (1.0 / (proposal * proposal) - 1.0 / (tau[a] * tau[a]))
             if log_ratio >= -e:
                 tau[a] = proposal
         for a in range(q):
@@ -199,42 +218,49 @@ def _spread_steps(J, q, r, nb, part, asis, group_variance, tau_kind, tau_a, tau_
                   S0inv, S0inv_mu0, Sinv_c, lam_c, mu_c, A, vec, qq, small, prior_ab, zh, g):
     """The steps after the spread stage, from its block sums: Sigma | beta, mu (_sigma_step), with ``asis`` the
     interweaving move's new mu and scales (_asis_step; mu_old, tau_old and fac left in ``small``), then the
-    half-Cauchy lambdas.  zh: the sweep's hyperparameter normals, g its gammas, at sweep_layout's offsets; the
+    half-t lambdas (lam | tau^2 ~ IG((nu + 1)/2, 1/s^2 + nu/tau^2)).  zh: the sweep's hyperparameter normals, g its gammas, at sweep_layout's offsets; the
     workspaces as _chain_workspaces makes them, one chain's.  Returns (failed factorisations, whether the move
     shifts the beta_j)."""
-    layout = sweep_layout(q, r, J, tau_kind, asis, group_variance)
+    layout = sweep_layout(q, r, J, tau_kind, asis, group_variance, SIGMA_INVGAMMA)  # offsets before sigma's
     o_bartlett, o_location, o_scale, o_exp, o_lambda = layout[2], layout[3], layout[4], layout[6], layout[7]
     scale_step = asis and tau_kind != TAU_INVWISHART
     v, inv_diag, acc = vec[0], vec[1], vec[2]
     M, Bart, W, Q, Bm = qq[0], qq[1], qq[2], qq[3], qq[4]
     mu_old, tau, tau_old, fac, bvec = small[0], small[1], small[2], small[3], small[4]
     nfail = _sigma_step(J, q, nb, part[:, _spread_at(q):], tau_kind, tau_a, tau_b, iw_df, iw_Psi, Sinv_c, lam_c, M,
-                        Bart, W, acc, zh[o_bartlett:], g)
+                        Bart, W, acc, zh[o_bartlett:], g, g[o_lambda:])
     shift = False
     if asis:
         for a in range(q):
             mu_old[a] = mu_c[a]
             tau_old[a] = 1.0 / math.sqrt(Sinv_c[a, a]) if scale_step else 1.0
         _hyper_prior(q, tau_kind, tau_a, tau_b, lam_c, prior_ab)
-        shift = _asis_step(q, nb, part, scale_step, S0inv, S0inv_mu0, prior_ab[0], prior_ab[1], mu_c, Sinv_c, A, v,
+        shift = _asis_step(q, nb, part, scale_step, tau_kind, S0inv, S0inv_mu0, prior_ab[0], prior_ab[1], mu_c, Sinv_c, A, v,
                            inv_diag, Q, Bm, bvec, tau, tau_old, fac, zh[o_location:], zh[o_scale:], g[o_exp:])
     if tau_kind == TAU_HALFCAUCHY:
         for a in range(q):
-            lam_c[a] = (hc_inv_scale2[a] + Sinv_c[a, a]) / g[o_lambda + a]
+            lam_c[a] = (hc_inv_scale2[a] + tau_a[a] * Sinv_c[a, a]) / g[o_lambda + a]
     return nfail, shift
 
 
 @njit(cache=True, fastmath=EXACT_ORDER, error_model="numpy", _nrt=False)
-def _finish_step(n_set, q, r, nb, part, group_variance, sigma_b, Sinv_c, alpha_c, mu_c, sigma2_c, M, acc, g_sigma,
-                 k, out_scale, out_ref, out_alpha_c, out_mu_c, out_Sigma_c, out_sigma2_c):
-    """The shared sigma^2 | everything from the blocks' RSS sums (gamma g_sigma of shape a + n/2), set in
+def _finish_step(n_set, q, r, nb, part, group_variance, sigma_b, sigma_kind, sigma_par, Sinv_c, alpha_c, mu_c,
+                 sigma2_c, M, acc, g_sigma, k, out_scale, out_ref, out_alpha_c, out_mu_c, out_Sigma_c, out_sigma2_c):
+    """The shared sigma^2 | everything from the blocks' RSS sums (gamma g_sigma[0] of shape a + n/2), set in
     sigma2_c[:n_set] (J; or 1, when the blocks copy it to their groups themselves), and the stores of draw
-    k (k >= 0)."""
+    k (k >= 0).  A prior on sigma other than IG on sigma^2 (``sigma_kind``): the draw is the full conditional
+    under a flat prior on sigma (a = -1/2, b = 0), accepted with the prior ratio against the exponential
+    g_sigma[1] (an independence Metropolis step, docs/scale-priors.md)."""
     if not group_variance:
         total = 0.0
         for b in range(nb):
             total += part[b, 0]
-        s2 = (sigma_b + 0.5 * total) / g_sigma
+        s2 = (sigma_b + 0.5 * total) / g_sigma[0]
+        if sigma_kind != SIGMA_INVGAMMA:
+            old = sigma2_c[0]
+            if not _noise_log_prior(sigma_kind, sigma_par, s2) - _noise_log_prior(sigma_kind, sigma_par, old) \
+                    >= -g_sigma[1]:
+                s2 = old
         for j in range(n_set):
             sigma2_c[j] = s2
     if k >= 0:
@@ -260,14 +286,37 @@ def _finish_step(n_set, q, r, nb, part, group_variance, sigma_b, Sinv_c, alpha_c
 
 @njit(cache=True, fastmath=EXACT_ORDER, error_model="numpy", _nrt=False)
 def _hyper_prior(q, tau_kind, tau_a, tau_b, lam_c, prior_ab):
-    """The prior (a, b) of tau_k^2 ~ IG(a, b) that the interweaving scale step targets."""
+    """The prior (a, b) of tau_k^2 ~ IG(a, b) that the interweaving scale step targets (for half-t, given
+    lambda: IG(nu/2, nu/lambda)); the half-normal's 1/(2 s^2) or the exponential's rate in b."""
     for a in range(q):
         if tau_kind == TAU_INVGAMMA:
             prior_ab[0, a] = tau_a[a]
             prior_ab[1, a] = tau_b[a]
+        elif tau_kind == TAU_HALFCAUCHY:
+            prior_ab[0, a] = 0.5 * tau_a[a]
+            prior_ab[1, a] = tau_a[a] / lam_c[a]
         else:
-            prior_ab[0, a] = 0.5
-            prior_ab[1, a] = 1.0 / lam_c[a]
+            prior_ab[0, a] = 0.0
+            prior_ab[1, a] = tau_b[a]
+
+
+@njit(cache=True, fastmath=EXACT_ORDER, error_model="numpy", _nrt=False)
+def _scale_log_ratio(tau_kind, c, tau2_new, tau2_old):
+    """log p(tau_new) - log p(tau_old) for the half-normal (c = 1/(2 s^2)) or exponential (c = rate) prior."""
+    if tau_kind == TAU_HALFNORMAL:
+        return -c * (tau2_new - tau2_old)
+    return -c * (math.sqrt(tau2_new) - math.sqrt(tau2_old))
+
+
+@njit(cache=True, fastmath=EXACT_ORDER, error_model="numpy", _nrt=False)
+def _noise_log_prior(sigma_kind, sigma_par, s2):
+    """log p(sigma) up to a constant at sigma^2 = s2: half-normal (par 1/(2 s^2)), half-t (par nu, nu s^2),
+    exponential (par rate)."""
+    if sigma_kind == SIGMA_HALFNORMAL:
+        return -sigma_par[0] * s2
+    if sigma_kind == SIGMA_EXPONENTIAL:
+        return -sigma_par[0] * math.sqrt(s2)
+    return -0.5 * (sigma_par[0] + 1.0) * math.log1p(s2 / sigma_par[1])
 
 
 @njit(cache=True, fastmath=EXACT_ORDER, error_model="numpy", _nrt=False)

@@ -113,7 +113,24 @@ def flat_gibbs(
     return 0
 
 
-TAU_INVGAMMA, TAU_HALFCAUCHY, TAU_INVWISHART = 0, 1, 2
+TAU_INVGAMMA, TAU_HALFCAUCHY, TAU_INVWISHART, TAU_HALFNORMAL, TAU_EXPONENTIAL = 0, 1, 2, 3, 4
+SIGMA_INVGAMMA, SIGMA_HALFNORMAL, SIGMA_HALFT, SIGMA_EXPONENTIAL = 0, 1, 2, 3  # as kernels/hier/layout.py
+
+
+def scale_log_ratio(tau_kind, c, tau2_new, tau2_old):
+    """log p(tau_new) - log p(tau_old): half-normal (c = 1/(2 s^2)) or exponential (c = rate) prior on tau."""
+    if tau_kind == TAU_HALFNORMAL:
+        return -c * (tau2_new - tau2_old)
+    return -c * (np.sqrt(tau2_new) - np.sqrt(tau2_old))
+
+
+def noise_log_prior(sigma_kind, sigma_par, s2):
+    """log p(sigma) up to a constant at sigma^2 = s2 (kernels/hier/steps._noise_log_prior)."""
+    if sigma_kind == SIGMA_HALFNORMAL:
+        return -sigma_par[0] * s2
+    if sigma_kind == SIGMA_EXPONENTIAL:
+        return -sigma_par[0] * np.sqrt(s2)
+    return -0.5 * (sigma_par[0] + 1.0) * np.log1p(s2 / sigma_par[1])
 
 
 def _group_residual_stats(G, h, q, alpha):
@@ -121,7 +138,7 @@ def _group_residual_stats(G, h, q, alpha):
     return h[None, :, :q] - np.einsum("jab,cb->cja", G[:, :q, q:], alpha)
 
 
-def _asis_scale(G, h, q, beta, alpha, mu, tau2, w, prior_a, prior_b, z, expo):
+def _asis_scale(G, h, q, beta, alpha, mu, tau2, w, prior_a, prior_b, z, expo, tau_kind=TAU_INVGAMMA):
     """NumPy twin of the kernel's interweaving step for tau given mu; updates beta, returns tau^2."""
     tau_old = np.sqrt(tau2)
     eta = (beta - mu[:, None, :]) / tau_old[:, None, :]
@@ -134,10 +151,18 @@ def _asis_scale(G, h, q, beta, alpha, mu, tau2, w, prior_a, prior_b, z, expo):
         prec = Q[:, a, a]
         lin = b[:, a] - np.einsum("cl,cl->c", Q[:, a, :], tau) + Q[:, a, a] * tau[:, a]
         with np.errstate(divide="ignore", invalid="ignore"):
-            proposal = lin / prec + z[:, a] / np.sqrt(prec)
-            log_ratio = (-(2.0 * prior_a[:, a] + 1.0) * (np.log(np.abs(proposal)) - np.log(np.abs(tau[:, a])))
-                         - prior_b[:, a] * (1.0 / proposal**2 - 1.0 / tau[:, a] ** 2))
-        accept = (prec > 0) & (proposal != 0) & (log_ratio >= -expo[:, a])
+            if tau_kind == TAU_HALFNORMAL:  # Gaussian times Gaussian: drawn exactly
+                prec2 = prec + 2.0 * prior_b[:, a]
+                proposal = lin / prec2 + z[:, a] / np.sqrt(prec2)
+                log_ratio = np.zeros_like(proposal)
+            else:
+                proposal = lin / prec + z[:, a] / np.sqrt(prec)
+            if tau_kind == TAU_EXPONENTIAL:
+                log_ratio = -prior_b[:, a] * (np.abs(proposal) - np.abs(tau[:, a]))
+            elif tau_kind != TAU_HALFNORMAL:
+                log_ratio = (-(2.0 * prior_a[:, a] + 1.0) * (np.log(np.abs(proposal)) - np.log(np.abs(tau[:, a])))
+                             - prior_b[:, a] * (1.0 / proposal**2 - 1.0 / tau[:, a] ** 2))
+        accept = (prec > 0) & (proposal != 0) & ((log_ratio >= -expo[:, a]) | (tau_kind == TAU_HALFNORMAL))
         tau[:, a] = np.where(accept, proposal, tau[:, a])
     beta[:] = mu[:, None, :] + (tau / tau_old)[:, None, :] * (beta - mu[:, None, :])
     return tau**2
@@ -154,24 +179,31 @@ def _asis_location(G, h, q, beta, alpha, mu, w, S0inv, S0inv_mu0, z):
     beta[:] = mu[:, None, :] + eta
 
 
-def hier_gamma_shapes(tau_kind, tau_a, q, J, iw_df, sigma_a, nj, group_variance, asis) -> np.ndarray:
-    """Shapes of the gamma draws of one hierarchical iteration, in the kernel's order."""
+def hier_gamma_shapes(tau_kind, tau_a, q, J, iw_df, sigma_a, nj, group_variance, asis,
+                      sigma_kind=SIGMA_INVGAMMA) -> np.ndarray:
+    """Shapes of the gamma draws of one hierarchical iteration, in the kernel's order (kernels/hier/layout.py
+    sweep_layout): tau^2 (or Bartlett), the interweaving exponentials, the half-t lambdas (shape (nu + 1)/2,
+    nu = tau_a) or the Metropolis steps' exponentials, sigma^2, the shared sigma's exponential."""
     exp = [1.0] * q if asis and tau_kind != TAU_INVWISHART else []
+    nu = np.broadcast_to(np.asarray(tau_a, dtype=float), (q,))
     if tau_kind == TAU_INVGAMMA:
         sig = np.concatenate([np.asarray(tau_a, dtype=float) + 0.5 * J, exp])
     elif tau_kind == TAU_HALFCAUCHY:
-        sig = np.concatenate([np.full(q, 0.5 * (J + 1)), exp, np.ones(q)])
+        sig = np.concatenate([0.5 * (J + nu), exp, 0.5 * (nu + 1.0)])
+    elif tau_kind in (TAU_HALFNORMAL, TAU_EXPONENTIAL):  # the flat-prior conditional, then the acceptances
+        sig = np.concatenate([np.full(q, 0.5 * (J - 1)), exp, np.ones(q)])
     else:
         sig = 0.5 * (iw_df + J - np.arange(q))
     noise = sigma_a + 0.5 * np.asarray(nj, dtype=float) if group_variance else np.array([sigma_a + 0.5 * np.sum(nj)])
-    return np.concatenate([sig, noise])
+    accept = [1.0] if sigma_kind != SIGMA_INVGAMMA else []
+    return np.concatenate([sig, noise, accept])
 
 
 def hier_gibbs(
     G, h, rr, nj, q,
     S0inv, S0inv_mu0, Sainv, Sainv_a0,
     tau_kind, tau_a, tau_b, hc_inv_scale2, iw_df, iw_Psi,
-    sigma_a, sigma_b, group_variance, asis, out_scale, out_ref,
+    sigma_a, sigma_b, sigma_kind, sigma_par, group_variance, asis, out_scale, out_ref,
     beta, alpha, mu, Sinv, lam, sigma2,
     normal_gens, gamma_gens,
     n_iter, thin, out_start,
@@ -186,11 +218,11 @@ def hier_gibbs(
     n_offdiag = q * (q - 1) // 2 if iw else 0
     n_base = J * q + r + q + n_offdiag
     n_normal = n_base + ((q if iw else 2 * q) if asis else 0)  # location step q, scale step q
-    shapes = hier_gamma_shapes(tau_kind, tau_a, q, J, iw_df, sigma_a, nj, group_variance, asis)
+    shapes = hier_gamma_shapes(tau_kind, tau_a, q, J, iw_df, sigma_a, nj, group_variance, asis, sigma_kind)
     Z = normal_block(normal_gens, n_iter, n_normal)
     Gam = gamma_block(gamma_gens, n_iter, shapes)
     n_exp = q if (asis and not iw) else 0
-    n_sig = q + n_exp + (q if tau_kind == TAU_HALFCAUCHY else 0)
+    n_sig = q + n_exp + (q if tau_kind in (TAU_HALFCAUCHY, TAU_HALFNORMAL, TAU_EXPONENTIAL) else 0)
     store = out_mu.shape[1] > 0
     store_beta = out_beta.shape[1] > 0
     Gvv, Gvp, Gpp = G[:, :q, :q], G[:, :q, q:], G[:, q:, q:]
@@ -228,16 +260,23 @@ def hier_gibbs(
             ss = np.einsum("cja,cja->ca", d, d)
             if tau_kind == TAU_INVGAMMA:
                 tau2 = (tau_b + 0.5 * ss) / g[:, :q]
-            else:
-                tau2 = (1.0 / lam + 0.5 * ss) / g[:, :q]
+            elif tau_kind == TAU_HALFCAUCHY:
+                tau2 = (tau_a / lam + 0.5 * ss) / g[:, :q]
+            else:  # independence Metropolis from the flat-prior conditional
+                tau2_old = 1.0 / np.diagonal(Sinv, axis1=1, axis2=2)
+                tau2 = 0.5 * ss / g[:, :q]
+                accept = scale_log_ratio(tau_kind, tau_b, tau2, tau2_old) >= -g[:, q + n_exp: 2 * q + n_exp]
+                tau2 = np.where(accept, tau2, tau2_old)
             if asis:
                 _asis_location(G, h, q, beta, alpha, mu, 1.0 / sigma2, S0inv, S0inv_mu0, z[:, n_base: n_base + q])
-                pa, pb = (np.broadcast_to(tau_a, tau2.shape), np.broadcast_to(tau_b, tau2.shape)) \
-                    if tau_kind == TAU_INVGAMMA else (np.full(tau2.shape, 0.5), 1.0 / lam)
+                if tau_kind == TAU_HALFCAUCHY:
+                    pa, pb = np.broadcast_to(0.5 * tau_a, tau2.shape), tau_a / lam
+                else:
+                    pa, pb = np.broadcast_to(tau_a, tau2.shape), np.broadcast_to(tau_b, tau2.shape)
                 tau2 = _asis_scale(G, h, q, beta, alpha, mu, tau2, 1.0 / sigma2, pa, pb,
-                                   z[:, n_base + q:], g[:, q: q + n_exp])
+                                   z[:, n_base + q:], g[:, q: q + n_exp], tau_kind)
             if tau_kind == TAU_HALFCAUCHY:
-                lam[:] = (hc_inv_scale2 + 1.0 / tau2) / g[:, q + n_exp: 2 * q + n_exp]
+                lam[:] = (hc_inv_scale2 + tau_a / tau2) / g[:, q + n_exp: 2 * q + n_exp]
             Sinv[:] = 0.0
             Sinv[:, np.arange(q), np.arange(q)] = 1.0 / tau2
         theta = np.concatenate([beta, np.broadcast_to(alpha[:, None, :], (C, J, r))], axis=2)
@@ -245,7 +284,13 @@ def hier_gibbs(
         if group_variance:
             sigma2[:] = (sigma_b + 0.5 * rss) / g[:, n_sig:]
         else:
-            sigma2[:] = ((sigma_b + 0.5 * rss.sum(axis=1)) / g[:, n_sig])[:, None]
+            s2 = (sigma_b + 0.5 * rss.sum(axis=1)) / g[:, n_sig]
+            if sigma_kind != SIGMA_INVGAMMA:  # independence Metropolis from the flat-prior conditional
+                old = sigma2[:, 0]
+                keep = ~(noise_log_prior(sigma_kind, sigma_par, s2) - noise_log_prior(sigma_kind, sigma_par, old)
+                         >= -g[:, n_sig + 1])
+                s2 = np.where(keep, old, s2)
+            sigma2[:] = s2[:, None]
         if store and (t + 1) % thin == 0:
             k = out_start + (t + 1) // thin - 1
             if store_beta:

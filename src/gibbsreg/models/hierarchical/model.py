@@ -23,8 +23,9 @@ from ...data import column_indices
 from ...io.api import memory_stats, model_stats, remembered_rows
 from ...io.groups import GroupStats
 from ...posterior import Posterior
-from ...priors import (DEFAULT_A, DEFAULT_B_FRACTION, SLOPE_SCALE, HalfCauchy, InvGamma, InvWishart, _finite_array,
-                     _positive_vector, _vec, resolve_group_scale)
+from ...priors import (DEFAULT_A, DEFAULT_B_FRACTION, SCALE_PRIORS, SLOPE_SCALE, HalfCauchy, InvGamma, InvWishart,
+                     _finite_array, _positive_vector, _vec, noise_prior_text, resolve_group_scale, resolve_noise_scale,
+                     scale_prior_text)
 from ...sampling import chain_streams, check_sampling_args
 from ...runner import ChainSpec, copy_draws, new_state, run_chains, run_options
 from ...runstate import fingerprint as make_fingerprint
@@ -41,10 +42,12 @@ GROUP_PIECES = 64  # the most threads one chain's groups are shared between
 class HierarchicalPrior:
     """Priors of the hierarchical model; None means a data-scaled default.
 
-    mu ~ N(mu_mean, diag(mu_scale^2)); tau: InvGamma, HalfCauchy or InvWishart
-    (default HalfCauchy with scale sd(y)/sd(x_k), sd(y) for the intercept);
+    mu ~ N(mu_mean, diag(mu_scale^2)); tau: InvGamma, HalfCauchy, HalfNormal, HalfStudentT,
+    Exponential or InvWishart (default HalfCauchy with scale sd(y)/sd(x_k), sd(y) for the intercept;
+    HalfNormal(), HalfStudentT(nu) and Exponential() take that scale, or rate 1/scale);
     sigma: InvGamma prior on sigma^2 (default IG(1, var(y)/2)), per group when
-    group_variance; alpha ~ N(pooled_mean, diag(pooled_scale^2)).
+    group_variance, or HalfNormal, HalfStudentT or Exponential on sigma (one shared sigma; default
+    scale sd(y), rate 1/sd(y)); alpha ~ N(pooled_mean, diag(pooled_scale^2)).
     Default means: 0 for slopes, mean(y) for an intercept; default scales:
     2.5 sd(y)/sd(x_k) for slopes and, for an intercept, the sd that the flat
     model's centred-intercept default implies (see gibbsreg.priors).
@@ -60,12 +63,17 @@ class HierarchicalPrior:
         for v, n in ((self.mu_mean, "mu_mean"), (self.pooled_mean, "pooled_mean")):
             if v is not None and not np.isfinite(v).all():
                 raise ValueError(f"{name}: {n} must be finite")
-        if tau is not None and not isinstance(tau, (InvGamma, HalfCauchy, InvWishart)):
-            raise ValueError(f"{name}: tau must be InvGamma, HalfCauchy or InvWishart, got {type(tau).__name__}")
-        if sigma is not None and not isinstance(sigma, InvGamma):
-            raise ValueError(f"{name}: sigma must be an InvGamma prior on sigma^2, got {type(sigma).__name__}")
-        if sigma is not None and (sigma.a.ndim or sigma.b.ndim):
-            raise ValueError(f"{name}: sigma's a and b must be scalars")
+        if tau is not None and not isinstance(tau, (InvGamma, HalfCauchy, InvWishart) + SCALE_PRIORS):
+            raise ValueError(f"{name}: tau must be InvGamma, HalfCauchy, HalfNormal, HalfStudentT, Exponential or "
+                             f"InvWishart, got {type(tau).__name__}")
+        if sigma is not None:
+            try:
+                resolve_noise_scale(sigma, 1.0)  # the type and scalar checks, before any data is read
+            except ValueError as err:
+                raise ValueError(f"{name}: {err}") from None
+            if group_variance and not isinstance(sigma, InvGamma):
+                raise ValueError(f"{name}: group_variance=True needs an InvGamma prior on sigma^2 (one per group); "
+                                 f"{type(sigma).__name__} is supported for one shared sigma")
         self.tau = tau
         self.sigma = sigma
         self.group_variance = bool(group_variance)
@@ -79,15 +87,21 @@ class ResolvedHierarchicalPrior:
     pooled: list[str]
     mu_mean: np.ndarray
     mu_scale: np.ndarray
-    tau_kind: str  # "InvGamma", "HalfCauchy" or "InvWishart"
+    tau_kind: str  # "InvGamma", "HalfCauchy", "HalfNormal", "HalfStudentT", "Exponential" or "InvWishart"
     tau_a: np.ndarray | None = None
     tau_b: np.ndarray | None = None
     tau_scale: np.ndarray | None = None
+    tau_nu: np.ndarray | None = None
+    tau_rate: np.ndarray | None = None
     iw_df: float | None = None
     iw_scale: np.ndarray | None = None
     sigma_a: float = 1.0
     sigma_b: float = 1.0
     group_variance: bool = False
+    sigma_kind: str = "InvGamma"  # or "HalfNormal", "HalfStudentT", "Exponential" on sigma
+    sigma_scale: float | None = None
+    sigma_nu: float | None = None
+    sigma_rate: float | None = None
     pooled_mean: np.ndarray = field(default_factory=lambda: np.zeros(0))
     pooled_scale: np.ndarray = field(default_factory=lambda: np.zeros(0))
     defaults: list[str] = field(default_factory=list)
@@ -102,7 +116,8 @@ class ResolvedHierarchicalPrior:
 
     @classmethod
     def from_dict(cls, d: dict) -> "ResolvedHierarchicalPrior":
-        arrays = {"mu_mean", "mu_scale", "tau_a", "tau_b", "tau_scale", "iw_scale", "pooled_mean", "pooled_scale"}
+        arrays = {"mu_mean", "mu_scale", "tau_a", "tau_b", "tau_scale", "tau_nu", "tau_rate", "iw_scale", "pooled_mean",
+                  "pooled_scale"}
         return cls(**{k: (np.asarray(v, dtype=float) if k in arrays and v is not None else v) for k, v in d.items()})
 
     def __str__(self) -> str:
@@ -115,12 +130,14 @@ class ResolvedHierarchicalPrior:
         elif self.tau_kind == "HalfCauchy":
             for k, n in enumerate(self.varying):
                 lines.append(f"  tau[{n}] ~ half-Cauchy(0, {self.tau_scale[k]:.4g})")
+        elif self.tau_kind != "InvWishart":
+            for k, n in enumerate(self.varying):
+                lines.append(f"  tau[{n}] ~ {scale_prior_text(self.tau_kind, k, self.__dict__)}")
         else:
             lines.append(f"  Sigma ~ IW({self.iw_df:.4g}, Psi) with diag(Psi) = {np.array2string(np.diag(self.iw_scale), precision=4)}")
         for k, n in enumerate(self.pooled):
             lines.append(f"  alpha[{n}] ~ N({self.pooled_mean[k]:.4g}, {self.pooled_scale[k]:.4g}^2)")
-        who = "sigma2[j]" if self.group_variance else "sigma2"
-        lines.append(f"  {who} ~ IG({self.sigma_a:.4g}, {self.sigma_b:.4g})")
+        lines.append(noise_prior_text(self.__dict__, "sigma[j]" if self.group_variance else "sigma"))
         return "\n".join(lines)
 
 
@@ -155,14 +172,16 @@ def resolve_hierarchical_prior(prior: HierarchicalPrior, stats, names, varying_i
     res = dict(varying=[names[i] for i in varying_idx], pooled=[names[i] for i in pooled_idx],
                mu_mean=mu_mean, mu_scale=mu_scale, pooled_mean=pooled_mean, pooled_scale=pooled_scale,
                group_variance=prior.group_variance)
-    if tau is None:
+    if tau is None or getattr(tau, "scale", 0) is None or getattr(tau, "rate", 0) is None:
         defaults.append("tau")
     res.update(resolve_group_scale(tau, q, tau_default[varying_idx]))
     if prior.sigma is None:
         defaults.append("sigma")
         res.update(sigma_a=DEFAULT_A, sigma_b=DEFAULT_B_FRACTION * y_sd**2)
     else:
-        res.update(sigma_a=float(prior.sigma.a), sigma_b=float(prior.sigma.b))
+        res.update(resolve_noise_scale(prior.sigma, y_sd))
+        if getattr(prior.sigma, "scale", 0) is None or getattr(prior.sigma, "rate", 0) is None:
+            defaults.append("sigma")
     return ResolvedHierarchicalPrior(defaults=defaults, **res)
 
 
@@ -197,6 +216,8 @@ class HierProblem:
     iw_Psi: np.ndarray
     sigma_a: float
     sigma_b: float
+    sigma_kind: int
+    sigma_par: np.ndarray
     group_variance: bool
     asis: bool
 
@@ -206,7 +227,7 @@ class HierProblem:
         s = self.stats
         return (s.G, s.h, s.rr, s.n, self.q, self.S0inv, self.S0inv_mu0, self.Sainv, self.Sainv_a0,
                 self.tau_kind, self.tau_a, self.tau_b, self.hc_inv_scale2, self.iw_df, self.iw_Psi,
-                self.sigma_a, self.sigma_b, self.group_variance, self.asis,
+                self.sigma_a, self.sigma_b, self.sigma_kind, self.sigma_par, self.group_variance, self.asis,
                 np.ascontiguousarray(s.scale, dtype=float), np.ascontiguousarray(s.theta_ref, dtype=float))
 
 
@@ -222,12 +243,35 @@ def hier_problem(gs: GroupStats, prior: ResolvedHierarchicalPrior, q: int, asis:
     tau_a, tau_b, hc, iw_df, iw_Psi = zeros, zeros, zeros, 0.0, np.eye(q)
     if prior.tau_kind == "InvGamma":
         kind, tau_a, tau_b = reference.TAU_INVGAMMA, prior.tau_a.copy(), prior.tau_b * sv**2
-    elif prior.tau_kind == "HalfCauchy":
+    elif prior.tau_kind in ("HalfCauchy", "HalfStudentT"):
+        # half-t(nu, s) on tau is half-t(nu, D s) on D tau; half-Cauchy is nu = 1 (tau_a holds nu)
         kind, hc = reference.TAU_HALFCAUCHY, 1.0 / (sv * prior.tau_scale) ** 2
+        tau_a = np.ones(q) if prior.tau_kind == "HalfCauchy" else np.asarray(prior.tau_nu, dtype=float).copy()
+    elif prior.tau_kind == "HalfNormal":  # tau_b = 1/(2 (D s)^2)
+        kind, tau_b = reference.TAU_HALFNORMAL, 0.5 / (sv * prior.tau_scale) ** 2
+    elif prior.tau_kind == "Exponential":  # Exp(rate) on tau is Exp(rate / D) on D tau
+        kind, tau_b = reference.TAU_EXPONENTIAL, prior.tau_rate / sv
     else:
         kind, iw_df, iw_Psi = reference.TAU_INVWISHART, prior.iw_df, prior.iw_scale * np.outer(sv, sv)
+    sigma_kind, sigma_par = _noise_args(prior)
+    sigma_a, sigma_b = (prior.sigma_a, prior.sigma_b) if sigma_kind == reference.SIGMA_INVGAMMA else (-0.5, 0.0)
     return HierProblem(gs, q, S0inv, S0inv_mu0, Sainv, Sainv_a0, kind, tau_a, tau_b, hc, float(iw_df),
-                       np.ascontiguousarray(iw_Psi), prior.sigma_a, prior.sigma_b, prior.group_variance, asis)
+                       np.ascontiguousarray(iw_Psi), float(sigma_a), float(sigma_b), sigma_kind, sigma_par,
+                       prior.group_variance, asis)
+
+
+def _noise_args(prior) -> tuple[int, np.ndarray]:
+    """The kernels' (sigma_kind, sigma_par) of the noise prior; sigma is not rescaled (y keeps its units).
+    A prior on sigma other than IG is sampled from the flat-prior conditional IG((n - 1)/2, RSS/2), so the
+    kernel's (sigma_a, sigma_b) are (-1/2, 0) then (docs/scale-priors.md)."""
+    kind = getattr(prior, "sigma_kind", "InvGamma")
+    if kind == "HalfNormal":
+        return reference.SIGMA_HALFNORMAL, np.array([0.5 / prior.sigma_scale**2, 0.0])
+    if kind == "HalfStudentT":
+        return reference.SIGMA_HALFT, np.array([prior.sigma_nu, prior.sigma_nu * prior.sigma_scale**2])
+    if kind == "Exponential":
+        return reference.SIGMA_EXPONENTIAL, np.array([prior.sigma_rate, 0.0])
+    return reference.SIGMA_INVGAMMA, np.zeros(2)
 
 
 def hier_initial_state(problem: HierProblem, init_gens, chains: int, J: int):
