@@ -10,7 +10,7 @@ import gibbsreg as gr
 import gibbsreg.models.wide as wide
 from gibbsreg.kernels.wide.blas import scratch, syrk_address
 from gibbsreg.kernels.wide.sweep import bhattacharya_draw, cholesky_draw
-from gibbsreg.models.wide import BayesianLasso, Horseshoe
+from gibbsreg.models.wide import BayesianLasso, Horseshoe, RegularizedHorseshoe
 from gibbsreg.models.wide.reference import gaussian_draw, inverse_gaussian
 
 # short runs here check exactness, not convergence
@@ -176,15 +176,51 @@ def test_lasso_one_coefficient_matches_quadrature():
     _check_against_quadrature(post, mean, sd)
 
 
+def _log_product_half_cauchy(v, s):
+    """log density of v = eta^2, eta = tau lambda, tau ~ C+(0, s), lambda ~ C+(0, 1)."""
+    eta = np.sqrt(v)
+    z = eta / s
+    with np.errstate(invalid="ignore", divide="ignore"):
+        dens = np.where(np.abs(z - 1) < 1e-8, 0.5, np.log(z) / (z * z - 1.0)) * 4 / math.pi**2 / s
+    return np.log(dens) - np.log(2 * eta)
+
+
+def test_regularised_horseshoe_one_coefficient_matches_quadrature():
+    """p = 1: the prior variance over sigma^2 is v = 1 / (1/eta^2 + 1/c^2), eta^2 = tau^2 lambda^2 and
+    c^2 ~ IG(nu/2, nu s^2/2); a 2-D quadrature over (eta^2, c^2) with the normal-inverse-gamma moments given v.
+    The slab binds (s = 0.3 against a coefficient near 0.6), so the Metropolis steps matter."""
+    gs, nu, slab = 1.0, 4.0, 0.3
+    t1 = np.linspace(-40, 25, 4001)[:, None]  # log eta^2
+    t2 = np.linspace(-14, 10, 1201)[None, :]  # log c^2
+    e2, c2 = np.exp(t1), np.exp(t2)
+    a_c, b_c = nu / 2, nu * slab**2 / 2
+    log_c = a_c * math.log(b_c) - math.lgamma(a_c) - (a_c + 1) * t2 - b_c / c2
+    v = 1.0 / (1.0 / e2 + 1.0 / c2)
+    logml, m1, m2 = _nig_given_scale(QUAD_X, QUAD_Y, v, 0.0, 0.0)
+    logw = logml + _log_product_half_cauchy(e2, gs) + t1 + log_c + t2
+    w = np.exp(logw - logw.max())
+    w /= w.sum()
+    mean = float((w * m1).sum())
+    sd = math.sqrt(float((w * m2).sum()) - mean**2)
+    prior = RegularizedHorseshoe(slab_scale=slab, slab_df=nu, global_scale=gs, standardize=False)
+    post = gr.LinearRegression(prior=prior, intercept=False).sample(
+        QUAD_X[:, None], QUAD_Y, chains=4, draws=25000, warmup=1000, seed=13, progress=False)
+    _check_against_quadrature(post, mean, sd)
+    plain = Horseshoe(global_scale=gs, standardize=False)
+    free = gr.LinearRegression(prior=plain, intercept=False).sample(
+        QUAD_X[:, None], QUAD_Y, chains=2, draws=5000, warmup=500, seed=13, progress=False)
+    assert abs(np.mean(free["beta"]) - mean) > 0.1 * sd  # the slab changes the answer: this test can fail
+
+
 # ---- backends, chains, resume, save/load -----------------------------------------------------------------------
 
-CASES = [("Horseshoe", "cholesky"), ("Horseshoe", "bhattacharya"), ("BayesianLasso", "cholesky"),
-         ("BayesianLasso", "bhattacharya")]
+CASES = [(kind, draw) for kind in ("Horseshoe", "BayesianLasso", "RegularizedHorseshoe")
+         for draw in ("cholesky", "bhattacharya")]
+PRIORS = {"Horseshoe": Horseshoe, "BayesianLasso": BayesianLasso, "RegularizedHorseshoe": RegularizedHorseshoe}
 
 
 def _prior(kind, beta_draw, **kw):
-    cls = Horseshoe if kind == "Horseshoe" else BayesianLasso
-    return cls(beta_draw=beta_draw, unpenalized=["x4"], **kw)
+    return PRIORS[kind](beta_draw=beta_draw, unpenalized=["x4"], **kw)
 
 
 @pytest.mark.parametrize("kind,beta_draw", CASES)
@@ -194,7 +230,7 @@ def test_backends_agree_to_rounding(kind, beta_draw):
     a = model.sample(X, y, chains=2, draws=30, warmup=20, seed=4, progress=False)
     b = model.sample(X, y, chains=2, draws=30, warmup=20, seed=4, progress=False, backend="numpy")
     assert a.attrs["beta_draw"] == beta_draw and a.attrs["model_kind"] == "wide"
-    assert sorted(a.names) == ["beta", "lambda2", "sigma2", "tau2"]
+    assert set(a.names) == {"beta", "lambda2", "sigma2", "tau2"} | ({"c2"} if kind == "RegularizedHorseshoe" else set())
     _assert_same_draws(a, b, f"{kind} {beta_draw}")
 
 
@@ -216,7 +252,7 @@ def test_a_chain_does_not_depend_on_the_number_of_chains():
         np.testing.assert_array_equal(np.asarray(three[name])[:1], np.asarray(one[name]), err_msg=name)
 
 
-@pytest.mark.parametrize("kind", ["Horseshoe", "BayesianLasso"])
+@pytest.mark.parametrize("kind", ["Horseshoe", "BayesianLasso", "RegularizedHorseshoe"])
 def test_resume_and_save_load_are_bit_for_bit(tmp_path, kind):
     X, y = _data(20, 35, seed=3)
     model = gr.LinearRegression(prior=_prior(kind, "auto"))

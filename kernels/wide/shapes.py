@@ -4,19 +4,26 @@ shapes of one sweep in the gamma stream's order (plain Python, compiled inline i
 import numpy as np
 from numba.extending import register_jitable
 
-HORSESHOE, LASSO = 0, 1
+HORSESHOE, LASSO, REG_HORSESHOE = 0, 1, 2
 CHOLESKY, BHATTACHARYA = 0, 1
-N_MODEL_ARGS = 20  # the model arguments before the state arrays (the first state array is gamma (chains, p))
+N_MODEL_ARGS = 22  # the model arguments before the state arrays (the first state array is gamma (chains, p))
 
 
 @register_jitable
-def wide_gamma_shapes(prior_kind, p, sigma_shape, lasso_shape):
+def wide_gamma_shapes(prior_kind, p, sigma_shape, lasso_shape, slab_shape):
     """sigma^2's shape, then the horseshoe's p lambda_j^2 and p nu_j (shape 1 each: inverse-gamma mixture of
-    Makalic & Schmidt 2016), tau^2 ((p + 1)/2) and xi (1); or the lasso's lambda^2 (p + r)."""
-    if prior_kind == 0:
-        shapes = np.ones(2 * p + 3)
+    Makalic & Schmidt 2016), tau^2 ((p + 1)/2) and xi (1), and for the regularised horseshoe the slab's c^2
+    (slab_shape; the lambda_j^2, tau^2 and c^2 draws are then Metropolis proposals); or the lasso's lambda^2
+    (p + r)."""
+    if prior_kind != 1:
+        n = 2 * p + 3
+        if prior_kind == 2:
+            n += 1
+        shapes = np.ones(n)
         shapes[0] = sigma_shape
         shapes[2 * p + 1] = 0.5 * (p + 1.0)
+        if prior_kind == 2:
+            shapes[2 * p + 3] = slab_shape
         return shapes
     out = np.empty(2)
     out[0] = sigma_shape

@@ -126,24 +126,91 @@ def unpenalised_draw(R, c1, X1, g, sd, zr, alpha):
         alpha[i] = s / R[i, i]
 
 
+@njit(cache=True, fastmath=EXACT_ORDER, error_model="numpy")
+def prior_variances(prior_kind, glob, loc, slab, D):
+    """D_j, gamma_j's prior variance over sigma^2: tau^2 lambda_j^2 (horseshoe), tau_j^2 (lasso),
+    1 / (1 / (tau^2 lambda_j^2) + 1 / c^2) (regularised horseshoe, Piironen & Vehtari 2017)."""
+    for j in range(loc.shape[0]):
+        if prior_kind == 0:
+            D[j] = glob * loc[j]
+        elif prior_kind == 1:
+            D[j] = loc[j]
+        else:
+            t = glob * loc[j]
+            D[j] = t * slab / (slab + t)
+
+
+@njit(cache=True, fastmath=EXACT_ORDER, error_model="numpy")
+def horseshoe_scales(g, s2, loc, aux, glob, auxg, inv_scale2, gbuf):
+    """Makalic & Schmidt's Gibbs steps: lambda_j^2, nu_j, tau^2, xi, each an inverse gamma from the sweep's
+    gammas gbuf; the new tau^2 and xi are left in gbuf[1 + 2p] and gbuf[2 + 2p]."""
+    p = g.shape[0]
+    inv_2ts = 0.5 / (glob * s2)
+    for j in range(p):
+        loc[j] = (1.0 / aux[j] + g[j] * g[j] * inv_2ts) / gbuf[1 + j]
+    ss = 0.0
+    for j in range(p):
+        aux[j] = (1.0 + 1.0 / loc[j]) / gbuf[1 + p + j]
+        ss += g[j] * g[j] / loc[j]
+    glob = (1.0 / auxg + 0.5 * ss / s2) / gbuf[1 + 2 * p]
+    gbuf[1 + 2 * p] = glob
+    gbuf[2 + 2 * p] = (inv_scale2 + 1.0 / glob) / gbuf[2 + 2 * p]
+
+
+@njit(cache=True, fastmath=EXACT_ORDER, error_model="numpy")
+def regularised_scales(g, s2, loc, aux, glob, auxg, slab, inv_scale2, slab_b, gbuf, u):
+    """The regularised horseshoe's scales, exact Metropolis-within-Gibbs: each of lambda_j^2, tau^2 and c^2
+    is proposed from its conditional without the slab's normalising factor (the horseshoe's inverse gamma;
+    for c^2, IG(nu/2, nu s^2/2 + sum gamma_j^2 / (2 sigma^2))) and accepted with the ratio of that factor,
+    prod_j sqrt(1 + tau^2 lambda_j^2 / c^2), new over old; u holds p + 2 uniforms.  nu_j and xi are Gibbs
+    draws.  The new tau^2, xi and c^2 are left in gbuf[1 + 2p], gbuf[2 + 2p], gbuf[3 + 2p]."""
+    p = g.shape[0]
+    inv_2ts = 0.5 / (glob * s2)
+    tc = glob / slab
+    for j in range(p):
+        prop = (1.0 / aux[j] + g[j] * g[j] * inv_2ts) / gbuf[1 + j]
+        if math.log(u[j]) <= 0.5 * (math.log1p(tc * prop) - math.log1p(tc * loc[j])):
+            loc[j] = prop
+    ss = 0.0
+    sb = 0.0
+    for j in range(p):
+        aux[j] = (1.0 + 1.0 / loc[j]) / gbuf[1 + p + j]
+        ss += g[j] * g[j] / loc[j]
+        sb += g[j] * g[j]
+    prop = (1.0 / auxg + 0.5 * ss / s2) / gbuf[1 + 2 * p]
+    log_ratio = 0.0
+    for j in range(p):
+        log_ratio += math.log1p(prop * loc[j] / slab) - math.log1p(glob * loc[j] / slab)
+    if math.log(u[p]) <= 0.5 * log_ratio:
+        glob = prop
+    gbuf[1 + 2 * p] = glob
+    gbuf[2 + 2 * p] = (inv_scale2 + 1.0 / glob) / gbuf[2 + 2 * p]
+    prop = (slab_b + 0.5 * sb / s2) / gbuf[3 + 2 * p]
+    log_ratio = 0.0
+    for j in range(p):
+        log_ratio += math.log1p(glob * loc[j] / prop) - math.log1p(glob * loc[j] / slab)
+    gbuf[3 + 2 * p] = prop if math.log(u[p + 1]) <= 0.5 * log_ratio else slab
+
+
 @njit(cache=True, nogil=True, fastmath=EXACT_ORDER, error_model="numpy")
 def one_chain(c, syrk, method, prior_kind, Xt, ys, G, h, rr, R, c1, X1, col_scale, pen_idx, unpen_idx, sigma_shape,
-              sigma_b, hs_inv_scale2, lasso_shape, lasso_delta, block, gamma_state, sigma2_state, local_state,
-              aux_state, glob_state, aux_glob_state, normal_streams, gamma_streams, n_iter, thin, out_start,
-              out_beta, out_sigma2, out_global, out_local):
+              sigma_b, hs_inv_scale2, lasso_shape, lasso_delta, slab_shape, slab_b, block, gamma_state,
+              sigma2_state, local_state, aux_state, glob_state, aux_glob_state, slab_state, normal_streams,
+              gamma_streams, n_iter, thin, out_start, out_beta, out_sigma2, out_global, out_local, out_slab):
     """Chain c's n_iter sweeps; every thin-th is written at out_start + t // thin of the outputs that have
     draws: beta (original coordinates, unpenalised ones included), sigma^2, the global and the local scales
-    (horseshoe: tau^2, lambda_j^2; lasso: lambda^2, tau_j^2).  Returns the number of failed factorisations."""
+    (horseshoe: tau^2, lambda_j^2; lasso: lambda^2, tau_j^2) and the regularised horseshoe's slab c^2.
+    Returns the number of failed factorisations."""
     p = gamma_state.shape[1]
     m = Xt.shape[1]
     r = R.shape[0]
     normal = stream_at(normal_streams, c)
     gamma_rng = stream_at(gamma_streams, c)
-    table = gamma_table(wide_gamma_shapes(prior_kind, p, sigma_shape, lasso_shape))
+    table = gamma_table(wide_gamma_shapes(prior_kind, p, sigma_shape, lasso_shape, slab_shape))
     gbuf = np.zeros(table.shape[1])
     n_z = p + m if method == 1 else p
     z = np.zeros(n_z)
-    zl = np.zeros(p if prior_kind == 1 else 0)
+    zl = np.zeros(p if prior_kind == 1 else (p + 2 if prior_kind == 2 else 0))
     zr = np.zeros(r)
     alpha = np.zeros(r)
     D = np.empty(p)
@@ -166,11 +233,11 @@ def one_chain(c, syrk, method, prior_kind, Xt, ys, G, h, rr, R, c1, X1, col_scal
     s2 = sigma2_state[c]
     glob = glob_state[c]
     auxg = aux_glob_state[c]
+    slab = slab_state[c]
     countdown = thin
     failed = 0
     for t in range(n_iter):
-        for j in range(p):
-            D[j] = glob * loc[j] if prior_kind == 0 else loc[j]
+        prior_variances(prior_kind, glob, loc, slab, D)
         fill_normals(normal, z, n_z)
         sd = math.sqrt(s2)
         if method == 1:
@@ -187,15 +254,14 @@ def one_chain(c, syrk, method, prior_kind, Xt, ys, G, h, rr, R, c1, X1, col_scal
         fill_gammas(gamma_rng, gbuf, table)
         s2 = (sigma_b + 0.5 * (rss + pen)) / gbuf[0]
         if prior_kind == 0:
-            inv_2ts = 0.5 / (glob * s2)
-            for j in range(p):
-                loc[j] = (1.0 / aux[j] + g[j] * g[j] * inv_2ts) / gbuf[1 + j]
-            ss = 0.0
-            for j in range(p):
-                aux[j] = (1.0 + 1.0 / loc[j]) / gbuf[1 + p + j]
-                ss += g[j] * g[j] / loc[j]
-            glob = (1.0 / auxg + 0.5 * ss / s2) / gbuf[1 + 2 * p]
-            auxg = (hs_inv_scale2 + 1.0 / glob) / gbuf[2 + 2 * p]
+            horseshoe_scales(g, s2, loc, aux, glob, auxg, hs_inv_scale2, gbuf)
+            glob = gbuf[1 + 2 * p]
+            auxg = gbuf[2 + 2 * p]
+        elif prior_kind == 2:
+            for j in range(p + 2):
+                zl[j] = uniform(normal)
+            regularised_scales(g, s2, loc, aux, glob, auxg, slab, hs_inv_scale2, slab_b, gbuf, zl)
+            glob, auxg, slab = gbuf[1 + 2 * p], gbuf[2 + 2 * p], gbuf[3 + 2 * p]
         else:
             fill_normals(normal, zl, p)
             total = 0.0
@@ -223,10 +289,13 @@ def one_chain(c, syrk, method, prior_kind, Xt, ys, G, h, rr, R, c1, X1, col_scal
             if out_local.shape[1] > 0:
                 for j in range(p):
                     out_local[c, k, j] = loc[j]
+            if out_slab.shape[1] > 0:
+                out_slab[c, k] = slab
     gamma_state[c, :] = g
     local_state[c, :] = loc
     aux_state[c, :] = aux
     sigma2_state[c] = s2
     glob_state[c] = glob
     aux_glob_state[c] = auxg
+    slab_state[c] = slab
     return failed

@@ -28,29 +28,40 @@ def prior_draws(post, draws: int, rng):
         return None
     p = int(sum(prior.penalized))
     sigma2 = prior.sigma_b / rng.standard_gamma(prior.sigma_a, draws)
-    if prior.kind == "Horseshoe":
+    extra = {}
+    if prior.kind != "BayesianLasso":
         glob = (prior.global_scale * np.abs(rng.standard_cauchy(draws))) ** 2
         local = np.abs(rng.standard_cauchy((draws, p))) ** 2
         var = glob[:, None] * local
+        if prior.kind == "RegularizedHorseshoe":
+            c2 = 0.5 * prior.slab_df * prior.slab_scale ** 2 / rng.standard_gamma(0.5 * prior.slab_df, draws)
+            var = var * c2[:, None] / (c2[:, None] + var)
+            extra["c2"] = c2
     else:
         glob = rng.standard_gamma(prior.lasso_shape, draws) / prior.lasso_rate
         local = rng.standard_exponential((draws, p)) * 2.0 / glob[:, None]
         var = local
     scale = np.asarray(post.attrs["col_scale"])
     beta = np.sqrt(sigma2[:, None] * var) * rng.standard_normal((draws, p)) / scale
-    out = {"beta": beta, "sigma2": sigma2, prior.global_name: glob, prior.local_name: local}
+    out = {"beta": beta, "sigma2": sigma2, prior.global_name: glob, prior.local_name: local, **extra}
     return {k: v for k, v in out.items() if k in post}
 
 
 def shrinkage(post) -> dict:
     """Per penalised coefficient: the posterior mean of kappa_j = 1 / (1 + m D_j) (D_j = tau^2 lambda_j^2 for
-    the horseshoe, tau_j^2 for the lasso, on standardised columns: near 1 shrunk to zero, near 0 left alone),
-    when the local scales were kept; None otherwise."""
+    the horseshoe, its slab-regularised version for the regularised one, tau_j^2 for the lasso, on
+    standardised columns: near 1 shrunk to zero, near 0 left alone), when the local scales were kept; None
+    otherwise."""
     prior = post.prior
     if prior.local_name not in post:
         return None
     local = np.asarray(post[prior.local_name])
-    D = local * np.asarray(post[prior.global_name])[..., None] if prior.kind == "Horseshoe" else local
+    D = local * np.asarray(post[prior.global_name])[..., None] if prior.kind != "BayesianLasso" else local
+    if prior.kind == "RegularizedHorseshoe":
+        if "c2" not in post:
+            return None
+        c2 = np.asarray(post["c2"])[..., None]
+        D = D * c2 / (c2 + D)
     return (1.0 / (1.0 + post.attrs["m"] * D)).mean(axis=(0, 1))
 
 

@@ -15,7 +15,7 @@ from ...runner import ChainSpec, copy_draws, new_state, run_chains, run_options
 from ...runstate import fingerprint as make_fingerprint
 from ...sampling import chain_streams, check_draws_dtype, check_sampling_args
 from ...kernels.wide.blas import syrk_address
-from ...kernels.wide.shapes import BHATTACHARYA, CHOLESKY, HORSESHOE, LASSO
+from ...kernels.wide.shapes import BHATTACHARYA, CHOLESKY, HORSESHOE, LASSO, REG_HORSESHOE
 from . import reference
 from .resolved import ResolvedShrinkage, resolve
 from .problem import WideData, check_memory, choose_method, constant_columns, memory_needed, prepare
@@ -37,8 +37,10 @@ def unpenalised_columns(names: list, intercept: bool, X: np.ndarray, named: list
 
 def kept_variables(prior: ResolvedShrinkage, p: int) -> list[str]:
     every = ["beta", "sigma2", prior.global_name, prior.local_name]
+    if prior.kind == "RegularizedHorseshoe":
+        every.append("c2")
     if prior.keep is None:
-        return every if p <= KEEP_LOCAL_MAX_P else every[:3]
+        return every if p <= KEEP_LOCAL_MAX_P else [k for k in every if k != prior.local_name]
     unknown = [k for k in prior.keep if k not in every]
     if unknown:
         raise ValueError(f"{prior.kind}: keep names {unknown}, not among the variables {every}")
@@ -51,7 +53,7 @@ def wide_spec(data: WideData, prior: ResolvedShrinkage, n: int, intercept: bool,
     scale and its auxiliary), the kernel and its twin, outputs named as the prior names them."""
     p, m = data.p, data.m
     names = prior.names
-    kind = HORSESHOE if prior.kind == "Horseshoe" else LASSO
+    kind = {"Horseshoe": HORSESHOE, "BayesianLasso": LASSO, "RegularizedHorseshoe": REG_HORSESHOE}[prior.kind]
     keep = kept_variables(prior, p)
     gname, lname = prior.global_name, prior.local_name
     sigma_shape = prior.sigma_a + 0.5 * (m + p)
@@ -60,12 +62,12 @@ def wide_spec(data: WideData, prior: ResolvedShrinkage, n: int, intercept: bool,
         C = len(streams.normal)
         base = data.rr / m if data.rr > 0 else 1.0
         sigma2 = np.array([base * math.exp(g.standard_normal()) for g in streams.init])
-        if kind == HORSESHOE:
+        if kind != LASSO:
             glob = np.array([prior.global_scale ** 2 * math.exp(g.standard_normal()) for g in streams.init])
         else:
             glob = np.full(C, prior.lasso_shape / prior.lasso_rate)
         return {"gamma": np.zeros((C, p)), "sigma2": sigma2, "local": np.ones((C, p)), "aux": np.ones((C, p)),
-                "glob": glob, "aux_glob": np.ones(C)}
+                "glob": glob, "aux_glob": np.ones(C), "slab": np.full(C, prior.slab_scale ** 2)}
 
     def map_draws(src, dest):
         for k in dest:
@@ -77,9 +79,9 @@ def wide_spec(data: WideData, prior: ResolvedShrinkage, n: int, intercept: bool,
         return wide_gibbs
 
     all_vars = {"beta": ((len(names),), ["coef"]), "sigma2": ((), []), gname: ((), []),
-                lname: ((p,), ["penalized_coef"])}
+                lname: ((p,), ["penalized_coef"]), "c2": ((), [])}
     variables = {k: all_vars[k] for k in keep}
-    outputs = {k: (all_vars[k][0], k in keep) for k in ("beta", "sigma2", gname, lname)}
+    outputs = {k: (all_vars[k][0], k in keep) for k in ("beta", "sigma2", gname, lname, "c2")}
     pen_names = [names[j] for j in data.pen_idx]
     method = METHOD_NAMES[data.method]
     fp = make_fingerprint(
@@ -98,11 +100,12 @@ def wide_spec(data: WideData, prior: ResolvedShrinkage, n: int, intercept: bool,
               "dtype": np.dtype(dtype).name, "wide": True}
     kernel_args = (np.uint64(syrk_address()), data.method, kind, data.Xt, data.ys, data.G, data.h, data.rr, data.R, data.c1, data.X1,
                    data.col_scale, data.pen_idx, data.unpen_idx, sigma_shape, prior.sigma_b,
-                   1.0 / prior.global_scale ** 2, prior.lasso_shape + p, prior.lasso_rate, data.block)
+                   1.0 / prior.global_scale ** 2, prior.lasso_shape + p, prior.lasso_rate, 0.5 * prior.slab_df,
+                   0.5 * prior.slab_df * prior.slab_scale ** 2, data.block)
     per_iter = p * p if data.method == CHOLESKY else m * m * p
     return ChainSpec(
         kind="wide", load_kernel=load_kernel, reference_fn=reference.wide_gibbs, kernel_args=kernel_args,
-        state_names=("gamma", "sigma2", "local", "aux", "glob", "aux_glob"), outputs=outputs, variables=variables,
+        state_names=("gamma", "sigma2", "local", "aux", "glob", "aux_glob", "slab"), outputs=outputs, variables=variables,
         map_draws=map_draws, init_state=init_state, fingerprint=fp, config=config,
         coords={"coef": list(names), "penalized_coef": pen_names}, attrs=attrs,
         failure_message="the beta draw's matrix lost positive definiteness (scales under- or overflowed); "

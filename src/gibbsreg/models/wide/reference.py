@@ -7,7 +7,7 @@ import math
 
 import numpy as np
 
-from ...kernels.wide.shapes import BHATTACHARYA, HORSESHOE, wide_gamma_shapes
+from ...kernels.wide.shapes import BHATTACHARYA, HORSESHOE, LASSO, wide_gamma_shapes
 
 
 def inverse_gaussian(mu, lam, z, u):
@@ -34,22 +34,32 @@ def gaussian_draw(method, Xt, ys, G, h, D, sd, z):
     return sd * np.linalg.solve(L.T, np.linalg.solve(L, h / sd) + z[:p])
 
 
+def prior_variances(prior_kind, glob, loc, slab):
+    if prior_kind == HORSESHOE:
+        return glob * loc
+    if prior_kind == LASSO:
+        return loc.copy()
+    t = glob * loc
+    return t * slab / (slab + t)
+
+
 def wide_gibbs(syrk, method, prior_kind, Xt, ys, G, h, rr, R, c1, X1, col_scale, pen_idx, unpen_idx, sigma_shape,
-               sigma_b, hs_inv_scale2, lasso_shape, lasso_delta, block, gamma_state, sigma2_state, local_state,
-               aux_state, glob_state, aux_glob_state, normal_gens, gamma_gens, n_iter, thin, out_start,
-               out_beta, out_sigma2, out_global, out_local):
+               sigma_b, hs_inv_scale2, lasso_shape, lasso_delta, slab_shape, slab_b, block, gamma_state,
+               sigma2_state, local_state, aux_state, glob_state, aux_glob_state, slab_state, normal_gens,
+               gamma_gens, n_iter, thin, out_start, out_beta, out_sigma2, out_global, out_local, out_slab):
     """NumPy twin of gibbsreg.kernels.wide.wide_gibbs: chain by chain, sweep by sweep (``syrk`` unused)."""
     C, p = gamma_state.shape
     r = R.shape[0]
-    shapes = wide_gamma_shapes(prior_kind, p, float(sigma_shape), float(lasso_shape))
+    shapes = wide_gamma_shapes(prior_kind, p, float(sigma_shape), float(lasso_shape), float(slab_shape))
     n_z = p + Xt.shape[1] if method == BHATTACHARYA else p
     for c in range(C):
         ng, gg = normal_gens[c], gamma_gens[c]
         g, loc, aux = gamma_state[c].copy(), local_state[c].copy(), aux_state[c].copy()
         s2, glob, auxg = float(sigma2_state[c]), float(glob_state[c]), float(aux_glob_state[c])
+        slab = float(slab_state[c])
         alpha = np.zeros(r)
         for t in range(n_iter):
-            D = glob * loc if prior_kind == HORSESHOE else loc.copy()
+            D = prior_variances(prior_kind, glob, loc, slab)
             z = ng.standard_normal(n_z)
             g = gaussian_draw(method, Xt, ys, G, h, D, math.sqrt(s2), z)
             if method == BHATTACHARYA:
@@ -63,13 +73,27 @@ def wide_gibbs(syrk, method, prior_kind, Xt, ys, G, h, rr, R, c1, X1, col_scale,
                 aux = (1.0 + 1.0 / loc) / gam[p + 1:2 * p + 1]
                 glob = (1.0 / auxg + 0.5 * np.sum(g * g / loc) / s2) / gam[2 * p + 1]
                 auxg = (hs_inv_scale2 + 1.0 / glob) / gam[2 * p + 2]
-            else:
+            elif prior_kind == LASSO:
                 zl = ng.standard_normal(p)
                 ul = ng.random(p)
                 with np.errstate(divide="ignore"):
                     mu = np.sqrt(glob * s2 / (g * g))
                 loc = 1.0 / inverse_gaussian(mu, glob, zl, ul)
                 glob = gam[1] / (lasso_delta + 0.5 * np.sum(loc))
+            else:  # regularised horseshoe: Metropolis steps with the horseshoe's conditionals as proposals
+                u = ng.random(p + 2)
+                tc = glob / slab
+                prop = (1.0 / aux + g * g * (0.5 / (glob * s2))) / gam[1:p + 1]
+                take = np.log(u[:p]) <= 0.5 * (np.log1p(tc * prop) - np.log1p(tc * loc))
+                loc = np.where(take, prop, loc)
+                aux = (1.0 + 1.0 / loc) / gam[p + 1:2 * p + 1]
+                prop = (1.0 / auxg + 0.5 * np.sum(g * g / loc) / s2) / gam[2 * p + 1]
+                if math.log(u[p]) <= 0.5 * np.sum(np.log1p(prop * loc / slab) - np.log1p(glob * loc / slab)):
+                    glob = prop
+                auxg = (hs_inv_scale2 + 1.0 / glob) / gam[2 * p + 2]
+                prop = (slab_b + 0.5 * np.sum(g * g) / s2) / gam[2 * p + 3]
+                if math.log(u[p + 1]) <= 0.5 * np.sum(np.log1p(glob * loc / prop) - np.log1p(glob * loc / slab)):
+                    slab = prop
             if r > 0:
                 zr = ng.standard_normal(r)
                 alpha = np.linalg.solve(R, c1 - X1 @ g + math.sqrt(s2) * zr)
@@ -84,6 +108,8 @@ def wide_gibbs(syrk, method, prior_kind, Xt, ys, G, h, rr, R, c1, X1, col_scale,
                     out_global[c, k] = glob
                 if out_local.shape[1] > 0:
                     out_local[c, k] = loc
+                if out_slab.shape[1] > 0:
+                    out_slab[c, k] = slab
         gamma_state[c], local_state[c], aux_state[c] = g, loc, aux
-        sigma2_state[c], glob_state[c], aux_glob_state[c] = s2, glob, auxg
+        sigma2_state[c], glob_state[c], aux_glob_state[c], slab_state[c] = s2, glob, auxg, slab
     return 0

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 class ResolvedShrinkage:
     """A shrinkage prior with every number filled in (saved with a run's attrs)."""
 
-    kind: str  # "Horseshoe" or "BayesianLasso"
+    kind: str  # "Horseshoe", "RegularizedHorseshoe" or "BayesianLasso"
     names: list
     penalized: list  # bool per coefficient
     sigma_a: float
@@ -19,6 +19,8 @@ class ResolvedShrinkage:
     p0: float | None = None
     lasso_shape: float = 1.0
     lasso_rate: float = 1.0
+    slab_scale: float = 2.0  # regularised horseshoe: c^2 ~ IG(slab_df / 2, slab_df slab_scale^2 / 2)
+    slab_df: float = 4.0
     standardize: bool = True
     beta_draw: str = "auto"
     keep: list | None = None
@@ -26,15 +28,15 @@ class ResolvedShrinkage:
 
     @property
     def global_name(self) -> str:
-        return "tau2" if self.kind == "Horseshoe" else "lambda2"
+        return "lambda2" if self.kind == "BayesianLasso" else "tau2"
 
     @property
     def local_name(self) -> str:
-        return "lambda2" if self.kind == "Horseshoe" else "tau2"
+        return "tau2" if self.kind == "BayesianLasso" else "lambda2"
 
     def to_dict(self) -> dict:
         return {k: getattr(self, k) for k in ("kind", "names", "penalized", "sigma_a", "sigma_b", "global_scale", "p0",
-                                              "lasso_shape", "lasso_rate", "standardize", "beta_draw", "keep",
+                                              "lasso_shape", "lasso_rate", "slab_scale", "slab_df", "standardize", "beta_draw", "keep",
                                               "defaults")}
 
     @classmethod
@@ -47,10 +49,14 @@ class ResolvedShrinkage:
         n_pen = int(sum(self.penalized))
         free = [n for n, pen in zip(self.names, self.penalized) if not pen]
         sig = "1/sigma^2 (Jeffreys)" if self.sigma_a == 0 else f"IG({self.sigma_a:.4g}, {self.sigma_b:.4g})"
-        if self.kind == "Horseshoe":
-            head = (f"Prior: Horseshoe on {n_pen} coefficients: beta_j s_j ~ N(0, sigma^2 tau^2 lambda_j^2), "
-                    f"lambda_j ~ C+(0, 1), tau ~ C+(0, {self.global_scale:.4g})"
-                    + (f" (from p0 = {self.p0:g})" if self.p0 is not None else ""))
+        if self.kind != "BayesianLasso":
+            reg = self.kind == "RegularizedHorseshoe"
+            head = (f"Prior: {self.kind} on {n_pen} coefficients: beta_j s_j ~ N(0, sigma^2 tau^2 "
+                    + ("c^2 lambda_j^2 / (c^2 + tau^2 lambda_j^2)), " if reg else "lambda_j^2), ")
+                    + f"lambda_j ~ C+(0, 1), tau ~ C+(0, {self.global_scale:.4g})"
+                    + (f" (from p0 = {self.p0:g})" if self.p0 is not None else "")
+                    + (f", c^2 ~ IG({self.slab_df / 2:.4g}, {self.slab_df * self.slab_scale ** 2 / 2:.4g})"
+                       if reg else ""))
         else:
             head = (f"Prior: Bayesian lasso on {n_pen} coefficients: beta_j s_j ~ N(0, sigma^2 tau_j^2), "
                     f"tau_j^2 ~ Exp(lambda^2/2), lambda^2 ~ Gamma({self.lasso_shape:.4g}, {self.lasso_rate:.4g})")
@@ -70,10 +76,12 @@ def resolve(prior, names: list, unpenalized_idx: list, m: int) -> ResolvedShrink
         raise ValueError(f"{who}: every coefficient is unpenalised; nothing to shrink")
     out = ResolvedShrinkage(prior.kind, list(names), penalized, prior.sigma_a, prior.sigma_b,
                             standardize=prior.standardize, beta_draw=prior.beta_draw, keep=prior.keep)
-    if prior.kind == "Horseshoe":
+    if prior.kind in ("Horseshoe", "RegularizedHorseshoe"):
+        if prior.kind == "RegularizedHorseshoe":
+            out.slab_scale, out.slab_df = prior.slab_scale, prior.slab_df
         if prior.p0 is not None:
             if prior.p0 >= p:
-                raise ValueError(f"Horseshoe: p0 = {prior.p0:g} must be below the number of penalised "
+                raise ValueError(f"{prior.kind}: p0 = {prior.p0:g} must be below the number of penalised "
                                  f"coefficients p = {p}")
             out.p0 = prior.p0
             out.global_scale = prior.p0 / (p - prior.p0) / math.sqrt(m)
