@@ -40,10 +40,15 @@ def _log_success(eta, link):
 
 @dataclass
 class BinaryRows:
-    """The rows of a binary posterior (the interface of gibbsreg.analysis.loglik.Rows)."""
+    """The rows of a binary posterior (the interface of gibbsreg.analysis.loglik.Rows).  Flat: beta (p,) per
+    draw.  Hierarchical: ``codes`` (n,) each row's group, ``vi`` / ``pi`` the varying and pooled columns of
+    the full design; eta_i = x_vi' beta_j[i] + x_pi' alpha."""
 
     data: BinaryData
     link: str
+    codes: np.ndarray | None = None
+    vi: list | None = None
+    pi: list | None = None
 
     @property
     def n(self) -> int:
@@ -61,31 +66,58 @@ class BinaryRows:
     def intercept(self) -> bool:
         return self.data.intercept
 
+    @property
+    def grouped(self) -> bool:
+        return self.codes is not None
+
     def labels(self, post) -> dict:
-        """The trials of a binomial model go to the export's constant data."""
-        return {} if self.data.bernoulli else {"trials": self.data.trials}
+        """The trials of a binomial model and each row's group label go to the export's constant data."""
+        out = {} if self.data.bernoulli else {"trials": self.data.trials}
+        if self.grouped:
+            out["group_label"] = np.asarray(post.coords["group"])[self.codes]
+        return out
 
     def _blocks(self, S):
         step = max(1, min(self.n, BLOCK_ELEMENTS // max(S, 1)))
         for start in range(0, self.n, step):
             yield slice(start, min(self.n, start + step))
 
+    def _eta(self, post, sl, chain=None):
+        """eta (S, m) at rows ``sl`` for every draw (or chain ``chain``'s draws)."""
+        full = self.data.full[sl]
+        if not self.grouped:
+            beta = _beta(post) if chain is None else np.asarray(post["beta"][chain], dtype=np.float64)
+            return beta @ full.T
+        beta = np.asarray(post["beta"] if chain is None else post["beta"][chain:chain + 1], dtype=np.float64)
+        beta = beta.reshape(-1, *beta.shape[-2:])
+        eta = np.einsum("smq,mq->sm", beta[:, self.codes[sl], :], full[:, self.vi])
+        if self.pi:
+            alpha = np.asarray(post["alpha"] if chain is None else post["alpha"][chain:chain + 1], dtype=np.float64)
+            eta += alpha.reshape(-1, alpha.shape[-1]) @ full[:, self.pi].T
+        return eta
+
     def loglik(self, post, *, by="obs", backend="numba", max_bytes=None):
-        """log p(y_i | beta) (chains, draws, n): y_i log p_i + (n_i - y_i) log(1 - p_i) + log C(n_i, y_i).
-        Computed in NumPy on either ``backend``."""
-        if by != "obs":
-            raise ValueError("by='group' needs a grouped posterior; the binary model is flat")
+        """log p(y_i | theta) (chains, draws, n): y_i log p_i + (n_i - y_i) log(1 - p_i) + log C(n_i, y_i);
+        ``by="group"`` (hierarchical) sums them per group (chains, draws, J).  NumPy on either ``backend``."""
+        if by not in ("obs", "group"):
+            raise ValueError(f"by must be 'obs' or 'group', got {by!r}")
+        if by == "group" and not self.grouped:
+            raise ValueError("by='group' needs a grouped posterior; this binary model is flat")
         C, D = post.nchains, post.ndraws
         check_size("log-likelihood", C, D, self.n, max_bytes)
-        beta = _beta(post)
         d = self.data
-        out = np.empty((beta.shape[0], self.n))
-        for sl in self._blocks(beta.shape[0]):
-            lp, lq = _log_success(beta @ d.full[sl].T, self.link)
+        out = np.empty((C * D, self.n))
+        for sl in self._blocks(C * D):
+            lp, lq = _log_success(self._eta(post, sl), self.link)
             y, t = d.y[sl].astype(float), d.trials[sl].astype(float)
             const = gammaln(t + 1.0) - gammaln(y + 1.0) - gammaln(t - y + 1.0)
             # a zero count times log 0 (p = 0 or 1 in floating point) is 0, not NaN
             out[:, sl] = np.where(y > 0, y * lp, 0.0) + np.where(t > y, (t - y) * lq, 0.0) + const
+        if by == "group":
+            J = len(post.coords["group"])
+            summed = np.zeros((C * D, J))
+            np.add.at(summed.T, self.codes, out.T)
+            return summed.reshape(C, D, J)
         return out.reshape(C, D, self.n)
 
     def replicate(self, post, *, seed=None, backend="numba", max_bytes=None):
@@ -93,17 +125,16 @@ class BinaryRows:
         (SeedSequence(seed).spawn(chains)[c]), so they do not depend on the number of chains."""
         C, D = post.nchains, post.ndraws
         check_size("posterior predictive", C, D, self.n, max_bytes)
-        beta = np.asarray(post["beta"], dtype=np.float64)
         root = seed if isinstance(seed, np.random.SeedSequence) else np.random.SeedSequence(seed)
         out = np.empty((C, D, self.n))
         for c, ss in enumerate(root.spawn(C)):
             rng = np.random.default_rng(ss)
-            p = probabilities(beta[c] @ self.data.full.T, self.link)
-            out[c] = rng.binomial(self.data.trials, p)
+            out[c] = rng.binomial(self.data.trials, probabilities(self._eta(post, slice(None), c), self.link))
         return out
 
     def group_loglik(self, post, *, max_bytes=None):
-        raise ValueError("the marginal group log-likelihood needs a grouped posterior; the binary model is flat")
+        raise ValueError("the marginal group log-likelihood (beta_j integrated out) has no closed form for binary "
+                         "outcomes; use loglik(by='group'), the conditional one")
 
 
 def rows(post, X=None, y=None, groups=None):
@@ -122,6 +153,24 @@ def rows(post, X=None, y=None, groups=None):
     if data.names != list(post.attrs["names"]):
         raise ValueError(f"X gives coefficients {data.names}; the posterior was fitted with {post.attrs['names']}")
     return BinaryRows(data, link)
+
+
+def hier_rows(post, X=None, y=None, groups=None):
+    """The rows of a hierarchical binary posterior: explicit ``X, y, groups`` (Bernoulli) or the data it was
+    sampled from."""
+    link = post.attrs.get("link", "logit")
+    vi, pi = list(post.attrs["varying_index"]), list(post.attrs["pooled_index"])
+    if X is None and y is None:
+        rows_ = getattr(post, "data", None)
+        if rows_ is None:
+            raise ValueError("this Posterior does not hold the data it was sampled from: pass X=, y=, groups=")
+        return BinaryRows(rows_.original, link, rows_.codes, vi, pi)
+    if X is None or y is None or groups is None:
+        raise ValueError("pass X=, y= and groups= (or none of them, to use the data the Posterior was sampled from)")
+    from ...analysis.loglik import fitted_codes
+
+    data = binary_data(X, y, None, bool(post.attrs["intercept"]))
+    return BinaryRows(data, link, fitted_codes(post, groups, data.n), vi, pi)
 
 
 def predict(post, full, groups, rng):

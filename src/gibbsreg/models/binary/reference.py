@@ -49,3 +49,73 @@ def binary_gibbs(X, y, trials, link, A0, b0, beta_state, normal_gens, gamma_gens
                 out_beta[c, out_start + (t + 1) // thin - 1] = beta
         beta_state[c] = beta
     return 0
+
+
+TAU_INVGAMMA, TAU_HALFCAUCHY, TAU_INVWISHART = 0, 1, 2
+
+
+def binary_hier_gibbs(X, y, trials, start, link, q, Gfix, hfix, S0inv, S0inv_mu0, Sainv, Sainv_a0, tau_kind, tau_a,
+                      tau_b, hc_inv_scale2, iw_df, iw_Psi, beta_state, alpha_state, mu_state, Sinv_state, lam_state,
+                      normal_gens, gamma_gens, n_iter, thin, out_start, out_beta, out_alpha, out_mu, out_Sigma):
+    """NumPy twin of gibbsreg.kernels.binary.hier.binary_hier_gibbs (its docstring has the sweep and streams)."""
+    p = X.shape[1]
+    r = p - q
+    J = start.shape[0] - 1
+    codes = np.repeat(np.arange(J), np.diff(start))
+    store = out_mu.shape[1] > 0
+    Xv, Xp = X[:, :q], X[:, q:]
+    for c in range(beta_state.shape[0]):
+        ng, gg = normal_gens[c], gamma_gens[c]
+        beta, alpha, mu = beta_state[c].copy(), alpha_state[c].copy(), mu_state[c].copy()
+        Sinv, lam = Sinv_state[c].copy(), lam_state[c].copy()
+        Sigma = np.zeros((q, q))
+        for t in range(n_iter):
+            eta = (Xv * beta[codes]).sum(axis=1) + Xp @ alpha
+            w, s = latent_pass(X, y, trials, link, eta, gg)
+            if link == LOGIT:
+                G = np.stack([X[a:b].T @ (w[a:b, None] * X[a:b]) for a, b in zip(start[:-1], start[1:])])
+                h = hfix
+            else:
+                G = Gfix
+                h = np.stack([X[a:b].T @ s[a:b] for a, b in zip(start[:-1], start[1:])])
+            for j in range(J):
+                A = Sinv + G[j, :q, :q]
+                b = Sinv @ mu + h[j, :q] - G[j, :q, q:] @ alpha
+                beta[j] = gaussian_draw(A, b, ng.standard_normal(q))
+            if r > 0:
+                A = Sainv + G[:, q:, q:].sum(axis=0)
+                b = Sainv_a0 + (h[:, q:] - np.einsum("jba,ja->jb", G[:, q:, :q], beta)).sum(axis=0)
+                alpha = gaussian_draw(A, b, ng.standard_normal(r))
+            mu = gaussian_draw(S0inv + J * Sinv, S0inv_mu0 + Sinv @ beta.sum(axis=0), ng.standard_normal(q))
+            d = beta - mu
+            if tau_kind == TAU_INVWISHART:
+                L = np.linalg.cholesky(iw_Psi + d.T @ d)
+                B = np.zeros((q, q))
+                B[np.arange(q), np.arange(q)] = [np.sqrt(2.0 * gg.standard_gamma(0.5 * (iw_df + J - a)))
+                                                 for a in range(q)]
+                B[np.tril_indices(q, -1)] = ng.standard_normal(q * (q - 1) // 2)
+                Wm = np.linalg.solve(L.T, B)
+                Sinv = Wm @ Wm.T
+                Sigma = np.linalg.inv(Sinv)
+            else:
+                ss = (d * d).sum(axis=0)
+                tau2 = np.empty(q)
+                for a in range(q):
+                    if tau_kind == TAU_INVGAMMA:
+                        tau2[a] = (tau_b[a] + 0.5 * ss[a]) / gg.standard_gamma(tau_a[a] + 0.5 * J)
+                    else:
+                        tau2[a] = (1.0 / lam[a] + 0.5 * ss[a]) / gg.standard_gamma(0.5 * (J + 1))
+                if tau_kind == TAU_HALFCAUCHY:
+                    for a in range(q):
+                        lam[a] = (hc_inv_scale2[a] + 1.0 / tau2[a]) / gg.standard_gamma(1.0)
+                Sinv = np.diag(1.0 / tau2)
+                Sigma = np.diag(tau2)
+            if store and (t + 1) % thin == 0:
+                k = out_start + (t + 1) // thin - 1
+                if out_beta.shape[1] > 0:
+                    out_beta[c, k] = beta
+                out_alpha[c, k] = alpha
+                out_mu[c, k] = mu
+                out_Sigma[c, k] = Sigma
+        beta_state[c], alpha_state[c], mu_state[c], Sinv_state[c], lam_state[c] = beta, alpha, mu, Sinv, lam
+    return 0

@@ -1,0 +1,241 @@
+"""The sweep of the one-factor hierarchical binary model (probit or logistic; kernels/binary/__init__ for the
+streams' roles).
+
+Row i of group j: eta_i = x_vi' beta_j + x_pi' alpha, beta_j ~ N(mu, Sigma), mu ~ N(m0, S0), alpha ~ N(a0, Sa),
+Sigma = diag(tau^2) with tau^2_k ~ IG(a_k, b_k) (tau_kind 0) or tau_k ~ half-Cauchy(A_k) (1, by the auxiliary
+lam_k: tau^2_k | lam_k ~ IG(1/2, 1/lam_k), lam_k ~ IG(1/2, 1/A_k^2)), or Sigma ~ IW(df, Psi) (2).  The rows come
+sorted by group (group j is rows start[j]:start[j + 1]).
+
+Per sweep and chain, in order:
+1. eta; the latents row by row from the gamma stream (flat._latent_pass: the flat model's pass);
+2. per group the weighted statistics G_j = X_j' W_j X_j (lower triangle, kernels/rowpass.py; probit: fixed,
+   X_j' diag(n) X_j) and h_j (logistic: fixed X_j' kappa_j; probit: X_j' s_j);
+3. beta_j | rest for j = 0..J-1: precision Sigma^{-1} + G_j[vv], q normals each (normal stream);
+4. alpha | rest (r normals), then mu | beta, Sigma (q normals);
+5. Sigma | beta, mu: InvGamma, q gammas; half-Cauchy, q gammas for tau^2 then q for lam; InvWishart, q gammas
+   (the Bartlett diagonal, B_aa^2 ~ chi2(df + J - a)) from the gamma stream, then q(q - 1)/2 normals for
+   B's lower triangle, row by row, from the normal stream.
+Per sweep the normal stream gives J q + r + q (+ q(q - 1)/2) numbers; the gamma stream the latents' numbers
+then the scale's gammas.
+"""
+
+import numpy as np
+from numba import njit
+
+from ..draws import fill_normals, standard_gamma, stream_at
+from ..linalg import (backward_transpose, bartlett_precision, cholesky_forward, cholesky_inverse_column,
+                      cholesky_lower)
+from ..pool import over_chains
+from ..rowpass import weighted_cross
+from .flat import LOGIT, _latent_pass
+
+TAU_INVGAMMA, TAU_HALFCAUCHY, TAU_INVWISHART = 0, 1, 2
+
+
+@njit(cache=True, error_model="numpy")
+def _gaussian(A, v, z, inv, m):
+    """v <- L^{-T}(L^{-1} v + z) with A = L L' (A, v overwritten; z already drawn); False if A is not PD."""
+    if not cholesky_forward(A, v, inv, m):
+        return False
+    for a in range(m):
+        v[a] += z[a]
+    backward_transpose(A, v, inv, m)
+    return True
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def _one_chain(c, X, y, trials, start, link, q, Gfix, hfix, S0inv, S0inv_mu0, Sainv, Sainv_a0, tau_kind, tau_a,
+               tau_b, hc_inv_scale2, iw_df, iw_Psi, beta_state, alpha_state, mu_state, Sinv_state, lam_state,
+               normal_streams, gamma_streams, n_iter, thin, out_start, out_beta, out_alpha, out_mu, out_Sigma):
+    n, p = X.shape
+    r = p - q
+    J = start.shape[0] - 1
+    normal = stream_at(normal_streams, c)
+    latent = stream_at(gamma_streams, c)
+    store = out_mu.shape[1] > 0
+    beta = beta_state[c].copy()
+    alpha = alpha_state[c].copy()
+    mu = mu_state[c].copy()
+    Sinv = Sinv_state[c].copy()
+    lam = lam_state[c].copy()
+    eta = np.empty(n)
+    w = np.zeros(n)
+    s = np.zeros(n)
+    zero_u = np.zeros(n)
+    G = np.zeros((J, p, p))
+    h = np.zeros((J, p))
+    dummy = np.zeros(p)
+    m = max(q, r, 1)
+    A = np.zeros((m, m))
+    v = np.zeros(m)
+    z = np.zeros(max(m, q * (q - 1) // 2, 1))
+    inv = np.zeros(m)
+    M = np.zeros((q, q))
+    B = np.zeros((q, q))
+    W = np.zeros((q, q))
+    acc = np.zeros(q)
+    tau2 = np.zeros(q)
+    col = np.zeros(q)
+    Sigma = np.zeros((q, q))
+    failed = 0
+    countdown = thin
+    for t in range(n_iter):
+        for j in range(J):
+            for i in range(start[j], start[j + 1]):
+                e = 0.0
+                for a in range(q):
+                    e += X[i, a] * beta[j, a]
+                for b in range(r):
+                    e += X[i, q + b] * alpha[b]
+                eta[i] = e
+        _latent_pass(X, y, trials, link, eta, latent, w, s)
+        for j in range(J):
+            lo, hi = start[j], start[j + 1]
+            if link == LOGIT:
+                G[j] = 0.0
+                weighted_cross(X[lo:hi], w[lo:hi], zero_u[lo:hi], G[j], dummy)
+                h[j] = hfix[j]
+            else:
+                G[j] = Gfix[j]
+                for a in range(p):
+                    tot = 0.0
+                    for i in range(lo, hi):
+                        tot += X[i, a] * s[i]
+                    h[j, a] = tot
+        # beta_j | latents, alpha, mu, Sigma
+        for j in range(J):
+            for a in range(q):
+                for b in range(a + 1):
+                    A[a, b] = Sinv[a, b] + G[j, a, b]
+                tot = h[j, a]
+                for b in range(q):
+                    tot += Sinv[a, b] * mu[b]
+                for b in range(r):
+                    tot -= G[j, q + b, a] * alpha[b]
+                v[a] = tot
+            fill_normals(normal, z, q)
+            if _gaussian(A, v, z, inv, q):
+                for a in range(q):
+                    beta[j, a] = v[a]
+            else:
+                failed += 1
+        # alpha | beta, latents
+        if r > 0:
+            for a in range(r):
+                for b in range(a + 1):
+                    tot = Sainv[a, b]
+                    for j in range(J):
+                        tot += G[j, q + a, q + b]
+                    A[a, b] = tot
+                tot = Sainv_a0[a]
+                for j in range(J):
+                    tot += h[j, q + a]
+                    for b in range(q):
+                        tot -= G[j, q + a, b] * beta[j, b]
+                v[a] = tot
+            fill_normals(normal, z, r)
+            if _gaussian(A, v, z, inv, r):
+                for a in range(r):
+                    alpha[a] = v[a]
+            else:
+                failed += 1
+        # mu | beta, Sigma
+        for a in range(q):
+            for b in range(a + 1):
+                A[a, b] = S0inv[a, b] + J * Sinv[a, b]
+            tot = S0inv_mu0[a]
+            for b in range(q):
+                sb = 0.0
+                for j in range(J):
+                    sb += beta[j, b]
+                tot += Sinv[a, b] * sb
+            v[a] = tot
+        fill_normals(normal, z, q)
+        if _gaussian(A, v, z, inv, q):
+            for a in range(q):
+                mu[a] = v[a]
+        else:
+            failed += 1
+        # Sigma | beta, mu
+        if tau_kind == TAU_INVWISHART:
+            for a in range(q):
+                for b in range(q):
+                    tot = iw_Psi[a, b]
+                    for j in range(J):
+                        tot += (beta[j, a] - mu[a]) * (beta[j, b] - mu[b])
+                    M[a, b] = tot
+            for a in range(q):
+                B[a, a] = np.sqrt(2.0 * standard_gamma(latent, 0.5 * (iw_df + J - a)))
+            n_low = q * (q - 1) // 2
+            fill_normals(normal, z, n_low)
+            k = 0
+            for a in range(q):
+                for b in range(a):
+                    B[a, b] = z[k]
+                    B[b, a] = 0.0
+                    k += 1
+            if cholesky_lower(M, q):
+                bartlett_precision(M, B, W, acc, Sinv, q)
+            else:
+                failed += 1
+            for a in range(q):
+                for b in range(q):
+                    M[a, b] = Sinv[a, b]
+            if cholesky_lower(M, q):
+                for b in range(q):
+                    cholesky_inverse_column(M, col, b, q)
+                    for a in range(q):
+                        Sigma[a, b] = col[a]
+            else:
+                failed += 1
+        else:
+            for a in range(q):
+                ss = 0.0
+                for j in range(J):
+                    d = beta[j, a] - mu[a]
+                    ss += d * d
+                if tau_kind == TAU_INVGAMMA:
+                    tau2[a] = (tau_b[a] + 0.5 * ss) / standard_gamma(latent, tau_a[a] + 0.5 * J)
+                else:
+                    tau2[a] = (1.0 / lam[a] + 0.5 * ss) / standard_gamma(latent, 0.5 * (J + 1))
+            if tau_kind == TAU_HALFCAUCHY:
+                for a in range(q):
+                    lam[a] = (hc_inv_scale2[a] + 1.0 / tau2[a]) / standard_gamma(latent, 1.0)
+            for a in range(q):
+                for b in range(q):
+                    Sinv[a, b] = 0.0
+                    Sigma[a, b] = 0.0
+                Sinv[a, a] = 1.0 / tau2[a]
+                Sigma[a, a] = tau2[a]
+        countdown -= 1
+        if store and countdown == 0:
+            countdown = thin
+            k = out_start + (t + 1) // thin - 1
+            if out_beta.shape[1] > 0:
+                for j in range(J):
+                    for a in range(q):
+                        out_beta[c, k, j, a] = beta[j, a]
+            for b in range(r):
+                out_alpha[c, k, b] = alpha[b]
+            for a in range(q):
+                out_mu[c, k, a] = mu[a]
+                for b in range(q):
+                    out_Sigma[c, k, a, b] = Sigma[a, b]
+    beta_state[c] = beta
+    alpha_state[c] = alpha
+    mu_state[c] = mu
+    Sinv_state[c] = Sinv
+    lam_state[c] = lam
+    return failed
+
+
+def binary_hier_gibbs(X, y, trials, start, link, q, Gfix, hfix, S0inv, S0inv_mu0, Sainv, Sainv_a0, tau_kind, tau_a,
+                      tau_b, hc_inv_scale2, iw_df, iw_Psi, beta, alpha, mu, Sinv, lam, normal_streams, gamma_streams,
+                      n_iter, thin, out_start, out_beta, out_alpha, out_mu, out_Sigma):
+    """n_iter sweeps of every chain (module docstring), the chains shared out between threads; draws of beta
+    (chains, draws, J, q), alpha (r,), mu (q,) and Sigma (q, q) from out_start.  Returns the failed
+    factorisations."""
+    return over_chains(_one_chain, beta.shape[0], (
+        X, y, trials, start, link, q, Gfix, hfix, S0inv, S0inv_mu0, Sainv, Sainv_a0, tau_kind, tau_a, tau_b,
+        hc_inv_scale2, iw_df, iw_Psi, beta, alpha, mu, Sinv, lam, normal_streams, gamma_streams, n_iter, thin,
+        out_start, out_beta, out_alpha, out_mu, out_Sigma))
