@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 import gibbsreg as gr
-from gibbsreg.models.wide import BayesianLasso, Horseshoe
+from gibbsreg.models.wide import BayesianLasso, Horseshoe, RegularizedHorseshoe
 from gibbsreg.sbc import SBCResult
 
 N, P = 10, 3
@@ -18,10 +18,13 @@ A, B = 3.0, 2.0  # sigma^2 ~ IG(A, B)
 
 def _truth(rng, kind, scale):
     sigma2 = B / rng.standard_gamma(A)
-    if kind == "Horseshoe":
+    if kind != "BayesianLasso":
         glob = (scale * abs(rng.standard_cauchy())) ** 2
         local = np.abs(rng.standard_cauchy(P)) ** 2
         var = glob * local
+        if kind == "RegularizedHorseshoe":  # slab c^2 ~ IG(2, 2 * 0.5^2)
+            c2 = 0.5 / rng.standard_gamma(2.0)
+            var = var * c2 / (c2 + var)
     else:  # scale: lambda^2 ~ Gamma(2, rate = 1 / scale)
         glob = rng.standard_gamma(2.0) * scale
         local = rng.standard_exponential(P) * 2.0 / glob
@@ -35,6 +38,9 @@ def run_sbc(kind, truth_scale, sims, draws=99, thin=5, warmup=200, seed=0):
     X = rng_X.standard_normal((N, P))
     if kind == "Horseshoe":
         prior = Horseshoe(global_scale=1.0, sigma=gr.InvGamma(A, B), standardize=False)
+    elif kind == "RegularizedHorseshoe":
+        prior = RegularizedHorseshoe(slab_scale=0.5, slab_df=4.0, global_scale=1.0, sigma=gr.InvGamma(A, B),
+                                     standardize=False)
     else:
         prior = BayesianLasso(shape=2.0, rate=1.0, sigma=gr.InvGamma(A, B), standardize=False)
     model = gr.LinearRegression(prior=prior, intercept=False)
@@ -55,20 +61,21 @@ def run_sbc(kind, truth_scale, sims, draws=99, thin=5, warmup=200, seed=0):
 
 
 def prior_global(kind):
-    return "tau2" if kind == "Horseshoe" else "lambda2"
+    return "lambda2" if kind == "BayesianLasso" else "tau2"
 
 
-@pytest.mark.parametrize("kind", ["Horseshoe", "BayesianLasso"])
+@pytest.mark.parametrize("kind", ["Horseshoe", "BayesianLasso", "RegularizedHorseshoe"])
 def test_sbc_ranks_are_uniform_and_the_control_is_not(kind):
-    res = run_sbc(kind, 1.0, sims=500)
+    thin = 25 if kind == "RegularizedHorseshoe" else 5  # its Metropolis steps for tau^2 mix more slowly
+    res = run_sbc(kind, 1.0, sims=500, thin=thin)
     pv = res.pvalues(bins=10)
     assert pv.min() > 1e-3 / len(pv), str(res)  # chi-square uniformity, Bonferroni over the parameters
-    control = run_sbc(kind, 10.0, sims=500)
+    control = run_sbc(kind, 10.0, sims=500, thin=thin)
     assert control.pvalues(bins=10).min() < 1e-4, str(control)
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("kind", ["Horseshoe", "BayesianLasso"])
+@pytest.mark.parametrize("kind", ["Horseshoe", "BayesianLasso", "RegularizedHorseshoe"])
 def test_sbc_large(kind):
-    res = run_sbc(kind, 1.0, sims=4000, thin=10, seed=7)
+    res = run_sbc(kind, 1.0, sims=4000, thin=100 if kind == "RegularizedHorseshoe" else 10, seed=7)
     assert res.pvalues(bins=20).min() > 1e-3 / 5, str(res)
