@@ -102,8 +102,16 @@ def _formula_model(args, spec):
     except ValueError as err:
         raise UsageError(str(err)) from None
     prior = model_prior(kind, spec)
-    frame = _frame_from_csv(args.data)
-    return model(args.formula, data=frame, prior=prior, family=args.family)
+    if not args.data:
+        raise UsageError("give the data file (CSV or Parquet) the formula reads")
+    path = args.data
+    if os.path.isfile(path) and not path.lower().endswith((".parquet", ".pq", ".parq")):
+        data = _frame_from_csv(path)  # one CSV file: in memory, with its line numbers in messages
+    elif not _dask_available():
+        raise UsageError(f'{path!r}: formulas on Parquet files, folders or globs need pip install "gibbsreg[dask]"')
+    else:
+        data = path  # read partition by partition (gibbsreg.formula.partitioned)
+    return model(args.formula, data=data, prior=prior, family=args.family)
 
 
 def _dask_available() -> bool:

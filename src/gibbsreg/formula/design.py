@@ -191,7 +191,9 @@ class FormulaDesign:
     ``X`` (DataFrame, n x p_x): the fixed-part columns without the intercept, named as
     formulaic names them; ``y`` (n,); ``intercept``; ``names``: the p coefficient names
     ("intercept" first when present); ``factors``: the grouping factors with their varying
-    columns; ``groups``: labels per factor name; ``spec``: the JSON design spec.
+    columns; ``groups``: labels per factor name; ``spec``: the JSON design spec.  A design of
+    partitioned data (files, Dask) holds no rows: X, y and groups are None and ``stats`` holds
+    their sufficient statistics (gibbsreg.io), built partition by partition.
     """
 
     parsed: ParsedFormula
@@ -202,10 +204,44 @@ class FormulaDesign:
     factors: list[FactorSpec]
     groups: dict
     spec: dict
+    stats: object = None
+
+    def spread(self, column: str | None = None) -> float:
+        """The population sd (ddof=0) of y (``column`` None) or of a fixed-part column."""
+        if self.stats is None:
+            values = self.y if column is None else self.X[column].to_numpy(dtype=float)
+            return float(np.std(values))
+        pooled = getattr(self.stats, "pooled", self.stats)
+        if column is None:
+            return float(np.sqrt(pooled.y_var))
+        return float(np.sqrt(pooled.x_var[list(pooled.x_names).index(column)]))
+
+    def mean(self, column: str | None = None) -> float:
+        """The mean of y (``column`` None) or of a fixed-part column."""
+        if self.stats is None:
+            values = self.y if column is None else self.X[column].to_numpy(dtype=float)
+            return float(np.mean(values))
+        pooled = getattr(self.stats, "pooled", self.stats)
+        return float(pooled.y_mean if column is None else pooled.x_mean[list(pooled.x_names).index(column)])
 
 
 def _rename(col: str) -> str:
     return "intercept" if col == "Intercept" else col
+
+
+def needed_columns(parsed: ParsedFormula, formula: str) -> dict:
+    """Every data column the formula reads -> where it is used (for messages)."""
+    needed = {}
+    for v in _required(parsed.response, formula, "the response"):
+        needed.setdefault(v, "the response")
+    for v in _required(parsed.fixed, formula, f"the fixed part {parsed.fixed!r}"):
+        needed.setdefault(v, f"the fixed part {parsed.fixed!r}")
+    for term in parsed.group_terms:
+        for v in _required(term.expr, formula, f"the group term {term.text}"):
+            needed.setdefault(v, f"the group term {term.text}")
+        for v in term.variables:
+            needed.setdefault(v, f"the grouping factor of {term.text}")
+    return needed
 
 
 def build_design(formula: str, data) -> FormulaDesign:
@@ -214,17 +250,8 @@ def build_design(formula: str, data) -> FormulaDesign:
 
     df = as_frame(data)
     parsed = parse_formula(formula)
-    needed = {}
-    for v in _required(parsed.response, formula, "the response"):
-        needed.setdefault(v, "the response")
+    needed = needed_columns(parsed, formula)
     fixed_vars = _required(parsed.fixed, formula, f"the fixed part {parsed.fixed!r}")
-    for v in fixed_vars:
-        needed.setdefault(v, f"the fixed part {parsed.fixed!r}")
-    for term in parsed.group_terms:
-        for v in _required(term.expr, formula, f"the group term {term.text}"):
-            needed.setdefault(v, f"the group term {term.text}")
-        for v in term.variables:
-            needed.setdefault(v, f"the grouping factor of {term.text}")
     check_columns(df, needed, formula)
     if len(df) < 1:
         raise ValueError("data has no rows")

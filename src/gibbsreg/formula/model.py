@@ -18,6 +18,7 @@ from .. import registry
 from ..models.crossed.front import factor_arguments
 from ..models.hierarchical.front import default_group_covariance
 from .design import FormulaDesign, build_design, require_formulaic
+from .partitioned import build_partitioned_design, is_partitioned
 
 __all__ = ["FormulaModel", "default_group_covariance", "factor_arguments", "model"]
 
@@ -73,7 +74,13 @@ class FormulaModel:
         for bad in ("X", "y", "groups"):
             if bad in kwargs:
                 raise ValueError(f"{bad} comes from the formula; sample() takes only sampling options")
-        post = self._kind.front.call(self.model, self.X, self.y, self.groups, **kwargs)
+        if self.design.stats is None:
+            post = self._kind.front.call(self.model, self.X, self.y, self.groups, **kwargs)
+        elif self._kind.needs in ("flat", "grouped", "cells"):
+            post = self._kind.front.call(self.model, None, None, None, stats=self.design.stats, **kwargs)
+        else:
+            raise ValueError(f"the {self._kind.name} model reads every row each sweep, so it cannot be fitted from "
+                             "partitioned data's statistics; load the rows into memory (a pandas DataFrame)")
         post.attrs["formula"] = copy.deepcopy(self.design.spec)
         for key, value in self.bound.attrs.items():
             if key == "arviz_dims":  # a dim the posterior already has keeps its own name
@@ -87,7 +94,11 @@ class FormulaModel:
 
 
 def model(formula: str, data, prior=None, family: str = "gaussian", **options) -> FormulaModel:
-    """Build a model from a Wilkinson/lme4 formula and a pandas DataFrame, ready to ``.sample()``.
+    """Build a model from a Wilkinson/lme4 formula and a data frame, ready to ``.sample()``.
+
+    ``data``: a pandas DataFrame (or dict of columns), or data beyond memory: a Dask DataFrame, or Parquet /
+    CSV files (a path, a folder, a glob or a list), encoded partition by partition into sufficient statistics
+    (:mod:`gibbsreg.formula.partitioned`; the categorical levels are learned from every row first).
 
     ``y ~ x1 + C(c) + np.log(x2)``: flat :class:`LinearRegression` (prior: SemiConjugate,
     NormalInverseGamma or Exchangeable).  ``y ~ x + (1 + x | g)``: :class:`HierarchicalRegression`
@@ -106,7 +117,7 @@ def model(formula: str, data, prior=None, family: str = "gaussian", **options) -
         raise ValueError("the formula decides the intercept: write '0 +' or '- 1' to drop it")
     if "varying" in options:
         raise ValueError("the formula decides the varying columns: write them in the group term, (1 + x | g)")
-    design = build_design(formula, data)
+    design = build_partitioned_design(formula, data) if is_partitioned(data) else build_design(formula, data)
     kind = registry.select(family, len(design.factors))
     unknown = sorted(set(options) - set(kind.front.options))
     if unknown:

@@ -159,3 +159,51 @@ def _numeric(t) -> bool:
     import pyarrow.types as pt
 
     return pt.is_integer(t) or pt.is_floating(t) or pt.is_boolean(t)
+
+
+def read_frame(source, columns, *, blocksize="64MiB"):
+    """A lazy Dask DataFrame of ``columns`` (None: every column) over Parquet or CSV files (a file, a glob, a folder or a list), for
+    front ends that transform the rows before :func:`frame_stats` (the formula front end on partitioned data).
+
+    Every file must hold every column (an error names the file and its columns).  CSV columns are read as
+    float64 when the first file's first rows are numbers and as text otherwise, so that no partition reads
+    a column with another type.
+    """
+    files = _expand(source)
+    kinds = {_kind(f) for f in files}
+    if len(kinds) > 1:
+        raise ValueError(f"mixed file formats {sorted(kinds)}; read Parquet and CSV files separately")
+    kind = kinds.pop()
+    try:
+        import dask.dataframe as dd
+    except ImportError:
+        raise ValueError(f"reading {kind} files needs Dask; install it with {DASK_EXTRA}") from None
+    if kind == "parquet":
+        try:
+            import pyarrow.parquet as pq
+        except ImportError:
+            raise ValueError(f"reading Parquet files needs pyarrow; install it with {DASK_EXTRA}") from None
+        for f in files:
+            try:
+                names = list(pq.read_schema(f).names)
+            except Exception as err:  # noqa: BLE001 - report which file is unreadable
+                raise ValueError(f"cannot read the Parquet schema of {f}: {err}") from None
+            columns = names if columns is None else list(columns)
+            _require(columns, names, f)
+        return dd.read_parquet(files, columns=columns, blocksize=blocksize)
+    import pandas as pd
+
+    head = pd.read_csv(files[0], nrows=1000)
+    columns = [str(c) for c in head.columns] if columns is None else list(columns)
+    _require(columns, [str(c) for c in head.columns], files[0])
+    for f in files[1:]:
+        _require(columns, [str(c) for c in pd.read_csv(f, nrows=0).columns], f)
+    dtypes = {c: ("float64" if pd.api.types.is_numeric_dtype(head[c]) and not pd.api.types.is_bool_dtype(head[c])
+                  else "object") for c in columns}
+    return dd.read_csv(files, usecols=columns, dtype=dtypes, blocksize=blocksize)
+
+
+def _require(columns, names, path) -> None:
+    missing = [c for c in columns if c not in names]
+    if missing:
+        raise ValueError(f"column(s) {missing} not found in {path}; its columns are {names}")

@@ -24,19 +24,17 @@ def default_group_covariance(design, varying: list[str]):
     With df = q + 1 each correlation is uniform on (-1, 1) a priori and each
     tau_k^2 ~ IG(1, s_k^2 / 2) marginally.
     """
-    y = design.y
-    y_sd = float(np.std(y))
+    y_sd = design.spread()
     if not y_sd > 0:
-        y_sd = max(abs(float(np.mean(y))), 1.0)
+        y_sd = max(abs(design.mean()), 1.0)
     s = []
     for name in varying:
         if name == "intercept":
             s.append(y_sd)
             continue
-        x = design.X[name].to_numpy(dtype=float)
-        x_sd = float(np.std(x))
-        if not x_sd > 0:
-            x_sd = float(np.sqrt(np.mean(x**2))) or 1.0
+        x_sd = design.spread(name)
+        if not x_sd > 0:  # a constant column: its root mean square
+            x_sd = abs(design.mean(name)) or 1.0
         s.append(y_sd / x_sd)
     s = np.asarray(s)
     return InvWishart(df=len(varying) + 1, scale=np.diag(s**2))
