@@ -44,11 +44,46 @@ print(time.perf_counter() - t)
 """
 
 
+def sweep_microseconds(X, y, nu, repeats=7, sweeps=200):
+    """The kernel alone, one chain on one thread: best of ``repeats`` calls of ``sweeps`` sweeps (robust to load)."""
+    import numba
+
+    import gibbsreg.models.robust as rb
+    from gibbsreg.io.api import memory_stats
+    from gibbsreg.kernels.robust.sweep import robust_gibbs
+    from gibbsreg.models.robust.model import RobustRows, robust_spec
+    from gibbsreg.data import as_design
+    from gibbsreg.sampling import chain_streams
+
+    model = rb.StudentTRegression(nu=nu)
+    design = as_design(X, y)
+    suff = memory_stats(X, y).to_sufficient()
+    prior = rb.priors.resolve(model.prior, model.nu, None, suff, design.names)
+    spec = robust_spec(RobustRows(design, suff), suff, prior, design.names, design.n, True)
+    streams = chain_streams(1, 1)
+    state = spec.init_state(streams)
+    normal, gamma, after = streams.addresses()
+    empty = np.empty((1, 0, design.p)), np.empty((1, 0)), np.empty((1, 0))
+    numba.set_num_threads(1)
+    args = spec.kernel_args + tuple(state[k] for k in spec.state_names) + (normal, gamma)
+    robust_gibbs(*args, 5, 1, 0, *empty)
+    best = np.inf
+    for _ in range(repeats):
+        t = time.perf_counter()
+        robust_gibbs(*args, sweeps, 1, 0, *empty)
+        best = min(best, time.perf_counter() - t)
+    after()
+    return 1e6 * best / sweeps
+
+
 def main():
     import gibbsreg as gr
     import gibbsreg.models.robust as rb
 
     X, y = workload()
+    for nu in (None, 4.0):
+        print(f"one chain, one thread, nu {'learned' if nu is None else nu}: "
+              f"{sweep_microseconds(X, y, nu):.0f} us per sweep (best of 7)", flush=True)
     for name, model in (("student-t, nu learned", rb.StudentTRegression()),
                         ("student-t, nu = 4", rb.StudentTRegression(nu=4.0)),
                         ("gaussian flat", gr.LinearRegression())):

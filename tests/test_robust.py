@@ -251,3 +251,13 @@ def test_command_line_samples_family_student(tmp_path, data):
     assert status == 0
     post = gr.load(tmp_path / "post.npz")
     assert post.attrs["model_kind"] == "robust" and "nu" in post.names
+
+
+def test_checkpoint_file_resumes_to_the_uninterrupted_run(data, tmp_path):
+    full = run(data, draws=80, warmup=20)
+    part = run(data, draws=30, warmup=20, checkpoint=str(tmp_path / "run.npz"), checkpoint_every=1e-3)
+    assert_same(part, gr.load(tmp_path / "run.npz"))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        rest = gr.resume(tmp_path / "run.npz", *data, draws=50, checkpoint=False, progress=False)
+    assert_same(full, rest)
