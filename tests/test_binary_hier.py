@@ -141,3 +141,21 @@ def test_sbc_negative_control_tau_prior_too_small():
 def test_sbc_ranks_are_uniform_large(link):
     p = sbc_pvalues(link, L=2000, seed=3)
     assert (p > P_MIN).all(), p
+
+
+def test_predicted_probabilities_for_fitted_and_new_groups():
+    x, y, g, _ = grouped(seed=4)
+    m = HierarchicalBinaryRegression("probit", varying=["intercept", "x0"])
+    post = m.sample(x, y, g, chains=2, draws=50, warmup=20, seed=1, progress=False)
+    X_new = np.array([[0.5, -1.0], [0.5, -1.0], [0.0, 0.0]])
+    pred = m.predict_proba(post, X_new, ["g1", "new", "new"], seed=3)
+    j = post.coords["group"].index("g1")
+    b, a = post["beta"], post["alpha"][..., 0]
+    np.testing.assert_allclose(pred.mean_draws[..., 0], ndtr(b[..., j, 0] + 0.5 * b[..., j, 1] - a))
+    # one new group's coefficients per draw, shared by its rows: row 2 is that group's intercept alone
+    mu, Sigma = post["mu"], post["Sigma"]
+    z = (stats.norm.ppf(pred.mean_draws[..., 2]) - mu[..., 0]) / np.sqrt(Sigma[..., 0, 0])
+    assert abs(z.mean()) < 0.3 and 0.7 < z.std() < 1.3
+    assert pred.y.shape == (2, 50, 3)
+    with pytest.raises(ValueError, match="groups="):
+        m.predict_proba(post, X_new, None)

@@ -187,21 +187,54 @@ def prior_draws(post, draws: int, rng):
     return {"beta": gaussian_draws(rng, prior.mean, prior.precision, draws)}
 
 
-def predict_proba(post, X_new, trials=None, seed=None, prob: float = 0.95) -> PredictiveDraws:
+def _hier_eta(post, full, groups, rng) -> np.ndarray:
+    """eta (chains, draws, m) of a hierarchical posterior at full rows: a fitted group's beta_j, or for a label not
+    fitted one beta ~ N(mu, Sigma) per (chain, draw) and new label."""
+    if groups is None:
+        raise ValueError("a hierarchical binary posterior predicts with groups= (one label per new row)")
+    from ...io.groups import encode_groups
+
+    vi, pi = list(post.attrs["varying_index"]), list(post.attrs["pooled_index"])
+    codes, labels = encode_groups(groups, full.shape[0], min_groups=1)
+    fitted = {lab: j for j, lab in enumerate(post.coords["group"])}
+    beta = np.asarray(post["beta"], dtype=np.float64)
+    C, D, _, q = beta.shape
+    rows_beta = np.empty((C, D, full.shape[0], q))
+    for k, lab in enumerate(labels.tolist()):
+        at = codes == k
+        if lab in fitted:
+            rows_beta[:, :, at] = beta[:, :, fitted[lab], None, :]
+        else:
+            L = np.linalg.cholesky(np.asarray(post["Sigma"], dtype=np.float64))
+            new = post["mu"] + np.einsum("cdab,cdb->cda", L, rng.standard_normal((C, D, q)))
+            rows_beta[:, :, at] = new[:, :, None, :]
+    eta = np.einsum("cdmq,mq->cdm", rows_beta, full[:, vi])
+    if pi:
+        eta += np.einsum("cdr,mr->cdm", np.asarray(post["alpha"], dtype=np.float64), full[:, pi])
+    return eta
+
+
+def predict_proba(post, X_new, groups=None, trials=None, seed=None, prob: float = 0.95) -> PredictiveDraws:
     """Predicted probabilities at rows X_new (m, p_x) (without the intercept column): a PredictiveDraws whose
-    ``mean_draws`` (chains, draws, m) are P(y = 1 | x, beta) per draw (``line_mean``, ``line_lower``,
+    ``mean_draws`` (chains, draws, m) are P(y = 1 | x, theta) per draw (``line_mean``, ``line_lower``,
     ``line_upper`` summarise them) and whose ``y`` are replicated outcomes, Binomial(trials, p) (trials
-    default 1)."""
-    if post.attrs.get("model_kind") != "binary":
-        raise ValueError("predict_proba needs a posterior of the binary model")
+    default 1).  A hierarchical posterior needs ``groups`` (one label per row): a fitted group uses its
+    coefficients, a new label coefficients drawn from N(mu, Sigma) for each draw."""
+    kind = post.attrs.get("model_kind")
+    if kind not in ("binary", "binary_hier"):
+        raise ValueError("predict_proba needs a posterior of a binary model")
     full = _full_rows(post, X_new)
-    p = probabilities(np.einsum("cdp,mp->cdm", np.asarray(post["beta"], dtype=np.float64), full),
-                      post.attrs.get("link", "logit"))
+    rng = np.random.default_rng(seed)
+    if kind == "binary":
+        eta = np.einsum("cdp,mp->cdm", np.asarray(post["beta"], dtype=np.float64), full)
+    else:
+        eta = _hier_eta(post, full, groups, rng)
+    p = probabilities(eta, post.attrs.get("link", "logit"))
     t = np.ones(full.shape[0], dtype=np.int64)
     if trials is not None:
         t = np.broadcast_to(np.asarray(trials), (full.shape[0],))
         if (t != np.round(t)).any() or (t < 0).any():
             raise ValueError("trials must be non-negative whole numbers")
         t = t.astype(np.int64)
-    y = np.random.default_rng(seed).binomial(t, p).astype(float)
+    y = rng.binomial(t, p).astype(float)
     return PredictiveDraws(y, p, prob)

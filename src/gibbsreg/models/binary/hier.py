@@ -21,6 +21,7 @@ from ...priors import HalfCauchy, InvGamma, InvWishart, _vec, resolve_group_scal
 from ...runner import ChainSpec, copy_draws, new_state, run_chains, run_options
 from ...runstate import fingerprint as make_fingerprint
 from ...sampling import chain_streams, check_sampling_args
+from .analysis import predict_proba
 from .data import BinaryData, binary_data
 from .model import LINKS
 from .priors import DEFAULT_SCALE
@@ -283,6 +284,11 @@ class HierarchicalBinaryRegression:
                              setup_seconds=time.perf_counter() - t0)
         resumed.data = rows
         return resumed
+
+
+    def predict_proba(self, post: Posterior, X_new, groups, trials=None, seed=None, prob: float = 0.95):
+        """Predicted probabilities at new rows of fitted or new groups (:func:`analysis.predict_proba`)."""
+        return predict_proba(post, X_new, groups, trials=trials, seed=seed, prob=prob)
 
 
 class _SavedHierPrior(HierarchicalBinaryPrior):
