@@ -65,6 +65,7 @@ def test_chains_resume_save_load_and_the_export(tmp_path):
     np.testing.assert_array_equal(again["beta"], full["beta"])
     assert gr.load(path).prior.to_dict() == part.prior.to_dict()
     idata = full.to_arviz()
+    assert idata.prior["beta"].shape == (1, 500, 6, 1) and (idata.prior["Sigma"].values > 0).all()
     ll = idata.log_likelihood["y"].values
     codes = np.array([full.coords["group"].index(lab) for lab in g])
     eta = full["beta"][..., codes, 0] + full["alpha"] @ x.T

@@ -19,7 +19,7 @@ KIND = register(ModelKind(
 HIER_KIND = register(ModelKind(
     name="binary_hier", model=HierarchicalBinaryRegression, needs="rows", data="X, y, groups",
     resume=resume_binary_hier, priors=(ResolvedBinaryHierPrior,), rows=analysis.hier_rows, predict=analysis.predict,
-    prior_draws=None))
+    prior_draws=analysis.hier_prior_draws))
 
 __all__ = ["KIND", "HIER_KIND", "BinaryRegression", "HierarchicalBinaryPrior", "HierarchicalBinaryRegression", "Flat",
            "Normal", "ResolvedBinaryPrior", "binary_data", "binary_spec", "predict_proba"]

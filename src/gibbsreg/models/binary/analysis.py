@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.special import gammaln, log_ndtr, ndtr
 
-from ...analysis.inference import gaussian_draws
+from ...analysis.inference import gaussian_draws, tau2_draws
 from ...analysis.loglik import check_size
 from ...predict import PredictiveDraws, _full_rows
 from .data import BinaryData, binary_data
@@ -171,6 +171,27 @@ def hier_rows(post, X=None, y=None, groups=None):
 
     data = binary_data(X, y, None, bool(post.attrs["intercept"]))
     return BinaryRows(data, link, fitted_codes(post, groups, data.n), vi, pi)
+
+
+def hier_prior_draws(post, draws: int, rng):
+    """mu ~ N, Sigma from its prior (diag(tau^2) or inverse Wishart), beta_j ~ N(mu, Sigma) for the fitted
+    groups, alpha ~ N."""
+    from scipy.stats import invwishart
+
+    pr = post.prior
+    q, J = len(pr.varying), len(post.coords["group"])
+    mu = pr.mu_mean + pr.mu_scale * rng.standard_normal((draws, q))
+    if pr.tau_kind == "InvWishart":
+        Sigma = invwishart(df=pr.iw_df, scale=pr.iw_scale).rvs(size=draws, random_state=rng).reshape(draws, q, q)
+    else:
+        tau2 = tau2_draws(rng, pr.tau_kind, pr.tau_a, pr.tau_b, pr.tau_scale, draws, q)
+        Sigma = np.einsum("da,ab->dab", tau2, np.eye(q))
+    L = np.linalg.cholesky(Sigma)
+    beta = mu[:, None, :] + np.einsum("dab,djb->dja", L, rng.standard_normal((draws, J, q)))
+    out = {"mu": mu, "Sigma": Sigma, "beta": beta}
+    if pr.pooled:
+        out["alpha"] = pr.pooled_mean + pr.pooled_scale * rng.standard_normal((draws, len(pr.pooled)))
+    return out
 
 
 def predict(post, full, groups, rng):
