@@ -41,3 +41,21 @@ def test_first_run_compiles_diagnostics_in_the_background_into_the_user_cache(tm
             "print(len(warm._PROCESSES))")
     out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=120)
     assert out.stdout.strip() == "0", out.stderr
+
+
+def test_progress_line_says_when_the_first_call_compiles(capsys):
+    """A first kernel call that lasts (a cold cache) is announced on the progress line; a quick one is not."""
+    import time
+
+    from gibbsreg.sampling import Progress
+
+    bar = Progress(100, enabled=False)
+    bar.enabled = True  # as on a terminal
+    with bar.first_call(after=0.05):
+        time.sleep(0.01)
+    assert "compiling" not in capsys.readouterr().err
+    with bar.first_call(after=0.05):
+        time.sleep(0.7)
+    err = capsys.readouterr().err
+    assert "compiling kernels (first run only, cached afterwards)" in err
+    assert err.endswith("\r")  # cleared before the bar redraws

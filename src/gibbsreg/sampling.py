@@ -124,6 +124,46 @@ class Progress:
             sys.stderr.write("\n")
             sys.stderr.flush()
 
+    def first_call(self, after: float = 1.0):
+        """Context manager around a run's first kernel call: when it lasts more than ``after`` seconds (Numba is
+        compiling the kernels on a cold cache), the line says so and counts the seconds until it returns."""
+        return _Compiling(self, after)
+
+
+class _Compiling:
+    MESSAGE = "compiling kernels (first run only, cached afterwards)"
+
+    def __init__(self, bar: Progress, after: float):
+        self.bar, self.after = bar, after
+        self.done = threading.Event()
+        self.shown = False
+
+    def _watch(self):
+        t0 = time.perf_counter()
+        if self.done.wait(self.after):
+            return
+        while not self.done.is_set():
+            self.shown = True
+            sys.stderr.write(f"\r{self.bar.label}: {self.MESSAGE} {time.perf_counter() - t0 + self.after:5.0f} s")
+            sys.stderr.flush()
+            self.done.wait(0.5)
+
+    def __enter__(self):
+        self.thread = None
+        if self.bar.enabled:
+            self.thread = threading.Thread(target=self._watch, name="gibbsreg-compiling", daemon=True)
+            self.thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self.done.set()
+        if self.thread is not None:
+            self.thread.join()
+            if self.shown:  # clear the message before the bar redraws
+                sys.stderr.write("\r" + " " * (len(self.bar.label) + len(self.MESSAGE) + 12) + "\r")
+                sys.stderr.flush()
+        return False
+
 
 class kernel_threads:
     """Context manager: run a parallel kernel on min(chains, available) threads.

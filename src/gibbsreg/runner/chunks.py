@@ -111,12 +111,19 @@ def run_chains(spec: ChainSpec, state: RunState, streams, options: RunOptions, *
             n.bit_generator.state = sn
             g.bit_generator.state = sg
 
+    first_call = [True]
+
     def atomic_chunk(run) -> float:
         """Seconds ``run()`` took; Ctrl-C during it restores the state and generators from before it."""
         snap = snapshot()
         try:
             t0 = time.perf_counter()
-            run()
+            if first_call[0]:  # where a cold cache compiles: the progress line says so
+                first_call[0] = False
+                with bar.first_call():
+                    run()
+            else:
+                run()
             return time.perf_counter() - t0
         except KeyboardInterrupt:
             rollback(snap)
