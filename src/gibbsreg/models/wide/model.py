@@ -98,15 +98,15 @@ def wide_spec(data: WideData, prior: ResolvedShrinkage, n: int, intercept: bool,
     }
     config = {"model": "LinearRegression", "intercept": bool(intercept), "init_superchains": init_superchains,
               "dtype": np.dtype(dtype).name, "wide": True}
-    kernel_args = (np.uint64(syrk_address()), data.method, kind, data.Xt, data.ys, data.G, data.h, data.rr, data.R, data.c1, data.X1,
-                   data.col_scale, data.pen_idx, data.unpen_idx, sigma_shape, prior.sigma_b,
+    kernel_args = (np.uint64(syrk_address()), data.method, kind, data.Xt, data.ys, data.G, data.h, data.rr, data.R,
+                   data.c1, data.X1, data.col_scale, data.pen_idx, data.unpen_idx, sigma_shape, prior.sigma_b,
                    1.0 / prior.global_scale ** 2, prior.lasso_shape + p, prior.lasso_rate, 0.5 * prior.slab_df,
                    0.5 * prior.slab_df * prior.slab_scale ** 2, data.block)
     per_iter = p * p if data.method == CHOLESKY else m * m * p
     return ChainSpec(
         kind="wide", load_kernel=load_kernel, reference_fn=reference.wide_gibbs, kernel_args=kernel_args,
-        state_names=("gamma", "sigma2", "local", "aux", "glob", "aux_glob", "slab"), outputs=outputs, variables=variables,
-        map_draws=map_draws, init_state=init_state, fingerprint=fp, config=config,
+        state_names=("gamma", "sigma2", "local", "aux", "glob", "aux_glob", "slab"), outputs=outputs,
+        variables=variables, map_draws=map_draws, init_state=init_state, fingerprint=fp, config=config,
         coords={"coef": list(names), "penalized_coef": pen_names}, attrs=attrs,
         failure_message="the beta draw's matrix lost positive definiteness (scales under- or overflowed); "
                         "rescale the data or the prior",

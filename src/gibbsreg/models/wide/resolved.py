@@ -6,6 +6,10 @@ import math
 from dataclasses import dataclass, field
 
 
+FIELDS = ("kind", "names", "penalized", "sigma_a", "sigma_b", "global_scale", "p0", "lasso_shape", "lasso_rate",
+          "slab_scale", "slab_df", "standardize", "beta_draw", "keep", "defaults")
+
+
 @dataclass
 class ResolvedShrinkage:
     """A shrinkage prior with every number filled in (saved with a run's attrs)."""
@@ -35,9 +39,7 @@ class ResolvedShrinkage:
         return "tau2" if self.kind == "BayesianLasso" else "lambda2"
 
     def to_dict(self) -> dict:
-        return {k: getattr(self, k) for k in ("kind", "names", "penalized", "sigma_a", "sigma_b", "global_scale", "p0",
-                                              "lasso_shape", "lasso_rate", "slab_scale", "slab_df", "standardize", "beta_draw", "keep",
-                                              "defaults")}
+        return {k: getattr(self, k) for k in FIELDS}
 
     @classmethod
     def from_dict(cls, d: dict) -> "ResolvedShrinkage":
