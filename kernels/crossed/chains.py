@@ -5,6 +5,7 @@ import numpy as np
 from numba import njit
 
 from ..draws import standard_gamma, stream_at
+from ..scales import SIGMA_INVGAMMA, noise_accept
 from ..pool import over_chains
 from .interweave import _interweave_scales
 from .layout import TAU_INVWISHART
@@ -44,7 +45,7 @@ def _totals(nc, rr):
 def crossed_gibbs(
     G, h, rr, nc, level, J, q, vidx, pidx, b_off, lv_off, Gsum, hsum, Gfp, Gpp, hp, S0inv, S0inv_mu0, Sainv,
     Sainv_a0, tau_kind, tau_a, tau_b, hc_inv_scale2, iw_df, iw_Psi, shift_target, parent_of, n_children, sigma_a,
-    sigma_b, blocked, interweave,
+    sigma_b, sigma_kind, sigma_par, blocked, interweave,
     b, alpha, mu, Sinv, lam, sigma2,
     normal_streams, gamma_streams, n_iter, thin, out_start,
     out_b, out_alpha, out_mu, out_Sigma, out_sigma2,
@@ -56,7 +57,7 @@ def crossed_gibbs(
     return over_chains(_one_chain, b.shape[0], (
         G, h, rr, level, J, q, vidx, pidx, b_off, lv_off, Gsum, hsum, Gfp, Gpp, hp, S0inv,
         S0inv_mu0, Sainv, Sainv_a0, tau_kind, tau_a, tau_b, hc_inv_scale2, iw_df, iw_Psi, shift_target,
-        parent_of, n_children, sigma_a, sigma_b, blocked, interweave, n_total, rr_total, tf, tk, b, alpha, mu,
+        parent_of, n_children, sigma_a, sigma_b, sigma_kind, sigma_par, blocked, interweave, n_total, rr_total, tf, tk, b, alpha, mu,
         Sinv, lam, sigma2, normal_streams, gamma_streams, n_iter, thin, out_start, out_b, out_alpha, out_mu,
         out_Sigma, out_sigma2))
 
@@ -65,7 +66,7 @@ def crossed_gibbs(
 def _one_chain(
     ch, G, h, rr, level, J, q, vidx, pidx, b_off, lv_off, Gsum, hsum, Gfp, Gpp, hp, S0inv, S0inv_mu0, Sainv,
     Sainv_a0, tau_kind, tau_a, tau_b, hc_inv_scale2, iw_df, iw_Psi, shift_target, parent_of, n_children, sigma_a,
-    sigma_b, blocked, interweave, n_total, rr_total, tf, tk, b, alpha, mu, Sinv, lam, sigma2, normal_streams,
+    sigma_b, sigma_kind, sigma_par, blocked, interweave, n_total, rr_total, tf, tk, b, alpha, mu, Sinv, lam, sigma2, normal_streams,
     gamma_streams, n_iter, thin, out_start, out_b, out_alpha, out_mu, out_Sigma, out_sigma2,
 ):
     """Chain ch's sweeps, on workspaces of its own (rows of shared arrays would put neighbouring chains on
@@ -140,7 +141,12 @@ def _one_chain(
             total = _residual_ss(G, level, J, q, vidx, pidx, b_off, lv_off, hsum, hp, rr_total, bc, al, theta)
         if total < 0.0:
             total = 0.0
-        sigma2[ch] = (sigma_b + 0.5 * total) / standard_gamma(gamma_rng, sigma_a + 0.5 * n_total)
+        s2 = (sigma_b + 0.5 * total) / standard_gamma(gamma_rng, sigma_a + 0.5 * n_total)
+        # a prior on sigma: s2 is the flat-prior conditional's draw (sigma_a = -1/2, sigma_b = 0), accepted with
+        # the prior ratio against one standard exponential (kernels/scales.py)
+        if sigma_kind == SIGMA_INVGAMMA or noise_accept(sigma_kind, sigma_par, s2, sigma2[ch],
+                                                        standard_gamma(gamma_rng, 1.0)):
+            sigma2[ch] = s2
         countdown -= 1
         if store and countdown == 0:
             countdown = thin

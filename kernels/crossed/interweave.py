@@ -5,6 +5,7 @@ import math
 from numba import njit
 
 from ..draws import standard_gamma, standard_normal
+from ..scales import TAU_EXPONENTIAL, TAU_HALFNORMAL
 from .layout import TAU_HALFCAUCHY, TAU_INVGAMMA, TAU_INVWISHART
 
 
@@ -20,7 +21,10 @@ def _interweave_scales(G, h, rr, level, J, q, vidx, pidx, b_off, tau_kind, tau_a
     the ratio of its prior density on the real line (independence Metropolis-Hastings within Gibbs:
     one normal and one standard exponential per coordinate): |tau|^{-2a-1} exp(-b/tau^2) for
     tau^2 ~ IG(a, b); for a half-Cauchy(s) the Cauchy density itself, lambda integrated out, so that
-    lambda is redrawn from IG(1, 1/s^2 + 1/tau^2) afterwards (one gamma(1) per half-Cauchy scale).
+    lambda is redrawn from IG(1, 1/s^2 + 1/tau^2) afterwards (one gamma(1) per half-Cauchy scale); for a
+    half-t(nu, s) likewise, (1 + tau^2/(nu s^2))^{-(nu+1)/2}, lambda from IG((nu + 1)/2, 1/s^2 + nu/tau^2);
+    exp(-rate |tau|) for the exponential; for the half-normal, exp(-tau^2/(2 s^2)), the conditional is Gaussian
+    and drawn exactly (its exponential drawn and unused: fixed counts).  docs/scale-priors.md.
     Then b_f,j = m_f + (tau_new / tau_old) (b_f,j - m_f).  docs/maths.md section 12.6.
 
     Returns the residual sum of squares at the new state, RSS(tau) = R0 - 2 tau'bv + tau'Q tau (Q, bv
@@ -90,21 +94,33 @@ def _interweave_scales(G, h, rr, level, J, q, vidx, pidx, b_off, tau_kind, tau_a
         for l in range(T):
             if l != i:
                 lin -= Q[i, l] * tau[l]
+        f = tf[i]
+        k = tk[i]
+        if tau_kind[f] == TAU_HALFNORMAL:  # N(lin / Q_ii, sigma^2 / Q_ii) exp(-c tau^2): Gaussian
+            prec = Q[i, i] * inv + 2.0 * tau_b[f, k]
+            proposal = lin * inv / prec + z / math.sqrt(prec)
+            if proposal != 0.0:
+                tau[i] = proposal
+            continue
         # likelihood in tau_i: N(lin / Q_ii, sigma^2 / Q_ii)
         proposal = lin / Q[i, i] + z / math.sqrt(Q[i, i] * inv)
         if proposal == 0.0:
             continue
-        f = tf[i]
-        k = tk[i]
-        if tau_kind[f] == TAU_INVGAMMA:
+        if tau_kind[f] == TAU_EXPONENTIAL:
+            log_ratio = -tau_b[f, k] * (abs(proposal) - abs(tau[i]))
+        elif tau_kind[f] == TAU_INVGAMMA:
             pa = tau_a[f, k]
             pb = tau_b[f, k]
             # hier's _asis_step has this ratio too, but compiled with contraction: sharing it would round differently
             log_ratio = -(2.0 * pa + 1.0) * (math.log(abs(proposal)) - math.log(abs(tau[i])))
             log_ratio -= pb * (1.0 / (proposal * proposal) - 1.0 / (tau[i] * tau[i]))
-        else:
+        elif tau_a[f, k] == 1.0:  # half-Cauchy
             hc = hc_inv_scale2[f, k]
             log_ratio = math.log1p(hc * tau[i] * tau[i]) - math.log1p(hc * proposal * proposal)
+        else:  # half-t(nu): hc / nu = 1/(nu s^2)
+            hc = hc_inv_scale2[f, k] / tau_a[f, k]
+            log_ratio = 0.5 * (tau_a[f, k] + 1.0) * (math.log1p(hc * tau[i] * tau[i])
+                                                     - math.log1p(hc * proposal * proposal))
         if log_ratio >= -e:
             tau[i] = proposal
     for i in range(T):
@@ -120,7 +136,8 @@ def _interweave_scales(G, h, rr, level, J, q, vidx, pidx, b_off, tau_kind, tau_a
         f = tf[i]
         k = tk[i]
         if tau_kind[f] == TAU_HALFCAUCHY:
-            lam_ch[f, k] = (hc_inv_scale2[f, k] + S[f, k, k]) / standard_gamma(gamma_rng, 1.0)
+            lam_ch[f, k] = (hc_inv_scale2[f, k] + tau_a[f, k] * S[f, k, k]) / standard_gamma(
+                gamma_rng, 0.5 * (tau_a[f, k] + 1.0))
     rss = r0
     for i in range(T):
         s = 0.0

@@ -8,6 +8,8 @@ from ..linalg import backward_transpose, cholesky_forward
 TAU_INVGAMMA = 0
 TAU_HALFCAUCHY = 1
 TAU_INVWISHART = 2
+# half-normal and exponential scales: kernels/scales.py (TAU_HALFNORMAL, TAU_EXPONENTIAL, the priors on sigma);
+# half-Student-t is TAU_HALFCAUCHY with tau_a = nu
 
 
 @njit(cache=True, _nrt=False)

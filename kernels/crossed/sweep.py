@@ -19,6 +19,7 @@ from ..linalg import (
     cholesky_lower,
     forward_solve,
 )
+from ..scales import TAU_HALFNORMAL, scale_log_ratio
 from .layout import TAU_HALFCAUCHY, TAU_INVGAMMA, TAU_INVWISHART, _cell_theta, _draw, _finish_draw
 from .steps import _draw_levels, _level_rhs, _mean_draw, _nested_shift, _pooled_rhs, _skip_draw
 
@@ -153,7 +154,9 @@ def _effects_blocked(G, level, J, q, vidx, b_off, lv_off, hsum, Gfp, Gsum, Gpp, 
 def _factor_scales(J, q, b_off, tau_kind, tau_a, tau_b, hc_inv_scale2, iw_df, iw_Psi, Sinv_c, lam_c, bc, mc, M,
                    Bart, W, acc, normal, gamma_rng):
     """Sigma_f | b_f for every factor (the effects centred at mu for the first factor, at 0 for the others):
-    Inverse-Wishart by Bartlett, or the diagonal's inverse gammas, then the half-Cauchy lambdas.  Returns the
+    Inverse-Wishart by Bartlett, or the diagonal's inverse gammas, then the half-t lambdas (nu = tau_a; half-Cauchy
+    nu = 1); half-normal and exponential scales: q_f proposals from the flat-prior conditional IG((J_f - 1)/2,
+    S/2), then q_f exponentials deciding their independence Metropolis steps (kernels/scales.py).  Returns the
     number of failed factorisations."""
     nfail = 0
     for f in range(J.shape[0]):
@@ -188,15 +191,25 @@ def _factor_scales(J, q, b_off, tau_kind, tau_a, tau_b, hc_inv_scale2, iw_df, iw
                 for a in range(k):
                     d = bc[base + a] - (mc[a] if f == 0 else 0.0)
                     acc[a] += d * d
+            if tau_kind[f] >= TAU_HALFNORMAL:
+                for a in range(k):
+                    acc[a] = 0.5 * acc[a] / standard_gamma(gamma_rng, 0.5 * (J[f] - 1))
+                for a in range(k):
+                    e = standard_gamma(gamma_rng, 1.0)
+                    if scale_log_ratio(tau_kind[f], tau_b[f, a], acc[a], 1.0 / Sf[a, a]) >= -e:
+                        Sf[a, a] = 1.0 / acc[a]
+                continue
             for a in range(k):
                 if tau_kind[f] == TAU_INVGAMMA:
                     tau2 = (tau_b[f, a] + 0.5 * acc[a]) / standard_gamma(gamma_rng, tau_a[f, a] + 0.5 * J[f])
                 else:
-                    tau2 = (1.0 / lam_c[f, a] + 0.5 * acc[a]) / standard_gamma(gamma_rng, 0.5 * (J[f] + 1))
+                    tau2 = (tau_a[f, a] / lam_c[f, a] + 0.5 * acc[a]) / standard_gamma(gamma_rng,
+                                                                                      0.5 * (J[f] + tau_a[f, a]))
                 Sf[a, a] = 1.0 / tau2
             if tau_kind[f] == TAU_HALFCAUCHY:
                 for a in range(k):
-                    lam_c[f, a] = (hc_inv_scale2[f, a] + Sf[a, a]) / standard_gamma(gamma_rng, 1.0)
+                    lam_c[f, a] = (hc_inv_scale2[f, a] + tau_a[f, a] * Sf[a, a]) / standard_gamma(
+                        gamma_rng, 0.5 * (tau_a[f, a] + 1.0))
     return nfail
 
 

@@ -4,16 +4,13 @@ numbers sit in its buffers, and the sums over a block's lanes."""
 import numpy as np
 from numba import njit
 
+from ..scales import SIGMA_INVGAMMA, TAU_HALFNORMAL
+
 TAU_INVGAMMA = 0
 TAU_HALFCAUCHY = 1
 TAU_INVWISHART = 2
-TAU_HALFNORMAL = 3  # tau ~ N+(0, s^2): tau_b = 1/(2 s^2); an independence Metropolis step (docs/scale-priors.md)
-TAU_EXPONENTIAL = 4  # tau ~ Exp(rate): tau_b = rate; the same step
-# (half-Student-t is TAU_HALFCAUCHY with tau_a = nu: the inverse-gamma mixture with nu general)
-SIGMA_INVGAMMA = 0  # sigma^2 ~ IG(a, b): the conjugate draw
-SIGMA_HALFNORMAL = 1  # on sigma, sigma_par = (1/(2 s^2), 0); SIGMA_HALFT: (nu, nu s^2); SIGMA_EXPONENTIAL: (rate, 0)
-SIGMA_HALFT = 2
-SIGMA_EXPONENTIAL = 3
+# the half-normal and exponential tau (tau_b = 1/(2 s^2) or the rate) and the priors on sigma (sigma_kind,
+# sigma_par): kernels/scales.py; half-Student-t is TAU_HALFCAUCHY with tau_a = nu (the mixture with nu general)
 
 
 # Groups are processed in fixed blocks; every sum over groups is formed per block and the block sums

@@ -7,8 +7,8 @@ import numpy as np
 from numba import njit
 
 from ..linalg import backward_transpose, bartlett_precision, cholesky_forward, cholesky_inverse_column, cholesky_lower
-from .layout import (EXACT_ORDER, SIGMA_EXPONENTIAL, SIGMA_HALFNORMAL, SIGMA_INVGAMMA, TAU_EXPONENTIAL,
-                     TAU_HALFCAUCHY, TAU_HALFNORMAL, TAU_INVGAMMA, TAU_INVWISHART, _spread_at, sweep_layout)
+from ..scales import SIGMA_INVGAMMA, TAU_EXPONENTIAL, TAU_HALFNORMAL, noise_accept, scale_log_ratio
+from .layout import EXACT_ORDER, TAU_HALFCAUCHY, TAU_INVGAMMA, TAU_INVWISHART, _spread_at, sweep_layout
 
 
 @njit(cache=True)
@@ -115,7 +115,7 @@ def _sigma_step(J, q, nb, part, tau_kind, tau_a, tau_b, iw_df, iw_Psi, Sinv_c, l
                 tau2 = (tau_a[a] / lam_c[a] + 0.5 * acc[a]) / g_tau[a]
             else:
                 tau2 = 0.5 * acc[a] / g_tau[a]
-                if not _scale_log_ratio(tau_kind, tau_b[a], tau2, 1.0 / Sinv_c[a, a]) >= -g_acc[a]:
+                if not scale_log_ratio(tau_kind, tau_b[a], tau2, 1.0 / Sinv_c[a, a]) >= -g_acc[a]:
                     continue
             Sinv_c[a, a] = 1.0 / tau2
     return nfail
@@ -257,10 +257,8 @@ def _finish_step(n_set, q, r, nb, part, group_variance, sigma_b, sigma_kind, sig
             total += part[b, 0]
         s2 = (sigma_b + 0.5 * total) / g_sigma[0]
         if sigma_kind != SIGMA_INVGAMMA:
-            old = sigma2_c[0]
-            if not _noise_log_prior(sigma_kind, sigma_par, s2) - _noise_log_prior(sigma_kind, sigma_par, old) \
-                    >= -g_sigma[1]:
-                s2 = old
+            if not noise_accept(sigma_kind, sigma_par, s2, sigma2_c[0], g_sigma[1]):
+                s2 = sigma2_c[0]
         for j in range(n_set):
             sigma2_c[j] = s2
     if k >= 0:
@@ -299,24 +297,6 @@ def _hyper_prior(q, tau_kind, tau_a, tau_b, lam_c, prior_ab):
             prior_ab[0, a] = 0.0
             prior_ab[1, a] = tau_b[a]
 
-
-@njit(cache=True, fastmath=EXACT_ORDER, error_model="numpy", _nrt=False)
-def _scale_log_ratio(tau_kind, c, tau2_new, tau2_old):
-    """log p(tau_new) - log p(tau_old) for the half-normal (c = 1/(2 s^2)) or exponential (c = rate) prior."""
-    if tau_kind == TAU_HALFNORMAL:
-        return -c * (tau2_new - tau2_old)
-    return -c * (math.sqrt(tau2_new) - math.sqrt(tau2_old))
-
-
-@njit(cache=True, fastmath=EXACT_ORDER, error_model="numpy", _nrt=False)
-def _noise_log_prior(sigma_kind, sigma_par, s2):
-    """log p(sigma) up to a constant at sigma^2 = s2: half-normal (par 1/(2 s^2)), half-t (par nu, nu s^2),
-    exponential (par rate)."""
-    if sigma_kind == SIGMA_HALFNORMAL:
-        return -sigma_par[0] * s2
-    if sigma_kind == SIGMA_EXPONENTIAL:
-        return -sigma_par[0] * math.sqrt(s2)
-    return -0.5 * (sigma_par[0] + 1.0) * math.log1p(s2 / sigma_par[1])
 
 
 @njit(cache=True, fastmath=EXACT_ORDER, error_model="numpy", _nrt=False)

@@ -114,7 +114,7 @@ def flat_gibbs(
 
 
 TAU_INVGAMMA, TAU_HALFCAUCHY, TAU_INVWISHART, TAU_HALFNORMAL, TAU_EXPONENTIAL = 0, 1, 2, 3, 4
-SIGMA_INVGAMMA, SIGMA_HALFNORMAL, SIGMA_HALFT, SIGMA_EXPONENTIAL = 0, 1, 2, 3  # as kernels/hier/layout.py
+SIGMA_INVGAMMA, SIGMA_HALFNORMAL, SIGMA_HALFT, SIGMA_EXPONENTIAL = 0, 1, 2, 3  # as kernels/scales.py
 
 
 def scale_log_ratio(tau_kind, c, tau2_new, tau2_old):

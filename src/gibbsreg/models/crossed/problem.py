@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ...reference import SIGMA_INVGAMMA, TAU_EXPONENTIAL, TAU_HALFNORMAL
 from .priors import TAU_HALFCAUCHY, TAU_INVGAMMA, TAU_INVWISHART, _TAU_KINDS, ResolvedCrossedPrior
 from .cells import CellStats
 
@@ -45,6 +46,8 @@ class CrossedProblem:
     n_children: np.ndarray  # (K, J_1): levels of factor f inside each level of the first factor
     sigma_a: float
     sigma_b: float
+    sigma_kind: int
+    sigma_par: np.ndarray
     blocked: bool
     interweave: bool
 
@@ -53,7 +56,8 @@ class CrossedProblem:
         return (s.G, s.h, s.rr, s.n, s.level, self.J, self.q, self.vidx, self.pidx, self.b_off, self.lv_off,
                 self.Gsum, self.hsum, self.Gfp, self.Gpp, self.hp, self.S0inv, self.S0inv_mu0, self.Sainv, self.Sainv_a0, self.tau_kind,
                 self.tau_a, self.tau_b, self.hc_inv_scale2, self.iw_df, self.iw_Psi, self.shift_target,
-                self.parent_of, self.n_children, self.sigma_a, self.sigma_b, self.blocked,
+                self.parent_of, self.n_children, self.sigma_a, self.sigma_b, self.sigma_kind, self.sigma_par,
+                self.blocked,
                 self.interweave)
 
 
@@ -102,8 +106,13 @@ def crossed_problem(cs: CellStats, prior: ResolvedCrossedPrior, vidx_list, pidx,
         tau_kind[f] = _TAU_KINDS[fp["tau_kind"]]
         if fp["tau_kind"] == "InvGamma":
             tau_a[f, :k], tau_b[f, :k] = fp["tau_a"], fp["tau_b"] * d**2
-        elif fp["tau_kind"] == "HalfCauchy":
+        elif fp["tau_kind"] in ("HalfCauchy", "HalfStudentT"):  # tau_a holds nu
             hc[f, :k] = 1.0 / (d * fp["tau_scale"]) ** 2
+            tau_a[f, :k] = 1.0 if fp["tau_kind"] == "HalfCauchy" else fp["tau_nu"]
+        elif fp["tau_kind"] == "HalfNormal":  # tau_b = 1/(2 (D s)^2)
+            tau_b[f, :k] = 0.5 / (d * fp["tau_scale"]) ** 2
+        elif fp["tau_kind"] == "Exponential":  # Exp(rate) on tau is Exp(rate / D) on D tau
+            tau_b[f, :k] = fp["tau_rate"] / d
         else:
             iw_df[f] = fp["iw_df"]
             iw_Psi[f, :k, :k] = fp["iw_scale"] * np.outer(d, d)
@@ -121,27 +130,39 @@ def crossed_problem(cs: CellStats, prior: ResolvedCrossedPrior, vidx_list, pidx,
             n_children[f] = np.bincount(pairs[:, 1], minlength=int(J[0]))
     return CrossedProblem(cs, J, q, vidx, pidx, b_off, lv_off, Gsum, hsum, Gfp, Gpp, hp, S0inv, S0inv_mu0, Sainv,
                           Sainv_a0, tau_kind, tau_a, tau_b, hc, iw_df, iw_Psi, shift_target, parent_of, n_children,
-                          float(prior.sigma_a),
-                          float(prior.sigma_b), bool(blocked), bool(interweave))
+                          *_noise(prior), bool(blocked), bool(interweave))
 
 
-def crossed_gamma_shapes(tau_kind, tau_a, q, J, iw_df, sigma_a, n_total, interweave=False) -> np.ndarray:
-    """Shapes of one iteration's gamma draws, in the kernel's order: per factor (tau^2 or Bartlett,
-    then half-Cauchy lambdas), with interweaving one exponential per interwoven scale and then one gamma(1) per
-    half-Cauchy scale (its lambda redrawn), then sigma^2."""
+def _noise(prior: ResolvedCrossedPrior):
+    sa, sb, kind, par = prior.noise_args()
+    return float(sa), float(sb), int(kind), par
+
+
+def crossed_gamma_shapes(tau_kind, tau_a, q, J, iw_df, sigma_a, n_total, interweave=False,
+                         sigma_kind=SIGMA_INVGAMMA) -> np.ndarray:
+    """Shapes of one iteration's gamma draws, in the kernel's order: per factor (tau^2 or Bartlett, then
+    half-t lambdas, shape (nu + 1)/2 with nu = tau_a; for the half-normal and exponential, q_f proposals of
+    shape (J_f - 1)/2 then q_f exponentials), with interweaving one exponential per interwoven scale and then one
+    lambda per half-t scale (redrawn), then sigma^2 and, for a prior on sigma, its exponential."""
     out = []
     for f in range(len(q)):
         k = int(q[f])
         if tau_kind[f] == TAU_INVGAMMA:
             out.extend(tau_a[f, :k] + 0.5 * J[f])
         elif tau_kind[f] == TAU_HALFCAUCHY:
-            out.extend([0.5 * (J[f] + 1)] * k + [1.0] * k)
+            out.extend(list(0.5 * (J[f] + tau_a[f, :k])) + list(0.5 * (tau_a[f, :k] + 1.0)))
+        elif tau_kind[f] in (TAU_HALFNORMAL, TAU_EXPONENTIAL):
+            out.extend([0.5 * (J[f] - 1)] * k + [1.0] * k)
         else:
             out.extend(0.5 * (iw_df[f] + J[f] - np.arange(k)))
     if interweave:
         out.extend([1.0] * _n_interwoven(tau_kind, q))
-        out.extend([1.0] * int(sum(int(q[f]) for f in range(len(q)) if tau_kind[f] == TAU_HALFCAUCHY)))
+        for f in range(len(q)):
+            if tau_kind[f] == TAU_HALFCAUCHY:
+                out.extend(0.5 * (tau_a[f, : int(q[f])] + 1.0))
     out.append(sigma_a + 0.5 * n_total)
+    if sigma_kind != SIGMA_INVGAMMA:
+        out.append(1.0)
     return np.asarray(out, dtype=float)
 
 

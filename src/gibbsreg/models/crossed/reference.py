@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from ...reference import gamma_block, gaussian_draw, normal_block
+from ...reference import (SIGMA_INVGAMMA, TAU_EXPONENTIAL, TAU_HALFNORMAL, gamma_block, gaussian_draw, noise_log_prior,
+                         normal_block, scale_log_ratio)
 from .priors import TAU_HALFCAUCHY, TAU_INVGAMMA, TAU_INVWISHART
 from .problem import crossed_gamma_shapes, crossed_normal_count
 
@@ -95,21 +96,31 @@ def _interweave_ref(G, h, rr, level, vidx, q, pidx, p, tau_kind, tau_a, tau_b, h
         prop = lin / sp + zz / np.sqrt(sp * inv)
         ok &= prop != 0.0
         prop = np.where(ok, prop, 1.0)
-        if tau_kind[f] == TAU_INVGAMMA:
+        if tau_kind[f] == TAU_HALFNORMAL:  # Gaussian times Gaussian: drawn exactly
+            hp = sp * inv + 2.0 * tau_b[f, k]
+            prop = np.where(ok, lin * inv / hp + zz / np.sqrt(hp), 1.0)
+            ok &= prop != 0.0
+            log_ratio = np.zeros_like(prop)
+        elif tau_kind[f] == TAU_EXPONENTIAL:
+            log_ratio = -tau_b[f, k] * (np.abs(prop) - np.abs(tau[:, i]))
+        elif tau_kind[f] == TAU_INVGAMMA:
             pa, pb = tau_a[f, k], tau_b[f, k]
             log_ratio = -(2.0 * pa + 1.0) * (np.log(np.abs(prop)) - np.log(np.abs(tau[:, i])))
             log_ratio -= pb * (1.0 / (prop * prop) - 1.0 / (tau[:, i] * tau[:, i]))
-        else:
+        elif tau_a[f, k] == 1.0:  # half-Cauchy
             hc = hc_inv_scale2[f, k]
             log_ratio = np.log1p(hc * tau[:, i] * tau[:, i]) - np.log1p(hc * prop * prop)
-        tau[:, i] = np.where(ok & (log_ratio >= -e), prop, tau[:, i])
+        else:  # half-t(nu)
+            hc = hc_inv_scale2[f, k] / tau_a[f, k]
+            log_ratio = 0.5 * (tau_a[f, k] + 1.0) * (np.log1p(hc * tau[:, i] * tau[:, i]) - np.log1p(hc * prop * prop))
+        tau[:, i] = np.where(ok & ((log_ratio >= -e) | (tau_kind[f] == TAU_HALFNORMAL)), prop, tau[:, i])
     for i, (f, k) in enumerate(zip(tf, tk)):
         m = mu[:, k][:, None] if f == 0 else 0.0
         b_list[f][:, :, k] = m + (tau[:, i] / tau_old[:, i])[:, None] * (b_list[f][:, :, k] - m)
         Sinv[:, f, k, k] = 1.0 / (tau[:, i] * tau[:, i])
     for i, (f, k) in enumerate(zip(tf, tk)):
         if tau_kind[f] == TAU_HALFCAUCHY:
-            lam[:, f, k] = (hc_inv_scale2[f, k] + Sinv[:, f, k, k]) / g[:, gi]
+            lam[:, f, k] = (hc_inv_scale2[f, k] + tau_a[f, k] * Sinv[:, f, k, k]) / g[:, gi]
             gi += 1
     rss = r0 + np.einsum("ni,nil,nl->n", tau, Q, tau) - 2.0 * np.einsum("ni,ni->n", tau, bv)
     return zi, gi, rss
@@ -118,7 +129,7 @@ def _interweave_ref(G, h, rr, level, vidx, q, pidx, p, tau_kind, tau_a, tau_b, h
 def crossed_gibbs_reference(
     G, h, rr, nc, level, J, q, vidx, pidx, b_off, lv_off, Gsum, hsum, Gfp, Gpp, hp, S0inv, S0inv_mu0, Sainv,
     Sainv_a0, tau_kind, tau_a, tau_b, hc_inv_scale2, iw_df, iw_Psi, shift_target, parent_of, n_children, sigma_a,
-    sigma_b, blocked, interweave,
+    sigma_b, sigma_kind, sigma_par, blocked, interweave,
     b, alpha, mu, Sinv, lam, sigma2,
     normal_gens, gamma_gens, n_iter, thin, out_start,
     out_b, out_alpha, out_mu, out_Sigma, out_sigma2,
@@ -130,7 +141,7 @@ def crossed_gibbs_reference(
     r = len(pidx)
     n_total = float(nc.sum())
     n_norm = crossed_normal_count(tau_kind, q, J, r, blocked, parent_of, lv_off, shift_target, interweave)
-    shapes = crossed_gamma_shapes(tau_kind, tau_a, q, J, iw_df, sigma_a, n_total, interweave)
+    shapes = crossed_gamma_shapes(tau_kind, tau_a, q, J, iw_df, sigma_a, n_total, interweave, sigma_kind)
     tf = np.array([f for f in range(K) if tau_kind[f] != TAU_INVWISHART for _ in range(int(q[f]))], dtype=np.int64)
     tk = np.array([a for f in range(K) if tau_kind[f] != TAU_INVWISHART for a in range(int(q[f]))], dtype=np.int64)
     Z = normal_block(normal_gens, n_iter, n_norm)
@@ -219,11 +230,18 @@ def crossed_gibbs_reference(
                 if tau_kind[f] == TAU_INVGAMMA:
                     tau2 = (tau_b[f, :k] + 0.5 * ss) / g[:, gi: gi + k]
                     gi += k
-                else:
-                    tau2 = (1.0 / lam[:, f, :k] + 0.5 * ss) / g[:, gi: gi + k]
+                elif tau_kind[f] == TAU_HALFCAUCHY:  # half-t, nu = tau_a (half-Cauchy: 1)
+                    tau2 = (tau_a[f, :k] / lam[:, f, :k] + 0.5 * ss) / g[:, gi: gi + k]
                     gi += k
-                    lam[:, f, :k] = (hc_inv_scale2[f, :k] + 1.0 / tau2) / g[:, gi: gi + k]
+                    lam[:, f, :k] = (hc_inv_scale2[f, :k] + tau_a[f, :k] / tau2) / g[:, gi: gi + k]
                     gi += k
+                else:  # independence Metropolis from the flat-prior conditional (kernels/scales.py)
+                    old = 1.0 / np.diagonal(Sinv[:, f, :k, :k], axis1=1, axis2=2)
+                    tau2 = 0.5 * ss / g[:, gi: gi + k]
+                    gi += k
+                    accept = scale_log_ratio(tau_kind[f], tau_b[f, :k], tau2, old) >= -g[:, gi: gi + k]
+                    gi += k
+                    tau2 = np.where(accept, tau2, old)
                 Sinv[:, f, :k, :k] = 0.0
                 Sinv[:, f, np.arange(k), np.arange(k)] = 1.0 / tau2
         # ---- interweaving: the diagonal scales redrawn in the non-centred parameterisation
@@ -284,7 +302,12 @@ def crossed_gibbs_reference(
             rss = rr[None] - 2.0 * np.einsum("nca,ca->nc", theta, h) + np.einsum("nca,cab,ncb->nc", theta, G, theta)
             rss = rss.sum(axis=1)
         rss = np.maximum(rss, 0.0)
-        sigma2[:] = (sigma_b + 0.5 * rss) / g[:, gi]
+        s2 = (sigma_b + 0.5 * rss) / g[:, gi]
+        if sigma_kind != SIGMA_INVGAMMA:  # independence Metropolis from the flat-prior conditional
+            keep = ~(noise_log_prior(sigma_kind, sigma_par, s2) - noise_log_prior(sigma_kind, sigma_par, sigma2)
+                     >= -g[:, gi + 1])
+            s2 = np.where(keep, sigma2, s2)
+        sigma2[:] = s2
         for f in range(K):
             b[:, b_off[f]: b_off[f + 1]] = b_list[f].reshape(Ch, -1)
         if store and (t + 1) % thin == 0:
