@@ -333,3 +333,26 @@ def test_memory_is_estimated_before_allocating(monkeypatch):
     X, y = _data(50, 2000)
     with pytest.raises(ValueError, match="GiB"):
         gr.LinearRegression(prior=Horseshoe(keep=["beta"])).sample(X, y, chains=4, draws=5000, progress=False)
+
+
+def test_threads_float32_and_disk_store(tmp_path):
+    """A chain's draws are the same on one thread and two; float32 draws are the float64 ones rounded once;
+    the disk store holds the same draws as memory."""
+    import numba
+
+    X, y = _data(18, 30, seed=8)
+    model = gr.LinearRegression(prior=RegularizedHorseshoe())
+    two = model.sample(X, y, chains=2, draws=20, warmup=10, seed=6, progress=False)
+    before = numba.get_num_threads()
+    numba.set_num_threads(1)
+    try:
+        one = model.sample(X, y, chains=2, draws=20, warmup=10, seed=6, progress=False)
+    finally:
+        numba.set_num_threads(before)
+    single = model.sample(X, y, chains=2, draws=20, warmup=10, seed=6, progress=False, dtype=np.float32)
+    stored = model.sample(X, y, chains=2, draws=20, warmup=10, seed=6, progress=False, store=tmp_path / "run")
+    for name in two.names:
+        np.testing.assert_array_equal(np.asarray(one[name]), np.asarray(two[name]), err_msg=name)
+        np.testing.assert_array_equal(np.asarray(single[name]), np.asarray(two[name]).astype(np.float32),
+                                      err_msg=name)
+        np.testing.assert_array_equal(np.asarray(stored[name]), np.asarray(two[name]), err_msg=name)
