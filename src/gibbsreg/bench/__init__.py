@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import platform
 import subprocess
 import sys
 import tempfile
@@ -23,12 +22,16 @@ from pathlib import Path
 
 import numpy as np
 
+from .report import _cores, markdown, plot_sweeps
+
 WORKLOADS = {
     "W1 flat-small": dict(kind="flat", n=1_000, p=10),
     "W2 flat-large": dict(kind="flat", n=1_000_000, p=50),
     "W3 hier": dict(kind="hier", J=100, nj=50, p=5),
     "W4 hier-large": dict(kind="hier", J=10_000, nj=20, p=3),
     "W3b hier, bayesm's model": dict(kind="hier", J=100, nj=50, p=5, tau="InvWishart", group_variance=True),
+    # W3's model by the crossed kernel with one factor: what the specialised one-factor kernel buys
+    "W3c W3 by the crossed kernel": dict(kind="hier", J=100, nj=50, p=5, kernel="crossed"),
 }
 SWEEP_P = [2, 5, 10, 25, 50, 100]
 SWEEP_J = [10, 100, 1_000, 10_000, 100_000]
@@ -51,20 +54,13 @@ class Run:
     mcse: dict = field(default_factory=dict)
 
 
-def _cores() -> int:
-    try:
-        return len(os.sched_getaffinity(0))
-    except AttributeError:  # pragma: no cover
-        return os.cpu_count() or 1
-
-
 def hier_prior(tau: str = "InvGamma", group_variance: bool = False):
     """The hierarchical workloads' prior, spelled out so peers can use the same numbers.
 
     ``tau="InvWishart"`` with ``group_variance=True`` is the model of bayesm's rhierLinearModel
     (full coefficient covariance, one noise variance per group).
     """
-    from . import HierarchicalPrior, InvGamma, InvWishart
+    from .. import HierarchicalPrior, InvGamma, InvWishart
 
     hyper = InvGamma(1.0, 0.1) if tau == "InvGamma" else InvWishart(7.0, 0.1)
     return HierarchicalPrior(mu_mean=0.0, mu_scale=10.0, tau=hyper, sigma=InvGamma(1.0, 1.0),
@@ -73,7 +69,7 @@ def hier_prior(tau: str = "InvGamma", group_variance: bool = False):
 
 def make_workload(spec: dict, seed: int = 0):
     """Data and model of a workload spec: returns (sample(backend, chains, draws, warmup, seed), n_params)."""
-    from . import HierarchicalRegression, LinearRegression, datasets
+    from .. import HierarchicalRegression, LinearRegression, datasets
 
     if spec["kind"] == "flat":
         data = datasets.synthetic_regression(spec["n"], spec["p"], seed=seed)
@@ -82,6 +78,18 @@ def make_workload(spec: dict, seed: int = 0):
         def sample(backend, chains, draws, warmup, seed):
             return model.sample(data.X, data.y, chains=chains, draws=draws, warmup=warmup, seed=seed,
                                 backend=backend, progress=False)
+    elif spec.get("kernel") == "crossed":
+        from .. import CrossedPrior, CrossedRegression, Factor
+
+        data = datasets.synthetic_hierarchical(spec["J"], spec["nj"], spec["p"], tau=0.5, seed=seed)
+        prior = hier_prior()  # the same numbers: N(0, 10^2) means, IG(1, 0.1) per tau^2, IG(1, 1) on sigma^2
+        varying = ["intercept"] + [f"x{k}" for k in range(data.X.shape[1])]
+        model = CrossedRegression([Factor("g", varying=varying, tau=prior.tau)],
+                                  prior=CrossedPrior(fixed_mean=0.0, fixed_scale=10.0, sigma=prior.sigma))
+
+        def sample(backend, chains, draws, warmup, seed):
+            return model.sample(data.X, data.y, {"g": data.groups}, chains=chains, draws=draws, warmup=warmup,
+                                seed=seed, backend=backend, progress=False)
     else:
         data = datasets.synthetic_hierarchical(spec["J"], spec["nj"], spec["p"], tau=0.5, seed=seed)
         model = HierarchicalRegression(hier_prior(spec.get("tau", "InvGamma"), spec.get("group_variance", False)))
@@ -116,7 +124,7 @@ def timed_run(sample, label, backend, chains, target_seconds, seed=1, min_draws=
     timing lets the other backend's worker threads (OpenMP, OpenBLAS) stop spinning, so neither
     backend is timed while the other still holds a core.
     """
-    from .diagnostics import ess_bulk, mcse_mean
+    from ..diagnostics import ess_bulk, mcse_mean
 
     sample(backend, chains, 5, 5, seed)
     time.sleep(pause)
@@ -212,7 +220,7 @@ def bytes_per_iteration(spec: dict) -> float:
 def measure_rates() -> dict:
     """One core's costs inside @njit (ns per normal, gamma, exponential draw; peak FMA Gflop/s) and the
     first-touch write bandwidth of fresh pages with every thread writing (GB/s, all cores together)."""
-    from .kernels.draws import stream_state
+    from ..kernels.draws import stream_state
 
     _rate_kernels()
     gens = stream_state(np.random.default_rng(0))
@@ -304,7 +312,7 @@ def _rate_kernels() -> None:
                 x[k] = x[k] * 0.9999999 + 1e-7
         return x[0]
 
-    from .kernels.draws import fill_gammas, fill_normals, gamma_table
+    from ..kernels.draws import fill_gammas, fill_normals, gamma_table
 
     @njit
     def normals(st, n):
@@ -445,128 +453,16 @@ def run_report(quick: bool = False, smoke: bool = False, out_dir: str | Path = "
     startup = None if smoke else startup_times(cold=not quick)
     peer_rows = []
     if not smoke:
-        from . import peers as peer_mod
+        from .. import peers as peer_mod
 
         measured = peer_mod.run_all(quick=quick, log=log) if peers else []
         peer_rows = peer_mod.with_recorded(measured)
-    text = _markdown(rows, rates, startup, w1, w2, peer_rows, quick, smoke, time.perf_counter() - started, fresh)
+    text = markdown(rows, rates, startup, w1, w2, peer_rows, quick, smoke, time.perf_counter() - started, fresh)
     path = out_dir / "RESULTS.md"
     path.write_text(text)
-    _plot(sweeps, out_dir / "results.png")
+    plot_sweeps(sweeps, out_dir / "results.png")
     log(f"wrote {path} and {out_dir / 'results.png'} in {time.perf_counter() - started:.0f} s")
     return path
-
-
-def _markdown(rows, rates, startup, w1, w2, peer_rows, quick, smoke, seconds, fresh=False) -> str:
-    import numba
-
-    mode = "smoke" if smoke else ("quick" if quick else "full")
-    lines = [
-        "# Benchmark results",
-        "",
-        f"Mode: {mode}; {platform.platform()}; Python {platform.python_version()}; numpy {np.__version__}; "
-        f"numba {numba.__version__}; {_cores()} cores; written by `gibbsreg bench{' --quick' if quick else ''}` "
-        f"in {seconds:.0f} s. Both backends run in the same process on the same data, priors and seed.",
-        "",
-        "draws/s = chains x kept draws / sampling seconds (warm-up excluded), over repeated sampling calls of "
-        "up to 20,000 draws per chain and 32 MB of stored draws (a realistic run); ESS/s = min bulk ESS over all "
-        "parameters (200 evenly spaced groups' coefficients when there are more) per kept draw, times draws/s; "
-        "ns/it = core-nanoseconds per iteration per chain; floor = the core-nanoseconds a stored sweep cannot go "
-        "below: its random numbers at their cost in a tight loop, plus its flops (as the kernels compute them: "
-        "flat, the O(p) diagonalised update and the p^2 map to beta; hierarchical, per group the Cholesky, "
-        "solves, sums, interweaving and RSS) at the measured peak fused multiply-add rate, plus its stored bytes "
-        "at the measured first-touch bandwidth of fresh pages"
-        + (" (every timed run here writes fresh pages: large arrays are freshly mapped, as in a new process)"
-           if fresh else "") + "; % of floor = floor / ns/it (100% would be a sweep doing nothing but these); "
-        "agree = posterior means of the two backends within 5 combined MCSE.",
-        "",
-        f"Measured rates (one core): {rates['ns_normal']:.1f} ns per normal, {rates['ns_gamma']:.1f} ns per gamma, "
-        f"{rates['ns_exponential']:.1f} ns per exponential (NumPy's PCG64 streams and algorithms inlined in @njit, "
-        "a buffer at a time as the kernels draw them); "
-        f"{rates['fma_gflops']:.1f} Gflop/s peak (64 independent fused multiply-adds per loop); "
-        f"{rates['first_touch_gbs']:.2f} GB/s first-touch writes per core.",
-        "",
-        "| workload | chains | numba draws/s | numpy draws/s | ratio | numba ESS/s | numpy ESS/s | ESS/s ratio "
-        "| numba ns/it | floor ns/it | % of floor | agree |",
-        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|",
-    ]
-    for label, spec, chains, nb, npy, agree, fl in rows:
-        lines.append(
-            f"| {label} | {chains} | {nb.draws_per_s:,.0f} | {npy.draws_per_s:,.0f} | "
-            f"{nb.draws_per_s / npy.draws_per_s:.1f}x | {nb.ess_per_s:,.0f} | {npy.ess_per_s:,.0f} | "
-            f"{nb.ess_per_s / npy.ess_per_s:.1f}x | {nb.ns_per_iter:,.0f} | {fl:,.0f} | "
-            f"{100 * fl / nb.ns_per_iter:.0f}% | {'yes' if agree else '**NO**'} |")
-    if w1 is not None and w2 is not None:
-        lines += ["", f"W2 (n = 10^6 or 2x10^5 in quick mode, p = 50) costs {w2.ns_per_iter:,.0f} ns per iteration per "
-                  "chain; the same p at n = 1,000 appears in the p sweep (sufficient statistics make the cost "
-                  "independent of n)."]
-        for label, spec, chains, nb, npy, agree, fl in rows:
-            if label.startswith("sweep p=50"):
-                lines.append(f"At n = 1,000, p = 50: {nb.ns_per_iter:,.0f} ns; ratio W2 / n=1,000: "
-                             f"{w2.ns_per_iter / nb.ns_per_iter:.2f}.")
-    if startup:
-        lines += ["", "Start-up in a fresh process (import + data + first flat, hierarchical and crossed sample):", "",
-                  "| cache | process s | import + first flat sample s | first hierarchical sample s | "
-                  "first crossed sample s |",
-                  "|---|---:|---:|---:|---:|"]
-        for k, v in startup.items():
-            lines.append(f"| {k} | {v['process']:.2f} | {v['flat']:.2f} | {v['hier']:.2f} | {v['crossed']:.2f} |")
-    if peer_rows:
-        own = {label: (chains, nb) for label, spec, chains, nb, npy, agree, fl in rows}
-        lines += ["", "## Peers per core (same workloads, data and priors where the tool allows)", "",
-                  "Per core = as measured / cores the run used (gibbsreg: min(chains, cores); R: one; NumPyro: "
-                  "the cores its XLA thread pool may use). Rows marked *recorded* were not re-measured in this run "
-                  "(the tool is not installed here); they come from the last run that had it, on this machine.", "",
-                  "| tool | version | workload | cores | draws/s | draws/s per core | min ESS/s | min ESS/s per core "
-                  "| gibbsreg / this, draws/s per core | source and note |",
-                  "|---|---|---|---:|---:|---:|---:|---:|---:|---|"]
-        for workload in ("W1 flat-small", "W3 hier", "W3b hier, bayesm's model"):
-            mine = own.get(workload)
-            ours = None
-            if mine is not None:
-                chains, nb = mine
-                cores = min(chains, _cores())
-                ours = nb.draws_per_s / cores
-                lines.append(f"| gibbsreg (this run) | | {workload} | {cores} | {nb.draws_per_s:,.0f} | {ours:,.0f} | "
-                             f"{nb.ess_per_s:,.0f} | {nb.ess_per_s / cores:,.0f} | 1.0x | {chains} chains |")
-            for r in peer_rows:
-                if r.get("compare", r.get("workload")) != workload:
-                    continue
-                cores = r.get("cores") or 1
-                ds, es = r.get("draws_per_s"), r.get("ess_per_s")
-                cell = lambda v, c=1: "" if v is None else f"{v / c:,.0f}"  # noqa: E731
-                ratio = "" if (ds is None or ours is None) else f"{ours / (ds / cores):.1f}x"
-                src = "recorded; " if r.get("recorded") else ""
-                lines.append(f"| {r['tool']} | {r.get('version', '')} | {r.get('workload', '')} | {cores} | {cell(ds)} | "
-                             f"{cell(ds, cores)} | {cell(es)} | {cell(es, cores)} | {ratio} | {src}{r.get('note', '')} |")
-    lines.append("")
-    return "\n".join(lines)
-
-
-def _plot(sweeps, path: Path) -> None:
-    import matplotlib
-
-    matplotlib.use("Agg", force=False)
-    import matplotlib.pyplot as plt
-
-    fig, axes = plt.subplots(1, 3, figsize=(13, 4))
-    titles = {"p": "coefficients p (flat, n = 1,000)", "J": "groups J (hierarchical, n_j = 20, p = 3)",
-              "chains": "chains (W1)"}
-    for ax, key in zip(axes, ("p", "J", "chains")):
-        data = sweeps[key]
-        if not data:
-            continue
-        x = [d[0] for d in data]
-        ax.loglog(x, [d[1].draws_per_s for d in data], "o-", label="numba")
-        ax.loglog(x, [d[2].draws_per_s for d in data], "s--", label="numpy reference")
-        ax.set_xlabel(titles[key])
-        ax.set_ylabel("draws per second")
-        ax.grid(True, which="both", alpha=0.3)
-        ax.legend()
-    fig.suptitle("gibbsreg: Numba kernels vs the vectorised NumPy reference (same run)")
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
 
 
 def main(argv=None) -> int:

@@ -16,7 +16,7 @@ import numpy as np
 
 from .. import registry
 from ..models.crossed.front import factor_arguments
-from ..models.hierarchical.front import default_group_covariance
+from ..group_terms import default_group_covariance
 from .design import FormulaDesign, build_design, require_formulaic
 from .partitioned import build_partitioned_design, is_partitioned
 

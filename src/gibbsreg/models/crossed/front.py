@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
+from ...group_terms import design_order, factor_tau
 from ...priors import InvGamma
 from ...registry import Bound, FrontEnd
-from ..hierarchical.front import design_order, factor_tau
 from .model import CrossedRegression
 from .priors import CrossedPrior, Factor
 

@@ -1,62 +1,17 @@
-"""How formulas and the command line reach the one-factor hierarchical model (registry.FrontEnd), and the
-group-covariance defaults a formula's group terms imply (shared with the crossed model)."""
+"""How formulas and the command line reach the one-factor hierarchical model (registry.FrontEnd)."""
 
 from __future__ import annotations
 
 import copy
 import math
 
-import numpy as np
-
-from ...priors import InvGamma, InvWishart
+from ...group_terms import design_order, factor_tau
+from ...priors import InvGamma
 from ...registry import Bound, FrontEnd
 from .model import HierarchicalPrior, HierarchicalRegression
 
 # dims of the hierarchical posterior: a factor named like one of them keeps the dim "group" in ArviZ
 _POSTERIOR_DIMS = frozenset({"chain", "draw", "coef", "coef_", "pooled_coef", "group"})
-
-
-def default_group_covariance(design, varying: list[str]):
-    """The default prior of a correlated group covariance: Sigma ~ IW(q + 1, diag(s_k^2)).
-
-    ``varying`` in design order; s_k = sd(y) for the intercept and sd(y)/sd(x_k) for a slope
-    (the scales of the half-Cauchy default of the diagonal case; population sds, ddof=0).
-    With df = q + 1 each correlation is uniform on (-1, 1) a priori and each
-    tau_k^2 ~ IG(1, s_k^2 / 2) marginally.
-    """
-    y_sd = design.spread()
-    if not y_sd > 0:
-        y_sd = max(abs(design.mean()), 1.0)
-    s = []
-    for name in varying:
-        if name == "intercept":
-            s.append(y_sd)
-            continue
-        x_sd = design.spread(name)
-        if not x_sd > 0:  # a constant column: its root mean square
-            x_sd = abs(design.mean(name)) or 1.0
-        s.append(y_sd / x_sd)
-    s = np.asarray(s)
-    return InvWishart(df=len(varying) + 1, scale=np.diag(s**2))
-
-
-def design_order(design, columns: list[str]) -> list[str]:
-    return sorted(columns, key=design.names.index)
-
-
-def factor_tau(design, factor, tau):
-    """The tau prior of one grouping factor and whether it is the default: the user's, or IW for a
-    correlated term, or None (the per-column default)."""
-    q = len(factor.columns)
-    if tau is None:
-        if factor.covariance == "full":
-            return default_group_covariance(design, design_order(design, factor.columns)), True
-        return None, False
-    if isinstance(tau, InvWishart) and q > 1 and factor.covariance == "diagonal":
-        raise ValueError(f"the coefficients of {factor.name} are independent ({', '.join(t.text for t in factor.terms)}"
-                         f": || or separate terms) but the prior's tau is InvWishart (a full covariance); "
-                         "use (... | g) for correlated coefficients or give tau=HalfCauchy/InvGamma")
-    return tau, False
 
 
 def from_formula(design, prior, **options) -> Bound:
