@@ -514,3 +514,27 @@ def test_crossed_bad_input():
 
 class HalfCauchyLike:
     """Not a prior on sigma."""
+
+
+@pytest.mark.parametrize("tau, sigma, tau_dist, sigma_dist", [
+    (HalfNormal(0.7), Exponential(2.0), stats.halfnorm(scale=0.7), stats.expon(scale=0.5)),
+    (HalfStudentT(3.0, 0.5), HalfNormal(1.5), None, stats.halfnorm(scale=1.5)),
+    (Exponential(4.0), HalfStudentT(5.0, 2.0), stats.expon(scale=0.25), None),
+])
+def test_prior_draws_follow_the_priors(tau, sigma, tau_dist, sigma_dist):
+    """The prior draws of the ArviZ export (the kind's prior_draws hook): tau and sigma by Kolmogorov-Smirnov
+    (p >= 1e-4) against SciPy's half-normal, exponential and the folded t (P(|T| <= x) = 2 F_t(x / s) - 1)."""
+    from gibbsreg.analysis.inference import prior_draws
+
+    X, y, groups = _small()
+    post = HierarchicalRegression(HierarchicalPrior(tau=tau, sigma=sigma), varying=["intercept"]).sample(
+        X, y, groups, chains=1, draws=5, warmup=5, seed=1, progress=False)
+    draws = prior_draws(post, draws=4000, seed=3)
+    for name, prior, dist in (("tau2", tau, tau_dist), ("sigma2", sigma, sigma_dist)):
+        x = np.sqrt(draws[name]).ravel()
+        if dist is None:
+            nu, s = float(prior.nu), float(prior.scale)
+            cdf = lambda v, nu=nu, s=s: 2.0 * stats.t.cdf(v / s, nu) - 1.0  # noqa: E731
+        else:
+            cdf = dist.cdf
+        assert stats.kstest(x, cdf).pvalue >= 1e-4, name

@@ -356,6 +356,20 @@ def _scale_prior_fields(prior, k: int, default_scale: np.ndarray, label: str) ->
     return out
 
 
+def scale2_draws(rng, kind: str, scale, nu, rate, size: int, k: int) -> np.ndarray:
+    """(size, k) draws of tau^2 (or sigma^2) when tau ~ HalfNormal(scale), HalfStudentT(nu, scale) or
+    Exponential(rate), each coordinate with its own parameters."""
+    if kind == "HalfNormal":
+        tau = np.broadcast_to(scale, (k,)) * np.abs(rng.standard_normal((size, k)))
+    elif kind == "HalfStudentT":
+        tau = np.broadcast_to(scale, (k,)) * np.abs(rng.standard_t(np.broadcast_to(nu, (k,)), (size, k)))
+    elif kind == "Exponential":
+        tau = rng.standard_exponential((size, k)) / np.broadcast_to(rate, (k,))
+    else:
+        raise ValueError(f"not a scale prior: {kind!r}")
+    return tau * tau
+
+
 def resolve_noise_scale(sigma, default_scale: float) -> dict:
     """The noise prior's numbers: sigma_a, sigma_b for InvGamma on sigma^2; for HalfNormal, HalfStudentT or
     Exponential on sigma, sigma_kind with sigma_scale, sigma_nu or sigma_rate (scalars; a missing scale is

@@ -6,6 +6,7 @@ import numpy as np
 
 from ...analysis.inference import tau2_draws
 from ...analysis.loglik import design_rows
+from ...priors import scale2_draws
 
 
 def rows(post, X=None, y=None, groups=None):
@@ -64,7 +65,8 @@ def predict(post, full: np.ndarray, groups, rng):
 
 
 def prior_draws(post, draws: int, rng):
-    """mu, tau2 (InvGamma or half-Cauchy tau) or Sigma ~ IW, beta_j ~ N(mu, Sigma_beta), alpha, sigma2 (per group)."""
+    """mu, tau2 (InvGamma, half-Cauchy, half-normal, half-t or exponential tau) or Sigma ~ IW,
+    beta_j ~ N(mu, Sigma_beta), alpha, sigma2 (per group; or from a prior on sigma)."""
     prior = post.prior
     out = {}
     q = len(prior.varying)
@@ -78,6 +80,10 @@ def prior_draws(post, draws: int, rng):
         L = np.linalg.cholesky(Sigma)
         beta = mu[:, None, :] + np.einsum("dab,djb->dja", L, rng.standard_normal((draws, J, q)))
         out["Sigma"] = Sigma
+    elif prior.tau_kind in ("HalfNormal", "HalfStudentT", "Exponential"):
+        tau2 = scale2_draws(rng, prior.tau_kind, prior.tau_scale, prior.tau_nu, prior.tau_rate, draws, q)
+        beta = mu[:, None, :] + np.sqrt(tau2)[:, None, :] * rng.standard_normal((draws, J, q))
+        out["tau2"] = tau2
     else:
         tau2 = tau2_draws(rng, prior.tau_kind, prior.tau_a, prior.tau_b, prior.tau_scale, draws, q)
         beta = mu[:, None, :] + np.sqrt(tau2)[:, None, :] * rng.standard_normal((draws, J, q))
@@ -86,5 +92,9 @@ def prior_draws(post, draws: int, rng):
     if len(prior.pooled):
         out["alpha"] = prior.pooled_mean + prior.pooled_scale * rng.standard_normal((draws, len(prior.pooled)))
     shape = (draws, J) if prior.group_variance else (draws,)
-    out["sigma2"] = prior.sigma_b / rng.standard_gamma(prior.sigma_a, shape)
+    if getattr(prior, "sigma_kind", "InvGamma") != "InvGamma":  # one shared sigma
+        out["sigma2"] = scale2_draws(rng, prior.sigma_kind, prior.sigma_scale, prior.sigma_nu, prior.sigma_rate,
+                                     draws, 1)[:, 0]
+    else:
+        out["sigma2"] = prior.sigma_b / rng.standard_gamma(prior.sigma_a, shape)
     return out
