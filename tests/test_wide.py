@@ -297,6 +297,11 @@ def test_shrinkage_factors_separate_signal_from_noise():
     assert kappa.shape == (30,)
     assert kappa[:3].max() < 0.2 and np.median(kappa[3:]) > 0.5
     assert "3 of 30 penalised coefficients have a 95% interval excluding 0" in wide.shrinkage_summary(post)
+    import matplotlib
+
+    matplotlib.use("Agg")
+    fig = wide.plot_shrinkage(post)
+    assert len(fig.axes[0].collections) == 2
 
 
 # ---- bad input -------------------------------------------------------------------------------------------------

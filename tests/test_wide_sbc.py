@@ -16,7 +16,7 @@ N, P = 10, 3
 A, B = 3.0, 2.0  # sigma^2 ~ IG(A, B)
 
 
-def _truth(rng, kind, scale):
+def _truth(rng, kind, scale, P=P):
     sigma2 = B / rng.standard_gamma(A)
     if kind != "BayesianLasso":
         glob = (scale * abs(rng.standard_cauchy())) ** 2
@@ -33,9 +33,11 @@ def _truth(rng, kind, scale):
     return beta, sigma2, glob
 
 
-def run_sbc(kind, truth_scale, sims, draws=99, thin=5, warmup=200, seed=0):
+def run_sbc(kind, truth_scale, sims, draws=99, thin=5, warmup=200, seed=0, n=N, p=P):
+    """Ranks of (beta, sigma2, global scale) over ``sims`` simulations on a fixed n x p design (p > n: the
+    Bhattacharya draw)."""
     rng_X = np.random.default_rng(1)
-    X = rng_X.standard_normal((N, P))
+    X = rng_X.standard_normal((n, p))
     if kind == "Horseshoe":
         prior = Horseshoe(global_scale=1.0, sigma=gr.InvGamma(A, B), standardize=False)
     elif kind == "RegularizedHorseshoe":
@@ -48,15 +50,15 @@ def run_sbc(kind, truth_scale, sims, draws=99, thin=5, warmup=200, seed=0):
     for child in np.random.SeedSequence(seed).spawn(sims):
         data_ss, chain_ss = child.spawn(2)
         rng = np.random.default_rng(data_ss)
-        beta, sigma2, glob = _truth(rng, kind, truth_scale)
-        y = X @ beta + math.sqrt(sigma2) * rng.standard_normal(N)
+        beta, sigma2, glob = _truth(rng, kind, truth_scale, p)
+        y = X @ beta + math.sqrt(sigma2) * rng.standard_normal(n)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             post = model.sample(X, y, chains=1, draws=draws, warmup=warmup, thin=thin, seed=chain_ss, progress=False)
         d = np.column_stack([np.asarray(post["beta"])[0], np.asarray(post["sigma2"])[0],
                              np.asarray(post[prior_global(kind)])[0]])
         ranks.append((d < np.concatenate([beta, [sigma2, glob]])).sum(axis=0))
-    names = [f"beta[{j}]" for j in range(P)] + ["sigma2", prior_global(kind)]
+    names = [f"beta[{j}]" for j in range(p)] + ["sigma2", prior_global(kind)]
     return SBCResult(np.asarray(ranks), names, draws)
 
 
@@ -79,3 +81,17 @@ def test_sbc_ranks_are_uniform_and_the_control_is_not(kind):
 def test_sbc_large(kind):
     res = run_sbc(kind, 1.0, sims=4000, thin=100 if kind == "RegularizedHorseshoe" else 10, seed=7)
     assert res.pvalues(bins=20).min() > 1e-3 / 5, str(res)
+
+
+@pytest.mark.parametrize("kind", ["Horseshoe", "BayesianLasso"])
+def test_sbc_with_more_coefficients_than_rows(kind):
+    """n = 5, p = 8: the Bhattacharya beta draw inside the whole sampler (the regularised horseshoe's tau^2
+    needs far more thinning there: -m slow)."""
+    res = run_sbc(kind, 1.0, sims=500, thin=10, n=5, p=8, seed=3)
+    assert res.pvalues(bins=10).min() > 1e-3 / 10, str(res)
+
+
+@pytest.mark.slow
+def test_sbc_regularised_horseshoe_more_coefficients_than_rows():
+    res = run_sbc("RegularizedHorseshoe", 1.0, sims=1000, thin=250, n=5, p=8, seed=5)
+    assert res.pvalues(bins=10).min() > 1e-3 / 10, str(res)

@@ -8,7 +8,7 @@ See docs/wide.md.
 
 from ...registry import ModelKind, get, register
 from . import analysis
-from .analysis import shrinkage, shrinkage_summary
+from .analysis import plot_shrinkage, shrinkage, shrinkage_summary
 from .model import resume_wide, sample_wide, wide_spec
 from .priors import BayesianLasso, Horseshoe, RegularizedHorseshoe
 from .resolved import ResolvedShrinkage
@@ -19,5 +19,5 @@ KIND = register(ModelKind(
     name="wide", model=get("flat").model, needs="rows", data="X, y", resume=resume_wide,
     priors=(ResolvedShrinkage,), rows=analysis.rows, predict=analysis.predict, prior_draws=analysis.prior_draws))
 
-__all__ = ["BayesianLasso", "Horseshoe", "KIND", "RegularizedHorseshoe", "ResolvedShrinkage", "sample_wide",
+__all__ = ["BayesianLasso", "Horseshoe", "KIND", "RegularizedHorseshoe", "plot_shrinkage", "ResolvedShrinkage", "sample_wide",
            "shrinkage", "shrinkage_summary", "wide_spec"]

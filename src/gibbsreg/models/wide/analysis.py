@@ -94,3 +94,33 @@ def shrinkage_summary(post, prob: float = 0.95, top: int = 10) -> str:
         lines.append(f"  shrinkage kappa_j (1 = to zero): min {q[0]:.3g}, median {q[1]:.3g}, max {q[2]:.3g}; "
                      f"{int((kappa < 0.5).sum())} coefficients with kappa < 0.5")
     return "\n".join(lines)
+
+
+def plot_shrinkage(post, prob: float = 0.95, ax=None):
+    """The shrinkage profile: each penalised coefficient's posterior mean kappa_j (1 = shrunk to zero) against
+    the size of its posterior mean on the standardised scale |E[beta_j] s_j|, those whose central ``prob``
+    interval excludes zero in colour.  Needs the local scales (kept by default up to p = 1000; else
+    ``keep=[..., "lambda2"]``).  Returns the Figure, or ``ax`` when given."""
+    import matplotlib.pyplot as plt
+
+    kappa = shrinkage(post)
+    if kappa is None or "beta" not in post:
+        raise ValueError("plot_shrinkage needs beta and the local scales: sample with keep=['beta', 'sigma2', "
+                         f"'{post.prior.global_name}', '{post.prior.local_name}'" +
+                         (", 'c2'" if post.prior.kind == "RegularizedHorseshoe" else "") + "]")
+    pen = np.asarray(post.attrs["penalized_index"])
+    beta = np.asarray(post["beta"])[:, :, pen].reshape(-1, pen.size)
+    lo, hi = np.quantile(beta, [(1 - prob) / 2, (1 + prob) / 2], axis=0)
+    out = (lo > 0) | (hi < 0)
+    size = np.abs(beta.mean(axis=0)) * np.asarray(post.attrs["col_scale"])
+    fig = None
+    if ax is None:
+        fig, ax = plt.subplots(figsize=(5.5, 3.8))
+    ax.scatter(size[~out], kappa[~out], s=8, color="0.6", label=f"{100 * prob:g}% interval covers 0")
+    ax.scatter(size[out], kappa[out], s=14, color="C3", label=f"excludes 0 ({int(out.sum())})")
+    ax.set_xlabel("|posterior mean| x s_j (standardised)")
+    ax.set_ylabel("posterior mean of kappa_j")
+    ax.set_ylim(-0.02, 1.02)
+    ax.set_title(f"{post.prior.kind}: shrinkage profile, {pen.size} penalised coefficients", fontsize=10)
+    ax.legend(fontsize=8, loc="center right")
+    return fig if fig is not None else ax
