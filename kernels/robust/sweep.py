@@ -4,7 +4,8 @@ y_i = x_i'beta + e_i, e_i | w_i ~ N(0, sigma^2 / w_i), w_i ~ Gamma(nu/2, rate nu
 in the sampler's coordinates: Z = X T^{-1} (n, p) row-major and r0 = y - X beta_ref, with the state
 gamma = T (beta - beta_ref), so r_i = r0_i - z_i'gamma.  One sweep per chain, in this order:
 
-1. w_i | gamma, sigma^2, nu ~ Gamma((nu + 1)/2, rate (nu + r_i^2/sigma^2)/2), i = 0..n-1 (O(n p) for the residuals, then O(n));
+1. w_i | gamma, sigma^2, nu ~ Gamma((nu + 1)/2, rate (nu + r_i^2/sigma^2)/2), i = 0..n-1 (O(n p) for the
+   residuals, then O(n));
 2. the weighted statistics G = Z'WZ, h = Z'W r0, rr = r0'W r0 (kernels/rowpass.py, O(n p^2));
 3. gamma | w, sigma^2 ~ N(A^{-1}(Pm + h/sigma^2), A^{-1}), A = P + G/sigma^2 (Cholesky, O(p^3));
 4. sigma^2 | gamma, w ~ IG(sigma_shape, b0 + RSS_w/2), RSS_w = rr - 2 gamma'h + gamma'G gamma;
@@ -50,8 +51,9 @@ def _spread_shape(table, one):
 
 @njit(cache=True, fastmath={"contract"}, error_model="numpy", _nrt=False)
 def _weights(r0, eta, w, nu, inv_s2, learn_nu):
-    """w_i <- 2 g_i / (nu + r_i^2 / sigma^2) from the standard gammas g_i in w, r_i = r0_i - eta_i; returns (r0'W r0, D) with D = sum_i (w_i - log w_i - 1), the
-    weights' statistic of nu's full conditional (0 when nu is fixed).
+    """w_i <- 2 g_i / (nu + r_i^2 / sigma^2) from the standard gammas g_i in w, r_i = r0_i - eta_i; returns
+    (r0'W r0, D) with D = sum_i (w_i - log w_i - 1), the weights' statistic of nu's full conditional (0 when nu
+    is fixed).
 
     sum_i log w_i is the log of running products, flushed when they leave [1e-150, 1e150] (a weight outside
     [1e-100, 1e100] is logged alone), so there is about one log per hundred rows instead of one per row (the

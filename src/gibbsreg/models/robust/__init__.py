@@ -7,6 +7,7 @@ from .priors import Gamma, ResolvedStudentT
 
 KIND = register(ModelKind(
     name="robust", model=StudentTRegression, needs="rows", data="X, y", resume=resume_robust,
-    priors=(ResolvedStudentT,), rows=analysis.rows, predict=analysis.predict, prior_draws=analysis.prior_draws, front=front.FRONT))
+    priors=(ResolvedStudentT,), rows=analysis.rows, predict=analysis.predict, prior_draws=analysis.prior_draws,
+    front=front.FRONT))
 
 __all__ = ["KIND", "Gamma", "ResolvedStudentT", "StudentTRegression", "robust_spec"]
