@@ -12,11 +12,15 @@ Per sweep and chain, in order:
    X_j' diag(n) X_j) and h_j (logistic: fixed X_j' kappa_j; probit: X_j' s_j);
 3. beta_j | rest for j = 0..J-1: precision Sigma^{-1} + G_j[vv], q normals each (normal stream);
 4. alpha | rest (r normals), then mu | beta, Sigma (q normals);
-5. Sigma | beta, mu: InvGamma, q gammas; half-Cauchy, q gammas for tau^2 then q for lam; InvWishart, q gammas
-   (the Bartlett diagonal, B_aa^2 ~ chi2(df + J - a)) from the gamma stream, then q(q - 1)/2 normals for
-   B's lower triangle, row by row, from the normal stream.
-Per sweep the normal stream gives J q + r + q (+ q(q - 1)/2) numbers; the gamma stream the latents' numbers
-then the scale's gammas.
+5. Sigma | beta, mu: InvGamma, q gammas; half-Cauchy, q gammas for tau^2 (then, after 6., q for lam);
+   InvWishart, q gammas (the Bartlett diagonal, B_aa^2 ~ chi2(df + J - a)) from the gamma stream, then
+   q(q - 1)/2 normals for B's lower triangle, row by row, from the normal stream;
+6. with ``asis`` (the Gaussian model's interweaving, Yu & Meng 2011, given the latents): mu with the
+   deviations beta_j - mu fixed (q normals); then, for a diagonal Sigma, each tau_k with (beta_j - mu)/tau
+   fixed, by a proposal from its likelihood-only conditional (q normals) accepted with the prior's ratio (q
+   Exp(1) draws, as standard_gamma(1), from the gamma stream).
+Per sweep the normal stream gives J q + r + q (+ q(q - 1)/2) (+ q or 2 q with asis) numbers; the gamma stream
+the latents' numbers, then the scale's gammas in the order above.
 """
 
 import numpy as np
@@ -43,9 +47,94 @@ def _gaussian(A, v, z, inv, m):
     return True
 
 
+@njit(cache=True, error_model="numpy")
+def _asis_location(G, h, q, r, J, beta, alpha, mu, S0inv, S0inv_mu0, normal, A, v, z, inv):
+    """Interweaving for mu alone (Yu & Meng 2011; the Gaussian model's step, given the latents): with
+    eta_j = beta_j - mu fixed, mu | eta, alpha, latents ~ N, then beta_j = mu + eta_j.  q normals.  Returns 1
+    when the factorisation failed (nothing changes then), else 0."""
+    for a in range(q):
+        for b in range(a + 1):
+            tot = S0inv[a, b]
+            for j in range(J):
+                tot += G[j, a, b]
+            A[a, b] = tot
+        tot = S0inv_mu0[a]
+        for j in range(J):
+            x = h[j, a]
+            for b in range(r):
+                x -= G[j, q + b, a] * alpha[b]
+            for b in range(q):
+                gab = G[j, a, b] if b <= a else G[j, b, a]
+                x -= gab * (beta[j, b] - mu[b])
+            tot += x
+        v[a] = tot
+    fill_normals(normal, z, q)
+    old = np.empty(q)
+    for a in range(q):
+        old[a] = mu[a]
+    if not _gaussian(A, v, z, inv, q):
+        return 1
+    for a in range(q):
+        mu[a] = v[a]
+        for j in range(J):
+            beta[j, a] += v[a] - old[a]
+    return 0
+
+
+@njit(cache=True, error_model="numpy")
+def _asis_scale(G, h, q, r, J, beta, alpha, mu, tau2, lam, tau_kind, tau_a, tau_b, normal, latent, z, tau, Q, bq,
+                eta_j):
+    """Interweaving for tau given mu (the Gaussian model's step): with eta_j = (beta_j - mu) / tau fixed, each
+    tau_a is proposed from its likelihood-only conditional (Gaussian, q normals) and accepted with the prior's
+    ratio (tau^2 ~ IG(a, b), or IG(1/2, 1/lam) for the half-Cauchy; one Exp(1) per coordinate from the gamma
+    stream, as standard_gamma(1)); beta_j = mu + tau eta_j and tau2 updated."""
+    for a in range(q):
+        tau[a] = np.sqrt(tau2[a])
+        bq[a] = 0.0
+        for b in range(q):
+            Q[a, b] = 0.0
+    for j in range(J):
+        for a in range(q):
+            eta_j[a] = (beta[j, a] - mu[a]) / tau[a]
+        for a in range(q):
+            x = h[j, a]
+            for b in range(r):
+                x -= G[j, q + b, a] * alpha[b]
+            for b in range(q):
+                gab = G[j, a, b] if b <= a else G[j, b, a]
+                x -= gab * mu[b]
+                Q[a, b] += eta_j[a] * gab * eta_j[b]
+            bq[a] += eta_j[a] * x
+    fill_normals(normal, z, q)
+    old = np.empty(q)
+    for a in range(q):
+        old[a] = tau[a]
+    for a in range(q):
+        expo = standard_gamma(latent, 1.0)
+        prec = Q[a, a]
+        lin = bq[a]
+        for b in range(q):
+            lin -= Q[a, b] * tau[b]
+        lin += Q[a, a] * tau[a]
+        if prec > 0.0:
+            proposal = lin / prec + z[a] / np.sqrt(prec)
+            if proposal != 0.0:
+                pa = tau_a[a] if tau_kind == TAU_INVGAMMA else 0.5
+                pb = tau_b[a] if tau_kind == TAU_INVGAMMA else 1.0 / lam[a]
+                log_ratio = (-(2.0 * pa + 1.0) * (np.log(abs(proposal)) - np.log(abs(tau[a])))
+                             - pb * (1.0 / (proposal * proposal) - 1.0 / (tau[a] * tau[a])))
+                if log_ratio >= -expo:
+                    tau[a] = proposal
+    for a in range(q):
+        ratio = tau[a] / old[a]
+        for j in range(J):
+            beta[j, a] = mu[a] + ratio * (beta[j, a] - mu[a])
+        tau2[a] = tau[a] * tau[a]
+
+
 @njit(cache=True, nogil=True, error_model="numpy")
 def _one_chain(c, X, y, trials, start, link, q, Gfix, hfix, S0inv, S0inv_mu0, Sainv, Sainv_a0, tau_kind, tau_a,
-               tau_b, hc_inv_scale2, iw_df, iw_Psi, beta_state, alpha_state, mu_state, Sinv_state, lam_state,
+               tau_b, hc_inv_scale2, iw_df, iw_Psi, asis, beta_state, alpha_state, mu_state, Sinv_state, lam_state,
                normal_streams, gamma_streams, n_iter, thin, out_start, out_beta, out_alpha, out_mu, out_Sigma):
     n, p = X.shape
     r = p - q
@@ -77,6 +166,10 @@ def _one_chain(c, X, y, trials, start, link, q, Gfix, hfix, S0inv, S0inv_mu0, Sa
     tau2 = np.zeros(q)
     col = np.zeros(q)
     Sigma = np.zeros((q, q))
+    tau_new = np.zeros(q)
+    Q = np.zeros((q, q))
+    bq = np.zeros(q)
+    eta_j = np.zeros(q)
     failed = 0
     countdown = thin
     for t in range(n_iter):
@@ -188,6 +281,8 @@ def _one_chain(c, X, y, trials, start, link, q, Gfix, hfix, S0inv, S0inv_mu0, Sa
                         Sigma[a, b] = col[a]
             else:
                 failed += 1
+            if asis:
+                failed += _asis_location(G, h, q, r, J, beta, alpha, mu, S0inv, S0inv_mu0, normal, A, v, z, inv)
         else:
             for a in range(q):
                 ss = 0.0
@@ -198,6 +293,10 @@ def _one_chain(c, X, y, trials, start, link, q, Gfix, hfix, S0inv, S0inv_mu0, Sa
                     tau2[a] = (tau_b[a] + 0.5 * ss) / standard_gamma(latent, tau_a[a] + 0.5 * J)
                 else:
                     tau2[a] = (1.0 / lam[a] + 0.5 * ss) / standard_gamma(latent, 0.5 * (J + 1))
+            if asis:
+                failed += _asis_location(G, h, q, r, J, beta, alpha, mu, S0inv, S0inv_mu0, normal, A, v, z, inv)
+                _asis_scale(G, h, q, r, J, beta, alpha, mu, tau2, lam, tau_kind, tau_a, tau_b, normal, latent, z,
+                            tau_new, Q, bq, eta_j)
             if tau_kind == TAU_HALFCAUCHY:
                 for a in range(q):
                     lam[a] = (hc_inv_scale2[a] + 1.0 / tau2[a]) / standard_gamma(latent, 1.0)
@@ -230,12 +329,12 @@ def _one_chain(c, X, y, trials, start, link, q, Gfix, hfix, S0inv, S0inv_mu0, Sa
 
 
 def binary_hier_gibbs(X, y, trials, start, link, q, Gfix, hfix, S0inv, S0inv_mu0, Sainv, Sainv_a0, tau_kind, tau_a,
-                      tau_b, hc_inv_scale2, iw_df, iw_Psi, beta, alpha, mu, Sinv, lam, normal_streams, gamma_streams,
-                      n_iter, thin, out_start, out_beta, out_alpha, out_mu, out_Sigma):
+                      tau_b, hc_inv_scale2, iw_df, iw_Psi, asis, beta, alpha, mu, Sinv, lam, normal_streams,
+                      gamma_streams, n_iter, thin, out_start, out_beta, out_alpha, out_mu, out_Sigma):
     """n_iter sweeps of every chain (module docstring), the chains shared out between threads; draws of beta
     (chains, draws, J, q), alpha (r,), mu (q,) and Sigma (q, q) from out_start.  Returns the failed
     factorisations."""
     return over_chains(_one_chain, beta.shape[0], (
         X, y, trials, start, link, q, Gfix, hfix, S0inv, S0inv_mu0, Sainv, Sainv_a0, tau_kind, tau_a, tau_b,
-        hc_inv_scale2, iw_df, iw_Psi, beta, alpha, mu, Sinv, lam, normal_streams, gamma_streams, n_iter, thin,
+        hc_inv_scale2, iw_df, iw_Psi, asis, beta, alpha, mu, Sinv, lam, normal_streams, gamma_streams, n_iter, thin,
         out_start, out_beta, out_alpha, out_mu, out_Sigma))

@@ -142,8 +142,8 @@ def grouped_rows(data: BinaryData, groups, vi, pi) -> GroupedRows:
     return GroupedRows(sorted_data, start, labels, np.asarray(codes, dtype=np.int64), order, data)
 
 
-def hier_spec(rows: GroupedRows, prior: ResolvedBinaryHierPrior, link: int, vi, pi, seed=None,
-              init_superchains=None) -> ChainSpec:
+def hier_spec(rows: GroupedRows, prior: ResolvedBinaryHierPrior, link: int, vi, pi, sampler: str = "asis",
+              seed=None, init_superchains=None) -> ChainSpec:
     d = rows.data
     X, y, t, start = d.full, d.y, d.trials, rows.start
     q, r, J, p = len(vi), len(pi), len(rows.labels), d.full.shape[1]
@@ -165,7 +165,7 @@ def hier_spec(rows: GroupedRows, prior: ResolvedBinaryHierPrior, link: int, vi, 
             np.ascontiguousarray(Gfix), np.ascontiguousarray(hfix), S0inv, S0inv @ prior.mu_mean, Sainv,
             Sainv @ prior.pooled_mean if r else np.zeros(0), kind, np.asarray(tau_a, dtype=float),
             np.asarray(tau_b, dtype=float), np.asarray(hc, dtype=float), float(iw_df),
-            np.ascontiguousarray(iw_Psi, dtype=float))
+            np.ascontiguousarray(iw_Psi, dtype=float), sampler == "asis")
 
     def init_state(streams):
         chains = len(streams.normal)
@@ -199,22 +199,24 @@ def hier_spec(rows: GroupedRows, prior: ResolvedBinaryHierPrior, link: int, vi, 
     names = list(rows.original.names)
     fp = make_fingerprint(
         {"kind": "binary_hier", "link": link_name, "names": names, "intercept": d.intercept, "varying": list(vi),
-         "labels": [str(v) for v in rows.labels.tolist()]},
+         "sampler": sampler, "labels": [str(v) for v in rows.labels.tolist()]},
         {"XtX": X.T @ X, "Xty": X.T @ y.astype(float), "Xtn": X.T @ t.astype(float), "start": start.astype(float)},
         prior.to_dict())
-    attrs = {"model": f"HierarchicalBinaryRegression ({family}, {link_name}, {prior.tau_kind}, Gibbs)",
-             "prior": prior, "model_kind": "binary_hier", "seed": int(seed) if isinstance(seed, (int, np.integer)) else None,
+    title = f"HierarchicalBinaryRegression ({family}, {link_name}, {prior.tau_kind}, {sampler} Gibbs)"
+    attrs = {"model": title, "sampler": sampler, "prior": prior, "model_kind": "binary_hier",
+             "seed": int(seed) if isinstance(seed, (int, np.integer)) else None,
              "n": int(d.n), "p": p, "J": J, "intercept": d.intercept, "names": names, "link": link_name,
              "family": family, "varying_index": list(vi), "pooled_index": list(pi), "group_dims": ["group"]}
     config = {"model": "HierarchicalBinaryRegression", "link": link_name, "intercept": d.intercept,
-              "varying": list(vi), "init_superchains": init_superchains}
+              "varying": list(vi), "sampler": sampler, "init_superchains": init_superchains}
     return ChainSpec(
         kind="binary_hier", load_kernel=load_kernel, reference_fn=binary_hier_gibbs, kernel_args=args,
         state_names=("beta", "alpha", "mu", "Sinv", "lam"),
         outputs={"beta": ((J, q), True), "alpha": ((r,), True), "mu": ((q,), True), "Sigma": ((q, q), True)},
         variables=variables, map_draws=map_draws, init_state=init_state, fingerprint=fp, config=config,
         coords=coords, attrs=attrs,
-        failure_message="a conditional precision matrix lost positive definiteness; rescale the predictors or the prior",
+        failure_message="a conditional precision matrix lost positive definiteness; rescale the predictors or the "
+                        "prior",
         numpy_iter_values=64 * (d.n + J * q), numpy_max_elements=1 << 22)
 
 
@@ -222,12 +224,19 @@ class HierarchicalBinaryRegression:
     """Hierarchical probit or logistic regression with one grouping factor, by Gibbs with data augmentation.
 
     ``varying`` names (or indexes) the coefficients that vary by group (None: all, the intercept included);
-    the others are pooled (alpha).  ``sample(X, y, groups, trials=None, ...)`` returns beta (chains, draws,
-    J, q), mu (q,), Sigma (q, q) (diag(tau^2) for InvGamma and HalfCauchy) and alpha (r,).
+    the others are pooled (alpha).  ``sampler="asis"`` (default) adds the hierarchical Gaussian model's
+    interweaving steps for mu and tau given the latents (Yu & Meng 2011); ``"centered"`` is plain Gibbs.
+    ``sample(X, y, groups, trials=None, ...)`` returns beta (chains, draws, J, q), mu (q,), Sigma (q, q)
+    (diag(tau^2) for InvGamma and HalfCauchy) and alpha (r,).
     """
 
+    SAMPLERS = ("asis", "centered")
+
     def __init__(self, link: str = "logit", prior: HierarchicalBinaryPrior | None = None, varying=None,
-                 intercept: bool = True):
+                 intercept: bool = True, sampler: str = "asis"):
+        if sampler not in self.SAMPLERS:
+            raise ValueError(f"sampler must be one of {self.SAMPLERS}, got {sampler!r}")
+        self.sampler = sampler
         if link not in LINKS:
             raise ValueError(f"HierarchicalBinaryRegression: link must be 'logit' or 'probit', got {link!r}")
         prior = HierarchicalBinaryPrior() if prior is None else prior
@@ -261,7 +270,7 @@ class HierarchicalBinaryRegression:
         options = run_options(until, checkpoint, checkpoint_every, store, progress)
         t0 = time.perf_counter()
         rows, prior, vi, pi = self._entry(X, y, groups, trials)
-        spec = hier_spec(rows, prior, LINKS[self.link], vi, pi, seed, init_superchains)
+        spec = hier_spec(rows, prior, LINKS[self.link], vi, pi, self.sampler, seed, init_superchains)
         streams = chain_streams(seed, chains, init_superchains)
         state = new_state(spec, streams, chains=chains, warmup=warmup, draws=draws, thin=thin, seed=seed,
                           backend=backend)
@@ -278,7 +287,7 @@ class HierarchicalBinaryRegression:
         t0 = time.perf_counter()
         rows, prior, vi, pi = self._entry(X, y, groups, trials)
         cfg = post.state.config if post.state is not None else {}
-        spec = hier_spec(rows, prior, LINKS[self.link], vi, pi, None, cfg.get("init_superchains"))
+        spec = hier_spec(rows, prior, LINKS[self.link], vi, pi, self.sampler, None, cfg.get("init_superchains"))
         resumed = resume_run(post, spec, draws=draws, until=until, checkpoint=checkpoint,
                              checkpoint_every=checkpoint_every, store=store, backend=backend, progress=progress,
                              setup_seconds=time.perf_counter() - t0)
@@ -305,5 +314,5 @@ def resume_binary_hier(post, X=None, y=None, groups=None, *, stats=None, model=N
     if model is None:
         cfg = post.state.config
         model = HierarchicalBinaryRegression(cfg["link"], _SavedHierPrior(post.attrs["prior"]), cfg.get("varying"),
-                                             bool(cfg.get("intercept", True)))
+                                             bool(cfg.get("intercept", True)), cfg.get("sampler", "asis"))
     return model.resume(post, X, y, groups, trials, **options)

@@ -54,9 +54,40 @@ def binary_gibbs(X, y, trials, link, A0, b0, beta_state, normal_gens, gamma_gens
 TAU_INVGAMMA, TAU_HALFCAUCHY, TAU_INVWISHART = 0, 1, 2
 
 
+def _asis_location(G, h, q, beta, alpha, mu, S0inv, S0inv_mu0, z):
+    """The kernel's _asis_location: mu with beta_j - mu fixed (returns the new beta and mu)."""
+    eta = beta - mu
+    xr = h[:, :q] - G[:, :q, q:] @ alpha - np.einsum("jab,jb->ja", G[:, :q, :q], eta)
+    mu = gaussian_draw(S0inv + G[:, :q, :q].sum(axis=0), S0inv_mu0 + xr.sum(axis=0), z)
+    return mu + eta, mu
+
+
+def _asis_scale(G, h, q, beta, alpha, mu, tau2, pa, pb, z, expo):
+    """The kernel's _asis_scale: each tau_k with (beta_j - mu)/tau fixed, Metropolis on the prior's ratio."""
+    tau_old = np.sqrt(tau2)
+    eta = (beta - mu) / tau_old
+    XX = G[:, :q, :q]
+    xr = h[:, :q] - G[:, :q, q:] @ alpha - XX @ mu
+    Q = np.einsum("ja,jab,jb->ab", eta, XX, eta)
+    b = (eta * xr).sum(axis=0)
+    tau = tau_old.copy()
+    for a in range(q):
+        prec = Q[a, a]
+        lin = b[a] - Q[a] @ tau + Q[a, a] * tau[a]
+        if prec > 0.0:
+            proposal = lin / prec + z[a] / np.sqrt(prec)
+            if proposal != 0.0:
+                log_ratio = (-(2.0 * pa[a] + 1.0) * (np.log(abs(proposal)) - np.log(abs(tau[a])))
+                             - pb[a] * (1.0 / proposal**2 - 1.0 / tau[a] ** 2))
+                if log_ratio >= -expo[a]:
+                    tau[a] = proposal
+    return mu + (tau / tau_old) * (beta - mu), tau**2
+
+
 def binary_hier_gibbs(X, y, trials, start, link, q, Gfix, hfix, S0inv, S0inv_mu0, Sainv, Sainv_a0, tau_kind, tau_a,
-                      tau_b, hc_inv_scale2, iw_df, iw_Psi, beta_state, alpha_state, mu_state, Sinv_state, lam_state,
-                      normal_gens, gamma_gens, n_iter, thin, out_start, out_beta, out_alpha, out_mu, out_Sigma):
+                      tau_b, hc_inv_scale2, iw_df, iw_Psi, asis, beta_state, alpha_state, mu_state, Sinv_state,
+                      lam_state, normal_gens, gamma_gens, n_iter, thin, out_start, out_beta, out_alpha, out_mu,
+                      out_Sigma):
     """NumPy twin of gibbsreg.kernels.binary.hier.binary_hier_gibbs (its docstring has the sweep and streams)."""
     p = X.shape[1]
     r = p - q
@@ -97,6 +128,8 @@ def binary_hier_gibbs(X, y, trials, start, link, q, Gfix, hfix, S0inv, S0inv_mu0
                 Wm = np.linalg.solve(L.T, B)
                 Sinv = Wm @ Wm.T
                 Sigma = np.linalg.inv(Sinv)
+                if asis:
+                    beta, mu = _asis_location(G, h, q, beta, alpha, mu, S0inv, S0inv_mu0, ng.standard_normal(q))
             else:
                 ss = (d * d).sum(axis=0)
                 tau2 = np.empty(q)
@@ -105,6 +138,13 @@ def binary_hier_gibbs(X, y, trials, start, link, q, Gfix, hfix, S0inv, S0inv_mu0
                         tau2[a] = (tau_b[a] + 0.5 * ss[a]) / gg.standard_gamma(tau_a[a] + 0.5 * J)
                     else:
                         tau2[a] = (1.0 / lam[a] + 0.5 * ss[a]) / gg.standard_gamma(0.5 * (J + 1))
+                if asis:
+                    beta, mu = _asis_location(G, h, q, beta, alpha, mu, S0inv, S0inv_mu0, ng.standard_normal(q))
+                    z = ng.standard_normal(q)
+                    pa = tau_a if tau_kind == TAU_INVGAMMA else np.full(q, 0.5)
+                    pb = tau_b if tau_kind == TAU_INVGAMMA else 1.0 / lam
+                    expo = [gg.standard_gamma(1.0) for _ in range(q)]
+                    beta, tau2 = _asis_scale(G, h, q, beta, alpha, mu, tau2, pa, pb, z, expo)
                 if tau_kind == TAU_HALFCAUCHY:
                     for a in range(q):
                         lam[a] = (hc_inv_scale2[a] + 1.0 / tau2[a]) / gg.standard_gamma(1.0)
