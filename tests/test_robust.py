@@ -261,3 +261,23 @@ def test_checkpoint_file_resumes_to_the_uninterrupted_run(data, tmp_path):
         warnings.simplefilter("ignore", RuntimeWarning)
         rest = gr.resume(tmp_path / "run.npz", *data, draws=50, checkpoint=False, progress=False)
     assert_same(full, rest)
+
+
+@pytest.mark.parametrize("backend", ["numba", "numpy"])
+def test_thinning_keeps_every_kth_sweep(data, backend):
+    every = run(data, draws=60, warmup=10, backend=backend)
+    thinned = run(data, draws=20, warmup=10, thin=3, backend=backend)
+    for k in every.names:
+        np.testing.assert_array_equal(thinned[k], every[k][:, 2::3], err_msg=k)
+
+
+def test_without_intercept_both_backends_agree(data):
+    X, y = data
+    kw = dict(chains=2, draws=40, warmup=20, seed=3, progress=False)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        a = rb.StudentTRegression(intercept=False).sample(X, y, backend="numba", **kw)
+        b = rb.StudentTRegression(intercept=False).sample(X, y, backend="numpy", **kw)
+    assert a.coords["coef"] == ["x0", "x1", "x2"]
+    for k in a.names:
+        np.testing.assert_allclose(a[k], b[k], rtol=1e-9, err_msg=k)
