@@ -11,7 +11,7 @@ import gibbsreg.models.wide as wide
 from gibbsreg.kernels.wide.blas import scratch, syrk_address
 from gibbsreg.kernels.wide.sweep import bhattacharya_draw, cholesky_draw
 from gibbsreg.models.wide import BayesianLasso, Horseshoe, RegularizedHorseshoe
-from gibbsreg.models.wide.reference import gaussian_draw, inverse_gaussian
+from gibbsreg.models.wide.reference import block_draw, inverse_gaussian
 
 # short runs here check exactness, not convergence
 pytestmark = pytest.mark.filterwarnings("ignore:the chains have not converged:RuntimeWarning")
@@ -38,20 +38,24 @@ def _assert_same_draws(a, b, what, rtol=1e-9):
 
 @pytest.mark.parametrize("shape", [(9, 5), (6, 12)], ids=["p<m", "p>m"])
 def test_both_beta_draws_give_the_closed_form_conditional(shape):
-    """At fixed D and sigma both draws are N(A^{-1} X'y, sigma^2 A^{-1}), A = X'X + D^{-1}: means and
-    covariances of 20,000 draws each within 4.5 Monte-Carlo standard errors (draws are independent)."""
+    """The block draw (sigma^2, beta) | D: sigma^2 x its gamma is exactly b + y'(I + X D X')^{-1} y / 2 (beta
+    integrated out), and beta | sigma^2 from both algorithms is N(A^{-1} X'y, sigma^2 A^{-1}),
+    A = X'X + D^{-1}: means and covariances of 20,000 draws each within 4.5 Monte-Carlo standard errors
+    (independent draws; sigma^2 pinned by passing the gamma that gives it)."""
     m, p = shape
     rng = np.random.default_rng(5)
     X = rng.standard_normal((m, p))
     y = rng.standard_normal(m) * 2
     D = np.exp(rng.uniform(-2, 1, p))
-    sd = 0.7
+    sd, b = 0.7, 0.3
+    q = y @ np.linalg.solve(np.eye(m) + X @ np.diag(D) @ X.T, y)
+    gamma_sigma = (b + 0.5 * q) / sd**2
     A = X.T @ X + np.diag(1.0 / D)
     mean = np.linalg.solve(A, X.T @ y)
     cov = sd**2 * np.linalg.inv(A)
     N = 20000
     Xt = np.ascontiguousarray(X.T)
-    G, h = X.T @ X, X.T @ y
+    G, h, rr = X.T @ X, X.T @ y, float(y @ y)
     chol = np.empty((N, p))
     bcm = np.empty((N, p))
     M, r = np.zeros((m, m)), np.zeros(m)
@@ -60,8 +64,10 @@ def test_both_beta_draws_give_the_closed_form_conditional(shape):
     Aw, v, inv_diag = np.zeros((p, p)), np.zeros(p), np.zeros(p)
     for i in range(N):
         z = rng.standard_normal(p + m)
-        assert cholesky_draw(G, h, D, sd, z, Aw, v, inv_diag, chol[i])
-        assert bhattacharya_draw(syrk, Xt, y, D, sd, z, M, Wb, blas_args, r, bcm[i], 4)  # blocks of 4 columns
+        s2a = cholesky_draw(G, h, rr, D, z, Aw, v, inv_diag, chol[i], gamma_sigma, b)
+        s2b = bhattacharya_draw(syrk, Xt, y, D, z, M, Wb, blas_args, r, bcm[i], 4, gamma_sigma, b)  # 4-column blocks
+        if i == 0:
+            np.testing.assert_allclose([s2a, s2b], sd**2, rtol=1e-10)
     for name, draws in (("cholesky", chol), ("bhattacharya", bcm)):
         se = np.sqrt(np.diag(cov) / N)
         assert np.abs((draws.mean(axis=0) - mean) / se).max() < 4.5, name
@@ -71,13 +77,15 @@ def test_both_beta_draws_give_the_closed_form_conditional(shape):
         assert np.abs((prods.mean(axis=0) - cov) / se_cov).max() < 4.5, name
     # the twin's algebra is the same draw up to rounding, given the same normals
     z = rng.standard_normal(p + m)
-    for method, kernel_draw in ((0, chol[0]), (1, bcm[0])):
+    for method in (0, 1):
         out = np.empty(p)
         if method == 0:
-            cholesky_draw(G, h, D, sd, z, Aw, v, inv_diag, out)
+            s2 = cholesky_draw(G, h, rr, D, z, Aw, v, inv_diag, out, gamma_sigma, b)
         else:
-            bhattacharya_draw(syrk, Xt, y, D, sd, z, M, Wb, blas_args, r, out, 4)
-        np.testing.assert_allclose(gaussian_draw(method, Xt, y, G, h, D, sd, z), out, rtol=1e-10, atol=1e-12)
+            s2 = bhattacharya_draw(syrk, Xt, y, D, z, M, Wb, blas_args, r, out, 4, gamma_sigma, b)
+        s2_twin, out_twin = block_draw(method, Xt, y, G, h, rr, D, z, gamma_sigma, b)
+        np.testing.assert_allclose(out_twin, out, rtol=1e-10, atol=1e-12)
+        np.testing.assert_allclose(s2_twin, s2, rtol=1e-12)
 
 
 def test_inverse_gaussian_draws_have_the_inverse_gaussian_moments():

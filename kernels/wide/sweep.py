@@ -1,7 +1,9 @@
 """One chain's sweeps of the wide model (the streams' order is in the package docstring).
 
-beta | sigma^2, D: N(A^{-1} X*'y*, sigma^2 A^{-1}), A = X*'X* + D^{-1}.  Drawn as gamma = sigma theta with
-theta ~ N(A^{-1} X*'y*/sigma, A^{-1}):
+(sigma^2, beta) | D, y in one block: sigma^2 from its conditional with beta integrated out,
+IG(a + m/2, b + y*'(I + X* D X*')^{-1} y*/2) (D is free of sigma), then beta | sigma^2, D:
+N(A^{-1} X*'y*, sigma^2 A^{-1}), A = X*'X* + D^{-1}, drawn as gamma = sigma theta with
+theta ~ N(A^{-1} X*'y*/sigma, A^{-1}).  One factorisation serves both:
 
 * Cholesky (p <= m): A from the precomputed G = X*'X*, factorised in place (kernels/linalg.py), O(p^3).
 * Bhattacharya, Chakraborty & Mallick (2016) (p > m): u ~ N(0, D), delta ~ N(0, I_m), v = X* u + delta,
@@ -15,8 +17,7 @@ import numpy as np
 from numba import njit
 
 from ..draws import fill_gammas, fill_normals, gamma_table, stream_at, uniform
-from ..linalg import backward_solve_transpose, backward_transpose, cholesky_forward, cholesky_lower, \
-    forward_solve, symmetric_quadratic_form
+from ..linalg import backward_solve_transpose, backward_transpose, cholesky_forward, cholesky_lower, forward_solve
 from .blas import syrk_lower_add
 from .shapes import wide_gamma_shapes
 
@@ -39,19 +40,14 @@ def inverse_gaussian(mu, lam, z, u):
 
 
 @njit(cache=True, fastmath=EXACT_ORDER, error_model="numpy")
-def bhattacharya_draw(syrk, Xt, ys, D, sd, z, M, Wb, blas_args, r, g, block):
-    """g <- sd theta, theta ~ N(A^{-1} X*'y*/sd, A^{-1}) by Bhattacharya et al.; z holds p + m normals (u's,
-    then delta's).  Xt is X*' (p, m); M (m, m), Wb (block, m) and r (m,) are workspaces, blas_args the
-    scratch of blas.syrk_lower_add (syrk: dsyrk's address).
-    Returns False when I + X* D X*' fails to factorise."""
+def bhattacharya_draw(syrk, Xt, ys, D, z, M, Wb, blas_args, r, g, block, sigma_shape_gamma, sigma_b):
+    """(sigma^2, gamma) | D in one block, by Bhattacharya et al.: M = I + X* D X*' (lower triangle by dsyrk over
+    blocks of ``block`` columns) factorised, sigma^2 = (b + y*'M^{-1}y*/2) / sigma_shape_gamma (its
+    conditional with gamma integrated out), then g <- sd theta with u ~ N(0, D), delta from z (p + m normals:
+    u's then delta's), M w = y*/sd - X* u - delta, theta = u + D X*' w.  Xt is X*' (p, m); M (m, m),
+    Wb (block, m) and r (m,) are workspaces, blas_args the scratch of blas.syrk_lower_add (syrk: dsyrk's
+    address).  Returns sigma^2, or -1 when M fails to factorise."""
     p, m = Xt.shape
-    u = np.empty(p)
-    for j in range(p):
-        u[j] = math.sqrt(D[j]) * z[j]
-    v = np.dot(u, Xt)
-    inv_sd = 1.0 / sd
-    for i in range(m):
-        r[i] = ys[i] * inv_sd - v[i] - z[p + i]
     M[:, :] = 0.0
     for j0 in range(0, p, block):
         j1 = min(p, j0 + block)
@@ -64,50 +60,56 @@ def bhattacharya_draw(syrk, Xt, ys, D, sd, z, M, Wb, blas_args, r, g, block):
     for a in range(m):
         M[a, a] += 1.0
     if not cholesky_lower(M, m):
-        return False
+        return -1.0
+    for i in range(m):
+        r[i] = ys[i]
+    forward_solve(M, r, m)
+    q = 0.0
+    for i in range(m):
+        q += r[i] * r[i]
+    s2 = (sigma_b + 0.5 * q) / sigma_shape_gamma
+    sd = math.sqrt(s2)
+    u = np.empty(p)
+    for j in range(p):
+        u[j] = math.sqrt(D[j]) * z[j]
+    v = np.dot(u, Xt)
+    inv_sd = 1.0 / sd
+    for i in range(m):
+        r[i] = ys[i] * inv_sd - v[i] - z[p + i]
     forward_solve(M, r, m)
     backward_solve_transpose(M, r, m)
     t = np.dot(Xt, r)
     for j in range(p):
         g[j] = sd * (u[j] + D[j] * t[j])
-    return True
+    return s2
 
 
 @njit(cache=True, fastmath=EXACT_ORDER, error_model="numpy")
-def cholesky_draw(G, h, D, sd, z, A, v, inv_diag, g):
-    """g <- sd theta, theta ~ N(A^{-1} h/sd, A^{-1}), A = G + D^{-1} factorised in place; z holds p normals.
-    Returns False when A fails to factorise."""
+def cholesky_draw(G, h, rr, D, z, A, v, inv_diag, g, sigma_shape_gamma, sigma_b):
+    """(sigma^2, gamma) | D in one block from the statistics: A = G + D^{-1} = L L' factorised in place with
+    v = L^{-1} h, so y*'(I + X* D X*')^{-1} y* = rr - v'v (Woodbury); sigma^2 = (b + (rr - v'v)/2) /
+    sigma_shape_gamma; then g <- sd L^{-T}(v / sd + z) (z: p normals).  Returns sigma^2, or -1 when A fails
+    to factorise."""
     p = h.shape[0]
-    inv_sd = 1.0 / sd
     for i in range(p):
         for j in range(i):
             A[i, j] = G[i, j]
         A[i, i] = G[i, i] + 1.0 / D[i]
-        v[i] = h[i] * inv_sd
+        v[i] = h[i]
     if not cholesky_forward(A, v, inv_diag, p):
-        return False
+        return -1.0
+    q = rr
     for i in range(p):
-        v[i] += z[i]
+        q -= v[i] * v[i]
+    s2 = (sigma_b + 0.5 * max(q, 0.0)) / sigma_shape_gamma
+    sd = math.sqrt(s2)
+    inv_sd = 1.0 / sd
+    for i in range(p):
+        v[i] = v[i] * inv_sd + z[i]
     backward_transpose(A, v, inv_diag, p)
     for i in range(p):
         g[i] = sd * v[i]
-    return True
-
-
-@njit(cache=True, fastmath=EXACT_ORDER, error_model="numpy")
-def residual_ss(method, Xt, ys, G, h, rr, g):
-    """||y* - X* gamma||^2: from the statistics (Cholesky draw, O(p^2)) or the rows (O(m p))."""
-    if method == 0:
-        hg = 0.0
-        for i in range(h.shape[0]):
-            hg += h[i] * g[i]
-        return max(rr - 2.0 * hg + symmetric_quadratic_form(g, G, h.shape[0]), 0.0)
-    fit = np.dot(g, Xt)
-    rss = 0.0
-    for i in range(ys.shape[0]):
-        e = ys[i] - fit[i]
-        rss += e * e
-    return rss
+    return s2
 
 
 @njit(cache=True, fastmath=EXACT_ORDER, error_model="numpy")
@@ -239,20 +241,15 @@ def one_chain(c, syrk, method, prior_kind, Xt, ys, G, h, rr, R, c1, X1, col_scal
     for t in range(n_iter):
         prior_variances(prior_kind, glob, loc, slab, D)
         fill_normals(normal, z, n_z)
-        sd = math.sqrt(s2)
+        fill_gammas(gamma_rng, gbuf, table)
         if method == 1:
-            ok = bhattacharya_draw(syrk, Xt, ys, D, sd, z, M, Wb, blas_args, rv, g, block)
+            s2_new = bhattacharya_draw(syrk, Xt, ys, D, z, M, Wb, blas_args, rv, g, block, gbuf[0], sigma_b)
         else:
-            ok = cholesky_draw(G, h, D, sd, z, A, v, inv_diag, g)
-        if not ok:
+            s2_new = cholesky_draw(G, h, rr, D, z, A, v, inv_diag, g, gbuf[0], sigma_b)
+        if not s2_new > 0.0:
             failed += 1
             continue
-        rss = residual_ss(method, Xt, ys, G, h, rr, g)
-        pen = 0.0
-        for j in range(p):
-            pen += g[j] * g[j] / D[j]
-        fill_gammas(gamma_rng, gbuf, table)
-        s2 = (sigma_b + 0.5 * (rss + pen)) / gbuf[0]
+        s2 = s2_new
         if prior_kind == 0:
             horseshoe_scales(g, s2, loc, aux, glob, auxg, hs_inv_scale2, gbuf)
             glob = gbuf[1 + 2 * p]

@@ -56,7 +56,7 @@ def wide_spec(data: WideData, prior: ResolvedShrinkage, n: int, intercept: bool,
     kind = {"Horseshoe": HORSESHOE, "BayesianLasso": LASSO, "RegularizedHorseshoe": REG_HORSESHOE}[prior.kind]
     keep = kept_variables(prior, p)
     gname, lname = prior.global_name, prior.local_name
-    sigma_shape = prior.sigma_a + 0.5 * (m + p)
+    sigma_shape = prior.sigma_a + 0.5 * m  # sigma^2 is drawn with beta integrated out (kernels/wide/sweep.py)
 
     def init_state(streams):
         C = len(streams.normal)

@@ -19,19 +19,25 @@ def inverse_gaussian(mu, lam, z, u):
         return np.where(u * (mu + x) <= mu, x, mu * mu / x)
 
 
-def gaussian_draw(method, Xt, ys, G, h, D, sd, z):
-    """sd theta, theta ~ N(A^{-1} h/sd, A^{-1}), A = X*'X* + D^{-1}: Cholesky on G or Bhattacharya et al."""
+def block_draw(method, Xt, ys, G, h, rr, D, z, gamma_sigma, sigma_b):
+    """(sigma^2, gamma) | D: sigma^2 = (b + y*'(I + X* D X*')^{-1} y*/2) / gamma_sigma, then
+    gamma = sd theta, theta ~ N(A^{-1} h/sd, A^{-1}), A = X*'X* + D^{-1}: Cholesky on G or Bhattacharya et al."""
     p = h.shape[0]
     if method == BHATTACHARYA:
         m = Xt.shape[1]
-        u = np.sqrt(D) * z[:p]
-        rhs = ys / sd - u @ Xt - z[p:p + m]
         W = np.sqrt(D)[:, None] * Xt
         L = np.linalg.cholesky(W.T @ W + np.eye(m))
+        s2 = (sigma_b + 0.5 * float(np.sum(np.linalg.solve(L, ys) ** 2))) / gamma_sigma
+        sd = math.sqrt(s2)
+        u = np.sqrt(D) * z[:p]
+        rhs = ys / sd - u @ Xt - z[p:p + m]
         w = np.linalg.solve(L.T, np.linalg.solve(L, rhs))
-        return sd * (u + D * (Xt @ w))
+        return s2, sd * (u + D * (Xt @ w))
     L = np.linalg.cholesky(G + np.diag(1.0 / D))
-    return sd * np.linalg.solve(L.T, np.linalg.solve(L, h / sd) + z[:p])
+    v = np.linalg.solve(L, h)
+    s2 = (sigma_b + 0.5 * max(rr - float(v @ v), 0.0)) / gamma_sigma
+    sd = math.sqrt(s2)
+    return s2, sd * np.linalg.solve(L.T, v / sd + z[:p])
 
 
 def prior_variances(prior_kind, glob, loc, slab):
@@ -61,13 +67,8 @@ def wide_gibbs(syrk, method, prior_kind, Xt, ys, G, h, rr, R, c1, X1, col_scale,
         for t in range(n_iter):
             D = prior_variances(prior_kind, glob, loc, slab)
             z = ng.standard_normal(n_z)
-            g = gaussian_draw(method, Xt, ys, G, h, D, math.sqrt(s2), z)
-            if method == BHATTACHARYA:
-                rss = float(np.sum((ys - g @ Xt) ** 2))
-            else:
-                rss = max(rr - 2.0 * (h @ g) + g @ G @ g, 0.0)
             gam = gg.standard_gamma(shapes)
-            s2 = (sigma_b + 0.5 * (rss + np.sum(g * g / D))) / gam[0]
+            s2, g = block_draw(method, Xt, ys, G, h, rr, D, z, gam[0], sigma_b)
             if prior_kind == HORSESHOE:
                 loc = (1.0 / aux + g * g * (0.5 / (glob * s2))) / gam[1:p + 1]
                 aux = (1.0 + 1.0 / loc) / gam[p + 1:2 * p + 1]
