@@ -196,3 +196,17 @@ def test_sbc_larger():
     model = rb.StudentTRegression(nu=rb.Gamma(2.0, 0.1), prior=SBC_PRIOR)
     ranks = sbc_ranks(model, X, n_sims=1000, draws=99, thin=5, seed=3)
     assert uniformity_pvalues(ranks, 99, bins=20).min() > 1e-3
+
+
+def test_large_nu_is_the_gaussian_model():
+    """nu -> infinity: the Student-t posterior tends to the Gaussian one (nu = 1e7: w_i = 1 +- 3e-4)."""
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((200, 2))
+    y = X @ [1.0, 2.0] + rng.standard_normal(200)
+    kw = dict(chains=4, draws=3000, warmup=200, seed=1, progress=False)
+    t = rb.StudentTRegression(nu=1e7).sample(X, y, **kw)
+    g = gr.LinearRegression().sample(X, y, **kw)
+    for k in ("beta", "sigma2"):
+        a, b = t[k].reshape(4, 3000, -1), g[k].reshape(4, 3000, -1)
+        z = (a.mean((0, 1)) - b.mean((0, 1))) / np.hypot(mcse_mean(a), mcse_mean(b))
+        assert np.all(np.abs(z) < Z_TOL), (k, z)
