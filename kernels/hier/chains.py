@@ -5,7 +5,7 @@ from numba import njit
 
 from ..draws import fill_gammas, fill_normals, stream_at
 from ..pool import over_chains
-from .layout import EXACT_ORDER, TAU_INVWISHART, _block_range, _draw_index, _sweep_buffers, sweep_layout
+from .layout import EXACT_ORDER, _block_range, _draw_index, _sweep_buffers, _wishart, sweep_layout
 from .stages import _stage_beta, _stage_noise, _stage_spread_asis
 from .steps import _alpha_mu_step, _chain_workspaces, _finish_step, _sinv_mu, _spread_steps
 
@@ -47,7 +47,7 @@ def _one_chain(c, GT, hT, rr, nj, q, S0inv, S0inv_mu0, Sainv, Sainv_a0, tau_kind
     mu_old, fac, Sinv_mu = small[0], small[3], small[7]
     z_mu = zh[o_mu:]
     g_sigma = g[o_sigma:]
-    iw = tau_kind == TAU_INVWISHART
+    iw = _wishart(tau_kind)
     scale_step = asis and not iw
     store = out_mu.shape[1] > 0
     nfail = 0

@@ -5,7 +5,7 @@ import numpy as np
 from numba import njit, prange
 
 from ..draws import fill_gammas, fill_normals, stream_at
-from .layout import EXACT_ORDER, TAU_INVWISHART, _block_range, _draw_index, _sweep_buffers, sweep_layout
+from .layout import EXACT_ORDER, _block_range, _draw_index, _sweep_buffers, _wishart, sweep_layout
 from .stages import _stage_beta, _stage_noise, _stage_spread_asis
 from .steps import _alpha_mu_step, _chain_workspaces, _finish_step, _sinv_mu, _spread_steps
 from .sync import atomic_add, atomic_load, atomic_store, compare_exchange, spin_pause
@@ -228,7 +228,7 @@ def hier_gibbs_groups(GT, hT, rr, nj, q, S0inv, S0inv_mu0, Sainv, Sainv_a0, tau_
     T = C * nb
     n_hyper, o_mu, _, _, _, n_gamma, _, _, o_sigma = sweep_layout(q, r, J, tau_kind, asis, group_variance, sigma_kind)
     n_normal = J * q + n_hyper
-    iw = tau_kind == TAU_INVWISHART
+    iw = _wishart(tau_kind)
     scale_step = asis and not iw
     inv_scale = 1.0 / out_scale
     cA, cvec, cqq, small, prior_ab = _chain_workspaces(C, p, q)

@@ -9,6 +9,9 @@ from ..scales import SIGMA_INVGAMMA, TAU_HALFNORMAL
 TAU_INVGAMMA = 0
 TAU_HALFCAUCHY = 1
 TAU_INVWISHART = 2
+# Huang & Wand (2013): Sigma | a ~ IW(nu + q - 1, 2 nu diag(1/a)), a_k ~ IG(1/2, 1/A_k^2) (a in the state's lam,
+# nu = iw_df - q + 1, 1/A_k^2 in hc_inv_scale2); the inverse-Wishart steps with a prior scale that moves
+TAU_HUANGWAND = 5
 # the half-normal and exponential tau (tau_b = 1/(2 s^2) or the rate) and the priors on sigma (sigma_kind,
 # sigma_par): kernels/scales.py; half-Student-t is TAU_HALFCAUCHY with tau_a = nu (the mixture with nu general)
 
@@ -61,15 +64,21 @@ def _spread_at(q):
 
 
 @njit(cache=True)
+def _wishart(tau_kind):
+    """Whether Sigma is a full matrix drawn by Bartlett (inverse-Wishart or Huang-Wand)."""
+    return tau_kind == TAU_INVWISHART or tau_kind == TAU_HUANGWAND
+
+
+@njit(cache=True)
 def sweep_layout(q, r, J, tau_kind, asis, group_variance, sigma_kind=SIGMA_INVGAMMA):
     """Where one sweep's random numbers sit in its buffers: (n_hyper, o_mu, o_bartlett, o_location, o_scale;
     n_gamma, o_exp, o_lambda, o_sigma).  Normals: J q for the beta_j (drawn first, block by block), then
     the hyperparameters' n_hyper (alpha r, mu q, Bartlett off-diagonals, interweaving location q and scale q);
     gammas: tau^2 or Bartlett q, exponentials q, half-Cauchy lambdas q (or, for the half-normal and exponential
-    tau, the acceptance exponentials q), sigma^2 (J, or 1 when shared), then the shared sigma's acceptance
+    tau, the acceptance exponentials q; for Huang-Wand the a_k q), sigma^2 (J, or 1 when shared), then the shared sigma's acceptance
     exponential (a sigma_kind other than SIGMA_INVGAMMA).
     Every count is fixed, whatever the state, so a sweep's numbers can be drawn ahead of it."""
-    iw = tau_kind == TAU_INVWISHART
+    iw = _wishart(tau_kind)
     scale_step = asis and not iw
     n_off = q * (q - 1) // 2 if iw else 0
     o_mu = r

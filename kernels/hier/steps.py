@@ -8,7 +8,7 @@ from numba import njit
 
 from ..linalg import backward_transpose, bartlett_precision, cholesky_forward, cholesky_inverse_column, cholesky_lower
 from ..scales import SIGMA_INVGAMMA, TAU_EXPONENTIAL, TAU_HALFNORMAL, noise_accept, scale_log_ratio
-from .layout import EXACT_ORDER, TAU_HALFCAUCHY, TAU_INVGAMMA, TAU_INVWISHART, _spread_at, sweep_layout
+from .layout import EXACT_ORDER, TAU_HALFCAUCHY, TAU_HUANGWAND, TAU_INVGAMMA, _spread_at, _wishart, sweep_layout
 
 
 @njit(cache=True)
@@ -71,19 +71,22 @@ def _alpha_mu_step(J, q, r, nb, part, Sainv, Sainv_a0, S0inv, S0inv_mu0, Sinv_c,
 
 
 @njit(cache=True, fastmath=EXACT_ORDER, error_model="numpy", _nrt=False)
-def _sigma_step(J, q, nb, part, tau_kind, tau_a, tau_b, iw_df, iw_Psi, Sinv_c, lam_c, M, Bart, W, acc,
-                z_bartlett, g_tau, g_acc):
+def _sigma_step(J, q, nb, part, tau_kind, tau_a, tau_b, hc_inv_scale2, iw_df, iw_Psi, Sinv_c, lam_c, M, Bart, W,
+                acc, z_bartlett, g_tau, g_acc):
     """Sigma_beta | beta, mu (Inverse-Wishart by Bartlett, or the diagonal's inverse gammas) into Sinv_c,
     with the normals z_bartlett (q(q-1)/2, Inverse-Wishart) and the gammas g_tau[:q] of shapes
     (df + J - a)/2 (Bartlett), a + J/2 (inverse gamma) or (J + nu)/2 (half-t, nu = tau_a; half-Cauchy nu = 1).
     Half-normal and exponential tau: tau_k^2' = (S_k/2) / g_tau[k] (shape (J - 1)/2), the full conditional
     under a flat prior on tau, accepted with the prior ratio against the exponential g_acc[k] (an independence
-    Metropolis step, docs/scale-priors.md)."""
+    Metropolis step, docs/scale-priors.md).  Huang-Wand: Psi = 2 nu diag(1/a) (a in lam_c), then
+    a_k | Sigma ~ IG((nu + q)/2, nu (Sigma^{-1})_kk + 1/A_k^2) with the gammas g_acc[:q]."""
     nfail = 0
-    if tau_kind == TAU_INVWISHART:
+    if _wishart(tau_kind):
+        hw = tau_kind == TAU_HUANGWAND
+        nu = iw_df - (q - 1)
         for a in range(q):
             for b in range(a + 1):
-                M[a, b] = iw_Psi[a, b]
+                M[a, b] = iw_Psi[a, b] if not hw else (2.0 * nu / lam_c[a] if a == b else 0.0)
         for k in range(nb):
             for a in range(q):
                 for b in range(a + 1):
@@ -102,6 +105,9 @@ def _sigma_step(J, q, nb, part, tau_kind, tau_a, tau_b, iw_df, iw_Psi, Sinv_c, l
         for a in range(q):
             Bart[a, a] = math.sqrt(2.0 * g_tau[a])
         bartlett_precision(M, Bart, W, acc, Sinv_c, q)
+        if hw:
+            for a in range(q):
+                lam_c[a] = (nu * Sinv_c[a, a] + hc_inv_scale2[a]) / g_acc[a]
     else:
         for a in range(q):
             acc[a] = 0.0
@@ -223,11 +229,12 @@ def _spread_steps(J, q, r, nb, part, asis, group_variance, tau_kind, tau_a, tau_
     shifts the beta_j)."""
     layout = sweep_layout(q, r, J, tau_kind, asis, group_variance, SIGMA_INVGAMMA)  # offsets before sigma's
     o_bartlett, o_location, o_scale, o_exp, o_lambda = layout[2], layout[3], layout[4], layout[6], layout[7]
-    scale_step = asis and tau_kind != TAU_INVWISHART
+    scale_step = asis and not _wishart(tau_kind)
     v, inv_diag, acc = vec[0], vec[1], vec[2]
     M, Bart, W, Q, Bm = qq[0], qq[1], qq[2], qq[3], qq[4]
     mu_old, tau, tau_old, fac, bvec = small[0], small[1], small[2], small[3], small[4]
-    nfail = _sigma_step(J, q, nb, part[:, _spread_at(q):], tau_kind, tau_a, tau_b, iw_df, iw_Psi, Sinv_c, lam_c, M,
+    nfail = _sigma_step(J, q, nb, part[:, _spread_at(q):], tau_kind, tau_a, tau_b, hc_inv_scale2, iw_df, iw_Psi,
+                        Sinv_c, lam_c, M,
                         Bart, W, acc, zh[o_bartlett:], g, g[o_lambda:])
     shift = False
     if asis:

@@ -341,6 +341,21 @@ class Exponential:
 SCALE_PRIORS = (HalfNormal, HalfStudentT, Exponential)
 
 
+class HuangWand:
+    """Huang & Wand (2013) prior on a group covariance: Sigma | a ~ IW(nu + q - 1, 2 nu diag(1/a)),
+    a_k ~ IG(1/2, 1/scale_k^2).  Marginally each sd_k ~ half-t(nu, scale_k) and, for nu = 2, each correlation is
+    uniform on (-1, 1); conjugate in Gibbs.  scale None is data-scaled (as the half-Cauchy default)."""
+
+    def __init__(self, nu=2.0, scale=None):
+        self.nu = _positive_scalar(nu, "nu", "HuangWand")
+        if self.nu is None:
+            raise ValueError("HuangWand: nu must be a positive finite number, got None")
+        self.scale = None if scale is None else _positive_vector(scale, "scale", "HuangWand")
+
+    def __repr__(self):
+        return f"HuangWand(nu={self.nu:g}, scale={'default' if self.scale is None else _fmt(self.scale)})"
+
+
 def _scale_prior_fields(prior, k: int, default_scale: np.ndarray, label: str) -> dict:
     """The numbers of a HalfNormal, HalfStudentT or Exponential prior on k standard deviations:
     {kind}_kind with _scale, _nu (HalfStudentT) or _rate; a missing scale is default_scale
@@ -462,6 +477,9 @@ def resolve_group_scale(tau, q: int, default_scale: np.ndarray, who: str = "InvW
         return {"tau_kind": "HalfCauchy", "tau_scale": _vec(tau.scale, q, "tau scale")}
     if isinstance(tau, SCALE_PRIORS):
         return _scale_prior_fields(tau, q, default_scale, "tau")
+    if isinstance(tau, HuangWand):
+        scale = np.asarray(default_scale, dtype=float).copy() if tau.scale is None else _vec(tau.scale, q, "tau scale")
+        return {"tau_kind": "HuangWand", "hw_nu": float(tau.nu), "tau_scale": scale}
     if tau.df <= q - 1:
         raise ValueError(f"{who}: df must exceed q - 1 = {q - 1} (the number of varying coefficients minus one), "
                          f"got {tau.df}")

@@ -114,6 +114,7 @@ def flat_gibbs(
 
 
 TAU_INVGAMMA, TAU_HALFCAUCHY, TAU_INVWISHART, TAU_HALFNORMAL, TAU_EXPONENTIAL = 0, 1, 2, 3, 4
+TAU_HUANGWAND = 5  # as kernels/hier/layout.py: inverse-Wishart with Psi = 2 nu diag(1/a), a_k ~ IG(1/2, 1/A_k^2)
 SIGMA_INVGAMMA, SIGMA_HALFNORMAL, SIGMA_HALFT, SIGMA_EXPONENTIAL = 0, 1, 2, 3  # as kernels/scales.py
 
 
@@ -184,7 +185,8 @@ def hier_gamma_shapes(tau_kind, tau_a, q, J, iw_df, sigma_a, nj, group_variance,
     """Shapes of the gamma draws of one hierarchical iteration, in the kernel's order (kernels/hier/layout.py
     sweep_layout): tau^2 (or Bartlett), the interweaving exponentials, the half-t lambdas (shape (nu + 1)/2,
     nu = tau_a) or the Metropolis steps' exponentials, sigma^2, the shared sigma's exponential."""
-    exp = [1.0] * q if asis and tau_kind != TAU_INVWISHART else []
+    wishart = tau_kind in (TAU_INVWISHART, TAU_HUANGWAND)
+    exp = [1.0] * q if asis and not wishart else []
     nu = np.broadcast_to(np.asarray(tau_a, dtype=float), (q,))
     if tau_kind == TAU_INVGAMMA:
         sig = np.concatenate([np.asarray(tau_a, dtype=float) + 0.5 * J, exp])
@@ -194,6 +196,8 @@ def hier_gamma_shapes(tau_kind, tau_a, q, J, iw_df, sigma_a, nj, group_variance,
         sig = np.concatenate([np.full(q, 0.5 * (J - 1)), exp, np.ones(q)])
     else:
         sig = 0.5 * (iw_df + J - np.arange(q))
+        if tau_kind == TAU_HUANGWAND:  # the a_k, shape (nu + q)/2 = (df + 1)/2
+            sig = np.concatenate([sig, np.full(q, 0.5 * (iw_df - (q - 1) + q))])
     noise = sigma_a + 0.5 * np.asarray(nj, dtype=float) if group_variance else np.array([sigma_a + 0.5 * np.sum(nj)])
     accept = [1.0] if sigma_kind != SIGMA_INVGAMMA else []
     return np.concatenate([sig, noise, accept])
@@ -214,7 +218,7 @@ def hier_gibbs(
     C, J, _ = beta.shape
     p = G.shape[1]
     r = p - q
-    iw = tau_kind == TAU_INVWISHART
+    iw = tau_kind in (TAU_INVWISHART, TAU_HUANGWAND)
     n_offdiag = q * (q - 1) // 2 if iw else 0
     n_base = J * q + r + q + n_offdiag
     n_normal = n_base + ((q if iw else 2 * q) if asis else 0)  # location step q, scale step q
@@ -222,7 +226,7 @@ def hier_gibbs(
     Z = normal_block(normal_gens, n_iter, n_normal)
     Gam = gamma_block(gamma_gens, n_iter, shapes)
     n_exp = q if (asis and not iw) else 0
-    n_sig = q + n_exp + (q if tau_kind in (TAU_HALFCAUCHY, TAU_HALFNORMAL, TAU_EXPONENTIAL) else 0)
+    n_sig = q + n_exp + (q if tau_kind in (TAU_HALFCAUCHY, TAU_HALFNORMAL, TAU_EXPONENTIAL, TAU_HUANGWAND) else 0)
     store = out_mu.shape[1] > 0
     store_beta = out_beta.shape[1] > 0
     Gvv, Gvp, Gpp = G[:, :q, :q], G[:, :q, q:], G[:, q:, q:]
@@ -247,13 +251,17 @@ def hier_gibbs(
         mu[:] = gaussian_draw(A, rhs, z[:, J * q + r: J * q + r + q])
         g = Gam[:, t]
         d = beta - mu[:, None, :]
-        if tau_kind == TAU_INVWISHART:
-            M = np.linalg.cholesky(iw_Psi + np.einsum("cja,cjb->cab", d, d))
+        if iw:
+            nu = iw_df - (q - 1)
+            Psi = iw_Psi if tau_kind == TAU_INVWISHART else np.einsum("ca,ab->cab", 2.0 * nu / lam, np.eye(q))
+            M = np.linalg.cholesky(Psi + np.einsum("cja,cjb->cab", d, d))
             B = np.zeros((C, q, q))
             B[:, low[0], low[1]] = z[:, J * q + r + q: n_base]
             B[:, np.arange(q), np.arange(q)] = np.sqrt(2.0 * g[:, :q])
             W = np.linalg.solve(np.swapaxes(M, 1, 2), B)
             Sinv[:] = W @ np.swapaxes(W, 1, 2)
+            if tau_kind == TAU_HUANGWAND:
+                lam[:] = (nu * np.diagonal(Sinv, axis1=1, axis2=2) + hc_inv_scale2) / g[:, q: 2 * q]
             if asis:
                 _asis_location(G, h, q, beta, alpha, mu, 1.0 / sigma2, S0inv, S0inv_mu0, z[:, n_base:])
         else:

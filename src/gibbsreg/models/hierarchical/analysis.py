@@ -72,10 +72,16 @@ def prior_draws(post, draws: int, rng):
     q = len(prior.varying)
     J = len(post.coords["group"])
     mu = prior.mu_mean + prior.mu_scale * rng.standard_normal((draws, q))
-    if prior.tau_kind == "InvWishart":
+    if prior.tau_kind in ("InvWishart", "HuangWand"):
         from scipy import stats as sps
 
-        Sigma = sps.invwishart.rvs(df=prior.iw_df, scale=prior.iw_scale, size=draws, random_state=rng)
+        if prior.tau_kind == "InvWishart":
+            Sigma = sps.invwishart.rvs(df=prior.iw_df, scale=prior.iw_scale, size=draws, random_state=rng)
+        else:  # Sigma | a ~ IW(nu + q - 1, 2 nu diag(1/a)), a_k ~ IG(1/2, 1/A_k^2)
+            nu = prior.hw_nu
+            a = 1.0 / (prior.tau_scale**2 * rng.standard_gamma(0.5, (draws, q)))
+            Sigma = [sps.invwishart.rvs(df=nu + q - 1, scale=np.diag(2.0 * nu / a[d]), random_state=rng)
+                     for d in range(draws)]
         Sigma = np.asarray(Sigma).reshape(draws, q, q)
         L = np.linalg.cholesky(Sigma)
         beta = mu[:, None, :] + np.einsum("dab,djb->dja", L, rng.standard_normal((draws, J, q)))

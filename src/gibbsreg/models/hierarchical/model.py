@@ -23,7 +23,8 @@ from ...data import column_indices
 from ...io.api import memory_stats, model_stats, remembered_rows
 from ...io.groups import GroupStats
 from ...posterior import Posterior
-from ...priors import (DEFAULT_A, DEFAULT_B_FRACTION, SCALE_PRIORS, SLOPE_SCALE, HalfCauchy, InvGamma, InvWishart,
+from ...priors import (DEFAULT_A, DEFAULT_B_FRACTION, SCALE_PRIORS, SLOPE_SCALE, HalfCauchy, HuangWand, InvGamma,
+                     InvWishart,
                      _finite_array, _positive_vector, _vec, noise_prior_text, resolve_group_scale, resolve_noise_scale,
                      scale_prior_text)
 from ...sampling import chain_streams, check_sampling_args
@@ -43,7 +44,7 @@ class HierarchicalPrior:
     """Priors of the hierarchical model; None means a data-scaled default.
 
     mu ~ N(mu_mean, diag(mu_scale^2)); tau: InvGamma, HalfCauchy, HalfNormal, HalfStudentT,
-    Exponential or InvWishart (default HalfCauchy with scale sd(y)/sd(x_k), sd(y) for the intercept;
+    Exponential, InvWishart or HuangWand (a correlated Sigma with half-t sds; default HalfCauchy with scale sd(y)/sd(x_k), sd(y) for the intercept;
     HalfNormal(), HalfStudentT(nu) and Exponential() take that scale, or rate 1/scale);
     sigma: InvGamma prior on sigma^2 (default IG(1, var(y)/2)), per group when
     group_variance, or HalfNormal, HalfStudentT or Exponential on sigma (one shared sigma; default
@@ -63,9 +64,9 @@ class HierarchicalPrior:
         for v, n in ((self.mu_mean, "mu_mean"), (self.pooled_mean, "pooled_mean")):
             if v is not None and not np.isfinite(v).all():
                 raise ValueError(f"{name}: {n} must be finite")
-        if tau is not None and not isinstance(tau, (InvGamma, HalfCauchy, InvWishart) + SCALE_PRIORS):
-            raise ValueError(f"{name}: tau must be InvGamma, HalfCauchy, HalfNormal, HalfStudentT, Exponential or "
-                             f"InvWishart, got {type(tau).__name__}")
+        if tau is not None and not isinstance(tau, (InvGamma, HalfCauchy, InvWishart, HuangWand) + SCALE_PRIORS):
+            raise ValueError(f"{name}: tau must be InvGamma, HalfCauchy, HalfNormal, HalfStudentT, Exponential, "
+                             f"InvWishart or HuangWand, got {type(tau).__name__}")
         if sigma is not None:
             try:
                 resolve_noise_scale(sigma, 1.0)  # the type and scalar checks, before any data is read
@@ -95,6 +96,7 @@ class ResolvedHierarchicalPrior:
     tau_rate: np.ndarray | None = None
     iw_df: float | None = None
     iw_scale: np.ndarray | None = None
+    hw_nu: float | None = None  # HuangWand's nu (its scales A_k in tau_scale)
     sigma_a: float = 1.0
     sigma_b: float = 1.0
     group_variance: bool = False
@@ -130,6 +132,11 @@ class ResolvedHierarchicalPrior:
         elif self.tau_kind == "HalfCauchy":
             for k, n in enumerate(self.varying):
                 lines.append(f"  tau[{n}] ~ half-Cauchy(0, {self.tau_scale[k]:.4g})")
+        elif self.tau_kind == "HuangWand":
+            lines.append(f"  Sigma | a ~ IW(nu + q - 1, 2 nu diag(1/a)), nu = {self.hw_nu:.4g} (Huang-Wand)")
+            for k, n in enumerate(self.varying):
+                lines.append(f"    a[{n}] ~ IG(1/2, 1/{self.tau_scale[k]:.4g}^2): sd[{n}] ~ half-t({self.hw_nu:.4g}, 0, "
+                             f"{self.tau_scale[k]:.4g})")
         elif self.tau_kind != "InvWishart":
             for k, n in enumerate(self.varying):
                 lines.append(f"  tau[{n}] ~ {scale_prior_text(self.tau_kind, k, self.__dict__)}")
@@ -251,6 +258,8 @@ def hier_problem(gs: GroupStats, prior: ResolvedHierarchicalPrior, q: int, asis:
         kind, tau_b = reference.TAU_HALFNORMAL, 0.5 / (sv * prior.tau_scale) ** 2
     elif prior.tau_kind == "Exponential":  # Exp(rate) on tau is Exp(rate / D) on D tau
         kind, tau_b = reference.TAU_EXPONENTIAL, prior.tau_rate / sv
+    elif prior.tau_kind == "HuangWand":  # D Sigma D: the a_k scale by D_k^2, so A_k by D_k
+        kind, iw_df, hc = reference.TAU_HUANGWAND, prior.hw_nu + q - 1, 1.0 / (sv * prior.tau_scale) ** 2
     else:
         kind, iw_df, iw_Psi = reference.TAU_INVWISHART, prior.iw_df, prior.iw_scale * np.outer(sv, sv)
     sigma_kind, sigma_par = _noise_args(prior)
@@ -289,7 +298,7 @@ def hier_initial_state(problem: HierProblem, init_gens, chains: int, J: int):
         Sinv[c] = np.diag(1.0 / tau2)
         mu[c] = g.standard_normal(q) * np.sqrt(tau2)
         sigma2[c] = resid_var * math.exp(g.standard_normal())
-    if problem.tau_kind == reference.TAU_HALFCAUCHY:
+    if problem.tau_kind in (reference.TAU_HALFCAUCHY, reference.TAU_HUANGWAND):
         lam[:] = 1.0 / np.maximum(problem.hc_inv_scale2, 1e-300)
     return mu, alpha, Sinv, lam, sigma2
 
@@ -408,7 +417,7 @@ def hier_spec(gs: GroupStats, prior: ResolvedHierarchicalPrior, design, labels, 
     r = p - q
     problem = hier_problem(gs, prior, q, asis=sampler == "asis")
     js = J if prior.group_variance else 1
-    iw = prior.tau_kind == "InvWishart"
+    iw = prior.tau_kind in ("InvWishart", "HuangWand")
 
     def init_state(streams):
         chains = len(streams.normal)
