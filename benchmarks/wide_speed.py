@@ -2,7 +2,8 @@
 non-zero coefficients, and min-ESS/s over the non-zero coefficients end to end.
 
     python benchmarks/wide_speed.py sweep [n p ...]   # ms per sweep, e.g. 200 1000 200 10000 500 100000
-    python benchmarks/wide_speed.py ess n p draws     # min-ESS/s over the non-zero coefficients (2 chains)
+    python benchmarks/wide_speed.py ess n p draws [prior]  # min-ESS/s over the 20 non-zero coefficients (2 chains;
+                                                           # prior hs, hs-p0, rhs-p0 or lasso; warm-up draws/2)
 """
 
 import sys
@@ -11,7 +12,7 @@ import time
 import numpy as np
 
 import gibbsreg as gr
-from gibbsreg.models.wide import Horseshoe
+from gibbsreg.models.wide import BayesianLasso, Horseshoe, RegularizedHorseshoe
 from gibbsreg.models.wide.model import _build, wide_spec
 from gibbsreg.runner import new_state
 from gibbsreg.sampling import chain_streams
@@ -52,9 +53,17 @@ def ms_per_sweep(n, p, iters=None, prior=None):
     return best * 1e3, prep, first, spec.attrs["beta_draw"]
 
 
-def ess_rate(n, p, draws, chains=2):
+PRIORS = {
+    "hs": lambda: Horseshoe(keep=["beta", "sigma2", "tau2"]),
+    "hs-p0": lambda: Horseshoe(p0=20, keep=["beta", "sigma2", "tau2"]),
+    "rhs-p0": lambda: RegularizedHorseshoe(p0=20, keep=["beta", "sigma2", "tau2", "c2"]),
+    "lasso": lambda: BayesianLasso(keep=["beta", "sigma2", "lambda2"]),
+}
+
+
+def ess_rate(n, p, draws, chains=2, prior="hs"):
     X, y = design(n, p)
-    model = gr.LinearRegression(prior=Horseshoe(keep=["beta", "sigma2", "tau2"]))
+    model = gr.LinearRegression(prior=PRIORS[prior]())
     model.sample(X, y, chains=chains, draws=10, warmup=10, seed=1, progress=False)  # compile
     t0 = time.perf_counter()
     post = model.sample(X, y, chains=chains, draws=draws, warmup=draws // 2, seed=2, progress=False)
@@ -67,7 +76,7 @@ def ess_rate(n, p, draws, chains=2):
 
 if __name__ == "__main__":
     what = sys.argv[1] if len(sys.argv) > 1 else "sweep"
-    nums = [int(v) for v in sys.argv[2:]]
+    nums = [int(v) for v in sys.argv[2:] if v.isdigit()]
     if what == "sweep":
         pairs = list(zip(nums[::2], nums[1::2])) or [(200, 1000), (200, 10000)]
         for n, p in pairs:
@@ -75,6 +84,7 @@ if __name__ == "__main__":
             print(f"n = {n:6d} p = {p:7d} {how:>12}: {ms:10.2f} ms/sweep (prep {prep:.2f} s, first call {first:.2f} s)")
     else:
         n, p, draws = nums
-        rate, rate_all, wall, ess = ess_rate(n, p, draws)
-        print(f"n = {n} p = {p}: min bulk-ESS over the 20 non-zero {ess:.0f} in {wall:.1f} s: {rate:.1f}/s "
+        prior = sys.argv[5] if len(sys.argv) > 5 else "hs"
+        rate, rate_all, wall, ess = ess_rate(n, p, draws, prior=prior)
+        print(f"{prior} n = {n} p = {p}: min bulk-ESS over the 20 non-zero {ess:.0f} in {wall:.1f} s: {rate:.1f}/s "
               f"(all coefficients {rate_all:.1f}/s)")

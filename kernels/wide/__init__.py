@@ -9,9 +9,10 @@ one-chain kernel: its hot loop is BLAS (np.dot), so a prange would only add comp
 
 Per sweep and chain, the normal stream gives, in order: the beta draw's normals (p for the Cholesky draw,
 p + m for Bhattacharya's: u then delta), for the lasso p normals then p uniforms (the inverse-Gaussian
-draws, Michael-Schucany-Haas), then r normals for the unpenalised coefficients.  The gamma stream gives
-``wide_gamma_shapes`` (one definition for both backends): sigma^2, then for the horseshoe lambda_j^2 (p),
-nu_j (p), tau^2 and xi, for the lasso lambda^2.
+draws, Michael-Schucany-Haas), for the regularised horseshoe p + 2 uniforms (its Metropolis steps), then r
+normals for the unpenalised coefficients.  The gamma stream gives, at the sweep's start, ``wide_gamma_shapes``
+(one definition for both backends): sigma^2 (drawn with beta integrated out), then for the horseshoes
+lambda_j^2 (p), nu_j (p), tau^2 and xi (and c^2), for the lasso lambda^2.
 """
 
 from ..pool import over_chains
