@@ -164,3 +164,9 @@ def test_predicted_probabilities_for_fitted_and_new_groups():
     assert pred.y.shape == (2, 50, 3)
     with pytest.raises(ValueError, match="groups="):
         m.predict_proba(post, X_new, None)
+    from gibbsreg.models.binary.plots import fitted_probabilities
+
+    p_fit, _, _ = fitted_probabilities(post)
+    codes = np.array([post.coords["group"].index(lab) for lab in g])
+    eta = b[..., codes, 0] + b[..., codes, 1] * x[:, 0] + post["alpha"] @ x[:, 1:].T
+    np.testing.assert_allclose(p_fit, ndtr(eta).mean(axis=(0, 1)), rtol=1e-10)

@@ -229,3 +229,21 @@ def test_real_data_kidiq_mothers_high_school_against_the_mle():
     from gibbsreg.diagnostics import rhat
 
     assert max(float(rhat(post["beta"][..., k])) for k in range(3)) < 1.01
+
+
+def test_calibration_and_separation_plots():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from gibbsreg.models.binary.plots import fitted_probabilities, plot_calibration, plot_separation
+
+    x, y, t = data(n=40, seed=10, trials=3)
+    post = BinaryRegression("logit").sample(x, y, t, chains=2, draws=50, warmup=20, seed=1, progress=False)
+    p, yy, tt = fitted_probabilities(post)
+    beta = post["beta"].reshape(-1, 2)
+    np.testing.assert_allclose(p, expit(beta[:, :1] + beta[:, 1:] * x[:, 0]).mean(axis=0), rtol=1e-12)
+    np.testing.assert_array_equal(tt, t)
+    fig = plot_calibration(post, bins=5)
+    assert len(fig.axes[0].lines) >= 6  # five bins and the diagonal
+    fig2 = plot_separation(post)
+    assert len(fig2.axes[0].patches) == t.sum()
