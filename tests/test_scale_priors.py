@@ -626,3 +626,66 @@ def test_huang_wand_prior_draws_have_half_t_sds_and_uniform_correlation():
     for k in range(2):
         assert stats.kstest(sd[:, k], lambda v, s=HW_A[k]: 2.0 * stats.t.cdf(v / s, 2.0) - 1.0).pvalue >= 1e-4
     assert stats.kstest(S[:, 0, 1] / (sd[:, 0] * sd[:, 1]), stats.uniform(-1, 2).cdf).pvalue >= 1e-4
+
+
+def run_sbc_crossed(L, seed, taus, sigma, fit_taus=None):
+    """Ranks among 99 kept draws of one chain of the crossed model (factors a, b: 5 x 4 levels, 2 rows per
+    cell, intercept and one pooled slope): tau_a, tau_b, sigma, mu, b_a[0] and the log-likelihood."""
+    rng = np.random.default_rng(seed)
+    fit = fit_taus or taus
+    (m0, s0), (a0, sa) = C_FIXED
+    model = CrossedRegression([Factor("a", tau=fit[0]), Factor("b", tau=fit[1])],
+                              prior=CrossedPrior(fixed_mean=[m0, a0], fixed_scale=[s0, sa], sigma=sigma))
+    ia, ib = np.meshgrid(np.arange(CJ[0]), np.arange(CJ[1]), indexing="ij")
+    ia, ib = np.repeat(ia.ravel(), 2), np.repeat(ib.ravel(), 2)
+    ranks = {}
+    for _ in range(L):
+        x = rng.standard_normal(ia.size)
+        mu, alpha = m0 + s0 * rng.standard_normal(), a0 + sa * rng.standard_normal()
+        ta, tb, s = _draw_scale(taus[0], rng), _draw_scale(taus[1], rng), _draw_scale(sigma, rng)
+        ba, bb = mu + ta * rng.standard_normal(CJ[0]), tb * rng.standard_normal(CJ[1])
+        y = ba[ia] + bb[ib] + alpha * x + s * rng.standard_normal(ia.size)
+        post = model.sample(x[:, None], y, {"a": ia, "b": ib}, chains=1, draws=SBC_KEPT, warmup=100, thin=3,
+                            seed=int(rng.integers(2**63)), progress=False)
+        pa, pb, s2 = post["b_a"][0, :, :, 0], post["b_b"][0, :, :, 0], post["sigma2"][0]
+        al = post["alpha"][0, :, 0]
+
+        def loglik(pa, pb, al, s2):
+            line = pa[:, ia] + pb[:, ib] + al[:, None] * x
+            return -0.5 * np.sum(np.log(s2)[:, None] + (y - line) ** 2 / s2[:, None], axis=1)
+
+        draws = {"tau_a": np.sqrt(post["tau2_a"][0, :, 0]), "tau_b": np.sqrt(post["tau2_b"][0, :, 0]),
+                 "sigma": np.sqrt(s2), "mu": post["mu"][0, :, 0], "b_a[0]": pa[:, 0], "loglik": loglik(pa, pb, al, s2)}
+        true = {"tau_a": ta, "tau_b": tb, "sigma": s, "mu": mu, "b_a[0]": ba[0],
+                "loglik": loglik(ba[None], bb[None], np.array([alpha]), np.array([s * s]))[0]}
+        for k in draws:
+            ranks.setdefault(k, []).append(int(np.sum(draws[k] < true[k])))
+    return {k: stats.chisquare(np.bincount(np.asarray(r) * SBC_BINS // (SBC_KEPT + 1), minlength=SBC_BINS)).pvalue
+            for k, r in ranks.items()}
+
+
+CROSSED_SBC = ((HalfNormal(1.0), Exponential(2.0)), HalfStudentT(4.0, 0.8))
+
+
+def test_crossed_sbc_and_negative_control(one_thread):
+    """6 p-values at L = 400 (family-wise <= 6e-4); the control fits factor b's rate 4x too large and must fail."""
+    taus, sigma = CROSSED_SBC
+    p = run_sbc_crossed(400, 61, taus, sigma)
+    bad = {k: v for k, v in p.items() if not v >= SBC_P_MIN}
+    assert not bad, f"crossed ranks not uniform: {bad}"
+    control = run_sbc_crossed(400, 62, taus, sigma, fit_taus=(taus[0], Exponential(8.0)))
+    assert control["tau_b"] < SBC_P_MIN, control
+
+
+@pytest.mark.slow
+def test_crossed_sbc_large(one_thread):
+    p = run_sbc_crossed(3000, 63, *CROSSED_SBC)
+    bad = {k: v for k, v in p.items() if not v >= SBC_P_MIN}
+    assert not bad, f"crossed ranks not uniform: {bad}"
+
+
+@pytest.mark.slow
+def test_huang_wand_sbc_large(one_thread):
+    p = run_sbc_hw(3000, seed=53)
+    bad = {k: v for k, v in p.items() if not v >= SBC_P_MIN}
+    assert not bad, f"Huang-Wand ranks not uniform: {bad}"
