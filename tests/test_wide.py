@@ -278,6 +278,12 @@ def test_resume_and_save_load_are_bit_for_bit(tmp_path, kind):
         np.testing.assert_array_equal(np.asarray(again[name]), np.asarray(full[name]), err_msg=name)
     with pytest.raises(ValueError):
         gr.resume(loaded, X[:, ::-1], y, draws=5, progress=False)  # other data: the fingerprint differs
+    # a checkpoint file resumes to the same run
+    cp = tmp_path / "cp.npz"
+    model.sample(X, y, chains=2, draws=20, warmup=15, seed=21, progress=False, checkpoint=cp)
+    from_cp = gr.resume(cp, X, y, draws=20, progress=False, checkpoint=False)
+    for name in full.names:
+        np.testing.assert_array_equal(np.asarray(from_cp[name]), np.asarray(full[name]), err_msg=name)
 
 
 def test_keep_thin_summary_predict_and_loo():
