@@ -50,7 +50,8 @@ def test_backends_agree_for_the_same_seed(link, tau, trials, sampler):
     kw = dict(chains=2, draws=20, warmup=5, thin=2, seed=7, progress=False)
     a = m.sample(x, y, g, t, backend="numba", **kw)
     b = m.sample(x, y, g, t, backend="numpy", **kw)
-    for name in ("beta", "mu", "Sigma", "alpha"):
+    assert set(a.names) == {"beta", "mu", "alpha", "Sigma" if isinstance(tau, gr.InvWishart) else "tau2"}
+    for name in a.names:
         np.testing.assert_allclose(a[name], b[name], rtol=1e-9, atol=1e-12)
 
 
@@ -68,7 +69,7 @@ def test_chains_resume_save_load_and_the_export(tmp_path):
     np.testing.assert_array_equal(again["beta"], full["beta"])
     assert gr.load(path).prior.to_dict() == part.prior.to_dict()
     idata = full.to_arviz()
-    assert idata.prior["beta"].shape == (1, 500, 6, 1) and (idata.prior["Sigma"].values > 0).all()
+    assert idata.prior["beta"].shape == (1, 500, 6, 1) and (idata.prior["tau2"].values > 0).all()
     ll = idata.log_likelihood["y"].values
     codes = np.array([full.coords["group"].index(lab) for lab in g])
     eta = full["beta"][..., codes, 0] + full["alpha"] @ x.T
@@ -119,7 +120,7 @@ def sbc_pvalues(link, L, tau_b_fit=1.0, seed=0, sampler="asis"):
         y = (rng.random(eta.size) < F(eta)).astype(float)
         post = model.sample(x[:, None], y, g, chains=1, draws=KEPT, warmup=50, thin=4, seed=seed * 100_000 + s,
                             progress=False)
-        sig = np.diagonal(post["Sigma"][0], axis1=1, axis2=2)
+        sig = post["tau2"][0]
         b = post["beta"][0]
         eta_d = b[:, g, 0] + b[:, g, 1] * x
         ll_d, ll = log_lik(eta_d, y), log_lik(eta, y)
@@ -158,8 +159,8 @@ def test_predicted_probabilities_for_fitted_and_new_groups():
     b, a = post["beta"], post["alpha"][..., 0]
     np.testing.assert_allclose(pred.mean_draws[..., 0], ndtr(b[..., j, 0] + 0.5 * b[..., j, 1] - a))
     # one new group's coefficients per draw, shared by its rows: row 2 is that group's intercept alone
-    mu, Sigma = post["mu"], post["Sigma"]
-    z = (stats.norm.ppf(pred.mean_draws[..., 2]) - mu[..., 0]) / np.sqrt(Sigma[..., 0, 0])
+    mu, tau2 = post["mu"], post["tau2"]
+    z = (stats.norm.ppf(pred.mean_draws[..., 2]) - mu[..., 0]) / np.sqrt(tau2[..., 0])
     assert abs(z.mean()) < 0.3 and 0.7 < z.std() < 1.3
     assert pred.y.shape == (2, 50, 3)
     with pytest.raises(ValueError, match="groups="):
@@ -170,3 +171,15 @@ def test_predicted_probabilities_for_fitted_and_new_groups():
     codes = np.array([post.coords["group"].index(lab) for lab in g])
     eta = b[..., codes, 0] + b[..., codes, 1] * x[:, 0] + post["alpha"] @ x[:, 1:].T
     np.testing.assert_allclose(p_fit, ndtr(eta).mean(axis=(0, 1)), rtol=1e-10)
+
+
+def test_inverse_wishart_reports_sigma_and_predicts_new_groups():
+    x, y, g, _ = grouped(seed=6)
+    m = HierarchicalBinaryRegression("logit", HierarchicalBinaryPrior(tau=gr.InvWishart(4, 1.0)))
+    post = m.sample(x, y, g, chains=2, draws=30, warmup=10, seed=2, progress=False)
+    S = post["Sigma"]
+    assert S.shape == (2, 30, 3, 3) and np.allclose(S, np.swapaxes(S, -1, -2))
+    assert (np.linalg.eigvalsh(S) > 0).all()
+    pred = m.predict_proba(post, np.zeros((2, 2)), ["brand-new", "g0"], seed=1)
+    assert np.isfinite(pred.mean_draws).all() and pred.mean_draws.shape == (2, 30, 2)
+    assert "Sigma[intercept,x0]" in str(post.summary())

@@ -188,7 +188,8 @@ def hier_prior_draws(post, draws: int, rng):
         Sigma = np.einsum("da,ab->dab", tau2, np.eye(q))
     L = np.linalg.cholesky(Sigma)
     beta = mu[:, None, :] + np.einsum("dab,djb->dja", L, rng.standard_normal((draws, J, q)))
-    out = {"mu": mu, "Sigma": Sigma, "beta": beta}
+    out = {"mu": mu, "beta": beta}
+    out.update({"Sigma": Sigma} if pr.tau_kind == "InvWishart" else {"tau2": np.diagonal(Sigma, axis1=1, axis2=2)})
     if pr.pooled:
         out["alpha"] = pr.pooled_mean + pr.pooled_scale * rng.standard_normal((draws, len(pr.pooled)))
     return out
@@ -226,7 +227,8 @@ def _hier_eta(post, full, groups, rng) -> np.ndarray:
         if lab in fitted:
             rows_beta[:, :, at] = beta[:, :, fitted[lab], None, :]
         else:
-            L = np.linalg.cholesky(np.asarray(post["Sigma"], dtype=np.float64))
+            L = (np.linalg.cholesky(np.asarray(post["Sigma"], dtype=np.float64)) if "Sigma" in post
+                 else np.sqrt(np.asarray(post["tau2"], dtype=np.float64))[..., None] * np.eye(q))
             new = post["mu"] + np.einsum("cdab,cdb->cda", L, rng.standard_normal((C, D, q)))
             rows_beta[:, :, at] = new[:, :, None, :]
     eta = np.einsum("cdmq,mq->cdm", rows_beta, full[:, vi])

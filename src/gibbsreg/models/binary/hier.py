@@ -180,9 +180,14 @@ def hier_spec(rows: GroupedRows, prior: ResolvedBinaryHierPrior, link: int, vi, 
             state["lam"][c] = 1.0 / hc
         return state
 
+    iw = kind == TAU_INVWISHART
+
     def map_draws(src, dest):
         for k, v in dest.items():
-            copy_draws(src[k], v)
+            if k == "tau2":  # a diagonal Sigma is reported as tau^2 (as the hierarchical Gaussian model does)
+                v[...] = np.diagonal(src["Sigma"], axis1=-2, axis2=-1)
+            else:
+                copy_draws(src[k], v)
 
     def load_kernel():
         from ...kernels.binary.hier import binary_hier_gibbs as kernel
@@ -191,7 +196,8 @@ def hier_spec(rows: GroupedRows, prior: ResolvedBinaryHierPrior, link: int, vi, 
 
     link_name = "logit" if link == LOGIT else "probit"
     family = "bernoulli" if d.bernoulli else "binomial"
-    variables = {"beta": ((J, q), ["group", "coef"]), "mu": ((q,), ["coef"]), "Sigma": ((q, q), ["coef", "coef_"])}
+    variables = {"beta": ((J, q), ["group", "coef"]), "mu": ((q,), ["coef"])}
+    variables.update({"Sigma": ((q, q), ["coef", "coef_"])} if iw else {"tau2": ((q,), ["coef"])})
     if r:
         variables["alpha"] = ((r,), ["pooled_coef"])
     coords = {"group": rows.labels.tolist(), "coef": prior.varying, "coef_": prior.varying,
@@ -226,8 +232,8 @@ class HierarchicalBinaryRegression:
     ``varying`` names (or indexes) the coefficients that vary by group (None: all, the intercept included);
     the others are pooled (alpha).  ``sampler="asis"`` (default) adds the hierarchical Gaussian model's
     interweaving steps for mu and tau given the latents (Yu & Meng 2011); ``"centered"`` is plain Gibbs.
-    ``sample(X, y, groups, trials=None, ...)`` returns beta (chains, draws, J, q), mu (q,), Sigma (q, q)
-    (diag(tau^2) for InvGamma and HalfCauchy) and alpha (r,).
+    ``sample(X, y, groups, trials=None, ...)`` returns beta (chains, draws, J, q), mu (q,), tau2 (q,) (InvGamma
+    and HalfCauchy priors) or Sigma (q, q) (InvWishart), and alpha (r,) when some columns are pooled.
     """
 
     SAMPLERS = ("asis", "centered")
