@@ -12,6 +12,7 @@ from .convergence import ConvergenceStudy, convergence_grid, convergence_study
 from .models.conjugate import ConjugatePosterior, fit_conjugate
 from .models.crossed import CrossedPrior, CrossedRegression, Factor, interaction_labels, plot_forest_factors
 from .models.flat import LinearRegression
+from .models.robust import Gamma, StudentTRegression
 from .formula import FormulaModel, model
 from .models.hierarchical import HierarchicalPrior, HierarchicalRegression, Shrinkage, shrinkage
 from .ols import OLSComparison, compare_ols
@@ -72,4 +73,6 @@ __all__ = [
     "sufficient_stats",
     "resume",
     "shrinkage",
+    "Gamma",
+    "StudentTRegression",
 ]
