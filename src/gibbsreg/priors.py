@@ -402,11 +402,11 @@ def resolve_noise_scale(sigma, default_scale: float) -> dict:
     return {k: (float(v[0]) if isinstance(v, np.ndarray) else v) for k, v in fields.items()}
 
 
-def noise_prior_text(d: dict, who: str = "sigma") -> str:
+def noise_prior_text(d: dict, who: str = "sigma", variance: str = "sigma2") -> str:
     """One line for a printed prior: the noise prior of resolve_noise_scale's fields."""
     kind = d.get("sigma_kind", "InvGamma")
     if kind == "InvGamma":
-        return f"  {who}2 ~ IG({d['sigma_a']:.4g}, {d['sigma_b']:.4g})"
+        return f"  {variance} ~ IG({d['sigma_a']:.4g}, {d['sigma_b']:.4g})"
     if kind == "HalfNormal":
         return f"  {who} ~ half-normal(0, {d['sigma_scale']:.4g})"
     if kind == "HalfStudentT":

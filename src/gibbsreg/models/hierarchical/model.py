@@ -144,7 +144,7 @@ class ResolvedHierarchicalPrior:
             lines.append(f"  Sigma ~ IW({self.iw_df:.4g}, Psi) with diag(Psi) = {np.array2string(np.diag(self.iw_scale), precision=4)}")
         for k, n in enumerate(self.pooled):
             lines.append(f"  alpha[{n}] ~ N({self.pooled_mean[k]:.4g}, {self.pooled_scale[k]:.4g}^2)")
-        lines.append(noise_prior_text(self.__dict__, "sigma[j]" if self.group_variance else "sigma"))
+        lines.append(noise_prior_text(self.__dict__, "sigma", "sigma2[j]" if self.group_variance else "sigma2"))
         return "\n".join(lines)
 
 
