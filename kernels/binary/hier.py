@@ -2,9 +2,11 @@
 streams' roles).
 
 Row i of group j: eta_i = x_vi' beta_j + x_pi' alpha, beta_j ~ N(mu, Sigma), mu ~ N(m0, S0), alpha ~ N(a0, Sa),
-Sigma = diag(tau^2) with tau^2_k ~ IG(a_k, b_k) (tau_kind 0) or tau_k ~ half-Cauchy(A_k) (1, by the auxiliary
-lam_k: tau^2_k | lam_k ~ IG(1/2, 1/lam_k), lam_k ~ IG(1/2, 1/A_k^2)), or Sigma ~ IW(df, Psi) (2).  The rows come
-sorted by group (group j is rows start[j]:start[j + 1]).
+Sigma = diag(tau^2) with tau^2_k ~ IG(a_k, b_k) (tau_kind 0); tau_k ~ half-t(nu_k = tau_a_k, A_k) (1;
+half-Cauchy at nu = 1), by the auxiliary lam_k: tau^2_k | lam_k ~ IG(nu/2, nu/lam_k), lam_k ~ IG(1/2, 1/A_k^2); tau_k ~
+half-normal (3, tau_b = 1/(2 s^2)) or exponential (4, tau_b = the rate), each by an independence Metropolis step
+from the flat-prior conditional IG((J - 1)/2, ss/2) accepted on the prior's ratio; or Sigma ~ IW(df, Psi) (2).
+The rows come sorted by group (group j is rows start[j]:start[j + 1]).
 
 Per sweep and chain, in order:
 1. eta; the latents row by row from the gamma stream (flat._latent_pass: the flat model's pass);
@@ -12,7 +14,8 @@ Per sweep and chain, in order:
    X_j' diag(n) X_j) and h_j (logistic: fixed X_j' kappa_j; probit: X_j' s_j);
 3. beta_j | rest for j = 0..J-1: precision Sigma^{-1} + G_j[vv], q normals each (normal stream);
 4. alpha | rest (r normals), then mu | beta, Sigma (q normals);
-5. Sigma | beta, mu: InvGamma, q gammas; half-Cauchy, q gammas for tau^2 (then, after 6., q for lam);
+5. Sigma | beta, mu: InvGamma, q gammas; half-t, q gammas for tau^2 (then, after 6., q for lam); half-normal
+   and exponential, per coordinate the proposal's gamma then the acceptance's Exp(1) (as standard_gamma(1));
    InvWishart, q gammas (the Bartlett diagonal, B_aa^2 ~ chi2(df + J - a)) from the gamma stream, then
    q(q - 1)/2 normals for B's lower triangle, row by row, from the normal stream;
 6. with ``asis`` (the Gaussian model's interweaving, Yu & Meng 2011, given the latents): mu with the
@@ -33,7 +36,7 @@ from ..pool import over_chains
 from ..rowpass import weighted_cross
 from .flat import LOGIT, _latent_pass
 
-TAU_INVGAMMA, TAU_HALFCAUCHY, TAU_INVWISHART = 0, 1, 2
+TAU_INVGAMMA, TAU_HALFCAUCHY, TAU_INVWISHART, TAU_HALFNORMAL, TAU_EXPONENTIAL = 0, 1, 2, 3, 4
 
 
 @njit(cache=True, error_model="numpy")
@@ -45,6 +48,14 @@ def _gaussian(A, v, z, inv, m):
         v[a] += z[a]
     backward_transpose(A, v, inv, m)
     return True
+
+
+@njit(cache=True, error_model="numpy")
+def _scale_log_ratio(tau_kind, c, tau2_new, tau2_old):
+    """log p(tau_new) - log p(tau_old) of a half-normal (c = 1/(2 s^2)) or exponential (c = rate) prior on tau."""
+    if tau_kind == TAU_HALFNORMAL:
+        return -c * (tau2_new - tau2_old)
+    return -c * (np.sqrt(tau2_new) - np.sqrt(tau2_old))
 
 
 @njit(cache=True, error_model="numpy")
@@ -117,14 +128,21 @@ def _asis_scale(G, h, q, r, J, beta, alpha, mu, tau2, lam, tau_kind, tau_a, tau_
             lin -= Q[a, b] * tau[b]
         lin += Q[a, a] * tau[a]
         if prec > 0.0:
-            proposal = lin / prec + z[a] / np.sqrt(prec)
-            if proposal != 0.0:
-                pa = tau_a[a] if tau_kind == TAU_INVGAMMA else 0.5
-                pb = tau_b[a] if tau_kind == TAU_INVGAMMA else 1.0 / lam[a]
-                log_ratio = (-(2.0 * pa + 1.0) * (np.log(abs(proposal)) - np.log(abs(tau[a])))
-                             - pb * (1.0 / (proposal * proposal) - 1.0 / (tau[a] * tau[a])))
-                if log_ratio >= -expo:
-                    tau[a] = proposal
+            if tau_kind == TAU_HALFNORMAL:  # Gaussian likelihood times Gaussian prior: drawn exactly
+                prec2 = prec + 2.0 * tau_b[a]
+                tau[a] = lin / prec2 + z[a] / np.sqrt(prec2)
+            else:
+                proposal = lin / prec + z[a] / np.sqrt(prec)
+                if proposal != 0.0:
+                    if tau_kind == TAU_EXPONENTIAL:
+                        log_ratio = -tau_b[a] * (abs(proposal) - abs(tau[a]))
+                    else:  # tau^2 ~ IG(pa, pb): InvGamma, or half-t given lam (IG(nu/2, nu/lam))
+                        pa = tau_a[a] if tau_kind == TAU_INVGAMMA else 0.5 * tau_a[a]
+                        pb = tau_b[a] if tau_kind == TAU_INVGAMMA else tau_a[a] / lam[a]
+                        log_ratio = (-(2.0 * pa + 1.0) * (np.log(abs(proposal)) - np.log(abs(tau[a])))
+                                     - pb * (1.0 / (proposal * proposal) - 1.0 / (tau[a] * tau[a])))
+                    if log_ratio >= -expo:
+                        tau[a] = proposal
     for a in range(q):
         ratio = tau[a] / old[a]
         for j in range(J):
@@ -291,15 +309,21 @@ def _one_chain(c, X, y, trials, start, link, q, Gfix, hfix, S0inv, S0inv_mu0, Sa
                     ss += d * d
                 if tau_kind == TAU_INVGAMMA:
                     tau2[a] = (tau_b[a] + 0.5 * ss) / standard_gamma(latent, tau_a[a] + 0.5 * J)
+                elif tau_kind == TAU_HALFCAUCHY:  # half-t(nu = tau_a) through lam
+                    tau2[a] = (tau_a[a] / lam[a] + 0.5 * ss) / standard_gamma(latent, 0.5 * (J + tau_a[a]))
                 else:
-                    tau2[a] = (1.0 / lam[a] + 0.5 * ss) / standard_gamma(latent, 0.5 * (J + 1))
+                    tau2[a] = 1.0 / Sinv[a, a]
+                    proposal = 0.5 * ss / standard_gamma(latent, 0.5 * (J - 1))
+                    expo = standard_gamma(latent, 1.0)
+                    if _scale_log_ratio(tau_kind, tau_b[a], proposal, tau2[a]) >= -expo:
+                        tau2[a] = proposal
             if asis:
                 failed += _asis_location(G, h, q, r, J, beta, alpha, mu, S0inv, S0inv_mu0, normal, A, v, z, inv)
                 _asis_scale(G, h, q, r, J, beta, alpha, mu, tau2, lam, tau_kind, tau_a, tau_b, normal, latent, z,
                             tau_new, Q, bq, eta_j)
             if tau_kind == TAU_HALFCAUCHY:
                 for a in range(q):
-                    lam[a] = (hc_inv_scale2[a] + 1.0 / tau2[a]) / standard_gamma(latent, 1.0)
+                    lam[a] = (hc_inv_scale2[a] + tau_a[a] / tau2[a]) / standard_gamma(latent, 0.5 * (tau_a[a] + 1.0))
             for a in range(q):
                 for b in range(q):
                     Sinv[a, b] = 0.0

@@ -16,6 +16,7 @@ from scipy.special import gammaln, log_ndtr, ndtr
 
 from ...analysis.inference import gaussian_draws, tau2_draws
 from ...analysis.loglik import check_size
+from ...priors import scale2_draws
 from ...predict import PredictiveDraws, _full_rows
 from .data import BinaryData, binary_data
 
@@ -183,8 +184,11 @@ def hier_prior_draws(post, draws: int, rng):
     mu = pr.mu_mean + pr.mu_scale * rng.standard_normal((draws, q))
     if pr.tau_kind == "InvWishart":
         Sigma = invwishart(df=pr.iw_df, scale=pr.iw_scale).rvs(size=draws, random_state=rng).reshape(draws, q, q)
-    else:
+    elif pr.tau_kind in ("InvGamma", "HalfCauchy"):
         tau2 = tau2_draws(rng, pr.tau_kind, pr.tau_a, pr.tau_b, pr.tau_scale, draws, q)
+    else:
+        tau2 = scale2_draws(rng, pr.tau_kind, pr.tau_scale, pr.tau_nu, pr.tau_rate, draws, q)
+    if pr.tau_kind != "InvWishart":
         Sigma = np.einsum("da,ab->dab", tau2, np.eye(q))
     L = np.linalg.cholesky(Sigma)
     beta = mu[:, None, :] + np.einsum("dab,djb->dja", L, rng.standard_normal((draws, J, q)))

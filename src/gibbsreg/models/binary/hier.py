@@ -1,10 +1,10 @@
 """One-factor hierarchical binary regression (probit or logistic): HierarchicalBinaryRegression.
 
 y_i ~ Binomial(n_i, F(x_vi' beta_j[i] + x_pi' alpha)), beta_j ~ N(mu, Sigma), mu ~ N(mu_mean, diag(mu_scale^2)),
-alpha ~ N(pooled_mean, diag(pooled_scale^2)), Sigma = diag(tau^2) with an InvGamma prior on tau^2 or a
-half-Cauchy on tau, or Sigma ~ InvWishart(df, Psi) (the hierarchical Gaussian model's tau priors; its
-half-normal, half-t and exponential ones and the interweaving step are not available here yet).  The kernel
-is kernels/binary/hier.py; the NumPy twin reference.binary_hier_gibbs.
+alpha ~ N(pooled_mean, diag(pooled_scale^2)), Sigma = diag(tau^2) with an InvGamma prior on tau^2 or a half-Cauchy,
+half-t, half-normal or exponential prior on tau, or Sigma ~ InvWishart(df, Psi) (the hierarchical Gaussian model's
+tau priors but its Huang-Wand one).  The kernel is kernels/binary/hier.py; the NumPy twin
+reference.binary_hier_gibbs.
 """
 
 from __future__ import annotations
@@ -17,7 +17,8 @@ import numpy as np
 from ...data import column_indices
 from ...io.groups import encode_groups
 from ...posterior import Posterior
-from ...priors import HalfCauchy, InvGamma, InvWishart, _vec, resolve_group_scale
+from ...priors import (SCALE_PRIORS, HalfCauchy, InvGamma, InvWishart, _vec, resolve_group_scale,
+                      scale_prior_text)
 from ...runner import ChainSpec, copy_draws, new_state, run_chains, run_options
 from ...runstate import fingerprint as make_fingerprint
 from ...sampling import chain_streams, check_sampling_args
@@ -25,20 +26,24 @@ from .analysis import predict_proba
 from .data import BinaryData, binary_data
 from .model import LINKS
 from .priors import DEFAULT_SCALE
-from .reference import LOGIT, TAU_HALFCAUCHY, TAU_INVGAMMA, TAU_INVWISHART, binary_hier_gibbs
+from .reference import (LOGIT, TAU_EXPONENTIAL, TAU_HALFCAUCHY, TAU_HALFNORMAL, TAU_INVGAMMA, TAU_INVWISHART,
+                        binary_hier_gibbs)
 
-TAU_KINDS = {"InvGamma": TAU_INVGAMMA, "HalfCauchy": TAU_HALFCAUCHY, "InvWishart": TAU_INVWISHART}
+TAU_KINDS = {"InvGamma": TAU_INVGAMMA, "HalfCauchy": TAU_HALFCAUCHY, "HalfStudentT": TAU_HALFCAUCHY,
+             "InvWishart": TAU_INVWISHART, "HalfNormal": TAU_HALFNORMAL, "Exponential": TAU_EXPONENTIAL}
 
 
 class HierarchicalBinaryPrior:
     """Priors of the hierarchical binary model; None is a default scaled to the predictors: mu and alpha
     N(0, 2.5^2) on an intercept and N(0, (2.5 / sd(x_k))^2) on slopes; tau_k ~ half-Cauchy(1) on the
-    intercept and half-Cauchy(1 / sd(x_k)) on slopes.  ``tau``: InvGamma, HalfCauchy or InvWishart."""
+    intercept and half-Cauchy(1 / sd(x_k)) on slopes.  ``tau``: InvGamma (on tau^2), HalfCauchy, HalfStudentT,
+    HalfNormal or Exponential (on tau; a missing scale is the default above, a missing rate its inverse), or
+    InvWishart."""
 
     def __init__(self, mu_mean=None, mu_scale=None, tau=None, pooled_mean=None, pooled_scale=None):
-        if tau is not None and not isinstance(tau, (InvGamma, HalfCauchy, InvWishart)):
-            raise ValueError("HierarchicalBinaryPrior: tau must be InvGamma, HalfCauchy or InvWishart (the other "
-                             f"scale priors are not available for binary outcomes yet), got {type(tau).__name__}")
+        if tau is not None and not isinstance(tau, (InvGamma, HalfCauchy, InvWishart) + SCALE_PRIORS):
+            raise ValueError("HierarchicalBinaryPrior: tau must be InvGamma, HalfCauchy, HalfStudentT, HalfNormal, "
+                             f"Exponential or InvWishart, got {type(tau).__name__}")
         for name, v in (("mu_scale", mu_scale), ("pooled_scale", pooled_scale)):
             if v is not None and not (np.isfinite(np.asarray(v, dtype=float)).all() and (np.asarray(v) > 0).all()):
                 raise ValueError(f"HierarchicalBinaryPrior: {name} must be positive and finite, got {v!r}")
@@ -63,12 +68,15 @@ class ResolvedBinaryHierPrior:
     tau_a: np.ndarray | None = None
     tau_b: np.ndarray | None = None
     tau_scale: np.ndarray | None = None
+    tau_nu: np.ndarray | None = None
+    tau_rate: np.ndarray | None = None
     iw_df: float | None = None
     iw_scale: np.ndarray | None = None
     defaults: list = field(default_factory=list)
 
     kind = "HierarchicalBinaryPrior"
-    ARRAYS = ("mu_mean", "mu_scale", "pooled_mean", "pooled_scale", "tau_a", "tau_b", "tau_scale", "iw_scale")
+    ARRAYS = ("mu_mean", "mu_scale", "pooled_mean", "pooled_scale", "tau_a", "tau_b", "tau_scale", "tau_nu",
+              "tau_rate", "iw_scale")
 
     def to_dict(self) -> dict:
         return {k: (v.tolist() if isinstance(v, np.ndarray) else v) for k, v in self.__dict__.items()}
@@ -86,8 +94,11 @@ class ResolvedBinaryHierPrior:
             lines += [f"  tau2[{n}] ~ IG({self.tau_a[k]:.4g}, {self.tau_b[k]:.4g})" for k, n in enumerate(self.varying)]
         elif self.tau_kind == "HalfCauchy":
             lines += [f"  tau[{n}] ~ half-Cauchy(0, {self.tau_scale[k]:.4g})" for k, n in enumerate(self.varying)]
-        else:
+        elif self.tau_kind == "InvWishart":
             lines.append(f"  Sigma ~ IW({self.iw_df:.4g}, Psi), diag(Psi) = {np.diag(self.iw_scale)}")
+        else:
+            lines += [f"  tau[{n}] ~ {scale_prior_text(self.tau_kind, k, self.__dict__)}"
+                      for k, n in enumerate(self.varying)]
         lines += [f"  alpha[{n}] ~ N({self.pooled_mean[k]:.4g}, {self.pooled_scale[k]:.4g}^2)"
                   for k, n in enumerate(self.pooled)]
         return "\n".join(lines)
@@ -157,9 +168,16 @@ def hier_spec(rows: GroupedRows, prior: ResolvedBinaryHierPrior, link: int, vi, 
     Sainv = np.diag(1.0 / prior.pooled_scale**2) if r else np.zeros((0, 0))
     kind = TAU_KINDS[prior.tau_kind]
     ones = np.ones(q)
-    tau_a = prior.tau_a if kind == TAU_INVGAMMA else ones
-    tau_b = prior.tau_b if kind == TAU_INVGAMMA else ones
-    hc = 1.0 / prior.tau_scale**2 if kind == TAU_HALFCAUCHY else ones
+    tau_a, tau_b, hc = ones, ones, ones
+    if kind == TAU_INVGAMMA:
+        tau_a, tau_b = prior.tau_a, prior.tau_b
+    elif kind == TAU_HALFCAUCHY:  # half-t with nu in tau_a (1: half-Cauchy)
+        tau_a = ones if prior.tau_nu is None else prior.tau_nu
+        hc = 1.0 / prior.tau_scale**2
+    elif kind == TAU_HALFNORMAL:
+        tau_b = 0.5 / prior.tau_scale**2
+    elif kind == TAU_EXPONENTIAL:
+        tau_b = prior.tau_rate
     iw_df, iw_Psi = (prior.iw_df, prior.iw_scale) if kind == TAU_INVWISHART else (0.0, np.eye(q))
     args = (X, np.ascontiguousarray(y, dtype=np.int64), np.ascontiguousarray(t, dtype=np.int64), start, link, q,
             np.ascontiguousarray(Gfix), np.ascontiguousarray(hfix), S0inv, S0inv @ prior.mu_mean, Sainv,

@@ -51,7 +51,7 @@ def binary_gibbs(X, y, trials, link, A0, b0, beta_state, normal_gens, gamma_gens
     return 0
 
 
-TAU_INVGAMMA, TAU_HALFCAUCHY, TAU_INVWISHART = 0, 1, 2
+TAU_INVGAMMA, TAU_HALFCAUCHY, TAU_INVWISHART, TAU_HALFNORMAL, TAU_EXPONENTIAL = 0, 1, 2, 3, 4
 
 
 def _asis_location(G, h, q, beta, alpha, mu, S0inv, S0inv_mu0, z):
@@ -62,7 +62,14 @@ def _asis_location(G, h, q, beta, alpha, mu, S0inv, S0inv_mu0, z):
     return mu + eta, mu
 
 
-def _asis_scale(G, h, q, beta, alpha, mu, tau2, pa, pb, z, expo):
+def _scale_log_ratio(tau_kind, c, tau2_new, tau2_old):
+    """The kernel's _scale_log_ratio: half-normal (c = 1/(2 s^2)) or exponential (c = rate) prior on tau."""
+    if tau_kind == TAU_HALFNORMAL:
+        return -c * (tau2_new - tau2_old)
+    return -c * (np.sqrt(tau2_new) - np.sqrt(tau2_old))
+
+
+def _asis_scale(G, h, q, beta, alpha, mu, tau2, tau_kind, tau_a, tau_b, lam, z, expo):
     """The kernel's _asis_scale: each tau_k with (beta_j - mu)/tau fixed, Metropolis on the prior's ratio."""
     tau_old = np.sqrt(tau2)
     eta = (beta - mu) / tau_old
@@ -75,12 +82,21 @@ def _asis_scale(G, h, q, beta, alpha, mu, tau2, pa, pb, z, expo):
         prec = Q[a, a]
         lin = b[a] - Q[a] @ tau + Q[a, a] * tau[a]
         if prec > 0.0:
-            proposal = lin / prec + z[a] / np.sqrt(prec)
-            if proposal != 0.0:
-                log_ratio = (-(2.0 * pa[a] + 1.0) * (np.log(abs(proposal)) - np.log(abs(tau[a])))
-                             - pb[a] * (1.0 / proposal**2 - 1.0 / tau[a] ** 2))
-                if log_ratio >= -expo[a]:
-                    tau[a] = proposal
+            if tau_kind == TAU_HALFNORMAL:
+                prec2 = prec + 2.0 * tau_b[a]
+                tau[a] = lin / prec2 + z[a] / np.sqrt(prec2)
+            else:
+                proposal = lin / prec + z[a] / np.sqrt(prec)
+                if proposal != 0.0:
+                    if tau_kind == TAU_EXPONENTIAL:
+                        log_ratio = -tau_b[a] * (abs(proposal) - abs(tau[a]))
+                    else:
+                        pa = tau_a[a] if tau_kind == TAU_INVGAMMA else 0.5 * tau_a[a]
+                        pb = tau_b[a] if tau_kind == TAU_INVGAMMA else tau_a[a] / lam[a]
+                        log_ratio = (-(2.0 * pa + 1.0) * (np.log(abs(proposal)) - np.log(abs(tau[a])))
+                                     - pb * (1.0 / proposal**2 - 1.0 / tau[a] ** 2))
+                    if log_ratio >= -expo[a]:
+                        tau[a] = proposal
     return mu + (tau / tau_old) * (beta - mu), tau**2
 
 
@@ -132,22 +148,24 @@ def binary_hier_gibbs(X, y, trials, start, link, q, Gfix, hfix, S0inv, S0inv_mu0
                     beta, mu = _asis_location(G, h, q, beta, alpha, mu, S0inv, S0inv_mu0, ng.standard_normal(q))
             else:
                 ss = (d * d).sum(axis=0)
-                tau2 = np.empty(q)
+                tau2 = 1.0 / np.diag(Sinv)
                 for a in range(q):
                     if tau_kind == TAU_INVGAMMA:
                         tau2[a] = (tau_b[a] + 0.5 * ss[a]) / gg.standard_gamma(tau_a[a] + 0.5 * J)
+                    elif tau_kind == TAU_HALFCAUCHY:
+                        tau2[a] = (tau_a[a] / lam[a] + 0.5 * ss[a]) / gg.standard_gamma(0.5 * (J + tau_a[a]))
                     else:
-                        tau2[a] = (1.0 / lam[a] + 0.5 * ss[a]) / gg.standard_gamma(0.5 * (J + 1))
+                        proposal = 0.5 * ss[a] / gg.standard_gamma(0.5 * (J - 1))
+                        if _scale_log_ratio(tau_kind, tau_b[a], proposal, tau2[a]) >= -gg.standard_gamma(1.0):
+                            tau2[a] = proposal
                 if asis:
                     beta, mu = _asis_location(G, h, q, beta, alpha, mu, S0inv, S0inv_mu0, ng.standard_normal(q))
                     z = ng.standard_normal(q)
-                    pa = tau_a if tau_kind == TAU_INVGAMMA else np.full(q, 0.5)
-                    pb = tau_b if tau_kind == TAU_INVGAMMA else 1.0 / lam
                     expo = [gg.standard_gamma(1.0) for _ in range(q)]
-                    beta, tau2 = _asis_scale(G, h, q, beta, alpha, mu, tau2, pa, pb, z, expo)
+                    beta, tau2 = _asis_scale(G, h, q, beta, alpha, mu, tau2, tau_kind, tau_a, tau_b, lam, z, expo)
                 if tau_kind == TAU_HALFCAUCHY:
                     for a in range(q):
-                        lam[a] = (hc_inv_scale2[a] + 1.0 / tau2[a]) / gg.standard_gamma(1.0)
+                        lam[a] = (hc_inv_scale2[a] + tau_a[a] / tau2[a]) / gg.standard_gamma(0.5 * (tau_a[a] + 1.0))
                 Sinv = np.diag(1.0 / tau2)
                 Sigma = np.diag(tau2)
             if store and (t + 1) % thin == 0:
