@@ -150,9 +150,10 @@ def test_sbc_negative_control_tau_prior_too_small():
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("link, sampler", [("logit", "asis"), ("probit", "asis"), ("probit", "centered")])
-def test_sbc_ranks_are_uniform_large(link, sampler):
-    p = sbc_pvalues(link, L=2000, seed=3, sampler=sampler)
+@pytest.mark.parametrize("link, sampler, tau", [("logit", "asis", "ig"), ("probit", "asis", "ig"),
+                                               ("probit", "centered", "ig"), ("logit", "asis", "halfnormal")])
+def test_sbc_ranks_are_uniform_large(link, sampler, tau):
+    p = sbc_pvalues(link, L=2000, seed=3, sampler=sampler, tau=tau)
     assert (p > P_MIN).all(), p
 
 
