@@ -8,7 +8,7 @@ import pytest
 
 import gibbsreg as gr
 import gibbsreg.models.wide as wide
-from gibbsreg.kernels.wide.blas import scratch, syrk_address
+from gibbsreg.kernels.wide.blas import potrf_address, scratch, syrk_address
 from gibbsreg.kernels.wide.sweep import bhattacharya_draw, cholesky_draw
 from gibbsreg.models.wide import BayesianLasso, Horseshoe, RegularizedHorseshoe
 from gibbsreg.models.wide.reference import block_draw, inverse_gaussian
@@ -36,7 +36,7 @@ def _assert_same_draws(a, b, what, rtol=1e-9):
 
 # ---- the Gaussian conditional of beta ------------------------------------------------------------------------
 
-@pytest.mark.parametrize("shape", [(9, 5), (6, 12)], ids=["p<m", "p>m"])
+@pytest.mark.parametrize("shape", [(9, 5), (60, 50), (6, 12)], ids=["p<m", "p<m-lapack", "p>m"])
 def test_both_beta_draws_give_the_closed_form_conditional(shape):
     """The block draw (sigma^2, beta) | D: sigma^2 x its gamma is exactly b + y'(I + X D X')^{-1} y / 2 (beta
     integrated out), and beta | sigma^2 from both algorithms is N(A^{-1} X'y, sigma^2 A^{-1}),
@@ -59,12 +59,12 @@ def test_both_beta_draws_give_the_closed_form_conditional(shape):
     chol = np.empty((N, p))
     bcm = np.empty((N, p))
     M, r = np.zeros((m, m)), np.zeros(m)
-    syrk, blas_args = np.uint64(syrk_address()), scratch()
+    syrk, potrf, blas_args = np.uint64(syrk_address()), np.uint64(potrf_address()), scratch()
     Wb = np.zeros((4, m))
     Aw, v, inv_diag = np.zeros((p, p)), np.zeros(p), np.zeros(p)
     for i in range(N):
         z = rng.standard_normal(p + m)
-        s2a = cholesky_draw(G, h, rr, D, z, Aw, v, inv_diag, chol[i], gamma_sigma, b)
+        s2a = cholesky_draw(potrf, G, h, rr, D, z, Aw, v, inv_diag, chol[i], gamma_sigma, b, blas_args)
         s2b = bhattacharya_draw(syrk, Xt, y, D, z, M, Wb, blas_args, r, bcm[i], 4, gamma_sigma, b)  # 4-column blocks
         if i == 0:
             np.testing.assert_allclose([s2a, s2b], sd**2, rtol=1e-10)
@@ -80,7 +80,7 @@ def test_both_beta_draws_give_the_closed_form_conditional(shape):
     for method in (0, 1):
         out = np.empty(p)
         if method == 0:
-            s2 = cholesky_draw(G, h, rr, D, z, Aw, v, inv_diag, out, gamma_sigma, b)
+            s2 = cholesky_draw(potrf, G, h, rr, D, z, Aw, v, inv_diag, out, gamma_sigma, b, blas_args)
         else:
             s2 = bhattacharya_draw(syrk, Xt, y, D, z, M, Wb, blas_args, r, out, 4, gamma_sigma, b)
         s2_twin, out_twin = block_draw(method, Xt, y, G, h, rr, D, z, gamma_sigma, b)
@@ -240,6 +240,16 @@ def test_backends_agree_to_rounding(kind, beta_draw):
     assert a.attrs["beta_draw"] == beta_draw and a.attrs["model_kind"] == "wide"
     assert set(a.names) == {"beta", "lambda2", "sigma2", "tau2"} | ({"c2"} if kind == "RegularizedHorseshoe" else set())
     _assert_same_draws(a, b, f"{kind} {beta_draw}")
+
+
+def test_backends_agree_with_lapack_cholesky():
+    """p = 60 >= LAPACK_MIN_P: the Cholesky draw factorises by LAPACK's dpotrf."""
+    X, y = _data(100, 60, seed=2)
+    model = gr.LinearRegression(prior=Horseshoe(unpenalized=["x4"]))
+    a = model.sample(X, y, chains=2, draws=30, warmup=20, seed=4, progress=False)
+    b = model.sample(X, y, chains=2, draws=30, warmup=20, seed=4, progress=False, backend="numpy")
+    assert a.attrs["beta_draw"] == "cholesky"
+    _assert_same_draws(a, b, "lapack")
 
 
 def test_the_beta_draw_switches_with_the_shape():

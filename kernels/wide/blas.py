@@ -21,6 +21,40 @@ def syrk_address() -> int:
     return int(get_cython_function_address("scipy.linalg.cython_blas", "dsyrk"))
 
 
+def potrf_address() -> int:
+    """The address of scipy.linalg.cython_lapack's dpotrf (uplo, n, a, lda, info)."""
+    return int(get_cython_function_address("scipy.linalg.cython_lapack", "dpotrf"))
+
+
+@intrinsic
+def _call5(typingctx, fn, a0, a1, a2, a3, a4):
+    """Call the void function at address fn with five pointer arguments (given as integers)."""
+    sig = types.void(types.uint64, *([types.intp] * 5))
+
+    def codegen(context, builder, signature, args):
+        ptr = ir.IntType(8).as_pointer()
+        fnty = ir.FunctionType(ir.VoidType(), [ptr] * 5)
+        f = builder.inttoptr(args[0], fnty.as_pointer())
+        builder.call(f, [builder.inttoptr(a, ptr) for a in args[1:]])
+        return context.get_dummy_value()
+
+    return sig, codegen
+
+
+@njit(cache=True, nogil=True)
+def potrf_lower(fn, A, n, chars, ints):
+    """In place: A's lower triangle (C order, (n, n) leading block of a square array with n = A.shape[0])
+    becomes L with L L' = A, by LAPACK's dpotrf (Fortran's upper triangle of the same memory, uplo "U").
+    Returns False when A is not positive definite.  chars (2,) uint8, ints (4,) int32: argument scratch."""
+    chars[0] = 85  # "U"
+    ints[0] = n
+    ints[1] = A.shape[1]  # lda
+    ints[2] = 0  # info
+    i0 = ints.ctypes.data
+    _call5(fn, chars.ctypes.data, i0, A.ctypes.data, i0 + 4, i0 + 8)
+    return ints[2] == 0
+
+
 @intrinsic
 def _call10(typingctx, fn, a0, a1, a2, a3, a4, a5, a6, a7, a8, a9):
     """Call the void function at address fn with ten pointer arguments (given as integers)."""

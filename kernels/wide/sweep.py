@@ -5,7 +5,8 @@ IG(a + m/2, b + y*'(I + X* D X*')^{-1} y*/2) (D is free of sigma), then beta | s
 N(A^{-1} X*'y*, sigma^2 A^{-1}), A = X*'X* + D^{-1}, drawn as gamma = sigma theta with
 theta ~ N(A^{-1} X*'y*/sigma, A^{-1}).  One factorisation serves both:
 
-* Cholesky (p <= m): A from the precomputed G = X*'X*, factorised in place (kernels/linalg.py), O(p^3).
+* Cholesky (p <= m): A from the precomputed G = X*'X*, factorised in place (LAPACK's dpotrf from p = 48,
+  kernels/linalg.py below), O(p^3).
 * Bhattacharya, Chakraborty & Mallick (2016) (p > m): u ~ N(0, D), delta ~ N(0, I_m), v = X* u + delta,
   (X* D X*' + I_m) w = y*/sigma - v, theta = u + D X*' w; O(m^2 p), the m x m matrix built by BLAS over
   blocks of ``block`` columns (dsyrk, kernels/wide/blas.py).
@@ -18,10 +19,11 @@ from numba import njit
 
 from ..draws import fill_gammas, fill_normals, gamma_table, stream_at, uniform
 from ..linalg import backward_solve_transpose, backward_transpose, cholesky_forward, cholesky_lower, forward_solve
-from .blas import syrk_lower_add
+from .blas import potrf_lower, syrk_lower_add
 from .shapes import wide_gamma_shapes
 
 EXACT_ORDER = {"contract"}  # fused multiply-adds, no reassociation: agrees with the NumPy twin to rounding
+LAPACK_MIN_P = 48  # below this the hand-written Cholesky beats a LAPACK call (docs/wide.md)
 
 
 @njit(cache=True, fastmath=EXACT_ORDER, error_model="numpy")
@@ -85,10 +87,11 @@ def bhattacharya_draw(syrk, Xt, ys, D, z, M, Wb, blas_args, r, g, block, sigma_s
 
 
 @njit(cache=True, fastmath=EXACT_ORDER, error_model="numpy")
-def cholesky_draw(G, h, rr, D, z, A, v, inv_diag, g, sigma_shape_gamma, sigma_b):
+def cholesky_draw(potrf, G, h, rr, D, z, A, v, inv_diag, g, sigma_shape_gamma, sigma_b, blas_args):
     """(sigma^2, gamma) | D in one block from the statistics: A = G + D^{-1} = L L' factorised in place with
     v = L^{-1} h, so y*'(I + X* D X*')^{-1} y* = rr - v'v (Woodbury); sigma^2 = (b + (rr - v'v)/2) /
-    sigma_shape_gamma; then g <- sd L^{-T}(v / sd + z) (z: p normals).  Returns sigma^2, or -1 when A fails
+    sigma_shape_gamma; then g <- sd L^{-T}(v / sd + z) (z: p normals).  From p = LAPACK_MIN_P the factor is
+    LAPACK's dpotrf (potrf: its address), below it the row-by-row loop.  Returns sigma^2, or -1 when A fails
     to factorise."""
     p = h.shape[0]
     for i in range(p):
@@ -96,7 +99,13 @@ def cholesky_draw(G, h, rr, D, z, A, v, inv_diag, g, sigma_shape_gamma, sigma_b)
             A[i, j] = G[i, j]
         A[i, i] = G[i, i] + 1.0 / D[i]
         v[i] = h[i]
-    if not cholesky_forward(A, v, inv_diag, p):
+    if p >= LAPACK_MIN_P:
+        if not potrf_lower(potrf, A, p, blas_args[0], blas_args[1]):
+            return -1.0
+        for i in range(p):
+            inv_diag[i] = 1.0 / A[i, i]
+        forward_solve(A, v, p)
+    elif not cholesky_forward(A, v, inv_diag, p):
         return -1.0
     q = rr
     for i in range(p):
@@ -195,7 +204,7 @@ def regularised_scales(g, s2, loc, aux, glob, auxg, slab, inv_scale2, slab_b, gb
 
 
 @njit(cache=True, nogil=True, fastmath=EXACT_ORDER, error_model="numpy")
-def one_chain(c, syrk, method, prior_kind, Xt, ys, G, h, rr, R, c1, X1, col_scale, pen_idx, unpen_idx, sigma_shape,
+def one_chain(c, syrk, potrf, method, prior_kind, Xt, ys, G, h, rr, R, c1, X1, col_scale, pen_idx, unpen_idx, sigma_shape,
               sigma_b, hs_inv_scale2, lasso_shape, lasso_delta, slab_shape, slab_b, block, gamma_state,
               sigma2_state, local_state, aux_state, glob_state, aux_glob_state, slab_state, normal_streams,
               gamma_streams, n_iter, thin, out_start, out_beta, out_sigma2, out_global, out_local, out_slab):
@@ -245,7 +254,7 @@ def one_chain(c, syrk, method, prior_kind, Xt, ys, G, h, rr, R, c1, X1, col_scal
         if method == 1:
             s2_new = bhattacharya_draw(syrk, Xt, ys, D, z, M, Wb, blas_args, rv, g, block, gbuf[0], sigma_b)
         else:
-            s2_new = cholesky_draw(G, h, rr, D, z, A, v, inv_diag, g, gbuf[0], sigma_b)
+            s2_new = cholesky_draw(potrf, G, h, rr, D, z, A, v, inv_diag, g, gbuf[0], sigma_b, blas_args)
         if not s2_new > 0.0:
             failed += 1
             continue

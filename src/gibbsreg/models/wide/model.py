@@ -14,7 +14,7 @@ from ...posterior import Posterior
 from ...runner import ChainSpec, copy_draws, new_state, run_chains, run_options
 from ...runstate import fingerprint as make_fingerprint
 from ...sampling import chain_streams, check_draws_dtype, check_sampling_args
-from ...kernels.wide.blas import syrk_address
+from ...kernels.wide.blas import potrf_address, syrk_address
 from ...kernels.wide.shapes import BHATTACHARYA, CHOLESKY, HORSESHOE, LASSO, REG_HORSESHOE
 from . import reference
 from .resolved import ResolvedShrinkage, resolve
@@ -98,7 +98,7 @@ def wide_spec(data: WideData, prior: ResolvedShrinkage, n: int, intercept: bool,
     }
     config = {"model": "LinearRegression", "intercept": bool(intercept), "init_superchains": init_superchains,
               "dtype": np.dtype(dtype).name, "wide": True}
-    kernel_args = (np.uint64(syrk_address()), data.method, kind, data.Xt, data.ys, data.G, data.h, data.rr, data.R,
+    kernel_args = (np.uint64(syrk_address()), np.uint64(potrf_address()), data.method, kind, data.Xt, data.ys, data.G, data.h, data.rr, data.R,
                    data.c1, data.X1, data.col_scale, data.pen_idx, data.unpen_idx, sigma_shape, prior.sigma_b,
                    1.0 / prior.global_scale ** 2, prior.lasso_shape + p, prior.lasso_rate, 0.5 * prior.slab_df,
                    0.5 * prior.slab_df * prior.slab_scale ** 2, data.block)

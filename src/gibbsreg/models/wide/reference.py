@@ -49,11 +49,11 @@ def prior_variances(prior_kind, glob, loc, slab):
     return t * slab / (slab + t)
 
 
-def wide_gibbs(syrk, method, prior_kind, Xt, ys, G, h, rr, R, c1, X1, col_scale, pen_idx, unpen_idx, sigma_shape,
+def wide_gibbs(syrk, potrf, method, prior_kind, Xt, ys, G, h, rr, R, c1, X1, col_scale, pen_idx, unpen_idx, sigma_shape,
                sigma_b, hs_inv_scale2, lasso_shape, lasso_delta, slab_shape, slab_b, block, gamma_state,
                sigma2_state, local_state, aux_state, glob_state, aux_glob_state, slab_state, normal_gens,
                gamma_gens, n_iter, thin, out_start, out_beta, out_sigma2, out_global, out_local, out_slab):
-    """NumPy twin of gibbsreg.kernels.wide.wide_gibbs: chain by chain, sweep by sweep (``syrk`` unused)."""
+    """NumPy twin of gibbsreg.kernels.wide.wide_gibbs: chain by chain, sweep by sweep (``syrk``, ``potrf`` unused)."""
     C, p = gamma_state.shape
     r = R.shape[0]
     shapes = wide_gamma_shapes(prior_kind, p, float(sigma_shape), float(lasso_shape), float(slab_shape))
