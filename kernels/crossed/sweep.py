@@ -154,7 +154,7 @@ def _effects_blocked(G, level, J, q, vidx, b_off, lv_off, hsum, Gfp, Gsum, Gpp, 
 def _factor_scales(J, q, b_off, tau_kind, tau_a, tau_b, hc_inv_scale2, iw_df, iw_Psi, Sinv_c, lam_c, bc, mc, M,
                    Bart, W, acc, normal, gamma_rng):
     """Sigma_f | b_f for every factor (the effects centred at mu for the first factor, at 0 for the others):
-    Inverse-Wishart by Bartlett, or the diagonal's inverse gammas, then the half-t lambdas (nu = tau_a; half-Cauchy
+    Inverse-Wishart by Bartlett (Huang-Wand: then the a_k), or the diagonal's inverse gammas, then the half-t lambdas (nu = tau_a; half-Cauchy
     nu = 1); half-normal and exponential scales: q_f proposals from the flat-prior conditional IG((J_f - 1)/2,
     S/2), then q_f exponentials deciding their independence Metropolis steps (kernels/scales.py).  Returns the
     number of failed factorisations."""
@@ -163,9 +163,11 @@ def _factor_scales(J, q, b_off, tau_kind, tau_a, tau_b, hc_inv_scale2, iw_df, iw
         k = q[f]
         Sf = Sinv_c[f]
         if tau_kind[f] == TAU_INVWISHART:
+            # Huang-Wand (tau_a = nu > 0): Psi = 2 nu diag(1/a), a in lam_c, 1/A^2 in hc_inv_scale2
+            hw = tau_a[f, 0] > 0.0
             for a in range(k):
                 for bb in range(a + 1):
-                    M[a, bb] = iw_Psi[f, a, bb]
+                    M[a, bb] = iw_Psi[f, a, bb] if not hw else (2.0 * tau_a[f, a] / lam_c[f, a] if a == bb else 0.0)
             for j in range(J[f]):
                 base = b_off[f] + j * k
                 for a in range(k):
@@ -183,6 +185,10 @@ def _factor_scales(J, q, b_off, tau_kind, tau_a, tau_b, hc_inv_scale2, iw_df, iw
             for a in range(k):
                 Bart[a, a] = math.sqrt(2.0 * standard_gamma(gamma_rng, 0.5 * (iw_df[f] + J[f] - a)))
             bartlett_precision(M, Bart, W, acc, Sf, k)
+            if hw:  # a_k | Sigma ~ IG((nu + q)/2, nu (Sigma^{-1})_kk + 1/A_k^2)
+                for a in range(k):
+                    lam_c[f, a] = (tau_a[f, a] * Sf[a, a] + hc_inv_scale2[f, a]) / standard_gamma(
+                        gamma_rng, 0.5 * (tau_a[f, a] + k))
         else:
             for a in range(k):
                 acc[a] = 0.0

@@ -42,8 +42,8 @@ def crossed_initial_state(problem: CrossedProblem, init_gens, chains: int):
                 mu[c] = g.standard_normal(k) * np.sqrt(tau2)
         sigma2[c] = resid_var * math.exp(g.standard_normal())
     for f in range(K):
-        if problem.tau_kind[f] == TAU_HALFCAUCHY:
-            k = int(problem.q[f])
+        if problem.tau_kind[f] == TAU_HALFCAUCHY or problem.tau_a[f, 0] > 0.0 and problem.hc_inv_scale2[f, 0] > 0.0:
+            k = int(problem.q[f])  # half-t's lambda or Huang-Wand's a: start at the prior's scale
             lam[:, f, :k] = 1.0 / np.maximum(problem.hc_inv_scale2[f, :k], 1e-300)
     b = np.zeros((chains, int(problem.b_off[-1])))
     alpha = np.zeros((chains, len(problem.pidx)))
@@ -230,7 +230,7 @@ def crossed_spec(problem: CrossedProblem, design, prior, levels, vidx, pidx, fac
         coords[f"{fac.name}_level"] = levels[f].tolist()
         coords[f"{fac.name}_coef"] = [design.names[i] for i in v]
         coords[f"{fac.name}_coef_"] = [design.names[i] for i in v]
-        if prior.factors[f]["tau_kind"] == "InvWishart":
+        if prior.factors[f]["tau_kind"] in ("InvWishart", "HuangWand"):
             variables[f"Sigma_{fac.name}"] = ((len(v), len(v)), [f"{fac.name}_coef", f"{fac.name}_coef_"])
         else:
             variables[f"tau2_{fac.name}"] = ((len(v),), [f"{fac.name}_coef"])

@@ -7,14 +7,16 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ...priors import (DEFAULT_A, DEFAULT_B_FRACTION, SCALE_PRIORS, SLOPE_SCALE, HalfCauchy, InvGamma, InvWishart,
+from ...priors import (DEFAULT_A, DEFAULT_B_FRACTION, SCALE_PRIORS, SLOPE_SCALE, HalfCauchy, HuangWand, InvGamma,
+                      InvWishart,
                       _finite_array, _vec, noise_prior_text, resolve_group_scale, resolve_noise_scale, scale_prior_text)
 from ...reference import SIGMA_EXPONENTIAL, SIGMA_HALFNORMAL, SIGMA_HALFT, SIGMA_INVGAMMA, TAU_EXPONENTIAL, TAU_HALFNORMAL
 
 TAU_INVGAMMA, TAU_HALFCAUCHY, TAU_INVWISHART = 0, 1, 2
 # half-Student-t is the half-Cauchy kind with tau_a = nu (the inverse-gamma mixture with nu general)
 _TAU_KINDS = {"InvGamma": TAU_INVGAMMA, "HalfCauchy": TAU_HALFCAUCHY, "HalfStudentT": TAU_HALFCAUCHY,
-              "InvWishart": TAU_INVWISHART, "HalfNormal": TAU_HALFNORMAL, "Exponential": TAU_EXPONENTIAL}
+              "InvWishart": TAU_INVWISHART, "HalfNormal": TAU_HALFNORMAL, "Exponential": TAU_EXPONENTIAL,
+              "HuangWand": TAU_INVWISHART}  # Huang-Wand: the inverse-Wishart kind with tau_a = nu (problem.py)
 MAX_CHUNK_ELEMENTS = 1 << 23
 
 
@@ -26,7 +28,7 @@ class Factor:
     """One grouping factor: its name (the key of its labels in ``groups``), the columns whose
     coefficients vary by its levels (default: the intercept only, as ``(1 | name)``), and the
     prior of its covariance Sigma_f: InvGamma, HalfCauchy, HalfNormal, HalfStudentT or Exponential per
-    coordinate, or InvWishart (None: half-Cauchy with a data-scaled scale; HalfNormal(), HalfStudentT(nu) and
+    coordinate, or InvWishart or HuangWand (a correlated Sigma_f with half-t sds) (None: half-Cauchy with a data-scaled scale; HalfNormal(), HalfStudentT(nu) and
     Exponential() take that scale, or the rate 1/scale)."""
 
     def __init__(self, name, varying=("intercept",), tau=None):
@@ -39,9 +41,9 @@ class Factor:
             raise ValueError(f"Factor {name!r}: varying is empty; at least one coefficient must vary by {name!r}")
         if len(set(map(str, varying))) != len(varying):
             raise ValueError(f"Factor {name!r}: varying lists a column twice: {varying}")
-        if tau is not None and not isinstance(tau, (InvGamma, HalfCauchy, InvWishart) + SCALE_PRIORS):
-            raise ValueError(f"Factor {name!r}: tau must be InvGamma, HalfCauchy, HalfNormal, HalfStudentT, Exponential "
-                             f"or InvWishart, got {type(tau).__name__}")
+        if tau is not None and not isinstance(tau, (InvGamma, HalfCauchy, InvWishart, HuangWand) + SCALE_PRIORS):
+            raise ValueError(f"Factor {name!r}: tau must be InvGamma, HalfCauchy, HalfNormal, HalfStudentT, Exponential, "
+                             f"InvWishart or HuangWand, got {type(tau).__name__}")
         self.name = name
         self.varying = varying
         self.tau = tau
@@ -143,6 +145,9 @@ class ResolvedCrossedPrior:
             elif f["tau_kind"] == "HalfCauchy":
                 for k, n in enumerate(f["varying"]):
                     lines.append(f"    tau_{f['name']}[{n}] ~ half-Cauchy(0, {f['tau_scale'][k]:.4g})")
+            elif f["tau_kind"] == "HuangWand":
+                lines.append(f"    Sigma_{f['name']} ~ Huang-Wand(nu = {f['hw_nu']:.4g}), sds half-t with scales "
+                             f"{np.array2string(np.asarray(f['tau_scale']), precision=4)}")
             elif f["tau_kind"] != "InvWishart":
                 for k, n in enumerate(f["varying"]):
                     lines.append(f"    tau_{f['name']}[{n}] ~ {scale_prior_text(f['tau_kind'], k, f)}")

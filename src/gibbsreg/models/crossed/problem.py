@@ -113,6 +113,10 @@ def crossed_problem(cs: CellStats, prior: ResolvedCrossedPrior, vidx_list, pidx,
             tau_b[f, :k] = 0.5 / (d * fp["tau_scale"]) ** 2
         elif fp["tau_kind"] == "Exponential":  # Exp(rate) on tau is Exp(rate / D) on D tau
             tau_b[f, :k] = fp["tau_rate"] / d
+        elif fp["tau_kind"] == "HuangWand":  # the inverse-Wishart kind with tau_a = nu, 1/(D A)^2 in hc
+            iw_df[f] = fp["hw_nu"] + k - 1
+            tau_a[f, :k] = fp["hw_nu"]
+            hc[f, :k] = 1.0 / (d * fp["tau_scale"]) ** 2
         else:
             iw_df[f] = fp["iw_df"]
             iw_Psi[f, :k, :k] = fp["iw_scale"] * np.outer(d, d)
@@ -155,6 +159,8 @@ def crossed_gamma_shapes(tau_kind, tau_a, q, J, iw_df, sigma_a, n_total, interwe
             out.extend([0.5 * (J[f] - 1)] * k + [1.0] * k)
         else:
             out.extend(0.5 * (iw_df[f] + J[f] - np.arange(k)))
+            if tau_a[f, 0] > 0.0:  # Huang-Wand's a_k
+                out.extend(0.5 * (tau_a[f, :k] + k))
     if interweave:
         out.extend([1.0] * _n_interwoven(tau_kind, q))
         for f in range(len(q)):

@@ -215,7 +215,10 @@ def crossed_gibbs_reference(
             k, Jf = int(q[f]), int(J[f])
             d = b_list[f] - (mu[:, None, :] if f == 0 else 0.0)
             if tau_kind[f] == TAU_INVWISHART:
-                M = np.linalg.cholesky(iw_Psi[f, :k, :k] + np.einsum("nja,njb->nab", d, d))
+                hw = tau_a[f, 0] > 0.0  # Huang-Wand: Psi = 2 nu diag(1/a)
+                Psi = (np.einsum("na,ab->nab", 2.0 * tau_a[f, :k] / lam[:, f, :k], np.eye(k)) if hw
+                       else iw_Psi[f, :k, :k])
+                M = np.linalg.cholesky(Psi + np.einsum("nja,njb->nab", d, d))
                 B = np.zeros((Ch, k, k))
                 low = np.tril_indices(k, -1)
                 m = k * (k - 1) // 2
@@ -225,6 +228,10 @@ def crossed_gibbs_reference(
                 gi += k
                 W = np.linalg.solve(np.swapaxes(M, 1, 2), B)
                 Sinv[:, f, :k, :k] = W @ np.swapaxes(W, 1, 2)
+                if hw:
+                    lam[:, f, :k] = (tau_a[f, :k] * np.diagonal(Sinv[:, f, :k, :k], axis1=1, axis2=2)
+                                     + hc_inv_scale2[f, :k]) / g[:, gi: gi + k]
+                    gi += k
             else:
                 ss = np.einsum("nja,nja->na", d, d)
                 if tau_kind[f] == TAU_INVGAMMA:
