@@ -198,8 +198,10 @@ def test_kernel_and_numpy_twin_agree(name, sampler):
     _assert_same(model.sample(X, y, groups, **kw), model.sample(X, y, groups, backend="numpy", **kw))
 
 
-def test_groups_kernel_agrees_with_numpy_twin(monkeypatch):
+@pytest.mark.parametrize("tau", ["exponential", "huang-wand"])
+def test_groups_kernel_agrees_with_numpy_twin(monkeypatch, tau):
     """One chain, 520 groups, 2 threads: every chain's groups are shared between threads (hier_gibbs_groups)."""
+    from gibbsreg.priors import HuangWand
     import numba
 
     from gibbsreg.kernels.hier import dispatch
@@ -209,7 +211,8 @@ def test_groups_kernel_agrees_with_numpy_twin(monkeypatch):
     monkeypatch.setattr(dispatch, "hier_gibbs_groups", lambda *a: called.append(1) or real(*a))
     monkeypatch.setattr(dispatch, "_usable_cores", lambda: 64)
     d = gibbsreg.datasets.synthetic_hierarchical(520, 5, 2, tau=0.5, seed=4)
-    m = HierarchicalRegression(HierarchicalPrior(tau=Exponential(), sigma=HalfStudentT(3.0)))
+    m = HierarchicalRegression(HierarchicalPrior(tau=Exponential() if tau == "exponential" else HuangWand(),
+                                                 sigma=HalfStudentT(3.0)))
     before = numba.get_num_threads()
     numba.set_num_threads(min(2, numba.config.NUMBA_NUM_THREADS))
     try:
