@@ -191,3 +191,21 @@ def test_inverse_wishart_reports_sigma_and_predicts_new_groups():
     pred = m.predict_proba(post, np.zeros((2, 2)), ["brand-new", "g0"], seed=1)
     assert np.isfinite(pred.mean_draws).all() and pred.mean_draws.shape == (2, 30, 2)
     assert "Sigma[intercept,x0]" in str(post.summary())
+
+
+def test_formula_front_end_with_a_group_term():
+    import pandas as pd
+
+    x, y, g, _ = grouped(seed=8)
+    df = pd.DataFrame({"x0": x[:, 0], "x1": x[:, 1], "y": y.astype(int), "school": g})
+    fm = gr.model("y ~ x0 + x1 + (1 + x0 | school)", df, family="bernoulli", link="logit")
+    assert fm.kind == "binary_hier" and isinstance(fm.model.prior.tau, gr.InvWishart)
+    post = fm.sample(chains=2, draws=20, warmup=5, seed=1, progress=False)
+    assert post["Sigma"].shape == (2, 20, 2, 2) and post["alpha"].shape == (2, 20, 1)
+    assert post.attrs["arviz_dims"] == {"group": "school"}
+    direct = HierarchicalBinaryRegression("logit", HierarchicalBinaryPrior(tau=fm.model.prior.tau),
+                                          varying=["intercept", "x0"]).sample(
+        df[["x0", "x1"]], y, g, chains=2, draws=20, warmup=5, seed=1, progress=False)
+    np.testing.assert_array_equal(post["beta"], direct["beta"])
+    diag = gr.model("y ~ x0 + (1 + x0 || school)", df, family="bernoulli", sampler="centered")
+    assert "tau2" in diag.sample(chains=1, draws=5, warmup=2, seed=1, progress=False)

@@ -247,3 +247,17 @@ def test_calibration_and_separation_plots():
     assert len(fig.axes[0].lines) >= 6  # five bins and the diagonal
     fig2 = plot_separation(post)
     assert len(fig2.axes[0].patches) == t.sum()
+
+
+def test_formula_front_end_bernoulli_family():
+    import pandas as pd
+
+    x, y, _ = data(n=50, seed=12)
+    df = pd.DataFrame({"x0": x[:, 0], "y": y.astype(int)})
+    fm = gr.model("y ~ x0", df, family="bernoulli", link="probit")
+    assert fm.kind == "binary"
+    a = fm.sample(chains=2, draws=20, warmup=5, seed=1, progress=False)
+    b = BinaryRegression("probit").sample(x, y, chains=2, draws=20, warmup=5, seed=1, progress=False)
+    np.testing.assert_array_equal(a["beta"], b["beta"])
+    with pytest.raises(ValueError, match="unknown option"):
+        gr.model("y ~ x0", df, family="bernoulli", sampler="asis")

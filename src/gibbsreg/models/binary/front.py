@@ -1,0 +1,107 @@
+"""How formulas and the command line reach the binary models (registry.FrontEnd): family "bernoulli", option
+``link`` ("logit" or "probit"; ``sampler`` too with a group term).  ``gibbsreg.model("y ~ x + (1 + x | g)",
+data, family="bernoulli", link="probit")``.  Binomial counts need a trials column, which formulas do not name
+yet: use BinaryRegression / HierarchicalBinaryRegression with ``trials=``."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from ...group_terms import design_order, factor_tau
+from ...priors import InvWishart
+from ...registry import Bound, FrontEnd
+from .hier import HierarchicalBinaryPrior, HierarchicalBinaryRegression
+from .model import BinaryRegression
+from .priors import DEFAULT_SCALE, Flat, Normal
+
+_POSTERIOR_DIMS = frozenset({"chain", "draw", "coef", "coef_", "pooled_coef", "group"})
+
+
+def flat_formula(design, prior, link: str = "logit") -> Bound:
+    """``y ~ x1 + x2``: a BinaryRegression with the formula's intercept."""
+    if prior is not None and not isinstance(prior, Normal):
+        raise ValueError(f"a bernoulli formula without a group term takes a binary Normal or Flat prior, got "
+                         f"{type(prior).__name__}")
+    return Bound(BinaryRegression(link, prior, intercept=design.intercept))
+
+
+def flat_prior(spec: dict):
+    """Normal(mean, scale) or Flat() from the command line's keys (None: the default Normal)."""
+    for key in ("a", "b", "tau", "mu_scale", "group_variance"):
+        if spec.get(key):
+            raise ValueError(f"--{key.replace('_', '-')} does not apply to a flat binary model")
+    name = str(spec.get("prior", "normal")).lower()
+    if name == "flat":
+        return Flat()
+    if name not in ("normal", "semiconjugate"):
+        raise ValueError(f"--prior {spec.get('prior')!r}: a binary model takes 'normal' or 'flat'")
+    if spec.get("mean") is None and spec.get("scale") is None:
+        return None
+    return Normal(mean=spec.get("mean"), scale=spec.get("scale"))
+
+
+def flat_build(prior, *, factors, varying, intercept) -> BinaryRegression:
+    if varying:
+        raise ValueError("--varying needs --groups (a hierarchical model)")
+    return BinaryRegression("logit", prior, intercept=intercept)
+
+
+def _default_covariance(design, varying):
+    """IW(q + 1, diag(s^2)) on a correlated term: s = 1 for the intercept, 1/sd(x) for a slope (the scales of
+    the binary half-Cauchy default; each tau_k^2 ~ IG(1, s_k^2/2) marginally, correlations uniform)."""
+    s = []
+    for name in varying:
+        if name == "intercept":
+            s.append(1.0)
+            continue
+        sd = design.spread(name)
+        s.append(1.0 / sd if sd > 0 else 1.0)
+    return InvWishart(len(varying) + 1, np.diag(np.asarray(s) ** 2))
+
+
+def hier_formula(design, prior, link: str = "logit", sampler: str = "asis") -> Bound:
+    """``y ~ x + (1 + x | g)``: the group term's columns vary by g, the others are pooled; a correlated term
+    with several columns gets an inverse-Wishart default, ``(... || g)`` a tau per column."""
+    prior = HierarchicalBinaryPrior() if prior is None else prior
+    if not isinstance(prior, HierarchicalBinaryPrior):
+        raise ValueError("a bernoulli formula with a group term needs a HierarchicalBinaryPrior, got "
+                         f"{type(prior).__name__}")
+    factor = design.factors[0]
+    varying = design_order(design, factor.columns)
+    if prior.tau is None and factor.covariance == "full" and len(varying) > 1:
+        tau, defaults = _default_covariance(design, varying), ("tau (InvWishart)",)
+    else:
+        tau, defaults = factor_tau(design, factor, prior.tau)[0], ()
+    if tau is not prior.tau:
+        prior = HierarchicalBinaryPrior(prior.mu_mean, prior.mu_scale, tau, prior.pooled_mean, prior.pooled_scale)
+    model = HierarchicalBinaryRegression(link, prior, varying=varying, intercept=design.intercept, sampler=sampler)
+    attrs = {} if factor.name in _POSTERIOR_DIMS else {"arviz_dims": {"group": factor.name}}
+    return Bound(model, attrs, defaults)
+
+
+def hier_prior(spec: dict):
+    """A HierarchicalBinaryPrior from the command line's keys (mean and scale apply to mu and the pooled ones)."""
+    for key in ("a", "b", "group_variance"):
+        if spec.get(key):
+            raise ValueError(f"--{key.replace('_', '-')} does not apply to a binary model (it has no noise scale)")
+    mean, scale, mu_scale = spec.get("mean"), spec.get("scale"), spec.get("mu_scale")
+    if isinstance(scale, float) and math.isinf(scale):
+        raise ValueError("--scale inf (a flat prior) is not available for hierarchical models")
+    if all(v is None for v in (mean, scale, mu_scale, spec.get("tau"))):
+        return None
+    return HierarchicalBinaryPrior(mu_mean=mean, mu_scale=mu_scale if mu_scale is not None else scale,
+                                   tau=spec.get("tau"), pooled_mean=mean, pooled_scale=scale)
+
+
+def hier_build(prior, *, factors, varying, intercept) -> HierarchicalBinaryRegression:
+    return HierarchicalBinaryRegression("logit", prior, varying=varying, intercept=intercept)
+
+
+FLAT_FRONT = FrontEnd(family="bernoulli", factors=(0, 0), formula=flat_formula, prior=flat_prior, build=flat_build,
+                      options=("link",))
+HIER_FRONT = FrontEnd(family="bernoulli", factors=(1, 1), formula=hier_formula, prior=hier_prior, build=hier_build,
+                      options=("link", "sampler"))
+
+__all__ = ["DEFAULT_SCALE", "FLAT_FRONT", "HIER_FRONT"]
