@@ -64,8 +64,8 @@ def test_both_beta_draws_give_the_closed_form_conditional(shape):
     Aw, v, inv_diag = np.zeros((p, p)), np.zeros(p), np.zeros(p)
     for i in range(N):
         z = rng.standard_normal(p + m)
-        s2a = cholesky_draw(potrf, G, h, rr, D, z, Aw, v, inv_diag, chol[i], gamma_sigma, b, blas_args)
-        s2b = bhattacharya_draw(syrk, Xt, y, D, z, M, Wb, blas_args, r, bcm[i], 4, gamma_sigma, b)  # 4-column blocks
+        s2a = cholesky_draw(potrf, G, h, rr, D, z, Aw, v, inv_diag, chol[i], gamma_sigma, b, blas_args, -1.0)
+        s2b = bhattacharya_draw(syrk, Xt, y, D, z, M, Wb, blas_args, r, bcm[i], 4, gamma_sigma, b, -1.0)  # 4-column blocks
         if i == 0:
             np.testing.assert_allclose([s2a, s2b], sd**2, rtol=1e-10)
     for name, draws in (("cholesky", chol), ("bhattacharya", bcm)):
@@ -80,9 +80,9 @@ def test_both_beta_draws_give_the_closed_form_conditional(shape):
     for method in (0, 1):
         out = np.empty(p)
         if method == 0:
-            s2 = cholesky_draw(potrf, G, h, rr, D, z, Aw, v, inv_diag, out, gamma_sigma, b, blas_args)
+            s2 = cholesky_draw(potrf, G, h, rr, D, z, Aw, v, inv_diag, out, gamma_sigma, b, blas_args, -1.0)
         else:
-            s2 = bhattacharya_draw(syrk, Xt, y, D, z, M, Wb, blas_args, r, out, 4, gamma_sigma, b)
+            s2 = bhattacharya_draw(syrk, Xt, y, D, z, M, Wb, blas_args, r, out, 4, gamma_sigma, b, -1.0)
         s2_twin, out_twin = block_draw(method, Xt, y, G, h, rr, D, z, gamma_sigma, b)
         np.testing.assert_allclose(out_twin, out, rtol=1e-10, atol=1e-12)
         np.testing.assert_allclose(s2_twin, s2, rtol=1e-12)
@@ -218,6 +218,41 @@ def test_regularised_horseshoe_one_coefficient_matches_quadrature():
     free = gr.LinearRegression(prior=plain, intercept=False).sample(
         QUAD_X[:, None], QUAD_Y, chains=2, draws=5000, warmup=500, seed=13, progress=False)
     assert abs(np.mean(free["beta"]) - mean) > 0.1 * sd  # the slab changes the answer: this test can fail
+
+
+def test_sigma_free_horseshoe_one_coefficient_matches_quadrature():
+    """sigma_scaled=False: beta | eta ~ N(0, eta^2) (no sigma), sigma^2 ~ IG(2, 1); y | v = eta^2, sigma^2 ~
+    N(0, sigma^2 I + v x x'), beta | v, sigma^2, y normal: a 2-D quadrature over (v, sigma^2)."""
+    s, a, b = 0.5, 2.0, 1.0
+    x, y = QUAD_X, QUAD_Y
+    n, xx, xy, yy = len(y), x @ x, x @ y, y @ y
+    t1 = np.linspace(-40, 25, 3001)[:, None]
+    t2 = np.linspace(-9, 6, 1201)[None, :]
+    v, s2 = np.exp(t1), np.exp(t2)
+    logml = -0.5 * (n * t2 + np.log1p(v * xx / s2)) - 0.5 * (yy - v * xy**2 / (s2 + v * xx)) / s2
+    log_s2 = -(a + 1) * t2 - b / s2
+    logw = logml + _log_product_half_cauchy(v, s) + t1 + log_s2 + t2
+    w = np.exp(logw - logw.max())
+    w /= w.sum()
+    prec = xx / s2 + 1.0 / v
+    m1 = (xy / s2) / prec
+    mean = float((w * m1).sum())
+    sd = math.sqrt(float((w * (m1**2 + 1.0 / prec)).sum()) - mean**2)
+    prior = Horseshoe(global_scale=s, sigma=gr.InvGamma(a, b), standardize=False, sigma_scaled=False)
+    post = gr.LinearRegression(prior=prior, intercept=False).sample(
+        x[:, None], y, chains=4, draws=25000, warmup=1000, seed=14, progress=False)
+    _check_against_quadrature(post, mean, sd)
+
+
+@pytest.mark.parametrize("kind,beta_draw", [("Horseshoe", "bhattacharya"), ("BayesianLasso", "cholesky"),
+                                            ("RegularizedHorseshoe", "bhattacharya")])
+def test_sigma_free_backends_agree(kind, beta_draw):
+    X, y = _data(25, 40, seed=1)
+    model = gr.LinearRegression(prior=_prior(kind, beta_draw, sigma_scaled=False))
+    a = model.sample(X, y, chains=2, draws=30, warmup=20, seed=4, progress=False)
+    b = model.sample(X, y, chains=2, draws=30, warmup=20, seed=4, progress=False, backend="numpy")
+    assert not a.attrs["prior"].sigma_scaled
+    _assert_same_draws(a, b, f"{kind} {beta_draw} sigma-free")
 
 
 # ---- backends, chains, resume, save/load -----------------------------------------------------------------------

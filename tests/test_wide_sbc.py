@@ -16,7 +16,7 @@ N, P = 10, 3
 A, B = 3.0, 2.0  # sigma^2 ~ IG(A, B)
 
 
-def _truth(rng, kind, scale, P=P):
+def _truth(rng, kind, scale, P=P, scaled=True):
     sigma2 = B / rng.standard_gamma(A)
     if kind != "BayesianLasso":
         glob = (scale * abs(rng.standard_cauchy())) ** 2
@@ -29,28 +29,28 @@ def _truth(rng, kind, scale, P=P):
         glob = rng.standard_gamma(2.0) * scale
         local = rng.standard_exponential(P) * 2.0 / glob
         var = local
-    beta = np.sqrt(sigma2 * var) * rng.standard_normal(P)
+    beta = np.sqrt((sigma2 if scaled else 1.0) * var) * rng.standard_normal(P)
     return beta, sigma2, glob
 
 
-def run_sbc(kind, truth_scale, sims, draws=99, thin=5, warmup=200, seed=0, n=N, p=P):
+def run_sbc(kind, truth_scale, sims, draws=99, thin=5, warmup=200, seed=0, n=N, p=P, scaled=True):
     """Ranks of (beta, sigma2, global scale) over ``sims`` simulations on a fixed n x p design (p > n: the
     Bhattacharya draw)."""
     rng_X = np.random.default_rng(1)
     X = rng_X.standard_normal((n, p))
     if kind == "Horseshoe":
-        prior = Horseshoe(global_scale=1.0, sigma=gr.InvGamma(A, B), standardize=False)
+        prior = Horseshoe(global_scale=1.0, sigma=gr.InvGamma(A, B), standardize=False, sigma_scaled=scaled)
     elif kind == "RegularizedHorseshoe":
         prior = RegularizedHorseshoe(slab_scale=0.5, slab_df=4.0, global_scale=1.0, sigma=gr.InvGamma(A, B),
-                                     standardize=False)
+                                     standardize=False, sigma_scaled=scaled)
     else:
-        prior = BayesianLasso(shape=2.0, rate=1.0, sigma=gr.InvGamma(A, B), standardize=False)
+        prior = BayesianLasso(shape=2.0, rate=1.0, sigma=gr.InvGamma(A, B), standardize=False, sigma_scaled=scaled)
     model = gr.LinearRegression(prior=prior, intercept=False)
     ranks = []
     for child in np.random.SeedSequence(seed).spawn(sims):
         data_ss, chain_ss = child.spawn(2)
         rng = np.random.default_rng(data_ss)
-        beta, sigma2, glob = _truth(rng, kind, truth_scale, p)
+        beta, sigma2, glob = _truth(rng, kind, truth_scale, p, scaled)
         y = X @ beta + math.sqrt(sigma2) * rng.standard_normal(n)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
@@ -94,4 +94,11 @@ def test_sbc_with_more_coefficients_than_rows(kind):
 @pytest.mark.slow
 def test_sbc_regularised_horseshoe_more_coefficients_than_rows():
     res = run_sbc("RegularizedHorseshoe", 1.0, sims=1000, thin=250, n=5, p=8, seed=5)
+    assert res.pvalues(bins=10).min() > 1e-3 / 10, str(res)
+
+
+@pytest.mark.parametrize("kind", ["Horseshoe", "BayesianLasso"])
+def test_sbc_sigma_free_form(kind):
+    """sigma_scaled=False (beta | sigma^2, then sigma^2 | beta), p > n."""
+    res = run_sbc(kind, 1.0, sims=500, thin=10, n=5, p=8, seed=4, scaled=False)
     assert res.pvalues(bins=10).min() > 1e-3 / 10, str(res)

@@ -18,7 +18,8 @@ import numpy as np
 from numba import njit
 
 from ..draws import fill_gammas, fill_normals, gamma_table, stream_at, uniform
-from ..linalg import backward_solve_transpose, backward_transpose, cholesky_forward, cholesky_lower, forward_solve
+from ..linalg import backward_solve_transpose, backward_transpose, cholesky_forward, cholesky_lower, \
+    forward_solve, symmetric_quadratic_form
 from .blas import potrf_lower, syrk_lower_add
 from .shapes import wide_gamma_shapes
 
@@ -42,13 +43,14 @@ def inverse_gaussian(mu, lam, z, u):
 
 
 @njit(cache=True, fastmath=EXACT_ORDER, error_model="numpy")
-def bhattacharya_draw(syrk, Xt, ys, D, z, M, Wb, blas_args, r, g, block, sigma_shape_gamma, sigma_b):
+def bhattacharya_draw(syrk, Xt, ys, D, z, M, Wb, blas_args, r, g, block, sigma_shape_gamma, sigma_b, fixed_s2):
     """(sigma^2, gamma) | D in one block, by Bhattacharya et al.: M = I + X* D X*' (lower triangle by dsyrk over
     blocks of ``block`` columns) factorised, sigma^2 = (b + y*'M^{-1}y*/2) / sigma_shape_gamma (its
     conditional with gamma integrated out), then g <- sd theta with u ~ N(0, D), delta from z (p + m normals:
     u's then delta's), M w = y*/sd - X* u - delta, theta = u + D X*' w.  Xt is X*' (p, m); M (m, m),
     Wb (block, m) and r (m,) are workspaces, blas_args the scratch of blas.syrk_lower_add (syrk: dsyrk's
-    address).  Returns sigma^2, or -1 when M fails to factorise."""
+    address).  fixed_s2 > 0 replaces the sigma^2 draw (the sigma-free prior form).  Returns sigma^2, or -1
+    when M fails to factorise."""
     p, m = Xt.shape
     M[:, :] = 0.0
     for j0 in range(0, p, block):
@@ -69,7 +71,7 @@ def bhattacharya_draw(syrk, Xt, ys, D, z, M, Wb, blas_args, r, g, block, sigma_s
     q = 0.0
     for i in range(m):
         q += r[i] * r[i]
-    s2 = (sigma_b + 0.5 * q) / sigma_shape_gamma
+    s2 = fixed_s2 if fixed_s2 > 0.0 else (sigma_b + 0.5 * q) / sigma_shape_gamma
     sd = math.sqrt(s2)
     u = np.empty(p)
     for j in range(p):
@@ -87,12 +89,12 @@ def bhattacharya_draw(syrk, Xt, ys, D, z, M, Wb, blas_args, r, g, block, sigma_s
 
 
 @njit(cache=True, fastmath=EXACT_ORDER, error_model="numpy")
-def cholesky_draw(potrf, G, h, rr, D, z, A, v, inv_diag, g, sigma_shape_gamma, sigma_b, blas_args):
+def cholesky_draw(potrf, G, h, rr, D, z, A, v, inv_diag, g, sigma_shape_gamma, sigma_b, blas_args, fixed_s2):
     """(sigma^2, gamma) | D in one block from the statistics: A = G + D^{-1} = L L' factorised in place with
     v = L^{-1} h, so y*'(I + X* D X*')^{-1} y* = rr - v'v (Woodbury); sigma^2 = (b + (rr - v'v)/2) /
     sigma_shape_gamma; then g <- sd L^{-T}(v / sd + z) (z: p normals).  From p = LAPACK_MIN_P the factor is
-    LAPACK's dpotrf (potrf: its address), below it the row-by-row loop.  Returns sigma^2, or -1 when A fails
-    to factorise."""
+    LAPACK's dpotrf (potrf: its address), below it the row-by-row loop.  fixed_s2 > 0 replaces the sigma^2
+    draw.  Returns sigma^2, or -1 when A fails to factorise."""
     p = h.shape[0]
     for i in range(p):
         for j in range(i):
@@ -110,7 +112,7 @@ def cholesky_draw(potrf, G, h, rr, D, z, A, v, inv_diag, g, sigma_shape_gamma, s
     q = rr
     for i in range(p):
         q -= v[i] * v[i]
-    s2 = (sigma_b + 0.5 * max(q, 0.0)) / sigma_shape_gamma
+    s2 = fixed_s2 if fixed_s2 > 0.0 else (sigma_b + 0.5 * max(q, 0.0)) / sigma_shape_gamma
     sd = math.sqrt(s2)
     inv_sd = 1.0 / sd
     for i in range(p):
@@ -119,6 +121,22 @@ def cholesky_draw(potrf, G, h, rr, D, z, A, v, inv_diag, g, sigma_shape_gamma, s
     for i in range(p):
         g[i] = sd * v[i]
     return s2
+
+
+@njit(cache=True, fastmath=EXACT_ORDER, error_model="numpy")
+def residual_ss(method, Xt, ys, G, h, rr, g):
+    """||y* - X* gamma||^2: from the statistics (Cholesky draw, O(p^2)) or the rows (O(m p))."""
+    if method == 0:
+        hg = 0.0
+        for i in range(h.shape[0]):
+            hg += h[i] * g[i]
+        return max(rr - 2.0 * hg + symmetric_quadratic_form(g, G, h.shape[0]), 0.0)
+    fit = np.dot(g, Xt)
+    rss = 0.0
+    for i in range(ys.shape[0]):
+        e = ys[i] - fit[i]
+        rss += e * e
+    return rss
 
 
 @njit(cache=True, fastmath=EXACT_ORDER, error_model="numpy")
@@ -204,7 +222,8 @@ def regularised_scales(g, s2, loc, aux, glob, auxg, slab, inv_scale2, slab_b, gb
 
 
 @njit(cache=True, nogil=True, fastmath=EXACT_ORDER, error_model="numpy")
-def one_chain(c, syrk, potrf, method, prior_kind, Xt, ys, G, h, rr, R, c1, X1, col_scale, pen_idx, unpen_idx, sigma_shape,
+def one_chain(c, syrk, potrf, scaled, method, prior_kind, Xt, ys, G, h, rr, R, c1, X1, col_scale, pen_idx, unpen_idx,
+              sigma_shape,
               sigma_b, hs_inv_scale2, lasso_shape, lasso_delta, slab_shape, slab_b, block, gamma_state,
               sigma2_state, local_state, aux_state, glob_state, aux_glob_state, slab_state, normal_streams,
               gamma_streams, n_iter, thin, out_start, out_beta, out_sigma2, out_global, out_local, out_slab):
@@ -251,28 +270,37 @@ def one_chain(c, syrk, potrf, method, prior_kind, Xt, ys, G, h, rr, R, c1, X1, c
         prior_variances(prior_kind, glob, loc, slab, D)
         fill_normals(normal, z, n_z)
         fill_gammas(gamma_rng, gbuf, table)
+        fixed = -1.0
+        if scaled == 0:  # the sigma-free form: beta | sigma^2 with variances D / sigma^2 over sigma^2
+            fixed = s2
+            for j in range(p):
+                D[j] /= s2
         if method == 1:
-            s2_new = bhattacharya_draw(syrk, Xt, ys, D, z, M, Wb, blas_args, rv, g, block, gbuf[0], sigma_b)
+            s2_new = bhattacharya_draw(syrk, Xt, ys, D, z, M, Wb, blas_args, rv, g, block, gbuf[0], sigma_b, fixed)
         else:
-            s2_new = cholesky_draw(potrf, G, h, rr, D, z, A, v, inv_diag, g, gbuf[0], sigma_b, blas_args)
+            s2_new = cholesky_draw(potrf, G, h, rr, D, z, A, v, inv_diag, g, gbuf[0], sigma_b, blas_args, fixed)
         if not s2_new > 0.0:
             failed += 1
             continue
         s2 = s2_new
+        s2_scales = s2
+        if scaled == 0:  # then sigma^2 | beta, and the scales see gamma itself
+            s2 = (sigma_b + 0.5 * residual_ss(method, Xt, ys, G, h, rr, g)) / gbuf[0]
+            s2_scales = 1.0
         if prior_kind == 0:
-            horseshoe_scales(g, s2, loc, aux, glob, auxg, hs_inv_scale2, gbuf)
+            horseshoe_scales(g, s2_scales, loc, aux, glob, auxg, hs_inv_scale2, gbuf)
             glob = gbuf[1 + 2 * p]
             auxg = gbuf[2 + 2 * p]
         elif prior_kind == 2:
             for j in range(p + 2):
                 zl[j] = uniform(normal)
-            regularised_scales(g, s2, loc, aux, glob, auxg, slab, hs_inv_scale2, slab_b, gbuf, zl)
+            regularised_scales(g, s2_scales, loc, aux, glob, auxg, slab, hs_inv_scale2, slab_b, gbuf, zl)
             glob, auxg, slab = gbuf[1 + 2 * p], gbuf[2 + 2 * p], gbuf[3 + 2 * p]
         else:
             fill_normals(normal, zl, p)
             total = 0.0
             for j in range(p):
-                mu = math.sqrt(glob * s2 / (g[j] * g[j]))
+                mu = math.sqrt(glob * s2_scales / (g[j] * g[j]))
                 loc[j] = 1.0 / inverse_gaussian(mu, glob, zl[j], uniform(normal))
                 total += loc[j]
             glob = gbuf[1] / (lasso_delta + 0.5 * total)

@@ -19,5 +19,5 @@ KIND = register(ModelKind(
     name="wide", model=get("flat").model, needs="rows", data="X, y", resume=resume_wide,
     priors=(ResolvedShrinkage,), rows=analysis.rows, predict=analysis.predict, prior_draws=analysis.prior_draws))
 
-__all__ = ["BayesianLasso", "Horseshoe", "KIND", "RegularizedHorseshoe", "plot_shrinkage", "ResolvedShrinkage", "sample_wide",
-           "shrinkage", "shrinkage_summary", "wide_spec"]
+__all__ = ["BayesianLasso", "Horseshoe", "KIND", "RegularizedHorseshoe", "plot_shrinkage", "ResolvedShrinkage",
+           "sample_wide", "shrinkage", "shrinkage_summary", "wide_spec"]

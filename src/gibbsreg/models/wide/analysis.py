@@ -42,7 +42,8 @@ def prior_draws(post, draws: int, rng):
         local = rng.standard_exponential((draws, p)) * 2.0 / glob[:, None]
         var = local
     scale = np.asarray(post.attrs["col_scale"])
-    beta = np.sqrt(sigma2[:, None] * var) * rng.standard_normal((draws, p)) / scale
+    var = sigma2[:, None] * var if prior.sigma_scaled else var
+    beta = np.sqrt(var) * rng.standard_normal((draws, p)) / scale
     out = {"beta": beta, "sigma2": sigma2, prior.global_name: glob, prior.local_name: local, **extra}
     return {k: v for k, v in out.items() if k in post}
 
@@ -50,8 +51,8 @@ def prior_draws(post, draws: int, rng):
 def shrinkage(post) -> dict:
     """Per penalised coefficient: the posterior mean of kappa_j = 1 / (1 + m D_j) (D_j = tau^2 lambda_j^2 for
     the horseshoe, its slab-regularised version for the regularised one, tau_j^2 for the lasso, on
-    standardised columns: near 1 shrunk to zero, near 0 left alone), when the local scales were kept; None
-    otherwise."""
+    standardised columns, over sigma^2 for the sigma-free form: near 1 shrunk to zero, near 0 left alone), when
+    the local scales were kept; None otherwise."""
     prior = post.prior
     if prior.local_name not in post:
         return None
@@ -62,6 +63,8 @@ def shrinkage(post) -> dict:
             return None
         c2 = np.asarray(post["c2"])[..., None]
         D = D * c2 / (c2 + D)
+    if not getattr(prior, "sigma_scaled", True):  # D is gamma's variance itself: over sigma^2 in kappa
+        D = D / np.asarray(post["sigma2"])[..., None]
     return (1.0 / (1.0 + post.attrs["m"] * D)).mean(axis=(0, 1))
 
 

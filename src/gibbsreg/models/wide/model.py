@@ -98,7 +98,8 @@ def wide_spec(data: WideData, prior: ResolvedShrinkage, n: int, intercept: bool,
     }
     config = {"model": "LinearRegression", "intercept": bool(intercept), "init_superchains": init_superchains,
               "dtype": np.dtype(dtype).name, "wide": True}
-    kernel_args = (np.uint64(syrk_address()), np.uint64(potrf_address()), data.method, kind, data.Xt, data.ys, data.G, data.h, data.rr, data.R,
+    kernel_args = (np.uint64(syrk_address()), np.uint64(potrf_address()), int(prior.sigma_scaled), data.method, kind,
+                   data.Xt, data.ys, data.G, data.h, data.rr, data.R,
                    data.c1, data.X1, data.col_scale, data.pen_idx, data.unpen_idx, sigma_shape, prior.sigma_b,
                    1.0 / prior.global_scale ** 2, prior.lasso_shape + p, prior.lasso_rate, 0.5 * prior.slab_df,
                    0.5 * prior.slab_df * prior.slab_scale ** 2, data.block)
@@ -127,7 +128,9 @@ def _build(X, y, prior, intercept: bool, chains: int, draws: int, thin_store: bo
         unpen = [k for k, pen in enumerate(resolved.penalized) if not pen]
     else:
         unpen = unpenalised_columns(names, intercept, design.X, prior.unpenalized, who)
-        resolved = resolve(prior, names, unpen, design.n - len(unpen))
+        y = design.y
+        y_sd = float(np.std(y)) if unpen else float(np.sqrt(np.mean(y * y)))
+        resolved = resolve(prior, names, unpen, design.n - len(unpen), y_sd if y_sd > 0 else 1.0)
     n, p_all = design.n, len(names)
     p, m = p_all - len(unpen), design.n - len(unpen)
     method = choose_method(resolved.beta_draw, p, m)

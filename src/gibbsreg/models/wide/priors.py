@@ -5,6 +5,13 @@ act on standardised predictors (``standardize=True``: column j of the design, af
 are projected out, scaled to ||x_j||^2 = m, m = n - r): gamma_j = s_j beta_j.  Unpenalised columns (the
 intercept, a constant column when intercept=False, and those named in ``unpenalized``) have a flat prior.
 sigma^2 has Jeffreys' prior 1/sigma^2 (``sigma=None``) or ``gibbsreg.InvGamma(a, b)``.
+
+``sigma_scaled=False`` takes sigma out of the prior on gamma (the "independent" form: gamma_j | scales ~
+N(0, D_j)); then the scales are in units of y (defaults: global_scale sd(y), or p0 / (p - p0) sd(y) / sqrt(m)
+from p0; the slab's scale 2 sd(y); the lasso's rate var(y)), and sigma^2 | beta is drawn after beta instead
+of in one block with it.  With p >> n the sigma-scaled default lets many tiny coefficients absorb the noise
+(sigma underestimated; docs/wide.md).  Defaults when scaled: global_scale 1 (or p0 / (p - p0) / sqrt(m)),
+slab_scale 2, lasso rate 1.
 """
 
 from __future__ import annotations
@@ -40,8 +47,9 @@ def _sigma_prior(sigma, who):
 class _Shrinkage:
     """What Horseshoe and BayesianLasso share: sigma's prior, the unpenalised columns and the run options."""
 
-    def __init__(self, sigma, unpenalized, standardize, beta_draw, keep):
+    def __init__(self, sigma, unpenalized, standardize, beta_draw, keep, sigma_scaled=True):
         who = type(self).__name__
+        self.sigma_scaled = bool(sigma_scaled)
         self.sigma_a, self.sigma_b = _sigma_prior(sigma, who)
         if isinstance(unpenalized, str):
             unpenalized = [unpenalized]
@@ -80,8 +88,8 @@ class Horseshoe(_Shrinkage):
     kind = "Horseshoe"
 
     def __init__(self, global_scale=None, p0=None, sigma=None, unpenalized=(), standardize=True,
-                 beta_draw="auto", keep=None):
-        super().__init__(sigma, unpenalized, standardize, beta_draw, keep)
+                 beta_draw="auto", keep=None, sigma_scaled=True):
+        super().__init__(sigma, unpenalized, standardize, beta_draw, keep, sigma_scaled)
         if global_scale is not None and p0 is not None:
             raise ValueError("Horseshoe: give global_scale or p0, not both")
         self.global_scale = None if global_scale is None else _positive(global_scale, "global_scale", "Horseshoe")
@@ -101,11 +109,11 @@ class BayesianLasso(_Shrinkage):
 
     kind = "BayesianLasso"
 
-    def __init__(self, shape=1.0, rate=1.0, sigma=None, unpenalized=(), standardize=True, beta_draw="auto",
-                 keep=None):
-        super().__init__(sigma, unpenalized, standardize, beta_draw, keep)
+    def __init__(self, shape=1.0, rate=None, sigma=None, unpenalized=(), standardize=True, beta_draw="auto",
+                 keep=None, sigma_scaled=True):
+        super().__init__(sigma, unpenalized, standardize, beta_draw, keep, sigma_scaled)
         self.shape = _positive(shape, "shape", "BayesianLasso")
-        self.rate = _positive(rate, "rate", "BayesianLasso")
+        self.rate = None if rate is None else _positive(rate, "rate", "BayesianLasso")
 
     def __repr__(self):
         return f"BayesianLasso(shape={self.shape}, rate={self.rate})"
@@ -121,10 +129,10 @@ class RegularizedHorseshoe(Horseshoe):
 
     kind = "RegularizedHorseshoe"
 
-    def __init__(self, slab_scale=2.0, slab_df=4.0, global_scale=None, p0=None, sigma=None, unpenalized=(),
-                 standardize=True, beta_draw="auto", keep=None):
-        super().__init__(global_scale, p0, sigma, unpenalized, standardize, beta_draw, keep)
-        self.slab_scale = _positive(slab_scale, "slab_scale", "RegularizedHorseshoe")
+    def __init__(self, slab_scale=None, slab_df=4.0, global_scale=None, p0=None, sigma=None, unpenalized=(),
+                 standardize=True, beta_draw="auto", keep=None, sigma_scaled=True):
+        super().__init__(global_scale, p0, sigma, unpenalized, standardize, beta_draw, keep, sigma_scaled)
+        self.slab_scale = None if slab_scale is None else _positive(slab_scale, "slab_scale", "RegularizedHorseshoe")
         self.slab_df = _positive(slab_df, "slab_df", "RegularizedHorseshoe")
 
     def __repr__(self):

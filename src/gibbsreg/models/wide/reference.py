@@ -19,15 +19,17 @@ def inverse_gaussian(mu, lam, z, u):
         return np.where(u * (mu + x) <= mu, x, mu * mu / x)
 
 
-def block_draw(method, Xt, ys, G, h, rr, D, z, gamma_sigma, sigma_b):
+def block_draw(method, Xt, ys, G, h, rr, D, z, gamma_sigma, sigma_b, fixed_s2=-1.0):
     """(sigma^2, gamma) | D: sigma^2 = (b + y*'(I + X* D X*')^{-1} y*/2) / gamma_sigma, then
-    gamma = sd theta, theta ~ N(A^{-1} h/sd, A^{-1}), A = X*'X* + D^{-1}: Cholesky on G or Bhattacharya et al."""
+    gamma = sd theta, theta ~ N(A^{-1} h/sd, A^{-1}), A = X*'X* + D^{-1}: Cholesky on G or Bhattacharya et al.
+    fixed_s2 > 0 replaces the sigma^2 draw."""
     p = h.shape[0]
     if method == BHATTACHARYA:
         m = Xt.shape[1]
         W = np.sqrt(D)[:, None] * Xt
         L = np.linalg.cholesky(W.T @ W + np.eye(m))
         s2 = (sigma_b + 0.5 * float(np.sum(np.linalg.solve(L, ys) ** 2))) / gamma_sigma
+        s2 = fixed_s2 if fixed_s2 > 0 else s2
         sd = math.sqrt(s2)
         u = np.sqrt(D) * z[:p]
         rhs = ys / sd - u @ Xt - z[p:p + m]
@@ -35,7 +37,7 @@ def block_draw(method, Xt, ys, G, h, rr, D, z, gamma_sigma, sigma_b):
         return s2, sd * (u + D * (Xt @ w))
     L = np.linalg.cholesky(G + np.diag(1.0 / D))
     v = np.linalg.solve(L, h)
-    s2 = (sigma_b + 0.5 * max(rr - float(v @ v), 0.0)) / gamma_sigma
+    s2 = fixed_s2 if fixed_s2 > 0 else (sigma_b + 0.5 * max(rr - float(v @ v), 0.0)) / gamma_sigma
     sd = math.sqrt(s2)
     return s2, sd * np.linalg.solve(L.T, v / sd + z[:p])
 
@@ -49,7 +51,8 @@ def prior_variances(prior_kind, glob, loc, slab):
     return t * slab / (slab + t)
 
 
-def wide_gibbs(syrk, potrf, method, prior_kind, Xt, ys, G, h, rr, R, c1, X1, col_scale, pen_idx, unpen_idx, sigma_shape,
+def wide_gibbs(syrk, potrf, scaled, method, prior_kind, Xt, ys, G, h, rr, R, c1, X1, col_scale, pen_idx, unpen_idx,
+               sigma_shape,
                sigma_b, hs_inv_scale2, lasso_shape, lasso_delta, slab_shape, slab_b, block, gamma_state,
                sigma2_state, local_state, aux_state, glob_state, aux_glob_state, slab_state, normal_gens,
                gamma_gens, n_iter, thin, out_start, out_beta, out_sigma2, out_global, out_local, out_slab):
@@ -68,31 +71,41 @@ def wide_gibbs(syrk, potrf, method, prior_kind, Xt, ys, G, h, rr, R, c1, X1, col
             D = prior_variances(prior_kind, glob, loc, slab)
             z = ng.standard_normal(n_z)
             gam = gg.standard_gamma(shapes)
-            s2, g = block_draw(method, Xt, ys, G, h, rr, D, z, gam[0], sigma_b)
+            if scaled:
+                s2, g = block_draw(method, Xt, ys, G, h, rr, D, z, gam[0], sigma_b)
+                s2s = s2
+            else:  # the sigma-free form: beta | sigma^2, then sigma^2 | beta; the scales see gamma itself
+                _, g = block_draw(method, Xt, ys, G, h, rr, D / s2, z, gam[0], sigma_b, s2)
+                if method == BHATTACHARYA:
+                    rss = float(np.sum((ys - g @ Xt) ** 2))
+                else:
+                    rss = max(rr - 2.0 * float(h @ g) + float(g @ G @ g), 0.0)
+                s2 = (sigma_b + 0.5 * rss) / gam[0]
+                s2s = 1.0
             if prior_kind == HORSESHOE:
-                loc = (1.0 / aux + g * g * (0.5 / (glob * s2))) / gam[1:p + 1]
+                loc = (1.0 / aux + g * g * (0.5 / (glob * s2s))) / gam[1:p + 1]
                 aux = (1.0 + 1.0 / loc) / gam[p + 1:2 * p + 1]
-                glob = (1.0 / auxg + 0.5 * np.sum(g * g / loc) / s2) / gam[2 * p + 1]
+                glob = (1.0 / auxg + 0.5 * np.sum(g * g / loc) / s2s) / gam[2 * p + 1]
                 auxg = (hs_inv_scale2 + 1.0 / glob) / gam[2 * p + 2]
             elif prior_kind == LASSO:
                 zl = ng.standard_normal(p)
                 ul = ng.random(p)
                 with np.errstate(divide="ignore"):
-                    mu = np.sqrt(glob * s2 / (g * g))
+                    mu = np.sqrt(glob * s2s / (g * g))
                 loc = 1.0 / inverse_gaussian(mu, glob, zl, ul)
                 glob = gam[1] / (lasso_delta + 0.5 * np.sum(loc))
             else:  # regularised horseshoe: Metropolis steps with the horseshoe's conditionals as proposals
                 u = ng.random(p + 2)
                 tc = glob / slab
-                prop = (1.0 / aux + g * g * (0.5 / (glob * s2))) / gam[1:p + 1]
+                prop = (1.0 / aux + g * g * (0.5 / (glob * s2s))) / gam[1:p + 1]
                 take = np.log(u[:p]) <= 0.5 * (np.log1p(tc * prop) - np.log1p(tc * loc))
                 loc = np.where(take, prop, loc)
                 aux = (1.0 + 1.0 / loc) / gam[p + 1:2 * p + 1]
-                prop = (1.0 / auxg + 0.5 * np.sum(g * g / loc) / s2) / gam[2 * p + 1]
+                prop = (1.0 / auxg + 0.5 * np.sum(g * g / loc) / s2s) / gam[2 * p + 1]
                 if math.log(u[p]) <= 0.5 * np.sum(np.log1p(prop * loc / slab) - np.log1p(glob * loc / slab)):
                     glob = prop
                 auxg = (hs_inv_scale2 + 1.0 / glob) / gam[2 * p + 2]
-                prop = (slab_b + 0.5 * np.sum(g * g) / s2) / gam[2 * p + 3]
+                prop = (slab_b + 0.5 * np.sum(g * g) / s2s) / gam[2 * p + 3]
                 if math.log(u[p + 1]) <= 0.5 * np.sum(np.log1p(glob * loc / prop) - np.log1p(glob * loc / slab)):
                     slab = prop
             if r > 0:

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 
 
 FIELDS = ("kind", "names", "penalized", "sigma_a", "sigma_b", "global_scale", "p0", "lasso_shape", "lasso_rate",
-          "slab_scale", "slab_df", "standardize", "beta_draw", "keep", "defaults")
+          "slab_scale", "slab_df", "standardize", "beta_draw", "keep", "defaults", "sigma_scaled")
 
 
 @dataclass
@@ -29,6 +29,7 @@ class ResolvedShrinkage:
     beta_draw: str = "auto"
     keep: list | None = None
     defaults: list = field(default_factory=list)
+    sigma_scaled: bool = True
 
     @property
     def global_name(self) -> str:
@@ -43,7 +44,7 @@ class ResolvedShrinkage:
 
     @classmethod
     def from_dict(cls, d: dict) -> "ResolvedShrinkage":
-        d = dict(d)
+        d = {k: v for k, v in d.items() if k in FIELDS}
         d["penalized"] = [bool(v) for v in d["penalized"]]
         return cls(**d)
 
@@ -63,13 +64,16 @@ class ResolvedShrinkage:
             head = (f"Prior: Bayesian lasso on {n_pen} coefficients: beta_j s_j ~ N(0, sigma^2 tau_j^2), "
                     f"tau_j^2 ~ Exp(lambda^2/2), lambda^2 ~ Gamma({self.lasso_shape:.4g}, {self.lasso_rate:.4g})")
         lines = [head, f"  flat: {', '.join(free) if free else '(none)'}", f"  sigma^2 ~ {sig}"]
+        if not self.sigma_scaled:
+            lines.append("  (sigma-free form: drop sigma^2 from the variances above; scales in units of y)")
         if self.standardize:
             lines.append("  (s_j: the penalised columns' root mean square after the flat columns are projected out)")
         return "\n".join(lines)
 
 
-def resolve(prior, names: list, unpenalized_idx: list, m: int) -> ResolvedShrinkage:
-    """Fill in the data-scaled numbers: which coefficients are penalised, the horseshoe's global scale."""
+def resolve(prior, names: list, unpenalized_idx: list, m: int, y_sd: float = 1.0) -> ResolvedShrinkage:
+    """Fill in the data-scaled numbers: which coefficients are penalised, the global scale, the slab's scale
+    and the lasso's rate (in units of sigma when the prior is sigma-scaled, of y = ``y_sd`` otherwise)."""
     who = type(prior).__name__
     p_all = len(names)
     penalized = [k not in set(unpenalized_idx) for k in range(p_all)]
@@ -77,19 +81,30 @@ def resolve(prior, names: list, unpenalized_idx: list, m: int) -> ResolvedShrink
     if p == 0:
         raise ValueError(f"{who}: every coefficient is unpenalised; nothing to shrink")
     out = ResolvedShrinkage(prior.kind, list(names), penalized, prior.sigma_a, prior.sigma_b,
-                            standardize=prior.standardize, beta_draw=prior.beta_draw, keep=prior.keep)
+                            standardize=prior.standardize, beta_draw=prior.beta_draw, keep=prior.keep,
+                            sigma_scaled=prior.sigma_scaled)
+    unit = 1.0 if prior.sigma_scaled else float(y_sd)
     if prior.kind in ("Horseshoe", "RegularizedHorseshoe"):
+        out.global_scale = unit
         if prior.kind == "RegularizedHorseshoe":
-            out.slab_scale, out.slab_df = prior.slab_scale, prior.slab_df
+            out.slab_df = prior.slab_df
+            out.slab_scale = prior.slab_scale if prior.slab_scale is not None else 2.0 * unit
+            if prior.slab_scale is None:
+                out.defaults.append("slab_scale")
         if prior.p0 is not None:
             if prior.p0 >= p:
                 raise ValueError(f"{prior.kind}: p0 = {prior.p0:g} must be below the number of penalised "
                                  f"coefficients p = {p}")
             out.p0 = prior.p0
-            out.global_scale = prior.p0 / (p - prior.p0) / math.sqrt(m)
+            out.global_scale = prior.p0 / (p - prior.p0) / math.sqrt(m) * unit
             out.defaults.append("global_scale")
         elif prior.global_scale is not None:
             out.global_scale = prior.global_scale
+        else:
+            out.defaults.append("global_scale")
     else:
-        out.lasso_shape, out.lasso_rate = prior.shape, prior.rate
+        out.lasso_shape = prior.shape
+        out.lasso_rate = prior.rate if prior.rate is not None else unit ** 2
+        if prior.rate is None:
+            out.defaults.append("lasso_rate")
     return out
