@@ -382,7 +382,8 @@ def test_bad_input_is_a_clear_error_before_sampling(monkeypatch):
     cases = [(Horseshoe(p0=30), X, y, "p0"), (Horseshoe(p0=40), X, y, "p0"),
              (Horseshoe(unpenalized=["nope"]), X, y, "nope"), (Horseshoe(keep=["kappa"]), X, y, "keep"),
              (Horseshoe(), np.where(np.arange(30) == 3, np.nan, X), y, "NaN|finite"),
-             (Horseshoe(), X, y[:-1], "y"), (Horseshoe(), X, np.full(20, np.inf), "finite|inf")]
+             (Horseshoe(), X, y[:-1], "y"), (Horseshoe(), X, np.full(20, np.inf), "finite|inf"),
+             (Horseshoe(sigma_scaled=False), X, y, "improper")]  # p >= n - r under Jeffreys' prior
     for prior, Xb, yb, words in cases:
         with pytest.raises(ValueError, match=words):
             gr.LinearRegression(prior=prior).sample(Xb, yb, chains=1, draws=5, progress=False)

@@ -83,6 +83,10 @@ def resolve(prior, names: list, unpenalized_idx: list, m: int, y_sd: float = 1.0
     out = ResolvedShrinkage(prior.kind, list(names), penalized, prior.sigma_a, prior.sigma_b,
                             standardize=prior.standardize, beta_draw=prior.beta_draw, keep=prior.keep,
                             sigma_scaled=prior.sigma_scaled)
+    if not prior.sigma_scaled and prior.sigma_a == 0 and p >= m:
+        raise ValueError(f"{who}: with sigma_scaled=False and p = {p} >= n - r = {m} Jeffreys' prior on sigma^2 gives "
+                         "an improper posterior (the coefficients can fit y exactly as sigma -> 0): give "
+                         "sigma=gibbsreg.InvGamma(a, b)")
     unit = 1.0 if prior.sigma_scaled else float(y_sd)
     if prior.kind in ("Horseshoe", "RegularizedHorseshoe"):
         out.global_scale = unit
