@@ -248,7 +248,7 @@ def test_sigma_free_horseshoe_one_coefficient_matches_quadrature():
                                             ("RegularizedHorseshoe", "bhattacharya")])
 def test_sigma_free_backends_agree(kind, beta_draw):
     X, y = _data(25, 40, seed=1)
-    model = gr.LinearRegression(prior=_prior(kind, beta_draw, sigma_scaled=False))
+    model = gr.LinearRegression(prior=_prior(kind, beta_draw, sigma_scaled=False, sigma=gr.InvGamma(2.0, 1.0)))
     a = model.sample(X, y, chains=2, draws=30, warmup=20, seed=4, progress=False)
     b = model.sample(X, y, chains=2, draws=30, warmup=20, seed=4, progress=False, backend="numpy")
     assert not a.attrs["prior"].sigma_scaled
