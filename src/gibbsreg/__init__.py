@@ -11,6 +11,8 @@ from .checks import PPCResult, ppc
 from .convergence import ConvergenceStudy, convergence_grid, convergence_study
 from .models.conjugate import ConjugatePosterior, fit_conjugate
 from .models.crossed import CrossedPrior, CrossedRegression, Factor, interaction_labels, plot_forest_factors
+from .models.binary import BinaryRegression, HierarchicalBinaryPrior, HierarchicalBinaryRegression, predict_proba
+from .models.binary import Flat as BinaryFlat, Normal as BinaryNormal
 from .models.flat import LinearRegression
 from .models.robust import Gamma, StudentTRegression
 from .formula import FormulaModel, model
@@ -75,4 +77,10 @@ __all__ = [
     "shrinkage",
     "Gamma",
     "StudentTRegression",
+    "BinaryFlat",
+    "BinaryNormal",
+    "BinaryRegression",
+    "HierarchicalBinaryPrior",
+    "HierarchicalBinaryRegression",
+    "predict_proba",
 ]

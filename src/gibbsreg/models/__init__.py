@@ -4,6 +4,6 @@ Adding a model: a subpackage here whose ``__init__`` calls ``register(ModelKind(
 below (docs/architecture.md, "How to add a model").
 """
 
-from . import conjugate, crossed, flat, hierarchical, robust
+from . import binary, conjugate, crossed, flat, hierarchical, robust
 
-__all__ = ["conjugate", "crossed", "flat", "hierarchical", "robust"]
+__all__ = ["binary", "conjugate", "crossed", "flat", "hierarchical", "robust"]
