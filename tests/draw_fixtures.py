@@ -55,6 +55,28 @@ def _conjugate():
     return gr.fit_conjugate(d.X, d.y).sample(draws=8, chains=2, seed=3)
 
 
+def _robust(nu, backend):
+    d = gr.datasets.synthetic_regression(120, 4, seed=4)
+    return gr.StudentTRegression(nu=nu).sample(d.X, d.y, chains=2, draws=12, warmup=6, seed=5, progress=False,
+                                               backend=backend)
+
+
+def _binary(link, backend, trials=None):
+    rng = np.random.default_rng(21)
+    X = rng.normal(size=(80, 2))
+    t = None if trials is None else np.full(80, trials)
+    y = rng.binomial(1 if t is None else t, 1 / (1 + np.exp(-(0.3 + X @ [0.8, -0.5])))).astype(float)
+    return gr.BinaryRegression(link).sample(X, y, t, chains=2, draws=10, warmup=5, seed=7, progress=False,
+                                            backend=backend)
+
+
+def _binary_hier(backend):
+    d = gr.datasets.synthetic_hierarchical(8, 10, 2, tau=0.5, seed=3)
+    y = (d.y > np.median(d.y)).astype(float)
+    return gr.HierarchicalBinaryRegression("logit").sample(d.X, y, d.groups, chains=2, draws=10, warmup=5, seed=11,
+                                                           progress=False, backend=backend)
+
+
 def cases():
     """name -> a function returning a Posterior (every model kind and sampler, both backends)."""
     out = {"conjugate": _conjugate}
@@ -73,6 +95,11 @@ def cases():
         for sampler in ("asis", "blocked", "plain"):
             out[f"crossed-{sampler}-{backend}"] = lambda b=backend, s=sampler: _crossed(b, s)
         out[f"nested-asis-{backend}"] = lambda b=backend: _crossed(b, "asis", nested=True)
+        out[f"robust-nu4-{backend}"] = lambda b=backend: _robust(4.0, b)
+        out[f"robust-nu-learned-{backend}"] = lambda b=backend: _robust(None, b)
+        out[f"binary-logit-{backend}"] = lambda b=backend: _binary("logit", b)
+        out[f"binary-probit-binomial-{backend}"] = lambda b=backend: _binary("probit", b, trials=3)
+        out[f"binary-hier-asis-{backend}"] = lambda b=backend: _binary_hier(b)
     out["flat-semiconjugate-float32"] = lambda: _flat(gr.SemiConjugate(), "numba", np.float32)
     return out
 

@@ -143,8 +143,11 @@ class Design:
         return np.hstack([np.ones((block.shape[0], 1)), block])
 
 
-def as_design(X, y, intercept: bool = True) -> Design:
-    """Validate (X, y): 2-D X, 1-D y of matching length, finite values, n >= 1, p >= 1."""
+def as_design(X, y, intercept: bool = True, check_finite: bool = True) -> Design:
+    """Validate (X, y): 2-D X, 1-D y of matching length, finite values, n >= 1, p >= 1.
+
+    ``check_finite=False`` leaves the finite check to a caller whose own pass over the rows finds a NaN or
+    inf anyway (the statistics pass) and then calls :func:`check_finite_rows` for the message."""
     Xa, names = as_float_matrix(X, "X")
     n, px = Xa.shape
     ya = as_float_vector(y, n, "y")
@@ -156,11 +159,17 @@ def as_design(X, y, intercept: bool = True) -> Design:
         names = [f"x{k}" for k in range(px)]
     if intercept and "intercept" in names:
         raise ValueError("X already has a column named 'intercept'; pass intercept=False or rename it")
-    for rows in row_chunks(n, px):
-        _check_finite(Xa[rows], rows.start, "X", names)
-    _check_finite(ya, 0, "y", None)
+    if check_finite:
+        check_finite_rows(Xa, ya, names)
     full_names = (["intercept"] if intercept else []) + list(names)
     return Design(Xa, ya, bool(intercept), full_names)
+
+
+def check_finite_rows(X, y, names) -> None:
+    """A ValueError naming the row and column of the first NaN or inf of X (n, p_x) or y (n,)."""
+    for rows in row_chunks(X.shape[0], X.shape[1]):
+        _check_finite(X[rows], rows.start, "X", names)
+    _check_finite(y, 0, "y", None)
 
 
 @dataclass

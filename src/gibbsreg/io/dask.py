@@ -10,7 +10,7 @@ import numpy as np
 
 from ..data import check_labels
 from .groups import factor_table, is_factor_table, label_records
-from .stats import FlatStats, GroupedStats, augmented, check_finite_block, merge
+from .stats import FlatStats, GroupedStats, check_finite_block, merge
 
 DASK_EXTRA = 'pip install "gibbsreg[dask]"'
 
@@ -127,8 +127,8 @@ def part_stats(X, y, g, x_names, intercept, where):
     if ya.shape[0] == 0:
         return None
     if g is None:
-        return FlatStats.from_augmented(augmented(Xa, ya), x_names, intercept,
-                                        on_nonfinite=lambda: check_finite_block(Xa, ya, x_names, where))
+        return FlatStats.from_block(Xa, ya, x_names, intercept,
+                                    on_nonfinite=lambda: check_finite_block(Xa, ya, x_names, where))
     check_finite_block(Xa, ya, x_names, where)
     labels = factor_records(g, where) if is_factor_table(g) else clean_labels(g, where)
     if labels.shape[0] != ya.shape[0]:

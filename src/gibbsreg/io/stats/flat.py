@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from .arith import _aug_block_arrays, _block_arrays, _merge_arrays, _refine, _save
+from .arith import _merge_arrays, _refine, _save
+from .fused import flat_arrays
 
 
 class _StatsBase:
@@ -64,14 +65,15 @@ class FlatStats(_StatsBase):
                 self.anchor[None], self.h[None], np.array([self.rr]))
 
     @classmethod
-    def from_block(cls, X, y, x_names, intercept=True):
-        """Statistics of one in-memory block (validated, finite float64 X (n, p_x) and y (n,))."""
-        return cls._from_arrays(_block_arrays(X, y), x_names, intercept)
+    def from_block(cls, X, y, x_names, intercept=True, on_nonfinite=None):
+        """Statistics of one in-memory block: float64 X (n, p_x) and y (n,), n >= 1 (a NaN or inf calls
+        ``on_nonfinite()`` for the caller's message, else raises its own)."""
+        return cls._from_arrays(flat_arrays(X, y, on_nonfinite), x_names, intercept)
 
     @classmethod
     def from_augmented(cls, A, x_names, intercept=True, on_nonfinite=None):
-        """Statistics of one block given as a working copy A = [X, y] (n, p_x + 1), which is overwritten."""
-        return cls._from_arrays(_aug_block_arrays(A, on_nonfinite), x_names, intercept)
+        """Statistics of one block given as A = [X, y] (n, p_x + 1) (read only)."""
+        return cls._from_arrays(flat_arrays(A[:, :-1], A[:, -1], on_nonfinite), x_names, intercept)
 
     def __add__(self, other):
         if other is None:

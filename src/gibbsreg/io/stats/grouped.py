@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from .arith import _empty_arrays, _grouped_block_arrays, _merge_arrays, _save, _take
+from .arith import _empty_arrays, _merge_arrays, _save, _take
+from .fused import grouped_arrays
 from .flat import FlatStats, _StatsBase
 
 
@@ -70,7 +71,8 @@ class GroupedStats(_StatsBase):
         """Statistics of one in-memory block; ``codes`` (n,) index ``labels`` (J,); groups with no rows are left out."""
         pooled = FlatStats.from_block(X, y, x_names, intercept)
         present, local = np.unique(codes, return_inverse=True)
-        arrs = _grouped_block_arrays(X, y, local.reshape(-1), pooled.anchor)
+        local = local.reshape(-1)
+        arrs = grouped_arrays(X, y, local, len(present), pooled.anchor)
         return cls(np.asarray(labels)[present], *arrs, pooled=pooled)
 
     def __add__(self, other):
