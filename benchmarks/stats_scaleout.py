@@ -123,7 +123,14 @@ def main(argv=None):
     mem_rate = Xm.shape[0] / (time.perf_counter() - t)
     say(f"- In-memory `gr.sufficient_stats(X, y)` on (2^22, {P}) (validation + the one-pass statistics): "
         f"{mem_rate / 1e6:.1f} M rows/s = {mem_rate / rate:.2f} of the `X.T @ X` rate.")
-    del Xm, ym
+    groups = np.random.default_rng(3).integers(0, 10_000, Xm.shape[0])
+    gr.sufficient_stats(Xm[:1000], ym[:1000], groups[:1000])
+    t = time.perf_counter()
+    gr.sufficient_stats(Xm, ym, groups)
+    grouped_rate = Xm.shape[0] / (time.perf_counter() - t)
+    say(f"- In-memory `gr.sufficient_stats(X, y, groups)`, J = 10^4 groups in random order: "
+        f"{grouped_rate / 1e6:.1f} M rows/s = {grouped_rate / rate:.2f} of the `X.T @ X` rate.")
+    del Xm, ym, groups
     with tempfile.TemporaryDirectory(prefix="gibbsreg-bench-") as tmp:
         t = time.perf_counter()
         nbytes = write_parquet(tmp, args.rows)

@@ -2,8 +2,9 @@
 
 Flat: the rows are shifted by the first rows' means a and the response replaced by its residual at slopes
 b0 fitted on those first rows, block by block into a cache-resident buffer Z = [x - a_x, r] (numba), and
-Z'Z is one BLAS syrk per block; the blocks are shared between threads (each its own Z and sums, added at
-the end: the same shift and anchor, so no merge).  From Z'Z and the sums: the centred C = X'X, h = X'r,
+Z'Z is one BLAS syrk per block; fixed segments of blocks are shared between threads (each its own Z and
+sums, added in segment order at the end: the same shift and anchor, so no merge, and the same bits at any
+number of threads).  From Z'Z and the sums: the centred C = X'X, h = X'r,
 r'r at the anchor b0, then one exact Newton step moves the anchor to the least-squares slopes (as the
 merges do).  Because r is formed row by row before the products, r'r keeps its relative precision for a
 near-perfect fit, and the shift keeps C free of cancellation for data far from the origin.
@@ -24,6 +25,7 @@ from .arith import _refine, _scaled_solve
 BLOCK_ROWS = 4096  # a block's buffer (rows x (p + 1) doubles) stays in the core's L2 cache up to p of about 50
 PILOT_ROWS = 1024
 THREAD_ROWS = 200_000  # fewer rows than this per thread: the threads' start-up costs more than they save
+SEGMENT_ROWS = 1 << 17  # rows a thread sums alone; the segments' sums are added in order
 
 
 def _threads(n: int) -> int:
@@ -82,18 +84,26 @@ def flat_arrays(X, y, on_nonfinite=None):
     anchored at the least-squares slopes.  ``on_nonfinite()`` raises the caller's message for a NaN or inf."""
     n, px = X.shape
     shift, anchor = _pilot(X, y)
-    threads = _threads(n)
+    # fixed segments of rows, summed in their order: the bits do not depend on how many threads ran them
+    edges = list(range(0, n, SEGMENT_ROWS)) + [n]
+    segments = range(len(edges) - 1)
+    threads = min(_threads(n), len(segments))
+
+    def run(k):
+        return _blocks(X, y, edges[k], edges[k + 1], shift, anchor)
+
     if threads == 1:
-        parts = [_blocks(X, y, 0, n, shift, anchor)]
+        parts = [run(k) for k in segments]
     else:
-        edges = np.linspace(0, n, threads + 1).astype(int)
         with ThreadPoolExecutor(threads) as pool:
-            parts = list(pool.map(lambda k: _blocks(X, y, edges[k], edges[k + 1], shift, anchor), range(threads)))
+            parts = list(pool.map(run, segments))
     bad = [b for b, _, _ in parts if b >= 0]
     if bad:
         _nonfinite(X, y, min(bad), on_nonfinite)
-    S = sum(S for _, S, _ in parts)
-    s = sum(s for _, _, s in parts)
+    S, s = parts[0][1].copy(), parts[0][2].copy()
+    for _, S_k, s_k in parts[1:]:
+        S += S_k
+        s += s_k
     if not (np.isfinite(s).all() and np.isfinite(S).all()):
         raise ValueError("the data are too large in magnitude: their squares overflow float64; rescale them")
     e = s / n
