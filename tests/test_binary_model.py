@@ -127,8 +127,10 @@ def test_loglik_export_loo_and_predicted_probabilities():
     np.testing.assert_allclose(pred.mean_draws[..., 1], expit(beta[..., 0] + 2 * beta[..., 1]))
     assert set(np.unique(pred.y)) <= {0.0, 1.0}
     assert (pred.line_lower <= pred.line_mean).all() and (pred.line_mean <= pred.line_upper).all()
-    with pytest.raises(ValueError, match="predict_proba"):
-        post.predict(np.array([[0.0]]))
+    generic = post.predict(np.array([[0.0], [2.0]]), seed=2)  # the generic predict: Bernoulli replicates
+    np.testing.assert_allclose(generic.mean_draws, pred.mean_draws)
+    assert set(np.unique(generic.y)) <= {0.0, 1.0}
+    assert abs(generic.y.mean() - generic.mean_draws.mean()) < 4 * 0.5 / np.sqrt(generic.y.size)
 
 
 def test_probit_far_in_the_tails():

@@ -76,14 +76,18 @@ def _full_rows(post, X_new) -> np.ndarray:
 def predict(post, X_new, groups=None, seed=None, prob: float = 0.95) -> PredictiveDraws:
     """Posterior predictive draws at rows X_new (m, p_x), without the intercept column.
 
-    y* = line + sigma z per draw, where the model kind's ``predict`` hook gives the regression function
-    (flat: x*'beta; grouped models: a known group's coefficients, or for a new group one draw per
-    (chain, draw) from the population distribution) and the noise variance of each row.
+    The model kind's ``predict`` hook gives the regression function per draw, the line (flat: x*'beta;
+    grouped models: a known group's coefficients, or for a new group one draw per (chain, draw) from the
+    population distribution; binary models: the probability), and the observation model: the noise variance
+    of each row, y* = line + sigma z (Gaussian; a Student-t hook draws sigma^2 / w per draw), or a function
+    ``replicate(line, rng) -> y*`` for other families (Bernoulli, binomial).
     """
     if "names" not in post.attrs:
         raise ValueError("this Posterior does not record its design (names/intercept), so it cannot predict")
     full = _full_rows(post, X_new)
     rng = np.random.default_rng(seed)
-    line, sigma2 = registry.of_posterior(post).predict(post, full, groups, rng)
-    noise = rng.standard_normal((post.nchains, post.ndraws, full.shape[0]))
-    return PredictiveDraws(line + np.sqrt(sigma2) * noise, line, prob)
+    line, noise = registry.of_posterior(post).predict(post, full, groups, rng)
+    if callable(noise):
+        return PredictiveDraws(np.asarray(noise(line, rng), dtype=float), line, prob)
+    z = rng.standard_normal((post.nchains, post.ndraws, full.shape[0]))
+    return PredictiveDraws(line + np.sqrt(noise) * z, line, prob)

@@ -1,10 +1,8 @@
 """The binary models' hooks for the analysis layers: rows (Bernoulli/binomial pointwise log-likelihood and
 replicated data), prior draws, and predicted probabilities.
 
-The generic ``predict`` hook returns (line, sigma2) and ``gibbsreg.predict`` adds Gaussian noise to the line,
-which cannot express a binary outcome; the binary kind's hook therefore refuses with a pointer to
-:func:`predict_proba`, which returns a ``PredictiveDraws`` whose ``mean_draws`` are the probabilities and
-whose ``y`` are replicated outcomes.
+The ``predict`` hook gives the probabilities as the line and Bernoulli replicates (``Posterior.predict``);
+:func:`predict_proba` does the same with a number of trials per row (binomial).
 """
 
 from __future__ import annotations
@@ -200,9 +198,16 @@ def hier_prior_draws(post, draws: int, rng):
 
 
 def predict(post, full, groups, rng):
-    """The generic predict hook cannot express a binary outcome (module docstring): refuse clearly."""
-    raise ValueError("a binary posterior predicts probabilities: use BinaryRegression.predict_proba(post, X_new) "
-                     "(or gibbsreg.models.binary.predict_proba), not the Gaussian predict")
+    """The predict hook: P(y = 1 | x, theta) per draw at full rows (m, p), and one Bernoulli replicate per draw."""
+    p = probabilities(_eta(post, full, groups, rng), post.attrs.get("link", "logit"))
+    return p, lambda line, rng: rng.binomial(1, line).astype(float)
+
+
+def _eta(post, full, groups, rng) -> np.ndarray:
+    """The linear predictor (chains, draws, m) of a flat or hierarchical binary posterior at full rows."""
+    if post.attrs.get("model_kind") == "binary":
+        return np.einsum("cdp,mp->cdm", np.asarray(post["beta"], dtype=np.float64), full)
+    return _hier_eta(post, full, groups, rng)
 
 
 def prior_draws(post, draws: int, rng):
@@ -252,11 +257,7 @@ def predict_proba(post, X_new, groups=None, trials=None, seed=None, prob: float 
         raise ValueError("predict_proba needs a posterior of a binary model")
     full = _full_rows(post, X_new)
     rng = np.random.default_rng(seed)
-    if kind == "binary":
-        eta = np.einsum("cdp,mp->cdm", np.asarray(post["beta"], dtype=np.float64), full)
-    else:
-        eta = _hier_eta(post, full, groups, rng)
-    p = probabilities(eta, post.attrs.get("link", "logit"))
+    p = probabilities(_eta(post, full, groups, rng), post.attrs.get("link", "logit"))
     t = np.ones(full.shape[0], dtype=np.int64)
     if trials is not None:
         t = np.broadcast_to(np.asarray(trials), (full.shape[0],))
