@@ -14,8 +14,10 @@ effects integrated out, then J_1 q_1 for the first factor's effects; then the Ba
 off-diagonals of every inverse-Wishart factor, (interweave) one per diagonal scale, and ("blocked")
 q_f for the shift move of every factor f >= 2, followed, when factor f is nested in the first, by
 |V_f and V_1| per level of the first factor for the per-parent shift; the gamma stream gives, per
-factor, the tau^2 (or Bartlett) gammas and the half-Cauchy lambdas, (interweave) one exponential
-per diagonal scale and one gamma(1) per half-Cauchy scale, then one for sigma^2.  Sampler "asis" =
+factor, the tau^2 (or Bartlett) gammas and the half-t lambdas (the Huang-Wand a_k after the Bartlett
+gammas; for the half-normal and exponential, q_f flat-prior proposals then q_f acceptance exponentials),
+(interweave) one exponential per diagonal scale and one lambda per half-t scale, then one for sigma^2 and,
+under a prior on sigma, its acceptance exponential (kernels/scales.py, docs/scale-priors.md).  Sampler "asis" =
 blocked + interweave.  The NumPy reference
 (gibbsreg.crossed.crossed_gibbs_reference) consumes the same streams in the same order.
 

@@ -7,10 +7,12 @@ for theta_j = (beta_j, alpha).
 
 Per iteration and chain the normal stream gives, in order: J*q values for the
 beta_j, r for alpha, q for mu, q(q-1)/2 Bartlett off-diagonals (Inverse-Wishart
-only), then with interweaving q for the location step and, for a diagonal
+and Huang-Wand only), then with interweaving q for the location step and, for a diagonal
 Sigma, q for the scale step; the gamma stream gives the tau^2 (or Bartlett)
-gammas (q), q exponentials for the scale step (diagonal Sigma), the half-Cauchy
-lambdas (q), then the sigma^2 gammas (1, or J with per-group variances).  The NumPy
+gammas (q; for the half-normal and exponential tau the flat-prior proposals), q exponentials for the
+scale step (diagonal Sigma), the half-t lambdas, the half-normal and exponential steps' acceptance
+exponentials or the Huang-Wand a_k (q), then the sigma^2 gammas (1, or J with per-group variances) and,
+under a prior on sigma, its acceptance exponential (kernels/scales.py, docs/scale-priors.md).  The NumPy
 reference consumes the same streams in the same order.
 
 Each sweep passes over the groups three times (beta draws with the sums for alpha and mu; the
