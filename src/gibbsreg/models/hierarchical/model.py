@@ -3,7 +3,9 @@
 y_ij = x_ij' beta_j + w_ij' alpha + eps_ij,  eps_ij ~ N(0, sigma^2) (or sigma_j^2),
 beta_j ~ N(mu, Sigma_beta),  mu ~ N(mu_mean, diag(mu_scale^2)),
 alpha ~ N(pooled_mean, diag(pooled_scale^2)),
-Sigma_beta = diag(tau^2) (InvGamma or HalfCauchy on tau) or ~ InvWishart(df, scale).
+Sigma_beta = diag(tau^2) (InvGamma on tau^2; HalfCauchy, HalfNormal, HalfStudentT or Exponential on tau),
+~ InvWishart(df, scale) or Huang-Wand; sigma: InvGamma on sigma^2 or a HalfNormal, HalfStudentT or
+Exponential prior on sigma (docs/scale-priors.md).
 
 The sampler works in scaled coordinates theta' = D (theta - theta_ref), with D
 the column root-mean-squares and theta_ref the complete-pooling least-squares
