@@ -100,3 +100,26 @@ def test_command_line_takes_prior_flags_for_several_factors(tmp_path):
     assert proc.returncode == 2 and "--tau" in proc.stderr and "gibbsreg.Factor" in proc.stderr
     proc = _cli("sample", path, "--y", "y", "--family", "poisson", "--quiet")
     assert proc.returncode == 2 and "invalid choice" in proc.stderr
+
+
+def test_command_line_reaches_the_new_families_and_scale_priors(tmp_path):
+    rng = np.random.default_rng(3)
+    n = 200
+    g = rng.integers(0, 8, n)
+    x = rng.normal(size=n)
+    y = 0.5 * x + 0.3 * g + rng.standard_t(3, size=n)
+    path = tmp_path / "d.csv"
+    _write(path, {"y": y, "x": x, "g": [f"g{v}" for v in g], "b": (y > 1).astype(int)})
+    common = ("--draws", "20", "--warmup", "10", "--chains", "2", "--quiet")
+    proc = _cli("sample", path, "--y", "y", "--x", "x", "--groups", "g", "--tau", "halfnormal:1",
+                "--sigma", "exponential:1", *common)
+    assert proc.returncode == 0, proc.stderr
+    assert "HalfNormal" in proc.stdout or "half-normal" in proc.stdout.lower() or "N+(" in proc.stdout, proc.stdout
+    proc = _cli("sample", path, "--y", "y", "--x", "x", "--family", "student", "--nu", "4", *common)
+    assert proc.returncode == 0, proc.stderr
+    proc = _cli("sample", path, "--y", "b", "--x", "x", "--family", "bernoulli", "--link", "probit", *common)
+    assert proc.returncode == 0, proc.stderr
+    proc = _cli("sample", path, "--y", "y", "--x", "x", "--link", "probit", *common)
+    assert proc.returncode == 2 and "--link does not apply to the flat model" in proc.stderr
+    proc = _cli("sample", path, "--y", "y", "--x", "x", "--sigma", "halfnormal:1", *common)
+    assert proc.returncode == 2 and "inverse-gamma prior on sigma^2" in proc.stderr

@@ -35,8 +35,9 @@ class FrontEnd:
         priors; a missing key is absent); None for the kind's defaults; a ValueError names a key it does
         not take.
     build
-        ``build(prior, *, factors, varying, intercept) -> model``: the model for named columns (the command
-        line's ``--groups``, ``--varying``, ``--no-intercept``).
+        ``build(prior, *, factors, varying, intercept, **options) -> model``: the model for named columns (the
+        command line's ``--groups``, ``--varying``, ``--no-intercept``, and the kind's ``options`` it was given,
+        e.g. ``--link``).
     options
         The keyword options ``gibbsreg.model(formula, data, **options)`` passes to ``formula``.
     """

@@ -54,6 +54,7 @@ def build_parser() -> argparse.ArgumentParser:
     sample.add_argument("--varying", help="comma-separated columns varying by group (default: all)")
     sample.add_argument("--family", default="gaussian", choices=registry.families(),
                         help="the response's likelihood (default: gaussian)")
+    sample.add_argument("--link", choices=["logit", "probit"], help="the link of a bernoulli model (default: logit)")
     sample.add_argument("--no-intercept", action="store_true")
     sample.add_argument("--thin", type=int, default=1)
     sample.add_argument("--out", help="write the draws to this .npz file")
@@ -79,8 +80,12 @@ def build_parser() -> argparse.ArgumentParser:
     prior.add_argument("--scale", help="prior sd of the coefficients (inf: flat), one number or one per coefficient")
     prior.add_argument("--a", help="shape a of sigma^2 ~ IG(a, b)")
     prior.add_argument("--b", help="scale b of sigma^2 ~ IG(a, b)")
-    prior.add_argument("--tau", help="group (or exchangeable) scale prior: halfcauchy:S, invgamma:A,B or "
-                                     "invwishart:DF[,SCALE]")
+    prior.add_argument("--tau", help="group (or exchangeable) scale prior: halfcauchy:S, halfnormal:S, halft:NU,S, "
+                                     "exponential:RATE, invgamma:A,B, invwishart:DF[,SCALE] or huangwand:NU[,S]")
+    prior.add_argument("--sigma", help="prior of the noise scale: invgamma:A,B (on sigma^2), halfnormal:S, halft:NU,S, "
+                                       "exponential:RATE, or jeffreys (--family student)")
+    prior.add_argument("--nu", help="Student-t degrees of freedom (--family student): a number (fixed) or "
+                                    "gamma:SHAPE,RATE (learned; default gamma:2,0.1)")
     prior.add_argument("--mu-scale", help="prior sd of the population means mu (default: --scale or data-scaled)")
     prior.add_argument("--group-variance", action="store_true", help="one sigma^2 per group (hierarchical)")
     prior.add_argument("--prior-file", help="JSON or TOML file with the same keys (prior, mean, scale, a, b, tau, "

@@ -111,7 +111,7 @@ def _formula_model(args, spec):
         raise UsageError(f'{path!r}: formulas on Parquet files, folders or globs need pip install "gibbsreg[dask]"')
     else:
         data = path  # read partition by partition (gibbsreg.formula.partitioned)
-    return model(args.formula, data=data, prior=prior, family=args.family)
+    return model(args.formula, data=data, prior=prior, family=args.family, **_model_options(args, kind))
 
 
 def _dask_available() -> bool:
@@ -212,6 +212,17 @@ def _rows(args, group_columns):
     return NamedColumns(X, xnames), y, groups
 
 
+def _model_options(args, kind) -> dict:
+    """The model options given on the command line (``--link``), each checked against the kind's."""
+    given = {"link": getattr(args, "link", None)}
+    options = {k: v for k, v in given.items() if v is not None}
+    refused = sorted(set(options) - set(kind.front.options))
+    if refused:
+        raise UsageError(f"{', '.join('--' + k for k in refused)} does not apply to the {kind.name} model "
+                         f"(family {kind.front.family})")
+    return options
+
+
 def _group_columns(args) -> list[str]:
     return [g.strip() for g in args.groups.split(",") if g.strip()] if args.groups else []
 
@@ -247,7 +258,8 @@ def run_sample(args) -> int:
     prior = model_prior(kind, spec)
     varying = [v.strip() for v in args.varying.split(",")] if args.varying else None
     try:
-        model = kind.front.build(prior, factors=factors, varying=varying, intercept=not args.no_intercept)
+        model = kind.front.build(prior, factors=factors, varying=varying, intercept=not args.no_intercept,
+                                 **_model_options(args, kind))
     except ValueError as err:
         raise UsageError(str(err)) from None
     if args.dtype != "float64":

@@ -9,7 +9,7 @@ from pathlib import Path
 from .errors import DataError, UsageError
 from .tables import check_readable
 
-KEYS = ("prior", "mean", "scale", "a", "b", "tau", "mu_scale", "group_variance")
+KEYS = ("prior", "mean", "scale", "a", "b", "tau", "mu_scale", "group_variance", "sigma", "nu")
 
 
 def _numbers(value, key):
@@ -26,15 +26,16 @@ def _numbers(value, key):
     return numbers[0] if len(numbers) == 1 else numbers
 
 
-def parse_tau(spec):
-    """``halfcauchy:S``, ``invgamma:A,B`` or ``invwishart:DF[,SCALE]`` (or a dict {kind: args}) -> a prior."""
-    from .. import HalfCauchy, InvGamma, InvWishart
+def parse_tau(spec, flag: str = "--tau"):
+    """A scale prior from ``family:ARGS`` (or a dict {family: args}): ``halfcauchy:S``, ``halfnormal:S``,
+    ``halft:NU,S``, ``exponential:RATE``, ``invgamma:A,B``, ``invwishart:DF[,SCALE]``, ``huangwand:NU[,S]``."""
+    from ..priors import (Exponential, HalfCauchy, HalfNormal, HalfStudentT, HuangWand, InvGamma, InvWishart)
 
     if spec is None:
         return None
     if isinstance(spec, dict):
         if len(spec) != 1:
-            raise UsageError(f"tau must name one family, e.g. {{\"halfcauchy\": 1}}; got {spec!r}")
+            raise UsageError(f"{flag[2:]} must name one family, e.g. {{\"halfcauchy\": 1}}; got {spec!r}")
         kind, args = next(iter(spec.items()))
         args = args if isinstance(args, list) else [args]
     else:
@@ -44,24 +45,42 @@ def parse_tau(spec):
     try:
         values = [float(a) for a in args]
     except ValueError:
-        raise UsageError(f"--tau {spec!r}: the parameters must be numbers") from None
+        raise UsageError(f"{flag} {spec!r}: the parameters must be numbers") from None
     forms = {"halfcauchy": (HalfCauchy, (1,), "halfcauchy:SCALE"),
+             "halfnormal": (HalfNormal, (0, 1), "halfnormal[:SCALE]"),
+             "halft": (HalfStudentT, (1, 2), "halft:NU[,SCALE]"),
+             "halfstudentt": (HalfStudentT, (1, 2), "halfstudentt:NU[,SCALE]"),
+             "exponential": (Exponential, (0, 1), "exponential[:RATE]"),
              "invgamma": (InvGamma, (2,), "invgamma:A,B"),
-             "invwishart": (InvWishart, (1, 2), "invwishart:DF[,SCALE]")}
+             "invwishart": (InvWishart, (1, 2), "invwishart:DF[,SCALE]"),
+             "huangwand": (HuangWand, (0, 1, 2), "huangwand[:NU[,SCALE]]")}
     if kind not in forms:
-        raise UsageError(f"--tau {spec!r}: unknown family {kind!r}; use halfcauchy:SCALE, invgamma:A,B "
-                         "or invwishart:DF[,SCALE]")
+        raise UsageError(f"{flag} {spec!r}: unknown family {kind!r}; use " + ", ".join(f for _, _, f in forms.values()))
     cls, counts, form = forms[kind]
     if len(values) not in counts:
-        raise UsageError(f"--tau {spec!r}: expected {form}")
+        raise UsageError(f"{flag} {spec!r}: expected {form}")
     try:
         return cls(*values)
     except ValueError as err:
-        raise UsageError(f"--tau {spec!r}: {err}") from None
+        raise UsageError(f"{flag} {spec!r}: {err}") from None
+
+
+def parse_sigma(spec):
+    """``--sigma``: a prior on the noise scale (``invgamma:A,B`` on sigma^2, ``halfnormal:S``, ``halft:NU,S``,
+    ``exponential:RATE``) or ``jeffreys`` (p(sigma^2) ∝ 1/sigma^2, where the model offers it)."""
+    if spec is None or str(spec).strip().lower() == "jeffreys":
+        return None if spec is None else "jeffreys"
+    prior = parse_tau(spec, "--sigma")
+    from ..priors import HuangWand, InvWishart
+
+    if isinstance(prior, (InvWishart, HuangWand)):
+        raise UsageError(f"--sigma {spec!r}: sigma is one scale; use invgamma, halfnormal, halft or exponential")
+    return prior
 
 
 def read_prior_file(path: str) -> dict:
-    """The prior keys of a .json or .toml file (keys: prior, mean, scale, a, b, tau, mu_scale, group_variance)."""
+    """The prior keys of a .json or .toml file (keys: prior, mean, scale, a, b, tau, mu_scale, group_variance, sigma,
+    nu)."""
     check_readable(path, "prior file")
     text = Path(path).read_text()
     try:
@@ -107,6 +126,8 @@ def parse_settings(spec: dict) -> dict:
             value = _numbers(value, key)
         elif key == "tau":
             value = parse_tau(value)
+        elif key == "sigma":
+            value = parse_sigma(value)
         parsed[key] = value
     return parsed
 

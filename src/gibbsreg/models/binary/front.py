@@ -29,7 +29,7 @@ def flat_formula(design, prior, link: str = "logit") -> Bound:
 
 def flat_prior(spec: dict):
     """Normal(mean, scale) or Flat() from the command line's keys (None: the default Normal)."""
-    for key in ("a", "b", "tau", "mu_scale", "group_variance"):
+    for key in ("a", "b", "tau", "mu_scale", "group_variance", "sigma", "nu"):
         if spec.get(key):
             raise ValueError(f"--{key.replace('_', '-')} does not apply to a flat binary model")
     name = str(spec.get("prior", "normal")).lower()
@@ -42,10 +42,10 @@ def flat_prior(spec: dict):
     return Normal(mean=spec.get("mean"), scale=spec.get("scale"))
 
 
-def flat_build(prior, *, factors, varying, intercept) -> BinaryRegression:
+def flat_build(prior, *, factors, varying, intercept, link: str = "logit") -> BinaryRegression:
     if varying:
         raise ValueError("--varying needs --groups (a hierarchical model)")
-    return BinaryRegression("logit", prior, intercept=intercept)
+    return BinaryRegression(link, prior, intercept=intercept)
 
 
 def _default_covariance(design, varying):
@@ -83,7 +83,7 @@ def hier_formula(design, prior, link: str = "logit", sampler: str = "asis") -> B
 
 def hier_prior(spec: dict):
     """A HierarchicalBinaryPrior from the command line's keys (mean and scale apply to mu and the pooled ones)."""
-    for key in ("a", "b", "group_variance"):
+    for key in ("a", "b", "group_variance", "sigma", "nu"):
         if spec.get(key):
             raise ValueError(f"--{key.replace('_', '-')} does not apply to a binary model (it has no noise scale)")
     mean, scale, mu_scale = spec.get("mean"), spec.get("scale"), spec.get("mu_scale")
@@ -95,8 +95,8 @@ def hier_prior(spec: dict):
                                    tau=spec.get("tau"), pooled_mean=mean, pooled_scale=scale)
 
 
-def hier_build(prior, *, factors, varying, intercept) -> HierarchicalBinaryRegression:
-    return HierarchicalBinaryRegression("logit", prior, varying=varying, intercept=intercept)
+def hier_build(prior, *, factors, varying, intercept, link: str = "logit", sampler: str = "asis"):
+    return HierarchicalBinaryRegression(link, prior, varying=varying, intercept=intercept, sampler=sampler)
 
 
 FLAT_FRONT = FrontEnd(family="bernoulli", factors=(0, 0), formula=flat_formula, prior=flat_prior, build=flat_build,

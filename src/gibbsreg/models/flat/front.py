@@ -14,6 +14,14 @@ def _sigma(spec: dict):
     a, b = spec.get("a"), spec.get("b")
     if (a is None) != (b is None):
         raise ValueError("give both --a and --b (the inverse-gamma prior on sigma^2), or neither")
+    if spec.get("nu") is not None:
+        raise ValueError("--nu is the Student-t degrees of freedom: use it with --family student")
+    sigma = spec.get("sigma")
+    if sigma is not None:
+        if not isinstance(sigma, InvGamma) or a is not None:
+            raise ValueError("the flat model takes an inverse-gamma prior on sigma^2 (--sigma invgamma:A,B or --a/--b); "
+                             "half-normal, half-t and exponential sigma priors are for models with --groups")
+        return sigma
     return None if a is None else InvGamma(a, b)
 
 
@@ -33,9 +41,11 @@ def prior_from_settings(spec: dict):
         return Exchangeable(mu_scale=spec.get("mu_scale"), tau=spec.get("tau"), sigma=sigma)
     if spec.get("tau") is not None or spec.get("mu_scale") is not None:
         raise ValueError("--tau and --mu-scale belong to hierarchical (--groups) or exchangeable priors")
-    if all(spec.get(k) is None for k in ("mean", "scale", "a")) and cls is SemiConjugate:
+    if all(spec.get(k) is None for k in ("mean", "scale")) and sigma is None and cls is SemiConjugate:
         return None
-    return cls(mean=spec.get("mean"), scale=spec.get("scale"), a=spec.get("a"), b=spec.get("b"))
+    a, b = (None, None) if sigma is None else (float(sigma.a[0]) if sigma.a.size == 1 else sigma.a,
+                                               float(sigma.b[0]) if sigma.b.size == 1 else sigma.b)
+    return cls(mean=spec.get("mean"), scale=spec.get("scale"), a=a, b=b)
 
 
 def from_formula(design, prior) -> Bound:

@@ -41,6 +41,16 @@ def prior_from_settings(spec: dict):
     a, b = spec.get("a"), spec.get("b")
     if (a is None) != (b is None):
         raise ValueError("give both --a and --b (the inverse-gamma prior on sigma^2), or neither")
+    if spec.get("nu") is not None:
+        raise ValueError("--nu is the Student-t degrees of freedom: use it with --family student")
+    sigma = spec.get("sigma")
+    if sigma is not None and a is not None:
+        raise ValueError("give --sigma or --a/--b (both set the prior of sigma), not both")
+    if sigma == "jeffreys":
+        raise ValueError("--sigma jeffreys is for --family student; the hierarchical model takes invgamma, "
+                         "halfnormal, halft or exponential")
+    if a is not None:
+        sigma = InvGamma(a, b)
     mean, scale, mu_scale = spec.get("mean"), spec.get("scale"), spec.get("mu_scale")
     for key, value in (("mean", mean), ("scale", scale)):
         if isinstance(value, list):
@@ -49,7 +59,7 @@ def prior_from_settings(spec: dict):
     if isinstance(scale, float) and math.isinf(scale):
         raise ValueError("--scale inf (a flat prior) is not available for hierarchical models")
     return HierarchicalPrior(mu_mean=mean, mu_scale=mu_scale if mu_scale is not None else scale,
-                             tau=spec.get("tau"), sigma=None if a is None else InvGamma(a, b),
+                             tau=spec.get("tau"), sigma=sigma,
                              pooled_mean=mean, pooled_scale=scale, group_variance=bool(spec.get("group_variance")))
 
 
