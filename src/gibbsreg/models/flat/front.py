@@ -43,8 +43,8 @@ def prior_from_settings(spec: dict):
         raise ValueError("--tau and --mu-scale belong to hierarchical (--groups) or exchangeable priors")
     if all(spec.get(k) is None for k in ("mean", "scale")) and sigma is None and cls is SemiConjugate:
         return None
-    a, b = (None, None) if sigma is None else (float(sigma.a[0]) if sigma.a.size == 1 else sigma.a,
-                                               float(sigma.b[0]) if sigma.b.size == 1 else sigma.b)
+    a, b = (None, None) if sigma is None else (float(sigma.a) if sigma.a.size == 1 else sigma.a,
+                                               float(sigma.b) if sigma.b.size == 1 else sigma.b)
     return cls(mean=spec.get("mean"), scale=spec.get("scale"), a=a, b=b)
 
 
