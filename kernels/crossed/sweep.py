@@ -154,10 +154,10 @@ def _effects_blocked(G, level, J, q, vidx, b_off, lv_off, hsum, Gfp, Gsum, Gpp, 
 def _factor_scales(J, q, b_off, tau_kind, tau_a, tau_b, hc_inv_scale2, iw_df, iw_Psi, Sinv_c, lam_c, bc, mc, M,
                    Bart, W, acc, normal, gamma_rng):
     """Sigma_f | b_f for every factor (the effects centred at mu for the first factor, at 0 for the others):
-    Inverse-Wishart by Bartlett (Huang-Wand: then the a_k), or the diagonal's inverse gammas, then the half-t lambdas (nu = tau_a; half-Cauchy
-    nu = 1); half-normal and exponential scales: q_f proposals from the flat-prior conditional IG((J_f - 1)/2,
-    S/2), then q_f exponentials deciding their independence Metropolis steps (kernels/scales.py).  Returns the
-    number of failed factorisations."""
+    Inverse-Wishart by Bartlett (Huang-Wand: then the a_k), or the diagonal's inverse gammas, then the half-t
+    lambdas (nu = tau_a; half-Cauchy nu = 1); half-normal and exponential scales: q_f proposals from the
+    flat-prior conditional IG((J_f - 1)/2, S/2), then q_f exponentials deciding their independence Metropolis
+    steps (kernels/scales.py).  Returns the number of failed factorisations."""
     nfail = 0
     for f in range(J.shape[0]):
         k = q[f]

@@ -17,9 +17,9 @@ def hier_gibbs_chains(*args):
 
 @njit(cache=True, nogil=True, fastmath=EXACT_ORDER, error_model="numpy")
 def _one_chain(c, GT, hT, rr, nj, q, S0inv, S0inv_mu0, Sainv, Sainv_a0, tau_kind, tau_a, tau_b, hc_inv_scale2, iw_df,
-               iw_Psi, sigma_a, sigma_b, sigma_kind, sigma_par, group_variance, asis, out_scale, out_ref, gammas, betaT, alpha, mu, Sinv,
-               lam, sigma2, normal_streams, gamma_streams, n_iter, thin, out_start, out_beta, out_alpha, out_mu, out_Sigma,
-               out_sigma2):
+               iw_Psi, sigma_a, sigma_b, sigma_kind, sigma_par, group_variance, asis, out_scale, out_ref, gammas, betaT,
+               alpha, mu, Sinv, lam, sigma2, normal_streams, gamma_streams, n_iter, thin, out_start, out_beta,
+               out_alpha, out_mu, out_Sigma, out_sigma2):
     """Chain c's sweeps, its blocks one after another (workspaces are the chain's own: shared rows
     would false-share cache lines between threads).  The beta_j normals are drawn block by block, the
     hyperparameters' normals after them and the sweep's gammas at its start: the streams' order of

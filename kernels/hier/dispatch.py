@@ -54,8 +54,8 @@ def hier_gibbs(
     betaT = np.ascontiguousarray(beta.transpose(0, 2, 1))
     args = (GT, hT, rr, nj, q, S0inv, S0inv_mu0, Sainv, Sainv_a0, tau_kind, tau_a, tau_b, hc_inv_scale2, iw_df,
             iw_Psi, sigma_a, sigma_b, sigma_kind, sigma_par, group_variance, asis, out_scale, out_ref, gammas, betaT,
-            alpha, mu, Sinv, lam, sigma2, normal_streams, gamma_streams, n_iter, thin, out_start, out_beta, out_alpha, out_mu, out_Sigma,
-            out_sigma2)
+            alpha, mu, Sinv, lam, sigma2, normal_streams, gamma_streams, n_iter, thin, out_start, out_beta, out_alpha,
+            out_mu, out_Sigma, out_sigma2)
     # threads beyond the cores would only wait for one another: the groups kernel's workers spin between phases
     workers = min(numba.get_num_threads(), _usable_cores())
     nb = group_blocks(J)[1]

@@ -303,8 +303,8 @@ def hier_gibbs_groups(GT, hT, rr, nj, q, S0inv, S0inv_mu0, Sainv, Sainv_a0, tau_
                     cfail[c] += failed
                 else:
                     _finish_step(1, q, r, nb, part[c], group_variance, sigma_b, sigma_kind, sigma_par, Sinv[c],
-                                 alpha[c], mu[c], sigma2[c], cqq[c, 0], cvec[c, 2], g[c, o_sigma:], k, out_scale, out_ref,
-                                 out_alpha[c], out_mu[c], out_Sigma[c], out_sigma2[c])
+                                 alpha[c], mu[c], sigma2[c], cqq[c, 0], cvec[c, 2], g[c, o_sigma:], k, out_scale,
+                                 out_ref, out_alpha[c], out_mu[c], out_Sigma[c], out_sigma2[c])
                     _sinv_mu(q, Sinv[c], mu[c], small[c, 7])
             _open(ctrl, phase + 1, n_segments)
             phase += 1

@@ -75,8 +75,8 @@ def sweep_layout(q, r, J, tau_kind, asis, group_variance, sigma_kind=SIGMA_INVGA
     n_gamma, o_exp, o_lambda, o_sigma).  Normals: J q for the beta_j (drawn first, block by block), then
     the hyperparameters' n_hyper (alpha r, mu q, Bartlett off-diagonals, interweaving location q and scale q);
     gammas: tau^2 or Bartlett q, exponentials q, half-Cauchy lambdas q (or, for the half-normal and exponential
-    tau, the acceptance exponentials q; for Huang-Wand the a_k q), sigma^2 (J, or 1 when shared), then the shared sigma's acceptance
-    exponential (a sigma_kind other than SIGMA_INVGAMMA).
+    tau, the acceptance exponentials q; for Huang-Wand the a_k q), sigma^2 (J, or 1 when shared), then the
+    shared sigma's acceptance exponential (a sigma_kind other than SIGMA_INVGAMMA).
     Every count is fixed, whatever the state, so a sweep's numbers can be drawn ahead of it."""
     iw = _wishart(tau_kind)
     scale_step = asis and not iw

@@ -128,8 +128,8 @@ def _sigma_step(J, q, nb, part, tau_kind, tau_a, tau_b, hc_inv_scale2, iw_df, iw
 
 
 @njit(cache=True, fastmath=EXACT_ORDER, error_model="numpy", _nrt=False)
-def _asis_step(q, nb, part, scale_step, prior_kind, S0inv, S0inv_mu0, prior_a, prior_b, mu_c, Sinv_c, A, v, inv_diag, Q, Bm,
-               bvec, tau, tau_old, fac, z_location, z_scale, g_exp):
+def _asis_step(q, nb, part, scale_step, prior_kind, S0inv, S0inv_mu0, prior_a, prior_b, mu_c, Sinv_c, A, v,
+               inv_diag, Q, Bm, bvec, tau, tau_old, fac, z_location, z_scale, g_exp):
     """Interweaving (ASIS, Yu & Meng 2011) for the group-level parameters, from the block sums, with the
     normals z_location[:q] and z_scale[:q] and the standard exponentials g_exp[:q].
 
@@ -224,9 +224,9 @@ def _spread_steps(J, q, r, nb, part, asis, group_variance, tau_kind, tau_a, tau_
                   S0inv, S0inv_mu0, Sinv_c, lam_c, mu_c, A, vec, qq, small, prior_ab, zh, g):
     """The steps after the spread stage, from its block sums: Sigma | beta, mu (_sigma_step), with ``asis`` the
     interweaving move's new mu and scales (_asis_step; mu_old, tau_old and fac left in ``small``), then the
-    half-t lambdas (lam | tau^2 ~ IG((nu + 1)/2, 1/s^2 + nu/tau^2)).  zh: the sweep's hyperparameter normals, g its gammas, at sweep_layout's offsets; the
-    workspaces as _chain_workspaces makes them, one chain's.  Returns (failed factorisations, whether the move
-    shifts the beta_j)."""
+    half-t lambdas (lam | tau^2 ~ IG((nu + 1)/2, 1/s^2 + nu/tau^2)).  zh: the sweep's hyperparameter normals, g its
+    gammas, at sweep_layout's offsets; the workspaces as _chain_workspaces makes them, one chain's.  Returns
+    (failed factorisations, whether the move shifts the beta_j)."""
     layout = sweep_layout(q, r, J, tau_kind, asis, group_variance, SIGMA_INVGAMMA)  # offsets before sigma's
     o_bartlett, o_location, o_scale, o_exp, o_lambda = layout[2], layout[3], layout[4], layout[6], layout[7]
     scale_step = asis and not _wishart(tau_kind)
@@ -234,16 +234,16 @@ def _spread_steps(J, q, r, nb, part, asis, group_variance, tau_kind, tau_a, tau_
     M, Bart, W, Q, Bm = qq[0], qq[1], qq[2], qq[3], qq[4]
     mu_old, tau, tau_old, fac, bvec = small[0], small[1], small[2], small[3], small[4]
     nfail = _sigma_step(J, q, nb, part[:, _spread_at(q):], tau_kind, tau_a, tau_b, hc_inv_scale2, iw_df, iw_Psi,
-                        Sinv_c, lam_c, M,
-                        Bart, W, acc, zh[o_bartlett:], g, g[o_lambda:])
+                        Sinv_c, lam_c, M, Bart, W, acc, zh[o_bartlett:], g, g[o_lambda:])
     shift = False
     if asis:
         for a in range(q):
             mu_old[a] = mu_c[a]
             tau_old[a] = 1.0 / math.sqrt(Sinv_c[a, a]) if scale_step else 1.0
         _hyper_prior(q, tau_kind, tau_a, tau_b, lam_c, prior_ab)
-        shift = _asis_step(q, nb, part, scale_step, tau_kind, S0inv, S0inv_mu0, prior_ab[0], prior_ab[1], mu_c, Sinv_c, A, v,
-                           inv_diag, Q, Bm, bvec, tau, tau_old, fac, zh[o_location:], zh[o_scale:], g[o_exp:])
+        shift = _asis_step(q, nb, part, scale_step, tau_kind, S0inv, S0inv_mu0, prior_ab[0], prior_ab[1], mu_c,
+                           Sinv_c, A, v, inv_diag, Q, Bm, bvec, tau, tau_old, fac, zh[o_location:], zh[o_scale:],
+                           g[o_exp:])
     if tau_kind == TAU_HALFCAUCHY:
         for a in range(q):
             lam_c[a] = (hc_inv_scale2[a] + tau_a[a] * Sinv_c[a, a]) / g[o_lambda + a]

@@ -28,8 +28,9 @@ class Factor:
     """One grouping factor: its name (the key of its labels in ``groups``), the columns whose
     coefficients vary by its levels (default: the intercept only, as ``(1 | name)``), and the
     prior of its covariance Sigma_f: InvGamma, HalfCauchy, HalfNormal, HalfStudentT or Exponential per
-    coordinate, or InvWishart or HuangWand (a correlated Sigma_f with half-t sds) (None: half-Cauchy with a data-scaled scale; HalfNormal(), HalfStudentT(nu) and
-    Exponential() take that scale, or the rate 1/scale)."""
+    coordinate, or InvWishart or HuangWand (a correlated Sigma_f with half-t sds).  None: half-Cauchy with a
+    data-scaled scale; HalfNormal(), HalfStudentT(nu), Exponential() and HuangWand() take that scale (the
+    rate 1/scale)."""
 
     def __init__(self, name, varying=("intercept",), tau=None):
         if not isinstance(name, str) or not name:

@@ -46,8 +46,9 @@ class HierarchicalPrior:
     """Priors of the hierarchical model; None means a data-scaled default.
 
     mu ~ N(mu_mean, diag(mu_scale^2)); tau: InvGamma, HalfCauchy, HalfNormal, HalfStudentT,
-    Exponential, InvWishart or HuangWand (a correlated Sigma with half-t sds; default HalfCauchy with scale sd(y)/sd(x_k), sd(y) for the intercept;
-    HalfNormal(), HalfStudentT(nu) and Exponential() take that scale, or rate 1/scale);
+    Exponential, InvWishart or HuangWand (a correlated Sigma with half-t sds); default HalfCauchy with scale
+    sd(y)/sd(x_k), sd(y) for the intercept, which HalfNormal(), HalfStudentT(nu), Exponential() (rate 1/scale)
+    and HuangWand() take too;
     sigma: InvGamma prior on sigma^2 (default IG(1, var(y)/2)), per group when
     group_variance, or HalfNormal, HalfStudentT or Exponential on sigma (one shared sigma; default
     scale sd(y), rate 1/sd(y)); alpha ~ N(pooled_mean, diag(pooled_scale^2)).
