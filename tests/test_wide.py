@@ -9,7 +9,7 @@ import pytest
 import gibbsreg as gr
 import gibbsreg.models.wide as wide
 from gibbsreg.kernels.wide.blas import potrf_address, scratch, syrk_address
-from gibbsreg.kernels.wide.sweep import bhattacharya_draw, cholesky_draw
+from gibbsreg.kernels.wide.sweep import bhattacharya_draw, cholesky_draw, gram
 from gibbsreg.models.wide import BayesianLasso, Horseshoe, RegularizedHorseshoe
 from gibbsreg.models.wide.reference import block_draw, inverse_gaussian
 
@@ -62,10 +62,13 @@ def test_both_beta_draws_give_the_closed_form_conditional(shape):
     syrk, potrf, blas_args = np.uint64(syrk_address()), np.uint64(potrf_address()), scratch()
     Wb = np.zeros((4, m))
     Aw, v, inv_diag = np.zeros((p, p)), np.zeros(p), np.zeros(p)
+    K = np.zeros((m, m))
+    gram(syrk, Xt, D, K, Wb, blas_args, 4)  # blocks of 4 columns
+    np.testing.assert_allclose(np.tril(K), np.tril(X @ np.diag(D) @ X.T), rtol=1e-12, atol=1e-12)
     for i in range(N):
         z = rng.standard_normal(p + m)
         s2a = cholesky_draw(potrf, G, h, rr, D, z, Aw, v, inv_diag, chol[i], gamma_sigma, b, blas_args, -1.0)
-        s2b = bhattacharya_draw(syrk, Xt, y, D, z, M, Wb, blas_args, r, bcm[i], 4, gamma_sigma, b, -1.0)  # 4-column blocks
+        s2b = bhattacharya_draw(Xt, y, D, K, 1.0, z, M, r, bcm[i], gamma_sigma, b, -1.0)
         if i == 0:
             np.testing.assert_allclose([s2a, s2b], sd**2, rtol=1e-10)
     for name, draws in (("cholesky", chol), ("bhattacharya", bcm)):
@@ -82,7 +85,7 @@ def test_both_beta_draws_give_the_closed_form_conditional(shape):
         if method == 0:
             s2 = cholesky_draw(potrf, G, h, rr, D, z, Aw, v, inv_diag, out, gamma_sigma, b, blas_args, -1.0)
         else:
-            s2 = bhattacharya_draw(syrk, Xt, y, D, z, M, Wb, blas_args, r, out, 4, gamma_sigma, b, -1.0)
+            s2 = bhattacharya_draw(Xt, y, D, K, 1.0, z, M, r, out, gamma_sigma, b, -1.0)
         s2_twin, out_twin = block_draw(method, Xt, y, G, h, rr, D, z, gamma_sigma, b)
         np.testing.assert_allclose(out_twin, out, rtol=1e-10, atol=1e-12)
         np.testing.assert_allclose(s2_twin, s2, rtol=1e-12)

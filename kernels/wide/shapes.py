@@ -6,7 +6,8 @@ from numba.extending import register_jitable
 
 HORSESHOE, LASSO, REG_HORSESHOE = 0, 1, 2
 CHOLESKY, BHATTACHARYA = 0, 1
-N_MODEL_ARGS = 24  # the model arguments before the state arrays (the first state array is gamma (chains, p))
+N_MODEL_ARGS = 24
+TAU_STEP = 0.8  # the horseshoe's blocked tau step (Bhattacharya draw): random-walk sd on log tau^2  # the model arguments before the state arrays (the first state array is gamma (chains, p))
 
 
 @register_jitable

@@ -10,6 +10,12 @@ theta ~ N(A^{-1} X*'y*/sigma, A^{-1}).  One factorisation serves both:
 * Bhattacharya, Chakraborty & Mallick (2016) (p > m): u ~ N(0, D), delta ~ N(0, I_m), v = X* u + delta,
   (X* D X*' + I_m) w = y*/sigma - v, theta = u + D X*' w; O(m^2 p), the m x m matrix built by BLAS over
   blocks of ``block`` columns (dsyrk, kernels/wide/blas.py).
+
+The sigma-scaled horseshoe under Bhattacharya's draw adds, at the start of each sweep, a random-walk
+Metropolis step on log tau^2 with beta and sigma^2 integrated out (Johndrow, Orenstein & Bhattacharya 2020;
+step sd TAU_STEP), then (sigma^2, beta) | tau, lambda, which together update (tau, sigma^2, beta) as a
+block; Makalic & Schmidt's Gibbs step for tau still follows the local scales.  X* Lambda X*' is formed once
+per sweep and serves both (M = I + tau^2 X* Lambda X*').
 """
 
 import math
@@ -17,11 +23,11 @@ import math
 import numpy as np
 from numba import njit
 
-from ..draws import fill_gammas, fill_normals, gamma_table, stream_at, uniform
+from ..draws import fill_gammas, fill_normals, gamma_table, standard_normal, stream_at, uniform
 from ..linalg import backward_solve_transpose, backward_transpose, cholesky_forward, cholesky_lower, \
     forward_solve, symmetric_quadratic_form
 from .blas import potrf_lower, syrk_lower_add
-from .shapes import wide_gamma_shapes
+from .shapes import TAU_STEP, wide_gamma_shapes
 
 EXACT_ORDER = {"contract"}  # fused multiply-adds, no reassociation: agrees with the NumPy twin to rounding
 LAPACK_MIN_P = 48  # below this the hand-written Cholesky beats a LAPACK call (docs/wide.md)
@@ -43,25 +49,57 @@ def inverse_gaussian(mu, lam, z, u):
 
 
 @njit(cache=True, fastmath=EXACT_ORDER, error_model="numpy")
-def bhattacharya_draw(syrk, Xt, ys, D, z, M, Wb, blas_args, r, g, block, sigma_shape_gamma, sigma_b, fixed_s2):
-    """(sigma^2, gamma) | D in one block, by Bhattacharya et al.: M = I + X* D X*' (lower triangle by dsyrk over
-    blocks of ``block`` columns) factorised, sigma^2 = (b + y*'M^{-1}y*/2) / sigma_shape_gamma (its
-    conditional with gamma integrated out), then g <- sd theta with u ~ N(0, D), delta from z (p + m normals:
-    u's then delta's), M w = y*/sd - X* u - delta, theta = u + D X*' w.  Xt is X*' (p, m); M (m, m),
-    Wb (block, m) and r (m,) are workspaces, blas_args the scratch of blas.syrk_lower_add (syrk: dsyrk's
-    address).  fixed_s2 > 0 replaces the sigma^2 draw (the sigma-free prior form).  Returns sigma^2, or -1
-    when M fails to factorise."""
+def gram(syrk, Xt, Dbase, K, Wb, blas_args, block):
+    """K's lower triangle <- X* diag(Dbase) X*' by dsyrk over blocks of ``block`` columns (Wb (block, m):
+    workspace; blas_args the scratch of blas.syrk_lower_add, syrk dsyrk's address).  O(m^2 p)."""
     p, m = Xt.shape
-    M[:, :] = 0.0
+    K[:, :] = 0.0
     for j0 in range(0, p, block):
         j1 = min(p, j0 + block)
         W = Wb[:j1 - j0]
         for j in range(j0, j1):
-            s = math.sqrt(D[j])
+            s = math.sqrt(Dbase[j])
             for i in range(m):
                 W[j - j0, i] = s * Xt[j, i]
-        syrk_lower_add(syrk, W, M, blas_args[0], blas_args[1], blas_args[2])  # M += W'W, lower triangle
+        syrk_lower_add(syrk, W, K, blas_args[0], blas_args[1], blas_args[2])  # K += W'W, lower triangle
+
+
+@njit(cache=True, fastmath=EXACT_ORDER, error_model="numpy")
+def log_marginal_tau(K, ys, t, a_post, b, inv_scale2, M, r):
+    """log p(log tau^2 = log t | local scales, y) up to a constant, beta and sigma^2 integrated out
+    (Johndrow, Orenstein & Bhattacharya 2020): -log|M|/2 - a_post log(b + y*'M^{-1}y*/2) with
+    M = I + t K, plus the half-Cauchy prior of tau on the log scale, log(sqrt(t) / (1 + t / s^2)).
+    -inf when M fails to factorise."""
+    m = ys.shape[0]
     for a in range(m):
+        for c in range(a + 1):
+            M[a, c] = t * K[a, c]
+        M[a, a] += 1.0
+    if not cholesky_lower(M, m):
+        return -np.inf
+    half_logdet = 0.0
+    for i in range(m):
+        half_logdet += math.log(M[i, i])
+        r[i] = ys[i]
+    forward_solve(M, r, m)
+    q = 0.0
+    for i in range(m):
+        q += r[i] * r[i]
+    return -half_logdet - a_post * math.log(b + 0.5 * q) + 0.5 * math.log(t) - math.log1p(t * inv_scale2)
+
+
+@njit(cache=True, fastmath=EXACT_ORDER, error_model="numpy")
+def bhattacharya_draw(Xt, ys, D, K, t, z, M, r, g, sigma_shape_gamma, sigma_b, fixed_s2):
+    """(sigma^2, gamma) | D in one block, by Bhattacharya et al.: M = I + X* D X*' = I + t K (K = gram(...) of
+    D / t) factorised, sigma^2 = (b + y*'M^{-1}y*/2) / sigma_shape_gamma (its conditional with gamma
+    integrated out), then g <- sd theta with u ~ N(0, D), delta from z (p + m normals: u's then delta's),
+    M w = y*/sd - X* u - delta, theta = u + D X*' w.  Xt is X*' (p, m); M (m, m) and r (m,) are workspaces.
+    fixed_s2 > 0 replaces the sigma^2 draw (the sigma-free prior form).  Returns sigma^2, or -1 when M fails
+    to factorise."""
+    p, m = Xt.shape
+    for a in range(m):
+        for c in range(a + 1):
+            M[a, c] = t * K[a, c]
         M[a, a] += 1.0
     if not cholesky_lower(M, m):
         return -1.0
@@ -170,9 +208,10 @@ def prior_variances(prior_kind, glob, loc, slab, D):
 
 
 @njit(cache=True, fastmath=EXACT_ORDER, error_model="numpy")
-def horseshoe_scales(g, s2, loc, aux, glob, auxg, inv_scale2, gbuf):
+def horseshoe_scales(g, s2, loc, aux, glob, auxg, inv_scale2, gbuf, with_global):
     """Makalic & Schmidt's Gibbs steps: lambda_j^2, nu_j, tau^2, xi, each an inverse gamma from the sweep's
-    gammas gbuf; the new tau^2 and xi are left in gbuf[1 + 2p] and gbuf[2 + 2p]."""
+    gammas gbuf; the new tau^2 and xi are left in gbuf[1 + 2p] and gbuf[2 + 2p] (unchanged tau^2 and xi
+    when not ``with_global``: tau then has its own blocked step)."""
     p = g.shape[0]
     inv_2ts = 0.5 / (glob * s2)
     for j in range(p):
@@ -181,6 +220,10 @@ def horseshoe_scales(g, s2, loc, aux, glob, auxg, inv_scale2, gbuf):
     for j in range(p):
         aux[j] = (1.0 + 1.0 / loc[j]) / gbuf[1 + p + j]
         ss += g[j] * g[j] / loc[j]
+    if not with_global:
+        gbuf[1 + 2 * p] = glob
+        gbuf[2 + 2 * p] = auxg
+        return
     glob = (1.0 / auxg + 0.5 * ss / s2) / gbuf[1 + 2 * p]
     gbuf[1 + 2 * p] = glob
     gbuf[2 + 2 * p] = (inv_scale2 + 1.0 / glob) / gbuf[2 + 2 * p]
@@ -246,11 +289,13 @@ def one_chain(c, syrk, potrf, scaled, method, prior_kind, Xt, ys, G, h, rr, R, c
     D = np.empty(p)
     if method == 1:
         M = np.zeros((m, m))
+        K = np.zeros((m, m))
         Wb = np.zeros((min(block, p), m))
         rv = np.zeros(m)
         A = np.zeros((0, 0))
     else:
         M = np.zeros((0, 0))
+        K = np.zeros((0, 0))
         Wb = np.zeros((0, 0))
         rv = np.zeros(0)
         A = np.zeros((p, p))
@@ -267,6 +312,16 @@ def one_chain(c, syrk, potrf, scaled, method, prior_kind, Xt, ys, G, h, rr, R, c
     countdown = thin
     failed = 0
     for t in range(n_iter):
+        blocked_tau = method == 1 and prior_kind == 0 and scaled == 1
+        if blocked_tau:  # tau by a random walk on log tau^2 with beta and sigma^2 integrated out
+            z_tau = standard_normal(normal)
+            u_tau = uniform(normal)
+            gram(syrk, Xt, loc, K, Wb, blas_args, block)
+            prop = glob * math.exp(TAU_STEP * z_tau)
+            log_ratio = (log_marginal_tau(K, ys, prop, sigma_shape, sigma_b, hs_inv_scale2, M, rv)
+                         - log_marginal_tau(K, ys, glob, sigma_shape, sigma_b, hs_inv_scale2, M, rv))
+            if math.log(u_tau) <= log_ratio:
+                glob = prop
         prior_variances(prior_kind, glob, loc, slab, D)
         fill_normals(normal, z, n_z)
         fill_gammas(gamma_rng, gbuf, table)
@@ -276,7 +331,12 @@ def one_chain(c, syrk, potrf, scaled, method, prior_kind, Xt, ys, G, h, rr, R, c
             for j in range(p):
                 D[j] /= s2
         if method == 1:
-            s2_new = bhattacharya_draw(syrk, Xt, ys, D, z, M, Wb, blas_args, rv, g, block, gbuf[0], sigma_b, fixed)
+            t_scale = 1.0
+            if blocked_tau:
+                t_scale = glob  # K = X* Lambda X*' already
+            else:
+                gram(syrk, Xt, D, K, Wb, blas_args, block)
+            s2_new = bhattacharya_draw(Xt, ys, D, K, t_scale, z, M, rv, g, gbuf[0], sigma_b, fixed)
         else:
             s2_new = cholesky_draw(potrf, G, h, rr, D, z, A, v, inv_diag, g, gbuf[0], sigma_b, blas_args, fixed)
         if not s2_new > 0.0:
@@ -288,7 +348,7 @@ def one_chain(c, syrk, potrf, scaled, method, prior_kind, Xt, ys, G, h, rr, R, c
             s2 = (sigma_b + 0.5 * residual_ss(method, Xt, ys, G, h, rr, g)) / gbuf[0]
             s2_scales = 1.0
         if prior_kind == 0:
-            horseshoe_scales(g, s2_scales, loc, aux, glob, auxg, hs_inv_scale2, gbuf)
+            horseshoe_scales(g, s2_scales, loc, aux, glob, auxg, hs_inv_scale2, gbuf, True)
             glob = gbuf[1 + 2 * p]
             auxg = gbuf[2 + 2 * p]
         elif prior_kind == 2:

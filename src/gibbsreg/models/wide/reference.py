@@ -7,7 +7,7 @@ import math
 
 import numpy as np
 
-from ...kernels.wide.shapes import BHATTACHARYA, HORSESHOE, LASSO, wide_gamma_shapes
+from ...kernels.wide.shapes import BHATTACHARYA, HORSESHOE, LASSO, TAU_STEP, wide_gamma_shapes
 
 
 def inverse_gaussian(mu, lam, z, u):
@@ -42,6 +42,17 @@ def block_draw(method, Xt, ys, G, h, rr, D, z, gamma_sigma, sigma_b, fixed_s2=-1
     return s2, sd * np.linalg.solve(L.T, v / sd + z[:p])
 
 
+def log_marginal_tau(K, ys, t, a_post, b, inv_scale2):
+    """The kernel's log_marginal_tau: log p(log tau^2 = log t | local scales, y), beta and sigma^2 integrated."""
+    try:
+        L = np.linalg.cholesky(np.eye(ys.shape[0]) + t * K)
+    except np.linalg.LinAlgError:
+        return -np.inf
+    q = float(np.sum(np.linalg.solve(L, ys) ** 2))
+    return (-float(np.sum(np.log(np.diag(L)))) - a_post * math.log(b + 0.5 * q) + 0.5 * math.log(t)
+            - math.log1p(t * inv_scale2))
+
+
 def prior_variances(prior_kind, glob, loc, slab):
     if prior_kind == HORSESHOE:
         return glob * loc
@@ -67,7 +78,15 @@ def wide_gibbs(syrk, potrf, scaled, method, prior_kind, Xt, ys, G, h, rr, R, c1,
         s2, glob, auxg = float(sigma2_state[c]), float(glob_state[c]), float(aux_glob_state[c])
         slab = float(slab_state[c])
         alpha = np.zeros(r)
+        blocked = method == BHATTACHARYA and prior_kind == HORSESHOE and scaled
         for t in range(n_iter):
+            if blocked:  # tau by a random walk on log tau^2, beta and sigma^2 integrated out
+                z_tau, u_tau = ng.standard_normal(), ng.random()
+                K = (Xt * loc[:, None]).T @ Xt
+                prop = glob * math.exp(TAU_STEP * z_tau)
+                if math.log(u_tau) <= (log_marginal_tau(K, ys, prop, sigma_shape, sigma_b, hs_inv_scale2)
+                                       - log_marginal_tau(K, ys, glob, sigma_shape, sigma_b, hs_inv_scale2)):
+                    glob = prop
             D = prior_variances(prior_kind, glob, loc, slab)
             z = ng.standard_normal(n_z)
             gam = gg.standard_gamma(shapes)
