@@ -32,7 +32,7 @@ def _hier(prior, backend, sampler="asis", varying=None):
     return m.sample(d.X, d.y, d.groups, chains=2, draws=10, warmup=6, seed=11, progress=False, backend=backend)
 
 
-def _crossed(backend, sampler, nested=False):
+def _crossed(backend, sampler, nested=False, taus=(None, None), sigma=None):
     rng = np.random.default_rng(7)
     n = 150
     a = rng.integers(0, 6, n)
@@ -42,11 +42,11 @@ def _crossed(backend, sampler, nested=False):
     X = np.column_stack([x])
     if nested:
         groups = {"a": a, "a:b": gr.interaction_labels(a, b)}
-        factors = [gr.Factor("a"), gr.Factor("a:b")]
+        factors = [gr.Factor("a", tau=taus[0]), gr.Factor("a:b", tau=taus[1])]
     else:
         groups = {"a": a, "b": b}
-        factors = [gr.Factor("a", varying=["intercept", "x0"]), gr.Factor("b")]
-    m = gr.CrossedRegression(factors, sampler=sampler)
+        factors = [gr.Factor("a", varying=["intercept", "x0"], tau=taus[0]), gr.Factor("b", tau=taus[1])]
+    m = gr.CrossedRegression(factors, sampler=sampler, prior=None if sigma is None else gr.CrossedPrior(sigma=sigma))
     return m.sample(X, y, groups, chains=2, draws=10, warmup=6, seed=13, progress=False, backend=backend)
 
 
@@ -92,9 +92,20 @@ def cases():
         out[f"hier-invwishart-{backend}"] = lambda b=backend: _hier(
             gr.HierarchicalPrior(tau=gr.InvWishart(7.0, 0.1), sigma=gr.InvGamma(1.0, 1.0), group_variance=True), b)
         out[f"hier-centered-varying-{backend}"] = lambda b=backend: _hier(None, b, "centered", [0, 1])
+        out[f"hier-halfnormal-expsigma-{backend}"] = lambda b=backend: _hier(
+            gr.HierarchicalPrior(tau=gr.HalfNormal(1.0), sigma=gr.Exponential(1.0)), b)
+        out[f"hier-halft-centered-{backend}"] = lambda b=backend: _hier(
+            gr.HierarchicalPrior(tau=gr.HalfStudentT(3.0, 0.5), sigma=gr.HalfStudentT(4.0, 1.0)), b, "centered")
+        out[f"hier-exponential-hnsigma-{backend}"] = lambda b=backend: _hier(
+            gr.HierarchicalPrior(tau=gr.Exponential(2.0), sigma=gr.HalfNormal(1.0)), b)
+        out[f"hier-huangwand-{backend}"] = lambda b=backend: _hier(gr.HierarchicalPrior(tau=gr.HuangWand(2.0, 1.0)), b)
         for sampler in ("asis", "blocked", "plain"):
             out[f"crossed-{sampler}-{backend}"] = lambda b=backend, s=sampler: _crossed(b, s)
         out[f"nested-asis-{backend}"] = lambda b=backend: _crossed(b, "asis", nested=True)
+        out[f"crossed-scale-priors-{backend}"] = lambda b=backend: _crossed(
+            b, "asis", taus=(gr.HalfNormal(1.0), gr.Exponential(2.0)), sigma=gr.HalfStudentT(4.0, 1.0))
+        out[f"nested-halft-blocked-{backend}"] = lambda b=backend: _crossed(
+            b, "blocked", nested=True, taus=(gr.HalfStudentT(3.0, 1.0), gr.HalfNormal(0.5)), sigma=gr.HalfNormal(1.0))
         out[f"robust-nu4-{backend}"] = lambda b=backend: _robust(4.0, b)
         out[f"robust-nu-learned-{backend}"] = lambda b=backend: _robust(None, b)
         out[f"binary-logit-{backend}"] = lambda b=backend: _binary("logit", b)

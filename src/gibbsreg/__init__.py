@@ -18,7 +18,7 @@ from .models.robust import Gamma, StudentTRegression
 from .formula import FormulaModel, model
 from .models.hierarchical import HierarchicalPrior, HierarchicalRegression, Shrinkage, shrinkage
 from .ols import OLSComparison, compare_ols
-from .priors import HalfCauchy, InvGamma, InvWishart
+from .priors import Exponential, HalfCauchy, HalfNormal, HalfStudentT, HuangWand, InvGamma, InvWishart
 from .posterior import Posterior, SummaryTable, load
 from .runner import Converged, resume
 from .priors import Exchangeable, NormalInverseGamma, SemiConjugate
@@ -50,7 +50,11 @@ __all__ = [
     "prior_grid",
     "prior_sensitivity",
     "Exchangeable",
+    "Exponential",
     "HalfCauchy",
+    "HalfNormal",
+    "HalfStudentT",
+    "HuangWand",
     "HierarchicalPrior",
     "HierarchicalRegression",
     "InvGamma",
