@@ -22,6 +22,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .families import FAMILY_WORKLOADS
 from .report import _cores, markdown, plot_sweeps
 
 WORKLOADS = {
@@ -68,9 +69,12 @@ def hier_prior(tau: str = "InvGamma", group_variance: bool = False):
 
 
 def make_workload(spec: dict, seed: int = 0):
-    """Data and model of a workload spec: returns (sample(backend, chains, draws, warmup, seed), n_params)."""
+    """Data and model of a workload spec: returns sample(backend, chains, draws, warmup, seed)."""
     from .. import HierarchicalRegression, LinearRegression, datasets
+    from .families import KINDS, make_family_workload
 
+    if spec["kind"] in KINDS:
+        return make_family_workload(spec, seed)
     if spec["kind"] == "flat":
         data = datasets.synthetic_regression(spec["n"], spec["p"], seed=seed)
         model = LinearRegression()
@@ -115,7 +119,7 @@ MAX_DRAW_BYTES = 32e6  # stored draws per sampling call: a realistic run, not a 
 
 
 def timed_run(sample, label, backend, chains, target_seconds, seed=1, min_draws=100, max_draws=20_000,
-              warmup=100, pause=0.5, settle=True) -> Run:
+              warmup=100, pause=0.5, settle=True, probe=200) -> Run:
     """Warm (compile, and one untimed call of the timed size), then repeat sampling calls of a
     realistic size for ~target_seconds.
 
@@ -128,8 +132,9 @@ def timed_run(sample, label, backend, chains, target_seconds, seed=1, min_draws=
 
     sample(backend, chains, 5, 5, seed)
     time.sleep(pause)
-    probe = sample(backend, chains, 200, 0, seed)
-    per_draw = max(probe.attrs["sampling_seconds"] / 200, 1e-9)
+    probe_draws = probe
+    probe = sample(backend, chains, probe_draws, 0, seed)
+    per_draw = max(probe.attrs["sampling_seconds"] / probe_draws, 1e-9)
     bytes_per_draw = sum(probe[k][:, 0].nbytes for k in probe.names)
     max_draws = int(max(min_draws, min(max_draws, MAX_DRAW_BYTES / bytes_per_draw)))
     draws = int(min(max_draws, max(min_draws, target_seconds / per_draw)))
@@ -403,7 +408,7 @@ def run_report(quick: bool = False, smoke: bool = False, out_dir: str | Path = "
     out_dir.mkdir(parents=True, exist_ok=True)
     started = time.perf_counter()
     target = 0.02 if smoke else (0.25 if quick else 1.5)
-    workloads = dict(WORKLOADS)
+    workloads = dict(WORKLOADS, **FAMILY_WORKLOADS)
     sweep_p, sweep_J, sweep_chains = SWEEP_P, SWEEP_J, SWEEP_CHAINS
     if smoke:
         workloads = {"W1 flat-small": WORKLOADS["W1 flat-small"], "W3 hier": dict(kind="hier", J=20, nj=10, p=3)}
@@ -424,10 +429,11 @@ def run_report(quick: bool = False, smoke: bool = False, out_dir: str | Path = "
 
     def both(label, spec, chains=4):
         sample = make_workload(spec)
+        sizes = {k: spec[k] for k in ("probe", "min_draws", "warmup") if k in spec}
         nb = timed_run(sample, label, "numba", chains, target, pause=pause, settle=not quick)
-        npy = timed_run(sample, label, "numpy", chains, target, pause=pause, settle=not quick)
+        npy = timed_run(sample, label, "numpy", chains, target, pause=pause, settle=not quick, **sizes)
         agree = backends_agree(nb, npy)
-        fl = floor_ns(spec, rates)
+        fl = floor_ns(spec, rates) if spec["kind"] in ("flat", "hier") else float("nan")
         rows.append((label, spec, chains, nb, npy, agree, fl))
         log(f"{label:28s} chains={chains:4d} numba {nb.draws_per_s:12,.0f} draws/s  numpy {npy.draws_per_s:10,.0f}"
             f"  ratio {nb.draws_per_s / npy.draws_per_s:6.1f}x  ESS/s ratio {nb.ess_per_s / npy.ess_per_s:6.1f}x"

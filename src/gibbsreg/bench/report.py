@@ -52,8 +52,9 @@ def markdown(rows, rates, startup, w1, w2, peer_rows, quick, smoke, seconds, fre
         lines.append(
             f"| {label} | {chains} | {nb.draws_per_s:,.0f} | {npy.draws_per_s:,.0f} | "
             f"{nb.draws_per_s / npy.draws_per_s:.1f}x | {nb.ess_per_s:,.0f} | {npy.ess_per_s:,.0f} | "
-            f"{nb.ess_per_s / npy.ess_per_s:.1f}x | {nb.ns_per_iter:,.0f} | {fl:,.0f} | "
-            f"{100 * fl / nb.ns_per_iter:.0f}% | {'yes' if agree else '**NO**'} |")
+            f"{nb.ess_per_s / npy.ess_per_s:.1f}x | {nb.ns_per_iter:,.0f} | "
+            + ("— | — |" if fl != fl else f"{fl:,.0f} | {100 * fl / nb.ns_per_iter:.0f}% |")
+            + f" {'yes' if agree else '**NO**'} |")
     by_label = {label: nb for label, spec, chains, nb, npy, agree, fl in rows}
     if "W3 hier" in by_label and "W3c W3 by the crossed kernel" in by_label:
         hier, crossed = by_label["W3 hier"], by_label["W3c W3 by the crossed kernel"]
