@@ -156,19 +156,19 @@ def test_hierarchical_draws_equal_matrix_api(backend):
         np.testing.assert_array_equal(post[name], ref[name])
 
 
-def test_correlated_term_uses_the_documented_inverse_wishart_default():
+def test_correlated_term_uses_the_documented_huang_wand_default():
     df = gr.datasets.radon()
     fm = gr.model("log_radon ~ floor_measure + (1 + floor_measure | county)", data=df, sampler="centered")
     post = fm.sample(seed=13, **SMALL)
-    # independent construction of the default: IW(q + 1, diag(s^2)), s = sd(y), sd(y)/sd(x) (ddof 0)
+    # independent construction of the default: Huang-Wand(nu = 2, s), s = sd(y), sd(y)/sd(x) (ddof 0)
     y_sd = np.std(df["log_radon"].to_numpy())
     s = np.array([y_sd, y_sd / np.std(df["floor_measure"].to_numpy())])
-    prior = gr.HierarchicalPrior(tau=gr.InvWishart(3, np.diag(s**2)))
+    prior = gr.HierarchicalPrior(tau=gr.HuangWand(2.0, s))
     ref = gr.HierarchicalRegression(prior=prior, sampler="centered").sample(
         df[["floor_measure"]], df["log_radon"], df["county"], seed=13, **SMALL)
     for name in ("beta", "mu", "Sigma", "sigma2"):
         np.testing.assert_array_equal(post[name], ref[name])
-    assert "tau (InvWishart)" in post.prior.defaults
+    assert "tau (HuangWand)" in post.prior.defaults
     # the user's tau prior overrides the default
     fm = gr.model("log_radon ~ floor_measure + (1 + floor_measure | county)", data=df,
                   prior=gr.HierarchicalPrior(tau=gr.HalfCauchy(1.0)))
@@ -325,7 +325,7 @@ def test_crossed_design_maps_onto_factors():
     args = factor_arguments(d)
     assert [(a["name"], a["varying"]) for a in args] == [("s", ["intercept", "x"]), ("a", ["intercept"]),
                                                         ("a:b", ["intercept"])]
-    assert isinstance(args[0]["tau"], gr.InvWishart) and args[1]["tau"] is None and args[2]["tau"] is None
+    assert isinstance(args[0]["tau"], gr.HuangWand) and args[1]["tau"] is None and args[2]["tau"] is None
     assert [f["name"] for f in d.spec["factors"]] == ["s", "a", "a:b"]
     if not hasattr(gr, "CrossedRegression"):
         with pytest.raises(ValueError, match="CrossedRegression"):

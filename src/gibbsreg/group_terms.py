@@ -7,16 +7,16 @@ from __future__ import annotations
 
 import numpy as np
 
-from .priors import InvWishart
+from .priors import HuangWand, InvWishart
 
 
 def default_group_covariance(design, varying: list[str]):
-    """The default prior of a correlated group covariance: Sigma ~ IW(q + 1, diag(s_k^2)).
+    """The default prior of a correlated group covariance: Huang & Wand (2013) with nu = 2 and scales s_k.
 
     ``varying`` in design order; s_k = sd(y) for the intercept and sd(y)/sd(x_k) for a slope
     (the scales of the half-Cauchy default of the diagonal case; population sds, ddof=0).
-    With df = q + 1 each correlation is uniform on (-1, 1) a priori and each
-    tau_k^2 ~ IG(1, s_k^2 / 2) marginally.
+    Marginally each sd tau_k ~ half-t(2, s_k), which keeps mass near tau_k = 0 (an inverse-Wishart
+    puts none there), and each correlation is uniform on (-1, 1).
     """
     y_sd = design.spread()
     if not y_sd > 0:
@@ -30,8 +30,7 @@ def default_group_covariance(design, varying: list[str]):
         if not x_sd > 0:  # a constant column: its root mean square
             x_sd = abs(design.mean(name)) or 1.0
         s.append(y_sd / x_sd)
-    s = np.asarray(s)
-    return InvWishart(df=len(varying) + 1, scale=np.diag(s**2))
+    return HuangWand(nu=2.0, scale=np.asarray(s))
 
 
 def design_order(design, columns: list[str]) -> list[str]:
@@ -39,15 +38,15 @@ def design_order(design, columns: list[str]) -> list[str]:
 
 
 def factor_tau(design, factor, tau):
-    """The tau prior of one grouping factor and whether it is the default: the user's, or IW for a
+    """The tau prior of one grouping factor and whether it is the default: the user's, or Huang-Wand for a
     correlated term, or None (the per-column default)."""
     q = len(factor.columns)
     if tau is None:
         if factor.covariance == "full":
             return default_group_covariance(design, design_order(design, factor.columns)), True
         return None, False
-    if isinstance(tau, InvWishart) and q > 1 and factor.covariance == "diagonal":
+    if isinstance(tau, (InvWishart, HuangWand)) and q > 1 and factor.covariance == "diagonal":
         raise ValueError(f"the coefficients of {factor.name} are independent ({', '.join(t.text for t in factor.terms)}"
-                         f": || or separate terms) but the prior's tau is InvWishart (a full covariance); "
+                         f": || or separate terms) but the prior's tau is {type(tau).__name__} (a full covariance); "
                          "use (... | g) for correlated coefficients or give tau=HalfCauchy/InvGamma")
     return tau, False

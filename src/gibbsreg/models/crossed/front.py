@@ -27,7 +27,7 @@ def from_formula(design, prior, **options) -> Bound:
     args = factor_arguments(design)
     model = CrossedRegression(factors=[Factor(a["name"], varying=a["varying"], tau=a["tau"]) for a in args],
                               prior=prior, intercept=design.intercept, **options)
-    return Bound(model, {}, ("tau (InvWishart)",) if any(a["tau"] is not None for a in args) else ())
+    return Bound(model, {}, ("tau (HuangWand)",) if any(a["tau"] is not None for a in args) else ())
 
 
 def prior_from_settings(spec: dict):

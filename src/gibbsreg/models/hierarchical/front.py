@@ -29,7 +29,7 @@ def from_formula(design, prior, **options) -> Bound:
     model = HierarchicalRegression(prior=prior, varying=design_order(design, factor.columns),
                                    intercept=design.intercept, **options)
     attrs = {} if factor.name in _POSTERIOR_DIMS else {"arviz_dims": {"group": factor.name}}
-    return Bound(model, attrs, ("tau (InvWishart)",) if iw_default else ())
+    return Bound(model, attrs, ("tau (HuangWand)",) if iw_default else ())
 
 
 def prior_from_settings(spec: dict):
