@@ -77,6 +77,16 @@ def _binary_hier(backend):
                                                            progress=False, backend=backend)
 
 
+def _wide(prior, backend, n=25, p=40):
+    rng = np.random.default_rng(8)
+    X = rng.standard_normal((n, p))
+    beta = np.zeros(p)
+    beta[:3] = [2.0, -1.5, 1.0]
+    y = 0.5 + X @ beta + rng.standard_normal(n)
+    return gr.LinearRegression(prior).sample(X, y, chains=2, draws=10, warmup=6, seed=17, progress=False,
+                                             backend=backend)
+
+
 def cases():
     """name -> a function returning a Posterior (every model kind and sampler, both backends)."""
     out = {"conjugate": _conjugate}
@@ -111,6 +121,10 @@ def cases():
         out[f"binary-logit-{backend}"] = lambda b=backend: _binary("logit", b)
         out[f"binary-probit-binomial-{backend}"] = lambda b=backend: _binary("probit", b, trials=3)
         out[f"binary-hier-asis-{backend}"] = lambda b=backend: _binary_hier(b)
+        out[f"wide-horseshoe-bhattacharya-{backend}"] = lambda b=backend: _wide(gr.Horseshoe(), b)
+        out[f"wide-horseshoe-cholesky-{backend}"] = lambda b=backend: _wide(gr.Horseshoe(), b, n=60, p=30)
+        out[f"wide-lasso-{backend}"] = lambda b=backend: _wide(gr.BayesianLasso(unpenalized=["x3"]), b)
+        out[f"wide-regularized-{backend}"] = lambda b=backend: _wide(gr.RegularizedHorseshoe(p0=3), b)
     out["flat-semiconjugate-float32"] = lambda: _flat(gr.SemiConjugate(), "numba", np.float32)
     return out
 

@@ -15,6 +15,7 @@ from .models.binary import BinaryRegression, HierarchicalBinaryPrior, Hierarchic
 from .models.binary import Flat as BinaryFlat, Normal as BinaryNormal
 from .models.flat import LinearRegression
 from .models.robust import Gamma, StudentTRegression
+from .models.wide import BayesianLasso, Horseshoe, RegularizedHorseshoe, plot_shrinkage, shrinkage_summary
 from .formula import FormulaModel, model
 from .models.hierarchical import HierarchicalPrior, HierarchicalRegression, Shrinkage, shrinkage
 from .ols import OLSComparison, compare_ols
@@ -87,4 +88,9 @@ __all__ = [
     "HierarchicalBinaryPrior",
     "HierarchicalBinaryRegression",
     "predict_proba",
+    "BayesianLasso",
+    "Horseshoe",
+    "RegularizedHorseshoe",
+    "plot_shrinkage",
+    "shrinkage_summary",
 ]

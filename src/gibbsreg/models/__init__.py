@@ -5,5 +5,6 @@ below (docs/architecture.md, "How to add a model").
 """
 
 from . import binary, conjugate, crossed, flat, hierarchical, robust
+from . import wide  # after flat: it asks the registry for flat's LinearRegression
 
-__all__ = ["binary", "conjugate", "crossed", "flat", "hierarchical", "robust"]
+__all__ = ["binary", "conjugate", "crossed", "flat", "hierarchical", "robust", "wide"]
