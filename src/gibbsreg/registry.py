@@ -87,8 +87,8 @@ class ModelKind:
         :mod:`gibbsreg.io`, resolves its prior, and hands a :class:`gibbsreg.runner.ChainSpec` (named
         initial state, kernel step and NumPy twin, outputs with dims) to the one driver.
     needs
-        The summary of the rows the sweep reads: ``"flat"`` (X'X, X'y, y'y), ``"grouped"`` (the same per
-        group) or ``"cells"`` (per combination of factor levels).
+        What the sweep reads: statistics, ``"flat"`` (X'X, X'y, y'y), ``"grouped"`` (the same per group) or
+        ``"cells"`` (per combination of factor levels), or ``"rows"`` (the rows themselves, every sweep).
     data
         How the rows are passed back (``"X, y"`` or ``"X, y, groups"``), for messages.
     resume
