@@ -249,6 +249,10 @@ def test_calibration_and_separation_plots():
     assert len(fig.axes[0].lines) >= 6  # five bins and the diagonal
     fig2 = plot_separation(post)
     assert len(fig2.axes[0].patches) == t.sum()
+    import matplotlib.pyplot as plt
+
+    plt.close(fig)
+    plt.close(fig2)
 
 
 def test_formula_front_end_bernoulli_family():

@@ -88,6 +88,7 @@ KILL_SCRIPT = textwrap.dedent("""
             model.sample(d.X, d.y, d.groups, checkpoint=path, checkpoint_every=0.05, **KW)
         os._exit(0)
 
+    gr.sufficient_stats(d.X, d.y, d.groups)  # the statistics kernels loaded once here, not in every child
     rng = random.Random(12345)
     kills = loads = completed = 0
     seen = set()

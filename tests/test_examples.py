@@ -72,6 +72,7 @@ def test_every_example_is_covered():
 def test_example_runs_in_quick_mode(name, tmp_path, monkeypatch, capsys):
     import matplotlib.pyplot as plt
 
+    plt.close("all")  # figures another test left open are not this example's
     script = EXAMPLES / f"{name}.py"
     out = tmp_path / name
     monkeypatch.setattr(sys, "argv", [str(script), "--quick", "--out", str(out), "--seed", "3"])

@@ -364,6 +364,9 @@ def test_shrinkage_factors_separate_signal_from_noise():
     matplotlib.use("Agg")
     fig = wide.plot_shrinkage(post)
     assert len(fig.axes[0].collections) == 2
+    import matplotlib.pyplot as plt
+
+    plt.close(fig)
 
 
 # ---- bad input -------------------------------------------------------------------------------------------------
