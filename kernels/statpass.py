@@ -22,6 +22,23 @@ from .rowpass import weighted_cross
 EXACT = {"contract"}  # multiply-adds fused, sums in order: the same bits for the same rows and blocks
 
 
+@njit(inline="always", fastmath=EXACT, error_model="numpy")
+def _row_dot(Z, i, b, p):
+    """Z[i, :p]' b in four interleaved partial sums: one running sum is a chain of p dependent multiply-adds."""
+    a0 = a1 = a2 = a3 = 0.0
+    k = 0
+    while k + 4 <= p:
+        a0 += Z[i, k] * b[k]
+        a1 += Z[i, k + 1] * b[k + 1]
+        a2 += Z[i, k + 2] * b[k + 2]
+        a3 += Z[i, k + 3] * b[k + 3]
+        k += 4
+    while k < p:
+        a0 += Z[i, k] * b[k]
+        k += 1
+    return (a0 + a1) + (a2 + a3)
+
+
 @njit(cache=True, nogil=True, fastmath=EXACT, error_model="numpy")
 def fill_block(X, y, start, stop, shift, anchor, Z, sums):
     """Z[:m] = [x - shift[:p], (y - shift[p]) - (x - shift[:p])' anchor] for rows start..stop (m = stop - start);
@@ -32,20 +49,7 @@ def fill_block(X, y, start, stop, shift, anchor, Z, sums):
         for i in range(m):
             for k in range(p):
                 Z[i, k] = X[start + i, k] - shift[k]
-            # x'b in four interleaved partial sums: a single running sum is a chain of p dependent
-            # multiply-adds, which alone took as long as the BLAS products of the block
-            a0 = a1 = a2 = a3 = 0.0
-            k = 0
-            while k + 4 <= p:
-                a0 += Z[i, k] * anchor[k]
-                a1 += Z[i, k + 1] * anchor[k + 1]
-                a2 += Z[i, k + 2] * anchor[k + 2]
-                a3 += Z[i, k + 3] * anchor[k + 3]
-                k += 4
-            while k < p:
-                a0 += Z[i, k] * anchor[k]
-                k += 1
-            Z[i, p] = (y[start + i] - shift[p]) - ((a0 + a1) + (a2 + a3))
+            Z[i, p] = (y[start + i] - shift[p]) - _row_dot(Z, i, anchor, p)
     else:  # columns contiguous (a frame's columns): read each column's stretch of rows in turn
         for i in range(m):
             Z[i, p] = y[start + i] - shift[p]
@@ -115,18 +119,7 @@ def group_pass(X, y, order, offsets, g_start, g_stop, anchor, first, sums, gram)
                 i = order[lo + t]
                 for k in range(p):
                     Z[t, k] = X[i, k] - first[g, k]
-                a0 = a1 = a2 = a3 = 0.0  # x'b in four partial sums (see fill_block)
-                k = 0
-                while k + 4 <= p:
-                    a0 += Z[t, k] * anchor[k]
-                    a1 += Z[t, k + 1] * anchor[k + 1]
-                    a2 += Z[t, k + 2] * anchor[k + 2]
-                    a3 += Z[t, k + 3] * anchor[k + 3]
-                    k += 4
-                while k < p:
-                    a0 += Z[t, k] * anchor[k]
-                    k += 1
-                Z[t, p] = (y[i] - first[g, p]) - ((a0 + a1) + (a2 + a3))
+                Z[t, p] = (y[i] - first[g, p]) - _row_dot(Z, t, anchor, p)
             for k in range(q):
                 total = 0.0
                 for t in range(m):

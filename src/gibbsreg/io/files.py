@@ -35,6 +35,35 @@ def _expand(source) -> list[str]:
     return files
 
 
+def _files(source) -> tuple[list[str], str]:
+    """The files of a source and their one format ("parquet" or "csv"), once Dask (and for Parquet pyarrow) is
+    known to be installed; a ValueError names what is missing or mixed."""
+    files = _expand(source)
+    kinds = {_kind(f) for f in files}
+    if len(kinds) > 1:
+        raise ValueError(f"mixed file formats {sorted(kinds)}; read Parquet and CSV files separately")
+    kind = kinds.pop()
+    try:
+        import dask.dataframe  # noqa: F401
+    except ImportError:
+        raise ValueError(f"reading {kind} files needs Dask; install it with {DASK_EXTRA}") from None
+    if kind == "parquet":
+        try:
+            import pyarrow.parquet  # noqa: F401
+        except ImportError:
+            raise ValueError(f"reading Parquet files needs pyarrow; install it with {DASK_EXTRA}") from None
+    return files, kind
+
+
+def _schema(path: str):
+    import pyarrow.parquet as pq
+
+    try:
+        return pq.read_schema(path)
+    except Exception as err:  # noqa: BLE001 - report which file is unreadable
+        raise ValueError(f"cannot read the Parquet schema of {path}: {err}") from None
+
+
 def _kind(path: str) -> str:
     low = path.lower()
     if low.endswith(PARQUET):
@@ -56,27 +85,12 @@ def read_stats(source, y: str, x=None, groups=None, *, intercept: bool = True, b
     """
     if hasattr(source, "columns") and (is_dask(source) or hasattr(source, "iloc")):
         return frame_stats(source, y, x, groups, intercept=intercept)
-    files = _expand(source)
-    kinds = {_kind(f) for f in files}
-    if len(kinds) > 1:
-        raise ValueError(f"mixed file formats {sorted(kinds)}; read Parquet and CSV files separately")
-    kind = kinds.pop()
-    try:
-        import dask
-        import dask.dataframe as dd
-    except ImportError:
-        raise ValueError(f"reading {kind} files needs Dask; install it with {DASK_EXTRA}") from None
+    files, kind = _files(source)
+    import dask
+    import dask.dataframe as dd
+
     if kind == "parquet":
-        try:
-            import pyarrow.parquet as pq
-        except ImportError:
-            raise ValueError(f"reading Parquet files needs pyarrow; install it with {DASK_EXTRA}") from None
-        schemas = {}
-        for f in files:
-            try:
-                schemas[f] = pq.read_schema(f)
-            except Exception as err:  # noqa: BLE001 - report which file is unreadable
-                raise ValueError(f"cannot read the Parquet schema of {f}: {err}") from None
+        schemas = {f: _schema(f) for f in files}
         first = files[0]
         cols = list(schemas[first].names)
         needed, xcols, gcols = _needed_columns(cols, y, x, groups, first)
@@ -169,25 +183,12 @@ def read_frame(source, columns, *, blocksize="64MiB"):
     float64 when the first file's first rows are numbers and as text otherwise, so that no partition reads
     a column with another type.
     """
-    files = _expand(source)
-    kinds = {_kind(f) for f in files}
-    if len(kinds) > 1:
-        raise ValueError(f"mixed file formats {sorted(kinds)}; read Parquet and CSV files separately")
-    kind = kinds.pop()
-    try:
-        import dask.dataframe as dd
-    except ImportError:
-        raise ValueError(f"reading {kind} files needs Dask; install it with {DASK_EXTRA}") from None
+    files, kind = _files(source)
+    import dask.dataframe as dd
+
     if kind == "parquet":
-        try:
-            import pyarrow.parquet as pq
-        except ImportError:
-            raise ValueError(f"reading Parquet files needs pyarrow; install it with {DASK_EXTRA}") from None
         for f in files:
-            try:
-                names = list(pq.read_schema(f).names)
-            except Exception as err:  # noqa: BLE001 - report which file is unreadable
-                raise ValueError(f"cannot read the Parquet schema of {f}: {err}") from None
+            names = list(_schema(f).names)
             columns = names if columns is None else list(columns)
             _require(columns, names, f)
         return dd.read_parquet(files, columns=columns, blocksize=blocksize)

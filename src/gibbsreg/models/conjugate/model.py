@@ -10,7 +10,7 @@ from scipy import special, stats as sps
 
 from ...data import new_rows
 from ...io.api import model_stats, remembered_rows
-from ..flat.model import check_identified, prior_in_sampler_coords
+from ...coords import check_identified, prior_in_sampler_coords
 from ...posterior import Posterior, SummaryTable
 from ...priors import NormalInverseGamma
 from ...sampling import chain_streams

@@ -9,10 +9,11 @@ from dataclasses import dataclass
 import numpy as np
 
 from ... import reference
+from ...coords import check_identified, initial_sigma2, prior_in_sampler_coords
 from ...data import SufficientStats
 from ...io.api import model_stats, remembered_rows
 from ...posterior import Posterior
-from ...priors import Exchangeable, ResolvedExchangeable, ResolvedPrior, SemiConjugate, _GaussianIGPrior
+from ...priors import Exchangeable, ResolvedExchangeable, SemiConjugate, _GaussianIGPrior
 from ...sampling import chain_streams, check_draws_dtype, check_sampling_args
 from ...runner import ChainSpec, copy_draws, new_state, run_chains, run_options
 from ...runstate import fingerprint as make_fingerprint
@@ -89,35 +90,6 @@ def simultaneous_diagonalisation(P: np.ndarray, G: np.ndarray):
     return W, np.clip(lam, 0.0, None), np.clip(np.diag(N).copy(), 0.0, None)
 
 
-def check_identified(stats: SufficientStats, prior: ResolvedPrior, P_gamma: np.ndarray) -> None:
-    """Under flat (improper) coordinates the posterior is proper only if P + Z'Z is non-singular."""
-    if not prior.flat.any():
-        return
-    M = P_gamma + stats.G
-    d = np.sqrt(np.clip(np.diag(M), 1e-300, None))
-    eig = np.linalg.eigvalsh(M / d[:, None] / d[None, :])
-    if eig[0] <= 1e-10 * eig[-1]:
-        flat_names = [n for n, f in zip(prior.names, prior.flat) if f]
-        raise ValueError(
-            "singular design under a flat prior: the columns of X are collinear (or n < p) and "
-            f"the coefficients {flat_names} have a flat prior, so the posterior is improper; "
-            "give them a proper prior scale or remove the collinear columns"
-        )
-
-
-def prior_in_sampler_coords(stats: SufficientStats, prior: ResolvedPrior):
-    """The Gaussian prior on beta as (precision P, mean m) on gamma = T(beta - beta_ref)."""
-    tr = stats.transform
-    if (prior.centred_var is not None and tr.intercept and prior.centre is not None
-            and np.array_equal(tr.shift, prior.centre)):
-        # T = diag(1, scale) C: the default prior is exactly diagonal here
-        full_scale = np.concatenate([[1.0], tr.scale])
-        P = np.diag(1.0 / (prior.centred_var * full_scale**2))
-    else:
-        P = tr.precision_to_gamma(prior.precision)
-    return P, tr.to_gamma(prior.mean)
-
-
 def flat_problem(stats: SufficientStats, prior) -> FlatProblem:
     """Express the resolved prior in sampler coordinates and precompute the diagonalising basis."""
     exch = prior if isinstance(prior, ResolvedExchangeable) else None
@@ -149,12 +121,6 @@ def flat_problem(stats: SufficientStats, prior) -> FlatProblem:
         problem.tau_a, problem.tau_b = exch.tau_a, exch.tau_b
         problem.hc_inv_scale2 = 1.0 / exch.tau_scale**2 if exch.tau_kind == "HalfCauchy" else 1.0
     return problem
-
-
-def initial_sigma2(stats: SufficientStats, prior: ResolvedPrior, init_gens) -> np.ndarray:
-    """Dispersed start values: the rough posterior scale times exp(N(0, 1)), one draw per chain."""
-    centre = (prior.b + 0.5 * stats.rr) / (prior.a + 0.5 * stats.n)
-    return np.array([centre * math.exp(g.standard_normal()) for g in init_gens])
 
 
 def exchangeable_initial(problem: FlatProblem, init_gens):

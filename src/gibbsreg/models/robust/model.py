@@ -13,6 +13,7 @@ import time
 import numpy as np
 
 from ...analysis.loglik import available_memory, human_bytes
+from ...coords import check_identified, initial_sigma2, prior_in_sampler_coords
 from ...data import SufficientStats, as_design
 from ...io.api import memory_stats, remembered_rows
 from ...io.dask import has_dask
@@ -27,39 +28,6 @@ from .reference import robust_gibbs as robust_reference
 
 MAX_CHUNK_ELEMENTS = 1 << 22  # NumPy twin: bound on chains * iterations * rows per chunk
 NU_START = (1.0, 100.0)  # learned nu starts at a prior draw clipped to this range (dispersed, not extreme)
-
-
-def prior_in_sampler_coords(stats: SufficientStats, prior):
-    """beta's Gaussian prior as (precision P, mean m) on gamma = T (beta - beta_ref).  The flat model's
-    function of the same name (tests/test_layers.py keeps models from importing each other): the data-scaled
-    default is diagonal on the centred coordinates, and is built there exactly."""
-    tr = stats.transform
-    if (prior.centred_var is not None and tr.intercept and prior.centre is not None
-            and np.array_equal(tr.shift, prior.centre)):
-        full_scale = np.concatenate([[1.0], tr.scale])
-        P = np.diag(1.0 / (prior.centred_var * full_scale**2))
-    else:
-        P = tr.precision_to_gamma(prior.precision)
-    return P, tr.to_gamma(prior.mean)
-
-
-def check_identified(stats: SufficientStats, prior, P: np.ndarray) -> None:
-    """A flat (improper) coefficient needs P + Z'Z non-singular: with positive weights Z'WZ has the same rank."""
-    if not prior.flat.any():
-        return
-    M = P + stats.G
-    d = np.sqrt(np.clip(np.diag(M), 1e-300, None))
-    eig = np.linalg.eigvalsh(M / d[:, None] / d[None, :])
-    if eig[0] <= 1e-10 * eig[-1]:
-        flat_names = [n for n, f in zip(prior.names, prior.flat) if f]
-        raise ValueError(f"singular design under a flat prior: the columns of X are collinear (or n < p) and the "
-                         f"coefficients {flat_names} have a flat prior, so the posterior is improper")
-
-
-def initial_sigma2(stats: SufficientStats, prior, init_gens) -> np.ndarray:
-    """Dispersed start values: the rough Gaussian posterior scale of sigma^2 times exp(N(0, 1)), one per chain."""
-    centre = (prior.b + 0.5 * stats.rr) / (prior.a + 0.5 * stats.n)
-    return np.array([centre * np.exp(g.standard_normal()) for g in init_gens])
 
 
 class RobustRows:
