@@ -25,7 +25,7 @@ def kernel_ns(n, p, chains=4, iters=200_000, reps=5):
     normal, gamma, _ = streams.addresses()  # the generators' own states, advanced in place
     state = (np.zeros((chains, p)), np.ones(chains), np.zeros(chains), np.ones(chains), np.ones(chains))
     outs = (np.zeros((chains, iters, p)), np.zeros((chains, iters)), np.zeros((chains, 0)), np.zeros((chains, 0)))
-    args = problem.kernel_args() + (stats.transform.T_inv() @ problem.W, stats.transform.beta_ref)
+    args = problem.kernel_args(stats.transform.T_inv() @ problem.W, stats.transform.beta_ref)
     flat_gibbs(*args, *state, normal, gamma, iters, 1, 0, *outs)  # compile and touch
     best = min(_time(lambda: flat_gibbs(*args, *state, normal, gamma, iters, 1, 0, *outs))
                for _ in range(reps))

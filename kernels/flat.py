@@ -17,6 +17,8 @@ more gamma (tau^2), plus one for the half-Cauchy auxiliary lambda.
 
 import math
 
+from typing import NamedTuple
+
 import numpy as np
 from numba import njit, prange
 
@@ -57,8 +59,48 @@ def _padded_columns(out_map):
     return cols
 
 
+class FlatInputs(NamedTuple):
+    """The flat model's inputs to both backends, by name (models/flat/model.py FlatProblem says what each holds):
+    the statistics in the sampler's coordinates (G, h, rr), the prior there (P, Pm), sigma^2's shape and scale
+    (sigma_shape, b0), conjugate, the diagonalised basis (lam, gdiag, c_u, e_u, u_m), the exchangeable
+    prior (exch_mask, exch_scale, exch_ref, mu0, mu_prec, tau_kind, tau_a, tau_b, hc_inv_scale2) and the map
+    of the stored draws beta = out_ref + out_map @ state."""
+
+    G: object
+    h: object
+    rr: object
+    P: object
+    Pm: object
+    sigma_shape: object
+    b0: object
+    conjugate: object
+    lam: object
+    gdiag: object
+    c_u: object
+    e_u: object
+    u_m: object
+    exch_mask: object
+    exch_scale: object
+    exch_ref: object
+    mu0: object
+    mu_prec: object
+    tau_kind: object
+    tau_a: object
+    tau_b: object
+    hc_inv_scale2: object
+    out_map: object
+    out_ref: object
+
+
+def flat_gibbs(inputs: FlatInputs, gamma_state, sigma2_state, mu_state, tau2_state, lam_state, normal_streams,
+               gamma_streams, n_iter, thin, out_start, out_gamma, out_sigma2, out_mu, out_tau2):
+    """The kernel's entry: the model's inputs by name, then the state, streams and outputs (_flat_gibbs)."""
+    return _flat_gibbs(*inputs, gamma_state, sigma2_state, mu_state, tau2_state, lam_state, normal_streams,
+                       gamma_streams, n_iter, thin, out_start, out_gamma, out_sigma2, out_mu, out_tau2)
+
+
 @njit(cache=True, parallel=True, fastmath=FASTMATH)
-def flat_gibbs(
+def _flat_gibbs(
     G, h, rr, P, Pm, sigma_shape, b0, conjugate, lam, gdiag, c_u, e_u, u_m,
     exch_mask, exch_scale, exch_ref, mu0, mu_prec, tau_kind, tau_a, tau_b, hc_inv_scale2, out_map, out_ref,
     gamma_state, sigma2_state, mu_state, tau2_state, lam_state, normal_streams, gamma_streams,

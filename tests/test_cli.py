@@ -185,7 +185,7 @@ def test_jit_cache_lives_outside_the_package(csv_file, tmp_path):
     env.pop("NUMBA_CACHE_DIR", None)
     proc = run("sample", csv_file, "--y", "y", "--x", "x0", "--draws", "20", "--warmup", "5", "--quiet", env=env)
     assert proc.returncode == 0, proc.stderr
-    assert any(cache.rglob("flat.flat_gibbs-*.nbi")), list(cache.rglob("*"))
+    assert any(cache.rglob("flat._flat_gibbs-*.nbi")), list(cache.rglob("*"))
     assert set(kernel_dir.rglob("*.nbi")) == before
     assert _cache.user_cache_dir() != kernel_dir
 

@@ -419,9 +419,8 @@ def test_geweke_has_power_against_a_wrong_sigma2_update():
     def wrong_spec(stats, prior, *args):
         spec = flat_spec(stats, prior, *args)
         problem = flat_problem(stats, prior)
-        args = list(spec.kernel_args)
-        args[5] = problem.sigma_shape - 1.0  # the kernel's sigma^2 shape (FlatProblem.kernel_args order)
-        spec.kernel_args = tuple(args)
+        (inputs,) = spec.kernel_args
+        spec.kernel_args = (inputs._replace(sigma_shape=problem.sigma_shape - 1.0),)  # the kernel's sigma^2 shape
         return spec
 
     z = geweke_z("semi", T=1000, N=200_000, seed=11, make_spec=wrong_spec)

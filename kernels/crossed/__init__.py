@@ -29,6 +29,6 @@ move for the diagonal scales) and chains (crossed_gibbs, the chains shared out b
 _one_chain, a chain's workspaces and sweeps).
 """
 
-from .chains import crossed_gibbs
+from .chains import CrossedInputs, crossed_gibbs
 
-__all__ = ["crossed_gibbs"]
+__all__ = ["CrossedInputs", "crossed_gibbs"]

@@ -1,6 +1,8 @@
 """crossed_gibbs: the crossed kernel's entry point, a block-Gibbs sweep per iteration with the chains
 shared out between threads."""
 
+from typing import NamedTuple
+
 import numpy as np
 from numba import njit
 
@@ -42,16 +44,60 @@ def _totals(nc, rr):
     return n_total, rr_total
 
 
+class CrossedInputs(NamedTuple):
+    """The crossed model's inputs to both backends, by name (models/crossed/problem.py says what each holds):
+    cell statistics (G, h, rr, nc, level), the factors' layout (J, q, vidx, pidx, b_off, lv_off), per-level
+    Gram sums (Gsum, hsum, Gfp, Gpp, hp), the priors of mu, alpha, the factors' scales and sigma, the shift
+    moves (shift_target, parent_of, n_children) and the sampler's switches (blocked, interweave)."""
+
+    G: object
+    h: object
+    rr: object
+    nc: object
+    level: object
+    J: object
+    q: object
+    vidx: object
+    pidx: object
+    b_off: object
+    lv_off: object
+    Gsum: object
+    hsum: object
+    Gfp: object
+    Gpp: object
+    hp: object
+    S0inv: object
+    S0inv_mu0: object
+    Sainv: object
+    Sainv_a0: object
+    tau_kind: object
+    tau_a: object
+    tau_b: object
+    hc_inv_scale2: object
+    iw_df: object
+    iw_Psi: object
+    shift_target: object
+    parent_of: object
+    n_children: object
+    sigma_a: object
+    sigma_b: object
+    sigma_kind: object
+    sigma_par: object
+    blocked: object
+    interweave: object
+
+
 def crossed_gibbs(
-    G, h, rr, nc, level, J, q, vidx, pidx, b_off, lv_off, Gsum, hsum, Gfp, Gpp, hp, S0inv, S0inv_mu0, Sainv,
-    Sainv_a0, tau_kind, tau_a, tau_b, hc_inv_scale2, iw_df, iw_Psi, shift_target, parent_of, n_children, sigma_a,
-    sigma_b, sigma_kind, sigma_par, blocked, interweave,
+    inputs,
     b, alpha, mu, Sinv, lam, sigma2,
     normal_streams, gamma_streams, n_iter, thin, out_start,
     out_b, out_alpha, out_mu, out_Sigma, out_sigma2,
 ):
     """Run n_iter block-Gibbs sweeps for every chain, the chains shared out between threads (kernels/pool.py);
-    returns the number of failed factorisations."""
+    returns the number of failed factorisations.  ``inputs``: a CrossedInputs (the model's arrays by name)."""
+    (G, h, rr, nc, level, J, q, vidx, pidx, b_off, lv_off, Gsum,
+     hsum, Gfp, Gpp, hp, S0inv, S0inv_mu0, Sainv, Sainv_a0, tau_kind, tau_a, tau_b, hc_inv_scale2,
+     iw_df, iw_Psi, shift_target, parent_of, n_children, sigma_a, sigma_b, sigma_kind, sigma_par, blocked, interweave) = inputs
     n_total, rr_total = _totals(nc, rr)
     tf, tk = _scale_list(tau_kind, q)
     return over_chains(_one_chain, b.shape[0], (

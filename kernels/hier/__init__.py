@@ -31,6 +31,6 @@ and its task sharing), sync (the atomics its workers pass the phases with) and d
 picks one of the two).
 """
 
-from .dispatch import hier_gibbs
+from .dispatch import HierInputs, hier_gibbs
 
 __all__ = ["hier_gibbs"]

@@ -1,6 +1,7 @@
 """hier_gibbs: the hierarchical kernel's entry point, which picks the chains or the groups kernel."""
 
 import os
+from typing import NamedTuple
 
 import numba
 import numpy as np
@@ -19,11 +20,43 @@ def _usable_cores():
         return os.cpu_count() or 1
 
 
+class HierInputs(NamedTuple):
+    """The hierarchical model's inputs to both backends, by name (the state, streams and outputs follow them).
+
+    Per-group statistics in scaled coordinates G (J, p, p), h (J, p), rr (J,), nj (J,); q varying columns;
+    priors: S0inv (q, q) and S0inv_mu0 (q,) of mu, Sainv and Sainv_a0 of the pooled alpha; the tau prior
+    (tau_kind code, tau_a, tau_b, hc_inv_scale2, iw_df, iw_Psi) and the sigma prior (sigma_a, sigma_b,
+    sigma_kind, sigma_par), group_variance, asis (the interweaving step); the map to the stored draws
+    theta = theta' / out_scale + out_ref.
+    """
+
+    G: np.ndarray
+    h: np.ndarray
+    rr: np.ndarray
+    nj: np.ndarray
+    q: int
+    S0inv: np.ndarray
+    S0inv_mu0: np.ndarray
+    Sainv: np.ndarray
+    Sainv_a0: np.ndarray
+    tau_kind: int
+    tau_a: np.ndarray
+    tau_b: np.ndarray
+    hc_inv_scale2: np.ndarray
+    iw_df: float
+    iw_Psi: np.ndarray
+    sigma_a: float
+    sigma_b: float
+    sigma_kind: int
+    sigma_par: np.ndarray
+    group_variance: bool
+    asis: bool
+    out_scale: np.ndarray
+    out_ref: np.ndarray
+
+
 def hier_gibbs(
-    G, h, rr, nj, q,
-    S0inv, S0inv_mu0, Sainv, Sainv_a0,
-    tau_kind, tau_a, tau_b, hc_inv_scale2, iw_df, iw_Psi,
-    sigma_a, sigma_b, sigma_kind, sigma_par, group_variance, asis, out_scale, out_ref,
+    inputs: HierInputs,
     beta, alpha, mu, Sinv, lam, sigma2,
     normal_streams, gamma_streams,
     n_iter, thin, out_start,
@@ -46,6 +79,9 @@ def hier_gibbs(
     """
     # the sweep's gamma shapes: one definition for both backends
     from ...reference import hier_gamma_shapes
+
+    (G, h, rr, nj, q, S0inv, S0inv_mu0, Sainv, Sainv_a0, tau_kind, tau_a, tau_b, hc_inv_scale2, iw_df, iw_Psi,
+     sigma_a, sigma_b, sigma_kind, sigma_par, group_variance, asis, out_scale, out_ref) = inputs
 
     J = G.shape[0]
     gammas = gamma_table(hier_gamma_shapes(tau_kind, tau_a, q, J, iw_df, sigma_a, nj, group_variance, asis, sigma_kind))

@@ -44,12 +44,13 @@ def flat_gamma_shapes(sigma_shape, n_exch, tau_kind, tau_a):
 
 
 def flat_gibbs(
-    G, h, rr, P, Pm, sigma_shape, b0, conjugate, lam, gdiag, c_u, e_u, u_m,
-    exch_mask, exch_scale, exch_ref, mu0, mu_prec, tau_kind, tau_a, tau_b, hc_inv_scale2, out_map, out_ref,
+    inputs,
     gamma_state, sigma2_state, mu_state, tau2_state, lam_state, normal_gens, gamma_gens,
     n_iter, thin, out_start, out_gamma, out_sigma2, out_mu, out_tau2,
 ):
     """NumPy twin of gibbsreg.kernels.flat.flat_gibbs (same arguments, minus workspaces)."""
+    (G, h, rr, P, Pm, sigma_shape, b0, conjugate, lam, gdiag, c_u, e_u, u_m, exch_mask, exch_scale, exch_ref, mu0,
+     mu_prec, tau_kind, tau_a, tau_b, hc_inv_scale2, out_map, out_ref) = inputs
     n_chains, p = gamma_state.shape
     store = out_gamma.shape[1] > 0
     exch = exch_mask > 0
@@ -204,17 +205,16 @@ def hier_gamma_shapes(tau_kind, tau_a, q, J, iw_df, sigma_a, nj, group_variance,
 
 
 def hier_gibbs(
-    G, h, rr, nj, q,
-    S0inv, S0inv_mu0, Sainv, Sainv_a0,
-    tau_kind, tau_a, tau_b, hc_inv_scale2, iw_df, iw_Psi,
-    sigma_a, sigma_b, sigma_kind, sigma_par, group_variance, asis, out_scale, out_ref,
+    inputs,
     beta, alpha, mu, Sinv, lam, sigma2,
     normal_gens, gamma_gens,
     n_iter, thin, out_start,
     out_beta, out_alpha, out_mu, out_Sigma, out_sigma2,
 ):
     """NumPy twin of gibbsreg.kernels.hier.hier_gibbs, batched over chains and groups (draws stored in the
-    original coordinates, the same layout)."""
+    original coordinates, the same layout); ``inputs`` a kernels.hier.HierInputs."""
+    (G, h, rr, nj, q, S0inv, S0inv_mu0, Sainv, Sainv_a0, tau_kind, tau_a, tau_b, hc_inv_scale2, iw_df, iw_Psi,
+     sigma_a, sigma_b, sigma_kind, sigma_par, group_variance, asis, out_scale, out_ref) = inputs
     C, J, _ = beta.shape
     p = G.shape[1]
     r = p - q

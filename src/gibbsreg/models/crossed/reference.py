@@ -127,14 +127,15 @@ def _interweave_ref(G, h, rr, level, vidx, q, pidx, p, tau_kind, tau_a, tau_b, h
 
 
 def crossed_gibbs_reference(
-    G, h, rr, nc, level, J, q, vidx, pidx, b_off, lv_off, Gsum, hsum, Gfp, Gpp, hp, S0inv, S0inv_mu0, Sainv,
-    Sainv_a0, tau_kind, tau_a, tau_b, hc_inv_scale2, iw_df, iw_Psi, shift_target, parent_of, n_children, sigma_a,
-    sigma_b, sigma_kind, sigma_par, blocked, interweave,
+    inputs,
     b, alpha, mu, Sinv, lam, sigma2,
     normal_gens, gamma_gens, n_iter, thin, out_start,
     out_b, out_alpha, out_mu, out_Sigma, out_sigma2,
 ):
     """NumPy twin of gibbsreg.kernels.crossed.crossed_gibbs (same arguments, same streams)."""
+    (G, h, rr, nc, level, J, q, vidx, pidx, b_off, lv_off, Gsum,
+     hsum, Gfp, Gpp, hp, S0inv, S0inv_mu0, Sainv, Sainv_a0, tau_kind, tau_a, tau_b, hc_inv_scale2,
+     iw_df, iw_Psi, shift_target, parent_of, n_children, sigma_a, sigma_b, sigma_kind, sigma_par, blocked, interweave) = inputs
     Ch = b.shape[0]
     K = len(J)
     p = G.shape[1]

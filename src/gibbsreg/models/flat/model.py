@@ -65,10 +65,17 @@ class FlatProblem:
     def exchangeable(self) -> bool:
         return bool(self.exch_mask.any())
 
-    def kernel_args(self):
-        return (self.G, self.h, self.rr, self.P, self.Pm, self.sigma_shape, self.b0, self.conjugate,
-                self.lam, self.gdiag, self.c_u, self.e_u, self.u_m, self.exch_mask, self.exch_scale, self.exch_ref,
-                self.mu0, self.mu_prec, self.tau_kind, self.tau_a, self.tau_b, self.hc_inv_scale2)
+    def kernel_args(self, out_map, out_ref):
+        """The inputs of both backends (kernels.flat.FlatInputs), with the map beta = out_ref + out_map @ state."""
+        from ...kernels.flat import FlatInputs
+
+        return (FlatInputs(
+            G=self.G, h=self.h, rr=self.rr, P=self.P, Pm=self.Pm, sigma_shape=self.sigma_shape, b0=self.b0,
+            conjugate=self.conjugate, lam=self.lam, gdiag=self.gdiag, c_u=self.c_u, e_u=self.e_u, u_m=self.u_m,
+            exch_mask=self.exch_mask, exch_scale=self.exch_scale, exch_ref=self.exch_ref, mu0=self.mu0,
+            mu_prec=self.mu_prec, tau_kind=self.tau_kind, tau_a=self.tau_a, tau_b=self.tau_b,
+            hc_inv_scale2=self.hc_inv_scale2, out_map=np.ascontiguousarray(out_map),
+            out_ref=np.ascontiguousarray(out_ref)),)
 
     def to_gamma(self, state: np.ndarray) -> np.ndarray:
         """The kernels' state (u, or gamma for the exchangeable prior), shape (..., p), as gamma."""
@@ -192,7 +199,7 @@ def flat_spec(stats: SufficientStats, prior, names, n: int, intercept: bool, see
     }
     config = {"model": "LinearRegression", "intercept": bool(intercept), "exchangeable": exch,
               "basis": problem.W.tolist(), "init_superchains": init_superchains, "dtype": np.dtype(dtype).name}
-    kernel_args = problem.kernel_args() + (np.ascontiguousarray(M), np.ascontiguousarray(ref))
+    kernel_args = problem.kernel_args(M, ref)
     return ChainSpec(
         kind="flat", load_kernel=load_kernel, reference_fn=reference.flat_gibbs, kernel_args=kernel_args,
         state_names=("gamma", "sigma2", "mu", "tau2", "lam"),

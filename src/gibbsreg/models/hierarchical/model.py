@@ -234,11 +234,16 @@ class HierProblem:
     def kernel_args(self):
         """The model's arguments of both backends, ending with the map theta = theta' / scale + theta_ref
         by which the draws are stored in the original coordinates."""
+        from ...kernels.hier.dispatch import HierInputs
+
         s = self.stats
-        return (s.G, s.h, s.rr, s.n, self.q, self.S0inv, self.S0inv_mu0, self.Sainv, self.Sainv_a0,
-                self.tau_kind, self.tau_a, self.tau_b, self.hc_inv_scale2, self.iw_df, self.iw_Psi,
-                self.sigma_a, self.sigma_b, self.sigma_kind, self.sigma_par, self.group_variance, self.asis,
-                np.ascontiguousarray(s.scale, dtype=float), np.ascontiguousarray(s.theta_ref, dtype=float))
+        return (HierInputs(
+            G=s.G, h=s.h, rr=s.rr, nj=s.n, q=self.q, S0inv=self.S0inv, S0inv_mu0=self.S0inv_mu0, Sainv=self.Sainv,
+            Sainv_a0=self.Sainv_a0, tau_kind=self.tau_kind, tau_a=self.tau_a, tau_b=self.tau_b,
+            hc_inv_scale2=self.hc_inv_scale2, iw_df=self.iw_df, iw_Psi=self.iw_Psi, sigma_a=self.sigma_a,
+            sigma_b=self.sigma_b, sigma_kind=self.sigma_kind, sigma_par=self.sigma_par,
+            group_variance=self.group_variance, asis=self.asis, out_scale=np.ascontiguousarray(s.scale, dtype=float),
+            out_ref=np.ascontiguousarray(s.theta_ref, dtype=float)),)
 
 
 def hier_problem(gs: GroupStats, prior: ResolvedHierarchicalPrior, q: int, asis: bool = True) -> HierProblem:
