@@ -23,6 +23,7 @@ from pathlib import Path
 import numpy as np
 
 from .families import FAMILY_WORKLOADS
+from .peers import peer_rows
 from .report import _cores, markdown, plot_sweeps
 
 WORKLOADS = {
@@ -457,13 +458,8 @@ def run_report(quick: bool = False, smoke: bool = False, out_dir: str | Path = "
         if label.startswith("W2"):
             w2 = nb
     startup = None if smoke else startup_times(cold=not quick)
-    peer_rows = []
-    if not smoke:
-        from .. import peers as peer_mod
-
-        measured = peer_mod.run_all(quick=quick, log=log) if peers else []
-        peer_rows = peer_mod.with_recorded(measured)
-    text = markdown(rows, rates, startup, w1, w2, peer_rows, quick, smoke, time.perf_counter() - started, fresh)
+    peers_shown = peer_rows(out_dir) if (peers and not smoke) else []
+    text = markdown(rows, rates, startup, w1, w2, peers_shown, quick, smoke, time.perf_counter() - started, fresh)
     path = out_dir / "RESULTS.md"
     path.write_text(text)
     plot_sweeps(sweeps, out_dir / "results.png")
@@ -475,7 +471,7 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(prog="gibbsreg bench", description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="smaller sweeps and shorter runs (under ~2 minutes)")
     parser.add_argument("--smoke", action="store_true", help="tiny sizes, for CI")
-    parser.add_argument("--no-peers", action="store_true", help="skip R / NumPyro peers")
+    parser.add_argument("--no-peers", action="store_true", help="leave the peers' rows (benchmarks/peers.py) out")
     parser.add_argument("--out", default="benchmarks", help="folder for RESULTS.md and results.png")
     args = parser.parse_args(argv)
     run_report(quick=args.quick, smoke=args.smoke, out_dir=args.out, peers=not args.no_peers)

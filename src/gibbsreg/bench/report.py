@@ -80,8 +80,9 @@ def markdown(rows, rates, startup, w1, w2, peer_rows, quick, smoke, seconds, fre
         own = {label: (chains, nb) for label, spec, chains, nb, npy, agree, fl in rows}
         lines += ["", "## Peers per core (same workloads, data and priors where the tool allows)", "",
                   "Per core = as measured / cores the run used (gibbsreg: min(chains, cores); R: one; NumPyro: "
-                  "the cores its XLA thread pool may use). Rows marked *recorded* were not re-measured in this run "
-                  "(the tool is not installed here); they come from the last run that had it, on this machine.", "",
+                  "the cores its XLA thread pool may use). The peers are measured by `python benchmarks/peers.py` "
+                  "(peers.json beside this file); rows marked *recorded* come from the last run on this machine "
+                  "that had the tool.", "",
                   "| tool | version | workload | cores | draws/s | draws/s per core | min ESS/s | min ESS/s per core "
                   "| gibbsreg / this, draws/s per core | source and note |",
                   "|---|---|---|---:|---:|---:|---:|---:|---:|---|"]

@@ -110,7 +110,8 @@ def build_parser() -> argparse.ArgumentParser:
     bench = sub.add_parser("bench", help="benchmark the Numba kernels against the NumPy reference; writes RESULTS.md")
     bench.add_argument("--quick", action="store_true", help="smaller sweeps and shorter runs (about two minutes)")
     bench.add_argument("--smoke", action="store_true", help="tiny sizes (for CI)")
-    bench.add_argument("--no-peers", action="store_true", help="skip the R and NumPyro peers")
+    bench.add_argument("--no-peers", action="store_true", help="leave the R and NumPyro peers' rows out (they are "
+                                                           "measured by benchmarks/peers.py)")
     bench.add_argument("--out", default="benchmarks", help="folder for RESULTS.md and results.png")
     bench.set_defaults(func=run_bench)
     return parser

@@ -1,4 +1,10 @@
-"""Peers for the benchmark report: the same workloads through R (MCMCpack, bayesm) and NumPyro NUTS.
+"""Peers of the benchmark report: the same workloads through R (MCMCpack, bayesm) and NumPyro NUTS.
+
+    python benchmarks/peers.py [--quick] [--out benchmarks]
+
+writes ``peers.json`` beside RESULTS.md; ``gibbsreg bench`` then shows those rows beside its own (per core).
+This harness lives with the benchmarks, not in the package: the user command ``gibbsreg bench`` measures the
+engine against its NumPy reference, and reads the peers' last measurements as data.
 
 Each peer runs only when its tool is installed (``Rscript`` with the R packages,
 or ``numpyro``); otherwise it is reported as skipped.  The data and the resolved
@@ -85,7 +91,7 @@ def _r_available(packages) -> str | None:
 
 
 def _write_flat(tmp: Path, n, p, seed=0):
-    from . import LinearRegression, datasets, sufficient_stats
+    from gibbsreg import LinearRegression, datasets, sufficient_stats
 
     data = datasets.synthetic_regression(n, p, seed=seed)
     np.savetxt(tmp / "flat.csv", np.column_stack([data.y, data.X]), delimiter=",",
@@ -98,7 +104,7 @@ def _write_flat(tmp: Path, n, p, seed=0):
 
 
 def _write_hier(tmp: Path, J, nj, p, seed=0):
-    from . import datasets
+    from gibbsreg import datasets
 
     data = datasets.synthetic_hierarchical(J, nj, p, tau=0.5, seed=seed)
     np.savetxt(tmp / "hier.csv", np.column_stack([data.y, data.groups, data.X]), delimiter=",",
@@ -158,8 +164,8 @@ def run_numpyro(quick: bool, log=print) -> list[dict]:
         from numpyro.infer import MCMC, NUTS
     except ImportError:
         return [{"tool": "NumPyro NUTS", "workload": "W1, W3", "note": "skipped: numpyro not installed (pip install 'gibbsreg[peers]')"}]
-    from . import LinearRegression, datasets, sufficient_stats
-    from .diagnostics import ess_bulk
+    from gibbsreg import LinearRegression, datasets, sufficient_stats
+    from gibbsreg.diagnostics import ess_bulk
 
     numpyro.set_host_device_count(1)
     rows = []
@@ -222,28 +228,20 @@ def _cores() -> int:
         return os.cpu_count() or 1
 
 
-# The last measurements of the peers on this machine (2 cores; R 4 with MCMCpack 1.6.3 and bayesm 3.1.5,
-# NumPyro 0.22.0), shown when a tool is not installed so that the per-core comparison stays in the report.
-RECORDED = [
-    {"tool": "R MCMCpack::MCMCregress", "version": "1.6.3", "workload": "W1 flat-small", "cores": 1,
-     "draws_per_s": 106_838, "ess_per_s": 104_330, "note": "same data and prior; 1 chain"},
-    {"tool": "R bayesm::runiregGibbs", "version": "3.1.5", "workload": "W1 flat-small", "cores": 1,
-     "draws_per_s": 145_349, "ess_per_s": 141_658, "note": "same data and prior; 1 chain"},
-    {"tool": "NumPyro NUTS", "version": "0.22.0", "workload": "W1 flat-small", "cores": 2,
-     "draws_per_s": 3_615, "ess_per_s": 6_589, "note": "4 chains vectorised on the CPU, sampling only, same priors"},
-    {"tool": "NumPyro NUTS", "version": "0.22.0", "workload": "W3 hier", "cores": 2,
-     "draws_per_s": 382, "ess_per_s": 453, "note": "4 chains vectorised on the CPU, sampling only, same priors"},
-    {"tool": "R MCMCpack::MCMChregress", "version": "1.6.3", "workload": "W3 hier", "cores": 1,
-     "draws_per_s": 334, "ess_per_s": 242, "note": "full IW covariance of random effects; 1 chain"},
-    {"tool": "R bayesm::rhierLinearModel", "version": "3.1.5", "workload": "W3 hier", "cores": 1,
-     "compare": "W3b hier, bayesm's model", "draws_per_s": 5_800, "ess_per_s": 4_763,
-     "note": "W3's data; per-group noise variances and IW covariance (W3b's model), bayesm's default priors; 1 chain"},
-]
+def main(argv=None) -> int:
+    import argparse
+    import json
+
+    parser = argparse.ArgumentParser(description="Measure the peers (R, NumPyro) on the bench's workloads")
+    parser.add_argument("--quick", action="store_true")
+    parser.add_argument("--out", default=str(Path(__file__).parent))
+    args = parser.parse_args(argv)
+    rows = [r for r in run_all(quick=args.quick) if r.get("draws_per_s") is not None]
+    path = Path(args.out) / "peers.json"
+    path.write_text(json.dumps(rows, indent=1) + "\n")
+    print(f"wrote {len(rows)} peer rows to {path}")
+    return 0
 
 
-def with_recorded(measured: list[dict]) -> list[dict]:
-    """The measured peer rows, with the recorded row standing in for each (tool, workload) that was not measured."""
-    done = {(r["tool"], r["workload"]) for r in measured if r.get("draws_per_s") is not None}
-    rows = [r for r in measured if r.get("draws_per_s") is not None]
-    rows += [dict(r, recorded=True) for r in RECORDED if (r["tool"], r["workload"]) not in done]
-    return rows
+if __name__ == "__main__":
+    raise SystemExit(main())
