@@ -116,7 +116,7 @@ def test_file_errors(frame, tmp_path):
     folder.mkdir()
     frame.iloc[:1000].to_parquet(folder / "a.parquet")
     bad.iloc[1000:].to_parquet(folder / "b.parquet")
-    with pytest.raises(ValueError, match=r"NaN at row 234, column 1 \('b'\) in file .*b\.parquet, partition 0"):
+    with pytest.raises(ValueError, match=r"NaN at row 234, column 1 \('b'\) in file .*b\.parquet, row group 0"):
         gr.read_stats(str(folder), y="y", x=["a", "b", "c"])
     with pytest.raises(ValueError, match=r"column\(s\) \['zz'\] not found .*columns are \['a', 'b', 'c', 'y', 'g'\]"):
         gr.read_stats(str(folder), y="y", x=["a", "zz"])

@@ -119,6 +119,8 @@ def read_stats(source, y: str, x=None, groups=None, *, intercept: bool = True, b
                                      f"its columns are {cols}")
     if intercept and "intercept" in xcols:
         raise ValueError("the data already have a column named 'intercept'; pass intercept=False or rename it")
+    if kind == "parquet" and not _cluster_active():
+        return _parquet_local(files, needed, y, xcols, groups, intercept)
     task = dask.delayed(frame_part, pure=True)
     tasks = []
     for f in files:
@@ -144,6 +146,70 @@ def read_stats(source, y: str, x=None, groups=None, *, intercept: bool = True, b
             raise
         # the CSV parser's own message does not say which value failed: find it (error path only)
         raise _non_numeric_value(files, [y] + xcols, blocksize) from None
+
+
+def _cluster_active() -> bool:
+    """Whether a distributed Client is active (then the files are read by its workers, through Dask)."""
+    try:
+        from distributed import get_client
+    except ImportError:
+        return False
+    try:
+        get_client()
+    except ValueError:
+        return False
+    return True
+
+
+def _parquet_local(files, needed, y, xcols, groups, intercept):
+    """Statistics of Parquet files read without Dask or pandas: each row group's columns decoded by pyarrow
+    straight to NumPy (threads over row groups; pyarrow and the statistics pass release the GIL), reduced by
+    the same per-partition pass as Dask's (io.dask.part_stats) and merged in file and row-group order, so at
+    most one row group per thread is held in memory."""
+    import os
+    from concurrent.futures import ThreadPoolExecutor
+
+    import numpy as np
+    import pyarrow.parquet as pq
+
+    from .dask import group_columns, part_stats
+    from .stats import merge
+
+    gcols = group_columns(groups)
+    tasks = [(f, rg) for f in files for rg in range(pq.ParquetFile(f).num_row_groups)]
+
+    def column(table, name, numeric):
+        values = table.column(name).to_numpy(zero_copy_only=False)
+        if not numeric:
+            return values
+        if values.dtype == object:  # integers with nulls come back as objects: None becomes NaN
+            values = np.array([np.nan if v is None else v for v in values], dtype=float)
+        return np.asarray(values, dtype=np.float64)
+
+    def one(task):
+        f, rg = task
+        table = pq.ParquetFile(f).read_row_group(rg, columns=needed)
+        if table.num_rows == 0:
+            return None
+        X = np.empty((table.num_rows, len(xcols)), order="F")
+        for k, c in enumerate(xcols):
+            X[:, k] = column(table, c, True)
+        labels = {c: column(table, c, False) for c in gcols}
+        g = None if not gcols else (labels[gcols[0]] if isinstance(groups, str) else labels)
+        return part_stats(X, column(table, y, True), g, xcols, intercept, f"file {f}, row group {rg}")
+
+    try:
+        threads = max(1, min(len(os.sched_getaffinity(0)), len(tasks)))
+    except AttributeError:  # pragma: no cover - not Linux
+        threads = max(1, min(os.cpu_count() or 1, len(tasks)))
+    total = None
+    with ThreadPoolExecutor(threads) as pool:
+        for part in pool.map(one, tasks):
+            if part is not None:
+                total = part if total is None else merge([total, part])
+    if total is None:
+        raise ValueError("the data have no rows (every row group is empty)")
+    return total
 
 
 def _is_our_message(err) -> bool:
