@@ -51,8 +51,7 @@ def main(argv=None) -> int:
         sample = make_family_workload(spec)
         ours = timed_run(sample, label, "numba", 4, 3.0, pause=0.2, settle=False)
         post = sample("numba", 1, 20, 20, 1)
-        X = np.column_stack([np.ones(post.attrs["n"]), post.attrs.get("X", None)]) if False else None
-        # the same data the workload sampled: rebuilt by the workload's own generator
+        # the same data the workload sampled, rebuilt as the workload generates it
         data = _data(spec)
         Xf = np.column_stack([np.ones(len(data[1])), data[0]])
         if spec["kind"] == "robust":
