@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import argparse
 import platform
-import time
 import warnings
 
 import numpy as np
@@ -38,12 +37,11 @@ def main(argv=None) -> int:
     import jax.numpy as jnp
     import numpyro
     import numpyro.distributions as dist
-    from numpyro.infer import MCMC, NUTS
 
     import gibbsreg as gr
     from gibbsreg.bench import timed_run
     from gibbsreg.bench.families import FAMILY_WORKLOADS, make_family_workload
-    from gibbsreg.diagnostics import ess_bulk
+    from peers import time_nuts  # benchmarks/peers.py, beside this file
 
     numpyro.set_host_device_count(1)
     rows = []
@@ -84,17 +82,7 @@ def main(argv=None) -> int:
             def model(X, y, m=pr.mean, cov=cov):
                 beta = numpyro.sample("beta", dist.MultivariateNormal(m, covariance_matrix=cov))
                 numpyro.sample("y", dist.Bernoulli(logits=X @ beta), obs=y)
-        mcmc = MCMC(NUTS(model), num_warmup=args.draws, num_samples=args.draws, num_chains=4,
-                    chain_method="vectorized", progress_bar=False)
-        mcmc.warmup(jax.random.PRNGKey(0), *model_args)
-        mcmc.run(jax.random.PRNGKey(1), *model_args)  # compiles the sampling loop
-        mcmc.post_warmup_state = mcmc.last_state
-        t = time.perf_counter()
-        mcmc.run(mcmc.post_warmup_state.rng_key, *model_args)
-        secs = time.perf_counter() - t
-        samples = mcmc.get_samples(group_by_chain=True)
-        ess = min(float(np.nanmin(ess_bulk(np.asarray(v).reshape(4, args.draws, -1)))) for v in samples.values())
-        theirs = (4 * args.draws / secs, ess / secs)
+        theirs = time_nuts(model, model_args, args.draws)
         rows.append((label, ours.draws_per_s, ours.ess_per_s, theirs[0], theirs[1]))
         print(rows[-1], flush=True)
     print(f"\nCPU: {_cpu()}; numpyro {numpyro.__version__}, jax {jax.__version__}, gibbsreg {gr.__version__}\n")

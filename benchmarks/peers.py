@@ -155,17 +155,36 @@ def _parse_r(row, res, note):
     return {**row, "draws_per_s": float(dps), "ess_per_s": float(eps), "version": ver, "note": note}
 
 
+def time_nuts(model, args, draws: int, chains: int = 4) -> tuple[float, float]:
+    """(draws/s, min bulk ESS/s) of NumPyro NUTS on ``model(*args)``: chains vectorised on the CPU, timed for
+    sampling only (after adaptation and after compiling the sampling loop)."""
+    import jax
+    from numpyro.infer import MCMC, NUTS
+
+    from gibbsreg.diagnostics import ess_bulk
+
+    mcmc = MCMC(NUTS(model), num_warmup=draws, num_samples=draws, num_chains=chains, chain_method="vectorized",
+                progress_bar=False)
+    mcmc.warmup(jax.random.PRNGKey(0), *args)  # adaptation (and compilation)
+    mcmc.run(jax.random.PRNGKey(1), *args)  # compiles the sampling loop
+    mcmc.post_warmup_state = mcmc.last_state
+    t0 = time.perf_counter()
+    mcmc.run(mcmc.post_warmup_state.rng_key, *args)
+    secs = time.perf_counter() - t0
+    samples = mcmc.get_samples(group_by_chain=True)
+    ess = min(float(np.nanmin(ess_bulk(np.asarray(v).reshape(chains, draws, -1)))) for v in samples.values())
+    return chains * draws / secs, ess / secs
+
+
 def run_numpyro(quick: bool, log=print) -> list[dict]:
     """NumPyro NUTS on W1 and W3 (4 chains, vectorised on the CPU) with the same priors."""
     try:
         import jax
         import numpyro
         import numpyro.distributions as dist
-        from numpyro.infer import MCMC, NUTS
     except ImportError:
         return [{"tool": "NumPyro NUTS", "workload": "W1, W3", "note": "skipped: numpyro not installed (pip install 'gibbsreg[peers]')"}]
     from gibbsreg import LinearRegression, datasets, sufficient_stats
-    from gibbsreg.diagnostics import ess_bulk
 
     numpyro.set_host_device_count(1)
     rows = []
@@ -193,18 +212,9 @@ def run_numpyro(quick: bool, log=print) -> list[dict]:
         numpyro.sample("y", dist.Normal((X * beta[g]).sum(-1), jax.numpy.sqrt(sigma2)), obs=y)
 
     for label, model, args in (("W1 flat-small", flat_model, (X, data.y)), ("W3 hier", hier_model, (Xh, h.groups, h.y))):
-        mcmc = MCMC(NUTS(model), num_warmup=draws, num_samples=draws, num_chains=4, chain_method="vectorized",
-                    progress_bar=False)
-        mcmc.warmup(jax.random.PRNGKey(0), *args)  # adaptation (and compilation)
-        mcmc.run(jax.random.PRNGKey(1), *args)  # compiles the sampling loop
-        mcmc.post_warmup_state = mcmc.last_state
-        t0 = time.perf_counter()
-        mcmc.run(mcmc.post_warmup_state.rng_key, *args)
-        secs = time.perf_counter() - t0
-        samples = mcmc.get_samples(group_by_chain=True)
-        ess = min(float(np.min(ess_bulk(np.asarray(v).reshape(4, draws, -1)))) for v in samples.values())
+        draws_per_s, ess_per_s = time_nuts(model, args, draws)
         rows.append({"tool": "NumPyro NUTS", "version": numpyro.__version__, "workload": label,
-                     "draws_per_s": 4 * draws / secs, "ess_per_s": ess / secs,
+                     "draws_per_s": draws_per_s, "ess_per_s": ess_per_s,
                      "note": "4 chains vectorised on the CPU, sampling only (after adaptation and compilation), same priors"})
         log(f"peer NumPyro {label}: {rows[-1]}")
     return rows
