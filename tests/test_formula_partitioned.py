@@ -1,15 +1,12 @@
 """Formulas on data beyond memory: Parquet/CSV files, folders and Dask DataFrames give the statistics, and
 so the draws, of the same formula on the whole pandas frame (gibbsreg.formula.partitioned)."""
 
+import dask.dataframe as dd  # the test extra brings dask, pyarrow, pandas and formulaic
 import numpy as np
+import pandas as pd
 import pytest
 
 import gibbsreg as gr
-
-pd = pytest.importorskip("pandas")
-pytest.importorskip("formulaic")
-dd = pytest.importorskip("dask.dataframe")
-pytest.importorskip("pyarrow")
 
 SMALL = dict(chains=2, draws=60, warmup=30, seed=4, progress=False)
 

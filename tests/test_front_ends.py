@@ -42,8 +42,7 @@ def toy_kind():
 
 
 def test_a_registered_kind_is_reached_from_a_formula(toy_kind):
-    pd = pytest.importorskip("pandas")
-    pytest.importorskip("formulaic")
+    import pandas as pd  # the test extra brings pandas and formulaic
     rng = np.random.default_rng(0)
     df = pd.DataFrame({"x": rng.normal(size=50)})
     df["y"] = 1 + 2 * df["x"] + rng.normal(size=50)
@@ -123,3 +122,23 @@ def test_command_line_reaches_the_new_families_and_scale_priors(tmp_path):
     assert proc.returncode == 2 and "--link does not apply to the flat model" in proc.stderr
     proc = _cli("sample", path, "--y", "y", "--x", "x", "--sigma", "halfnormal:1", *common)
     assert proc.returncode == 2 and "inverse-gamma prior on sigma^2" in proc.stderr
+
+
+def test_noise_prior_keys_are_one_prior_for_every_front_end():
+    """--a/--b and --sigma invgamma:A,B are two spellings of sigma's prior: parsed once, taken or refused by each kind."""
+    from gibbsreg.cli.errors import UsageError
+    from gibbsreg.cli.priorspec import model_prior, parse_settings
+
+    assert parse_settings({"a": "2", "b": "1"})["sigma"].ab() == (2.0, 1.0)
+    with pytest.raises(UsageError, match="give both --a and --b"):
+        parse_settings({"a": "2"})
+    with pytest.raises(UsageError, match="not both"):
+        parse_settings({"a": "2", "b": "1", "sigma": "halfnormal:1"})
+    flat = model_prior(registry.select("gaussian", 0), {"a": "2", "b": "1"})
+    assert (float(flat.a), float(flat.b)) == (2.0, 1.0)
+    hier = model_prior(registry.select("gaussian", 1), {"sigma": "halfnormal:2"})
+    assert isinstance(hier.sigma, gr.HalfNormal)
+    robust = model_prior(registry.select("student", 0), {"sigma": "invgamma:3,2", "nu": "4"})
+    assert (float(robust.prior.a), float(robust.prior.b)) == (3.0, 2.0) and robust.nu == 4.0
+    with pytest.raises(UsageError, match="does not apply to a binary model"):
+        model_prior(registry.select("bernoulli", 0), {"a": "2", "b": "1"})

@@ -2,13 +2,11 @@
 as memory, errors naming the file, row group and column."""
 
 import numpy as np
+import pyarrow as pa  # the test extra brings pyarrow and dask
+import pyarrow.parquet as pq
 import pytest
 
 import gibbsreg as gr
-
-pa = pytest.importorskip("pyarrow")
-pq = pytest.importorskip("pyarrow.parquet")
-pytest.importorskip("dask.dataframe")
 
 
 def _close(a, b, rtol=1e-10):

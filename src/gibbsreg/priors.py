@@ -290,6 +290,10 @@ class InvGamma:
         self.a = _positive_vector(a, "a", "InvGamma")
         self.b = _positive_vector(b, "b", "InvGamma")
 
+    def ab(self):
+        """(a, b): numbers when scalar, arrays otherwise (the a= and b= of SemiConjugate and its kin)."""
+        return tuple(float(v) if v.size == 1 else v for v in (self.a, self.b))
+
     def __repr__(self):
         return f"InvGamma(a={_fmt(self.a)}, b={_fmt(self.b)})"
 

@@ -31,9 +31,9 @@ class FrontEnd:
         ``design.names``), with the attributes and defaults its Posterior should record.
     prior
         ``prior(spec) -> prior | None``: the kind's prior from the command line's prior keys (``spec``: prior,
-        mean, scale, a, b, tau, mu_scale, group_variance, already parsed into numbers, lists and scale
-        priors; a missing key is absent); None for the kind's defaults; a ValueError names a key it does
-        not take.
+        mean, scale, tau, mu_scale, group_variance, nu, and sigma, the noise prior that --a/--b also spell;
+        already parsed into numbers, lists and priors; a missing key is absent); None for the kind's
+        defaults; a ValueError names a key it does not take.
     build
         ``build(prior, *, factors, varying, intercept, **options) -> model``: the model for named columns (the
         command line's ``--groups``, ``--varying``, ``--no-intercept``, and the kind's ``options`` it was given,

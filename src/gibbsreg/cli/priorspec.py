@@ -115,9 +115,9 @@ def prior_settings(args) -> dict:
 
 
 def parse_settings(spec: dict) -> dict:
-    """The prior keys with their values parsed: numbers (or lists of numbers) for mean, scale, a, b and
-    mu_scale, a scale prior for tau; a model kind's front end (``registry.FrontEnd.prior``) builds its
-    prior from them."""
+    """The prior keys with their values parsed: numbers (or lists of numbers) for mean, scale and mu_scale, a
+    scale prior for tau, and the noise prior as ``sigma`` (an InvGamma from --a/--b, a scale prior, or
+    "jeffreys"); a model kind's front end (``registry.FrontEnd.prior``) builds its prior from them."""
     parsed = {}
     for key, value in spec.items():
         if value is None:
@@ -129,6 +129,19 @@ def parse_settings(spec: dict) -> dict:
         elif key == "sigma":
             value = parse_sigma(value)
         parsed[key] = value
+    # --a/--b and --sigma invgamma:A,B are two spellings of one prior: the front ends see only "sigma"
+    a, b = parsed.pop("a", None), parsed.pop("b", None)
+    if (a is None) != (b is None):
+        raise UsageError("give both --a and --b (the inverse-gamma prior on sigma^2), or neither")
+    if a is not None:
+        if "sigma" in parsed:
+            raise UsageError("give --sigma or --a/--b (both set the prior of sigma), not both")
+        from ..priors import InvGamma
+
+        try:
+            parsed["sigma"] = InvGamma(a, b)
+        except ValueError as err:
+            raise UsageError(f"--a/--b: {err}") from None
     return parsed
 
 

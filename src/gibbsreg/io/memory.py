@@ -26,11 +26,7 @@ def memory_stats(X, y, groups=None, *, intercept: bool = True):
 
     if is_factor_table(groups):
         return _cell_stats(design, pooled, *encode_factors(groups, design.n))
-    codes, labels = encode_groups(groups, design.n, min_groups=1)
-    present = np.bincount(codes, minlength=len(labels)) > 0
-    if not present.all():  # labels an encoder knows but no row holds (e.g. unused categories)
-        remap = np.cumsum(present) - 1
-        codes, labels = remap[codes], np.asarray(labels)[present]
+    codes, labels = encode_groups(groups, design.n, min_groups=1)  # every label has rows (empty groups refused)
     arrs = grouped_arrays(design.X, design.y, codes, len(labels), pooled.anchor, locate)
     return GroupedStats(np.asarray(labels), *arrs, pooled=pooled)
 

@@ -18,6 +18,15 @@ class _StatsBase:
             raise ValueError(f"cannot merge statistics computed with intercept={self.intercept} and "
                              f"intercept={other.intercept}")
 
+    def __add__(self, other):
+        """The statistics of both row sets (``None`` adds nothing); merging is exact (Chan-Golub-LeVeque)."""
+        if other is None:
+            return self
+        if not isinstance(other, _StatsBase):
+            return NotImplemented
+        self._check_compatible(other)
+        return self._merged(other)
+
     def __radd__(self, other):
         if other == 0 or other is None:  # sum([...]) starts from 0
             return self
@@ -75,12 +84,7 @@ class FlatStats(_StatsBase):
         """Statistics of one block given as A = [X, y] (n, p_x + 1) (read only)."""
         return cls._from_arrays(flat_arrays(A[:, :-1], A[:, -1], on_nonfinite), x_names, intercept)
 
-    def __add__(self, other):
-        if other is None:
-            return self
-        if not isinstance(other, _StatsBase):
-            return NotImplemented
-        self._check_compatible(other)
+    def _merged(self, other):
         return FlatStats._from_arrays(_merge_arrays(self._arrays(), other._arrays()), self.x_names, self.intercept)
 
     # -- data summaries

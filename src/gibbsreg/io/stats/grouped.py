@@ -75,12 +75,7 @@ class GroupedStats(_StatsBase):
         arrs = grouped_arrays(X, y, local, len(present), pooled.anchor)
         return cls(np.asarray(labels)[present], *arrs, pooled=pooled)
 
-    def __add__(self, other):
-        if other is None:
-            return self
-        if not isinstance(other, _StatsBase):
-            return NotImplemented
-        self._check_compatible(other)
+    def _merged(self, other):
         union, inv = np.unique(_joined_labels(self.labels, other.labels), return_inverse=True)
         inv = inv.reshape(-1)
         ia, ib = inv[: self.J], inv[self.J:]

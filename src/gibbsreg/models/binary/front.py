@@ -29,7 +29,9 @@ def flat_formula(design, prior, link: str = "logit") -> Bound:
 
 def flat_prior(spec: dict):
     """Normal(mean, scale) or Flat() from the command line's keys (None: the default Normal)."""
-    for key in ("a", "b", "tau", "mu_scale", "group_variance", "sigma", "nu"):
+    if spec.get("sigma") is not None:
+        raise ValueError("a prior on sigma (--sigma, --a/--b) does not apply to a binary model (it has no noise scale)")
+    for key in ("tau", "mu_scale", "group_variance", "nu"):
         if spec.get(key):
             raise ValueError(f"--{key.replace('_', '-')} does not apply to a flat binary model")
     name = str(spec.get("prior", "normal")).lower()
@@ -83,7 +85,9 @@ def hier_formula(design, prior, link: str = "logit", sampler: str = "asis") -> B
 
 def hier_prior(spec: dict):
     """A HierarchicalBinaryPrior from the command line's keys (mean and scale apply to mu and the pooled ones)."""
-    for key in ("a", "b", "group_variance", "sigma", "nu"):
+    if spec.get("sigma") is not None:
+        raise ValueError("a prior on sigma (--sigma, --a/--b) does not apply to a binary model (it has no noise scale)")
+    for key in ("group_variance", "nu"):
         if spec.get(key):
             raise ValueError(f"--{key.replace('_', '-')} does not apply to a binary model (it has no noise scale)")
     mean, scale, mu_scale = spec.get("mean"), spec.get("scale"), spec.get("mu_scale")

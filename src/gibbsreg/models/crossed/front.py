@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from ...group_terms import design_order, factor_tau
-from ...priors import InvGamma
 from ...registry import Bound, FrontEnd
 from .model import CrossedRegression
 from .priors import CrossedPrior, Factor
@@ -31,27 +30,20 @@ def from_formula(design, prior, **options) -> Bound:
 
 
 def prior_from_settings(spec: dict):
-    """A CrossedPrior from the command line's keys: mean and scale of the population coefficients, a and b of
-    sigma^2; the factors' scales keep their data-scaled defaults (per factor from Python: Factor(tau=...))."""
+    """A CrossedPrior from the command line's keys: mean and scale of the population coefficients, sigma's prior;
+    the factors' scales keep their data-scaled defaults (per factor from Python: Factor(tau=...))."""
     taken = {k for k, v in spec.items() if v not in (None, False)}
-    refused = sorted(taken - {"mean", "scale", "a", "b", "sigma"}
+    refused = sorted(taken - {"mean", "scale", "sigma"}
                      - ({"prior"} if spec.get("prior") in ("semiconjugate",) else set()))
     if refused:
         raise ValueError(f"prior flags {', '.join('--' + k.replace('_', '-') for k in refused)} are not available for "
                          "several grouping factors: set them from Python (gibbsreg.Factor(..., tau=...), "
                          "gibbsreg.CrossedPrior)")
-    a, b = spec.get("a"), spec.get("b")
-    if (a is None) != (b is None):
-        raise ValueError("give both --a and --b (the inverse-gamma prior on sigma^2), or neither")
-    sigma = spec.get("sigma")
-    if sigma is not None and a is not None:
-        raise ValueError("give --sigma or --a/--b (both set the prior of sigma), not both")
-    if sigma == "jeffreys":
+    if spec.get("sigma") == "jeffreys":
         raise ValueError("--sigma jeffreys is for --family student")
     if not taken:
         return None
-    return CrossedPrior(fixed_mean=spec.get("mean"), fixed_scale=spec.get("scale"),
-                        sigma=sigma if sigma is not None else (None if a is None else InvGamma(a, b)))
+    return CrossedPrior(fixed_mean=spec.get("mean"), fixed_scale=spec.get("scale"), sigma=spec.get("sigma"))
 
 
 def build(prior, *, factors, varying, intercept) -> CrossedRegression:

@@ -55,14 +55,9 @@ class CrossedProblem:
         from ...kernels.crossed.chains import CrossedInputs
 
         s = self.stats
-        return (CrossedInputs(
-            G=s.G, h=s.h, rr=s.rr, nc=s.n, level=s.level, J=self.J, q=self.q, vidx=self.vidx, pidx=self.pidx,
-            b_off=self.b_off, lv_off=self.lv_off, Gsum=self.Gsum, hsum=self.hsum, Gfp=self.Gfp, Gpp=self.Gpp,
-            hp=self.hp, S0inv=self.S0inv, S0inv_mu0=self.S0inv_mu0, Sainv=self.Sainv, Sainv_a0=self.Sainv_a0,
-            tau_kind=self.tau_kind, tau_a=self.tau_a, tau_b=self.tau_b, hc_inv_scale2=self.hc_inv_scale2,
-            iw_df=self.iw_df, iw_Psi=self.iw_Psi, shift_target=self.shift_target, parent_of=self.parent_of,
-            n_children=self.n_children, sigma_a=self.sigma_a, sigma_b=self.sigma_b, sigma_kind=self.sigma_kind,
-            sigma_par=self.sigma_par, blocked=self.blocked, interweave=self.interweave),)
+        data = {"G": s.G, "h": s.h, "rr": s.rr, "nc": s.n, "level": s.level}
+        # every other input is this problem's field of the same name
+        return (CrossedInputs(**{f: data[f] if f in data else getattr(self, f) for f in CrossedInputs._fields}),)
 
 
 def crossed_problem(cs: CellStats, prior: ResolvedCrossedPrior, vidx_list, pidx, J, blocked=True,

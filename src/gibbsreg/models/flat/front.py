@@ -11,18 +11,14 @@ PRIOR_NAMES = {"semiconjugate": SemiConjugate, "nig": NormalInverseGamma, "conju
 
 
 def _sigma(spec: dict):
-    a, b = spec.get("a"), spec.get("b")
-    if (a is None) != (b is None):
-        raise ValueError("give both --a and --b (the inverse-gamma prior on sigma^2), or neither")
+    """The inverse-gamma prior on sigma^2 of the command line's ``sigma`` key (--a/--b or --sigma invgamma:A,B)."""
     if spec.get("nu") is not None:
         raise ValueError("--nu is the Student-t degrees of freedom: use it with --family student")
     sigma = spec.get("sigma")
-    if sigma is not None:
-        if not isinstance(sigma, InvGamma) or a is not None:
-            raise ValueError("the flat model takes an inverse-gamma prior on sigma^2 (--sigma invgamma:A,B or --a/--b); "
-                             "half-normal, half-t and exponential sigma priors are for models with --groups")
-        return sigma
-    return None if a is None else InvGamma(a, b)
+    if sigma is not None and not isinstance(sigma, InvGamma):
+        raise ValueError("the flat model takes an inverse-gamma prior on sigma^2 (--sigma invgamma:A,B or --a/--b); "
+                         "half-normal, half-t and exponential sigma priors are for models with --groups")
+    return sigma
 
 
 def prior_from_settings(spec: dict):
@@ -43,8 +39,7 @@ def prior_from_settings(spec: dict):
         raise ValueError("--tau and --mu-scale belong to hierarchical (--groups) or exchangeable priors")
     if all(spec.get(k) is None for k in ("mean", "scale")) and sigma is None and cls is SemiConjugate:
         return None
-    a, b = (None, None) if sigma is None else (float(sigma.a) if sigma.a.size == 1 else sigma.a,
-                                               float(sigma.b) if sigma.b.size == 1 else sigma.b)
+    a, b = (None, None) if sigma is None else sigma.ab()
     return cls(mean=spec.get("mean"), scale=spec.get("scale"), a=a, b=b)
 
 

@@ -69,13 +69,8 @@ class FlatProblem:
         """The inputs of both backends (kernels.flat.FlatInputs), with the map beta = out_ref + out_map @ state."""
         from ...kernels.flat import FlatInputs
 
-        return (FlatInputs(
-            G=self.G, h=self.h, rr=self.rr, P=self.P, Pm=self.Pm, sigma_shape=self.sigma_shape, b0=self.b0,
-            conjugate=self.conjugate, lam=self.lam, gdiag=self.gdiag, c_u=self.c_u, e_u=self.e_u, u_m=self.u_m,
-            exch_mask=self.exch_mask, exch_scale=self.exch_scale, exch_ref=self.exch_ref, mu0=self.mu0,
-            mu_prec=self.mu_prec, tau_kind=self.tau_kind, tau_a=self.tau_a, tau_b=self.tau_b,
-            hc_inv_scale2=self.hc_inv_scale2, out_map=np.ascontiguousarray(out_map),
-            out_ref=np.ascontiguousarray(out_ref)),)
+        maps = {"out_map": np.ascontiguousarray(out_map), "out_ref": np.ascontiguousarray(out_ref)}
+        return (FlatInputs(**{f: maps[f] if f in maps else getattr(self, f) for f in FlatInputs._fields}),)
 
     def to_gamma(self, state: np.ndarray) -> np.ndarray:
         """The kernels' state (u, or gamma for the exchangeable prior), shape (..., p), as gamma."""

@@ -6,7 +6,6 @@ import copy
 import math
 
 from ...group_terms import design_order, factor_tau
-from ...priors import InvGamma
 from ...registry import Bound, FrontEnd
 from .model import HierarchicalPrior, HierarchicalRegression
 
@@ -38,19 +37,12 @@ def prior_from_settings(spec: dict):
     if name not in ("semiconjugate", "hierarchical"):
         raise ValueError(f"--prior {spec.get('prior')!r} is a flat-model prior; with --groups the prior is hierarchical "
                          "(set --tau, --mean, --scale, --a, --b)")
-    a, b = spec.get("a"), spec.get("b")
-    if (a is None) != (b is None):
-        raise ValueError("give both --a and --b (the inverse-gamma prior on sigma^2), or neither")
     if spec.get("nu") is not None:
         raise ValueError("--nu is the Student-t degrees of freedom: use it with --family student")
     sigma = spec.get("sigma")
-    if sigma is not None and a is not None:
-        raise ValueError("give --sigma or --a/--b (both set the prior of sigma), not both")
     if sigma == "jeffreys":
         raise ValueError("--sigma jeffreys is for --family student; the hierarchical model takes invgamma, "
                          "halfnormal, halft or exponential")
-    if a is not None:
-        sigma = InvGamma(a, b)
     mean, scale, mu_scale = spec.get("mean"), spec.get("scale"), spec.get("mu_scale")
     for key, value in (("mean", mean), ("scale", scale)):
         if isinstance(value, list):

@@ -237,13 +237,10 @@ class HierProblem:
         from ...kernels.hier.dispatch import HierInputs
 
         s = self.stats
-        return (HierInputs(
-            G=s.G, h=s.h, rr=s.rr, nj=s.n, q=self.q, S0inv=self.S0inv, S0inv_mu0=self.S0inv_mu0, Sainv=self.Sainv,
-            Sainv_a0=self.Sainv_a0, tau_kind=self.tau_kind, tau_a=self.tau_a, tau_b=self.tau_b,
-            hc_inv_scale2=self.hc_inv_scale2, iw_df=self.iw_df, iw_Psi=self.iw_Psi, sigma_a=self.sigma_a,
-            sigma_b=self.sigma_b, sigma_kind=self.sigma_kind, sigma_par=self.sigma_par,
-            group_variance=self.group_variance, asis=self.asis, out_scale=np.ascontiguousarray(s.scale, dtype=float),
-            out_ref=np.ascontiguousarray(s.theta_ref, dtype=float)),)
+        data = {"G": s.G, "h": s.h, "rr": s.rr, "nj": s.n, "out_scale": np.ascontiguousarray(s.scale, dtype=float),
+                "out_ref": np.ascontiguousarray(s.theta_ref, dtype=float)}
+        # every other input is this problem's field of the same name
+        return (HierInputs(**{f: data[f] if f in data else getattr(self, f) for f in HierInputs._fields}),)
 
 
 def hier_problem(gs: GroupStats, prior: ResolvedHierarchicalPrior, q: int, asis: bool = True) -> HierProblem:

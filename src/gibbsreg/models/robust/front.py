@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ...priors import SemiConjugate
+from ...priors import InvGamma, SemiConjugate
 from ...registry import Bound, FrontEnd
 from .model import StudentTRegression
 from .priors import Gamma
@@ -46,12 +46,15 @@ def prior_from_settings(spec: dict):
     for key in ("tau", "mu_scale", "group_variance"):
         if spec.get(key):
             raise ValueError(f"--{key.replace('_', '-')} belongs to hierarchical (--groups) or exchangeable priors")
-    a, b = spec.get("a"), spec.get("b")
-    if (a is None) != (b is None):
-        raise ValueError("give both --a and --b (the inverse-gamma prior on sigma^2), or neither")
-    given = any(spec.get(k) is not None for k in ("mean", "scale", "a"))
-    prior = SemiConjugate(mean=spec.get("mean"), scale=spec.get("scale"), a=a, b=b) if given else None
     nu, sigma = parse_nu(spec.get("nu")), spec.get("sigma")
+    a = b = None
+    if isinstance(sigma, InvGamma):  # --a/--b or --sigma invgamma:A,B: sigma^2's prior within SemiConjugate
+        (a, b), sigma = sigma.ab(), None
+    elif sigma not in (None, "jeffreys"):
+        raise ValueError("the student family takes an inverse-gamma prior on sigma^2 (--sigma invgamma:A,B or "
+                         "--a/--b) or --sigma jeffreys")
+    given = a is not None or any(spec.get(k) is not None for k in ("mean", "scale"))
+    prior = SemiConjugate(mean=spec.get("mean"), scale=spec.get("scale"), a=a, b=b) if given else None
     if prior is None and nu is None and sigma is None:
         return None
     StudentTRegression(nu=nu, prior=prior, sigma=sigma)  # checks them now, as a usage error
