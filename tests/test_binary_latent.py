@@ -7,8 +7,8 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from gibbsreg.kernels.binary.latent import (TRUNC, fill_polya_gamma, fill_truncated_normal, log_norm_cdf,
-                                            pg_exponential_mass)
+from gibbsreg.kernels.binary.latent import (DIRECT_MASS_Z, TRUNC, fill_polya_gamma, fill_truncated_normal,
+                                            log_norm_cdf, pg_accept, pg_exponential_mass, pg_series_term)
 from gibbsreg.kernels.draws import stream_state
 from gibbsreg.models.binary import latent as twin
 
@@ -106,3 +106,40 @@ def test_truncated_normal_moments_match_scipy_far_in_the_tail(a):
     assert (x >= a).all()
     ref = stats.truncnorm(a, np.inf)
     assert_moments(x, float(ref.mean()), float(ref.var()))
+
+
+def _series_accept(x, u):
+    """Devroye's test as written: u a_0(x) against the alternating partial sums of the a_n(x)."""
+    s = pg_series_term(0, x)
+    y = u * s
+    n = 0
+    while True:
+        n += 1
+        if n % 2 == 1:
+            s -= pg_series_term(n, x)
+            if y <= s:
+                return True
+        else:
+            s += pg_series_term(n, x)
+            if y > s:
+                return False
+
+
+def test_the_ratio_form_of_the_series_test_decides_as_the_series_does():
+    rng = np.random.default_rng(4)
+    x = np.concatenate([rng.uniform(0.01, 3.0, 3000), [TRUNC, TRUNC + 1e-12, 0.05, 2.5]])
+    u = rng.random(x.size)
+    # near the boundary the two orders of rounding may differ; the band is 1e-12 wide
+    a0 = np.array([pg_series_term(0, v) for v in x])
+    s1 = a0 - np.array([pg_series_term(1, v) for v in x])
+    clear = np.abs(u * a0 - s1) > 1e-12 * a0
+    decided = [pg_accept(float(v), float(w)) == _series_accept(float(v), float(w)) for v, w in zip(x, u)]
+    assert np.all(np.asarray(decided)[clear])
+    rejected = ~np.array([pg_accept(float(v), float(w)) for v, w in zip(x, u)])
+    assert 0 < rejected.sum() < 0.05 * x.size  # both outcomes of the test occur
+
+
+def test_the_mass_is_continuous_where_it_switches_to_logs():
+    for z in (DIRECT_MASS_Z - 1e-9, 3.0, 8.0):
+        lo, hi = pg_exponential_mass(z), pg_exponential_mass(z + 2e-9)
+        assert abs(lo - hi) <= 1e-6 * lo

@@ -9,7 +9,7 @@ b = b0 + X' s with s_i the sum of row i's latents and b0 = B0^{-1} m0.
 Logistic (Polson, Scott & Windle 2013): omega_i ~ PG(n_i, eta_i); then A = A0 + X' Omega X with
 A0 = B0^{-1}, and b = b0 fixed, b0 = B0^{-1} m0 + X' kappa, kappa_i = y_i - n_i / 2.
 
-Cost per sweep and chain: eta = X beta (n p), the latent draws (sum_i n_i draws, ~140 ns each for PG(1, c)),
+Cost per sweep and chain: eta = X beta (n p), the latent draws (sum_i n_i draws, ~80 ns each for PG(1, c), kernels/binary/latent.py),
 the row pass X' Omega X (n p^2 / 2, logistic only; kernels/rowpass.py) or X' s (n p, probit), a Cholesky
 factorisation (p^3 / 6, logistic only) and two triangular solves (p^2).
 """

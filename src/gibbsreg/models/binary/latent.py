@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 
-from ...kernels.binary.latent import TRUNC, PI2_8, pg_exponential_mass, pg_series_term
+from ...kernels.binary.latent import TRUNC, PI2_8, pg_accept, pg_exponential_mass
 
 
 def truncated_normal_above(rng, a: float) -> float:
@@ -53,34 +53,30 @@ def _truncated_inverse_gaussian(rng, z: float) -> float:
     return x
 
 
-def polya_gamma_1(rng, c: float) -> float:
-    """One PG(1, c) draw (Devroye's method; the kernel's polya_gamma_1)."""
-    z = 0.5 * abs(c)
-    fz = PI2_8 + 0.5 * z * z
-    mass = pg_exponential_mass(z)
+def _polya_gamma_z(rng, z: float, fz: float, mass: float) -> float:
     while True:
         if rng.random() < mass:
             x = TRUNC + rng.standard_exponential() / fz
         else:
             x = _truncated_inverse_gaussian(rng, z)
-        s = pg_series_term(0, x)
-        y = rng.random() * s
-        n = 0
-        while True:
-            n += 1
-            if n % 2 == 1:
-                s -= pg_series_term(n, x)
-                if y <= s:
-                    return 0.25 * x
-            else:
-                s += pg_series_term(n, x)
-                if y > s:
-                    break
+        if pg_accept(x, rng.random()):
+            return 0.25 * x
+
+
+def polya_gamma_1(rng, c: float) -> float:
+    """One PG(1, c) draw (Devroye's method; the kernel's polya_gamma_1)."""
+    z = 0.5 * abs(c)
+    return _polya_gamma_z(rng, z, PI2_8 + 0.5 * z * z, pg_exponential_mass(z))
 
 
 def polya_gamma(rng, b: int, c: float) -> float:
-    """PG(b, c) for an integer b >= 0: the sum of b PG(1, c) draws."""
+    """PG(b, c) for an integer b >= 0: the sum of b PG(1, c) draws (the constants once per call)."""
     total = 0.0
+    if b <= 0:
+        return total
+    z = 0.5 * abs(c)
+    fz = PI2_8 + 0.5 * z * z
+    mass = pg_exponential_mass(z)
     for _ in range(int(b)):
-        total += polya_gamma_1(rng, c)
+        total += _polya_gamma_z(rng, z, fz, mass)
     return total
