@@ -246,7 +246,9 @@ class SufficientStats:
 
     G = Z'Z (p, p), h = Z'r0 (p,), rr = r0'r0, n; plus the data summaries the
     default priors are scaled by (mean and variance of y, column means and
-    standard deviations of X).
+    standard deviations of X).  With known observation weights w (precisions) G = Z'WZ, h = Z'Wr0,
+    rr = r0'Wr0 and the summaries are weighted; n stays the row count (sigma^2's shape), ``w_sum`` is
+    sum w and ``log_w`` sum log w (the likelihood's constant 1/2 sum log w).
     """
 
     G: np.ndarray
@@ -258,6 +260,8 @@ class SufficientStats:
     y_var: float
     x_mean: np.ndarray
     x_sd: np.ndarray
+    w_sum: float | None = None  # sum of the weights (None: no weights, i.e. n)
+    log_w: float = 0.0
 
     @property
     def p(self) -> int:
@@ -306,6 +310,20 @@ def column_indices(items, names: list, who: str = "") -> list[int]:
     if len(set(idx)) != len(idx):
         raise ValueError(f"{who}varying lists a column twice: {list(items)}")
     return sorted(idx)
+
+
+def as_weights(weights, n: int, what: str = "weights", where: str = "") -> np.ndarray:
+    """Known observation weights (precisions: y_i ~ N(x_i'beta, sigma^2 / w_i)) as a float64 (n,) array;
+    a ValueError names the first weight that is not finite and positive (docs/weights.md)."""
+    w = as_float_vector(weights, None, what)
+    if w.shape[0] != n:
+        raise ValueError(f"{what} has {w.shape[0]} values but X has {n} rows; they must match")
+    bad = ~(np.isfinite(w) & (w > 0))
+    if bad.any():
+        i = int(np.argmax(bad))
+        at = f" in {where}" if where else ""
+        raise ValueError(f"{what} must be finite and positive (precisions); row {i}{at} has {w[i]!r}")
+    return w
 
 
 def new_rows(X_new, p_x: int, names: list[str] | None = None) -> np.ndarray:

@@ -48,13 +48,15 @@ def load_stats(path):
 
         def flat(prefix=""):
             g = lambda k: z[prefix + k]  # noqa: E731
+            weighted = prefix + "w_sum" in z.files
             return FlatStats(int(g("n")), g("x_mean"), float(g("y_mean")), g("C"), g("anchor"), g("h"),
-                             float(g("rr")), names, icpt)
+                             float(g("rr")), names, icpt, float(g("w_sum")) if weighted else None,
+                             float(g("log_w")) if weighted else 0.0)
 
         if meta["kind"] == "flat":
             return flat()
         return GroupedStats(z["labels"], z["gn"], z["gx_mean"], z["gy_mean"], z["gC"], z["ganchor"], z["gh"],
-                            z["grr"], flat("pooled_"))
+                            z["grr"], flat("pooled_"), z["gw"] if "gw" in z.files else None)
 
 
 def merge(items):

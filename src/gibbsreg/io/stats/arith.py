@@ -7,7 +7,7 @@ import json
 
 import numpy as np
 
-FORMAT_VERSION = 2  # 1: flat and one-factor statistics; 2: several factors
+FORMAT_VERSION = 3  # 1: flat and one-factor statistics; 2: several factors; 3: known observation weights
 _RCOND = 1e-12
 
 
@@ -120,8 +120,11 @@ def check_finite_block(X, y, x_names, where: str = "", row0: int = 0) -> None:
 
 
 def _save(path, stats, payload):
-    # version 2 only for statistics of several factors (record labels), so that older readers refuse them
+    # version 2 only for statistics of several factors (record labels), 3 for weighted statistics, so that
+    # older readers refuse what they would misread
     version = 2 if getattr(stats, "factors", None) is not None else 1
+    if getattr(stats, "pooled", stats).weighted:
+        version = 3
     meta = {"format": "gibbsreg-stats", "version": version, "kind": stats.kind,
             "x_names": list(stats.x_names), "intercept": stats.intercept}
     payload = dict(payload)

@@ -11,6 +11,10 @@ near-perfect fit, and the shift keeps C free of cancellation for data far from t
 
 Grouped (per group or per cell): one read of the rows in their own order; each group's rows are shifted
 by that group's first row and accumulated into its own Gram, then centred; residuals at the pooled slopes.
+
+Known observation weights w (precisions, docs/weights.md): every sum is weighted (the means are weighted
+means, C = sum w (x - x̄)(x - x̄)', h, rr likewise) and the first value returned is the weights' total W in
+place of the row count; weights of 1 give every bit of the unweighted pass.
 """
 
 from __future__ import annotations
@@ -36,9 +40,9 @@ def _threads(n: int) -> int:
     return max(1, min(cores, n // THREAD_ROWS))
 
 
-def _pilot(X, y):
-    """The shift a (p + 1) and the anchor b0 (p): the first rows' means and least-squares slopes (zeros when
-    those rows are not finite: the pass then finds and reports the bad value)."""
+def _pilot(X, y, w=None):
+    """The shift a (p + 1) and the anchor b0 (p): the first rows' (weighted) means and least-squares slopes
+    (zeros when those rows are not finite: the pass then finds and reports the bad value)."""
     m = min(X.shape[0], PILOT_ROWS)
     px = X.shape[1]
     head = np.empty((m, px + 1))
@@ -46,14 +50,19 @@ def _pilot(X, y):
     head[:, px] = y[:m]
     if not np.isfinite(head).all():
         return np.zeros(px + 1), np.zeros(px)
-    shift = head.mean(axis=0)
-    head -= shift
+    if w is None:
+        shift = head.mean(axis=0)
+        head -= shift
+    else:
+        shift = (w[:m, None] * head).sum(axis=0) / w[:m].sum()
+        head -= shift
+        head *= np.sqrt(w[:m])[:, None]
     S = head.T @ head
     b0 = _scaled_solve(S[None, :px, :px], S[None, :px, px], 1e-12)[0] if px else np.zeros(0)
     return shift, (b0 if np.isfinite(b0).all() else np.zeros(px))
 
 
-def _blocks(X, y, start, stop, shift, anchor):
+def _blocks(X, y, w, start, stop, shift, anchor):
     from ...kernels.statpass import fill_block
 
     q = X.shape[1] + 1
@@ -62,7 +71,7 @@ def _blocks(X, y, start, stop, shift, anchor):
     S = np.zeros((q, q))
     for lo in range(start, stop, BLOCK_ROWS):
         hi = min(stop, lo + BLOCK_ROWS)
-        bad = fill_block(X, y, lo, hi, shift, anchor, Z, sums)
+        bad = fill_block(X, y, w, lo, hi, shift, anchor, Z, sums)
         if bad >= 0:
             return bad, S, sums
         v = Z[: hi - lo]
@@ -79,18 +88,27 @@ def _nonfinite(X, y, row, on_nonfinite):
     raise ValueError(f"the data contain NaN or inf at row {row}")
 
 
-def flat_arrays(X, y, on_nonfinite=None):
+def _weights_arg(w):
+    return _NO_WEIGHTS if w is None else np.ascontiguousarray(w, dtype=np.float64)
+
+
+_NO_WEIGHTS = np.zeros(0)
+
+
+def flat_arrays(X, y, on_nonfinite=None, w=None):
     """(n, x mean, y mean, C, anchor, h, rr) of rows X (n, p) and y (n,) (n >= 1), each with a leading axis of 1,
-    anchored at the least-squares slopes.  ``on_nonfinite()`` raises the caller's message for a NaN or inf."""
+    anchored at the least-squares slopes.  ``on_nonfinite()`` raises the caller's message for a NaN or inf.
+    ``w`` (n,) validated positive weights: the sums are weighted and the first value is their total W."""
     n, px = X.shape
-    shift, anchor = _pilot(X, y)
+    shift, anchor = _pilot(X, y, w)
+    wk = _weights_arg(w)
     # fixed segments of rows, summed in their order: the bits do not depend on how many threads ran them
     edges = list(range(0, n, SEGMENT_ROWS)) + [n]
     segments = range(len(edges) - 1)
     threads = min(_threads(n), len(segments))
 
     def run(k):
-        return _blocks(X, y, edges[k], edges[k + 1], shift, anchor)
+        return _blocks(X, y, wk, edges[k], edges[k + 1], shift, anchor)
 
     if threads == 1:
         parts = [run(k) for k in segments]
@@ -106,8 +124,9 @@ def flat_arrays(X, y, on_nonfinite=None):
         s += s_k
     if not (np.isfinite(s).all() and np.isfinite(S).all()):
         raise ValueError("the data are too large in magnitude: their squares overflow float64; rescale them")
-    e = s / n
-    Sc = S - n * np.outer(e, e)
+    total = float(n) if w is None else float(np.sum(wk))
+    e = s / total
+    Sc = S - total * np.outer(e, e)
     Sc = 0.5 * (Sc + Sc.T)
     C = Sc[:px, :px].copy()
     h = Sc[:px, px].copy()
@@ -115,12 +134,13 @@ def flat_arrays(X, y, on_nonfinite=None):
     xm = shift[:px] + e[:px]
     ym = float(shift[px] + e[px] + e[:px] @ anchor)
     b, h, rr = _refine(C[None], anchor[None], h[None], np.array([rr]))
-    return (np.array([float(n)]), xm[None], np.array([ym]), C[None], b, h, rr)
+    return (np.array([total]), xm[None], np.array([ym]), C[None], b, h, rr)
 
 
-def grouped_arrays(X, y, codes, n_groups: int, anchor, on_nonfinite=None):
+def grouped_arrays(X, y, codes, n_groups: int, anchor, on_nonfinite=None, w=None):
     """(n_j, x means, y means, C_j, anchors, h_j, rr_j) of every group 0..n_groups-1 (codes (n,); every group must
-    have rows), the residuals anchored at ``anchor`` (p,) for every group."""
+    have rows), the residuals anchored at ``anchor`` (p,) for every group.  With weights ``w`` (n,) the sums are
+    weighted and n_j is the group's weight total W_j."""
     from ...kernels.statpass import group_order, group_pass
 
     n, px = X.shape
@@ -131,6 +151,7 @@ def grouped_arrays(X, y, codes, n_groups: int, anchor, on_nonfinite=None):
     sums = np.zeros((n_groups, q))
     gram = np.zeros((n_groups, q, q))
     anchor = np.ascontiguousarray(anchor, dtype=float)
+    wk = _weights_arg(w)
     threads = _threads(n)
     # the threads take runs of whole groups of about equal rows: each group's sums in one thread, so the
     # bits do not depend on the number of threads
@@ -138,7 +159,7 @@ def grouped_arrays(X, y, codes, n_groups: int, anchor, on_nonfinite=None):
     edges[0], edges[-1] = 0, n_groups
 
     def run(k):
-        return group_pass(X, y, order, offsets, edges[k], edges[k + 1], anchor, first, sums, gram)
+        return group_pass(X, y, wk, order, offsets, edges[k], edges[k + 1], anchor, first, sums, gram)
 
     if threads == 1:
         bad = [run(0)]
@@ -151,7 +172,7 @@ def grouped_arrays(X, y, codes, n_groups: int, anchor, on_nonfinite=None):
     full = gram + np.swapaxes(gram, 1, 2)
     idx = np.arange(q)
     full[:, idx, idx] *= 0.5
-    nk = counts.astype(float)
+    nk = counts.astype(float) if w is None else np.bincount(codes, weights=wk, minlength=n_groups)
     e = sums / nk[:, None]
     Sc = full - nk[:, None, None] * e[:, :, None] * e[:, None, :]
     C = np.ascontiguousarray(Sc[:, :px, :px])

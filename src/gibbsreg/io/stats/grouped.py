@@ -17,15 +17,18 @@ class GroupedStats(_StatsBase):
     array with one field per factor (field names = factor names) whose J records are the non-empty
     combinations of levels (cells); ``n`` (J,), ``x_mean`` (J, p_x), ``y_mean`` (J,), ``C`` (J, p_x, p_x),
     ``anchor`` (J, p_x), ``h`` (J, p_x), ``rr`` (J,) as in :class:`FlatStats` per group or cell;
-    ``pooled`` the statistics of all rows.  Merging adds the statistics of groups (cells) seen in both
+    ``pooled`` the statistics of all rows.  With known observation weights ``w`` (J,) holds each group's
+    weight total (the sums are weighted, as in FlatStats) and ``n`` stays its row count; without, w = n.
+    Merging adds the statistics of groups (cells) seen in both
     and appends new ones (labels kept in sorted order, records field by field).
     """
 
     kind = "grouped"
 
-    def __init__(self, labels, n, x_mean, y_mean, C, anchor, h, rr, pooled: FlatStats):
+    def __init__(self, labels, n, x_mean, y_mean, C, anchor, h, rr, pooled: FlatStats, w=None):
         self.labels = np.asarray(labels)
         self.n = np.asarray(n, dtype=float)
+        self.w = self.n if w is None else np.asarray(w, dtype=float)
         self.x_mean = np.asarray(x_mean, dtype=float)
         self.y_mean = np.asarray(y_mean, dtype=float)
         self.C = np.asarray(C, dtype=float)
@@ -58,7 +61,11 @@ class GroupedStats(_StatsBase):
         return self.pooled.n
 
     def _arrays(self):
-        return self.n, self.x_mean, self.y_mean, self.C, self.anchor, self.h, self.rr
+        """The batched arrays the merges work on: the weight totals first (the row counts without weights)."""
+        return self.w, self.x_mean, self.y_mean, self.C, self.anchor, self.h, self.rr
+
+    def _with_counts(self):
+        return self._arrays() + (self.n,)
 
     def __repr__(self):
         if self.factors is not None:
@@ -67,13 +74,23 @@ class GroupedStats(_StatsBase):
         return f"GroupedStats(n={self.pooled.n}, J={self.J}, p={self.p}, names={self.names})"
 
     @classmethod
-    def from_block(cls, X, y, codes, labels, x_names, intercept=True):
-        """Statistics of one in-memory block; ``codes`` (n,) index ``labels`` (J,); groups with no rows are left out."""
-        pooled = FlatStats.from_block(X, y, x_names, intercept)
+    def from_block(cls, X, y, codes, labels, x_names, intercept=True, w=None):
+        """Statistics of one in-memory block; ``codes`` (n,) index ``labels`` (J,); groups with no rows are left
+        out; ``w`` (n,) checked positive weights."""
+        pooled = FlatStats.from_block(X, y, x_names, intercept, w=w)
         present, local = np.unique(codes, return_inverse=True)
         local = local.reshape(-1)
-        arrs = grouped_arrays(X, y, local, len(present), pooled.anchor)
-        return cls(np.asarray(labels)[present], *arrs, pooled=pooled)
+        arrs = grouped_arrays(X, y, local, len(present), pooled.anchor, w=w)
+        return cls.from_arrays(np.asarray(labels)[present], arrs, pooled, local, w)
+
+    @classmethod
+    def from_arrays(cls, labels, arrs, pooled, codes=None, w=None):
+        """From ``grouped_arrays``' output (its first entry the weight totals; with weights ``w``, the row counts
+        come from ``codes``)."""
+        if w is None:
+            return cls(labels, *arrs, pooled=pooled)
+        counts = np.bincount(codes, minlength=len(labels)).astype(float)
+        return cls(labels, counts, *arrs[1:], pooled=pooled, w=arrs[0])
 
     def _merged(self, other):
         union, inv = np.unique(_joined_labels(self.labels, other.labels), return_inverse=True)
@@ -81,7 +98,7 @@ class GroupedStats(_StatsBase):
         ia, ib = inv[: self.J], inv[self.J:]
         px = len(self.x_names)
         J = len(union)
-        out = list(_empty_arrays(J, px))
+        out = list(_empty_arrays(J, px)) + [np.zeros(J)]
         both = np.zeros(J, dtype=bool)
         in_a = np.zeros(J, dtype=bool)
         in_a[ia] = True
@@ -94,18 +111,21 @@ class GroupedStats(_StatsBase):
         pos_b[ib] = np.arange(other.J)
         for mask, src, pos in ((in_a & ~in_b, self, pos_a), (in_b & ~in_a, other, pos_b)):
             idx = np.flatnonzero(mask)
-            for k, arr in enumerate(src._arrays()):
+            for k, arr in enumerate(src._with_counts()):
                 out[k][idx] = arr[pos[idx]]
         idx = np.flatnonzero(both)
         if idx.size:
             merged = _merge_arrays(_take(self._arrays(), pos_a[idx]), _take(other._arrays(), pos_b[idx]))
             for k, arr in enumerate(merged):
                 out[k][idx] = arr
-        return GroupedStats(union, *out, pooled=self.pooled + other.pooled)
+            out[7][idx] = self.n[pos_a[idx]] + other.n[pos_b[idx]]
+        w_sum, rest, counts = out[0], out[1:7], out[7]
+        return GroupedStats(union, counts, *rest, pooled=self.pooled + other.pooled, w=w_sum)
 
     def to_group_stats(self, order, beta_ref):
         """gibbsreg.hierarchical.GroupStats: per-group Z_j'Z_j, Z_j'r0_j, r0_j'r0_j, n_j with Z = F[:, order] / rms,
-        F = [1, X] (or X), r0 = y - F beta_ref; rms the pooled root-mean-squares of F's columns."""
+        F = [1, X] (or X), r0 = y - F beta_ref; rms the pooled root-mean-squares of F's columns.  With weights
+        the cross-products are weighted (Z_j'W_jZ_j ...) and n_j stays the row count."""
         from ..groups import GroupStats
 
         pooled = self.pooled
@@ -113,8 +133,9 @@ class GroupedStats(_StatsBase):
         px = len(self.x_names)
         p = px + k
         order = np.asarray(order)
-        sq = np.clip(np.diag(pooled.C), 0.0, None) + pooled.n * pooled.x_mean**2
-        rms = np.sqrt(np.concatenate([[1.0], sq / pooled.n]) if k else sq / pooled.n)
+        W = pooled.w_sum
+        sq = np.clip(np.diag(pooled.C), 0.0, None) + W * pooled.x_mean**2
+        rms = np.sqrt(np.concatenate([[1.0], sq / W]) if k else sq / W)
         rms = np.where(rms > 0, rms, 1.0)[order]
         ref = np.asarray(beta_ref, dtype=float)
         slopes = ref[k:]
@@ -135,7 +156,7 @@ class GroupedStats(_StatsBase):
             hb[:, 0] = nj * c
         G = Gb[:, order][:, :, order] / rms[None, :, None] / rms[None, None, :]
         G = 0.5 * (G + np.swapaxes(G, 1, 2))
-        return GroupStats(G, hb[:, order] / rms, np.maximum(rr0, 0.0), nj.astype(float), rms, ref[order])
+        return GroupStats(G, hb[:, order] / rms, np.maximum(rr0, 0.0), self.n.astype(float), rms, ref[order])
 
     def factor_levels(self, factors=None, levels=None):
         """Each factor's levels and each cell's level codes: (levels (K arrays), codes (J, K) int64).
@@ -200,13 +221,15 @@ class GroupedStats(_StatsBase):
         payload = {f"pooled_{k}": v for k, v in self.pooled._payload().items()}
         payload.update(labels=labels, gn=self.n, gx_mean=self.x_mean, gy_mean=self.y_mean, gC=self.C,
                        ganchor=self.anchor, gh=self.h, grr=self.rr)
+        if self.pooled.weighted:
+            payload["gw"] = self.w
         _save(path, self, payload)
 
     def __eq__(self, other):
         if not isinstance(other, GroupedStats):
             return NotImplemented
         return (self.pooled == other.pooled and np.array_equal(self.labels, other.labels)
-                and all(np.array_equal(a, b) for a, b in zip(self._arrays(), other._arrays())))
+                and all(np.array_equal(a, b) for a, b in zip(self._with_counts(), other._with_counts())))
 
     __hash__ = None
 
