@@ -10,7 +10,7 @@ from scipy.special import expit, log_ndtr
 
 import gibbsreg as gr
 from gibbsreg.diagnostics import mcse_mean, mcse_sd
-from gibbsreg.models.binary import BinaryRegression, Flat, Normal, predict_proba
+from gibbsreg.models.binary import BinaryRegression, Flat, Normal, predict_proba, resume_binary
 
 
 @pytest.fixture(autouse=True)
@@ -103,6 +103,10 @@ def test_resume_is_bit_for_bit_and_save_load_round_trips(link, tmp_path):
     # the generic resume: the model rebuilt from the saved settings, trials in the third slot
     again = gr.resume(path, x, y, t, draws=35, progress=False)
     np.testing.assert_array_equal(again["beta"], full["beta"])
+    # the trials come back from the saved run (varying by row here), or by keyword
+    np.testing.assert_array_equal(gr.resume(path, x, y, draws=35, progress=False)["beta"], full["beta"])
+    np.testing.assert_array_equal(resume_binary(loaded, x, y, trials=t, draws=35, progress=False)["beta"],
+                                  full["beta"])
     with pytest.raises(ValueError, match="differ"):
         gr.resume(path, x, 1 - y if t is None else np.minimum(y + 1, t), t, draws=5, progress=False)
 
@@ -267,3 +271,40 @@ def test_formula_front_end_bernoulli_family():
     np.testing.assert_array_equal(a["beta"], b["beta"])
     with pytest.raises(ValueError, match="unknown option"):
         gr.model("y ~ x0", df, family="bernoulli", sampler="asis")
+
+
+def test_formula_front_end_binomial_family_binds_the_trials():
+    import pandas as pd
+
+    from gibbsreg.formula.design import build_design
+    from gibbsreg.models.binary.front import BINOMIAL_FLAT_FRONT, BINOMIAL_HIER_FRONT
+
+    x, y, t = data(n=40, seed=13, trials=5)
+    df = pd.DataFrame({"x0": x[:, 0], "k": y.astype(int), "n": t})
+    design = build_design("k ~ x0", df)
+    bound = BINOMIAL_FLAT_FRONT.formula(design, None, link="logit", trials=df["n"].to_numpy())
+    a = BINOMIAL_FLAT_FRONT.call(bound.model, design.X, design.y, None, chains=2, draws=20, warmup=5, seed=1,
+                                 progress=False)
+    b = BinaryRegression("logit").sample(x, y, t, chains=2, draws=20, warmup=5, seed=1, progress=False)
+    np.testing.assert_array_equal(a["beta"], b["beta"])
+    assert a.attrs["family"] == "binomial" and bound.model.link == "logit"
+    np.testing.assert_array_equal(bound.model.resume(a, design.X, design.y, draws=5, progress=False)["beta"][:, :20],
+                                  a["beta"])
+    model = BINOMIAL_FLAT_FRONT.build(None, factors=[], varying=[], intercept=True, trials=t)
+    np.testing.assert_array_equal(model.sample(x, y, chains=2, draws=20, warmup=5, seed=1, progress=False)["beta"],
+                                  b["beta"])
+    with pytest.raises(ValueError, match="exceeds trials"):
+        BINOMIAL_FLAT_FRONT.formula(design, None, trials=np.maximum(t - 3, 1))
+    with pytest.raises(ValueError, match=">= 0"):
+        BINOMIAL_FLAT_FRONT.formula(build_design("I(-k) ~ x0", df), None, trials=t)
+    with pytest.raises(ValueError, match="needs the trials"):
+        BINOMIAL_FLAT_FRONT.formula(design, None)
+    with pytest.raises(ValueError, match="needs --trials"):
+        BINOMIAL_HIER_FRONT.build(None, factors=["g"], varying=["intercept"], intercept=True)
+    with pytest.raises(ValueError, match="one number per row"):
+        BINOMIAL_FLAT_FRONT.formula(design, None, trials=t[:5])
+    df["g"] = np.arange(40) % 4
+    hier = build_design("k ~ x0 + (1 | g)", df)
+    assert BINOMIAL_HIER_FRONT.formula(hier, None, trials=t).model.trials is not None
+    with pytest.raises(ValueError, match="exceeds trials"):
+        BINOMIAL_HIER_FRONT.formula(hier, None, trials=np.maximum(t - 3, 1))

@@ -19,7 +19,7 @@ from ...runner import ChainSpec, copy_draws, new_state, run_chains, run_options
 from ...runstate import fingerprint as make_fingerprint
 from ...sampling import chain_streams, check_sampling_args
 from .analysis import predict_proba
-from .data import BinaryData, binary_data
+from .data import BinaryData, binary_data, saved_trials, trials_record
 from .priors import Flat, Normal, ResolvedBinaryPrior, check_separation
 from .reference import LOGIT, PROBIT, binary_gibbs
 
@@ -101,7 +101,7 @@ def binary_spec(data: BinaryData, prior: ResolvedBinaryPrior, link: int, seed=No
              "model_kind": "binary", "intercept": data.intercept, "names": list(data.names), "link": link_name,
              "family": family}
     config = {"model": "BinaryRegression", "link": link_name, "intercept": data.intercept,
-              "init_superchains": init_superchains}
+              "init_superchains": init_superchains, "trials": trials_record(data)}
     return ChainSpec(
         kind="binary", load_kernel=load_kernel, reference_fn=binary_gibbs,
         kernel_args=(X, y, trials, link, A0, b0), state_names=("beta",), outputs={"beta": ((p,), True)},
@@ -161,11 +161,12 @@ class BinaryRegression:
     def resume(self, post: Posterior, X, y, trials=None, *, draws: int | None = None, until=None, checkpoint=None,
                checkpoint_every: float = 60.0, store=None, backend: str | None = None,
                progress: bool = True) -> Posterior:
-        """Continue the run that made ``post`` with the same rows; equals one uninterrupted run bit for bit."""
+        """Continue the run that made ``post`` with the same rows; equals one uninterrupted run bit for bit.
+        ``trials`` None: those the run recorded (a binomial run keeps them in its state)."""
         from ...runner import resume_run
 
         t0 = time.perf_counter()
-        data, prior = self._entry(X, y, trials)
+        data, prior = self._entry(X, y, saved_trials(post, trials, y))
         cfg = post.state.config if post.state is not None else {}
         spec = binary_spec(data, prior, LINKS[self.link], None, cfg.get("init_superchains"))
         resumed = resume_run(post, spec, draws=draws, until=until, checkpoint=checkpoint,
@@ -192,16 +193,21 @@ class _SavedPrior(Normal):
         return self.resolved
 
 
-def resume_binary(post, X=None, y=None, groups=None, *, stats=None, model=None, **options) -> Posterior:
-    """The binary kind's ``resume`` hook.  ``groups`` carries the trials of a binomial run (the generic
-    ``gibbsreg.resume(source, X, y, groups)`` has no other slot for a third column)."""
+def resume_binary(post, X=None, y=None, groups=None, *, stats=None, model=None, trials=None,
+                  **options) -> Posterior:
+    """The binary kind's ``resume`` hook.  The trials of a binomial run: ``trials=``, else the positional third
+    column (``groups``, the generic ``gibbsreg.resume(source, X, y, groups)``'s slot), else those the run
+    recorded."""
+    if groups is not None and trials is not None:
+        raise ValueError("a flat binary run takes no groups: pass the trials once (trials=)")
+    trials = groups if trials is None else trials
     if stats is not None:
         raise ValueError("the binary models read the rows every sweep: resume them with X, y (and trials), "
                          "not stats=")
     if model is None:
         cfg = post.state.config
         model = BinaryRegression(cfg["link"], _SavedPrior(post.attrs["prior"]), bool(cfg.get("intercept", True)))
-    return model.resume(post, X, y, groups, **options)
+    return model.resume(post, X, y, trials, **options)
 
 
 __all__ = ["BinaryRegression", "BinaryData", "Flat", "Normal", "binary_data", "binary_spec", "posterior_mode",
