@@ -20,17 +20,14 @@ from ...posterior import Posterior
 from ...priors import (SCALE_PRIORS, HalfCauchy, InvGamma, InvWishart, _vec, resolve_group_scale,
                       scale_prior_text)
 from ...runner import ChainSpec, copy_draws, new_state, run_chains, run_options
+from ...rowhier import tau_args
 from ...runstate import fingerprint as make_fingerprint
 from ...sampling import chain_streams, check_sampling_args
 from .analysis import predict_proba
 from .data import BinaryData, binary_data
 from .model import LINKS
 from .priors import DEFAULT_SCALE
-from .reference import (LOGIT, TAU_EXPONENTIAL, TAU_HALFCAUCHY, TAU_HALFNORMAL, TAU_INVGAMMA, TAU_INVWISHART,
-                        binary_hier_gibbs)
-
-TAU_KINDS = {"InvGamma": TAU_INVGAMMA, "HalfCauchy": TAU_HALFCAUCHY, "HalfStudentT": TAU_HALFCAUCHY,
-             "InvWishart": TAU_INVWISHART, "HalfNormal": TAU_HALFNORMAL, "Exponential": TAU_EXPONENTIAL}
+from .reference import LOGIT, TAU_INVWISHART, binary_hier_gibbs
 
 
 class HierarchicalBinaryPrior:
@@ -166,24 +163,10 @@ def hier_spec(rows: GroupedRows, prior: ResolvedBinaryHierPrior, link: int, vi, 
         hfix = np.zeros((J, p))
     S0inv = np.diag(1.0 / prior.mu_scale**2)
     Sainv = np.diag(1.0 / prior.pooled_scale**2) if r else np.zeros((0, 0))
-    kind = TAU_KINDS[prior.tau_kind]
-    ones = np.ones(q)
-    tau_a, tau_b, hc = ones, ones, ones
-    if kind == TAU_INVGAMMA:
-        tau_a, tau_b = prior.tau_a, prior.tau_b
-    elif kind == TAU_HALFCAUCHY:  # half-t with nu in tau_a (1: half-Cauchy)
-        tau_a = ones if prior.tau_nu is None else prior.tau_nu
-        hc = 1.0 / prior.tau_scale**2
-    elif kind == TAU_HALFNORMAL:
-        tau_b = 0.5 / prior.tau_scale**2
-    elif kind == TAU_EXPONENTIAL:
-        tau_b = prior.tau_rate
-    iw_df, iw_Psi = (prior.iw_df, prior.iw_scale) if kind == TAU_INVWISHART else (0.0, np.eye(q))
+    kind, tau_a, tau_b, hc, iw_df, iw_Psi = tau_args(prior, q)
     args = (X, np.ascontiguousarray(y, dtype=np.int64), np.ascontiguousarray(t, dtype=np.int64), start, link, q,
             np.ascontiguousarray(Gfix), np.ascontiguousarray(hfix), S0inv, S0inv @ prior.mu_mean, Sainv,
-            Sainv @ prior.pooled_mean if r else np.zeros(0), kind, np.asarray(tau_a, dtype=float),
-            np.asarray(tau_b, dtype=float), np.asarray(hc, dtype=float), float(iw_df),
-            np.ascontiguousarray(iw_Psi, dtype=float), sampler == "asis")
+            Sainv @ prior.pooled_mean if r else np.zeros(0), kind, tau_a, tau_b, hc, iw_df, iw_Psi, sampler == "asis")
 
     def init_state(streams):
         chains = len(streams.normal)

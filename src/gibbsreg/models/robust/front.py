@@ -1,13 +1,24 @@
-"""How formulas and the command line reach the Student-t model (registry.FrontEnd, family "student")."""
+"""How formulas and the command line reach the Student-t models (registry.FrontEnd, family "student"): the flat
+one (no grouping factor) and the one-factor hierarchical one (``y ~ x + (1 + x | g)``, ``--groups g``)."""
 
 from __future__ import annotations
 
+import copy
 from dataclasses import dataclass
 
-from ...priors import InvGamma, SemiConjugate
+import numpy as np
+
+from ...group_terms import default_group_covariance, design_order, factor_tau
+from ...priors import InvGamma, InvWishart, SemiConjugate
 from ...registry import Bound, FrontEnd
+from ..hierarchical import front as gaussian_hier_front
+from ..hierarchical.model import HierarchicalPrior
+from .hier import HierarchicalStudentTRegression
 from .model import StudentTRegression
 from .priors import Gamma
+
+# dims of the hierarchical posterior: a factor named like one of them keeps the dim "group" in ArviZ
+_POSTERIOR_DIMS = frozenset({"chain", "draw", "coef", "coef_", "pooled_coef", "group"})
 
 
 @dataclass
@@ -71,10 +82,71 @@ def from_formula(design, prior, nu=None, sigma=None) -> Bound:
 
 def build(prior, *, factors, varying, intercept) -> StudentTRegression:
     if factors or varying:
-        raise ValueError("the student family is a flat model: --groups and --varying are not available for it yet")
+        raise ValueError("--varying needs --groups (a hierarchical model)")
     s = prior if isinstance(prior, Settings) else Settings(prior)
     return StudentTRegression(nu=s.nu, prior=s.prior, sigma=s.sigma, intercept=intercept)
 
 
+@dataclass
+class HierSettings:
+    """The command line's prior keys for the hierarchical Student-t model: the HierarchicalPrior and nu."""
+
+    prior: HierarchicalPrior | None = None
+    nu: object = None
+
+
+def hier_prior_from_settings(spec: dict):
+    """HierSettings from the command line's keys: those of the hierarchical Gaussian model, and --nu."""
+    spec = dict(spec)
+    nu = parse_nu(spec.pop("nu", None))
+    if spec.get("sigma") == "jeffreys":
+        raise ValueError("--sigma jeffreys is for the flat student model; with --groups give invgamma, halfnormal, "
+                         "halft or exponential")
+    prior = gaussian_hier_front.prior_from_settings(spec)
+    HierarchicalStudentTRegression(nu=nu, prior=prior)  # checks them now, as a usage error
+    return HierSettings(prior, nu)
+
+
+def hier_formula(design, prior, nu=None, sigma=None, sampler: str = "asis") -> Bound:
+    """``y ~ x + (1 + x | g)`` with family="student": the group term's columns vary by g, the others are pooled;
+    a correlated term with several columns gets an inverse-Wishart default IW(q + 1, diag(s^2)) with the
+    Gaussian model's scales s (each tau_k^2 ~ IG(1, s_k^2 / 2) marginally), ``(... || g)`` a tau per column.
+    ``nu`` as StudentTRegression's; ``sigma`` a prior on the noise (InvGamma on sigma^2, or HalfNormal,
+    HalfStudentT, Exponential on sigma) replacing the prior's."""
+    if isinstance(prior, HierSettings):
+        prior, nu = prior.prior, prior.nu if nu is None else nu
+    prior = HierarchicalPrior() if prior is None else prior
+    if not isinstance(prior, HierarchicalPrior):
+        raise ValueError(f"a student formula with a group term needs a HierarchicalPrior, got {type(prior).__name__}")
+    if sigma is not None:
+        if isinstance(sigma, str):
+            raise ValueError(f"sigma={sigma!r}: with a group term give a prior (InvGamma, HalfNormal, HalfStudentT, "
+                             "Exponential)")
+        prior = copy.copy(prior)
+        prior.sigma = HierarchicalPrior(sigma=sigma).sigma
+    factor = design.factors[0]
+    varying = design_order(design, factor.columns)
+    if prior.tau is None and factor.covariance == "full" and len(varying) > 1:
+        s = default_group_covariance(design, varying).scale
+        tau, defaults = InvWishart(len(varying) + 1, np.diag(np.asarray(s) ** 2)), ("tau (InvWishart)",)
+    else:
+        tau, defaults = factor_tau(design, factor, prior.tau)[0], ()
+    if tau is not prior.tau:
+        prior = copy.copy(prior)
+        prior.tau = tau
+    model = HierarchicalStudentTRegression(nu=parse_nu(nu), prior=prior, varying=varying, intercept=design.intercept,
+                                           sampler=sampler)
+    attrs = {} if factor.name in _POSTERIOR_DIMS else {"arviz_dims": {"group": factor.name}}
+    return Bound(model, attrs, defaults)
+
+
+def hier_build(prior, *, factors, varying, intercept, sampler: str = "asis") -> HierarchicalStudentTRegression:
+    s = prior if isinstance(prior, HierSettings) else HierSettings(prior)
+    return HierarchicalStudentTRegression(nu=s.nu, prior=s.prior, varying=varying, intercept=intercept,
+                                          sampler=sampler)
+
+
 FRONT = FrontEnd(family="student", factors=(0, 0), formula=from_formula, prior=prior_from_settings, build=build,
                  options=("nu", "sigma"))
+HIER_FRONT = FrontEnd(family="student", factors=(1, 1), formula=hier_formula, prior=hier_prior_from_settings,
+                      build=hier_build, options=("nu", "sigma", "sampler"))
