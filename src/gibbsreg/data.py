@@ -322,7 +322,7 @@ def as_weights(weights, n: int, what: str = "weights", where: str = "") -> np.nd
     if bad.any():
         i = int(np.argmax(bad))
         at = f" in {where}" if where else ""
-        raise ValueError(f"{what} must be finite and positive (precisions); row {i}{at} has {w[i]!r}")
+        raise ValueError(f"{what} must be finite and positive (precisions); row {i}{at} has {float(w[i])!r}")
     return w
 
 

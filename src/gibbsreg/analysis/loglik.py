@@ -5,6 +5,10 @@ mu_i = x_v,i' beta_j + x_p,i' alpha and variance sigma2 (or sigma2_j), so
 
     log p(y_i | theta) = -1/2 log(2 pi sigma2) - (y_i - mu_i)^2 / (2 sigma2).
 
+With known observation weights w_i (precisions: variance sigma2 / w_i) the density gains 1/2 log w_i
+and the square is weighted; it is the unweighted density of the rows scaled by sqrt(w_i) (x, y and
+so the mean) plus 1/2 log w_i, which is how the one kernel computes it (``Rows.weighted_blocks``).
+
 The sufficient statistics do not give it: it needs the rows again.  They come from the data
 the Posterior remembers (``post.data``, set by the models' ``sample``) or from explicit
 ``X, y, groups``.  The (chains, draws, n) array is computed in blocks of rows by the Numba
@@ -53,6 +57,7 @@ class Rows:
     vi: list
     pi: list
     grouped: bool
+    w: np.ndarray | None = None  # (n,) known observation weights (precisions); None: all 1
 
     @property
     def n(self) -> int:
@@ -68,6 +73,21 @@ class Rows:
         Xv = np.ascontiguousarray(full[:, self.vi])
         Xp = np.ascontiguousarray(full[:, self.pi]) if self.pi else np.zeros((full.shape[0], 0))
         return Xv, Xp, np.ascontiguousarray(self.y[rows]), np.ascontiguousarray(self.codes[rows])
+
+    def weighted_blocks(self, rows):
+        """(Xv, Xp, y, codes, half_log_w) of a slice of rows for the likelihood: with weights, x and y are
+        scaled by sqrt(w) (so the kernel's Gaussian density is the weighted one less 1/2 log w, returned to be
+        added); half_log_w is None without weights."""
+        Xv, Xp, yb, cb = self.blocks(rows)
+        if self.w is None:
+            return Xv, Xp, yb, cb, None
+        w = self.w[rows]
+        s = np.sqrt(w)
+        return Xv * s[:, None], Xp * s[:, None], yb * s, cb, 0.5 * np.log(w)
+
+    def noise_scale(self, rows):
+        """1 / sqrt(w) of a slice of rows (the noise sd's factor), or None without weights."""
+        return None if self.w is None else 1.0 / np.sqrt(self.w[rows])
 
     def labels(self, post) -> dict:
         """The grouping label of each row, for the export's constant data: {name: (n,) labels}."""
@@ -85,9 +105,20 @@ class Rows:
         return _marginal_group_loglik(post, self, max_bytes)
 
 
-def rows_of(post, X=None, y=None, groups=None):
-    """The rows of ``post`` as its model kind reads them (explicit X, y, groups, or the remembered data)."""
-    return registry.of_posterior(post).rows(post, X, y, groups)
+def rows_of(post, X=None, y=None, groups=None, weights=None):
+    """The rows of ``post`` as its model kind reads them (explicit X, y, groups, or the remembered data);
+    ``weights`` (n,) replace the rows' weights (explicit rows default to weight 1)."""
+    rows = registry.of_posterior(post).rows(post, X, y, groups)
+    if weights is None:
+        return rows
+    from dataclasses import replace
+
+    from ..data import as_weights
+
+    if not isinstance(rows, Rows):
+        raise ValueError("weights= is supported for the Gaussian flat and hierarchical models only")
+    return replace(rows, w=as_weights(np.asarray(weights.compute() if hasattr(weights, "compute") else weights),
+                                      rows.n))
 
 
 def fitted_codes(post, labels_in, n: int) -> np.ndarray:
@@ -116,7 +147,8 @@ def design_rows(post, X=None, y=None, groups=None, *, grouped: bool = False) -> 
             raise ValueError("this Posterior does not hold the data it was sampled from (it was loaded from disk, "
                              "or built by hand): pass X=, y=" + (" and groups=" if grouped else ""))
         codes = data.codes if grouped else np.zeros(data.y.shape[0], dtype=np.int64)
-        return Rows(data.X, data.y, np.asarray(codes, dtype=np.int64), bool(attrs["intercept"]), vi, pi, grouped)
+        return Rows(data.X, data.y, np.asarray(codes, dtype=np.int64), bool(attrs["intercept"]), vi, pi, grouped,
+                    getattr(data, "w", None))
     if X is None or y is None:
         raise ValueError("pass both X= and y= (or neither, to use the data the Posterior was sampled from)")
     if grouped and groups is None:
@@ -275,15 +307,16 @@ def want(flag, what: str, chains: int, draws: int, n: int, max_bytes=None) -> bo
 
 
 def pointwise_loglik(post, X=None, y=None, groups=None, *, by: str = "obs", backend: str = "numba",
-                     max_bytes=None) -> np.ndarray:
+                     max_bytes=None, weights=None) -> np.ndarray:
     """log p(y_i | theta^(c,d)) shaped (chains, draws, n); ``by="group"``: summed per group, (chains, draws, J).
 
     The size is checked first (against ``max_bytes``, default the memory available) and a
-    TooLargeError names it; the rows are visited in blocks by the Numba kernel.
+    TooLargeError names it; the rows are visited in blocks by the Numba kernel.  The rows' weights are
+    the fit's (remembered) unless ``weights`` is given; explicit rows without weights have weight 1.
     """
     if by not in ("obs", "group"):
         raise ValueError(f"by must be 'obs' or 'group', got {by!r}")
-    return rows_of(post, X, y, groups).loglik(post, by=by, backend=backend, max_bytes=max_bytes)
+    return rows_of(post, X, y, groups, weights).loglik(post, by=by, backend=backend, max_bytes=max_bytes)
 
 
 def _kernel_loglik(post, rows: Rows, by, backend, max_bytes) -> np.ndarray:
@@ -299,8 +332,10 @@ def _kernel_loglik(post, rows: Rows, by, backend, max_bytes) -> np.ndarray:
         kernel = _kernel(backend)
         step = block_rows(S, rows.n)
         for start in range(0, rows.n, step):
-            Xv, Xp, yb, cb = rows.blocks(slice(start, min(rows.n, start + step)))
+            Xv, Xp, yb, cb, half_log_w = rows.weighted_blocks(slice(start, min(rows.n, start + step)))
             kernel(Xv, Xp, yb, cb, *prm.args(), 1, out)
+            if half_log_w is not None:
+                out += np.bincount(cb, weights=half_log_w, minlength=J)[None, :]
         return out.reshape(prm.chains, prm.draws, J)
     check_size("log-likelihood", prm.chains, prm.draws, rows.n, max_bytes)
     with no_huge_pages():  # first touch of huge pages may stall on compaction (gibbsreg.sampling)
@@ -309,20 +344,23 @@ def _kernel_loglik(post, rows: Rows, by, backend, max_bytes) -> np.ndarray:
     step = block_rows(S, rows.n)
     for start in range(0, rows.n, step):
         sl = slice(start, min(rows.n, start + step))
-        Xv, Xp, yb, cb = rows.blocks(sl)
+        Xv, Xp, yb, cb, half_log_w = rows.weighted_blocks(sl)
         kernel(Xv, Xp, yb, cb, *prm.args(), 0, out[:, sl])  # written in place: a strided view, no copy
+        if half_log_w is not None:
+            out[:, sl] += half_log_w[None, :]
     return out.reshape(prm.chains, prm.draws, rows.n)
 
 
 def posterior_predictive_draws(post, X=None, y=None, groups=None, *, seed=None, backend: str = "numba",
-                               max_bytes=None) -> np.ndarray:
-    """Replicated data y_rep (chains, draws, n) at the fitted rows: mu_i + sigma z per draw.
+                               max_bytes=None, weights=None) -> np.ndarray:
+    """Replicated data y_rep (chains, draws, n) at the fitted rows: mu_i + sigma z / sqrt(w_i) per draw (w the
+    rows' weights, as in :func:`pointwise_loglik`).
 
     Chain c's noise comes from its own generator (SeedSequence(seed).spawn(chains)[c]), in
     blocks of rows whose size depends on the number of draws only, so chain c's replicates do
     not depend on the number of chains.
     """
-    return rows_of(post, X, y, groups).replicate(post, seed=seed, backend=backend, max_bytes=max_bytes)
+    return rows_of(post, X, y, groups, weights).replicate(post, seed=seed, backend=backend, max_bytes=max_bytes)
 
 
 def _kernel_replicate(post, rows: Rows, seed, backend, max_bytes) -> np.ndarray:
@@ -342,13 +380,16 @@ def _kernel_replicate(post, rows: Rows, seed, backend, max_bytes) -> np.ndarray:
         mean = np.empty((C * D, sl.stop - sl.start))
         kernel(Xv, Xp, yb, cb, *prm.args(), 2, mean)
         sd = np.sqrt(prm.sigma2[:, :1] if shared else prm.sigma2[:, cb])
+        factor = rows.noise_scale(sl)
+        if factor is not None:
+            sd = sd * factor[None, :]
         for c, g in enumerate(gens):
             d = slice(c * D, (c + 1) * D)
             out[d, sl] = mean[d] + sd[d] * g.standard_normal((D, sl.stop - sl.start))
     return out.reshape(C, D, rows.n)
 
 
-def marginal_group_loglik(post, X=None, y=None, groups=None, *, max_bytes=None) -> np.ndarray:
+def marginal_group_loglik(post, X=None, y=None, groups=None, *, max_bytes=None, weights=None) -> np.ndarray:
     """log p(y_(j) | mu, Sigma_beta, alpha, sigma2) with the group's coefficients beta_j integrated out,
     shaped (chains, draws, J): y_(j) ~ N(X_vj mu + X_pj alpha, sigma_j^2 I + X_vj Sigma_beta X_vj').
 
@@ -359,7 +400,7 @@ def marginal_group_loglik(post, X=None, y=None, groups=None, *, max_bytes=None) 
     digits.  The importance ratios of leave-one-group-out then depend on the hyperparameters only,
     which PSIS handles far better than the conditional sum over the group's rows (docs/maths.md 11.4).
     """
-    return rows_of(post, X, y, groups).group_loglik(post, max_bytes=max_bytes)
+    return rows_of(post, X, y, groups, weights).group_loglik(post, max_bytes=max_bytes)
 
 
 def _marginal_group_loglik(post, rows: Rows, max_bytes) -> np.ndarray:
@@ -374,10 +415,14 @@ def _marginal_group_loglik(post, rows: Rows, max_bytes) -> np.ndarray:
     check_size("group log-likelihood", C, D, J, max_bytes)
     ref = theta.mean(axis=0)
     # per-group cross-products of w = (x_v, x_p) and r0 = y - w'ref
+    # with weights: the rows scaled by sqrt(w) (then sigma_j^2 I, as without) and 1/2 sum log w added
     M, h, rr, nj = np.zeros((J, p, p)), np.zeros((J, p)), np.zeros(J), np.zeros(J)
+    half_log_w = np.zeros(J)
     step = block_rows(p * p, rows.n)
     for start in range(0, rows.n, step):
-        Xv, Xp, yb, cb = rows.blocks(slice(start, min(rows.n, start + step)))
+        Xv, Xp, yb, cb, hlw = rows.weighted_blocks(slice(start, min(rows.n, start + step)))
+        if hlw is not None:
+            np.add.at(half_log_w, cb, hlw)
         W = np.concatenate([Xv, Xp], axis=1)
         r0 = yb - W @ ref
         np.add.at(M, cb, W[:, :, None] * W[:, None, :])
@@ -406,5 +451,5 @@ def _marginal_group_loglik(post, rows: Rows, max_bytes) -> np.ndarray:
         logdet_B = 2.0 * np.log(np.diagonal(cB, axis1=2, axis2=3)).sum(axis=-1)
         n_g = nj[js]
         out[:, js] = -0.5 * (n_g * (math.log(2 * math.pi) + np.log(s2)) + logdet_B
-                             + r_r / s2 - (v * v).sum(axis=-1))
+                             + r_r / s2 - (v * v).sum(axis=-1)) + half_log_w[js]
     return out.reshape(C, D, J)

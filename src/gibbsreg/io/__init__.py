@@ -9,11 +9,11 @@ from .api import memory_stats, model_stats, sufficient_stats
 from .stats import FlatStats, GroupedStats, load_stats, merge
 
 
-def read_stats(source, y, x=None, groups=None, *, intercept=True, blocksize="64MiB"):
+def read_stats(source, y, x=None, groups=None, *, intercept=True, blocksize="64MiB", weights=None):
     """See :func:`gibbsreg.io.files.read_stats` (imported lazily: Dask only when needed)."""
     from .files import read_stats as _read
 
-    return _read(source, y, x, groups, intercept=intercept, blocksize=blocksize)
+    return _read(source, y, x, groups, intercept=intercept, blocksize=blocksize, weights=weights)
 
 
 __all__ = ["FlatStats", "GroupedStats", "load_stats", "merge", "model_stats", "read_stats", "sufficient_stats",

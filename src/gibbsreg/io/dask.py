@@ -103,9 +103,19 @@ def _aug_from_frame(X, y, where):
     return A
 
 
-def part_stats(X, y, g, x_names, intercept, where):
-    """Statistics of one partition (None when it is empty)."""
-    if g is None and hasattr(X, "columns") and hasattr(y, "to_numpy") and len(X) == len(y):
+def _part_weights(w, n, where):
+    """A partition's weights (None: unweighted), checked finite and positive, naming the place."""
+    if w is None:
+        return None
+    from ..data import as_weights
+
+    vals = _as_float_block(w, None, "weights", where).reshape(-1)
+    return as_weights(vals, n, "weights", where)
+
+
+def part_stats(X, y, g, x_names, intercept, where, w=None):
+    """Statistics of one partition (None when it is empty); ``w`` the partition's weights (None: unweighted)."""
+    if g is None and w is None and hasattr(X, "columns") and hasattr(y, "to_numpy") and len(X) == len(y):
         if len(X.columns) != len(x_names):
             raise ValueError(f"X has {len(X.columns)} columns in {where} but {len(x_names)} were expected ({x_names})")
         if len(X) == 0:
@@ -126,9 +136,10 @@ def part_stats(X, y, g, x_names, intercept, where):
         raise ValueError(f"X has {Xa.shape[1]} columns in {where} but {len(x_names)} were expected ({x_names})")
     if ya.shape[0] == 0:
         return None
+    wa = _part_weights(w, ya.shape[0], where)
     if g is None:
         return FlatStats.from_block(Xa, ya, x_names, intercept,
-                                    on_nonfinite=lambda: check_finite_block(Xa, ya, x_names, where))
+                                    on_nonfinite=lambda: check_finite_block(Xa, ya, x_names, where), w=wa)
     check_finite_block(Xa, ya, x_names, where)
     labels = factor_records(g, where) if is_factor_table(g) else clean_labels(g, where)
     if labels.shape[0] != ya.shape[0]:
@@ -137,7 +148,7 @@ def part_stats(X, y, g, x_names, intercept, where):
         uniq, codes = np.unique(labels, return_inverse=True)
     except TypeError:
         raise ValueError(f"group labels must be mutually comparable (all numbers or all strings) in {where}") from None
-    return GroupedStats.from_block(Xa, ya, codes.reshape(-1), uniq, x_names, intercept)
+    return GroupedStats.from_block(Xa, ya, codes.reshape(-1), uniq, x_names, intercept, w=wa)
 
 
 def _merge_or_none(parts):
@@ -183,12 +194,14 @@ def _row_array(values, n_rows, row_chunks, what):
     return values.rechunk((row_chunks,))
 
 
-def dask_stats(X, y, groups=None, *, intercept: bool = True, where_prefix: str = "partition"):
+def dask_stats(X, y, groups=None, *, intercept: bool = True, where_prefix: str = "partition", weights=None):
     """sufficient_stats for Dask arrays (X (n, p_x), y (n,), groups (n,) or a dict of such label columns) or a
-    Dask DataFrame / Series (groups: a Series, or a DataFrame / dict of Series with one column per factor).
+    Dask DataFrame / Series (groups: a Series, or a DataFrame / dict of Series with one column per factor);
+    ``weights`` (n,) known observation weights, an array chunked as X or a Series of X's frame.
 
-    A Dask DataFrame X, y and its group columns are joined into ONE frame (partition-wise, as they come from
-    one frame), so each partition's task reads its rows, response and labels from one pandas partition."""
+    A Dask DataFrame X, y, its group columns and weights are joined into ONE frame (partition-wise, as they
+    come from one frame), so each partition's task reads its rows, response and labels from one pandas
+    partition."""
     require_dask("statistics of a Dask collection")
     import dask
     import dask.array as da
@@ -225,11 +238,13 @@ def dask_stats(X, y, groups=None, *, intercept: bool = True, where_prefix: str =
             cols = [list(_row_array(c, X.shape[0], row_chunks, f"groups[{name!r}]").to_delayed().ravel())
                     for name, c in zip(factors, gcols)]
             gs = [dict(zip(factors, parts)) for parts in zip(*cols)]
+        ws = ([None] * len(xs) if weights is None
+              else list(_row_array(weights, X.shape[0], row_chunks, "weights").to_delayed().ravel()))
         if intercept and "intercept" in x_names:
             raise ValueError("X already has a column named 'intercept'; pass intercept=False or rename it")
         task = dask.delayed(part_stats, pure=True)
-        tasks = [task(xp, yp, gp, x_names, intercept, f"{where_prefix} {i}")
-                 for i, (xp, yp, gp) in enumerate(zip(xs, ys, gs))]
+        tasks = [task(xp, yp, gp, x_names, intercept, f"{where_prefix} {i}", wp)
+                 for i, (xp, yp, gp, wp) in enumerate(zip(xs, ys, gs, ws))]
         return tree_reduce(tasks)
     # Dask DataFrame / Series (pandas-like: columns by name)
     import dask.dataframe as dd
@@ -257,19 +272,24 @@ def dask_stats(X, y, groups=None, *, intercept: bool = True, where_prefix: str =
         if not is_dask(g) or getattr(g, "ndim", 1) != 1 or getattr(g, "npartitions", None) != X.npartitions:
             raise ValueError("with a Dask DataFrame X, groups must be Dask Series (or a Dask DataFrame of label "
                              "columns) of the same frame (e.g. df['g'] or df[['a', 'b']])")
+    if weights is not None and (not is_dask(weights) or getattr(weights, "ndim", 1) != 1
+                                or getattr(weights, "npartitions", None) != X.npartitions):
+        raise ValueError("with a Dask DataFrame X, weights must be a Dask Series of the same frame (e.g. df['w'])")
     px = len(x_names)
     parts = [X.rename(columns=dict(zip(X.columns, [f"__x{j}" for j in range(px)]))), y.rename("__y")]
     parts += [g.rename(f"__g{k}") for k, g in enumerate(labels)]
+    if weights is not None:
+        parts.append(weights.rename("__w"))
     frame = dd.concat(parts, axis=1) if len(parts) > 1 else parts[0]
     layout = None if groups is None else ("one" if factors is None else list(factors))
     task = dask.delayed(_joined_part, pure=True)
-    tasks = [task(part, px, x_names, layout, intercept, f"{where_prefix} {i}")
+    tasks = [task(part, px, x_names, layout, intercept, f"{where_prefix} {i}", weights is not None)
              for i, part in enumerate(frame.to_delayed())]
     return tree_reduce(tasks)
 
 
-def _joined_part(df, px, x_names, layout, intercept, where):
-    """Statistics of one partition of the joined frame [X (px columns), y, group columns...]."""
+def _joined_part(df, px, x_names, layout, intercept, where, weighted=False):
+    """Statistics of one partition of the joined frame [X (px columns), y, group columns..., weights]."""
     X = df.iloc[:, :px]
     X.columns = x_names
     y = df.iloc[:, px]
@@ -279,37 +299,39 @@ def _joined_part(df, px, x_names, layout, intercept, where):
         g = df.iloc[:, px + 1]
     else:
         g = {name: df.iloc[:, px + 1 + k] for k, name in enumerate(layout)}
-    return part_stats(X, y, g, x_names, intercept, where)
+    return part_stats(X, y, g, x_names, intercept, where, df.iloc[:, -1] if weighted else None)
 
 
-def frame_part(df, y, xcols, groups, intercept, where):
+def frame_part(df, y, xcols, groups, intercept, where, weights=None):
     """Statistics of one partition of a frame holding the response, the predictors and the group column(s)
-    (``groups``: None, one column name, or a list of names, one per factor)."""
+    (``groups``: None, one column name, or a list of names, one per factor) and the weights column (or None)."""
     if groups is None:
         g = None
     elif isinstance(groups, str):
         g = df[groups]
     else:
         g = {str(c): df[c] for c in groups}
-    return part_stats(df[xcols], df[y], g, xcols, intercept, where)
+    return part_stats(df[xcols], df[y], g, xcols, intercept, where, None if weights is None else df[weights])
 
 
-def frame_stats(df, y: str, x=None, groups=None, *, intercept: bool = True, where=None):
+def frame_stats(df, y: str, x=None, groups=None, *, intercept: bool = True, where=None, weights=None):
     """Statistics of a (Dask or pandas) DataFrame by column names; ``x=None`` takes every other column;
-    ``groups`` one column name or a list of them (several factors)."""
+    ``groups`` one column name or a list of them (several factors); ``weights`` the weights column's name."""
     cols = [str(c) for c in df.columns]
-    needed, xcols, gcols = _needed_columns(cols, y, x, groups, where or "the data frame")
+    needed, xcols, gcols = _needed_columns(cols, y, x, groups, where or "the data frame", weights)
     if not is_dask(df):
         from .memory import memory_stats
 
         g = None if groups is None else (df[groups] if isinstance(groups, str) else {c: df[c] for c in gcols})
-        return memory_stats(df[xcols], df[y], g, intercept=intercept)
+        return memory_stats(df[xcols], df[y], g, intercept=intercept,
+                            weights=None if weights is None else df[weights])
     import dask
 
     if intercept and "intercept" in xcols:
         raise ValueError("the data already have a column named 'intercept'; pass intercept=False or rename it")
     task = dask.delayed(frame_part, pure=True)
-    tasks = [task(part, y, xcols, groups, intercept, f"partition {i}") for i, part in enumerate(df[needed].to_delayed())]
+    tasks = [task(part, y, xcols, groups, intercept, f"partition {i}", weights)
+             for i, part in enumerate(df[needed].to_delayed())]
     return tree_reduce(tasks)
 
 
@@ -327,13 +349,21 @@ def group_columns(groups) -> list[str]:
     return cols
 
 
-def _needed_columns(cols, y, x, groups, where):
-    """([y, x..., group columns...], x columns, group columns) checked against the columns that exist."""
+def _needed_columns(cols, y, x, groups, where, weights=None):
+    """([y, x..., group columns..., weights], x columns, group columns) checked against the columns that exist."""
     if isinstance(x, str):
         x = [x]
     gcols = group_columns(groups)
     if y not in cols:
         raise ValueError(f"response column {y!r} not found in {where}; columns are {cols}")
+    if weights is not None:
+        if not isinstance(weights, str):
+            raise ValueError(f"weights must name a column of {where} (a string), got {type(weights).__name__}")
+        if weights not in cols:
+            raise ValueError(f"weights column {weights!r} not found in {where}; columns are {cols}")
+        if weights == y or weights in gcols or (x is not None and weights in [str(c) for c in x]):
+            raise ValueError(f"the weights column {weights!r} is also the response, a predictor or a group column")
+    wcols = [] if weights is None else [weights]
     missing = [c for c in gcols if c not in cols]
     if missing:
         what = f"group column {missing[0]!r}" if len(missing) == 1 else f"group columns {missing}"
@@ -341,7 +371,7 @@ def _needed_columns(cols, y, x, groups, where):
     if y in gcols:
         raise ValueError(f"the response {y!r} is also a group column")
     if x is None:
-        x = [c for c in cols if c != y and c not in gcols]
+        x = [c for c in cols if c != y and c not in gcols and c not in wcols]
     else:
         x = [str(c) for c in x]
         missing = [c for c in x if c not in cols]
@@ -354,4 +384,4 @@ def _needed_columns(cols, y, x, groups, where):
             raise ValueError(f"column(s) {both} are both predictors (x) and group columns")
     if len(set(x)) != len(x):
         raise ValueError(f"x lists a column twice: {x}")
-    return [y] + list(x) + gcols, list(x), gcols
+    return [y] + list(x) + gcols + wcols, list(x), gcols

@@ -73,7 +73,7 @@ def _kind(path: str) -> str:
     raise ValueError(f"cannot tell the format of {path}: use .parquet or .csv files")
 
 
-def read_stats(source, y: str, x=None, groups=None, *, intercept: bool = True, blocksize="64MiB"):
+def read_stats(source, y: str, x=None, groups=None, *, intercept: bool = True, blocksize="64MiB", weights=None):
     """Sufficient statistics of y ~ x (per group when ``groups`` names a column; per cell of several factors
     when it lists several columns, e.g. ``groups=["state", "county"]``) read from files.
 
@@ -82,9 +82,10 @@ def read_stats(source, y: str, x=None, groups=None, *, intercept: bool = True, b
     Files are read with dask.dataframe (read_parquet / read_csv, pyarrow engine) in partitions of about
     ``blocksize``; each partition becomes statistics that are merged in a tree, so memory stays
     bounded by a few partitions per worker.  Errors name the file and partition.
+    ``weights``: the name of a column of known observation weights (precisions, docs/weights.md).
     """
     if hasattr(source, "columns") and (is_dask(source) or hasattr(source, "iloc")):
-        return frame_stats(source, y, x, groups, intercept=intercept)
+        return frame_stats(source, y, x, groups, intercept=intercept, weights=weights)
     files, kind = _files(source)
     import dask
     import dask.dataframe as dd
@@ -93,7 +94,7 @@ def read_stats(source, y: str, x=None, groups=None, *, intercept: bool = True, b
         schemas = {f: _schema(f) for f in files}
         first = files[0]
         cols = list(schemas[first].names)
-        needed, xcols, gcols = _needed_columns(cols, y, x, groups, first)
+        needed, xcols, gcols = _needed_columns(cols, y, x, groups, first, weights)
         for f in files[1:]:
             names = list(schemas[f].names)
             missing = [c for c in needed if c not in names]
@@ -111,7 +112,7 @@ def read_stats(source, y: str, x=None, groups=None, *, intercept: bool = True, b
             cols = [str(c) for c in dd.read_csv(f, blocksize=blocksize, sample_rows=10).columns]
             if header is None:
                 header = cols
-                needed, xcols, gcols = _needed_columns(cols, y, x, groups, first)
+                needed, xcols, gcols = _needed_columns(cols, y, x, groups, first, weights)
             else:
                 missing = [c for c in needed if c not in cols]
                 if missing:
@@ -120,7 +121,7 @@ def read_stats(source, y: str, x=None, groups=None, *, intercept: bool = True, b
     if intercept and "intercept" in xcols:
         raise ValueError("the data already have a column named 'intercept'; pass intercept=False or rename it")
     if kind == "parquet" and not _cluster_active():
-        return _parquet_local(files, needed, y, xcols, groups, intercept)
+        return _parquet_local(files, needed, y, xcols, groups, intercept, weights)
     task = dask.delayed(frame_part, pure=True)
     tasks = []
     for f in files:
@@ -136,7 +137,7 @@ def read_stats(source, y: str, x=None, groups=None, *, intercept: bool = True, b
                 except ValueError:  # a value in the sampled head is not a number: say which
                     raise _non_numeric_value([f], [y] + xcols, blocksize) from None
         for i, part in enumerate(ddf.to_delayed()):
-            tasks.append(task(part, y, xcols, groups, intercept, f"file {f}, partition {i}"))
+            tasks.append(task(part, y, xcols, groups, intercept, f"file {f}, partition {i}", weights))
     if kind != "csv":
         return tree_reduce(tasks)
     try:
@@ -161,7 +162,7 @@ def _cluster_active() -> bool:
     return True
 
 
-def _parquet_local(files, needed, y, xcols, groups, intercept):
+def _parquet_local(files, needed, y, xcols, groups, intercept, weights=None):
     """Statistics of Parquet files read without Dask or pandas: each row group's columns decoded by pyarrow
     straight to NumPy (threads over row groups; pyarrow and the statistics pass release the GIL), reduced by
     the same per-partition pass as Dask's (io.dask.part_stats) and merged in file and row-group order, so at
@@ -196,7 +197,8 @@ def _parquet_local(files, needed, y, xcols, groups, intercept):
             X[:, k] = column(table, c, True)
         labels = {c: column(table, c, False) for c in gcols}
         g = None if not gcols else (labels[gcols[0]] if isinstance(groups, str) else labels)
-        return part_stats(X, column(table, y, True), g, xcols, intercept, f"file {f}, row group {rg}")
+        w = None if weights is None else column(table, weights, True)
+        return part_stats(X, column(table, y, True), g, xcols, intercept, f"file {f}, row group {rg}", w)
 
     try:
         threads = max(1, min(len(os.sched_getaffinity(0)), len(tasks)))

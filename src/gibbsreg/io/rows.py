@@ -13,9 +13,11 @@ class FittedData:
 
     X (n, p_x) without the intercept column, y (n,), codes (n,) the group index of each
     row into ``coords["group"]`` (hierarchical models; (n, F) level codes for the crossed model;
-    None for flat ones).  The pointwise log-likelihood needs the rows, not only the statistics.
+    None for flat ones), w (n,) the known observation weights (None: all 1).  The pointwise
+    log-likelihood needs the rows, not only the statistics.
     """
 
     X: np.ndarray
     y: np.ndarray
     codes: np.ndarray | None = None
+    w: np.ndarray | None = None

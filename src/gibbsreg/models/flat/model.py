@@ -233,16 +233,17 @@ class LinearRegression:
         self.prior = prior
         self.intercept = bool(intercept)
 
-    def _entry(self, X, y, stats=None, who="LinearRegression.sample"):
-        """The data entry: mergeable statistics from (X, y) or ``stats=``, the sampler's statistics, the prior."""
-        source = model_stats(X, y, stats=stats, intercept=self.intercept, who=who)
+    def _entry(self, X, y, stats=None, who="LinearRegression.sample", weights=None):
+        """The data entry: mergeable statistics from (X, y[, weights]) or ``stats=``, the sampler's statistics, the
+        prior."""
+        source = model_stats(X, y, stats=stats, intercept=self.intercept, who=who, weights=weights)
         suff = source.to_sufficient(center=not isinstance(self.prior, Exchangeable))
         return source, suff, self.prior.resolve(suff, source.names)
 
     def sample(self, X=None, y=None, *, stats=None, chains: int = 4, draws: int = 1000, warmup: int = 1000, thin: int = 1,
                seed=None, backend: str = "numba", progress: bool = True, init_superchains: int | None = None,
                until=None, checkpoint=None, checkpoint_every: float = 60.0, store=None,
-               dtype=np.float64) -> Posterior:
+               dtype=np.float64, weights=None) -> Posterior:
         """Run ``chains`` Gibbs chains; returns a Posterior with beta (chains, draws, p) and sigma2 (chains, draws).
 
         Chains start from dispersed points; ``init_superchains=S`` makes chain k start where
@@ -255,8 +256,14 @@ class LinearRegression:
         ``store="run_dir"`` writes the draws to disk as they are made (see docs/long-runs.md).
         ``dtype=np.float32`` stores the draws in single precision (half the memory; the chains
         themselves run in float64, and each draw is the float64 draw rounded once).
+        ``weights`` (n,): known observation weights w_i > 0, precisions: y_i ~ N(x_i'beta, sigma^2 / w_i)
+        (heteroscedastic rows of known relative variance, or rows that average w_i observations); the
+        statistics stay sufficient, so the cost does not grow with n (docs/weights.md).
         """
         if hasattr(self.prior, "sample_regression"):  # shrinkage priors run their own model (models/wide)
+            if weights is not None:
+                raise ValueError(f"weights= is not supported with the {type(self.prior).__name__} prior; "
+                                 "use SemiConjugate, NormalInverseGamma or Exchangeable")
             return self.prior.sample_regression(
                 self, X, y, stats=stats, chains=chains, draws=draws, warmup=warmup, thin=thin, seed=seed,
                 backend=backend, progress=progress, init_superchains=init_superchains, until=until,
@@ -265,54 +272,56 @@ class LinearRegression:
         options = run_options(until, checkpoint, checkpoint_every, store, progress)
         dtype = check_draws_dtype(dtype)
         t0 = time.perf_counter()
-        source, suff, prior = self._entry(X, y, stats)
+        source, suff, prior = self._entry(X, y, stats, weights=weights)
         spec = flat_spec(suff, prior, source.names, source.n, self.intercept, seed, init_superchains, dtype)
         streams = chain_streams(seed, chains, init_superchains)
         state = new_state(spec, streams, chains=chains, warmup=warmup, draws=draws, thin=thin, seed=seed,
                           backend=backend)
         post = run_chains(spec, state, streams, options, draws_more=draws, setup_seconds=time.perf_counter() - t0)
-        post.data = remembered_rows(X, y)  # a reference to in-memory rows, for the pointwise log-likelihood
+        post.data = remembered_rows(X, y, weights=weights)  # in-memory rows, for the pointwise log-likelihood
         return post
 
     def resume(self, post: Posterior, X=None, y=None, *, stats=None, draws: int | None = None, until=None, checkpoint=None,
                checkpoint_every: float = 60.0, store=None, backend: str | None = None,
-               progress: bool = True) -> Posterior:
-        """Continue the run that made ``post`` (same data and prior): ``draws`` more draws per chain
+               progress: bool = True, weights=None) -> Posterior:
+        """Continue the run that made ``post`` (same data, weights and prior): ``draws`` more draws per chain
         (default: the rest of the planned run, finishing an interrupted warm-up first).
 
         The result holds the old draws followed by the new ones and equals, bit for bit, one
         uninterrupted run of the total length with the same seed.
         """
         if hasattr(self.prior, "resume_regression"):  # shrinkage priors (models/wide)
+            if weights is not None:
+                raise ValueError(f"weights= is not supported with the {type(self.prior).__name__} prior")
             return self.prior.resume_regression(self, post, X, y, stats=stats, draws=draws, until=until,
                                                 checkpoint=checkpoint, checkpoint_every=checkpoint_every,
                                                 store=store, backend=backend, progress=progress)
         from ...runner import resume_run
 
         t0 = time.perf_counter()
-        source, suff, prior = self._entry(X, y, stats, who="LinearRegression.resume")
+        source, suff, prior = self._entry(X, y, stats, who="LinearRegression.resume", weights=weights)
         cfg = post.state.config if post.state is not None else {}
         spec = flat_spec(suff, prior, source.names, source.n, self.intercept, None, cfg.get("init_superchains"),
                          cfg.get("dtype", "float64"))
         resumed = resume_run(post, spec, draws=draws, until=until, checkpoint=checkpoint,
                              checkpoint_every=checkpoint_every, store=store, backend=backend, progress=progress,
                              setup_seconds=time.perf_counter() - t0)
-        resumed.data = remembered_rows(X, y)
+        resumed.data = remembered_rows(X, y, weights=weights)
         return resumed
 
 
-def resume_flat(post, X=None, y=None, groups=None, *, stats=None, model=None, **options) -> Posterior:
+def resume_flat(post, X=None, y=None, groups=None, *, stats=None, model=None, weights=None, **options) -> Posterior:
     """The flat kind's ``resume`` hook: continue ``post`` with ``model`` or the model its settings describe."""
     if model is not None:  # its type was checked against the kind's (runner.continuation.resume)
-        return model.resume(post, X, y, stats=stats, **options)
+        return model.resume(post, X, y, stats=stats, weights=weights, **options)
     from ...runner import resume_run
 
     cfg = post.state.config
     prior = post.attrs["prior"]
-    source = model_stats(X, y, stats=stats, intercept=bool(cfg.get("intercept", True)), who="resume")
+    source = model_stats(X, y, stats=stats, intercept=bool(cfg.get("intercept", True)), who="resume", weights=weights)
     suff = source.to_sufficient(center=not isinstance(prior, ResolvedExchangeable))
     spec = flat_spec(suff, prior, source.names, source.n, bool(cfg.get("intercept", True)), None,
                      cfg.get("init_superchains"), cfg.get("dtype", "float64"))
     resumed = resume_run(post, spec, **options)
-    resumed.data = remembered_rows(X, y)
+    resumed.data = remembered_rows(X, y, weights=weights)
     return resumed

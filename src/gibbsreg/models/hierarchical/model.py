@@ -334,9 +334,11 @@ class HierarchicalRegression:
         self.varying = varying
         self.intercept = bool(intercept)
 
-    def _entry(self, X, y, groups, stats=None, who="HierarchicalRegression.sample"):
-        """Data entry: statistics from (X, y, groups) or ``stats=``, the column split (everything before the prior)."""
-        source = model_stats(X, y, groups, stats=stats, intercept=self.intercept, grouped=True, who=who)
+    def _entry(self, X, y, groups, stats=None, who="HierarchicalRegression.sample", weights=None):
+        """Data entry: statistics from (X, y, groups[, weights]) or ``stats=``, the column split (everything before
+        the prior)."""
+        source = model_stats(X, y, groups, stats=stats, intercept=self.intercept, grouped=True, who=who,
+                             weights=weights)
         if source.J < 2:
             raise ValueError(f"the hierarchical model needs at least 2 groups; got {source.J}")
         names = list(source.names)
@@ -351,7 +353,7 @@ class HierarchicalRegression:
     def sample(self, X=None, y=None, groups=None, *, stats=None, chains: int = 4, draws: int = 1000,
                warmup: int = 1000, thin: int = 1, seed=None, backend: str = "numba", progress: bool = True,
                store_beta: bool = True, init_superchains: int | None = None, until=None, checkpoint=None,
-               checkpoint_every: float = 60.0, store=None) -> Posterior:
+               checkpoint_every: float = 60.0, store=None, weights=None) -> Posterior:
         """Gibbs sampling; returns beta (chains, draws, J, q), mu (chains, draws, q), tau2 (q) or Sigma (q, q),
         alpha (chains, draws, r) when columns are pooled, sigma2 (chains, draws) or (chains, draws, J).
 
@@ -361,11 +363,13 @@ class HierarchicalRegression:
         :func:`gibbsreg.read_stats` / :func:`gibbsreg.load_stats`) replaces X, y and groups.
         ``until``, ``checkpoint``, ``checkpoint_every`` and ``store`` as in LinearRegression.sample;
         ``model.resume(post, X, y, groups, draws=N)`` continues the run exactly.
+        ``weights`` (n,): known observation weights w_ij > 0, precisions: y_ij ~ N(., sigma^2 / w_ij)
+        (docs/weights.md); the per-group statistics stay sufficient.
         """
         chains, draws, warmup, thin, backend = check_sampling_args(chains, draws, warmup, thin, backend)
         options = run_options(until, checkpoint, checkpoint_every, store, progress)
         t0 = time.perf_counter()
-        design, labels, varying_idx, pooled_idx, flat_stats, gs = self._entry(X, y, groups, stats)
+        design, labels, varying_idx, pooled_idx, flat_stats, gs = self._entry(X, y, groups, stats, weights=weights)
         prior = resolve_hierarchical_prior(self.prior, flat_stats, design.names, varying_idx, pooled_idx)
         spec = hier_spec(gs, prior, design, labels, varying_idx, pooled_idx, self.sampler, store_beta, seed,
                          init_superchains)
@@ -373,18 +377,18 @@ class HierarchicalRegression:
         state = new_state(spec, streams, chains=chains, warmup=warmup, draws=draws, thin=thin, seed=seed,
                           backend=backend)
         post = run_chains(spec, state, streams, options, draws_more=draws, setup_seconds=time.perf_counter() - t0)
-        post.data = remembered_rows(X, y, groups, labels.tolist())  # in-memory rows, for the log-likelihood
+        post.data = remembered_rows(X, y, groups, labels.tolist(), weights=weights)  # for the log-likelihood
         return post
 
     def resume(self, post: Posterior, X=None, y=None, groups=None, *, stats=None, draws: int | None = None,
                until=None, checkpoint=None, checkpoint_every: float = 60.0, store=None, backend: str | None = None,
-               progress: bool = True) -> Posterior:
-        """Continue the run that made ``post`` (same data, groups and prior); see LinearRegression.resume."""
+               progress: bool = True, weights=None) -> Posterior:
+        """Continue the run that made ``post`` (same data, groups, weights and prior); see LinearRegression.resume."""
         from ...runner import resume_run
 
         t0 = time.perf_counter()
-        design, labels, varying_idx, pooled_idx, flat_stats, gs = self._entry(X, y, groups, stats,
-                                                                              who="HierarchicalRegression.resume")
+        design, labels, varying_idx, pooled_idx, flat_stats, gs = self._entry(
+            X, y, groups, stats, who="HierarchicalRegression.resume", weights=weights)
         prior = resolve_hierarchical_prior(self.prior, flat_stats, design.names, varying_idx, pooled_idx)
         cfg = post.state.config if post.state is not None else {}
         spec = hier_spec(gs, prior, design, labels, varying_idx, pooled_idx, self.sampler,
@@ -392,7 +396,7 @@ class HierarchicalRegression:
         resumed = resume_run(post, spec, draws=draws, until=until, checkpoint=checkpoint,
                              checkpoint_every=checkpoint_every, store=store, backend=backend, progress=progress,
                              setup_seconds=time.perf_counter() - t0)
-        resumed.data = remembered_rows(X, y, groups, labels.tolist())
+        resumed.data = remembered_rows(X, y, groups, labels.tolist(), weights=weights)
         return resumed
 
 
@@ -539,19 +543,20 @@ def shrinkage(post: Posterior, X, y, groups) -> Shrinkage:
                      gs.theta_ref[:q].copy(), post["beta"].mean(axis=(0, 1)))
 
 
-def resume_hierarchical(post, X=None, y=None, groups=None, *, stats=None, model=None, **options) -> Posterior:
+def resume_hierarchical(post, X=None, y=None, groups=None, *, stats=None, model=None, weights=None,
+                        **options) -> Posterior:
     """The hierarchical kind's ``resume`` hook: continue ``post`` with ``model`` or the model its settings describe."""
     if model is not None:  # its type was checked against the kind's (runner.continuation.resume)
-        return model.resume(post, X, y, groups, stats=stats, **options)
+        return model.resume(post, X, y, groups, stats=stats, weights=weights, **options)
     from ...runner import resume_run
 
     if groups is None and stats is None:
         raise ValueError("resuming a hierarchical run needs groups: resume(source, X, y, groups)")
     cfg = post.state.config
     rebuilt = HierarchicalRegression(varying=cfg["varying"], intercept=cfg["intercept"], sampler=cfg["sampler"])
-    design, labels, vi, pi, flat_stats, gs = rebuilt._entry(X, y, groups, stats, who="resume")
+    design, labels, vi, pi, flat_stats, gs = rebuilt._entry(X, y, groups, stats, who="resume", weights=weights)
     spec = hier_spec(gs, post.attrs["prior"], design, labels, vi, pi, cfg["sampler"], cfg["store_beta"], None,
                      cfg.get("init_superchains"))
     resumed = resume_run(post, spec, **options)
-    resumed.data = remembered_rows(X, y, groups, labels.tolist())
+    resumed.data = remembered_rows(X, y, groups, labels.tolist(), weights=weights)
     return resumed
