@@ -59,3 +59,66 @@ def test_a_null_is_named_by_file_row_group_and_column(tmp_path):
     pq.write_table(pa.table({"x": xi, "y": pa.array(np.ones(40))}), tmp_path / "ints.parquet")
     with pytest.raises(ValueError, match=r"NaN at row 3, column 0 \('x'\).*ints\.parquet, row group 0"):
         gr.read_stats(str(tmp_path / "ints.parquet"), y="y")
+
+
+def _unequal_folder(tmp_path, sizes=(11721, 1282, 300, 4000, 97, 2500, 13003), wide=12):
+    """Seven Parquet files of unequal sizes, a response, one narrow and many wide columns, a group column."""
+    rng = np.random.default_rng(4)
+    parts = []
+    for k, n in enumerate(sizes):
+        cols = {f"w{j}": rng.normal(size=n) for j in range(wide)}
+        cols["x1"] = rng.normal(size=n)
+        cols["g"] = rng.choice(["a", "b", "c"], n)
+        cols["y"] = 2.0 * cols["x1"] + cols["w0"] + rng.normal(size=n)
+        pq.write_table(pa.table(cols), tmp_path / f"part{k}.parquet")
+        parts.append(cols)
+    return {c: np.concatenate([p[c] for p in parts]) for c in parts[0]}
+
+
+@pytest.mark.filterwarnings("ignore:the chains have not converged")
+def test_dask_read_parquet_narrow_and_wide_selections_of_unequal_files(tmp_path):
+    """Issue 30 item 4: X, y and groups selected from one dd.read_parquet frame cannot be partitioned apart by
+    Dask's optimiser (it combines small files by the selected columns' size): they are joined partition-wise."""
+    dd = pytest.importorskip("dask.dataframe")
+    from gibbsreg.cli.tables import NamedColumns
+
+    data = _unequal_folder(tmp_path)
+    ddf = dd.read_parquet(str(tmp_path))
+    wide = [f"w{j}" for j in range(12)] + ["x1"]
+    for cols in (["x1"], wide):
+        ref = gr.sufficient_stats(NamedColumns(np.column_stack([data[c] for c in cols]), cols), data["y"],
+                                  data["g"])
+        _close(gr.sufficient_stats(ddf[cols], ddf["y"]), ref.pooled)
+        _close(gr.sufficient_stats(ddf[cols], ddf["y"], ddf["g"]), ref)
+    post = gr.LinearRegression().sample(ddf[["x1"]], ddf["y"], chains=1, draws=5, warmup=5, seed=1, progress=False)
+    assert post["beta"].shape == (1, 5, 2)
+
+
+def test_csv_read_by_pyarrow_equals_memory_and_names_bad_values(tmp_path):
+    pd = pytest.importorskip("pandas")
+    from gibbsreg.io import files
+
+    data = _unequal_folder(tmp_path, sizes=(3000, 700), wide=2)
+    frame = pd.DataFrame(data)
+    csv = tmp_path / "all.csv"
+    frame.to_csv(csv, index=False)
+    cols = ["w0", "w1", "x1"]
+    from gibbsreg.cli.tables import NamedColumns
+
+    ref = gr.sufficient_stats(NamedColumns(frame[cols].to_numpy(), cols), data["y"], data["g"])
+    small = files.CSV_BLOCK_BYTES
+    try:
+        files.CSV_BLOCK_BYTES = 20_000  # several blocks
+        _close(gr.read_stats(str(csv), y="y", x=cols, groups="g"), ref)
+        bad = frame.copy()
+        bad.loc[2345, "w1"] = np.nan
+        bad.to_csv(tmp_path / "bad.csv", index=False)
+        with pytest.raises(ValueError, match=r"NaN at row \d+, column 1 \('w1'\) in file .*bad\.csv, block [1-9]"):
+            gr.read_stats(str(tmp_path / "bad.csv"), y="y", x=cols)
+    finally:
+        files.CSV_BLOCK_BYTES = small
+    text = frame.astype({"w1": object})
+    text.loc[10, "w1"] = "n/a?"
+    text.to_csv(tmp_path / "text.csv", index=False)
+    with pytest.raises(ValueError, match=r"column 'w1' of .*text\.csv is not numeric: 'n/a\?'"):
+        gr.read_stats(str(tmp_path / "text.csv"), y="y", x=cols)

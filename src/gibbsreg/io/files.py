@@ -1,4 +1,5 @@
-"""Statistics straight from Parquet / CSV files, streamed through Dask in bounded memory."""
+"""Statistics straight from Parquet / CSV files in bounded memory: in one process by pyarrow straight to NumPy,
+on a distributed Client through Dask (its workers read the files)."""
 
 from __future__ import annotations
 
@@ -79,9 +80,11 @@ def read_stats(source, y: str, x=None, groups=None, *, intercept: bool = True, b
 
     ``source``: a Parquet or CSV file, a glob ("data/*.parquet"), a folder, a list of paths, or a
     pandas / Dask DataFrame.  ``x``: column names (default: every column except y and groups).
-    Files are read with dask.dataframe (read_parquet / read_csv, pyarrow engine) in partitions of about
-    ``blocksize``; each partition becomes statistics that are merged in a tree, so memory stays
-    bounded by a few partitions per worker.  Errors name the file and partition.
+    Without a distributed Client the files are decoded by pyarrow straight to NumPy (Parquet row group by
+    row group, CSV in blocks of CSV_BLOCK_BYTES) on threads; with one they are read by its workers through
+    dask.dataframe (read_parquet / read_csv, pyarrow engine) in partitions of about ``blocksize``.  Each
+    partition becomes statistics that are merged in order or in a tree, so memory stays bounded by a few
+    partitions per worker.  Errors name the file and row group, block or partition.
     ``weights``: the name of a column of known observation weights (precisions, docs/weights.md).
     """
     if hasattr(source, "columns") and (is_dask(source) or hasattr(source, "iloc")):
@@ -109,7 +112,7 @@ def read_stats(source, y: str, x=None, groups=None, *, intercept: bool = True, b
         first = files[0]
         header = None
         for f in files:
-            cols = [str(c) for c in dd.read_csv(f, blocksize=blocksize, sample_rows=10).columns]
+            cols = _csv_header(f)
             if header is None:
                 header = cols
                 needed, xcols, gcols = _needed_columns(cols, y, x, groups, first, weights)
@@ -120,8 +123,9 @@ def read_stats(source, y: str, x=None, groups=None, *, intercept: bool = True, b
                                      f"its columns are {cols}")
     if intercept and "intercept" in xcols:
         raise ValueError("the data already have a column named 'intercept'; pass intercept=False or rename it")
-    if kind == "parquet" and not _cluster_active():
-        return _parquet_local(files, needed, y, xcols, groups, intercept, weights)
+    if not _cluster_active():  # one process: pyarrow straight to NumPy, no Dask or pandas
+        local = _parquet_local if kind == "parquet" else _csv_local
+        return local(files, needed, y, xcols, groups, intercept, weights)
     task = dask.delayed(frame_part, pure=True)
     tasks = []
     for f in files:
@@ -149,6 +153,17 @@ def read_stats(source, y: str, x=None, groups=None, *, intercept: bool = True, b
         raise _non_numeric_value(files, [y] + xcols, blocksize) from None
 
 
+def _csv_header(path: str) -> list[str]:
+    """The column names of a CSV file (its first line, read by pyarrow)."""
+    import pyarrow as pa
+    import pyarrow.csv as pc
+
+    try:
+        return [str(c) for c in pc.open_csv(path).schema.names]
+    except (pa.ArrowInvalid, OSError) as err:
+        raise ValueError(f"cannot read the header of the CSV file {path}: {err}") from None
+
+
 def _cluster_active() -> bool:
     """Whether a distributed Client is active (then the files are read by its workers, through Dask)."""
     try:
@@ -167,17 +182,78 @@ def _parquet_local(files, needed, y, xcols, groups, intercept, weights=None):
     straight to NumPy (threads over row groups; pyarrow and the statistics pass release the GIL), reduced by
     the same per-partition pass as Dask's (io.dask.part_stats) and merged in file and row-group order, so at
     most one row group per thread is held in memory."""
+    import pyarrow.parquet as pq
+
+    handles = {f: pq.ParquetFile(f) for f in files}
+    tasks = [(f, rg) for f in files for rg in range(handles[f].num_row_groups)]
+
+    def batches(task):
+        f, rg = task
+        yield handles[f].read_row_group(rg, columns=needed), f"file {f}, row group {rg}"
+
+    return _local_pass(tasks, batches, y, xcols, groups, intercept, weights, "row group")
+
+
+CSV_BLOCK_BYTES = 16 << 20  # bytes of CSV text per record batch: ~0.5 M rows of 20 numbers
+
+
+def _csv_local(files, needed, y, xcols, groups, intercept, weights=None):
+    """Statistics of CSV files read without Dask or pandas: pyarrow's CSV reader streams each file as record
+    batches of about CSV_BLOCK_BYTES (numbers parsed straight to float64 by its threads; group columns as text,
+    an empty label a null), each reduced by the same per-partition pass and merged in file and batch order."""
+    import pyarrow as pa
+    import pyarrow.csv as pc
+
+    from .dask import group_columns
+
+    gcols = group_columns(groups)
+    types = {c: (pa.string() if c in gcols else pa.float64()) for c in needed}
+    convert = pc.ConvertOptions(include_columns=needed, column_types=types, strings_can_be_null=True)
+
+    def batches(f):
+        try:
+            reader = pc.open_csv(f, read_options=pc.ReadOptions(block_size=CSV_BLOCK_BYTES), convert_options=convert)
+            for k, batch in enumerate(reader):
+                yield batch, f"file {f}, block {k}"
+        except pa.ArrowInvalid as err:
+            raise _csv_error(f, err) from None
+
+    return _local_pass(files, batches, y, xcols, groups, intercept, weights, "block")
+
+
+def _csv_error(path, err) -> ValueError:
+    """pyarrow's conversion error ("In CSV column #k: ... invalid value 'v'") with the column's name."""
+    import re
+
+    import pyarrow.csv as pc
+
+    text = str(err)
+    found = re.search(r"CSV column #(\d+)", text)
+    if found:
+        names = pc.open_csv(path).schema.names
+        k = int(found.group(1))
+        value = re.search(r"invalid value (.*)$", text)
+        if k < len(names):
+            shown = value.group(1) if value else text
+            return ValueError(f"column {names[k]!r} of {path} is not numeric: {shown}")
+    return ValueError(f"cannot read {path} as CSV numbers: {text}")
+
+
+def _local_pass(tasks, batches, y, xcols, groups, intercept, weights, unit):
+    """The one-process reader: threads over ``tasks`` (a file, or a file's row group), each turning its record
+    batches (``batches(task)`` yields (batch, where)) into statistics with a reused per-thread buffer, merged in
+    task and batch order.  Memory: one batch per thread."""
     import os
+    import threading
     from concurrent.futures import ThreadPoolExecutor
 
     import numpy as np
-    import pyarrow.parquet as pq
 
     from .dask import group_columns, part_stats
     from .stats import merge
 
     gcols = group_columns(groups)
-    tasks = [(f, rg) for f in files for rg in range(pq.ParquetFile(f).num_row_groups)]
+    local = threading.local()  # each thread's X buffer, reused: fresh pages cost more than the copy into them
 
     def column(table, name, numeric):
         values = table.column(name).to_numpy(zero_copy_only=False)
@@ -187,18 +263,26 @@ def _parquet_local(files, needed, y, xcols, groups, intercept, weights=None):
             values = np.array([np.nan if v is None else v for v in values], dtype=float)
         return np.asarray(values, dtype=np.float64)
 
+    def buffer(rows):
+        buf = getattr(local, "X", None)
+        if buf is None or buf.shape[0] < rows:
+            buf = local.X = np.empty((rows, len(xcols)), order="F")
+        return buf[:rows]
+
     def one(task):
-        f, rg = task
-        table = pq.ParquetFile(f).read_row_group(rg, columns=needed)
-        if table.num_rows == 0:
-            return None
-        X = np.empty((table.num_rows, len(xcols)), order="F")
-        for k, c in enumerate(xcols):
-            X[:, k] = column(table, c, True)
-        labels = {c: column(table, c, False) for c in gcols}
-        g = None if not gcols else (labels[gcols[0]] if isinstance(groups, str) else labels)
-        w = None if weights is None else column(table, weights, True)
-        return part_stats(X, column(table, y, True), g, xcols, intercept, f"file {f}, row group {rg}", w)
+        total = None
+        for table, where in batches(task):
+            if table.num_rows == 0:
+                continue
+            X = buffer(table.num_rows)
+            for k, c in enumerate(xcols):
+                X[:, k] = column(table, c, True)
+            labels = {c: column(table, c, False) for c in gcols}
+            g = None if not gcols else (labels[gcols[0]] if isinstance(groups, str) else labels)
+            w = None if weights is None else column(table, weights, True)
+            part = part_stats(X, column(table, y, True), g, xcols, intercept, where, w)
+            total = part if total is None else merge([total, part])
+        return total
 
     try:
         threads = max(1, min(len(os.sched_getaffinity(0)), len(tasks)))
@@ -210,7 +294,7 @@ def _parquet_local(files, needed, y, xcols, groups, intercept, weights=None):
             if part is not None:
                 total = part if total is None else merge([total, part])
     if total is None:
-        raise ValueError("the data have no rows (every row group is empty)")
+        raise ValueError(f"the data have no rows (every {unit} is empty)")
     return total
 
 
