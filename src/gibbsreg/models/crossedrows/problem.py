@@ -80,7 +80,10 @@ class RowsProblem:
         cp = self.crossed
         cs = replace(cp.stats, G=G, h=h, rr=rr)
         vidx = [cp.vidx[f, : int(cp.q[f])] for f in range(len(cp.q))]
-        return crossed_problem(cs, self.prior, vidx, cp.pidx, cp.J, cp.blocked, cp.interweave).kernel_args()[0]
+        inputs = crossed_problem(cs, self.prior, vidx, cp.pidx, cp.J, cp.blocked, cp.interweave).kernel_args()[0]
+        # this kernel runs the Gaussian sweep's blocks listed in kernels/crossedrows/chains.py; a joint nested
+        # update of the Gaussian kernel (when it has one) is not among them, so the twin switches it off too
+        return inputs._replace(joint=-1) if "joint" in inputs._fields else inputs
 
     def kernel_args(self):
         from ...kernels.crossedrows.chains import RowsInputs
