@@ -20,7 +20,7 @@ from numba import njit
 
 from .autocov import _ess, fft_lag_sums
 from .layout import (  # noqa: F401 (the constants and buffer sizes the Python side reads are re-exported)
-    BULK, ESSMEAN, ESSSD, ESS_BULK, ESS_MEAN, ESS_SD, F_BULK, F_DEV, F_SERIES, F_SORTED, F_SPLIT, F_TEMP,
+    BULK, ESSMEAN, ESSSD, ESS_BULK, ESS_MEAN, ESS_SD, F_BULK, F_DEV, F_SORTED, F_SPLIT, F_TEMP,
     I_BUCKET, I_INDEX, I_TEMP, MEAN, MOMENTS, N_FLOAT, N_INT, N_SMALL, QUANT, RANK_RHAT, RHAT, SD, SPLIT,
     SPLIT_RHAT, SQ2MEAN, SQMEAN, S_ACOV, S_IM, S_MEANS, S_POWER, S_RE, S_RHO, S_VARS, count_size, fft_size,
     small_size, stack_rows,
@@ -55,7 +55,7 @@ def _one(x, n_chain, n_draw, want, qk, qg, qind, table, row, fw, iw, counts, sta
     split = 2 * n_chain
     n_split = split * half
     means = ew[1]  # the ESS's chain means, free between its calls
-    ys, v, tv, ser = fw[F_SPLIT], fw[F_SORTED], fw[F_TEMP], fw[F_SERIES]
+    v, tv, zb = fw[F_SORTED], fw[F_TEMP], fw[F_BULK]
     ix, tix = iw[I_INDEX], iw[I_TEMP]
     nq = qk.size
     mean = np.nan
@@ -63,19 +63,21 @@ def _one(x, n_chain, n_draw, want, qk, qg, qind, table, row, fw, iw, counts, sta
         mean = _shifted_mean(x)
         row[MEAN] = mean
         row[SD] = math.sqrt(_sum(x, mean, True) / (size - 1))
-    _split(x, n_chain, n_draw, ys)
+    ys = x  # with an even number of draws the split chains are the chains, in place
+    if n_draw % 2:
+        ys = fw[F_SPLIT]
+        _split(x, n_chain, n_draw, ys)
     sorted_ = n_split > 0 and (nq > 0 or want & (RANK_RHAT | ESS_BULK) != 0)
     if sorted_:
         _sort(ys, n_split, v, ix, tv, tix, iw[I_BUCKET], counts, stack)
     if nq:
         n_mid = n_chain if n_draw % 2 else 0
-        mids = fw[F_BULK][:n_mid]  # free until the scores below
+        mids = zb[:n_mid]  # free until the scores below
         for c in range(n_mid):
             mids[c] = x[c * n_draw + half]
-        _heapsort(mids, iw[I_BUCKET], 0, n_mid)
-        _quantiles(v, n_split if sorted_ else 0, mids, ser, qk, qg, row)
+        _heapsort(mids, tix, 0, n_mid)
+        _quantiles(v, n_split if sorted_ else 0, mids, tv, qk, qg, row)
     if sorted_ and want & (RANK_RHAT | ESS_BULK):
-        zb = fw[F_BULK]
         _scores(v, ix, n_split, table, zb)
         if want & ESS_BULK:  # the scores are all equal when the draws are
             row[BULK] = _ess(zb, split, half, ew, 0.0 if v[n_split - 1] == v[0] else 1.0)
@@ -83,8 +85,8 @@ def _one(x, n_chain, n_draw, want, qk, qg, qind, table, row, fw, iw, counts, sta
             bulk = _rhat(zb, split, half, means, variances)
             mid = n_split // 2
             center = v[mid] if n_split % 2 else (v[mid - 1] + v[mid]) / 2
-            _folded_scores(v, ix, n_split, center, table, ser, tix)
-            tail = _rhat(ser, split, half, means, variances)
+            _folded_scores(v, ix, n_split, center, table, tv, tix)  # the ESS's deviations are done with
+            tail = _rhat(tv, split, half, means, variances)
             row[RHAT] = tail if tail > bulk else bulk
     if want & SPLIT_RHAT:
         row[SPLIT] = _rhat(ys, split, half, means, variances)
@@ -96,9 +98,9 @@ def _one(x, n_chain, n_draw, want, qk, qg, qind, table, row, fw, iw, counts, sta
             below = 0
             for i in range(n_split):
                 hit = ys[i] <= q
-                ser[i] = 1.0 if hit else 0.0
+                zb[i] = 1.0 if hit else 0.0
                 below += hit
-            row[QUANT + nq + k] = _ess(ser, split, half, ew, 1.0 if 0 < below < n_split else 0.0)
+            row[QUANT + nq + k] = _ess(zb, split, half, ew, 1.0 if 0 < below < n_split else 0.0)
     if want & ESS_SD:
         sq = v  # the sort's buffers are free again
         for i in range(size):
@@ -107,8 +109,10 @@ def _one(x, n_chain, n_draw, want, qk, qg, qind, table, row, fw, iw, counts, sta
         for i in range(size):
             tv[i] = sq[i] * sq[i]
         row[SQ2MEAN] = _sum(tv[:size], 0.0, False) / size
-        _split(sq, n_chain, n_draw, ser)
-        row[ESSSD] = _ess(ser, split, half, ew, -1.0)
+        if n_draw % 2:
+            _split(sq, n_chain, n_draw, fw[F_SPLIT])
+            sq = fw[F_SPLIT]
+        row[ESSSD] = _ess(sq, split, half, ew, -1.0)
 
 
 # The entry points below are serial and release the GIL: ``_core`` runs them on chunks of
@@ -122,7 +126,7 @@ def block_stats(blk, want, qk, qg, qind, table, twr, twi, fw, iw, counts, stack,
     quantile is ``(1 - g) s[k - 1] + g s[k]`` of the sorted draws ``s``); ``qind``: which
     quantiles also get the ESS of their indicator; ``table``: scores of the half-integer
     ranks; ``twr``, ``twi``: FFT twiddles for the split chains.  Work buffers of the calling
-    thread: ``fw`` (N_FLOAT, chains x draws), ``iw`` (N_INT, chains x draws + 1), ``counts``
+    thread: ``fw`` (N_FLOAT, chains x draws), ``iw`` (N_INT, chains x draws; int32), ``counts``
     (count_size), ``stack`` (stack_rows, 3), ``small`` (N_SMALL, small_size).
     """
     n_par, n_chain, n_draw = blk.shape

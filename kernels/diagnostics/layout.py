@@ -20,10 +20,15 @@ ESS_SD = 32  # split ESS of the centred squares, with their first two moments
 # column QUANT + n_probs + k
 MEAN, SD, RHAT, SPLIT, BULK, ESSMEAN, ESSSD, SQMEAN, SQ2MEAN, QUANT = range(10)
 
-# per-thread work buffers: float rows of length chains x draws, int rows of that length + 1
-# (and the bucket counts, count_size)
-F_SPLIT, F_SORTED, F_TEMP, F_DEV, F_SERIES, F_BULK = range(6)
-N_FLOAT = 6
+# per-thread work buffers: float rows of length chains x draws (the split draws, written only for
+# an odd number of draws: with an even number the split chains are the chains, in place; the sorted
+# draws; the sort's scratch, then the autocovariance's deviations, then the folded scores; the
+# rank-normal scores, then the tail indicators) and int rows of that length + 1 (int32 below 2^31
+# draws: the sorted draws' positions, the sort's scratch, its buckets); and the bucket counts,
+# count_size.  Few and narrow rows keep one parameter's working set small (32 bytes a draw, was 72).
+F_SPLIT, F_SORTED, F_TEMP, F_BULK = range(4)
+F_DEV = F_TEMP
+N_FLOAT = 4
 I_INDEX, I_TEMP, I_BUCKET = range(3)
 N_INT = 3
 # and short float rows (chain means and variances, lags, FFT buffers)

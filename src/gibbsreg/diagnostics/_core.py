@@ -191,8 +191,11 @@ def _columns(x, want, probs=(), indicators=()):
     rows = np.full((n_par, K.QUANT + 2 * probs.size), np.nan)
     size = n_chain * n_draw
 
+    # positions as int32 while they fit: the per-parameter working set stays in cache
+    index = np.int32 if size < 2**31 else np.int64
+
     def buffers():
-        return (np.empty((K.N_FLOAT, size)), np.empty((K.N_INT, size + 1), dtype=np.int64),
+        return (np.empty((K.N_FLOAT, size)), np.empty((K.N_INT, size + 1), dtype=index),
                 np.empty(K.count_size(size), dtype=np.int64), np.empty((K.stack_rows(size), 3), dtype=np.int64),
                 np.empty((K.N_SMALL, K.small_size(n_chain, n_draw))))
 
