@@ -1,10 +1,10 @@
 """Speed and mixing of the binary models (docs/binary.md has the numbers measured with it).
 
-    python benchmarks/binary_speed.py [flat|hier|rowpass|all]
+    python benchmarks/binary_speed.py [flat|imbalanced|hier|rowpass|all]
 
 flat: logistic and probit at n = 5,000, p = 20 (intercept + 19 N(0, 1) predictors, coefficients N(0, 0.3^2)),
-4 chains x 1,000 draws after 100 warm-up, Numba; the NumPy twin for 10 draws; an imbalanced logistic case
-(~2% ones).  hier: logistic with 20 rows per group, varying intercept and slope, J = 50 and 500, both samplers.
+4 chains x 1,000 draws after 100 warm-up, Numba; the NumPy twin for 10 draws.  imbalanced: the same X with ~2%
+ones, logistic and probit, plain augmentation and boost=True.  hier: logistic with 20 rows per group, varying intercept and slope, J = 50 and 500, both samplers.
 rowpass: the shared row pass against NumPy at n = 5,000, p = 20 on one thread.  Draws/s count kept draws of all
 chains over the whole call (warm-up included); min ESS is ArviZ's bulk ESS over every coefficient (flat) or
 over mu and the diagonal of Sigma (hierarchical).
@@ -57,9 +57,24 @@ def flat():
     m = BinaryRegression("logit")
     _run("flat logit n=5000 p=20 numpy", lambda D: m.sample(X, y, chains=4, draws=D, warmup=0, seed=1,
                                                             progress=False, backend="numpy"), 10, ["beta"])
+
+
+def imbalanced():
+    """~2% ones (intercept -4.2, one slope 0.3, 18 null predictors), n = 5,000, p = 20: plain augmentation
+    against the boosted sweep (marginal data augmentation), logistic and probit."""
+    from gibbsreg.models.binary import BinaryRegression
+
+    rng = np.random.default_rng(0)
+    n, p = 5000, 20
+    X = rng.standard_normal((n, p - 1))
+    rng.normal(0, 0.3, p)  # the flat case's coefficients: the same X as there
+    rng.random(n)
     yi = (rng.random(n) < 1 / (1 + np.exp(-(-4.2 + 0.3 * X[:, 0])))).astype(float)
-    _run(f"flat logit imbalanced ({100 * yi.mean():.1f}% ones) numba",
-         lambda D: m.sample(X, yi, chains=4, draws=D, warmup=100, seed=1, progress=False), 1000, ["beta"])
+    for link in ("logit", "probit"):
+        for boost in (False, True):
+            m = BinaryRegression(link, boost=boost)
+            _run(f"imbalanced ({100 * yi.mean():.1f}% ones) {link} boost={'on' if boost else 'off'}",
+                 lambda D: m.sample(X, yi, chains=4, draws=D, warmup=100, seed=1, progress=False), 1000, ["beta"])
 
 
 def hier():
@@ -104,6 +119,6 @@ def rowpass():
 if __name__ == "__main__":
     warnings.filterwarnings("ignore", message="the chains have not converged")
     what = sys.argv[1] if len(sys.argv) > 1 else "all"
-    for name, fn in (("rowpass", rowpass), ("flat", flat), ("hier", hier)):
+    for name, fn in (("rowpass", rowpass), ("flat", flat), ("imbalanced", imbalanced), ("hier", hier)):
         if what in (name, "all"):
             fn()

@@ -206,3 +206,52 @@ def fill_truncated_normal(st, a, out):
     """out[i] <- N(0, 1) truncated to [a[i], inf), in order from stream ``st`` (for tests and benchmarks)."""
     for i in range(out.shape[0]):
         out[i] = truncated_normal_above(st, a[i])
+
+
+@register_jitable
+def tn_between_constants(a, b):
+    """The proposal of :func:`truncated_normal_between` on [a, b], a >= 0: the rate lam of Robert's
+    exponential (its peak clamped to b) and the truncated exponential's mass 1 - e^{-lam (b - a)}."""
+    lam = 0.5 * (a + math.sqrt(a * a + 4.0))
+    peak = min(lam, b)
+    return lam, peak, -math.expm1(-lam * (b - a))
+
+
+@njit(cache=True, **EXACT)
+def truncated_normal_between(st, a, b):
+    """One N(0, 1) draw truncated to [a, b] (a < b; either may be infinite).  Across 0 and narrower than 2.5:
+    uniform proposals accepted with e^{-x^2/2}; across 0 and wider: normals until inside; on one side of 0
+    (reflected to a >= 0): Robert's exponential with rate lam truncated to [a, b], accepted with
+    e^{-((x - lam)^2 - (peak - lam)^2)/2} (narrow tail intervals accept almost always)."""
+    if a < 0.0 < b:
+        if b - a < 2.5:
+            while True:
+                x = a + (b - a) * uniform(st)
+                if uniform(st) <= math.exp(-0.5 * x * x):
+                    return x
+        while True:
+            x = standard_normal(st)
+            if a <= x <= b:
+                return x
+    sign = 1.0
+    if b <= 0.0:
+        a, b, sign = -b, -a, -1.0
+    lam, peak, mass = tn_between_constants(a, b)
+    while True:
+        x = a - math.log1p(-uniform(st) * mass) / lam
+        d = x - lam
+        e = peak - lam
+        if x <= b and uniform(st) <= math.exp(-0.5 * (d * d - e * e)):
+            return sign * x
+
+
+@register_jitable
+def logistic_utility(eta, y, w):
+    """The utility z ~ Logistic(eta, 1) truncated to z > 0 (y = 1) or z <= 0 (y = 0) by the inverse CDF at the
+    uniform 1 - w, w in (0, 1]: with p0 = F(0) = 1 / (1 + e^eta) and p1 = 1 - p0, z = eta + log(V) - log(1 - V),
+    each side formed without cancellation."""
+    p0 = 1.0 / (1.0 + math.exp(eta))
+    p1 = 1.0 / (1.0 + math.exp(-eta))
+    if y > 0:
+        return eta + math.log(p0 + (1.0 - w) * p1) - math.log(w * p1)
+    return eta + math.log(w * p0) - math.log(p1 + (1.0 - w) * p0)

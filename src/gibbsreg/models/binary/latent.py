@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 
-from ...kernels.binary.latent import TRUNC, PI2_8, pg_accept, pg_exponential_mass
+from ...kernels.binary.latent import TRUNC, PI2_8, pg_accept, pg_exponential_mass, tn_between_constants
 
 
 def truncated_normal_above(rng, a: float) -> float:
@@ -80,3 +80,27 @@ def polya_gamma(rng, b: int, c: float) -> float:
     for _ in range(int(b)):
         total += _polya_gamma_z(rng, z, fz, mass)
     return total
+
+
+def truncated_normal_between(rng, a: float, b: float) -> float:
+    """One N(0, 1) draw truncated to [a, b] (the kernel's truncated_normal_between)."""
+    if a < 0.0 < b:
+        if b - a < 2.5:
+            while True:
+                x = a + (b - a) * rng.random()
+                if rng.random() <= math.exp(-0.5 * x * x):
+                    return x
+        while True:
+            x = rng.standard_normal()
+            if a <= x <= b:
+                return x
+    sign = 1.0
+    if b <= 0.0:
+        a, b, sign = -b, -a, -1.0
+    lam, peak, mass = tn_between_constants(a, b)
+    while True:
+        x = a - math.log1p(-rng.random() * mass) / lam
+        d = x - lam
+        e = peak - lam
+        if x <= b and rng.random() <= math.exp(-0.5 * (d * d - e * e)):
+            return sign * x

@@ -19,6 +19,8 @@ from ...runner import ChainSpec, copy_draws, new_state, run_chains, run_options
 from ...runstate import fingerprint as make_fingerprint
 from ...sampling import chain_streams, check_sampling_args
 from .analysis import predict_proba
+from .boost import D0_SCALE, D0_SHAPE, boost_settings
+from .boost import boost_gibbs as boost_reference
 from .data import BinaryData, binary_data, saved_trials, trials_record
 from .priors import Flat, Normal, ResolvedBinaryPrior, check_separation
 from .reference import LOGIT, PROBIT, binary_gibbs
@@ -61,8 +63,9 @@ def posterior_mode(data: BinaryData, prior: ResolvedBinaryPrior, link: int, iter
 
 
 def binary_spec(data: BinaryData, prior: ResolvedBinaryPrior, link: int, seed=None,
-                init_superchains=None) -> ChainSpec:
-    """The flat binary model under the run driver: rows and prior as kernel arguments, beta as the state."""
+                init_superchains=None, boost: bool = False) -> ChainSpec:
+    """The flat binary model under the run driver: rows and prior as kernel arguments, beta as the state
+    (``boost``: the marginal-data-augmentation sweep, gibbsreg.kernels.binary.boost)."""
     X, p = data.full, data.full.shape[1]
     y = np.ascontiguousarray(data.y, dtype=np.int64)
     trials = np.ascontiguousarray(data.trials, dtype=np.int64)
@@ -86,9 +89,17 @@ def binary_spec(data: BinaryData, prior: ResolvedBinaryPrior, link: int, seed=No
         copy_draws(src["beta"], dest["beta"])
 
     def load_kernel():
-        from ...kernels.binary.flat import binary_gibbs as kernel
+        if boost:
+            from ...kernels.binary.boost import boost_gibbs as kernel
+        else:
+            from ...kernels.binary.flat import binary_gibbs as kernel
 
         return kernel
+
+    kernel_args, reference_fn = (X, y, trials, link, A0, b0), binary_gibbs
+    if boost:
+        Pt, Pcol, G0 = boost_settings(prior, data)
+        kernel_args, reference_fn = (X, y, link, Pt, Pcol, G0, D0_SHAPE, D0_SCALE), boost_reference
 
     link_name = "logit" if link == LOGIT else "probit"
     family = "bernoulli" if data.bernoulli else "binomial"
@@ -96,15 +107,16 @@ def binary_spec(data: BinaryData, prior: ResolvedBinaryPrior, link: int, seed=No
         {"kind": "binary", "link": link_name, "names": list(data.names), "intercept": data.intercept},
         {"XtX": X.T @ X, "Xty": X.T @ y.astype(float), "Xtn": X.T @ trials.astype(float), "n": float(data.n)},
         prior.to_dict())
-    attrs = {"model": f"BinaryRegression ({family}, {link_name}, {prior.kind} prior, Gibbs)", "prior": prior,
+    sampler = "boosted Gibbs" if boost else "Gibbs"
+    attrs = {"model": f"BinaryRegression ({family}, {link_name}, {prior.kind} prior, {sampler})", "prior": prior,
              "seed": int(seed) if isinstance(seed, (int, np.integer)) else None, "n": int(data.n), "p": p,
              "model_kind": "binary", "intercept": data.intercept, "names": list(data.names), "link": link_name,
              "family": family}
     config = {"model": "BinaryRegression", "link": link_name, "intercept": data.intercept,
-              "init_superchains": init_superchains, "trials": trials_record(data)}
+              "init_superchains": init_superchains, "trials": trials_record(data), "boost": bool(boost)}
     return ChainSpec(
-        kind="binary", load_kernel=load_kernel, reference_fn=binary_gibbs,
-        kernel_args=(X, y, trials, link, A0, b0), state_names=("beta",), outputs={"beta": ((p,), True)},
+        kind="binary", load_kernel=load_kernel, reference_fn=reference_fn,
+        kernel_args=kernel_args, state_names=("beta",), outputs={"beta": ((p,), True)},
         variables={"beta": ((p,), ["coef"])}, map_draws=map_draws, init_state=init_state, fingerprint=fp,
         config=config, coords={"coef": list(data.names)}, attrs=attrs,
         failure_message="the conditional precision of beta lost positive definiteness; rescale the predictors",
@@ -115,10 +127,12 @@ class BinaryRegression:
     """Bayesian binary (Bernoulli) or binomial regression P(y_i = 1) = F(x_i' beta), sampled by Gibbs with data
     augmentation: ``link="logit"`` (F the logistic function; Polya-Gamma latents) or ``"probit"`` (F = Phi;
     truncated-normal latents).  ``prior``: :class:`Normal` (default: weakly informative, scaled to the
-    predictors) or :class:`Flat` (improper; refused under separation).  docs/binary.md has the maths.
+    predictors) or :class:`Flat` (improper; refused under separation).  ``boost=True``: the latent utilities'
+    marginal data augmentation (Zens, Fruehwirth-Schnatter & Wagner 2023), for imbalanced 0/1 data (a zero
+    prior mean and an intercept; docs/binary-boost.md).  docs/binary.md has the maths.
     """
 
-    def __init__(self, link: str = "logit", prior=None, intercept: bool = True):
+    def __init__(self, link: str = "logit", prior=None, intercept: bool = True, boost: bool = False):
         if link not in LINKS:
             raise ValueError(f"BinaryRegression: link must be 'logit' or 'probit', got {link!r}")
         if prior is None:
@@ -126,14 +140,19 @@ class BinaryRegression:
         if not isinstance(prior, Normal):
             raise ValueError("BinaryRegression: prior must be gibbsreg.models.binary.Normal or Flat, got "
                              f"{type(prior).__name__}")
+        if not isinstance(boost, (bool, np.bool_)):
+            raise ValueError(f"BinaryRegression: boost must be True or False, got {boost!r}")
         self.link = link
         self.prior = prior
         self.intercept = bool(intercept)
+        self.boost = bool(boost)
 
     def _entry(self, X, y, trials):
         data = binary_data(X, y, trials, self.intercept)
         prior = self.prior.resolve(data.full, data.names, data.intercept)
         check_separation(data.full, data.y, data.trials, prior)
+        if self.boost:
+            boost_settings(prior, data)  # its checks, before any sampling
         return data, prior
 
     def sample(self, X, y, trials=None, *, chains: int = 4, draws: int = 1000, warmup: int = 1000, thin: int = 1,
@@ -150,7 +169,7 @@ class BinaryRegression:
         options = run_options(until, checkpoint, checkpoint_every, store, progress)
         t0 = time.perf_counter()
         data, prior = self._entry(X, y, trials)
-        spec = binary_spec(data, prior, LINKS[self.link], seed, init_superchains)
+        spec = binary_spec(data, prior, LINKS[self.link], seed, init_superchains, self.boost)
         streams = chain_streams(seed, chains, init_superchains)
         state = new_state(spec, streams, chains=chains, warmup=warmup, draws=draws, thin=thin, seed=seed,
                           backend=backend)
@@ -168,7 +187,7 @@ class BinaryRegression:
         t0 = time.perf_counter()
         data, prior = self._entry(X, y, saved_trials(post, trials, y))
         cfg = post.state.config if post.state is not None else {}
-        spec = binary_spec(data, prior, LINKS[self.link], None, cfg.get("init_superchains"))
+        spec = binary_spec(data, prior, LINKS[self.link], None, cfg.get("init_superchains"), self.boost)
         resumed = resume_run(post, spec, draws=draws, until=until, checkpoint=checkpoint,
                              checkpoint_every=checkpoint_every, store=store, backend=backend, progress=progress,
                              setup_seconds=time.perf_counter() - t0)
@@ -206,7 +225,8 @@ def resume_binary(post, X=None, y=None, groups=None, *, stats=None, model=None, 
                          "not stats=")
     if model is None:
         cfg = post.state.config
-        model = BinaryRegression(cfg["link"], _SavedPrior(post.attrs["prior"]), bool(cfg.get("intercept", True)))
+        model = BinaryRegression(cfg["link"], _SavedPrior(post.attrs["prior"]), bool(cfg.get("intercept", True)),
+                                 bool(cfg.get("boost", False)))
     return model.resume(post, X, y, trials, **options)
 
 
