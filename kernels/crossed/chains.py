@@ -11,6 +11,7 @@ from ..scales import SIGMA_INVGAMMA, noise_accept
 from ..pool import over_chains
 from .interweave import _interweave_scales
 from .layout import TAU_INVWISHART
+from .nested import _effects_joint
 from .sweep import _effects_blocked, _effects_plain, _factor_scales, _residual_ss, _shift_moves, _store_draw
 
 
@@ -85,6 +86,12 @@ class CrossedInputs(NamedTuple):
     sigma_par: object
     blocked: object
     interweave: object
+    joint: object
+    joint_parent: object
+    Gchild: object
+    hchild: object
+    joint_scales: object
+    joint_step: object
 
 
 def crossed_gibbs(
@@ -97,14 +104,16 @@ def crossed_gibbs(
     returns the number of failed factorisations.  ``inputs``: a CrossedInputs (the model's arrays by name)."""
     (G, h, rr, nc, level, J, q, vidx, pidx, b_off, lv_off, Gsum,
      hsum, Gfp, Gpp, hp, S0inv, S0inv_mu0, Sainv, Sainv_a0, tau_kind, tau_a, tau_b, hc_inv_scale2,
-     iw_df, iw_Psi, shift_target, parent_of, n_children, sigma_a, sigma_b, sigma_kind, sigma_par, blocked, interweave) = inputs
+     iw_df, iw_Psi, shift_target, parent_of, n_children, sigma_a, sigma_b, sigma_kind, sigma_par, blocked, interweave,
+     joint, joint_parent, Gchild, hchild, joint_scales, joint_step) = inputs
     n_total, rr_total = _totals(nc, rr)
     tf, tk = _scale_list(tau_kind, q)
     return over_chains(_one_chain, b.shape[0], (
         G, h, rr, level, J, q, vidx, pidx, b_off, lv_off, Gsum, hsum, Gfp, Gpp, hp, S0inv,
         S0inv_mu0, Sainv, Sainv_a0, tau_kind, tau_a, tau_b, hc_inv_scale2, iw_df, iw_Psi, shift_target,
-        parent_of, n_children, sigma_a, sigma_b, sigma_kind, sigma_par, blocked, interweave, n_total, rr_total, tf,
-        tk, b, alpha, mu, Sinv, lam, sigma2, normal_streams, gamma_streams, n_iter, thin, out_start, out_b, out_alpha,
+        parent_of, n_children, sigma_a, sigma_b, sigma_kind, sigma_par, blocked, interweave, joint, joint_parent, Gchild,
+        hchild, joint_scales, joint_step, n_total, rr_total, tf, tk, b, alpha, mu, Sinv, lam, sigma2, normal_streams,
+        gamma_streams, n_iter, thin, out_start, out_b, out_alpha,
         out_mu, out_Sigma, out_sigma2))
 
 
@@ -112,7 +121,9 @@ def crossed_gibbs(
 def _one_chain(
     ch, G, h, rr, level, J, q, vidx, pidx, b_off, lv_off, Gsum, hsum, Gfp, Gpp, hp, S0inv, S0inv_mu0, Sainv,
     Sainv_a0, tau_kind, tau_a, tau_b, hc_inv_scale2, iw_df, iw_Psi, shift_target, parent_of, n_children, sigma_a,
-    sigma_b, sigma_kind, sigma_par, blocked, interweave, n_total, rr_total, tf, tk, b, alpha, mu, Sinv, lam, sigma2,
+    sigma_b, sigma_kind, sigma_par, blocked, interweave, joint, joint_parent, Gchild, hchild, joint_scales, joint_step,
+    n_total, rr_total, tf, tk,
+    b, alpha, mu, Sinv, lam, sigma2,
     normal_streams, gamma_streams, n_iter, thin, out_start, out_b, out_alpha, out_mu, out_Sigma, out_sigma2,
 ):
     """Chain ch's sweeps, on workspaces of its own (rows of shared arrays would put neighbouring chains on
@@ -158,6 +169,23 @@ def _one_chain(
     theta_base = np.zeros(p)
     rc = np.zeros(p)
     Qt = np.zeros((n_scales, n_scales))
+    # the joint update of a nested factor (kernels/crossed/nested.py): its workspaces, empty when unused
+    jf = joint if joint >= 0 else 0
+    nj = Gchild.shape[0]
+    cols = np.zeros(p if joint >= 0 else 0, dtype=np.int64)
+    vf = np.zeros(q[jf] if joint >= 0 else 0, dtype=np.int64)
+    if joint >= 0:
+        for a in range(q[0]):
+            cols[a] = vidx[0, a]
+        for a in range(r):
+            cols[q[0] + a] = pidx[a]
+        for a in range(q[jf]):
+            vf[a] = vidx[jf, a]
+    hcw = np.zeros((nj, p))
+    Ps = np.zeros((J[0] if joint >= 0 else 0, p, p))
+    ws = np.zeros((J[0] if joint >= 0 else 0, p))
+    col = np.zeros(m)
+    old = np.zeros(joint_scales.shape[0])
     nfail = 0
     countdown = thin
     for t in range(n_iter):
@@ -165,6 +193,11 @@ def _one_chain(
         if not blocked:
             nfail += _effects_plain(G, level, J, q, vidx, b_off, lv_off, hsum, Gfp, Gsum, Gpp, hp, S0inv, S0inv_mu0,
                                     Sainv, Sainv_a0, r, Sinv_c, bc, al, mc, inv, lev, A, v, acc, inv_diag, Sm, normal)
+        elif joint >= 0:
+            nfail += _effects_joint(G, level, J, q, vidx, pidx, b_off, lv_off, hsum, Gfp, Gsum, S0inv, S0inv_mu0, Sainv,
+                                    Sainv_a0, r, Sinv_c, lam_c, bc, al, mc, inv, lev, A, v, inv_diag, Sm, Pm, wv, Lw,
+                                    Uw, ew, col, joint, joint_parent, Gchild, hchild, cols, vf, hcw, Ps, ws,
+                                    joint_scales, joint_step, tau_kind, tau_a, tau_b, old, normal, gamma_rng)
         else:
             nfail += _effects_blocked(G, level, J, q, vidx, b_off, lv_off, hsum, Gfp, Gsum, Gpp, hp, S0inv,
                                       S0inv_mu0, Sainv, Sainv_a0, r, Sinv_c, bc, al, mc, inv, lev, A, v, acc, inv_diag,

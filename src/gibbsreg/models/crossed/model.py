@@ -77,7 +77,8 @@ class CrossedRegression:
 
     SAMPLERS = ("asis", "blocked", "plain")
 
-    def __init__(self, factors, prior: CrossedPrior | None = None, intercept: bool = True, sampler: str = "asis"):
+    def __init__(self, factors, prior: CrossedPrior | None = None, intercept: bool = True, sampler: str = "asis",
+                 joint: bool | None = None):
         if isinstance(factors, Factor):
             factors = [factors]
         factors = list(factors or [])
@@ -99,6 +100,9 @@ class CrossedRegression:
         self.prior = prior
         self.intercept = bool(intercept)
         self.sampler = sampler
+        if joint is not None and not isinstance(joint, bool):
+            raise ValueError(f"joint must be True, False or None (automatic), got {joint!r}")
+        self.joint = joint
 
     def _groups(self, groups):
         """The model's factors' label columns, in the factors' order: a dict {name: labels} (or a DataFrame's
@@ -149,7 +153,7 @@ class CrossedRegression:
         cs = source.to_cell_stats(flat.transform.beta_ref, factors=names, levels=levels)
         J = [len(lv) for lv in cs.levels]
         problem = crossed_problem(cs, prior, vidx, pidx, J, blocked=self.sampler in ("asis", "blocked"),
-                                  interweave=self.sampler == "asis")
+                                  interweave=self.sampler == "asis", joint=self._joint())
         rows = remembered_rows(X, y, codes=codes) if codes is not None else None
         return problem, design, prior, cs.levels, vidx, pidx, rows
 
@@ -191,6 +195,10 @@ class CrossedRegression:
                              setup_seconds=time.perf_counter() - t0)
         resumed.data = rows
         return resumed
+
+    def _joint(self) -> bool:
+        """Whether a factor nested in the first is drawn jointly with it (models/crossed/nested.py)."""
+        return bool(self.joint) and self.sampler != "plain"
 
     def _spec(self, X, y, groups, stats, seed, who):
         problem, design, prior, levels, vidx, pidx, rows = self.prepare(X, y, groups, stats=stats, who=who)

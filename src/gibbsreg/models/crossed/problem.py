@@ -9,6 +9,7 @@ import numpy as np
 from ...reference import SIGMA_INVGAMMA, TAU_EXPONENTIAL, TAU_HALFNORMAL
 from .priors import TAU_HALFCAUCHY, TAU_INVGAMMA, TAU_INVWISHART, _TAU_KINDS, ResolvedCrossedPrior
 from .cells import CellStats
+from .nested import child_sums, joint_steps, nested_factor
 
 
 # ---------------------------------------------------------------------------------------------
@@ -50,6 +51,22 @@ class CrossedProblem:
     sigma_par: np.ndarray
     blocked: bool
     interweave: bool
+    joint: int = -1  # the factor nested in the first drawn jointly with it (models/crossed/nested.py); -1: none
+    joint_parent: np.ndarray = None  # (J_joint,): each child's level of the first factor
+    Gchild: np.ndarray = None  # (J_joint, p, p): per child, the sum of its cells' G_c
+    hchild: np.ndarray = None  # (J_joint, p): per child, the sum of its cells' h_c
+    joint_scales: np.ndarray = None  # (T, 2): (factor, coordinate) of the scales moved with b_1, b_f integrated out
+    joint_step: np.ndarray = None  # (steps, T): each Metropolis step's proposal sds on log tau^2
+
+    def __post_init__(self):
+        p = self.stats.G.shape[1]
+        if self.joint_parent is None:
+            self.joint_parent = np.zeros(0, dtype=np.int64)
+            self.Gchild = np.zeros((0, p, p))
+            self.hchild = np.zeros((0, p))
+        if self.joint_scales is None:
+            self.joint_scales = np.zeros((0, 2), dtype=np.int64)
+            self.joint_step = np.zeros((0, 0))
 
     def kernel_args(self):
         from ...kernels.crossed.chains import CrossedInputs
@@ -61,8 +78,9 @@ class CrossedProblem:
 
 
 def crossed_problem(cs: CellStats, prior: ResolvedCrossedPrior, vidx_list, pidx, J, blocked=True,
-                    interweave=False) -> CrossedProblem:
-    """Express the resolved prior in the scaled coordinates and precompute the per-level Gram sums."""
+                    interweave=False, joint=False) -> CrossedProblem:
+    """Express the resolved prior in the scaled coordinates and precompute the per-level Gram sums; ``joint``:
+    draw a factor nested in the first jointly with it (when there is one and the sampler is blocked)."""
     K = len(vidx_list)
     q = np.array([len(v) for v in vidx_list], dtype=np.int64)
     qmax = int(q.max())
@@ -131,9 +149,17 @@ def crossed_problem(cs: CellStats, prior: ResolvedCrossedPrior, vidx_list, pidx,
                 (shift_target[f, : q[f]] >= 0).any():
             parent_of[lv_off[f]: lv_off[f + 1]] = pairs[:, 1]
             n_children[f] = np.bincount(pairs[:, 1], minlength=int(J[0]))
+    nest = {}
+    if joint and blocked:
+        f, parent = nested_factor(cs.level, J)
+        if f >= 0:
+            Gchild, hchild = child_sums(cs.G, cs.h, cs.level[:, f], int(J[f]))
+            scales, step = joint_steps(f, tau_kind, q, J)
+            nest = {"joint": f, "joint_parent": parent, "Gchild": Gchild, "hchild": hchild, "joint_scales": scales,
+                    "joint_step": step}
     return CrossedProblem(cs, J, q, vidx, pidx, b_off, lv_off, Gsum, hsum, Gfp, Gpp, hp, S0inv, S0inv_mu0, Sainv,
                           Sainv_a0, tau_kind, tau_a, tau_b, hc, iw_df, iw_Psi, shift_target, parent_of, n_children,
-                          *_noise(prior), bool(blocked), bool(interweave))
+                          *_noise(prior), bool(blocked), bool(interweave), **nest)
 
 
 def _noise(prior: ResolvedCrossedPrior):

@@ -8,6 +8,7 @@ import numpy as np
 from ...reference import (SIGMA_INVGAMMA, TAU_EXPONENTIAL, TAU_HALFNORMAL, gamma_block, gaussian_draw, noise_log_prior,
                          normal_block, scale_log_ratio)
 from .priors import TAU_HALFCAUCHY, TAU_INVGAMMA, TAU_INVWISHART
+from .nested import _children_rhs_ref, collapsed_scales_ref, joint_columns, joint_effects_ref
 from .problem import crossed_gamma_shapes, crossed_normal_count
 
 
@@ -135,14 +136,16 @@ def crossed_gibbs_reference(
     """NumPy twin of gibbsreg.kernels.crossed.crossed_gibbs (same arguments, same streams)."""
     (G, h, rr, nc, level, J, q, vidx, pidx, b_off, lv_off, Gsum,
      hsum, Gfp, Gpp, hp, S0inv, S0inv_mu0, Sainv, Sainv_a0, tau_kind, tau_a, tau_b, hc_inv_scale2,
-     iw_df, iw_Psi, shift_target, parent_of, n_children, sigma_a, sigma_b, sigma_kind, sigma_par, blocked, interweave) = inputs
+     iw_df, iw_Psi, shift_target, parent_of, n_children, sigma_a, sigma_b, sigma_kind, sigma_par, blocked, interweave,
+     joint, joint_parent, Gchild, hchild, joint_scales, joint_step) = inputs
     Ch = b.shape[0]
     K = len(J)
     p = G.shape[1]
     r = len(pidx)
     n_total = float(nc.sum())
-    n_norm = crossed_normal_count(tau_kind, q, J, r, blocked, parent_of, lv_off, shift_target, interweave)
-    shapes = crossed_gamma_shapes(tau_kind, tau_a, q, J, iw_df, sigma_a, n_total, interweave, sigma_kind)
+    n_norm = crossed_normal_count(tau_kind, q, J, r, blocked, parent_of, lv_off, shift_target, interweave) + joint_step.size
+    shapes = np.concatenate([np.ones(joint_step.shape[0]),
+                             crossed_gamma_shapes(tau_kind, tau_a, q, J, iw_df, sigma_a, n_total, interweave, sigma_kind)])
     tf = np.array([f for f in range(K) if tau_kind[f] != TAU_INVWISHART for _ in range(int(q[f]))], dtype=np.int64)
     tk = np.array([a for f in range(K) if tau_kind[f] != TAU_INVWISHART for a in range(int(q[f]))], dtype=np.int64)
     Z = normal_block(normal_gens, n_iter, n_norm)
@@ -178,9 +181,22 @@ def crossed_gibbs_reference(
             zi += k1
         else:
             for f in range(1, K):
+                if f == joint:
+                    continue
                 lev = _level_rhs_ref(f, True, level, vidx, q, b_list, alpha, pidx, p, G, h, inc, J, Ch)
                 b_list[f][:] = _draw_levels_ref(f, lev, Sinv, mu, Gsum, lv_off, q, J, inv, z[:, zi: zi + J[f] * q[f]])
                 zi += int(J[f] * q[f])
+        if blocked and joint >= 0:
+            # (mu, alpha, b_1, b_f) as one exact block, the nested factor's children integrated out
+            hc = _children_rhs_ref(joint, hchild, level, vidx, q, G, inc, b_list, Ch)
+            if joint_step.shape[0]:  # the two factors' scales first, b_1 and b_f integrated out
+                cols, vf = joint_columns(joint, vidx, q, pidx)
+                zi, gi = collapsed_scales_ref(joint, joint_parent, Gchild, hc, cols, vf, int(q[0]), int(J[0]), Sinv, lam,
+                                              mu, alpha, inv, joint_scales, joint_step, tau_kind, tau_a, tau_b, z, zi,
+                                              g, gi)
+            zi = joint_effects_ref(joint, joint_parent, Gchild, hc, vidx, q, pidx, J, b_list, alpha, mu, Sinv, S0inv,
+                                   S0inv_mu0, Sainv, Sainv_a0, inv, z, zi)
+        elif blocked:
             # ---- (mu, alpha) with the first factor's effects integrated out
             k1, J1 = int(q[0]), int(J[0])
             d = k1 + r
