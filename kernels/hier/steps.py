@@ -140,7 +140,9 @@ def _asis_step(q, nb, part, scale_step, prior_kind, S0inv, S0inv_mu0, prior_a, p
     from its Gaussian conditional and accepted with the ratio of its prior density on the real
     line, |tau|^{-2a-1} exp(-b/tau^2) for tau^2 ~ IG(a, b) (independence Metropolis-Hastings
     within Gibbs: one normal and one standard exponential per coordinate; docs/maths.md); exp(-b |tau|)
-    for the exponential prior (``prior_kind``); for the half-normal, exp(-b tau^2), the conditional is
+    for the exponential prior (``prior_kind``); (1 + b tau^2)^{-(a + 1)/2} for half-t(nu = a, A), b = 1/(nu A^2),
+    its lambda integrated out (lambda | tau is redrawn after the move, so the pair moves as a block: a
+    lambda held fixed pins tau^2 near lambda and the chain crawls when tau is near zero); for the half-normal, exp(-b tau^2), the conditional is
     Gaussian and drawn exactly (the exponential is drawn and unused: fixed counts; docs/scale-priors.md).
     Sets mu_c <- mu_new and fac = tau_new / tau (beta_j = mu_new + fac (beta_j - mu_old) follows in
     _stage_noise); returns False (nothing changed) when the location precision fails to factorise.
@@ -206,6 +208,9 @@ def _asis_step(q, nb, part, scale_step, prior_kind, S0inv, S0inv_mu0, prior_a, p
                 continue
             if prior_kind == TAU_EXPONENTIAL:
                 log_ratio = -prior_b[a] * (abs(proposal) - abs(tau[a]))
+            elif prior_kind == TAU_HALFCAUCHY:  # the marginal half-t, lambda integrated out (then redrawn)
+                log_ratio = -0.5 * (prior_a[a] + 1.0) * (math.log1p(proposal * proposal * prior_b[a])
+                                                        - math.log1p(tau[a] * tau[a] * prior_b[a]))
             else:
                 log_ratio = -(2.0 * prior_a[a] + 1.0) * (math.log(abs(proposal)) - math.log(abs(tau[a])))
                 log_ratio -= prior_b[a] * (1.0 / (proposal * proposal) - 1.0 / (tau[a] * tau[a]))
@@ -240,7 +245,7 @@ def _spread_steps(J, q, r, nb, part, asis, group_variance, tau_kind, tau_a, tau_
         for a in range(q):
             mu_old[a] = mu_c[a]
             tau_old[a] = 1.0 / math.sqrt(Sinv_c[a, a]) if scale_step else 1.0
-        _hyper_prior(q, tau_kind, tau_a, tau_b, lam_c, prior_ab)
+        _hyper_prior(q, tau_kind, tau_a, tau_b, hc_inv_scale2, prior_ab)
         shift = _asis_step(q, nb, part, scale_step, tau_kind, S0inv, S0inv_mu0, prior_ab[0], prior_ab[1], mu_c,
                            Sinv_c, A, v, inv_diag, Q, Bm, bvec, tau, tau_old, fac, zh[o_location:], zh[o_scale:],
                            g[o_exp:])
@@ -290,16 +295,17 @@ def _finish_step(n_set, q, r, nb, part, group_variance, sigma_b, sigma_kind, sig
 
 
 @njit(cache=True, fastmath=EXACT_ORDER, error_model="numpy", _nrt=False)
-def _hyper_prior(q, tau_kind, tau_a, tau_b, lam_c, prior_ab):
-    """The prior (a, b) of tau_k^2 ~ IG(a, b) that the interweaving scale step targets (for half-t, given
-    lambda: IG(nu/2, nu/lambda)); the half-normal's 1/(2 s^2) or the exponential's rate in b."""
+def _hyper_prior(q, tau_kind, tau_a, tau_b, hc_inv_scale2, prior_ab):
+    """The prior parameters (a, b) the interweaving scale step targets: tau_k^2 ~ IG(a, b); for half-t,
+    nu in a and 1/(nu A^2) in b (its marginal density, not the IG given lambda); the half-normal's
+    1/(2 s^2) or the exponential's rate in b."""
     for a in range(q):
         if tau_kind == TAU_INVGAMMA:
             prior_ab[0, a] = tau_a[a]
             prior_ab[1, a] = tau_b[a]
         elif tau_kind == TAU_HALFCAUCHY:
-            prior_ab[0, a] = 0.5 * tau_a[a]
-            prior_ab[1, a] = tau_a[a] / lam_c[a]
+            prior_ab[0, a] = tau_a[a]
+            prior_ab[1, a] = hc_inv_scale2[a] / tau_a[a]
         else:
             prior_ab[0, a] = 0.0
             prior_ab[1, a] = tau_b[a]

@@ -161,6 +161,9 @@ def _asis_scale(G, h, q, beta, alpha, mu, tau2, w, prior_a, prior_b, z, expo, ta
                 proposal = lin / prec + z[:, a] / np.sqrt(prec)
             if tau_kind == TAU_EXPONENTIAL:
                 log_ratio = -prior_b[:, a] * (np.abs(proposal) - np.abs(tau[:, a]))
+            elif tau_kind == TAU_HALFCAUCHY:  # the marginal half-t (nu in prior_a, 1/(nu A^2) in prior_b)
+                log_ratio = -0.5 * (prior_a[:, a] + 1.0) * (np.log1p(proposal**2 * prior_b[:, a])
+                                                           - np.log1p(tau[:, a] ** 2 * prior_b[:, a]))
             elif tau_kind != TAU_HALFNORMAL:
                 log_ratio = (-(2.0 * prior_a[:, a] + 1.0) * (np.log(np.abs(proposal)) - np.log(np.abs(tau[:, a])))
                              - prior_b[:, a] * (1.0 / proposal**2 - 1.0 / tau[:, a] ** 2))
@@ -278,7 +281,7 @@ def hier_gibbs(
             if asis:
                 _asis_location(G, h, q, beta, alpha, mu, 1.0 / sigma2, S0inv, S0inv_mu0, z[:, n_base: n_base + q])
                 if tau_kind == TAU_HALFCAUCHY:
-                    pa, pb = np.broadcast_to(0.5 * tau_a, tau2.shape), tau_a / lam
+                    pa, pb = np.broadcast_to(tau_a, tau2.shape), np.broadcast_to(hc_inv_scale2 / tau_a, tau2.shape)
                 else:
                     pa, pb = np.broadcast_to(tau_a, tau2.shape), np.broadcast_to(tau_b, tau2.shape)
                 tau2 = _asis_scale(G, h, q, beta, alpha, mu, tau2, 1.0 / sigma2, pa, pb,
