@@ -290,6 +290,17 @@ def test_backends_agree_with_lapack_cholesky():
     _assert_same_draws(a, b, "lapack")
 
 
+def test_backends_agree_on_the_slice_step_with_lapack():
+    """m >= LAPACK_MIN_P under Bhattacharya's draw: the horseshoe's slice step on log tau^2 factorises
+    I + tau^2 X* Lambda X*' by dpotrf; the twin takes the same uniforms and the same branches."""
+    X, y = _data(60, 80, seed=3)
+    model = gr.LinearRegression(prior=Horseshoe(p0=5))
+    a = model.sample(X, y, chains=1, draws=25, warmup=5, seed=4, progress=False)
+    b = model.sample(X, y, chains=1, draws=25, warmup=5, seed=4, progress=False, backend="numpy")
+    assert a.attrs["beta_draw"] == "bhattacharya"
+    _assert_same_draws(a, b, "slice lapack")
+
+
 def test_the_beta_draw_switches_with_the_shape():
     X, y = _data(30, 20)
     assert gr.LinearRegression(prior=Horseshoe()).sample(

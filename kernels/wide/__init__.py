@@ -8,7 +8,8 @@ sweep; ``wide_gibbs`` runs the chains on Python threads (kernels/pool.py), each 
 one-chain kernel: its hot loop is BLAS (np.dot), so a prange would only add compile time.
 
 Per sweep and chain, the normal stream gives, in order: for the sigma-scaled horseshoe under Bhattacharya's
-draw one normal and one uniform (its blocked tau step, see sweep.py), the beta draw's normals (p for the Cholesky draw,
+draw the uniforms of its slice step on log tau^2 (a variable number: the level, the interval's offset and
+split, one per shrinkage proposal; see sweep.py), the beta draw's normals (p for the Cholesky draw,
 p + m for Bhattacharya's: u then delta), for the lasso p normals then p uniforms (the inverse-Gaussian
 draws, Michael-Schucany-Haas), for the regularised horseshoe p + 2 uniforms (its Metropolis steps), then r
 normals for the unpenalised coefficients.  The gamma stream gives, at the sweep's start, ``wide_gamma_shapes``

@@ -7,7 +7,13 @@ from numba.extending import register_jitable
 HORSESHOE, LASSO, REG_HORSESHOE = 0, 1, 2
 CHOLESKY, BHATTACHARYA = 0, 1
 N_MODEL_ARGS = 24
-TAU_STEP = 0.8  # the horseshoe's blocked tau step (Bhattacharya draw): random-walk sd on log tau^2  # the model arguments before the state arrays (the first state array is gamma (chains, p))
+# the model arguments before the state arrays (the first state array is gamma (chains, p))
+# The horseshoe's blocked tau step (Bhattacharya draw): a slice on log tau^2 stepping out by SLICE_WIDTH at most
+# SLICE_STEPS times (so it can travel 60 units of log tau^2 in one sweep from a poor start), then at most
+# SLICE_SHRINKS shrinkage proposals (the interval halves about every two: the cap is never reached in practice).
+SLICE_WIDTH = 2.0
+SLICE_STEPS = 30
+SLICE_SHRINKS = 200
 
 
 @register_jitable

@@ -11,9 +11,9 @@ theta ~ N(A^{-1} X*'y*/sigma, A^{-1}).  One factorisation serves both:
   (X* D X*' + I_m) w = y*/sigma - v, theta = u + D X*' w; O(m^2 p), the m x m matrix built by BLAS over
   blocks of ``block`` columns (dsyrk, kernels/wide/blas.py).
 
-The sigma-scaled horseshoe under Bhattacharya's draw adds, at the start of each sweep, a random-walk
-Metropolis step on log tau^2 with beta and sigma^2 integrated out (Johndrow, Orenstein & Bhattacharya 2020;
-step sd TAU_STEP), then (sigma^2, beta) | tau, lambda, which together update (tau, sigma^2, beta) as a
+The sigma-scaled horseshoe under Bhattacharya's draw adds, at the start of each sweep, a slice-sampling step
+on log tau^2 with beta and sigma^2 integrated out (the exact version of Johndrow, Orenstein & Bhattacharya
+2020's blocked step; stepping out by SLICE_WIDTH), then (sigma^2, beta) | tau, lambda, which together update (tau, sigma^2, beta) as a
 block; Makalic & Schmidt's Gibbs step for tau still follows the local scales.  X* Lambda X*' is formed once
 per sweep and serves both (M = I + tau^2 X* Lambda X*').
 """
@@ -27,7 +27,7 @@ from ..draws import fill_gammas, fill_normals, gamma_table, standard_normal, str
 from ..linalg import backward_solve_transpose, backward_transpose, cholesky_forward, cholesky_lower, \
     forward_solve, symmetric_quadratic_form
 from .blas import potrf_lower, syrk_lower_add
-from .shapes import TAU_STEP, wide_gamma_shapes
+from .shapes import SLICE_SHRINKS, SLICE_STEPS, SLICE_WIDTH, wide_gamma_shapes
 
 EXACT_ORDER = {"contract"}  # fused multiply-adds, no reassociation: agrees with the NumPy twin to rounding
 LAPACK_MIN_P = 48  # below this the hand-written Cholesky beats a LAPACK call (docs/wide.md)
@@ -65,17 +65,23 @@ def gram(syrk, Xt, Dbase, K, Wb, blas_args, block):
 
 
 @njit(cache=True, fastmath=EXACT_ORDER, error_model="numpy")
-def log_marginal_tau(K, ys, t, a_post, b, inv_scale2, M, r):
-    """log p(log tau^2 = log t | local scales, y) up to a constant, beta and sigma^2 integrated out
+def log_marginal_tau(potrf, blas_args, K, ys, x, a_post, b, inv_scale2, M, r):
+    """log p(log tau^2 = x | local scales, y) up to a constant, beta and sigma^2 integrated out
     (Johndrow, Orenstein & Bhattacharya 2020): -log|M|/2 - a_post log(b + y*'M^{-1}y*/2) with
-    M = I + t K, plus the half-Cauchy prior of tau on the log scale, log(sqrt(t) / (1 + t / s^2)).
-    -inf when M fails to factorise."""
+    M = I + t K, t = e^x, plus the half-Cauchy prior of tau on the log scale, log(sqrt(t) / (1 + t / s^2)).
+    M is factorised by LAPACK from m = LAPACK_MIN_P.  -inf when t overflows or M fails to factorise."""
     m = ys.shape[0]
+    t = math.exp(x)
+    if not t < np.inf:
+        return -np.inf
     for a in range(m):
         for c in range(a + 1):
             M[a, c] = t * K[a, c]
         M[a, a] += 1.0
-    if not cholesky_lower(M, m):
+    if m >= LAPACK_MIN_P:
+        if not potrf_lower(potrf, M, m, blas_args[0], blas_args[1]):
+            return -np.inf
+    elif not cholesky_lower(M, m):
         return -np.inf
     half_logdet = 0.0
     for i in range(m):
@@ -85,7 +91,37 @@ def log_marginal_tau(K, ys, t, a_post, b, inv_scale2, M, r):
     q = 0.0
     for i in range(m):
         q += r[i] * r[i]
-    return -half_logdet - a_post * math.log(b + 0.5 * q) + 0.5 * math.log(t) - math.log1p(t * inv_scale2)
+    return -half_logdet - a_post * math.log(b + 0.5 * q) + 0.5 * x - math.log1p(t * inv_scale2)
+
+
+@njit(cache=True, fastmath=EXACT_ORDER, error_model="numpy")
+def slice_log_tau(normal, potrf, blas_args, K, ys, glob, a_post, b, inv_scale2, M, r):
+    """tau^2's blocked step: one slice-sampling update (Neal 2003: stepping out by SLICE_WIDTH at most
+    SLICE_STEPS times, then shrinkage) of x = log tau^2 under log_marginal_tau, beta and sigma^2
+    integrated out.  Exact, and free of a step size that would have to match the posterior's scale.
+    Uniforms from ``normal``: the level, the interval's offset and split, then one per shrinkage proposal
+    (the NumPy twin draws the same).  Returns the new tau^2."""
+    x0 = math.log(glob)
+    level = log_marginal_tau(potrf, blas_args, K, ys, x0, a_post, b, inv_scale2, M, r) + math.log(uniform(normal))
+    lo = x0 - SLICE_WIDTH * uniform(normal)
+    hi = lo + SLICE_WIDTH
+    j = int(math.floor(SLICE_STEPS * uniform(normal)))
+    k = SLICE_STEPS - 1 - j
+    while j > 0 and level < log_marginal_tau(potrf, blas_args, K, ys, lo, a_post, b, inv_scale2, M, r):
+        lo -= SLICE_WIDTH
+        j -= 1
+    while k > 0 and level < log_marginal_tau(potrf, blas_args, K, ys, hi, a_post, b, inv_scale2, M, r):
+        hi += SLICE_WIDTH
+        k -= 1
+    for _ in range(SLICE_SHRINKS):
+        x1 = lo + uniform(normal) * (hi - lo)
+        if level < log_marginal_tau(potrf, blas_args, K, ys, x1, a_post, b, inv_scale2, M, r):
+            return math.exp(x1)
+        if x1 < x0:
+            lo = x1
+        else:
+            hi = x1
+    return glob
 
 
 @njit(cache=True, fastmath=EXACT_ORDER, error_model="numpy")
@@ -313,15 +349,9 @@ def one_chain(c, syrk, potrf, scaled, method, prior_kind, Xt, ys, G, h, rr, R, c
     failed = 0
     for t in range(n_iter):
         blocked_tau = method == 1 and prior_kind == 0 and scaled == 1
-        if blocked_tau:  # tau by a random walk on log tau^2 with beta and sigma^2 integrated out
-            z_tau = standard_normal(normal)
-            u_tau = uniform(normal)
+        if blocked_tau:  # tau by a slice step on log tau^2 with beta and sigma^2 integrated out
             gram(syrk, Xt, loc, K, Wb, blas_args, block)
-            prop = glob * math.exp(TAU_STEP * z_tau)
-            log_ratio = (log_marginal_tau(K, ys, prop, sigma_shape, sigma_b, hs_inv_scale2, M, rv)
-                         - log_marginal_tau(K, ys, glob, sigma_shape, sigma_b, hs_inv_scale2, M, rv))
-            if math.log(u_tau) <= log_ratio:
-                glob = prop
+            glob = slice_log_tau(normal, potrf, blas_args, K, ys, glob, sigma_shape, sigma_b, hs_inv_scale2, M, rv)
         prior_variances(prior_kind, glob, loc, slab, D)
         fill_normals(normal, z, n_z)
         fill_gammas(gamma_rng, gbuf, table)

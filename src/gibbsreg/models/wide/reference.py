@@ -7,7 +7,8 @@ import math
 
 import numpy as np
 
-from ...kernels.wide.shapes import BHATTACHARYA, HORSESHOE, LASSO, TAU_STEP, wide_gamma_shapes
+from ...kernels.wide.shapes import BHATTACHARYA, HORSESHOE, LASSO, SLICE_SHRINKS, SLICE_STEPS, SLICE_WIDTH, \
+    wide_gamma_shapes
 
 
 def inverse_gaussian(mu, lam, z, u):
@@ -42,15 +43,46 @@ def block_draw(method, Xt, ys, G, h, rr, D, z, gamma_sigma, sigma_b, fixed_s2=-1
     return s2, sd * np.linalg.solve(L.T, v / sd + z[:p])
 
 
-def log_marginal_tau(K, ys, t, a_post, b, inv_scale2):
-    """The kernel's log_marginal_tau: log p(log tau^2 = log t | local scales, y), beta and sigma^2 integrated."""
+def log_marginal_tau(K, ys, x, a_post, b, inv_scale2):
+    """The kernel's log_marginal_tau: log p(log tau^2 = x | local scales, y), beta and sigma^2 integrated."""
+    t = math.exp(x) if x < 709.0 else math.inf
+    if not t < math.inf:
+        return -math.inf
     try:
         L = np.linalg.cholesky(np.eye(ys.shape[0]) + t * K)
     except np.linalg.LinAlgError:
-        return -np.inf
+        return -math.inf
     q = float(np.sum(np.linalg.solve(L, ys) ** 2))
-    return (-float(np.sum(np.log(np.diag(L)))) - a_post * math.log(b + 0.5 * q) + 0.5 * math.log(t)
+    return (-float(np.sum(np.log(np.diag(L)))) - a_post * math.log(b + 0.5 * q) + 0.5 * x
             - math.log1p(t * inv_scale2))
+
+
+def slice_log_tau(ng, K, ys, glob, a_post, b, inv_scale2):
+    """The kernel's slice_log_tau (same uniforms in the same order): tau^2's slice step on log tau^2."""
+    def f(x):
+        return log_marginal_tau(K, ys, x, a_post, b, inv_scale2)
+    x0 = math.log(glob)
+    with np.errstate(divide="ignore"):
+        level = f(x0) + math.log(ng.random())
+    lo = x0 - SLICE_WIDTH * ng.random()
+    hi = lo + SLICE_WIDTH
+    j = int(math.floor(SLICE_STEPS * ng.random()))
+    k = SLICE_STEPS - 1 - j
+    while j > 0 and level < f(lo):
+        lo -= SLICE_WIDTH
+        j -= 1
+    while k > 0 and level < f(hi):
+        hi += SLICE_WIDTH
+        k -= 1
+    for _ in range(SLICE_SHRINKS):
+        x1 = lo + ng.random() * (hi - lo)
+        if level < f(x1):
+            return math.exp(x1)
+        if x1 < x0:
+            lo = x1
+        else:
+            hi = x1
+    return glob
 
 
 def prior_variances(prior_kind, glob, loc, slab):
@@ -80,13 +112,9 @@ def wide_gibbs(syrk, potrf, scaled, method, prior_kind, Xt, ys, G, h, rr, R, c1,
         alpha = np.zeros(r)
         blocked = method == BHATTACHARYA and prior_kind == HORSESHOE and scaled
         for t in range(n_iter):
-            if blocked:  # tau by a random walk on log tau^2, beta and sigma^2 integrated out
-                z_tau, u_tau = ng.standard_normal(), ng.random()
+            if blocked:  # tau by a slice step on log tau^2, beta and sigma^2 integrated out
                 K = (Xt * loc[:, None]).T @ Xt
-                prop = glob * math.exp(TAU_STEP * z_tau)
-                if math.log(u_tau) <= (log_marginal_tau(K, ys, prop, sigma_shape, sigma_b, hs_inv_scale2)
-                                       - log_marginal_tau(K, ys, glob, sigma_shape, sigma_b, hs_inv_scale2)):
-                    glob = prop
+                glob = slice_log_tau(ng, K, ys, glob, sigma_shape, sigma_b, hs_inv_scale2)
             D = prior_variances(prior_kind, glob, loc, slab)
             z = ng.standard_normal(n_z)
             gam = gg.standard_gamma(shapes)
