@@ -1,5 +1,6 @@
 """Priors from the command line: ``--prior semiconjugate --scale 10 --a 2 --b 1``, ``--tau halfcauchy:1``,
-or the same keys in a JSON or TOML file (``--prior-file``); flags override the file."""
+``--prior regularized-horseshoe --p0 20 --slab-scale 2``, or the same keys in a JSON or TOML file
+(``--prior-file``); flags override the file."""
 
 from __future__ import annotations
 
@@ -9,7 +10,9 @@ from pathlib import Path
 from .errors import DataError, UsageError
 from .tables import check_readable
 
-KEYS = ("prior", "mean", "scale", "a", "b", "tau", "mu_scale", "group_variance", "sigma", "nu")
+KEYS = ("prior", "mean", "scale", "a", "b", "tau", "mu_scale", "group_variance", "sigma", "nu",
+        "p0", "global_scale", "slab_scale", "slab_df", "lasso_shape", "lasso_rate")
+SCALARS = ("p0", "global_scale", "slab_scale", "slab_df", "lasso_shape", "lasso_rate")  # the wide priors' numbers
 
 
 def _numbers(value, key):
@@ -79,8 +82,8 @@ def parse_sigma(spec):
 
 
 def read_prior_file(path: str) -> dict:
-    """The prior keys of a .json or .toml file (keys: prior, mean, scale, a, b, tau, mu_scale, group_variance, sigma,
-    nu)."""
+    """The prior keys of a .json or .toml file (KEYS: prior, mean, scale, a, b, tau, mu_scale, group_variance, sigma,
+    nu, and the wide priors' p0, global_scale, slab_scale, slab_df, lasso_shape, lasso_rate)."""
     check_readable(path, "prior file")
     text = Path(path).read_text()
     try:
@@ -124,6 +127,10 @@ def parse_settings(spec: dict) -> dict:
             continue
         if key in ("mean", "scale", "a", "b", "mu_scale"):
             value = _numbers(value, key)
+        elif key in SCALARS:
+            value = _numbers(value, key)
+            if isinstance(value, list):
+                raise UsageError(f"--{key.replace('_', '-')} takes one number, got {spec[key]!r}")
         elif key == "tau":
             value = parse_tau(value)
         elif key == "sigma":
@@ -145,9 +152,27 @@ def parse_settings(spec: dict) -> dict:
     return parsed
 
 
+def kind_and_prior(kind, spec: dict):
+    """The kind and its prior from the command line's keys: ``kind``'s front end (``kind.front.prior``) if it
+    takes them, else the first other kind of the same family and grouping factors whose front end does (so
+    ``--prior horseshoe`` reaches the wide kind where the flat kind was selected); when none does, the first
+    kind's error, or another kind's if it knew the prior's name but refused a value.  A UsageError."""
+    from .. import registry
+
+    settings = parse_settings(spec)
+    siblings = [registry.get(name) for name in registry.kinds()]
+    siblings = [k for k in siblings if k is not kind and k.front is not None and k.front.prior is not None
+                and k.front.family == kind.front.family and k.front.factors == kind.front.factors]
+    errors = []
+    for candidate in [kind] + siblings:
+        try:
+            return candidate, candidate.front.prior(dict(settings))
+        except ValueError as err:
+            errors.append(str(err))
+    named = [e for e in errors[1:] if "unknown prior" not in e]
+    raise UsageError(named[0] if named else "; ".join(errors))
+
+
 def model_prior(kind, spec: dict):
-    """The kind's prior from the command line's keys (``kind.front.prior``); a bad key is a UsageError."""
-    try:
-        return kind.front.prior(parse_settings(spec))
-    except ValueError as err:
-        raise UsageError(str(err)) from None
+    """The prior of :func:`kind_and_prior` (the formula front end picks the kind from the prior itself)."""
+    return kind_and_prior(kind, spec)[1]

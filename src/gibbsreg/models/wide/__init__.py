@@ -7,7 +7,7 @@ See docs/wide.md.
 """
 
 from ...registry import ModelKind, get, register
-from . import analysis
+from . import analysis, front
 from .analysis import plot_shrinkage, shrinkage, shrinkage_summary
 from .model import resume_wide, sample_wide, wide_spec
 from .priors import BayesianLasso, Horseshoe, RegularizedHorseshoe
@@ -17,7 +17,8 @@ from .resolved import ResolvedShrinkage
 # rather than imported: a model subpackage imports no other model (tests/test_layers.py)
 KIND = register(ModelKind(
     name="wide", model=get("flat").model, needs="rows", data="X, y", resume=resume_wide,
-    priors=(ResolvedShrinkage,), rows=analysis.rows, predict=analysis.predict, prior_draws=analysis.prior_draws))
+    priors=(ResolvedShrinkage,), rows=analysis.rows, predict=analysis.predict, prior_draws=analysis.prior_draws,
+    front=front.FRONT))
 
 __all__ = ["BayesianLasso", "Horseshoe", "KIND", "RegularizedHorseshoe", "plot_shrinkage", "ResolvedShrinkage",
            "sample_wide", "shrinkage", "shrinkage_summary", "wide_spec"]
