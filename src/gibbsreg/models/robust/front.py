@@ -10,10 +10,9 @@ import numpy as np
 
 from ...group_terms import default_group_covariance, design_order, factor_tau
 from ...priors import InvGamma, InvWishart, SemiConjugate
+from ... import registry
 from ...registry import Bound, FrontEnd
-from ..hierarchical import front as gaussian_hier_front
-from ..hierarchical.model import HierarchicalPrior
-from .hier import HierarchicalStudentTRegression
+from .hier import HierarchicalPrior, HierarchicalStudentTRegression
 from .model import StudentTRegression
 from .priors import Gamma
 
@@ -102,7 +101,7 @@ def hier_prior_from_settings(spec: dict):
     if spec.get("sigma") == "jeffreys":
         raise ValueError("--sigma jeffreys is for the flat student model; with --groups give invgamma, halfnormal, "
                          "halft or exponential")
-    prior = gaussian_hier_front.prior_from_settings(spec)
+    prior = registry.get("hierarchical").front.prior(spec)  # the Gaussian hierarchical model's keys
     HierarchicalStudentTRegression(nu=nu, prior=prior)  # checks them now, as a usage error
     return HierSettings(prior, nu)
 

@@ -28,6 +28,7 @@ from ...rowhier import TAU_INVWISHART, tau_args
 from ...runner import ChainSpec, copy_draws, new_state, run_chains, run_options
 from ...runstate import fingerprint as make_fingerprint
 from ...sampling import chain_streams, check_sampling_args
+# the Gaussian hierarchical model's prior, reused as it is (declared reuse: tests/test_layers.py)
 from ..hierarchical.model import HierarchicalPrior, ResolvedHierarchicalPrior, resolve_hierarchical_prior
 from . import priors as robust_priors
 from .hier_reference import robust_hier_gibbs as robust_hier_reference
@@ -321,4 +322,4 @@ def resume_robust_hier(post, X=None, y=None, groups=None, *, stats=None, model=N
     return model.resume(post, X, y, groups, stats=stats, **options)
 
 
-__all__ = ["Gamma", "HierarchicalStudentTRegression", "ResolvedStudentTHier", "resume_robust_hier"]
+__all__ = ["Gamma", "HierarchicalPrior", "HierarchicalStudentTRegression", "ResolvedStudentTHier", "resume_robust_hier"]

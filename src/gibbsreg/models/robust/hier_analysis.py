@@ -7,9 +7,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ... import registry
 from ...analysis.loglik import Rows, block_rows, check_size, design_rows
 from ...sampling import no_huge_pages
-from ..hierarchical import analysis as gaussian_hier
 from .analysis import nu_draws, t_logpdf
 from .priors import nu_prior_draws
 
@@ -82,7 +82,7 @@ def rows(post, X=None, y=None, groups=None):
 def predict(post, full: np.ndarray, groups, rng):
     """The Gaussian hierarchical model's line (fitted groups' beta_j, a new group's beta ~ N(mu, Sigma)) and a noise
     variance sigma^2 / w per draw and row, w ~ Gamma(nu/2, rate nu/2): t_nu(0, sigma^2) noise, exactly."""
-    line, sigma2 = gaussian_hier.predict(post, full, groups, rng)
+    line, sigma2 = registry.get("hierarchical").predict(post, full, groups, rng)
     nu = nu_draws(post)[..., None]
     w = rng.standard_gamma(np.broadcast_to(0.5 * nu, line.shape)) / (0.5 * nu)
     return line, sigma2 / w
@@ -90,7 +90,7 @@ def predict(post, full: np.ndarray, groups, rng):
 
 def prior_draws(post, draws: int, rng):
     """The hierarchical prior's draws (mu, the group scale, beta_j, alpha, sigma2) and nu from its Gamma prior."""
-    out = gaussian_hier.prior_draws(post, draws, rng)
+    out = registry.get("hierarchical").prior_draws(post, draws, rng)
     if post.prior.learn_nu:
         out["nu"] = nu_prior_draws(post.prior, rng, draws)
     return out
