@@ -10,9 +10,9 @@ import numpy as np
 from ...kernels.binary.flat import LOGIT
 from ...kernels.crossedrows.chains import STUDENT
 from ...kernels.robust.nu import T_DF, nu_step
+from ...kernels.robust.sweep import MIN_WEIGHT
 from ..binary.reference import latent_pass
 from ..crossed.reference import _theta_cells, crossed_gibbs_reference
-from ..robust.reference import MIN_WEIGHT
 from .problem import cell_sums
 
 
