@@ -548,3 +548,17 @@ def test_a_posterior_computes_its_summary_once():
     assert post.summary() is first
     assert str(post).startswith(str(first))
     assert post.summary(prob=0.9) is not first and post.summary(var_names="sigma2") is not first
+
+
+def test_a_posterior_summarises_again_after_draws_are_appended():
+    """The table cache follows the draws' shapes: appended draws (a resumed store) give a new table."""
+    from gibbsreg.posterior import Posterior
+
+    rng = np.random.default_rng(8)
+    post = Posterior({"a": rng.standard_normal((2, 50, 3))})
+    first = post.summary()
+    assert post.summary() is first
+    post._draws["a"] = np.concatenate([post["a"], rng.standard_normal((2, 30, 3))], axis=1)
+    again = post.summary()
+    assert again is not first and "2 chains x 80 draws" in again.header
+    np.testing.assert_allclose(again["mean"], post["a"].mean(axis=(0, 1)), rtol=1e-12)

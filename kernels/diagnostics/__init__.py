@@ -22,7 +22,7 @@ from .autocov import _ess, fft_lag_sums
 from .layout import (  # noqa: F401 (the constants and buffer sizes the Python side reads are re-exported)
     BULK, ESSMEAN, ESSSD, ESS_BULK, ESS_MEAN, ESS_SD, F_BULK, F_DEV, F_SORTED, F_SPLIT, F_TEMP,
     I_BUCKET, I_INDEX, I_TEMP, MEAN, MOMENTS, N_FLOAT, N_INT, N_SMALL, QUANT, RANK_RHAT, RHAT, SD, SPLIT,
-    SPLIT_RHAT, SQ2MEAN, SQMEAN, S_ACOV, S_IM, S_MEANS, S_POWER, S_RE, S_RHO, S_VARS, count_size, fft_size,
+    SPLIT_RHAT, SQ2MEAN, SQMEAN, S_ACOV, S_MEANS, S_RHO, S_VARS, count_size, fft_size,
     small_size, stack_rows,
 )
 from .moments import _copy, _fill, _rhat, _shifted_mean, _sum, chain_moments
@@ -133,9 +133,7 @@ def block_stats(blk, want, qk, qg, qind, table, twr, twi, fw, iw, counts, stack,
     size = n_chain * n_draw
     half = max(n_draw // 2, 1)
     split = 2 * n_chain
-    nfft = 2 * twr.size
-    ew = (fw[F_DEV], small[S_MEANS, :split], small[S_ACOV, :half], small[S_RHO, :half],
-          small[S_RE, :nfft], small[S_IM, :nfft], small[S_POWER, :nfft], twr, twi)
+    ew = (fw[F_DEV], small[S_MEANS, :split], small[S_ACOV, :half], small[S_RHO, :half], twr, twi)
     for p in range(n_par):
         _one(blk[p].reshape(size), n_chain, n_draw, want, qk, qg, qind, table, out[p],
              fw, iw, counts, stack, ew, small[S_VARS, :split])

@@ -127,7 +127,7 @@ def _ess(y, n_chain, n, w, spread):
     sequence first needs it: directly (four lags a pass) up to _DIRECT_LAGS lags, then all
     lags by FFT.
     """
-    dev, means, acov, rho, re, im, power, twr, twi = w
+    dev, means, acov, rho, twr, twi = w
     total = n_chain * n
     if spread < 0:
         spread = _range(y[:total])
@@ -156,6 +156,8 @@ def _ess(y, n_chain, n, w, spread):
                 _lag_sums(dev, n_chain, n, t, acov)
                 known = min(t + 4, n)
             else:
+                nfft = 2 * twr.size  # rows for a slowly mixing parameter only: rare, and cheap beside its FFTs
+                re, im, power = np.empty(nfft), np.empty(nfft), np.empty(nfft)
                 fft_lag_sums(dev, 0, n_chain, n, acov, re, im, power, twr, twi)
                 known = n
         rho[t] = 1.0 - (mean_var - acov[t] * scale) / var_plus

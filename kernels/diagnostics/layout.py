@@ -32,8 +32,8 @@ N_FLOAT = 4
 I_INDEX, I_TEMP, I_BUCKET = range(3)
 N_INT = 3
 # and short float rows (chain means and variances, lags, FFT buffers)
-S_MEANS, S_VARS, S_ACOV, S_RHO, S_RE, S_IM, S_POWER = range(7)
-N_SMALL = 7
+S_MEANS, S_VARS, S_ACOV, S_RHO = range(4)
+N_SMALL = 4
 
 _INSERTION = 16  # segments this short are insertion-sorted
 _TOP_BUCKETS = 1024  # buckets of the first level of the sort
@@ -60,5 +60,7 @@ def fft_size(n):
 
 
 def small_size(n_chain, n_draw):
-    """Length of the short work rows for ``n_chain`` chains of ``n_draw`` draws."""
-    return max(2 * n_chain, fft_size(max(n_draw // 2, 2)), n_draw // 2 + 4)
+    """Length of the short work rows for ``n_chain`` chains of ``n_draw`` draws (the FFT's rows,
+    twice a chain's length, are allocated only for a parameter whose chains mix so slowly that its
+    ESS needs them)."""
+    return max(2 * n_chain, n_draw // 2 + 4)

@@ -47,7 +47,7 @@ import time
 
 import numpy as np
 
-from . import diagnostics
+from .diagnostics.rhats import _grid_stats
 from .posterior import Posterior
 
 CONVERGED = 1.01
@@ -172,7 +172,8 @@ def _check_superchains(superchains) -> int:
     return int(superchains)
 
 
-def _stack(post: Posterior, var_names) -> tuple[np.ndarray, list[str]]:
+def _blocks(post: Posterior, var_names) -> tuple[list[np.ndarray], list[str]]:
+    """Each variable's draws as a (chain, draw, P) view (no copy of the posterior) and the labels."""
     names = post.names if var_names is None else ([var_names] if isinstance(var_names, str) else list(var_names))
     blocks, labels = [], []
     for v in names:
@@ -185,7 +186,7 @@ def _stack(post: Posterior, var_names) -> tuple[np.ndarray, list[str]]:
             continue
         blocks.append(x.reshape(x.shape[0], x.shape[1], -1))
         labels += post.labels(v)
-    return np.concatenate(blocks, axis=2), labels
+    return blocks, labels
 
 
 def _nanmax(a) -> float:
@@ -207,8 +208,8 @@ def convergence_grid(posterior: Posterior, *, chains=None, draws=None, superchai
     Margossian et al. intend, the chains of a superchain must have started at the same point
     (``shared_init`` only records whether they did, for the printout).
     """
-    x, labels = _stack(posterior, var_names)
-    n_chain, n_draw, _ = x.shape
+    blocks, labels = _blocks(posterior, var_names)
+    n_chain, n_draw = blocks[0].shape[:2]
     chains = [n_chain] if chains is None else _int_list(chains, "chains")
     draws = [n_draw] if draws is None else _int_list(draws, "draws")
     if chains[-1] > n_chain or draws[-1] > n_draw:
@@ -220,20 +221,19 @@ def convergence_grid(posterior: Posterior, *, chains=None, draws=None, superchai
     worst = np.full(shape, "", dtype=object)
     t0 = time.perf_counter()
     for i, K in enumerate(chains):
-        nested_ok = K % S == 0
-        # consecutive blocks per superchain, as diagnostics.nested_rhat expects
-        order = np.argsort(np.arange(K) % S, kind="stable") if nested_ok else None
         for j, N in enumerate(draws):
-            sub = x[:K, :N]
-            r = diagnostics.rhat(sub)
+            nested_ok = K % S == 0 and (K > S or N > 1)
+            # one pass per variable over the first K chains' first N draws (views, not copies)
+            parts = [_grid_stats(x[:K, :N], S if nested_ok else None) for x in blocks]
+            r, split, bulk, nested = (np.concatenate(col) for col in zip(*parts))
             if np.isfinite(r).any():
                 m = int(np.nanargmax(r))
                 out["rhat"][i, j] = r[m]
                 worst[i, j] = labels[m]
-            out["split_rhat"][i, j] = _nanmax(diagnostics.split_rhat(sub))
-            out["ess_bulk"][i, j] = _nanmin(diagnostics.ess_bulk(sub))
-            if nested_ok and (K > S or N > 1):
-                out["nested_rhat"][i, j] = _nanmax(diagnostics.nested_rhat(sub[order], S))
+            out["split_rhat"][i, j] = _nanmax(split)
+            out["ess_bulk"][i, j] = _nanmin(bulk)
+            if nested_ok:
+                out["nested_rhat"][i, j] = _nanmax(nested)
     seconds = time.perf_counter() - t0
     return ConvergenceStudy(chains, draws, out["rhat"], out["split_rhat"], out["nested_rhat"], out["ess_bulk"],
                             worst, parameters=labels, superchains=S, shared_init=shared_init,

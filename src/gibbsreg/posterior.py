@@ -100,7 +100,7 @@ class Posterior:
         self.data: FittedData | None = None  # set by the models' sample(); not saved
         self.state = None  # gibbsreg.runstate.RunState: lets model.resume / gibbsreg.resume continue the run
         self.store = None  # the disk store holding the draws, if any
-        self._summaries = {}  # summary tables already computed, by (var_names, prob, groups)
+        self._summaries = {}  # summary tables already computed, by (var_names, prob, groups), for "shapes"
 
     @property
     def names(self) -> list[str]:
@@ -158,11 +158,14 @@ class Posterior:
         """
         key = (None if var_names is None else tuple([var_names] if isinstance(var_names, str) else var_names),
                float(prob), groups)
-        if key in self._summaries:  # the draws of a Posterior do not change: print(post) reuses summary()
-            return self._summaries[key]
-        table = self._summary(var_names, prob, groups)
-        self._summaries[key] = table
-        return table
+        # print(post) reuses summary(); draws appended to a store the Posterior reads change its shapes,
+        # and with them the tables
+        shapes = tuple((k, tuple(v.shape)) for k, v in self._draws.items())
+        if self._summaries.get("shapes") != shapes:
+            self._summaries = {"shapes": shapes}
+        if key not in self._summaries:
+            self._summaries[key] = self._summary(var_names, prob, groups)
+        return self._summaries[key]
 
     def _summary(self, var_names, prob, groups) -> SummaryTable:
         from .store import summary_blocks
@@ -181,7 +184,8 @@ class Posterior:
             shown, collapsed = (population + group, []) if show_groups else (population, group)
         index, rows, notes = [], [], []
         cols = None
-        for name, labels, stats in summary_blocks(self, shown + collapsed, prob=prob):
+        # collapsed variables need only the diagnostics their line reads (one pass either way)
+        for name, labels, stats in summary_blocks(self, shown + collapsed, prob=prob, diagnostics_only=collapsed):
             stats["r_hat"] = stats.pop("rhat")
             if cols is None:
                 cols = list(stats)

@@ -20,6 +20,10 @@ _MIN_DRAWS = 4
 # a parameter with more draws is a chunk of its own.
 _CHUNK = 8
 _BLOCK = 1 << 21
+# Threads, each with its own block and work buffers, are added while their memory stays within
+# this many bytes or a quarter of the draws' (one thread always runs): a summary's peak is a
+# bounded block, not a multiple of the draws, whatever their shape.
+_MEMORY = 64 << 20
 _DIAGNOSTICS = K.RANK_RHAT | K.SPLIT_RHAT | K.ESS_BULK | K.ESS_MEAN | K.ESS_SD
 
 _SHARED_DOC = """
@@ -97,14 +101,16 @@ def _check_prob(prob, name="prob"):
     return prob
 
 
-def _blockwise(a, make_state, work):
+def _blockwise(a, make_state, work, state_bytes=0):
     """Run ``work(state, block, lo, hi)`` over chunks of parameters ``[lo, hi)`` of ``a``
     (chain, draw, P), ``block`` the float64 (hi - lo, chain, draw) copy of their draws.
 
     Threads (Numba's thread count, ``numba.set_num_threads``; the kernels release the GIL)
     take the next chunk as they finish one: no thread waits for another until the end.  Each
-    thread makes its ``state = make_state()`` (work buffers: fresh memory costs a page fault
-    per 4 KiB, so they are allocated once) and its block buffer.
+    thread makes its ``state = make_state()`` (work buffers of ``state_bytes``: fresh memory
+    costs a page fault per 4 KiB, so they are allocated once) and its block buffer; the
+    threads' memory stays within max(_MEMORY, a quarter of the draws' bytes) when one
+    thread's does.  The same path serves draws in memory and mapped from a disk store.
     """
     warm.wait()  # a first run's background compilation of these kernels (gibbsreg.kernels.warm)
     n_chain, n_draw, n_par = a.shape
@@ -121,7 +127,9 @@ def _blockwise(a, make_state, work):
             K.gather(a, lo, hi, block)
             work(state, block[: hi - lo], lo, hi)
 
-    n_threads = max(1, min(n_chunks, numba.get_num_threads()))
+    per_thread = state_bytes + 8 * width * n_chain * n_draw
+    budget = max(_MEMORY, a.size * a.itemsize // 4)
+    n_threads = max(1, min(n_chunks, numba.get_num_threads(), budget // max(per_thread, 1)))
     if n_threads == 1:
         worker()
         return
@@ -135,14 +143,24 @@ def _blockwise(a, make_state, work):
 # ----------------------------------------------------------------------------
 # the shared pass
 # ----------------------------------------------------------------------------
-@functools.lru_cache(maxsize=4)
 def _rank_table(size):
     """Rank-normal score of every mean rank of ``size`` draws: entry ``h`` is
     ``Phi^{-1}((r - 3/8) / (size + 1/4))`` for ``r = (h + 2) / 2``, computed exactly as ArviZ
-    does (``scipy.stats.norm.ppf`` of the back-transformed average rank)."""
-    rank = (np.arange(2 * size - 1) + 2.0) / 2.0
-    table = _stats.norm.ppf((rank - 3 / 8) / (size - 2 * (3 / 8) + 1))
+    does (``scipy.stats.norm.ppf`` of the back-transformed average rank).  Tables up to 16 MB are
+    kept for the next call; larger ones (16 bytes a draw) are not held after the summary."""
+    return _cached_rank_table(size) if size <= _CACHED_TABLE else _make_rank_table(size)
+
+
+def _make_rank_table(size):
+    table = np.empty(2 * size - 1)
+    for lo in range(0, table.size, 1 << 16):  # in pieces: norm.ppf's temporaries stay small
+        rank = (np.arange(lo, min(table.size, lo + (1 << 16))) + 2.0) / 2.0
+        table[lo : lo + rank.size] = _stats.norm.ppf((rank - 3 / 8) / (size - 2 * (3 / 8) + 1))
     return table
+
+
+_CACHED_TABLE = 1 << 20
+_cached_rank_table = functools.lru_cache(maxsize=4)(_make_rank_table)
 
 
 @functools.lru_cache(maxsize=4)
@@ -202,7 +220,8 @@ def _columns(x, want, probs=(), indicators=()):
     def work(state, block, lo, hi):
         K.block_stats(block, want, qk, qg, indicators, table, twr, twi, *state, rows[lo:hi])
 
-    _blockwise(a, buffers, work)
+    state_bytes = (8 * K.N_FLOAT + np.dtype(index).itemsize * K.N_INT) * size
+    _blockwise(a, buffers, work, state_bytes)
     return rows, param_shape
 
 

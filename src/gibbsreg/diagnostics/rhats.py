@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..kernels import diagnostics as K
-from ._core import _as_draws, _chain_moments, _column, _diagnostic, _quiet, _result
+from ._core import _as_draws, _chain_moments, _column, _columns, _diagnostic, _quiet, _result
 
 
 @_diagnostic
@@ -96,6 +96,14 @@ def nested_rhat(x, superchains):
             "draw per chain"
         )
     mean, var = _chain_moments(a)
+    return _result(_nested(mean, var, superchains, n_draw), param_shape)
+
+
+def _nested(mean, var, superchains, n_draw):
+    """Nested R-hat (P,) from the chain means and variances (P, chains), superchain ``k`` the
+    chains ``k * M .. k * M + M - 1`` of the columns."""
+    n_par, n_chain = mean.shape
+    per = n_chain // superchains
     within_chain = var.reshape(n_par, superchains, per).mean(axis=2) if n_draw > 1 else 0.0
     mean = mean.reshape(n_par, superchains, per)
     super_mean = mean.mean(axis=2)
@@ -103,5 +111,18 @@ def nested_rhat(x, superchains):
     between_chain = mean.var(axis=2, ddof=1) if per > 1 else 0.0
     within_super = np.mean(between_chain + within_chain, axis=1)
     with np.errstate(divide="ignore", invalid="ignore"):
-        out = np.sqrt(1.0 + between_super / within_super)
-    return _result(out, param_shape)
+        return np.sqrt(1.0 + between_super / within_super)
+
+
+@_quiet
+def _grid_stats(x, superchains=None):
+    """Rank R-hat, split R-hat, bulk ESS (one pass) and nested R-hat (``superchains``: chain ``k``
+    in superchain ``k mod superchains``; None: NaN) of draws ``x`` (chain, draw, P), as (P,)
+    arrays: what a convergence study tabulates, without copying the draws."""
+    rows, _ = _columns(x, K.RANK_RHAT | K.SPLIT_RHAT | K.ESS_BULK)
+    nested = np.full(rows.shape[0], np.nan)
+    if superchains is not None:
+        mean, var = _chain_moments(_as_draws(x)[0])
+        order = np.argsort(np.arange(mean.shape[1]) % superchains, kind="stable")  # consecutive blocks
+        nested = _nested(mean[:, order], var[:, order], superchains, x.shape[1])
+    return rows[:, K.RHAT], rows[:, K.SPLIT], rows[:, K.BULK], nested
