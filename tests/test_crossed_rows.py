@@ -198,3 +198,22 @@ def test_command_line_kinds_build_the_models():
     kind = registry.select("student", 2)
     m = kind.front.build(kind.front.prior({"nu": "gamma:2,0.2"}), factors=["a", "b"], varying=[], intercept=True)
     assert isinstance(m, CrossedStudentTRegression) and m.nu_prior.rate == 0.2
+
+
+def test_command_line_samples_the_crossed_kinds(tmp_path):
+    from gibbsreg.cli import main
+
+    X, y, g, _ = toy()
+    path = tmp_path / "d.csv"
+    rows = ["y,x,a,b"] + [f"{y[i]:g},{float(X[i, 0])!r},a{g['a'][i]},b{g['b'][i]}" for i in range(len(y))]
+    path.write_text("\n".join(rows) + "\n")
+    out = tmp_path / "post.npz"
+    common = ["--y", "y", "--groups", "a,b", "--draws", "20", "--warmup", "5", "--chains", "2", "--seed", "1",
+              "--quiet"]
+    assert main(["sample", str(path), "--family", "bernoulli", "--link", "probit", "--out", str(out)] + common) == 0
+    post = gr.load(str(out))
+    assert post.attrs["model_kind"] == "binary_crossed" and post["b_a"].shape == (2, 20, 6, 1)
+    assert main(["sample", str(path), "--family", "student", "--nu", "5", "--out", str(out)] + common) == 0
+    post = gr.load(str(out))
+    assert post.attrs["model_kind"] == "robust_crossed" and "sigma2" in post.names and "nu" not in post.names
+    assert main(["sample", str(path), "--family", "bernoulli", "--sigma", "halfnormal:1"] + common) == 2
