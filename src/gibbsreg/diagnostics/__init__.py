@@ -11,6 +11,12 @@ lags only as far as the truncation of its sequence needs (an FFT takes over past
 64 lags).  :func:`summary_stats` gets every statistic from that one pass; on
 1,024 chains x 200 draws a parameter costs a few milliseconds.
 
+Memory is a bounded block, not a multiple of the draws: a thread holds the float64 copy of up
+to 8 parameters' draws (at most 16 MiB unless one parameter has more) and work rows of about 44
+bytes per draw of one parameter, and threads are added only while their total stays within
+max(64 MiB, a quarter of the draws' bytes); the draws themselves are never copied whole (float32
+draws are converted a block at a time; a memory-mapped store is read a block at a time).
+
 The estimators follow
 
     Vehtari, Gelman, Simpson, Carpenter & Bürkner (2021). "Rank-normalization,
