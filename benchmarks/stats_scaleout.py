@@ -65,8 +65,8 @@ import sys, time
 sys.path.insert(0, sys.argv[3])
 from stats_scaleout import peak_rss
 import gibbsreg as gr
-import numpy as np
-gr.sufficient_stats(np.random.default_rng(0).normal(size=(50, 2)), np.arange(50.0))  # compile outside the timing
+from stats_scaleout import warm_worker
+warm_worker()  # compile the pass outside the timing
 t = time.perf_counter()
 s = gr.read_stats(sys.argv[1], y="y")
 print(time.perf_counter() - t, peak_rss(), s.n)
@@ -78,7 +78,8 @@ sys.path.insert(0, sys.argv[2])
 from stats_scaleout import peak_rss
 import gibbsreg as gr
 rows = int(sys.argv[1])
-gr.sufficient_stats(*gr.datasets.synthetic_regression(n=1000, p=21, chunks=1 << 16, seed=3)[:2])
+warm = gr.datasets.synthetic_regression(n=1000, p=21, chunks=1 << 16, seed=3)
+gr.sufficient_stats(warm.X, warm.y)
 data = gr.datasets.synthetic_regression(n=rows, p=21, chunks=1 << 17, seed=3)
 t = time.perf_counter()
 with dask.config.set(scheduler="threads"):
@@ -256,10 +257,12 @@ def main(argv=None):
 
 
 def warm_worker():
-    """Compile the statistics pass in a worker (outside the timings)."""
+    """Compile the statistics pass (rows and columns contiguous: files give the latter) outside the timings."""
     import gibbsreg
 
-    gibbsreg.sufficient_stats(np.random.default_rng(0).normal(size=(50, 2)), np.arange(50.0))
+    X = np.random.default_rng(0).normal(size=(50, 2))
+    for A in (X, np.asfortranarray(X)):
+        gibbsreg.sufficient_stats(A, np.arange(50.0), np.arange(50) % 3)
 
 
 def sbc_on_cluster(gr, client, sims, say):

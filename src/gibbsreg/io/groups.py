@@ -44,13 +44,27 @@ def encode_labels(labels, n: int, what: str = "groups", min_levels: int = 1):
         if g.dtype.kind == "O" and all(isinstance(v, str) for v in g):
             g = g.astype(str)
         try:
-            levels, codes = np.unique(g, return_inverse=True)
+            levels, codes = unique_codes(g)
         except TypeError:
             raise ValueError(f"{what}: labels must be mutually comparable (all numbers or all strings)") from None
-        codes = codes.reshape(-1).astype(np.int64)
     if len(levels) < min_levels:  # statistics of one chunk may hold a single group; a model needs two
         raise ValueError(f"the hierarchical model needs at least {min_levels} groups; got {len(levels)}")
     return codes, levels
+
+
+def unique_codes(g: np.ndarray):
+    """``np.unique(g, return_inverse=True)`` as (levels, int64 codes (n,)); integer labels of a range not much
+    wider than n by counting (O(n), no sort: a fifth of the cost of the statistics pass otherwise)."""
+    if g.dtype.kind in "iu" and g.size:
+        lo, hi = int(g.min()), int(g.max())
+        if hi - lo <= 4 * g.size + 1024:
+            shifted = (g - lo).astype(np.int64, copy=False) if g.dtype.kind == "i" else (g - np.uint64(lo)).astype(np.int64)
+            seen = np.bincount(shifted, minlength=hi - lo + 1) > 0
+            levels = np.flatnonzero(seen)
+            index = np.cumsum(seen) - 1
+            return (levels + lo).astype(g.dtype), index[shifted].astype(np.int64, copy=False)
+    levels, codes = np.unique(g, return_inverse=True)
+    return levels, codes.reshape(-1).astype(np.int64)
 
 
 def factor_table(groups, what: str = "groups"):
@@ -121,7 +135,7 @@ def cell_ids(codes: np.ndarray, J):
     radix = np.cumprod([1] + [int(j) for j in J[:-1]])
     if float(np.prod([float(j) for j in J])) < 2.0**62:
         key = codes @ radix.astype(np.int64)
-        cell_keys, cell = np.unique(key, return_inverse=True)
+        cell_keys, cell = unique_codes(key)
         level = np.stack([(cell_keys // radix[f]) % J[f] for f in range(K)], axis=1)
     else:
         order = np.lexsort(codes.T)
