@@ -102,6 +102,26 @@ def test_large_nu_is_the_gaussian_hierarchical_posterior():
         assert diff < 4.5 * mcse, (name, diff, mcse)
 
 
+def test_vanishing_tau_is_the_flat_student_t_posterior():
+    """tau^2 ~ IG(1e4, 1e-4) pins every beta_j to mu (tau ~ 1e-4): the posterior of (mu, sigma^2) is then the flat
+    Student-t model's (itself checked by quadrature in tests/test_robust_exact.py), nu = 3 fixed, same priors
+    (x centred, so the intercepts mean the same); posterior means within 4 combined MCSE (fixed seeds)."""
+    rng = np.random.default_rng(9)
+    n, J = 48, 4
+    x = rng.standard_normal(n)
+    x -= x.mean()
+    groups = np.repeat(np.arange(J), n // J)
+    y = 0.5 + 1.2 * x + 0.8 * rng.standard_t(3, n)
+    opts = dict(chains=4, draws=1500, warmup=300, seed=3, progress=False)
+    flat = quiet(gr.StudentTRegression(nu=3.0, prior=gr.SemiConjugate(mean=0.0, scale=3.0, a=2.0, b=1.0)).sample,
+                 x[:, None], y, **opts).summary().to_pandas()
+    prior = gr.HierarchicalPrior(mu_mean=0.0, mu_scale=3.0, tau=gr.InvGamma(1e4, 1e-4), sigma=gr.InvGamma(2.0, 1.0))
+    hier = quiet(HierT(nu=3.0, prior=prior).sample, x[:, None], y, groups, **opts).summary().to_pandas()
+    for f, h in (("beta[intercept]", "mu[intercept]"), ("beta[x0]", "mu[x0]"), ("sigma2", "sigma2")):
+        diff = abs(flat.loc[f, "mean"] - hier.loc[h, "mean"])
+        assert diff < 4.0 * np.hypot(flat.loc[f, "mcse_mean"], hier.loc[h, "mcse_mean"]), (h, diff)
+
+
 def _sbc(shift: float, reps: int = 100, draws: int = 200, seed: int = 2024) -> np.ndarray:
     """Ranks of the true mu and log tau among ``draws`` posterior draws (thinned by 5), one per replication;
     the data come from the model's prior with mu's mean moved by ``shift`` prior sds (0: the right prior)."""
