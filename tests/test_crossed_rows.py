@@ -217,3 +217,31 @@ def test_command_line_samples_the_crossed_kinds(tmp_path):
     post = gr.load(str(out))
     assert post.attrs["model_kind"] == "robust_crossed" and "sigma2" in post.names and "nu" not in post.names
     assert main(["sample", str(path), "--family", "bernoulli", "--sigma", "halfnormal:1"] + common) == 2
+
+
+def test_prior_draws_the_export_loo_and_compare(tmp_path):
+    pytest.importorskip("arviz")
+    from gibbsreg.analysis.inference import prior_draws
+
+    X, y, g, t = toy(nested=True, trials=True)
+    tau = gr.InvGamma(3.0, 2.0)  # E tau^2 = 1
+    m = CrossedBinaryRegression([Factor("a", varying=["intercept", "x0"], tau=gr.HuangWand()), Factor("b", tau=tau)],
+                                prior=CrossedPrior(fixed_mean=0.0, fixed_scale=1.0))
+    post = m.sample(X, y, g, t, chains=2, draws=30, warmup=10, seed=1, progress=False)
+    d = prior_draws(post, 4000, seed=1)
+    assert {k: v.shape[2:] for k, v in d.items()} == {k: post[k].shape[2:] for k in post.names}
+    assert abs(d["tau2_b"].mean() - 1.0) < 0.15 and abs(d["mu"].std() - 1.0) < 0.05
+    # b_b = N(0, tau^2): its variance is E tau^2 = 1
+    assert abs(d["b_b"].var() - 1.0) < 0.15
+    idata = post.to_arviz()
+    assert {"log_likelihood", "prior", "posterior_predictive"} <= set(idata.groups())
+    post.save(tmp_path / "p.npz")
+    assert str(gr.load(tmp_path / "p.npz").prior) == str(post.prior)
+    Xs, ys, gs, _ = toy(family="student")
+    ts = CrossedStudentTRegression([Factor("a"), Factor("b")], prior=CrossedPrior(sigma=gr.Exponential()))
+    pt = ts.sample(Xs, ys, gs, chains=2, draws=30, warmup=10, seed=1, progress=False)
+    assert {"sigma2", "nu"} <= set(prior_draws(pt, 10, seed=1))
+    pg = CrossedRegression([Factor("a"), Factor("b")]).sample(Xs, ys, gs, chains=2, draws=30, warmup=10, seed=1,
+                                                              progress=False)
+    table = gr.compare({"student": pt, "gaussian": pg})
+    assert set(table.index) == {"student", "gaussian"}

@@ -15,11 +15,11 @@ from .student import CrossedStudentTRegression, ResolvedCrossedStudentT
 BINARY_KIND = ModelKind(
     name="binary_crossed", model=CrossedBinaryRegression, needs="rows", data="X, y, groups (and trials)",
     resume=binary.resume, priors=(ResolvedCrossedBinaryPrior,), rows=binary.rows, predict=binary.predict,
-    front=front.BINARY_FRONT)
+    prior_draws=binary.prior_draws, front=front.BINARY_FRONT)
 STUDENT_KIND = ModelKind(
     name="robust_crossed", model=CrossedStudentTRegression, needs="rows", data="X, y, groups",
     resume=student.resume, priors=(ResolvedCrossedStudentT,), rows=student.rows, predict=student.predict,
-    front=front.STUDENT_FRONT)
+    prior_draws=student.prior_draws, front=front.STUDENT_FRONT)
 KINDS = (BINARY_KIND, STUDENT_KIND)
 
 __all__ = ["BINARY_KIND", "KINDS", "STUDENT_KIND", "CrossedBinaryRegression", "CrossedStudentTRegression",

@@ -21,6 +21,7 @@ from ..crossed.predict import predict_crossed
 from ..crossed.priors import ResolvedCrossedPrior, resolve_crossed_prior
 from ..crossed.rows import _mean_block, crossed_rows
 from .model import RowsCrossedModel
+from .priordraws import crossed_prior_draws
 
 
 class ResolvedCrossedBinaryPrior(ResolvedCrossedPrior):
@@ -181,6 +182,11 @@ def predict(post, full, groups, rng):
     draw, as the Gaussian crossed model), and one Bernoulli replicate per draw."""
     line, _ = predict_crossed(_UnitNoise(post), full, groups, rng)
     return probabilities(line, post.attrs.get("link", "logit")), lambda p, rng: rng.binomial(1, p).astype(float)
+
+
+def prior_draws(post, draws: int, rng):
+    """The population coefficients, the factors' scales or covariances and their effects from the prior."""
+    return crossed_prior_draws(post, post.prior, draws, rng)
 
 
 def resume(post, X=None, y=None, groups=None, *, stats=None, model=None, trials=None, **options):

@@ -16,6 +16,7 @@ import numpy as np
 from ...data import as_design
 from ...io.api import memory_stats, remembered_rows
 from ...kernels.crossedrows.chains import STUDENT
+from ...priors import scale2_draws
 from ..crossed.predict import predict_crossed
 from ..crossed.priors import ResolvedCrossedPrior, resolve_crossed_prior
 from ..crossed.rows import CrossedRows, _blocks, crossed_rows
@@ -23,6 +24,7 @@ from ..robust.analysis import nu_draws, t_logpdf
 from ..robust.model import NU_START
 from ..robust.priors import DEFAULT_NU_RATE, DEFAULT_NU_SHAPE, check_nu
 from .model import RowsCrossedModel
+from .priordraws import crossed_prior_draws
 
 
 @dataclass
@@ -187,6 +189,24 @@ def predict(post, full, groups, rng):
     nu = nu_draws(post)[..., None]
     w = rng.standard_gamma(np.broadcast_to(0.5 * nu, line.shape)) / (0.5 * nu)
     return line, s2 / w
+
+
+def prior_draws(post, draws: int, rng):
+    """The crossed model's prior draws, sigma^2 from its prior (IG on sigma^2, or a scale prior on sigma) and nu
+    from its Gamma prior when learned."""
+    prior = post.prior
+    out = crossed_prior_draws(post, prior.crossed, draws, rng)
+    if out is None:
+        return None
+    noise = prior.crossed.sigma
+    if not noise:
+        out["sigma2"] = prior.crossed.sigma_b / rng.standard_gamma(prior.crossed.sigma_a, draws)
+    else:
+        out["sigma2"] = scale2_draws(rng, noise["sigma_kind"], noise.get("sigma_scale"), noise.get("sigma_nu"),
+                                     noise.get("sigma_rate"), draws, 1)[:, 0]
+    if prior.learn_nu:
+        out["nu"] = rng.standard_gamma(prior.nu_shape, draws) / prior.nu_rate
+    return out
 
 
 def resume(post, X=None, y=None, groups=None, *, stats=None, model=None, **options):
