@@ -49,6 +49,7 @@ CASES = {
     "probit-blocked-nested-binomial": (dict(link="probit", sampler="blocked"), dict(nested=True, trials=True),
                                        gr.HalfNormal()),
     "logit-plain-correlated": (dict(link="logit", sampler="plain"), dict(), "hw"),
+    "logit-asis-invwishart-binomial": (dict(link="logit", sampler="asis"), dict(trials=True), "iw"),
     "student-fixed-plain": (dict(nu=4.0, sampler="plain"), dict(family="student"), gr.Exponential()),
     "student-learned-asis-nested": (dict(nu=None, sampler="asis", prior=CrossedPrior(sigma=gr.HalfNormal())),
                                     dict(family="student", nested=True), gr.HalfStudentT(3.0)),
@@ -56,8 +57,11 @@ CASES = {
 
 
 def build(opts, tau):
-    first = Factor("a", varying=["intercept", "x0"], tau=gr.HuangWand()) if tau == "hw" else Factor("a", tau=tau)
-    factors = [first, Factor("b", tau=None if tau == "hw" else tau)]
+    correlated = {"hw": gr.HuangWand(), "iw": gr.InvWishart(3.0, 1.0)}
+    if tau in correlated:
+        factors = [Factor("a", varying=["intercept", "x0"], tau=correlated[tau]), Factor("b")]
+    else:
+        factors = [Factor("a", tau=tau), Factor("b", tau=tau)]
     if "link" in opts:
         return CrossedBinaryRegression(factors, **opts)
     return CrossedStudentTRegression(factors, **opts)
@@ -97,6 +101,15 @@ def test_resume_equals_one_run(backend):
         np.testing.assert_array_equal(part[name], whole[name])
     with pytest.raises(ValueError, match="needs its model"):
         gr.resume(part, Xs, ys, gs, draws=4)
+
+
+def test_a_chains_draws_do_not_depend_on_the_number_of_chains():
+    X, y, g, t = toy(trials=True)
+    model = CrossedBinaryRegression([Factor("a"), Factor("b")], link="probit")
+    kw = dict(draws=10, warmup=5, seed=8, progress=False)
+    one, three = model.sample(X, y, g, t, chains=1, **kw), model.sample(X, y, g, t, chains=3, **kw)
+    for name in one.names:
+        np.testing.assert_array_equal(one[name][0], three[name][0])
 
 
 def mcse_gap(a, b):
