@@ -1,10 +1,12 @@
 """NumPyro NUTS against gibbsreg on the new families' bench workloads, same data and resolved priors.
 
-    python benchmarks/families_numpyro.py [--draws 1000]
+    python benchmarks/families_numpyro.py [--draws 1000] [--only W7 W8 ...]
 
 W5 (Student-t errors, nu learned under Gamma(2, 0.1); beta N(m, P^-1) and sigma^2 ~ IG(a, b) as gibbsreg
 resolved them), W7 (flat logistic, beta N(m, P^-1)) and W9 (hierarchical logistic, mu ~ N(m, s^2),
-tau_k ~ half-Cauchy(s_k), beta_j ~ N(mu, diag(tau^2)): the centred form both tools sample).  Both tools run 4 chains; NumPyro vectorised on the
+tau_k ~ half-Cauchy(s_k), beta_j ~ N(mu, diag(tau^2)): the centred form both tools sample); W8 (flat probit),
+W9b (W9 with J = 500 groups of 20 rows) and W10 (imbalanced logistic, 1.6% ones, n = 5,000, p = 20, gibbsreg
+with boost off and on; NumPyro once).  Both tools run 4 chains; NumPyro vectorised on the
 CPU, timed for sampling only (after adaptation and compilation); gibbsreg's draws/s and min bulk ESS over
 every parameter are measured as the bench measures them.  Prints a markdown table with the CPU.
 """
@@ -31,12 +33,14 @@ def _cpu() -> str:
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser()
     ap.add_argument("--draws", type=int, default=1000)
+    ap.add_argument("--only", nargs="*", default=None, help="workload prefixes (W5 W7 W8 W9 W9b W10)")
     args = ap.parse_args(argv)
     warnings.simplefilter("ignore")
     import jax
     import jax.numpy as jnp
     import numpyro
     import numpyro.distributions as dist
+    from jax.scipy.special import ndtr
 
     import gibbsreg as gr
     from gibbsreg.bench import timed_run
@@ -45,12 +49,20 @@ def main(argv=None) -> int:
 
     numpyro.set_host_device_count(1)
     rows = []
-    for label in ("W5 Student-t (n=10^4, p=10, 5% outliers)", "W7 flat logistic (n=5,000, p=20)",
-                  "W9 hier logistic (J=50, intercept and slope vary)"):
-        spec = FAMILY_WORKLOADS[label]
-        sample = make_family_workload(spec)
-        ours = timed_run(sample, label, "numba", 4, 3.0, pause=0.2, settle=False)
-        post = sample("numba", 1, 20, 20, 1)
+    workloads = dict(FAMILY_WORKLOADS)
+    workloads.update(EXTRA_WORKLOADS)
+    for label, spec in workloads.items():
+        if args.only is not None and label.split()[0] not in args.only:
+            continue
+        if spec["kind"] == "imbalanced":
+            variants = [(f"{label}, boost {'on' if b else 'off'}", _imbalanced_sample(b)) for b in (False, True)]
+        else:
+            variants = [(label, make_family_workload(spec))]
+        ours = []
+        for name, sample in variants:
+            run = timed_run(sample, name, "numba", 4, 3.0, pause=0.2, settle=False)
+            ours.append((name, run))
+        post = variants[0][1]("numba", 1, 20, 20, 1)
         # the same data the workload sampled, rebuilt as the workload generates it
         data = _data(spec)
         Xf = np.column_stack([np.ones(len(data[1])), data[0]])
@@ -78,13 +90,18 @@ def main(argv=None) -> int:
         else:
             pr = post.prior
             cov = np.linalg.inv(pr.precision)
+            probit = spec.get("link") == "probit"
 
-            def model(X, y, m=pr.mean, cov=cov):
+            def model(X, y, m=pr.mean, cov=cov, probit=probit):
                 beta = numpyro.sample("beta", dist.MultivariateNormal(m, covariance_matrix=cov))
-                numpyro.sample("y", dist.Bernoulli(logits=X @ beta), obs=y)
+                if probit:
+                    numpyro.sample("y", dist.Bernoulli(probs=jnp.clip(ndtr(X @ beta), 1e-12, 1 - 1e-12)), obs=y)
+                else:
+                    numpyro.sample("y", dist.Bernoulli(logits=X @ beta), obs=y)
         theirs = time_nuts(model, model_args, args.draws)
-        rows.append((label, ours.draws_per_s, ours.ess_per_s, theirs[0], theirs[1]))
-        print(rows[-1], flush=True)
+        for name, run in ours:
+            rows.append((name, run.draws_per_s, run.ess_per_s, theirs[0], theirs[1]))
+            print(rows[-1], flush=True)
     print(f"\nCPU: {_cpu()}; numpyro {numpyro.__version__}, jax {jax.__version__}, gibbsreg {gr.__version__}\n")
     print("| workload | gibbsreg draws/s | gibbsreg min-ESS/s | NumPyro draws/s | NumPyro min-ESS/s | ESS/s ratio |")
     print("|---|---:|---:|---:|---:|---:|")
@@ -93,10 +110,43 @@ def main(argv=None) -> int:
     return 0
 
 
+EXTRA_WORKLOADS = {
+    "W9b hier logistic (J=500, 20 rows each, intercept and slope vary)": dict(kind="binary_hier", J=500, nj=20, p=2,
+                                                                            link="logit", probe=10, min_draws=10,
+                                                                            warmup=10),
+    "W10 imbalanced logistic (n=5,000, p=20, 1.6% ones)": dict(kind="imbalanced", n=5_000, p=20),
+}
+
+
+def _imbalanced_data():
+    """benchmarks/binary_speed.py's imbalanced case: intercept -4.2, one slope 0.3, 18 null predictors."""
+    rng = np.random.default_rng(0)
+    n, p = 5000, 20
+    X = rng.standard_normal((n, p - 1))
+    rng.normal(0, 0.3, p)
+    rng.random(n)
+    y = (rng.random(n) < 1 / (1 + np.exp(-(-4.2 + 0.3 * X[:, 0])))).astype(float)
+    return X, y
+
+
+def _imbalanced_sample(boost):
+    from gibbsreg.models.binary import BinaryRegression
+
+    X, y = _imbalanced_data()
+    model = BinaryRegression("logit", boost=boost)
+
+    def sample(backend, chains, draws, warmup, seed):
+        return model.sample(X, y, chains=chains, draws=draws, warmup=warmup, seed=seed, backend=backend,
+                            progress=False)
+    return sample
+
+
 def _data(spec):
     """The workload's X (without the intercept column) and y, as gibbsreg.bench.families generates them."""
     from gibbsreg import datasets
 
+    if spec["kind"] == "imbalanced":
+        return _imbalanced_data()
     rng = np.random.default_rng(0)
     if spec["kind"] == "binary_hier":
         data = datasets.synthetic_hierarchical(spec["J"], spec["nj"], spec["p"], tau=0.5, seed=0)

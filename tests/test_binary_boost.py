@@ -1,4 +1,5 @@
-"""The boosted flat binary sweep (marginal data augmentation, boost=True): its exact posterior by quadrature,
+"""The remedies for slow mixing: the boosted sweep (marginal data augmentation, boost=True) and the Laplace-proposal
+Metropolis step (laplace_mh=True): exact posteriors by quadrature,
 both backends, resume, its input checks, and its latent draws (two-sided truncated normal, logistic utility)."""
 
 import math
@@ -97,3 +98,25 @@ def test_logistic_utility_is_the_truncated_logistic(eta):
         F0 = F(0.0)
         cdf = (lambda v: (F(v) - F0) / (1 - F0)) if y else (lambda v: F(v) / F0)
         assert stats.kstest(z, cdf).pvalue > 1e-3
+
+
+@pytest.mark.parametrize("link, trials", [("logit", None), ("probit", None), ("logit", 4)])
+def test_laplace_metropolis_matches_quadrature_both_backends_and_resumes(link, trials, tmp_path):
+    x, y, t = data(n=25, seed=1, trials=trials)
+    mean, sd = quadrature(x, y, t, link, 1.5)
+    m = BinaryRegression(link, Normal(scale=1.5), laplace_mh=True)
+    post = m.sample(x, y, t, chains=4, draws=2000, warmup=100, seed=3, progress=False)
+    for k in range(2):
+        b = post["beta"][..., k]
+        assert abs(b.mean() - mean[k]) / mcse_mean(b) < 4.5, (k, b.mean(), mean[k])
+        assert abs(b.std() - sd[k]) / mcse_sd(b) < 4.5, (k, b.std(), sd[k])
+    kw = dict(chains=2, warmup=5, seed=11, progress=False)
+    full = m.sample(x, y, t, draws=20, **kw)
+    np.testing.assert_allclose(m.sample(x, y, t, draws=20, backend="numpy", **kw)["beta"], full["beta"], rtol=1e-9,
+                               atol=1e-12)
+    part = m.sample(x, y, t, draws=8, **kw)
+    part.save(tmp_path / "run.npz")
+    np.testing.assert_array_equal(gr.resume(tmp_path / "run.npz", x, y, t, draws=12, progress=False)["beta"],
+                                  full["beta"])
+    with pytest.raises(ValueError, match="not both"):
+        BinaryRegression(link, boost=True, laplace_mh=True)

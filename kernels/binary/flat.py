@@ -22,6 +22,7 @@ from ..linalg import backward_transpose, cholesky_forward
 from ..pool import over_chains
 from ..rowpass import linear_predictor, weighted_cross
 from .latent import polya_gamma, truncated_normal_above
+from .mh import laplace_step
 
 LOGIT, PROBIT = 0, 1
 
@@ -46,8 +47,8 @@ def _latent_pass(X, y, trials, link, eta, st, w, s):
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
-def _one_chain(c, X, y, trials, link, A0, b0, beta_state, normal_streams, gamma_streams, n_iter, thin, out_start,
-               out_beta):
+def _one_chain(c, X, y, trials, link, A0, b0, P, Pm, mode, Lm, df, beta_state, normal_streams, gamma_streams, n_iter,
+               thin, out_start, out_beta):
     n, p = X.shape
     normal = stream_at(normal_streams, c)
     latent = stream_at(gamma_streams, c)
@@ -109,6 +110,8 @@ def _one_chain(c, X, y, trials, link, A0, b0, beta_state, normal_streams, gamma_
                 beta[a] = v[a]
         else:
             failed += 1
+        if df > 0.0:  # the independence Metropolis-Hastings step (kernels/binary/mh.py)
+            laplace_step(X, y, trials, link, P, Pm, mode, Lm, df, beta, eta, v, z, normal, latent)
         countdown -= 1
         if store and countdown == 0:
             countdown = thin
@@ -119,11 +122,14 @@ def _one_chain(c, X, y, trials, link, A0, b0, beta_state, normal_streams, gamma_
     return failed
 
 
-def binary_gibbs(X, y, trials, link, A0, b0, beta_state, normal_streams, gamma_streams, n_iter, thin, out_start,
-                 out_beta):
+def binary_gibbs(X, y, trials, link, A0, b0, P, Pm, mode, Lm, df, beta_state, normal_streams, gamma_streams, n_iter,
+                 thin, out_start, out_beta):
     """Run n_iter sweeps of every chain (module docstring), writing every thin-th beta to out_beta
     (chains, draws, p) from out_start; the chains shared out between threads.  X (n, p) C-contiguous,
-    y and trials (n,) int64, A0 (p, p) (lower triangle read), b0 (p,), beta_state (chains, p).
-    Returns the number of failed factorisations."""
+    y and trials (n,) int64, A0 (p, p) (lower triangle read), b0 (p,), beta_state (chains, p).  df > 0 adds the
+    independence Metropolis-Hastings step of kernels/binary/mh.py after each sweep (prior precision P (p, p),
+    P m0 (p,), the posterior mode (p,) and the lower Cholesky factor Lm of its precision); df = 0: none (the
+    four arrays are not read).  Returns the number of failed factorisations."""
     return over_chains(_one_chain, beta_state.shape[0], (
-        X, y, trials, link, A0, b0, beta_state, normal_streams, gamma_streams, n_iter, thin, out_start, out_beta))
+        X, y, trials, link, A0, b0, P, Pm, mode, Lm, df, beta_state, normal_streams, gamma_streams, n_iter, thin,
+        out_start, out_beta))

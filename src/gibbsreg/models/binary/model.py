@@ -28,6 +28,7 @@ from .reference import LOGIT, PROBIT, binary_gibbs
 LINKS = {"logit": LOGIT, "probit": PROBIT}
 MAX_CHUNK_ELEMENTS = 1 << 22
 INIT_SPREAD = 1.5  # start values: the mode plus this many Laplace standard deviations of noise
+LAPLACE_DF = 8.0  # the independence proposal's degrees of freedom (tails heavier than the posterior's)
 
 
 def _link_moments(eta, y, trials, link):
@@ -63,9 +64,10 @@ def posterior_mode(data: BinaryData, prior: ResolvedBinaryPrior, link: int, iter
 
 
 def binary_spec(data: BinaryData, prior: ResolvedBinaryPrior, link: int, seed=None,
-                init_superchains=None, boost: bool = False) -> ChainSpec:
+                init_superchains=None, boost: bool = False, laplace_mh: bool = False) -> ChainSpec:
     """The flat binary model under the run driver: rows and prior as kernel arguments, beta as the state
-    (``boost``: the marginal-data-augmentation sweep, gibbsreg.kernels.binary.boost)."""
+    (``boost``: the marginal-data-augmentation sweep, gibbsreg.kernels.binary.boost; ``laplace_mh``: an
+    independence Metropolis-Hastings step after each sweep, gibbsreg.kernels.binary.mh)."""
     X, p = data.full, data.full.shape[1]
     y = np.ascontiguousarray(data.y, dtype=np.int64)
     trials = np.ascontiguousarray(data.trials, dtype=np.int64)
@@ -96,7 +98,14 @@ def binary_spec(data: BinaryData, prior: ResolvedBinaryPrior, link: int, seed=No
 
         return kernel
 
-    kernel_args, reference_fn = (X, y, trials, link, A0, b0), binary_gibbs
+    P = np.ascontiguousarray(prior.precision, dtype=np.float64)
+    if laplace_mh:
+        mode, H = posterior_mode(data, prior, link)
+        mh = (P, np.ascontiguousarray(P @ np.where(prior.flat, 0.0, prior.mean)), np.ascontiguousarray(mode),
+              np.ascontiguousarray(np.linalg.cholesky(H)), LAPLACE_DF)
+    else:
+        mh = (P, np.zeros(p), np.zeros(p), np.eye(p), 0.0)
+    kernel_args, reference_fn = (X, y, trials, link, A0, b0) + mh, binary_gibbs
     if boost:
         Pt, Pcol, G0 = boost_settings(prior, data)
         kernel_args, reference_fn = (X, y, link, Pt, Pcol, G0, D0_SHAPE, D0_SCALE), boost_reference
@@ -107,13 +116,14 @@ def binary_spec(data: BinaryData, prior: ResolvedBinaryPrior, link: int, seed=No
         {"kind": "binary", "link": link_name, "names": list(data.names), "intercept": data.intercept},
         {"XtX": X.T @ X, "Xty": X.T @ y.astype(float), "Xtn": X.T @ trials.astype(float), "n": float(data.n)},
         prior.to_dict())
-    sampler = "boosted Gibbs" if boost else "Gibbs"
+    sampler = "boosted Gibbs" if boost else "Gibbs with Laplace-proposal Metropolis" if laplace_mh else "Gibbs"
     attrs = {"model": f"BinaryRegression ({family}, {link_name}, {prior.kind} prior, {sampler})", "prior": prior,
              "seed": int(seed) if isinstance(seed, (int, np.integer)) else None, "n": int(data.n), "p": p,
              "model_kind": "binary", "intercept": data.intercept, "names": list(data.names), "link": link_name,
              "family": family}
     config = {"model": "BinaryRegression", "link": link_name, "intercept": data.intercept,
-              "init_superchains": init_superchains, "trials": trials_record(data), "boost": bool(boost)}
+              "init_superchains": init_superchains, "trials": trials_record(data), "boost": bool(boost),
+              "laplace_mh": bool(laplace_mh)}
     return ChainSpec(
         kind="binary", load_kernel=load_kernel, reference_fn=reference_fn,
         kernel_args=kernel_args, state_names=("beta",), outputs={"beta": ((p,), True)},
@@ -129,10 +139,14 @@ class BinaryRegression:
     truncated-normal latents).  ``prior``: :class:`Normal` (default: weakly informative, scaled to the
     predictors) or :class:`Flat` (improper; refused under separation).  ``boost=True``: the latent utilities'
     marginal data augmentation (Zens, Fruehwirth-Schnatter & Wagner 2023), for imbalanced 0/1 data (a zero
-    prior mean and an intercept; docs/binary-boost.md).  docs/binary.md has the maths.
+    prior mean and an intercept; docs/binary-boost.md).  ``laplace_mh=True``: after each Gibbs sweep an exact
+    independence Metropolis-Hastings step whose proposal is a t_8 at the posterior mode with the mode's
+    curvature (kernels/binary/mh.py), near-independent draws when n is large against p.  docs/binary.md has the
+    maths.
     """
 
-    def __init__(self, link: str = "logit", prior=None, intercept: bool = True, boost: bool = False):
+    def __init__(self, link: str = "logit", prior=None, intercept: bool = True, boost: bool = False,
+                 laplace_mh: bool = False):
         if link not in LINKS:
             raise ValueError(f"BinaryRegression: link must be 'logit' or 'probit', got {link!r}")
         if prior is None:
@@ -140,12 +154,16 @@ class BinaryRegression:
         if not isinstance(prior, Normal):
             raise ValueError("BinaryRegression: prior must be gibbsreg.models.binary.Normal or Flat, got "
                              f"{type(prior).__name__}")
-        if not isinstance(boost, (bool, np.bool_)):
-            raise ValueError(f"BinaryRegression: boost must be True or False, got {boost!r}")
+        for name, flag in (("boost", boost), ("laplace_mh", laplace_mh)):
+            if not isinstance(flag, (bool, np.bool_)):
+                raise ValueError(f"BinaryRegression: {name} must be True or False, got {flag!r}")
+        if boost and laplace_mh:
+            raise ValueError("BinaryRegression: choose boost=True or laplace_mh=True, not both")
         self.link = link
         self.prior = prior
         self.intercept = bool(intercept)
         self.boost = bool(boost)
+        self.laplace_mh = bool(laplace_mh)
 
     def _entry(self, X, y, trials):
         data = binary_data(X, y, trials, self.intercept)
@@ -169,7 +187,7 @@ class BinaryRegression:
         options = run_options(until, checkpoint, checkpoint_every, store, progress)
         t0 = time.perf_counter()
         data, prior = self._entry(X, y, trials)
-        spec = binary_spec(data, prior, LINKS[self.link], seed, init_superchains, self.boost)
+        spec = binary_spec(data, prior, LINKS[self.link], seed, init_superchains, self.boost, self.laplace_mh)
         streams = chain_streams(seed, chains, init_superchains)
         state = new_state(spec, streams, chains=chains, warmup=warmup, draws=draws, thin=thin, seed=seed,
                           backend=backend)
@@ -187,7 +205,8 @@ class BinaryRegression:
         t0 = time.perf_counter()
         data, prior = self._entry(X, y, saved_trials(post, trials, y))
         cfg = post.state.config if post.state is not None else {}
-        spec = binary_spec(data, prior, LINKS[self.link], None, cfg.get("init_superchains"), self.boost)
+        spec = binary_spec(data, prior, LINKS[self.link], None, cfg.get("init_superchains"), self.boost,
+                           self.laplace_mh)
         resumed = resume_run(post, spec, draws=draws, until=until, checkpoint=checkpoint,
                              checkpoint_every=checkpoint_every, store=store, backend=backend, progress=progress,
                              setup_seconds=time.perf_counter() - t0)
@@ -226,7 +245,7 @@ def resume_binary(post, X=None, y=None, groups=None, *, stats=None, model=None, 
     if model is None:
         cfg = post.state.config
         model = BinaryRegression(cfg["link"], _SavedPrior(post.attrs["prior"]), bool(cfg.get("intercept", True)),
-                                 bool(cfg.get("boost", False)))
+                                 bool(cfg.get("boost", False)), bool(cfg.get("laplace_mh", False)))
     return model.resume(post, X, y, trials, **options)
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import numpy as np
 
 from ...reference import gaussian_draw
+from ...kernels.binary.latent import log_norm_cdf
 from .latent import polya_gamma, truncated_normal_above
 
 LOGIT, PROBIT = 0, 1
@@ -31,7 +32,34 @@ def latent_pass(X, y, trials, link, eta, rng):
     return w, s
 
 
-def binary_gibbs(X, y, trials, link, A0, b0, beta_state, normal_gens, gamma_gens, n_iter, thin, out_start, out_beta):
+def log_target(X, y, trials, link, P, Pm, beta):
+    """The kernel's mh.log_target: the exact log posterior up to a constant."""
+    eta = X @ beta
+    if link == LOGIT:
+        ll = y * eta - trials * (np.maximum(eta, 0.0) + np.log1p(np.exp(-np.abs(eta))))
+    else:
+        ll = [(yi * log_norm_cdf(e) if yi > 0 else 0.0) + ((ti - yi) * log_norm_cdf(-e) if ti > yi else 0.0)
+              for yi, ti, e in zip(y, trials, eta)]
+    return float(np.sum(ll)) + float(beta @ (Pm - 0.5 * P @ beta))
+
+
+def laplace_step(X, y, trials, link, P, Pm, mode, Lm, df, beta, normal_gen, gamma_gen):
+    """The kernel's mh.laplace_step: (beta after the independence Metropolis-Hastings step, accepted)."""
+    p = beta.shape[0]
+    u = normal_gen.standard_normal(p) / np.sqrt(2.0 * gamma_gen.standard_gamma(0.5 * df) / df)
+    log_u = np.log(gamma_gen.random())
+    prop = mode + np.linalg.solve(Lm.T, u)
+
+    def log_q(b):
+        return -0.5 * (df + p) * np.log1p(float(np.sum((Lm.T @ (b - mode)) ** 2)) / df)
+
+    ratio = (log_target(X, y, trials, link, P, Pm, prop) - log_target(X, y, trials, link, P, Pm, beta)
+             + log_q(beta) - log_q(prop))
+    return (prop, True) if log_u < ratio else (beta, False)
+
+
+def binary_gibbs(X, y, trials, link, A0, b0, P, Pm, mode, Lm, df, beta_state, normal_gens, gamma_gens, n_iter, thin,
+                 out_start, out_beta):
     """n_iter sweeps of every chain, one chain after another (the latent draws are scalar calls in order)."""
     store = out_beta.shape[1] > 0
     p = X.shape[1]
@@ -45,6 +73,8 @@ def binary_gibbs(X, y, trials, link, A0, b0, beta_state, normal_gens, gamma_gens
                 A, b = A0, b0 + X.T @ s
             z = normal_gens[c].standard_normal(p)
             beta = gaussian_draw(A, b, z)
+            if df > 0:
+                beta = laplace_step(X, y, trials, link, P, Pm, mode, Lm, df, beta, normal_gens[c], gamma_gens[c])[0]
             if store and (t + 1) % thin == 0:
                 out_beta[c, out_start + (t + 1) // thin - 1] = beta
         beta_state[c] = beta
