@@ -8,18 +8,21 @@ gamma = T (beta - beta_ref), so r_i = r0_i - z_i'gamma.  One sweep per chain, in
    residuals, then O(n));
 2. the weighted statistics G = Z'WZ, h = Z'W r0, rr = r0'W r0 (kernels/rowpass.py, O(n p^2));
 3. gamma | w, sigma^2 ~ N(A^{-1}(Pm + h/sigma^2), A^{-1}), A = P + G/sigma^2 (Cholesky, O(p^3));
-4. sigma^2 | gamma, w ~ IG(sigma_shape, b0 + RSS_w/2), RSS_w = rr - 2 gamma'h + gamma'G gamma;
-5. with nu learned: nu | w by the independence Metropolis-Hastings move of kernels/robust/nu.py.
+4. sigma^2 | gamma, w ~ IG(sigma_shape, b0 + RSS_w/2), RSS_w = rr - 2 gamma'h + gamma'G gamma.
+With nu learned, before 1. (from the residuals of the current gamma): (nu, sigma^2) | gamma with the weights
+integrated out, by the independence Metropolis-Hastings move of kernels/robust/joint.py; step 1 then draws the
+weights given the new pair, so (nu, sigma^2, w) moves as a block.  (The one-at-a-time nu | w move of
+kernels/robust/nu.py, which the hierarchical Student-t kernel runs, mixed 5-10x slower along the nu-sigma ridge.)
 
 The weights are not state: step 1 redraws them from the state (gamma, sigma^2, nu), so a checkpoint holds
 O(p) numbers per chain and a resumed run equals the uninterrupted one bit for bit.
 
 Streams, per sweep and chain, in order:
 
-* gamma stream: n standard gammas of shape (nu + 1)/2 (the weights, row order), one of shape sigma_shape
-  (sigma^2); with nu learned, one of shape T_DF/2 (the proposal's chi-square) and one of shape 1 (the
-  acceptance's exponential);
-* normal stream: p normals (gamma), then with nu learned one (the proposal).
+* gamma stream: with nu learned, one of shape T_DF/2 (the joint proposal's chi-square) and one of shape 1 (the
+  acceptance's exponential); then n standard gammas of shape (nu + 1)/2 (the weights, row order), one of
+  shape sigma_shape (sigma^2);
+* normal stream: with nu learned two (the joint proposal), then p normals (gamma).
 
 The counts are fixed; the weights' shape moves with nu, so unlike the flat kernel nothing is drawn ahead:
 each sweep draws its own gammas once the current nu is known (the Marsaglia-Tsang constants are recomputed
@@ -35,7 +38,8 @@ from numba import njit, prange
 from ..draws import fill_gammas, fill_normals, gamma_table, standard_normal, stream_at
 from ..linalg import backward_transpose, cholesky_forward_affine, symmetric_quadratic_form
 from ..rowpass import linear_predictor, weighted_cross
-from .nu import T_DF, nu_step
+from .joint import joint_step
+from .nu import T_DF
 
 MIN_WEIGHT = 1e-300  # a weight that underflows to 0 (probability ~2^-53 per draw) would make log w infinite
 
@@ -101,6 +105,7 @@ def robust_gibbs(Z, r0, P, Pm, sigma_shape, b0, learn_nu, nu_a, nu_b, out_map, o
     t_table = gamma_table(np.array([0.5 * T_DF]))
     e_table = gamma_table(np.array([1.0]))
     n_real = float(n)
+    s_a = sigma_shape - 0.5 * n  # sigma^2 ~ IG(s_a, b0) a priori
     failures = np.zeros(n_chains, dtype=np.int64)
     for c in prange(n_chains):
         normal = stream_at(normal_streams, c)
@@ -109,6 +114,7 @@ def robust_gibbs(Z, r0, P, Pm, sigma_shape, b0, learn_nu, nu_a, nu_b, out_map, o
         s2 = sigma2_state[c]
         nu = nu_state[c]
         eta = np.empty(n)
+        r2 = np.empty(n if learn_nu else 0)
         w = np.empty(n)
         table = np.empty((3, n))
         table_nu = -1.0
@@ -122,13 +128,23 @@ def robust_gibbs(Z, r0, P, Pm, sigma_shape, b0, learn_nu, nu_a, nu_b, out_map, o
         countdown = thin
         n_failed = 0
         for t in range(n_iter):
+            linear_predictor(Z, g, eta)
+            if learn_nu:
+                for i in range(n):
+                    ri = r0[i] - eta[i]
+                    r2[i] = ri * ri
+                z1 = standard_normal(normal)
+                z2 = standard_normal(normal)
+                fill_gammas(grng, one, t_table)
+                gt = one[0]
+                fill_gammas(grng, one, e_table)
+                nu, s2 = joint_step(r2, n_real, nu, s2, nu_a, nu_b, s_a, b0, z1, z2, gt, one[0])
             if nu != table_nu:
                 _spread_shape(table, gamma_table(np.array([0.5 * (nu + 1.0)])))
                 table_nu = nu
             fill_gammas(grng, w, table)
             inv_s2 = 1.0 / s2
-            linear_predictor(Z, g, eta)
-            rr, D = _weights(r0, eta, w, nu, inv_s2, learn_nu)
+            rr, D = _weights(r0, eta, w, nu, inv_s2, False)
             G[:, :] = 0.0
             h[:] = 0.0
             weighted_cross(Z, w, r0, G, h)
@@ -149,12 +165,6 @@ def robust_gibbs(Z, r0, P, Pm, sigma_shape, b0, learn_nu, nu_a, nu_b, out_map, o
                 rss = 0.0
             fill_gammas(grng, one, sig_table)
             s2 = (b0 + 0.5 * rss) / one[0]
-            if learn_nu:
-                zn = standard_normal(normal)
-                fill_gammas(grng, one, t_table)
-                gt = one[0]
-                fill_gammas(grng, one, e_table)
-                nu = nu_step(nu, n_real, D, nu_a, nu_b, zn, gt, one[0])
             countdown -= 1
             if store and countdown == 0:
                 countdown = thin
