@@ -14,13 +14,11 @@ import pytest
 
 import gibbsreg as gr
 from gibbsreg import registry
-from gibbsreg.models.crossedrows import KINDS, CrossedBinaryRegression, CrossedStudentTRegression
+from gibbsreg.models.crossedrows import CrossedBinaryRegression, CrossedStudentTRegression
 from gibbsreg.models.crossed import CrossedPrior, CrossedRegression, Factor
 
 pytestmark = pytest.mark.filterwarnings("ignore:the chains have not converged")
 
-for _kind in KINDS:  # the lead registers them in gibbsreg.models; idempotent
-    registry.register(_kind)
 
 
 def toy(seed=1, n=240, nested=False, family="logit", trials=False):

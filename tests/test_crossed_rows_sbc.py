@@ -18,12 +18,9 @@ import pytest
 from scipy import stats
 
 import gibbsreg as gr
-from gibbsreg import registry
 from gibbsreg.models.crossed import CrossedPrior, Factor
-from gibbsreg.models.crossedrows import KINDS, CrossedBinaryRegression, CrossedStudentTRegression
+from gibbsreg.models.crossedrows import CrossedBinaryRegression, CrossedStudentTRegression
 
-for _kind in KINDS:
-    registry.register(_kind)
 
 pytestmark = pytest.mark.filterwarnings("ignore:the chains have not converged")
 
