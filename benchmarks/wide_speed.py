@@ -4,6 +4,8 @@ non-zero coefficients, and min-ESS/s over the non-zero coefficients end to end.
     python benchmarks/wide_speed.py sweep [n p ...]   # ms per sweep, e.g. 200 1000 200 10000 500 100000
     python benchmarks/wide_speed.py ess n p draws [prior]  # min-ESS/s over the 20 non-zero coefficients (2 chains;
                                                            # prior hs, hs-p0, rhs-p0 or lasso; warm-up draws/2)
+    python benchmarks/wide_speed.py curve [n [p ...]]  # the p-curve at n = 500: ms per sweep for p = 10^3, 10^4,
+                                                     # 3 x 10^4, 10^5, against O(n^2 p) (short runs)
 """
 
 import sys
@@ -80,10 +82,30 @@ def ess_rate(n, p, draws, chains=2, prior="hs"):
     return out
 
 
+CURVE_P = (1_000, 10_000, 30_000, 100_000)
+
+
+def p_curve(n=500, ps=CURVE_P):
+    """ms per sweep (one chain, Bhattacharya draw, horseshoe) for each p at n, a few sweeps each; printed with
+    ms / (n^2 p) and the log-log slope between neighbours (1 for O(n^2 p))."""
+    rows = []
+    for p in ps:
+        ms, prep, first, how = ms_per_sweep(n, p, iters=max(2, 30_000 // p))
+        rows.append((p, ms))
+        slope = "" if len(rows) < 2 else f", slope {np.log(ms / rows[-2][1]) / np.log(p / rows[-2][0]):.2f}"
+        print(f"n = {n} p = {p:7d} {how}: {ms:9.1f} ms/sweep, {ms * 1e9 / (n * n * p):6.2f} ps per n^2 p "
+              f"(prep {prep:.1f} s){slope}", flush=True)
+    p_all, ms_all = np.log([r[0] for r in rows]), np.log([r[1] for r in rows])
+    print(f"least-squares slope of log ms on log p over p = {ps[0]}..{ps[-1]}: {np.polyfit(p_all, ms_all, 1)[0]:.2f}")
+    return rows
+
+
 if __name__ == "__main__":
     what = sys.argv[1] if len(sys.argv) > 1 else "sweep"
     nums = [int(v) for v in sys.argv[2:] if v.isdigit()]
-    if what == "sweep":
+    if what == "curve":
+        p_curve(nums[0] if nums else 500, tuple(nums[1:]) or CURVE_P)
+    elif what == "sweep":
         pairs = list(zip(nums[::2], nums[1::2])) or [(200, 1000), (200, 10000)]
         for n, p in pairs:
             ms, prep, first, how = ms_per_sweep(n, p)
