@@ -54,16 +54,15 @@ def mcse_quantile(x, prob):
     ess = ess[:, 0]
     ppf = _stats.beta.ppf(_MCSE_QUANTILE_PROBS[:, None], ess * prob + 1, ess * (1 - prob) + 1)
     a, _ = _as_draws(x)
-    flat = np.sort(_flat(a), axis=0)
+    flat = _flat(a)  # a view: one parameter's draws are copied at a time, not all of them sorted
     size = flat.shape[0]
     pos = ppf * size - 1
     lo = np.floor(np.fmax(pos[0], 0))
     hi = np.ceil(np.fmin(pos[1], size - 1))
     bad = np.isnan(ess)  # too few draws, or NaN draws
-    lo = np.where(bad, 0, lo).astype(np.intp)
-    hi = np.where(bad, 0, hi).astype(np.intp)
-    th1 = np.take_along_axis(flat, lo[None, :], axis=0)[0]
-    th2 = np.take_along_axis(flat, hi[None, :], axis=0)[0]
-    out = (th2 - th1) / 2
-    out[bad] = np.nan
+    out = np.full(flat.shape[1], np.nan)
+    for j in np.flatnonzero(~bad):
+        k1, k2 = int(lo[j]), int(hi[j])
+        col = np.partition(np.asarray(flat[:, j], dtype=np.float64), (k1, k2))  # the k-th smallest, exactly
+        out[j] = (col[k2] - col[k1]) / 2
     return _result(out, param_shape)
