@@ -244,6 +244,8 @@ def test_prior_draws_the_export_loo_and_compare(tmp_path):
     assert abs(d["tau2_b"].mean() - 1.0) < 0.15 and abs(d["mu"].std() - 1.0) < 0.05
     # b_b = N(0, tau^2): its variance is E tau^2 = 1
     assert abs(d["b_b"].var() - 1.0) < 0.15
+    # Huang-Wand(2, A = 1) on the intercept: its sd is half-t(2, 1), median sqrt(2/3) (= |t_2|'s)
+    assert abs(np.median(np.sqrt(d["Sigma_a"][0, :, 0, 0])) - np.sqrt(2.0 / 3.0)) < 0.06
     idata = post.to_arviz()
     assert {"log_likelihood", "prior", "posterior_predictive"} <= set(idata.groups())
     post.save(tmp_path / "p.npz")

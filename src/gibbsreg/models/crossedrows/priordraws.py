@@ -19,11 +19,15 @@ def factor_covariance_draws(fp: dict, draws: int, rng) -> np.ndarray:
     if kind == "InvWishart":
         return invwishart(df=fp["iw_df"], scale=np.asarray(fp["iw_scale"])).rvs(
             size=draws, random_state=rng).reshape(draws, q, q)
-    if kind == "HuangWand":
+    if kind == "HuangWand":  # Sigma^{-1} | a ~ Wishart(nu + q - 1, diag(a / (2 nu))), by Bartlett, all draws at once
         nu, A = float(fp["hw_nu"]), np.asarray(fp["tau_scale"], dtype=float)
         a = (1.0 / A**2) / rng.standard_gamma(0.5, (draws, q))
-        return np.stack([invwishart(df=nu + q - 1, scale=np.diag(2.0 * nu / a[d])).rvs(random_state=rng).reshape(q, q)
-                         for d in range(draws)])
+        B = np.zeros((draws, q, q))
+        B[:, np.arange(q), np.arange(q)] = np.sqrt(rng.chisquare(nu + q - 1 - np.arange(q), (draws, q)))
+        low = np.tril_indices(q, -1)
+        B[:, low[0], low[1]] = rng.standard_normal((draws, len(low[0])))
+        L = np.sqrt(a / (2.0 * nu))[:, :, None] * B
+        return np.linalg.inv(L @ np.swapaxes(L, 1, 2))
     if kind in ("InvGamma", "HalfCauchy"):
         tau2 = tau2_draws(rng, kind, fp.get("tau_a"), fp.get("tau_b"), fp.get("tau_scale"), draws, q)
     else:
