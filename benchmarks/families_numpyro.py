@@ -54,8 +54,9 @@ def main(argv=None) -> int:
     for label, spec in workloads.items():
         if args.only is not None and label.split()[0] not in args.only:
             continue
-        if spec["kind"] == "imbalanced":
-            variants = [(f"{label}, boost {'on' if b else 'off'}", _imbalanced_sample(b)) for b in (False, True)]
+        if spec["kind"] in ("imbalanced", "binary"):  # the plain sweep and the remedies (docs/binary-boost.md)
+            options = [{}, {"laplace_mh": True}] + ([{"boost": True}] if spec["kind"] == "imbalanced" else [])
+            variants = [(f"{label}{''.join(f', {k}' for k in o)}", _binary_sample(spec, **o)) for o in options]
         else:
             variants = [(label, make_family_workload(spec))]
         ours = []
@@ -129,11 +130,12 @@ def _imbalanced_data():
     return X, y
 
 
-def _imbalanced_sample(boost):
+def _binary_sample(spec, **options):
+    """sample(backend, chains, draws, warmup, seed) of a flat binary workload with BinaryRegression options."""
     from gibbsreg.models.binary import BinaryRegression
 
-    X, y = _imbalanced_data()
-    model = BinaryRegression("logit", boost=boost)
+    X, y = _data(spec)
+    model = BinaryRegression(spec.get("link", "logit"), **options)
 
     def sample(backend, chains, draws, warmup, seed):
         return model.sample(X, y, chains=chains, draws=draws, warmup=warmup, seed=seed, backend=backend,
