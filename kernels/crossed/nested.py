@@ -124,15 +124,13 @@ def _log_det_half(S, k, Lw):
 
 
 @njit(cache=True, _nrt=False)
-def _log_marginal(f, parent, Gchild, hcw, cols, vf, k1, kf, J1, Sinv_c, mc, al, inv, Ps, ws, Lw, Uw, ew, col):
-    """log p(y | Sigma_1, Sigma_f, mu, alpha, sigma^2, the other factors) up to a constant, b_1 and b_f integrated
-    out (-inf when a factorisation fails); Ps, ws are left holding the children's collapse."""
-    p = cols.shape[0]
+def _log_marginal_parents(f, k1, kf, J1, n_child, Sinv_c, mc, al, Ps, ws, Lw, ew, p):
+    """The parents' part of the log marginal (_collapsed_scales), given the children's collapse P_s, w_s:
+    sum_s (|L_s^{-1} r_s|^2/2 - log|L_s|) with L_s L_s' = Sigma_1^{-1} + P_s[V_1, V_1], r_s = Sigma_1^{-1} mu
+    + w_s[V_1] - P_s[V_1, P] alpha, plus J_f log|Sigma_f^{-1}|^{1/2} + J_1 (log|Sigma_1^{-1}|^{1/2} -
+    mu'Sigma_1^{-1} mu/2) - alpha' sum_s P_s[P, P] alpha/2 + alpha' sum_s w_s[P]; -inf when a factorisation fails."""
     S1 = Sinv_c[0]
-    logm, nfail = _collapse_children(f, parent, Gchild, hcw, cols, vf, kf, J1, Sinv_c[f], inv, Ps, ws, Lw, Uw, ew,
-                                     col)
-    if nfail > 0:
-        return -math.inf
+    logm = 0.0
     for s in range(J1):
         for a in range(k1):
             t = 0.0
@@ -150,7 +148,7 @@ def _log_marginal(f, parent, Gchild, hcw, cols, vf, k1, kf, J1, Sinv_c, mc, al, 
         forward_solve(Lw, ew, k1)
         for a in range(k1):
             logm += 0.5 * ew[a] * ew[a] - math.log(Lw[a, a])
-    logm += parent.shape[0] * _log_det_half(Sinv_c[f], kf, Lw)
+    logm += n_child * _log_det_half(Sinv_c[f], kf, Lw)
     quad = 0.0
     for a in range(k1):
         for bb in range(k1):
@@ -169,12 +167,21 @@ def _log_marginal(f, parent, Gchild, hcw, cols, vf, k1, kf, J1, Sinv_c, mc, al, 
 def _collapsed_scales(f, parent, Gchild, hcw, cols, vf, k1, kf, J1, Sinv_c, lam_c, mc, al, inv, scales, step, tau_kind,
                       tau_a, tau_b, old, Ps, ws, Lw, Uw, ew, col, normal, gamma_rng):
     """Random-walk Metropolis on u = log tau^2 of the diagonal scales ``scales`` (T, 2: factor, coordinate) of the
-    first and the nested factor, b_1 and b_f integrated out (_log_marginal): step t moves every scale i with
-    step[t, i] > 0 by step[t, i] z_i, T normals and one standard exponential per step."""
+    first and the nested factor, b_1 and b_f integrated out: the log marginal is the children's part
+    (_collapse_children, which depends on Sigma_f only, so a step that moves only the first factor's scales reuses
+    it) plus the parents' (_log_marginal_parents).  Step t moves every scale i with step[t, i] > 0 by
+    step[t, i] z_i: T normals and one standard exponential per step.  Returns True when Ps, ws hold the children's
+    collapse at the final state."""
     T = scales.shape[0]
-    logm = _log_marginal(f, parent, Gchild, hcw, cols, vf, k1, kf, J1, Sinv_c, mc, al, inv, Ps, ws, Lw, Uw, ew, col)
+    p = cols.shape[0]
+    n_child = parent.shape[0]
+    child, nf = _collapse_children(f, parent, Gchild, hcw, cols, vf, kf, J1, Sinv_c[f], inv, Ps, ws, Lw, Uw, ew, col)
+    fresh = nf == 0
+    logm = child + _log_marginal_parents(f, k1, kf, J1, n_child, Sinv_c, mc, al, Ps, ws, Lw, ew, p) if fresh \
+        else -math.inf
     for t in range(step.shape[0]):
         ratio = 0.0
+        moves_f = False
         for i in range(T):
             z = standard_normal(normal)
             g = scales[i, 0]
@@ -186,22 +193,35 @@ def _collapsed_scales(f, parent, Gchild, hcw, cols, vf, k1, kf, J1, Sinv_c, lam_
                 ratio += (scale_log_prior_u(tau_kind[g], tau_a[g, k], tau_b[g, k], lam_c[g, k], new)
                           - scale_log_prior_u(tau_kind[g], tau_a[g, k], tau_b[g, k], lam_c[g, k], t2))
                 Sinv_c[g, k, k] = 1.0 / new
-        prop = _log_marginal(f, parent, Gchild, hcw, cols, vf, k1, kf, J1, Sinv_c, mc, al, inv, Ps, ws, Lw, Uw, ew,
-                             col)
-        ratio += prop - logm
-        if ratio >= -standard_gamma(gamma_rng, 1.0):
+                if g == f:
+                    moves_f = True
+        if moves_f or not fresh:
+            c_prop, nf = _collapse_children(f, parent, Gchild, hcw, cols, vf, kf, J1, Sinv_c[f], inv, Ps, ws, Lw, Uw,
+                                            ew, col)
+            fresh = not moves_f and nf == 0
+            if not moves_f:
+                child = c_prop
+        else:
+            c_prop, nf = child, 0
+        prop = c_prop + _log_marginal_parents(f, k1, kf, J1, n_child, Sinv_c, mc, al, Ps, ws, Lw, ew, p) if nf == 0 \
+            else -math.inf
+        if ratio + prop - logm >= -standard_gamma(gamma_rng, 1.0):
             logm = prop
+            child = c_prop
+            fresh = nf == 0
         else:
             for i in range(T):
                 Sinv_c[scales[i, 0], scales[i, 1], scales[i, 1]] = old[i]
+    return fresh
 
 
 @njit(cache=True, _nrt=False)
 def _joint_effects(f, parent, Gchild, hcw, G, J, q, pidx, b_off, S0inv, S0inv_mu0, Sainv, Sainv_a0, Sinv_c, bc, al,
-                   mc, inv, cols, vf, Ps, ws, Lw, Uw, ew, col, A, v, inv_diag, Pm, wv, normal):
+                   mc, inv, cols, vf, Ps, ws, Lw, Uw, ew, col, A, v, inv_diag, Pm, wv, fresh, normal):
     """(mu, alpha), b_1 and b_f drawn as one block (module docstring).  ``cols`` (p,): the first factor's columns
     then the pooled ones (the coordinates (b_1,s, alpha)); ``vf`` (q_f,): factor f's columns; ``hcw`` the
-    children's right-hand sides (_child_rhs).  Returns the number of failed factorisations."""
+    children's right-hand sides (_child_rhs); ``fresh``: Ps, ws already hold the children's collapse at this
+    state (_collapsed_scales).  Returns the number of failed factorisations."""
     p = G.shape[1]
     k1 = q[0]
     kf = q[f]
@@ -210,7 +230,9 @@ def _joint_effects(f, parent, Gchild, hcw, G, J, q, pidx, b_off, S0inv, S0inv_mu
     r = pidx.shape[0]
     Sf = Sinv_c[f]
     S1 = Sinv_c[0]
-    _, nfail = _collapse_children(f, parent, Gchild, hcw, cols, vf, kf, J1, Sf, inv, Ps, ws, Lw, Uw, ew, col)
+    nfail = 0
+    if not fresh:
+        _, nfail = _collapse_children(f, parent, Gchild, hcw, cols, vf, kf, J1, Sf, inv, Ps, ws, Lw, Uw, ew, col)
     # (mu, alpha) with the parents out: Pm, wv as the blocked sampler's, from the collapsed P_s, w_s
     for a in range(p):
         wv[a] = 0.0
@@ -327,9 +349,11 @@ def _effects_joint(G, level, J, q, vidx, pidx, b_off, lv_off, hsum, Gfp, Gsum, S
         if not _draw_levels(f, lev, Sinv_c[f], Gsum, lv_off, J, q, b_off, bc, mc, inv, A, v, inv_diag, Sm, normal):
             nfail += 1
     _child_rhs(joint, J[joint], hchild, hcw, G, level, J, q, vidx, b_off, bc)
+    fresh = False
     if step.shape[0] > 0:
-        _collapsed_scales(joint, parent, Gchild, hcw, cols, vf, q[0], q[joint], J[0], Sinv_c, lam_c, mc, al, inv,
+        fresh = _collapsed_scales(joint, parent, Gchild, hcw, cols, vf, q[0], q[joint], J[0], Sinv_c, lam_c, mc, al, inv,
                           scales, step, tau_kind, tau_a, tau_b, old, Ps, ws, Lw, Uw, ew, col, normal, gamma_rng)
     nfail += _joint_effects(joint, parent, Gchild, hcw, G, J, q, pidx, b_off, S0inv, S0inv_mu0, Sainv, Sainv_a0,
-                            Sinv_c, bc, al, mc, inv, cols, vf, Ps, ws, Lw, Uw, ew, col, A, v, inv_diag, Pm, wv, normal)
+                            Sinv_c, bc, al, mc, inv, cols, vf, Ps, ws, Lw, Uw, ew, col, A, v, inv_diag, Pm, wv, fresh,
+                            normal)
     return nfail

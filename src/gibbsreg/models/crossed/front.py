@@ -55,4 +55,4 @@ def build(prior, *, factors, varying, intercept) -> CrossedRegression:
 
 
 FRONT = FrontEnd(family="gaussian", factors=(1, None), formula=from_formula, prior=prior_from_settings, build=build,
-                 options=("sampler",))
+                 options=("sampler", "joint"))

@@ -72,7 +72,11 @@ class CrossedRegression:
     factor, an exact draw along its mean direction that the likelihood cannot see) or
     ``"plain"`` (block Gibbs: one block per factor, then alpha, then mu).
     For a nested design ``(1 | a/b)`` pass factors ``a`` and ``a:b`` with labels from
-    :func:`interaction_labels`.
+    :func:`interaction_labels`.  ``joint``: when a later factor is nested in the first (each of its
+    levels inside one level of the first), draw (mu, alpha, b_1, b_nested) as one exact block and move
+    the two factors' diagonal variances by Metropolis steps with both factors' effects integrated out
+    (docs/maths-nested.md); None (default): on with ``"asis"``, off with ``"blocked"``; ignored by
+    ``"plain"`` and for designs without such a factor.
     """
 
     SAMPLERS = ("asis", "blocked", "plain")
@@ -197,8 +201,11 @@ class CrossedRegression:
         return resumed
 
     def _joint(self) -> bool:
-        """Whether a factor nested in the first is drawn jointly with it (models/crossed/nested.py)."""
-        return bool(self.joint) and self.sampler != "plain"
+        """Whether a factor nested in the first is drawn jointly with it (models/crossed/nested.py): by default
+        with the "asis" sampler, on request (joint=True) with "blocked"."""
+        if self.joint is None:
+            return self.sampler == "asis"
+        return self.joint and self.sampler != "plain"
 
     def _spec(self, X, y, groups, stats, seed, who):
         problem, design, prior, levels, vidx, pidx, rows = self.prepare(X, y, groups, stats=stats, who=who)
@@ -285,12 +292,16 @@ def crossed_spec(problem: CrossedProblem, design, prior, levels, vidx, pidx, fac
     settings = {"kind": "crossed", "names": list(design.names), "intercept": bool(intercept), "sampler": sampler,
                 "factors": [[f.name, [int(i) for i in v]] for f, v in zip(factors, vidx)],
                 "levels": [[str(x) for x in lv.tolist()] for lv in levels]}
+    joint = problem.joint >= 0
+    if joint:  # only then: the other runs' fingerprints stay as they were
+        settings["joint"] = factors[problem.joint].name
+    method = f"{sampler} Gibbs" + (f", {factors[problem.joint].name} joint with {factors[0].name}" if joint else "")
     s = problem.stats
     fp = make_fingerprint(settings, {"G": s.G, "h": s.h, "rr": s.rr, "n": s.n, "scale": s.scale, "ref": s.ref},
                           prior.to_dict())
     kinds = ", ".join(f"{f['name']}: {f['tau_kind']}" for f in prior.factors)
     attrs = {
-        "model": f"CrossedRegression ({kinds}; {sampler} Gibbs)",
+        "model": f"CrossedRegression ({kinds}; {method})",
         "model_kind": "crossed", "sampler": sampler, "prior": prior,
         "seed": int(seed) if isinstance(seed, (int, np.integer)) else None,
         "n": design.n, "p": design.p, "intercept": bool(intercept), "names": design.names,

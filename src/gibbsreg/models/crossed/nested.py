@@ -26,21 +26,29 @@ def nested_factor(level, J) -> tuple[int, np.ndarray]:
     return -1, np.zeros(0, dtype=np.int64)
 
 
-# the random-walk proposal sds on log tau^2, in units of sqrt(2 / J_f) (the sd of log tau^2 given the effects):
-# a ladder, as the marginal posterior's sd ranges from that (a well identified variance) to many times it
-STEP_LADDER = (1.0, 4.0, 16.0)
+# the random-walk proposal sds on log tau^2 of the first factor's and the nested factor's scales, in units of
+# sqrt(2 / J_f) (the sd of log tau^2 given the effects): ladders, as the marginal posterior's sd ranges from that
+# (a well identified variance) to many times it (a parent variance confounded with its children's)
+# (measured on the README's radon example, docs/maths-nested.md: the parent's steps are cheap, the children's
+# collapse is reused, so the first factor gets six)
+STEP_LADDER = ((2.0, 8.0, 32.0, 2.0, 8.0, 32.0), (2.0, 8.0))
 
 
 def joint_steps(f, tau_kind, q, J, ladder=STEP_LADDER):
-    """(scales (T, 2), step (len(ladder) T, T)): the diagonal scales of the first factor and factor f, and one
-    Metropolis step per rung and scale, moving that scale alone by rung sqrt(2 / J) z."""
+    """(scales (T, 2), step (steps, T)): the diagonal scales of the first factor and factor f, and the Metropolis
+    steps, rung by rung (the first factor's ladder then factor f's at each rung), each moving one scale alone by
+    rung sqrt(2 / J) z."""
     scales = [(g, a) for g in (0, f) if tau_kind[g] != TAU_INVWISHART for a in range(int(q[g]))]
     T = len(scales)
-    step = np.zeros((len(ladder) * T, T))
-    for i, rung in enumerate(ladder):
+    rows = []
+    for i in range(max(len(x) for x in ladder)):
         for t, (g, _) in enumerate(scales):
-            step[i * T + t, t] = rung * np.sqrt(2.0 / J[g])
-    return np.asarray(scales, dtype=np.int64).reshape(T, 2), step
+            lad = ladder[0 if g == 0 else 1]
+            if i < len(lad):
+                row = np.zeros(T)
+                row[t] = lad[i] * np.sqrt(2.0 / J[g])
+                rows.append(row)
+    return np.asarray(scales, dtype=np.int64).reshape(T, 2), np.asarray(rows).reshape(len(rows), T)
 
 
 def child_sums(G, h, level_col, Jf):

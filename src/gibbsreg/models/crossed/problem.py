@@ -168,8 +168,9 @@ def _noise(prior: ResolvedCrossedPrior):
 
 
 def crossed_gamma_shapes(tau_kind, tau_a, q, J, iw_df, sigma_a, n_total, interweave=False,
-                         sigma_kind=SIGMA_INVGAMMA) -> np.ndarray:
-    """Shapes of one iteration's gamma draws, in the kernel's order: per factor (tau^2 or Bartlett, then
+                         sigma_kind=SIGMA_INVGAMMA, joint_steps=0) -> np.ndarray:
+    """Shapes of one iteration's gamma draws, in the kernel's order: with a joint nested update, one exponential
+    per Metropolis step on the two factors' scales (``joint_steps``); per factor (tau^2 or Bartlett, then
     half-t lambdas, shape (nu + 1)/2 with nu = tau_a; for the half-normal and exponential, q_f proposals of
     shape (J_f - 1)/2 then q_f exponentials), with interweaving one exponential per interwoven scale and then one
     lambda per half-t scale (redrawn), then sigma^2 and, for a prior on sigma, its exponential."""
@@ -194,7 +195,7 @@ def crossed_gamma_shapes(tau_kind, tau_a, q, J, iw_df, sigma_a, n_total, interwe
     out.append(sigma_a + 0.5 * n_total)
     if sigma_kind != SIGMA_INVGAMMA:
         out.append(1.0)
-    return np.asarray(out, dtype=float)
+    return np.asarray([1.0] * joint_steps + out, dtype=float)
 
 
 def _n_interwoven(tau_kind, q) -> int:
@@ -203,9 +204,10 @@ def _n_interwoven(tau_kind, q) -> int:
 
 
 def crossed_normal_count(tau_kind, q, J, r, blocked, parent_of=None, lv_off=None, shift_target=None,
-                         interweave=False) -> int:
+                         interweave=False, joint_step=None) -> int:
     """Normals per iteration: effects (sum J_f q_f), alpha (r), mu (q_1), Bartlett off-diagonals, interwoven
-    scales, shift moves (q_f per later factor, plus J_1 |V_f and V_1| for a factor nested in the first)."""
+    scales, shift moves (q_f per later factor, plus J_1 |V_f and V_1| for a factor nested in the first), and
+    with a joint nested update T per Metropolis step on the scales (``joint_step`` (steps, T))."""
     n = int(np.sum(np.asarray(J) * np.asarray(q))) + r + int(q[0])
     n += sum(int(q[f]) * (int(q[f]) - 1) // 2 for f in range(len(q)) if tau_kind[f] == TAU_INVWISHART)
     if interweave:
@@ -216,4 +218,6 @@ def crossed_normal_count(tau_kind, q, J, r, blocked, parent_of=None, lv_off=None
             for f in range(1, len(q)):
                 if parent_of[lv_off[f]] >= 0:
                     n += int(J[0]) * int((shift_target[f, : int(q[f])] >= 0).sum())
+    if joint_step is not None:
+        n += int(joint_step.size)
     return n

@@ -143,9 +143,9 @@ def crossed_gibbs_reference(
     p = G.shape[1]
     r = len(pidx)
     n_total = float(nc.sum())
-    n_norm = crossed_normal_count(tau_kind, q, J, r, blocked, parent_of, lv_off, shift_target, interweave) + joint_step.size
-    shapes = np.concatenate([np.ones(joint_step.shape[0]),
-                             crossed_gamma_shapes(tau_kind, tau_a, q, J, iw_df, sigma_a, n_total, interweave, sigma_kind)])
+    n_norm = crossed_normal_count(tau_kind, q, J, r, blocked, parent_of, lv_off, shift_target, interweave, joint_step)
+    shapes = crossed_gamma_shapes(tau_kind, tau_a, q, J, iw_df, sigma_a, n_total, interweave, sigma_kind,
+                                  joint_step.shape[0])
     tf = np.array([f for f in range(K) if tau_kind[f] != TAU_INVWISHART for _ in range(int(q[f]))], dtype=np.int64)
     tk = np.array([a for f in range(K) if tau_kind[f] != TAU_INVWISHART for a in range(int(q[f]))], dtype=np.int64)
     Z = normal_block(normal_gens, n_iter, n_norm)
