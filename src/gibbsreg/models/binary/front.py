@@ -39,6 +39,8 @@ class WithTrials:
         return self.model.resume(post, *rows, trials=self.trials, **options)
 
     def __getattr__(self, name):
+        if name in ("model", "trials"):  # not set yet (copy, pickle): no recursion through __getattr__
+            raise AttributeError(name)
         return getattr(self.model, name)
 
     def __repr__(self) -> str:
