@@ -4,7 +4,7 @@
 
 flat: logistic and probit at n = 5,000, p = 20 (intercept + 19 N(0, 1) predictors, coefficients N(0, 0.3^2)),
 4 chains x 1,000 draws after 100 warm-up, Numba; the NumPy twin for 10 draws.  imbalanced: the same X with ~2%
-ones, logistic and probit, plain augmentation and boost=True.  hier: logistic with 20 rows per group, varying intercept and slope, J = 50 and 500, both samplers.
+ones, logistic and probit: plain augmentation, boost=True and laplace_mh=True (docs/binary-boost.md).  hier: logistic with 20 rows per group, varying intercept and slope, J = 50 and 500, both samplers.
 rowpass: the shared row pass against NumPy at n = 5,000, p = 20 on one thread.  Draws/s count kept draws of all
 chains over the whole call (warm-up included); min ESS is ArviZ's bulk ESS over every coefficient (flat) or
 over mu and the diagonal of Sigma (hierarchical).
@@ -71,9 +71,9 @@ def imbalanced():
     rng.random(n)
     yi = (rng.random(n) < 1 / (1 + np.exp(-(-4.2 + 0.3 * X[:, 0])))).astype(float)
     for link in ("logit", "probit"):
-        for boost in (False, True):
-            m = BinaryRegression(link, boost=boost)
-            _run(f"imbalanced ({100 * yi.mean():.1f}% ones) {link} boost={'on' if boost else 'off'}",
+        for option in ("plain", "boost", "laplace_mh"):
+            m = BinaryRegression(link, **({} if option == "plain" else {option: True}))
+            _run(f"imbalanced ({100 * yi.mean():.1f}% ones) {link} {option}",
                  lambda D: m.sample(X, yi, chains=4, draws=D, warmup=100, seed=1, progress=False), 1000, ["beta"])
 
 
