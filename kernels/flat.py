@@ -12,7 +12,8 @@ consuming the same two streams in blocks reproduces the same chain.
 
 With the exchangeable prior (coefficients k with exch_mask[k] = 1 share
 beta_k ~ N(mu, tau^2)), each iteration also draws one more normal (mu) and one
-more gamma (tau^2), plus one for the half-Cauchy auxiliary lambda.
+more gamma (tau^2), plus one for the half-Cauchy auxiliary lambda.  A half-normal, half-t or exponential prior
+on sigma adds one standard exponential (a gamma of shape 1) last.
 """
 
 import math
@@ -25,6 +26,7 @@ from numba import njit, prange
 from ..reference import flat_gamma_shapes
 from .draws import fill_gammas, fill_normals, gamma_table, standard_normal, stream_at
 from .linalg import backward_transpose, cholesky_forward, symmetric_quadratic_form
+from .scales import SIGMA_INVGAMMA, noise_accept
 from .simd import MATVEC_BLOCK, lane_matvec
 
 
@@ -35,12 +37,12 @@ GAMMA_AHEAD = 64  # iterations whose gammas are drawn at once
 
 
 @njit(cache=True, fastmath=False, error_model="python")
-def _gamma_plan(sigma_shape, n_exch, tau_kind, tau_a):
+def _gamma_plan(sigma_shape, n_exch, tau_kind, tau_a, sigma_kind):
     """An iteration's gammas (flat_gamma_shapes) do not depend on the state and come from their own stream,
     so they are drawn GAMMA_AHEAD iterations at a time (never past n_iter: the stream then stops where a run
     stopped there would).  Returns gamma_table of GAMMA_AHEAD iterations' shapes, in the stream's order,
     and the number per iteration."""
-    per_iter = flat_gamma_shapes(sigma_shape, n_exch, tau_kind, tau_a)
+    per_iter = flat_gamma_shapes(sigma_shape, n_exch, tau_kind, tau_a, sigma_kind)
     m = per_iter.shape[0]
     shapes = np.empty(m * GAMMA_AHEAD)
     for t in range(GAMMA_AHEAD):
@@ -63,7 +65,8 @@ class FlatInputs(NamedTuple):
     """The flat model's inputs to both backends, by name (models/flat/model.py FlatProblem says what each holds):
     the statistics in the sampler's coordinates (G, h, rr), the prior there (P, Pm), sigma^2's shape and scale
     (sigma_shape, b0), conjugate, the diagonalised basis (lam, gdiag, c_u, e_u, u_m), the exchangeable
-    prior (exch_mask, exch_scale, exch_ref, mu0, mu_prec, tau_kind, tau_a, tau_b, hc_inv_scale2) and the map
+    prior (exch_mask, exch_scale, exch_ref, mu0, mu_prec, tau_kind, tau_a, tau_b, hc_inv_scale2), the prior on
+    sigma (sigma_kind, sigma_par: kernels/scales.py) and the map
     of the stored draws beta = out_ref + out_map @ state."""
 
     G: object
@@ -88,6 +91,8 @@ class FlatInputs(NamedTuple):
     tau_a: object
     tau_b: object
     hc_inv_scale2: object
+    sigma_kind: object
+    sigma_par: object
     out_map: object
     out_ref: object
 
@@ -102,8 +107,8 @@ def flat_gibbs(inputs: FlatInputs, gamma_state, sigma2_state, mu_state, tau2_sta
 @njit(cache=True, parallel=True, fastmath=FASTMATH)
 def _flat_gibbs(
     G, h, rr, P, Pm, sigma_shape, b0, conjugate, lam, gdiag, c_u, e_u, u_m,
-    exch_mask, exch_scale, exch_ref, mu0, mu_prec, tau_kind, tau_a, tau_b, hc_inv_scale2, out_map, out_ref,
-    gamma_state, sigma2_state, mu_state, tau2_state, lam_state, normal_streams, gamma_streams,
+    exch_mask, exch_scale, exch_ref, mu0, mu_prec, tau_kind, tau_a, tau_b, hc_inv_scale2, sigma_kind, sigma_par,
+    out_map, out_ref, gamma_state, sigma2_state, mu_state, tau2_state, lam_state, normal_streams, gamma_streams,
     n_iter, thin, out_start, out_gamma, out_sigma2, out_mu, out_tau2,
 ):
     """Run n_iter Gibbs iterations for every chain, writing every thin-th draw.
@@ -117,6 +122,9 @@ def _flat_gibbs(
     gamma_k's prior is N(s_k (mu - ref_k), s_k^2 tau^2) on the masked k; then
     mu | beta, tau^2 ~ N and tau^2 | beta, mu ~ IG (tau_kind 0) or the half-Cauchy pair
     tau^2 | lam, lam | tau^2 (tau_kind 1).
+    A half-normal, half-t or exponential prior on sigma (sigma_kind, sigma_par as kernels/scales.py) comes with
+    (sigma_shape, b0) of a flat prior on sigma, so the s2 draw is the proposal of an independence Metropolis
+    step accepted with the prior's ratio.
     Draws go to out_gamma[c, out_start + t//thin] (skipped when out_gamma has no draws) as
     out_ref + out_map @ state: with out_map = T^{-1} W and out_ref = beta_ref that is beta itself,
     written once from the kernel (about p^2 multiply-adds per draw) instead of mapped back by
@@ -134,7 +142,7 @@ def _flat_gibbs(
     n_exch = 0.0
     for i in range(p):
         n_exch += exch_mask[i]
-    table, m_g = _gamma_plan(sigma_shape, n_exch, tau_kind, tau_a)
+    table, m_g = _gamma_plan(sigma_shape, n_exch, tau_kind, tau_a, sigma_kind)
     map_cols = _padded_columns(out_map)
     failures = np.zeros(n_chains, dtype=np.int64)
     for c in prange(n_chains):
@@ -205,7 +213,11 @@ def _flat_gibbs(
                 n_ahead = m_g * min(GAMMA_AHEAD, n_iter - t)
                 fill_gammas(gamma_rng, gbuf, table[:, :n_ahead])
                 g_at = 0
-            s2 = scale / gbuf[g_at]
+            s2_new = scale / gbuf[g_at]
+            # another prior on sigma: the flat-prior conditional's draw is a proposal, accepted by the prior's
+            # ratio against the iteration's last gamma, a standard exponential (docs/scale-priors.md)
+            if sigma_kind == SIGMA_INVGAMMA or noise_accept(sigma_kind, sigma_par, s2_new, s2, gbuf[g_at + m_g - 1]):
+                s2 = s2_new
             if n_exch > 0:
                 total = 0.0
                 for i in range(p):

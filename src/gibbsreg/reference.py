@@ -32,15 +32,21 @@ def gaussian_draw(A, b, z):
 
 
 @register_jitable
-def flat_gamma_shapes(sigma_shape, n_exch, tau_kind, tau_a):
+def flat_gamma_shapes(sigma_shape, n_exch, tau_kind, tau_a, sigma_kind):
     """Shapes of one flat iteration's gammas, in the gamma stream's order: sigma^2, then with exchangeable
-    coefficients tau^2 (inverse gamma) or tau^2 and lambda (half-Cauchy).  Plain Python here, compiled
-    inline in the Numba kernel: one definition for both backends."""
+    coefficients tau^2 (inverse gamma) or tau^2 and lambda (half-Cauchy), then for a prior on sigma other than
+    the inverse gamma (sigma_kind > 0) the Metropolis step's standard exponential (last, so the inverse-gamma
+    layout is the old one).  Plain Python here, compiled inline in the Numba kernel: one definition for both
+    backends."""
     if n_exch == 0:
-        return np.array([sigma_shape])
-    if tau_kind == 0:
-        return np.array([sigma_shape, tau_a + 0.5 * n_exch])
-    return np.array([sigma_shape, 0.5 * (n_exch + 1.0), 1.0])
+        shapes = np.array([sigma_shape])
+    elif tau_kind == 0:
+        shapes = np.array([sigma_shape, tau_a + 0.5 * n_exch])
+    else:
+        shapes = np.array([sigma_shape, 0.5 * (n_exch + 1.0), 1.0])
+    if sigma_kind == 0:
+        return shapes
+    return np.concatenate((shapes, np.ones(1)))
 
 
 def flat_gibbs(
@@ -50,12 +56,12 @@ def flat_gibbs(
 ):
     """NumPy twin of gibbsreg.kernels.flat.flat_gibbs (same arguments, minus workspaces)."""
     (G, h, rr, P, Pm, sigma_shape, b0, conjugate, lam, gdiag, c_u, e_u, u_m, exch_mask, exch_scale, exch_ref, mu0,
-     mu_prec, tau_kind, tau_a, tau_b, hc_inv_scale2, out_map, out_ref) = inputs
+     mu_prec, tau_kind, tau_a, tau_b, hc_inv_scale2, sigma_kind, sigma_par, out_map, out_ref) = inputs
     n_chains, p = gamma_state.shape
     store = out_gamma.shape[1] > 0
     exch = exch_mask > 0
     n_exch = float(exch.sum())
-    shapes = flat_gamma_shapes(float(sigma_shape), n_exch, tau_kind, float(tau_a))
+    shapes = flat_gamma_shapes(float(sigma_shape), n_exch, tau_kind, float(tau_a), sigma_kind)
     z = normal_block(normal_gens, n_iter, p + int(n_exch > 0))
     gam = gamma_block(gamma_gens, n_iter, shapes)
     mu = mu_state.copy()
@@ -84,7 +90,13 @@ def flat_gibbs(
         scale = b0 + 0.5 * rss
         if conjugate:
             scale += 0.5 * (lam * (g - u_m) ** 2).sum(axis=1)
-        s2 = scale / gam[:, t, 0]
+        if sigma_kind == SIGMA_INVGAMMA:
+            s2 = scale / gam[:, t, 0]
+        else:  # the independence Metropolis step (kernels/scales.py noise_accept)
+            proposal = scale / gam[:, t, 0]
+            accept = (noise_log_prior(sigma_kind, sigma_par, proposal)
+                      - noise_log_prior(sigma_kind, sigma_par, s2)) >= -gam[:, t, -1]
+            s2 = np.where(accept, proposal, s2)
         if n_exch > 0:
             beta_k = (exch_ref + g / exch_scale)[:, exch]
             prec = mu_prec + n_exch / tau2
@@ -133,6 +145,19 @@ def noise_log_prior(sigma_kind, sigma_par, s2):
     if sigma_kind == SIGMA_EXPONENTIAL:
         return -sigma_par[0] * np.sqrt(s2)
     return -0.5 * (sigma_par[0] + 1.0) * np.log1p(s2 / sigma_par[1])
+
+
+def noise_args(prior) -> tuple[int, np.ndarray]:
+    """The kernels' (sigma_kind, sigma_par) of a resolved prior's noise fields (sigma_kind, sigma_scale, sigma_nu,
+    sigma_rate; absent means inverse gamma).  sigma is not rescaled: y keeps its units."""
+    kind = getattr(prior, "sigma_kind", "InvGamma")
+    if kind == "HalfNormal":
+        return SIGMA_HALFNORMAL, np.array([0.5 / prior.sigma_scale**2, 0.0])
+    if kind == "HalfStudentT":
+        return SIGMA_HALFT, np.array([prior.sigma_nu, prior.sigma_nu * prior.sigma_scale**2])
+    if kind == "Exponential":
+        return SIGMA_EXPONENTIAL, np.array([prior.sigma_rate, 0.0])
+    return SIGMA_INVGAMMA, np.zeros(2)
 
 
 def _group_residual_stats(G, h, q, alpha):

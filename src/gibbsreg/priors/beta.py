@@ -9,19 +9,37 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ._checks import _broadcast, _finite_array, _positive_scalar, validate_cov
+from .scales import InvGamma, noise_prior_text, resolve_noise_scale, scale2_draws
 
 SLOPE_SCALE = 2.5
 DEFAULT_A = 1.0
 DEFAULT_B_FRACTION = 0.5  # b = var(y) / 2
+FLAT_SIGMA_AB = (-0.5, 0.0)  # IG(a, b) on sigma^2 with these is p(sigma) ∝ 1
 
 
 class _GaussianIGPrior:
-    """Shared validation of a Gaussian prior on beta and an IG(a, b) prior on sigma^2."""
+    """Shared validation of a Gaussian prior on beta and the noise prior: IG(a, b) on sigma^2 (a=, b= or
+    sigma=InvGamma(a, b)), or for the semi-conjugate prior sigma=HalfNormal(s), HalfStudentT(nu, s) or
+    Exponential(rate) on sigma (docs/scale-priors.md, "The flat model's sigma")."""
 
     conjugate: bool = False
 
-    def __init__(self, mean=None, scale=None, a=None, b=None, cov=None):
+    def __init__(self, mean=None, scale=None, a=None, b=None, cov=None, sigma=None):
         name = type(self).__name__
+        if sigma is not None:
+            try:
+                resolve_noise_scale(sigma, 1.0)  # the type and scalar checks, before any data is read
+            except ValueError as err:
+                raise ValueError(f"{name}: {err}") from None
+            if a is not None or b is not None:
+                raise ValueError(f"{name}: give either a and b or sigma, not both")
+            if isinstance(sigma, InvGamma):
+                a, b = sigma.ab()
+                sigma = None
+            elif self.conjugate:
+                raise ValueError(f"{name}: the conjugate prior needs sigma^2 ~ InvGamma; {type(sigma).__name__} "
+                                 "on sigma is for SemiConjugate")
+        self.sigma = sigma
         self.mean = _finite_array(mean, "mean", name)
         if self.mean is not None and not np.isfinite(self.mean).all():
             raise ValueError(f"{name}: mean must be finite")
@@ -36,7 +54,7 @@ class _GaussianIGPrior:
 
     def __repr__(self):
         parts = []
-        for key in ("mean", "scale", "a", "b", "cov"):
+        for key in ("mean", "scale", "a", "b", "cov", "sigma"):
             value = getattr(self, key)
             if value is not None:
                 parts.append(f"{key}={np.array2string(np.asarray(value), precision=4) if isinstance(value, np.ndarray) else value}")
@@ -52,7 +70,15 @@ class _GaussianIGPrior:
         b = self.b if self.b is not None else DEFAULT_B_FRACTION * y_sd**2
         noise_scale2 = b / a if self.conjugate else 1.0
         defaults = []
-        if self.a is None or self.b is None:
+        noise = {}
+        if self.sigma is not None:
+            # sigma^2's conditional under a flat prior on sigma is IG((n - 1)/2, RSS/2): the kernels draw it
+            # with (a, b) = (-1/2, 0) and accept by the prior's ratio
+            noise = resolve_noise_scale(self.sigma, y_sd)
+            a, b = FLAT_SIGMA_AB
+            if getattr(self.sigma, "scale", 0) is None or getattr(self.sigma, "rate", 0) is None:
+                defaults.append("sigma")
+        elif self.a is None or self.b is None:
             defaults.append("sigma2")
 
         if self.mean is None:
@@ -99,6 +125,7 @@ class _GaussianIGPrior:
             centred_intercept=bool(intercept and "scale" in defaults),
             centred_var=centred_var,
             centre=stats.x_mean.copy() if centred_var is not None else None,
+            **noise,
         )
 
 
@@ -117,6 +144,9 @@ class NormalInverseGamma(_GaussianIGPrior):
 class SemiConjugate(_GaussianIGPrior):
     """Semi-conjugate prior: beta ~ N(mean, S0) independent of sigma^2 ~ IG(a, b).
 
+    ``sigma=HalfNormal(s)``, ``HalfStudentT(nu, s)`` or ``Exponential(rate)`` puts that prior on sigma instead
+    (a missing s is sd(y), a missing rate 1/sd(y)); ``sigma=InvGamma(a, b)`` is a=, b=.
+
     S0 = diag(scale^2) or ``cov`` (p, p).  None gives the data-scaled default
     described in :mod:`gibbsreg.priors`.  ``mean=None`` is 0, except that with the
     default covariance (scale and cov both None) the intercept's mean is mean(y).
@@ -131,6 +161,9 @@ class ResolvedPrior:
 
     ``precision`` is V0^{-1} for the conjugate prior and S0^{-1} for the
     semi-conjugate one; coefficients with ``flat`` set have zero prior precision.
+    ``sigma_kind`` is "InvGamma" (sigma^2 ~ IG(a, b)) or "HalfNormal" (sigma_scale), "HalfStudentT"
+    (sigma_nu, sigma_scale), "Exponential" (sigma_rate) on sigma; for those (a, b) = (-1/2, 0), the flat
+    prior on sigma whose conditional the kernels propose from.
     """
 
     kind: str
@@ -149,6 +182,10 @@ class ResolvedPrior:
     # mean(x) >> sd(x)).
     centred_var: np.ndarray | None = None
     centre: np.ndarray | None = None
+    sigma_kind: str = "InvGamma"
+    sigma_scale: float | None = None
+    sigma_nu: float | None = None
+    sigma_rate: float | None = None
 
     @property
     def p(self) -> int:
@@ -166,7 +203,10 @@ class ResolvedPrior:
         return np.linalg.inv(self.precision)
 
     def to_dict(self) -> dict:
-        return {
+        noise = {} if self.sigma_kind == "InvGamma" else {  # absent for IG: older runs' fingerprints hold
+            "sigma_kind": self.sigma_kind, "sigma_scale": self.sigma_scale, "sigma_nu": self.sigma_nu,
+            "sigma_rate": self.sigma_rate}
+        return {**noise, 
             "kind": self.kind,
             "conjugate": self.conjugate,
             "names": self.names,
@@ -196,6 +236,10 @@ class ResolvedPrior:
             centred_intercept=bool(d.get("centred_intercept", False)),
             centred_var=None if d.get("centred_var") is None else np.asarray(d["centred_var"], dtype=float),
             centre=None if d.get("centre") is None else np.asarray(d["centre"], dtype=float),
+            sigma_kind=d.get("sigma_kind", "InvGamma"),
+            sigma_scale=d.get("sigma_scale"),
+            sigma_nu=d.get("sigma_nu"),
+            sigma_rate=d.get("sigma_rate"),
         )
 
     def __str__(self) -> str:
@@ -210,5 +254,17 @@ class ResolvedPrior:
                 lines.append(f"  {name:<{width}} ~ N({self.mean[k]:.4g}, {given}{sd[k]:.4g}^2)")
         if self.centred_intercept:
             lines.append("  (the intercept's prior is set on the intercept at the mean of the predictors, so it is correlated with the slopes)")
-        lines.append(f"  sigma^2 ~ IG({self.a:.4g}, {self.b:.4g})")
+        lines.append(self.noise_text())
         return "\n".join(lines)
+
+    def noise_text(self) -> str:
+        """The printed noise prior's line."""
+        if self.sigma_kind == "InvGamma":
+            return f"  sigma^2 ~ IG({self.a:.4g}, {self.b:.4g})"
+        return noise_prior_text(self.__dict__)
+
+    def sigma2_draws(self, rng, draws: int) -> np.ndarray:
+        """(draws,) draws of sigma^2 from its prior."""
+        if self.sigma_kind == "InvGamma":
+            return self.b / rng.standard_gamma(self.a, draws)
+        return scale2_draws(rng, self.sigma_kind, self.sigma_scale, self.sigma_nu, self.sigma_rate, draws, 1)[:, 0]

@@ -9,14 +9,15 @@ import numpy as np
 
 from ._checks import _finite_array, _positive_scalar
 from .beta import SLOPE_SCALE, ResolvedPrior, SemiConjugate
-from .scales import HalfCauchy, InvGamma
+from .scales import HalfCauchy, InvGamma, resolve_noise_scale
 
 class Exchangeable:
     """Exchangeable coefficients for one flat regression (a Bayesian ridge that learns its shrinkage).
 
     The coefficients not in ``exclude`` share beta_k ~ N(mu, tau^2) with
     mu ~ N(mu_mean, mu_scale^2) and tau an InvGamma prior on tau^2 or a HalfCauchy
-    prior on tau; sigma^2 ~ ``sigma`` (InvGamma).  Excluded coefficients keep the
+    prior on tau; ``sigma``: InvGamma on sigma^2, or HalfNormal, HalfStudentT or Exponential on sigma
+    (as SemiConjugate's).  Excluded coefficients keep the
     data-scaled SemiConjugate default (the intercept at the centred predictors).
     Exchangeability presumes the predictors share a scale: standardise them first.
     Defaults: mu_scale = 2.5 sd(y)/g, tau ~ HalfCauchy(sd(y)/g), g the geometric
@@ -34,8 +35,11 @@ class Exchangeable:
             raise ValueError(f"{name}: tau must be InvGamma or HalfCauchy, got {type(tau).__name__}")
         if tau is not None and any(np.ndim(v) for v in vars(tau).values()):
             raise ValueError(f"{name}: tau's parameters must be scalars (one tau for all coefficients)")
-        if sigma is not None and (not isinstance(sigma, InvGamma) or sigma.a.ndim or sigma.b.ndim):
-            raise ValueError(f"{name}: sigma must be an InvGamma prior with scalar a and b")
+        if sigma is not None:
+            try:
+                resolve_noise_scale(sigma, 1.0)  # the type and scalar checks
+            except ValueError as err:
+                raise ValueError(f"{name}: {err}") from None
         self.tau = tau
         self.sigma = sigma
         self.exclude = [exclude] if isinstance(exclude, (str, int)) else list(exclude or [])
@@ -56,7 +60,7 @@ class Exchangeable:
                 raise ValueError(f"Exchangeable: exclude names {item!r}, which is not a coefficient; coefficients are {names}")
         if mask.sum() < 2:
             raise ValueError("Exchangeable: at least two coefficients must share the exchangeable prior")
-        fixed = SemiConjugate(a=self.sigma.a if self.sigma else None, b=self.sigma.b if self.sigma else None).resolve(stats, names)
+        fixed = SemiConjugate(sigma=self.sigma).resolve(stats, names)
         intercept = stats.transform.intercept
         C = np.eye(p)
         if intercept:
@@ -83,7 +87,9 @@ class Exchangeable:
             tau_kind, tau_a, tau_b, tau_scale = "HalfCauchy", 0.0, 0.0, float(self.tau.scale)
         fixed_part = ResolvedPrior(kind="Exchangeable", conjugate=False, names=list(names), mean=fixed.mean,
                                    precision=0.5 * (precision + precision.T), flat=np.zeros(p, dtype=bool),
-                                   a=fixed.a, b=fixed.b, defaults=defaults, centred_intercept=fixed.centred_intercept)
+                                   a=fixed.a, b=fixed.b, defaults=defaults, centred_intercept=fixed.centred_intercept,
+                                   sigma_kind=fixed.sigma_kind, sigma_scale=fixed.sigma_scale, sigma_nu=fixed.sigma_nu,
+                                   sigma_rate=fixed.sigma_rate)
         excluded_sd = np.where(mask, np.nan, np.sqrt(D))
         return ResolvedExchangeable(fixed_part, mask, self.mu_mean, float(mu_scale), tau_kind, tau_a, tau_b, tau_scale,
                                     excluded_sd)
@@ -140,5 +146,5 @@ class ResolvedExchangeable:
             if not self.mask[k]:
                 where = " (at the mean of the predictors)" if k == 0 and self.fixed.centred_intercept else ""
                 lines.append(f"  {n}{where} ~ N({self.fixed.mean[k]:.4g}, {self.excluded_sd[k]:.4g}^2)")
-        lines.append(f"  sigma^2 ~ IG({self.a:.4g}, {self.b:.4g})")
+        lines.append(self.fixed.noise_text())
         return "\n".join(lines)

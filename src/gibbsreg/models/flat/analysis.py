@@ -19,14 +19,15 @@ def predict(post, full: np.ndarray, groups, rng):
 
 
 def prior_draws(post, draws: int, rng):
-    """beta ~ N(m0, S0) (times sigma2 under the NIG prior), sigma2 ~ IG(a, b); the exchangeable prior draws
+    """beta ~ N(m0, S0) (times sigma2 under the NIG prior), sigma2 from its prior (IG(a, b), or sigma half-normal,
+    half-t or exponential); the exchangeable prior draws
     mu, tau2, the shared coefficients ~ N(mu, tau2) and the others from their Gaussian prior given the
     shared ones.  None when a coefficient has a flat prior."""
     prior = post.prior
     if getattr(prior, "kind", "") == "Exchangeable":
         fixed = prior.fixed
         mask = prior.mask
-        sigma2 = fixed.b / rng.standard_gamma(fixed.a, draws)
+        sigma2 = fixed.sigma2_draws(rng, draws)
         mu = prior.mu_mean + prior.mu_scale * rng.standard_normal(draws)
         tau2 = tau2_draws(rng, prior.tau_kind, prior.tau_a, prior.tau_b, prior.tau_scale, draws, 1)[:, 0]
         beta = np.empty((draws, len(mask)))
@@ -43,7 +44,7 @@ def prior_draws(post, draws: int, rng):
         return out
     if np.asarray(prior.flat).any():
         return None  # a flat coefficient: no prior draws
-    sigma2 = prior.b / rng.standard_gamma(prior.a, draws)
+    sigma2 = prior.sigma2_draws(rng, draws)
     z = gaussian_draws(rng, np.zeros(len(prior.mean)), prior.precision, draws)
     scale = np.sqrt(sigma2)[:, None] if prior.conjugate else 1.0
     out = {"beta": prior.mean + scale * z, "sigma2": sigma2}

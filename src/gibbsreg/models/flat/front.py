@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ...priors import Exchangeable, InvGamma, NormalInverseGamma, SemiConjugate
+from ...priors import Exchangeable, NormalInverseGamma, SemiConjugate
 from ...registry import Bound, FrontEnd
 from .model import LinearRegression
 
@@ -11,13 +11,14 @@ PRIOR_NAMES = {"semiconjugate": SemiConjugate, "nig": NormalInverseGamma, "conju
 
 
 def _sigma(spec: dict):
-    """The inverse-gamma prior on sigma^2 of the command line's ``sigma`` key (--a/--b or --sigma invgamma:A,B)."""
+    """The noise prior of the command line's ``sigma`` key: InvGamma on sigma^2 (--a/--b or --sigma invgamma:A,B),
+    or --sigma halfnormal:S, halft:NU,S, exponential:RATE on sigma (checked by the prior's constructor)."""
     if spec.get("nu") is not None:
         raise ValueError("--nu is the Student-t degrees of freedom: use it with --family student")
     sigma = spec.get("sigma")
-    if sigma is not None and not isinstance(sigma, InvGamma):
-        raise ValueError("the flat model takes an inverse-gamma prior on sigma^2 (--sigma invgamma:A,B or --a/--b); "
-                         "half-normal, half-t and exponential sigma priors are for models with --groups")
+    if isinstance(sigma, str):
+        raise ValueError(f"--sigma {sigma}: the Gaussian flat model takes invgamma:A,B, halfnormal:S, halft:NU,S or "
+                         "exponential:RATE (jeffreys is for --family student)")
     return sigma
 
 
@@ -39,8 +40,7 @@ def prior_from_settings(spec: dict):
         raise ValueError("--tau and --mu-scale belong to hierarchical (--groups) or exchangeable priors")
     if all(spec.get(k) is None for k in ("mean", "scale")) and sigma is None and cls is SemiConjugate:
         return None
-    a, b = (None, None) if sigma is None else sigma.ab()
-    return cls(mean=spec.get("mean"), scale=spec.get("scale"), a=a, b=b)
+    return cls(mean=spec.get("mean"), scale=spec.get("scale"), sigma=sigma)
 
 
 def from_formula(design, prior) -> Bound:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -56,6 +56,8 @@ class FlatProblem:
     tau_a: float = 1.0
     tau_b: float = 1.0
     hc_inv_scale2: float = 1.0
+    sigma_kind: int = 0  # the prior on sigma (kernels/scales.py SIGMA_*): 0 is IG(a, b) on sigma^2
+    sigma_par: np.ndarray = field(default_factory=lambda: np.zeros(2))
 
     @property
     def p(self) -> int:
@@ -112,6 +114,7 @@ def flat_problem(stats: SufficientStats, prior) -> FlatProblem:
     problem = FlatProblem(stats.G, stats.h, float(stats.rr), P, Pm, float(sigma_shape), float(prior.b),
                           bool(prior.conjugate), W, lam, gdiag, W.T @ Pm, W.T @ stats.h, u_m,
                           np.zeros(p), np.ones(p), tr.beta_ref.copy())
+    problem.sigma_kind, problem.sigma_par = reference.noise_args(prior)  # prior.a, prior.b are then (-1/2, 0)
     if exch is not None:
         if not np.allclose(tr.T(), np.diag(np.diag(tr.T()))):
             raise AssertionError("the exchangeable prior needs diagonal sampler coordinates (center=False)")
