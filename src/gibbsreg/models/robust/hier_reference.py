@@ -1,11 +1,13 @@
 """NumPy twin of gibbsreg.kernels.robust.hier.robust_hier_gibbs: the same arguments (Generators in place of stream
 addresses), the same streams in the same order (that module's docstring), the shared steps of
-gibbsreg.rowhier and the nu step of kernels/robust/nu.py (plain Python here)."""
+gibbsreg.rowhier, the joint (nu, sigma^2) move of kernels/robust/joint.py and the nu step of kernels/robust/nu.py
+(plain Python here)."""
 
 from __future__ import annotations
 
 import numpy as np
 
+from ...kernels.robust.joint import joint_step
 from ...kernels.robust.nu import T_DF, nu_step
 from ...reference import SIGMA_INVGAMMA, noise_log_prior
 from ...rowhier import group_predictor, hier_steps
@@ -23,6 +25,9 @@ def robust_hier_gibbs(X, y, start, q, S0inv, S0inv_mu0, Sainv, Sainv_a0, tau_kin
     store = out_mu.shape[1] > 0
     Xv, Xp = X[:, :q], X[:, q:]
     bounds = list(zip(start[:-1], start[1:]))
+    joint = learn_nu and sigma_kind == SIGMA_INVGAMMA
+    nu_by_w = learn_nu and not joint
+    sigma_a = sigma_shape - 0.5 * n  # sigma^2 ~ IG(sigma_a, sigma_b) a priori (the joint move)
     for c in range(beta_state.shape[0]):
         ng, gg = normal_gens[c], gamma_gens[c]
         beta, alpha, mu = beta_state[c].copy(), alpha_state[c].copy(), mu_state[c].copy()
@@ -30,9 +35,14 @@ def robust_hier_gibbs(X, y, start, q, S0inv, S0inv_mu0, Sainv, Sainv_a0, tau_kin
         s2, nu = float(sigma2_state[c]), float(nu_state[c])
         for t in range(n_iter):
             resid = y - group_predictor(Xv, Xp, codes, beta, alpha)
+            if joint:
+                z1, z2 = ng.standard_normal(), ng.standard_normal()
+                gt = gg.standard_gamma(0.5 * T_DF)
+                nu, s2 = joint_step(resid * resid, float(n), nu, s2, nu_a, nu_b, sigma_a, sigma_b, z1, z2, gt,
+                                    gg.standard_gamma(1.0))
             g = gg.standard_gamma(0.5 * (nu + 1.0), n)
             w = np.maximum(2.0 * g / (nu + resid * resid / s2), MIN_WEIGHT)
-            D = float(np.sum(w - np.log(w) - 1.0)) if learn_nu else 0.0
+            D = float(np.sum(w - np.log(w) - 1.0)) if nu_by_w else 0.0
             ws = w / s2
             G = np.stack([X[a:b].T @ (ws[a:b, None] * X[a:b]) for a, b in bounds])
             h = np.stack([X[a:b].T @ (ws[a:b] * y[a:b]) for a, b in bounds])
@@ -45,7 +55,7 @@ def robust_hier_gibbs(X, y, start, q, S0inv, S0inv_mu0, Sainv, Sainv_a0, tau_kin
                                                 - noise_log_prior(sigma_kind, sigma_par, s2)
                                                 >= -gg.standard_gamma(1.0)):
                 s2 = proposal
-            if learn_nu:
+            if nu_by_w:
                 zn = ng.standard_normal()
                 gt = gg.standard_gamma(0.5 * T_DF)
                 nu = nu_step(nu, float(n), D, nu_a, nu_b, zn, gt, gg.standard_gamma(1.0))
