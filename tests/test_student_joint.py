@@ -19,7 +19,7 @@ def test_derivatives_match_finite_differences():
     r2, n = _residuals(), 200.0
     f = lambda a, b: joint.joint_log_target(r2, n, a, b, *PRIOR)  # noqa: E731
     phi, s, eps = math.log(5.0), math.log(2.0), 1e-5
-    d_phi, d_s, h_pp, h_ps, h_ss = joint._derivatives(r2, n, phi, s, *PRIOR)
+    _, d_phi, d_s, h_pp, h_ps, h_ss = joint._derivatives(r2, n, phi, s, *PRIOR)
     assert math.isclose(d_phi, (f(phi + eps, s) - f(phi - eps, s)) / (2 * eps), rel_tol=1e-7)
     assert math.isclose(d_s, (f(phi, s + eps) - f(phi, s - eps)) / (2 * eps), rel_tol=1e-7)
     e = 1e-4

@@ -48,16 +48,27 @@ def row_sums(r2, c):
 @overload(row_sums, jit_options={"fastmath": {"contract"}})
 def _row_sums_numba(r2, c):
     def impl(r2, c):
+        # sum log(1 + u) as the log of running products, flushed above 1e150: about one log per few hundred
+        # rows instead of one per row (the logs were most of the move's cost), equal to the sum of log1p's to
+        # ~n eps absolute
         L1 = 0.0
+        prod = 1.0
         A1 = 0.0
         A2 = 0.0
         for i in range(r2.shape[0]):
             u = c * r2[i]
-            d = 1.0 / (1.0 + u)
-            L1 += math.log1p(u)
+            one_u = 1.0 + u
+            d = 1.0 / one_u
             A1 += u * d
             A2 += u * d * d
-        return L1, A1, A2
+            if u > 1e100:
+                L1 += math.log1p(u)
+            else:
+                prod *= one_u
+                if prod > 1e150:
+                    L1 += math.log(prod)
+                    prod = 1.0
+        return L1 + math.log(prod), A1, A2
     return impl
 
 
@@ -85,25 +96,31 @@ def joint_log_target(r2, n, phi, s, nu_a, nu_b, s_a, s_b):
 
 @register_jitable
 def _derivatives(r2, n, phi, s, nu_a, nu_b, s_a, s_b):
-    """(l_phi, l_s, l_phiphi, l_phis, l_ss)."""
+    """(l, l_phi, l_s, l_phiphi, l_phis, l_ss): the target and its derivatives, from one pass over the rows."""
     nu = math.exp(phi)
     es = math.exp(-s)
     L1, A1, A2 = row_sums(r2, es / nu)
     g, g1, g2 = _g_terms(nu)
+    value = n * g - 0.5 * n * s - 0.5 * (nu + 1.0) * L1 + nu_a * phi - nu_b * nu - s_a * s - s_b * es
     d_phi = n * nu * g1 - 0.5 * nu * L1 + 0.5 * (nu + 1.0) * A1 + nu_a - nu_b * nu
     d_s = -0.5 * n + 0.5 * (nu + 1.0) * A1 - s_a + s_b * es
     h_pp = n * (nu * g1 + nu * nu * g2) - 0.5 * nu * L1 + nu * A1 - 0.5 * (nu + 1.0) * A2 - nu_b * nu
     h_ps = 0.5 * nu * A1 - 0.5 * (nu + 1.0) * A2
     h_ss = -0.5 * (nu + 1.0) * A2 - s_b * es
-    return d_phi, d_s, h_pp, h_ps, h_ss
+    return value, d_phi, d_s, h_pp, h_ps, h_ss
 
 
 @register_jitable
 def joint_mode(r2, n, phi, s, nu_a, nu_b, s_a, s_b):
-    """(phi, s, R11, R21, R22): l's mode by safeguarded Newton from (phi, s), and the lower Cholesky factor R of
-    -H there (R11 = 0 when -H is not positive definite)."""
-    for _ in range(NEWTON_STEPS):
-        d_phi, d_s, h_pp, h_ps, h_ss = _derivatives(r2, n, phi, s, nu_a, nu_b, s_a, s_b)
+    """(phi, s, R11, R21, R22, l0): l's mode by safeguarded Newton from (phi, s), the lower Cholesky factor R
+    of -H there (R11 = 0 when -H is not positive definite) and l at the start.  One pass over the rows per
+    Newton step: the last step's Hessian (at most NEWTON_TOL from the mode) is the proposal's."""
+    l0 = 0.0
+    h_pp = h_ps = h_ss = 0.0
+    for it in range(NEWTON_STEPS):
+        value, d_phi, d_s, h_pp, h_ps, h_ss = _derivatives(r2, n, phi, s, nu_a, nu_b, s_a, s_b)
+        if it == 0:
+            l0 = value
         det = h_pp * h_ss - h_ps * h_ps
         if h_pp < 0.0 and det > 0.0:  # H negative definite: the Newton step -H^{-1} grad
             step_phi = -(h_ss * d_phi - h_ps * d_s) / det
@@ -111,22 +128,21 @@ def joint_mode(r2, n, phi, s, nu_a, nu_b, s_a, s_b):
         else:  # uphill along the gradient
             step_phi = d_phi / (abs(d_phi) + abs(d_s) + 1e-300)
             step_s = d_s / (abs(d_phi) + abs(d_s) + 1e-300)
+        if abs(step_phi) < NEWTON_TOL and abs(step_s) < NEWTON_TOL:
+            break
         step_phi = min(max(step_phi, -1.0), 1.0)
         step_s = min(max(step_s, -1.0), 1.0)
         phi = min(max(phi + step_phi, PHI_MIN), PHI_MAX)
         s = min(max(s + step_s, -700.0), 700.0)
-        if abs(step_phi) < NEWTON_TOL and abs(step_s) < NEWTON_TOL:
-            break
-    d_phi, d_s, h_pp, h_ps, h_ss = _derivatives(r2, n, phi, s, nu_a, nu_b, s_a, s_b)
     a11 = -h_pp
     if not a11 > 0.0:
-        return phi, s, 0.0, 0.0, 0.0
+        return phi, s, 0.0, 0.0, 0.0, l0
     r11 = math.sqrt(a11)
     r21 = -h_ps / r11
     a22 = -h_ss - r21 * r21
     if not a22 > 0.0:
-        return phi, s, 0.0, 0.0, 0.0
-    return phi, s, r11, r21, math.sqrt(a22)
+        return phi, s, 0.0, 0.0, 0.0, l0
+    return phi, s, r11, r21, math.sqrt(a22), l0
 
 
 @register_jitable
@@ -146,7 +162,7 @@ def joint_step(r2, n, nu, s2, nu_a, nu_b, s_a, s_b, z1, z2, gt, e):
     N(0, 1), gt ~ Gamma(T_DF/2), e ~ Exp(1).  r2 (n,) the squared residuals."""
     phi0 = math.log(nu)
     s0 = math.log(s2)
-    m_phi, m_s, r11, r21, r22 = joint_mode(r2, n, phi0, s0, nu_a, nu_b, s_a, s_b)
+    m_phi, m_s, r11, r21, r22, l0 = joint_mode(r2, n, phi0, s0, nu_a, nu_b, s_a, s_b)
     if r11 == 0.0:
         return nu, s2
     k = 1.0 / math.sqrt(gt / (0.5 * T_DF))
@@ -157,8 +173,7 @@ def joint_step(r2, n, nu, s2, nu_a, nu_b, s_a, s_b, z1, z2, gt, e):
     s1 = m_s + y2
     if not (PHI_MIN < phi1 < PHI_MAX and -700.0 < s1 < 700.0):
         return nu, s2
-    log_alpha = (joint_log_target(r2, n, phi1, s1, nu_a, nu_b, s_a, s_b)
-                 - joint_log_target(r2, n, phi0, s0, nu_a, nu_b, s_a, s_b)
+    log_alpha = (joint_log_target(r2, n, phi1, s1, nu_a, nu_b, s_a, s_b) - l0
                  + _log_proposal(phi0, s0, m_phi, m_s, r11, r21, r22)
                  - _log_proposal(phi1, s1, m_phi, m_s, r11, r21, r22))
     if log_alpha >= -e:
