@@ -515,3 +515,18 @@ def test_cell_stats_save_load_roundtrip_and_bad_merges(tmp_path):
         gr.HierarchicalRegression().sample(stats=s, progress=False)
     with pytest.raises(ValueError, match="several grouping factors"):
         gr.HierarchicalRegression().sample(X, y, groups, progress=False)
+
+
+def test_integer_labels_by_counting_equal_numpy_unique():
+    from gibbsreg.io.groups import unique_codes
+
+    rng = np.random.default_rng(0)
+    cases = [rng.integers(-50, 10_000, 5000), rng.integers(0, 7, 100).astype(np.uint8), np.array([5]),
+             rng.integers(0, 1 << 40, 1000), rng.integers(0, 3, 50).astype(np.int32), np.array(["b", "a", "b"])]
+    for g in cases:
+        levels, codes = unique_codes(g)
+        want_levels, want_codes = np.unique(g, return_inverse=True)
+        assert levels.dtype == want_levels.dtype
+        np.testing.assert_array_equal(levels, want_levels)
+        np.testing.assert_array_equal(codes, want_codes.reshape(-1))
+        assert codes.dtype == np.int64

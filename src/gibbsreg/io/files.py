@@ -264,10 +264,11 @@ def _local_pass(tasks, batches, y, xcols, groups, intercept, weights, unit):
         return np.asarray(values, dtype=np.float64)
 
     def buffer(rows):
+        size = rows * len(xcols)
         buf = getattr(local, "X", None)
-        if buf is None or buf.shape[0] < rows:
-            buf = local.X = np.empty((rows, len(xcols)), order="F")
-        return buf[:rows]
+        if buf is None or buf.size < size:
+            buf = local.X = np.empty(size)
+        return buf[:size].reshape((rows, len(xcols)), order="F")  # column-major and contiguous at any rows
 
     def one(task):
         total = None
