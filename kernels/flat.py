@@ -12,8 +12,8 @@ consuming the same two streams in blocks reproduces the same chain.
 
 With the exchangeable prior (coefficients k with exch_mask[k] = 1 share
 beta_k ~ N(mu, tau^2)), each iteration also draws one more normal (mu) and one
-more gamma (tau^2), plus one for the half-Cauchy auxiliary lambda.  A half-normal, half-t or exponential prior
-on sigma adds one standard exponential (a gamma of shape 1) last.
+more gamma (tau^2), plus one for the half-Cauchy auxiliary lambda.  A half-normal or exponential prior on sigma
+adds one standard exponential (a gamma of shape 1) last, a half-t one its lambda's gamma.
 """
 
 import math
@@ -26,7 +26,7 @@ from numba import njit, prange
 from ..reference import flat_gamma_shapes
 from .draws import fill_gammas, fill_normals, gamma_table, standard_normal, stream_at
 from .linalg import backward_transpose, cholesky_forward, symmetric_quadratic_form
-from .scales import SIGMA_INVGAMMA, noise_accept
+from .scales import SIGMA_HALFT, SIGMA_INVGAMMA, noise_accept
 from .simd import MATVEC_BLOCK, lane_matvec
 
 
@@ -37,12 +37,12 @@ GAMMA_AHEAD = 64  # iterations whose gammas are drawn at once
 
 
 @njit(cache=True, fastmath=False, error_model="python")
-def _gamma_plan(sigma_shape, n_exch, tau_kind, tau_a, sigma_kind):
+def _gamma_plan(sigma_shape, n_exch, tau_kind, tau_a, sigma_kind, sigma_par):
     """An iteration's gammas (flat_gamma_shapes) do not depend on the state and come from their own stream,
     so they are drawn GAMMA_AHEAD iterations at a time (never past n_iter: the stream then stops where a run
     stopped there would).  Returns gamma_table of GAMMA_AHEAD iterations' shapes, in the stream's order,
     and the number per iteration."""
-    per_iter = flat_gamma_shapes(sigma_shape, n_exch, tau_kind, tau_a, sigma_kind)
+    per_iter = flat_gamma_shapes(sigma_shape, n_exch, tau_kind, tau_a, sigma_kind, sigma_par)
     m = per_iter.shape[0]
     shapes = np.empty(m * GAMMA_AHEAD)
     for t in range(GAMMA_AHEAD):
@@ -122,9 +122,10 @@ def _flat_gibbs(
     gamma_k's prior is N(s_k (mu - ref_k), s_k^2 tau^2) on the masked k; then
     mu | beta, tau^2 ~ N and tau^2 | beta, mu ~ IG (tau_kind 0) or the half-Cauchy pair
     tau^2 | lam, lam | tau^2 (tau_kind 1).
-    A half-normal, half-t or exponential prior on sigma (sigma_kind, sigma_par as kernels/scales.py) comes with
+    A half-normal or exponential prior on sigma (sigma_kind, sigma_par as kernels/scales.py) comes with
     (sigma_shape, b0) of a flat prior on sigma, so the s2 draw is the proposal of an independence Metropolis
-    step accepted with the prior's ratio.
+    step accepted with the prior's ratio; a half-t one is the exact inverse-gamma mixture (lambda redrawn
+    given s2 just before s2, sigma_shape = (n + nu)/2).
     Draws go to out_gamma[c, out_start + t//thin] (skipped when out_gamma has no draws) as
     out_ref + out_map @ state: with out_map = T^{-1} W and out_ref = beta_ref that is beta itself,
     written once from the kernel (about p^2 multiply-adds per draw) instead of mapped back by
@@ -142,7 +143,7 @@ def _flat_gibbs(
     n_exch = 0.0
     for i in range(p):
         n_exch += exch_mask[i]
-    table, m_g = _gamma_plan(sigma_shape, n_exch, tau_kind, tau_a, sigma_kind)
+    table, m_g = _gamma_plan(sigma_shape, n_exch, tau_kind, tau_a, sigma_kind, sigma_par)
     map_cols = _padded_columns(out_map)
     failures = np.zeros(n_chains, dtype=np.int64)
     for c in prange(n_chains):
@@ -213,10 +214,17 @@ def _flat_gibbs(
                 n_ahead = m_g * min(GAMMA_AHEAD, n_iter - t)
                 fill_gammas(gamma_rng, gbuf, table[:, :n_ahead])
                 g_at = 0
+            if sigma_kind == SIGMA_HALFT:
+                # the inverse-gamma mixture, exact: lambda | sigma^2 ~ IG((nu + 1)/2, nu/sigma^2 + 1/s^2) drawn
+                # afresh (nothing else reads it, so it needs no state), then sigma^2 | beta, lambda ~
+                # IG((n + nu)/2, nu/lambda + RSS/2): sigma_shape is (n + nu)/2 then, b0 = 0
+                lam_sigma = (sigma_par[0] / s2 + sigma_par[0] / sigma_par[1]) / gbuf[g_at + m_g - 1]
+                scale += sigma_par[0] / lam_sigma
             s2_new = scale / gbuf[g_at]
-            # another prior on sigma: the flat-prior conditional's draw is a proposal, accepted by the prior's
-            # ratio against the iteration's last gamma, a standard exponential (docs/scale-priors.md)
-            if sigma_kind == SIGMA_INVGAMMA or noise_accept(sigma_kind, sigma_par, s2_new, s2, gbuf[g_at + m_g - 1]):
+            # half-normal or exponential on sigma: the flat-prior conditional's draw is a proposal, accepted by the
+            # prior's ratio against the iteration's last gamma, a standard exponential (docs/scale-priors.md)
+            if (sigma_kind == SIGMA_INVGAMMA or sigma_kind == SIGMA_HALFT
+                    or noise_accept(sigma_kind, sigma_par, s2_new, s2, gbuf[g_at + m_g - 1])):
                 s2 = s2_new
             if n_exch > 0:
                 total = 0.0

@@ -6,7 +6,7 @@ sigma"; docs/scale-priors.md, "The flat model's sigma").
   chains are within 4 Monte-Carlo standard errors of the quadrature's (n = 30, p = 2; data-scaled defaults and
   given parameters; a prior that dominates the data included).
 - Both backends give the same draws (same streams), the exchangeable prior too; sigma=InvGamma(a, b) is a=, b=
-  bit for bit; the Metropolis step accepts often (measured).
+  bit for bit; the Metropolis step (half-normal, exponential) accepts often; the half-t step is exact Gibbs.
 - Bad input is a ValueError before sampling; the printed prior, save/load, resume, prior draws; the CLI.
 """
 

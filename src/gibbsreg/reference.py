@@ -32,12 +32,12 @@ def gaussian_draw(A, b, z):
 
 
 @register_jitable
-def flat_gamma_shapes(sigma_shape, n_exch, tau_kind, tau_a, sigma_kind):
+def flat_gamma_shapes(sigma_shape, n_exch, tau_kind, tau_a, sigma_kind, sigma_par):
     """Shapes of one flat iteration's gammas, in the gamma stream's order: sigma^2, then with exchangeable
     coefficients tau^2 (inverse gamma) or tau^2 and lambda (half-Cauchy), then for a prior on sigma other than
-    the inverse gamma (sigma_kind > 0) the Metropolis step's standard exponential (last, so the inverse-gamma
-    layout is the old one).  Plain Python here, compiled inline in the Numba kernel: one definition for both
-    backends."""
+    the inverse gamma (sigma_kind > 0) one more, last (so the inverse-gamma layout is the old one): the half-t's
+    auxiliary lambda (shape (nu + 1)/2, nu = sigma_par[0]) or the Metropolis step's standard exponential.  Plain
+    Python here, compiled inline in the Numba kernel: one definition for both backends."""
     if n_exch == 0:
         shapes = np.array([sigma_shape])
     elif tau_kind == 0:
@@ -46,7 +46,10 @@ def flat_gamma_shapes(sigma_shape, n_exch, tau_kind, tau_a, sigma_kind):
         shapes = np.array([sigma_shape, 0.5 * (n_exch + 1.0), 1.0])
     if sigma_kind == 0:
         return shapes
-    return np.concatenate((shapes, np.ones(1)))
+    last = np.ones(1)
+    if sigma_kind == SIGMA_HALFT:
+        last[0] = 0.5 * (sigma_par[0] + 1.0)
+    return np.concatenate((shapes, last))
 
 
 def flat_gibbs(
@@ -61,7 +64,7 @@ def flat_gibbs(
     store = out_gamma.shape[1] > 0
     exch = exch_mask > 0
     n_exch = float(exch.sum())
-    shapes = flat_gamma_shapes(float(sigma_shape), n_exch, tau_kind, float(tau_a), sigma_kind)
+    shapes = flat_gamma_shapes(float(sigma_shape), n_exch, tau_kind, float(tau_a), sigma_kind, sigma_par)
     z = normal_block(normal_gens, n_iter, p + int(n_exch > 0))
     gam = gamma_block(gamma_gens, n_iter, shapes)
     mu = mu_state.copy()
@@ -90,7 +93,10 @@ def flat_gibbs(
         scale = b0 + 0.5 * rss
         if conjugate:
             scale += 0.5 * (lam * (g - u_m) ** 2).sum(axis=1)
-        if sigma_kind == SIGMA_INVGAMMA:
+        if sigma_kind == SIGMA_HALFT:  # exact: lambda | sigma^2, then sigma^2 | beta, lambda (kernels/flat.py)
+            lam_sigma = (sigma_par[0] / s2 + sigma_par[0] / sigma_par[1]) / gam[:, t, -1]
+            scale = scale + sigma_par[0] / lam_sigma
+        if sigma_kind in (SIGMA_INVGAMMA, SIGMA_HALFT):
             s2 = scale / gam[:, t, 0]
         else:  # the independence Metropolis step (kernels/scales.py noise_accept)
             proposal = scale / gam[:, t, 0]

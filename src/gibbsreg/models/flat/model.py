@@ -115,6 +115,8 @@ def flat_problem(stats: SufficientStats, prior) -> FlatProblem:
                           bool(prior.conjugate), W, lam, gdiag, W.T @ Pm, W.T @ stats.h, u_m,
                           np.zeros(p), np.ones(p), tr.beta_ref.copy())
     problem.sigma_kind, problem.sigma_par = reference.noise_args(prior)  # prior.a, prior.b are then (-1/2, 0)
+    if problem.sigma_kind == reference.SIGMA_HALFT:  # the exact mixture step: sigma^2 | beta, lambda has nu/2 more
+        problem.sigma_shape += 0.5 * (prior.sigma_nu + 1.0)
     if exch is not None:
         if not np.allclose(tr.T(), np.diag(np.diag(tr.T()))):
             raise AssertionError("the exchangeable prior needs diagonal sampler coordinates (center=False)")
