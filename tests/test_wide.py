@@ -36,7 +36,8 @@ def _assert_same_draws(a, b, what, rtol=1e-9):
 
 # ---- the Gaussian conditional of beta ------------------------------------------------------------------------
 
-@pytest.mark.parametrize("shape", [(9, 5), (60, 50), (6, 12)], ids=["p<m", "p<m-lapack", "p>m"])
+@pytest.mark.parametrize("shape", [(9, 5), (60, 50), (6, 12), (50, 60)],
+                         ids=["p<m", "p<m-lapack", "p>m", "p>m-lapack"])
 def test_both_beta_draws_give_the_closed_form_conditional(shape):
     """The block draw (sigma^2, beta) | D: sigma^2 x its gamma is exactly b + y'(I + X D X')^{-1} y / 2 (beta
     integrated out), and beta | sigma^2 from both algorithms is N(A^{-1} X'y, sigma^2 A^{-1}),
@@ -68,7 +69,7 @@ def test_both_beta_draws_give_the_closed_form_conditional(shape):
     for i in range(N):
         z = rng.standard_normal(p + m)
         s2a = cholesky_draw(potrf, G, h, rr, D, z, Aw, v, inv_diag, chol[i], gamma_sigma, b, blas_args, -1.0)
-        s2b = bhattacharya_draw(Xt, y, D, K, 1.0, z, M, r, bcm[i], gamma_sigma, b, -1.0)
+        s2b = bhattacharya_draw(potrf, blas_args, Xt, y, D, K, 1.0, z, M, r, bcm[i], gamma_sigma, b, -1.0)
         if i == 0:
             np.testing.assert_allclose([s2a, s2b], sd**2, rtol=1e-10)
     for name, draws in (("cholesky", chol), ("bhattacharya", bcm)):
@@ -85,7 +86,7 @@ def test_both_beta_draws_give_the_closed_form_conditional(shape):
         if method == 0:
             s2 = cholesky_draw(potrf, G, h, rr, D, z, Aw, v, inv_diag, out, gamma_sigma, b, blas_args, -1.0)
         else:
-            s2 = bhattacharya_draw(Xt, y, D, K, 1.0, z, M, r, out, gamma_sigma, b, -1.0)
+            s2 = bhattacharya_draw(potrf, blas_args, Xt, y, D, K, 1.0, z, M, r, out, gamma_sigma, b, -1.0)
         s2_twin, out_twin = block_draw(method, Xt, y, G, h, rr, D, z, gamma_sigma, b)
         np.testing.assert_allclose(out_twin, out, rtol=1e-10, atol=1e-12)
         np.testing.assert_allclose(s2_twin, s2, rtol=1e-12)

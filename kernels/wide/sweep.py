@@ -9,7 +9,7 @@ theta ~ N(A^{-1} X*'y*/sigma, A^{-1}).  One factorisation serves both:
   kernels/linalg.py below), O(p^3).
 * Bhattacharya, Chakraborty & Mallick (2016) (p > m): u ~ N(0, D), delta ~ N(0, I_m), v = X* u + delta,
   (X* D X*' + I_m) w = y*/sigma - v, theta = u + D X*' w; O(m^2 p), the m x m matrix built by BLAS over
-  blocks of ``block`` columns (dsyrk, kernels/wide/blas.py).
+  blocks of ``block`` columns (dsyrk, kernels/wide/blas.py), factorised by dpotrf from m = LAPACK_MIN_P.
 
 The sigma-scaled horseshoe under Bhattacharya's draw adds, at the start of each sweep, a slice-sampling step
 on log tau^2 with beta and sigma^2 integrated out (the exact version of Johndrow, Orenstein & Bhattacharya
@@ -125,19 +125,22 @@ def slice_log_tau(normal, potrf, blas_args, K, ys, glob, a_post, b, inv_scale2, 
 
 
 @njit(cache=True, fastmath=EXACT_ORDER, error_model="numpy")
-def bhattacharya_draw(Xt, ys, D, K, t, z, M, r, g, sigma_shape_gamma, sigma_b, fixed_s2):
+def bhattacharya_draw(potrf, blas_args, Xt, ys, D, K, t, z, M, r, g, sigma_shape_gamma, sigma_b, fixed_s2):
     """(sigma^2, gamma) | D in one block, by Bhattacharya et al.: M = I + X* D X*' = I + t K (K = gram(...) of
     D / t) factorised, sigma^2 = (b + y*'M^{-1}y*/2) / sigma_shape_gamma (its conditional with gamma
     integrated out), then g <- sd theta with u ~ N(0, D), delta from z (p + m normals: u's then delta's),
     M w = y*/sd - X* u - delta, theta = u + D X*' w.  Xt is X*' (p, m); M (m, m) and r (m,) are workspaces.
-    fixed_s2 > 0 replaces the sigma^2 draw (the sigma-free prior form).  Returns sigma^2, or -1 when M fails
-    to factorise."""
+    fixed_s2 > 0 replaces the sigma^2 draw (the sigma-free prior form).  M is factorised by LAPACK's dpotrf
+    from m = LAPACK_MIN_P (potrf: its address).  Returns sigma^2, or -1 when M fails to factorise."""
     p, m = Xt.shape
     for a in range(m):
         for c in range(a + 1):
             M[a, c] = t * K[a, c]
         M[a, a] += 1.0
-    if not cholesky_lower(M, m):
+    if m >= LAPACK_MIN_P:
+        if not potrf_lower(potrf, M, m, blas_args[0], blas_args[1]):
+            return -1.0
+    elif not cholesky_lower(M, m):
         return -1.0
     for i in range(m):
         r[i] = ys[i]
@@ -366,7 +369,8 @@ def one_chain(c, syrk, potrf, scaled, method, prior_kind, Xt, ys, G, h, rr, R, c
                 t_scale = glob  # K = X* Lambda X*' already
             else:
                 gram(syrk, Xt, D, K, Wb, blas_args, block)
-            s2_new = bhattacharya_draw(Xt, ys, D, K, t_scale, z, M, rv, g, gbuf[0], sigma_b, fixed)
+            s2_new = bhattacharya_draw(potrf, blas_args, Xt, ys, D, K, t_scale, z, M, rv, g, gbuf[0], sigma_b,
+                                       fixed)
         else:
             s2_new = cholesky_draw(potrf, G, h, rr, D, z, A, v, inv_diag, g, gbuf[0], sigma_b, blas_args, fixed)
         if not s2_new > 0.0:
