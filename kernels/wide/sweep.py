@@ -23,7 +23,7 @@ import math
 import numpy as np
 from numba import njit
 
-from ..draws import fill_gammas, fill_normals, gamma_table, standard_normal, stream_at, uniform
+from ..draws import fill_gammas, fill_normals, gamma_table, stream_at, uniform
 from ..linalg import backward_solve_transpose, backward_transpose, cholesky_forward, cholesky_lower, \
     forward_solve, symmetric_quadratic_form
 from .blas import potrf_lower, syrk_lower_add
