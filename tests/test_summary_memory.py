@@ -31,7 +31,7 @@ def posterior(chains, draws, shape, rng):
 rng = np.random.default_rng(0)
 str(posterior(2, 40, (3, 2), rng)), convergence_grid(posterior(4, 40, (3, 2), rng))  # load the kernels
 mode = sys.argv[1]
-post = posterior(4, 5_000, (300, 5), rng) if mode == "groups" else posterior(2, 1_000_000, (10,), rng)
+post = posterior(4, 4_000, (300, 5), rng) if mode == "groups" else posterior(2, 1_000_000, (10,), rng)
 base = peak()
 text = str(post)  # the summary (group-level values collapsed) and its printout
 assert "collapsed" in text or mode != "groups"
