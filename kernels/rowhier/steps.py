@@ -80,8 +80,9 @@ def asis_scale(G, h, q, r, J, beta, alpha, mu, tau2, lam, tau_kind, tau_a, tau_b
                 eta_j):
     """Interweaving for tau given mu (the Gaussian model's step): with eta_j = (beta_j - mu) / tau fixed, each
     tau_a is proposed from its likelihood-only conditional (Gaussian, q normals) and accepted with the prior's
-    ratio (tau^2 ~ IG(a, b), or IG(1/2, 1/lam) for the half-Cauchy; one Exp(1) per coordinate from the gamma
-    stream, as standard_gamma(1)); beta_j = mu + tau eta_j and tau2 updated."""
+    ratio (tau^2 ~ IG(a, b); for the half-Cauchy kind the marginal half-t density, 1/A^2 then in tau_b, lam
+    integrated out and redrawn after; one Exp(1) per coordinate from the gamma stream, as standard_gamma(1));
+    beta_j = mu + tau eta_j and tau2 updated."""
     for a in range(q):
         tau[a] = np.sqrt(tau2[a])
         bq[a] = 0.0
@@ -119,11 +120,13 @@ def asis_scale(G, h, q, r, J, beta, alpha, mu, tau2, lam, tau_kind, tau_a, tau_b
                 if proposal != 0.0:
                     if tau_kind == TAU_EXPONENTIAL:
                         log_ratio = -tau_b[a] * (abs(proposal) - abs(tau[a]))
-                    else:  # tau^2 ~ IG(pa, pb): InvGamma, or half-t given lam (IG(nu/2, nu/lam))
-                        pa = tau_a[a] if tau_kind == TAU_INVGAMMA else 0.5 * tau_a[a]
-                        pb = tau_b[a] if tau_kind == TAU_INVGAMMA else tau_a[a] / lam[a]
-                        log_ratio = (-(2.0 * pa + 1.0) * (np.log(abs(proposal)) - np.log(abs(tau[a])))
-                                     - pb * (1.0 / (proposal * proposal) - 1.0 / (tau[a] * tau[a])))
+                    elif tau_kind == TAU_HALFCAUCHY:  # the marginal half-t(nu, A), lam integrated out (1/A^2 in
+                        c = tau_b[a] / tau_a[a]      # tau_b here), then redrawn: docs/scale-priors.md
+                        log_ratio = -0.5 * (tau_a[a] + 1.0) * (np.log1p(proposal * proposal * c)
+                                                               - np.log1p(tau[a] * tau[a] * c))
+                    else:  # tau^2 ~ IG(a, b)
+                        log_ratio = (-(2.0 * tau_a[a] + 1.0) * (np.log(abs(proposal)) - np.log(abs(tau[a])))
+                                     - tau_b[a] * (1.0 / (proposal * proposal) - 1.0 / (tau[a] * tau[a])))
                     if log_ratio >= -expo:
                         tau[a] = proposal
     for a in range(q):
@@ -271,8 +274,8 @@ def hier_steps(G, h, q, r, J, S0inv, S0inv_mu0, Sainv, Sainv_a0, tau_kind, tau_a
                     tau2[a] = proposal
         if asis:
             failed += asis_location(G, h, q, r, J, beta, alpha, mu, S0inv, S0inv_mu0, normal, A, v, z, inv)
-            asis_scale(G, h, q, r, J, beta, alpha, mu, tau2, lam, tau_kind, tau_a, tau_b, normal, latent, z,
-                        tau_new, Q, bq, eta_j)
+            asis_scale(G, h, q, r, J, beta, alpha, mu, tau2, lam, tau_kind, tau_a,
+                       hc_inv_scale2 if tau_kind == TAU_HALFCAUCHY else tau_b, normal, latent, z, tau_new, Q, bq, eta_j)
         if tau_kind == TAU_HALFCAUCHY:
             for a in range(q):
                 lam[a] = (hc_inv_scale2[a] + tau_a[a] / tau2[a]) / standard_gamma(latent, 0.5 * (tau_a[a] + 1.0))

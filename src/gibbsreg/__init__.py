@@ -14,7 +14,8 @@ from .models.crossed import CrossedPrior, CrossedRegression, Factor, interaction
 from .models.binary import BinaryRegression, HierarchicalBinaryPrior, HierarchicalBinaryRegression, predict_proba
 from .models.binary import Flat as BinaryFlat, Normal as BinaryNormal
 from .models.flat import LinearRegression
-from .models.robust import Gamma, StudentTRegression
+from .models.robust import Gamma, HierarchicalStudentTRegression, StudentTRegression
+from .models.crossedrows import CrossedBinaryRegression, CrossedStudentTRegression
 from .models.wide import BayesianLasso, Horseshoe, RegularizedHorseshoe, plot_shrinkage, shrinkage_summary
 from .formula import FormulaModel, model
 from .models.hierarchical import HierarchicalPrior, HierarchicalRegression, Shrinkage, shrinkage
@@ -31,8 +32,10 @@ __version__ = "0.1.0"
 
 __all__ = [
     "ConvergenceStudy",
+    "CrossedBinaryRegression",
     "CrossedPrior",
     "CrossedRegression",
+    "CrossedStudentTRegression",
     "Factor",
     "interaction_labels",
     "plot_forest_factors",
@@ -82,6 +85,7 @@ __all__ = [
     "shrinkage",
     "Gamma",
     "StudentTRegression",
+    "HierarchicalStudentTRegression",
     "BinaryFlat",
     "BinaryNormal",
     "BinaryRegression",

@@ -46,11 +46,13 @@ def asis_scale(G, h, q, beta, alpha, mu, tau2, tau_kind, tau_a, tau_b, lam, z, e
                 if proposal != 0.0:
                     if tau_kind == TAU_EXPONENTIAL:
                         log_ratio = -tau_b[a] * (abs(proposal) - abs(tau[a]))
+                    elif tau_kind == TAU_HALFCAUCHY:  # the marginal half-t (1/A^2 in tau_b here)
+                        c = tau_b[a] / tau_a[a]
+                        log_ratio = -0.5 * (tau_a[a] + 1.0) * (np.log1p(proposal * proposal * c)
+                                                               - np.log1p(tau[a] * tau[a] * c))
                     else:
-                        pa = tau_a[a] if tau_kind == TAU_INVGAMMA else 0.5 * tau_a[a]
-                        pb = tau_b[a] if tau_kind == TAU_INVGAMMA else tau_a[a] / lam[a]
-                        log_ratio = (-(2.0 * pa + 1.0) * (np.log(abs(proposal)) - np.log(abs(tau[a])))
-                                     - pb * (1.0 / proposal**2 - 1.0 / tau[a] ** 2))
+                        log_ratio = (-(2.0 * tau_a[a] + 1.0) * (np.log(abs(proposal)) - np.log(abs(tau[a])))
+                                     - tau_b[a] * (1.0 / proposal**2 - 1.0 / tau[a] ** 2))
                     if log_ratio >= -expo[a]:
                         tau[a] = proposal
     return mu + (tau / tau_old) * (beta - mu), tau**2
@@ -98,7 +100,8 @@ def hier_steps(G, h, q, J, S0inv, S0inv_mu0, Sainv, Sainv_a0, tau_kind, tau_a, t
         beta, mu = asis_location(G, h, q, beta, alpha, mu, S0inv, S0inv_mu0, ng.standard_normal(q))
         z = ng.standard_normal(q)
         expo = [gg.standard_gamma(1.0) for _ in range(q)]
-        beta, tau2 = asis_scale(G, h, q, beta, alpha, mu, tau2, tau_kind, tau_a, tau_b, lam, z, expo)
+        beta, tau2 = asis_scale(G, h, q, beta, alpha, mu, tau2, tau_kind, tau_a,
+                                hc_inv_scale2 if tau_kind == TAU_HALFCAUCHY else tau_b, lam, z, expo)
     if tau_kind == TAU_HALFCAUCHY:
         for a in range(q):
             lam[a] = (hc_inv_scale2[a] + tau_a[a] / tau2[a]) / gg.standard_gamma(0.5 * (tau_a[a] + 1.0))

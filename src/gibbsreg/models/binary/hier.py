@@ -27,7 +27,8 @@ from .analysis import predict_proba
 from .data import BinaryData, binary_data
 from .model import LINKS
 from .priors import DEFAULT_SCALE
-from .reference import LOGIT, TAU_INVWISHART, binary_hier_gibbs
+from ...reference import TAU_INVWISHART
+from .reference import LOGIT, binary_hier_gibbs
 
 
 class HierarchicalBinaryPrior:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import numpy as np
 
 from ...reference import gaussian_draw
+from ...rowhier import hier_steps
 from ...kernels.binary.latent import log_norm_cdf
 from .latent import polya_gamma, truncated_normal_above
 
@@ -81,62 +82,11 @@ def binary_gibbs(X, y, trials, link, A0, b0, P, Pm, mode, Lm, df, beta_state, no
     return 0
 
 
-TAU_INVGAMMA, TAU_HALFCAUCHY, TAU_INVWISHART, TAU_HALFNORMAL, TAU_EXPONENTIAL = 0, 1, 2, 3, 4
-
-
-def _asis_location(G, h, q, beta, alpha, mu, S0inv, S0inv_mu0, z):
-    """The kernel's _asis_location: mu with beta_j - mu fixed (returns the new beta and mu)."""
-    eta = beta - mu
-    xr = h[:, :q] - G[:, :q, q:] @ alpha - np.einsum("jab,jb->ja", G[:, :q, :q], eta)
-    mu = gaussian_draw(S0inv + G[:, :q, :q].sum(axis=0), S0inv_mu0 + xr.sum(axis=0), z)
-    return mu + eta, mu
-
-
-def _scale_log_ratio(tau_kind, c, tau2_new, tau2_old):
-    """The kernel's _scale_log_ratio: half-normal (c = 1/(2 s^2)) or exponential (c = rate) prior on tau."""
-    if tau_kind == TAU_HALFNORMAL:
-        return -c * (tau2_new - tau2_old)
-    return -c * (np.sqrt(tau2_new) - np.sqrt(tau2_old))
-
-
-def _asis_scale(G, h, q, beta, alpha, mu, tau2, tau_kind, tau_a, tau_b, lam, z, expo):
-    """The kernel's _asis_scale: each tau_k with (beta_j - mu)/tau fixed, Metropolis on the prior's ratio."""
-    tau_old = np.sqrt(tau2)
-    eta = (beta - mu) / tau_old
-    XX = G[:, :q, :q]
-    xr = h[:, :q] - G[:, :q, q:] @ alpha - XX @ mu
-    Q = np.einsum("ja,jab,jb->ab", eta, XX, eta)
-    b = (eta * xr).sum(axis=0)
-    tau = tau_old.copy()
-    for a in range(q):
-        prec = Q[a, a]
-        lin = b[a] - Q[a] @ tau + Q[a, a] * tau[a]
-        if prec > 0.0:
-            if tau_kind == TAU_HALFNORMAL:
-                prec2 = prec + 2.0 * tau_b[a]
-                tau[a] = lin / prec2 + z[a] / np.sqrt(prec2)
-            else:
-                proposal = lin / prec + z[a] / np.sqrt(prec)
-                if proposal != 0.0:
-                    if tau_kind == TAU_EXPONENTIAL:
-                        log_ratio = -tau_b[a] * (abs(proposal) - abs(tau[a]))
-                    else:
-                        pa = tau_a[a] if tau_kind == TAU_INVGAMMA else 0.5 * tau_a[a]
-                        pb = tau_b[a] if tau_kind == TAU_INVGAMMA else tau_a[a] / lam[a]
-                        log_ratio = (-(2.0 * pa + 1.0) * (np.log(abs(proposal)) - np.log(abs(tau[a])))
-                                     - pb * (1.0 / proposal**2 - 1.0 / tau[a] ** 2))
-                    if log_ratio >= -expo[a]:
-                        tau[a] = proposal
-    return mu + (tau / tau_old) * (beta - mu), tau**2
-
-
 def binary_hier_gibbs(X, y, trials, start, link, q, Gfix, hfix, S0inv, S0inv_mu0, Sainv, Sainv_a0, tau_kind, tau_a,
                       tau_b, hc_inv_scale2, iw_df, iw_Psi, asis, beta_state, alpha_state, mu_state, Sinv_state,
                       lam_state, normal_gens, gamma_gens, n_iter, thin, out_start, out_beta, out_alpha, out_mu,
                       out_Sigma):
     """NumPy twin of gibbsreg.kernels.binary.hier.binary_hier_gibbs (its docstring has the sweep and streams)."""
-    p = X.shape[1]
-    r = p - q
     J = start.shape[0] - 1
     codes = np.repeat(np.arange(J), np.diff(start))
     store = out_mu.shape[1] > 0
@@ -155,49 +105,9 @@ def binary_hier_gibbs(X, y, trials, start, link, q, Gfix, hfix, S0inv, S0inv_mu0
             else:
                 G = Gfix
                 h = np.stack([X[a:b].T @ s[a:b] for a, b in zip(start[:-1], start[1:])])
-            for j in range(J):
-                A = Sinv + G[j, :q, :q]
-                b = Sinv @ mu + h[j, :q] - G[j, :q, q:] @ alpha
-                beta[j] = gaussian_draw(A, b, ng.standard_normal(q))
-            if r > 0:
-                A = Sainv + G[:, q:, q:].sum(axis=0)
-                b = Sainv_a0 + (h[:, q:] - np.einsum("jba,ja->jb", G[:, q:, :q], beta)).sum(axis=0)
-                alpha = gaussian_draw(A, b, ng.standard_normal(r))
-            mu = gaussian_draw(S0inv + J * Sinv, S0inv_mu0 + Sinv @ beta.sum(axis=0), ng.standard_normal(q))
-            d = beta - mu
-            if tau_kind == TAU_INVWISHART:
-                L = np.linalg.cholesky(iw_Psi + d.T @ d)
-                B = np.zeros((q, q))
-                B[np.arange(q), np.arange(q)] = [np.sqrt(2.0 * gg.standard_gamma(0.5 * (iw_df + J - a)))
-                                                 for a in range(q)]
-                B[np.tril_indices(q, -1)] = ng.standard_normal(q * (q - 1) // 2)
-                Wm = np.linalg.solve(L.T, B)
-                Sinv = Wm @ Wm.T
-                Sigma = np.linalg.inv(Sinv)
-                if asis:
-                    beta, mu = _asis_location(G, h, q, beta, alpha, mu, S0inv, S0inv_mu0, ng.standard_normal(q))
-            else:
-                ss = (d * d).sum(axis=0)
-                tau2 = 1.0 / np.diag(Sinv)
-                for a in range(q):
-                    if tau_kind == TAU_INVGAMMA:
-                        tau2[a] = (tau_b[a] + 0.5 * ss[a]) / gg.standard_gamma(tau_a[a] + 0.5 * J)
-                    elif tau_kind == TAU_HALFCAUCHY:
-                        tau2[a] = (tau_a[a] / lam[a] + 0.5 * ss[a]) / gg.standard_gamma(0.5 * (J + tau_a[a]))
-                    else:
-                        proposal = 0.5 * ss[a] / gg.standard_gamma(0.5 * (J - 1))
-                        if _scale_log_ratio(tau_kind, tau_b[a], proposal, tau2[a]) >= -gg.standard_gamma(1.0):
-                            tau2[a] = proposal
-                if asis:
-                    beta, mu = _asis_location(G, h, q, beta, alpha, mu, S0inv, S0inv_mu0, ng.standard_normal(q))
-                    z = ng.standard_normal(q)
-                    expo = [gg.standard_gamma(1.0) for _ in range(q)]
-                    beta, tau2 = _asis_scale(G, h, q, beta, alpha, mu, tau2, tau_kind, tau_a, tau_b, lam, z, expo)
-                if tau_kind == TAU_HALFCAUCHY:
-                    for a in range(q):
-                        lam[a] = (hc_inv_scale2[a] + tau_a[a] / tau2[a]) / gg.standard_gamma(0.5 * (tau_a[a] + 1.0))
-                Sinv = np.diag(1.0 / tau2)
-                Sigma = np.diag(tau2)
+            beta, alpha, mu, Sinv, lam, Sigma = hier_steps(
+                G, h, q, J, S0inv, S0inv_mu0, Sainv, Sainv_a0, tau_kind, tau_a, tau_b, hc_inv_scale2, iw_df, iw_Psi,
+                asis, beta, alpha, mu, Sinv, lam, ng, gg)
             if store and (t + 1) % thin == 0:
                 k = out_start + (t + 1) // thin - 1
                 if out_beta.shape[1] > 0:
