@@ -296,6 +296,13 @@ def test_local_cluster_same_stats_and_draws(client, frame, tmp_path):
     sa = gr.sufficient_stats(da.from_array(X, chunks=(250, 3)), da.from_array(y, chunks=250))
     assert_flat_close(sa, gr.sufficient_stats(X, y))
     assert_draws_close(gr.LinearRegression().sample(stats=sa, **KW), gr.LinearRegression().sample(X, y, **KW))
+    # a weights column read by the workers (docs/weights.md): the statistics of memory
+    w = 1.0 + (np.arange(len(frame)) % 3)
+    frame.assign(w=w).to_parquet(folder / "p0.parquet")
+    for i in (1, 2):
+        (folder / f"p{i}.parquet").unlink()
+    sw = gr.read_stats(str(folder), y="y", x=["a", "b", "c"], groups="g", weights="w")
+    assert_grouped_close(sw, gr.sufficient_stats(frame[["a", "b", "c"]], frame["y"], frame["g"], weights=w))
 
 
 def test_worker_killed_mid_pass_same_stats(client):
