@@ -44,6 +44,7 @@ def relative_gap(p1, p2):
 
 CASES = {
     "logit-asis-crossed": (dict(link="logit", sampler="asis"), dict(), None),
+    "logit-asis-nested-binomial": (dict(link="logit", sampler="asis"), dict(nested=True, trials=True), None),
     "probit-blocked-nested-binomial": (dict(link="probit", sampler="blocked"), dict(nested=True, trials=True),
                                        gr.HalfNormal()),
     "logit-plain-correlated": (dict(link="logit", sampler="plain"), dict(), "hw"),
@@ -76,6 +77,8 @@ def test_backends_agree(case):
     b = model.sample(X, y, g, *extra, backend="numpy", **kw)
     assert a.names == b.names
     assert relative_gap(a, b) < 1e-10
+    # a factor nested in the first is drawn jointly with it under "asis" (kernels/crossed/nested.py)
+    assert ("b joint with a" in a.attrs["model"]) == (data.get("nested", False) and opts["sampler"] == "asis")
     if opts.get("nu", 1.0) is None:
         assert "nu" in a.names and np.ptp(a["nu"]) > 0
     if "link" in opts:

@@ -9,13 +9,14 @@ from numba import njit
 from ..binary.flat import LOGIT, PROBIT, _latent_pass
 from ..crossed.chains import _scale_list
 from ..crossed.interweave import _interweave_scales
+from ..crossed.nested import _effects_joint
 from ..crossed.sweep import _effects_blocked, _effects_plain, _factor_scales, _residual_ss, _shift_moves, _store_draw
 from ..draws import fill_gammas, gamma_table, standard_gamma, standard_normal, stream_at
 from ..pool import over_chains
 from ..robust.nu import T_DF, nu_step
 from ..robust.sweep import _spread_shape, _weights
 from ..scales import SIGMA_INVGAMMA, noise_accept
-from .stats import cell_cross, cell_linear, cell_linear_predictor, level_sums
+from .stats import cell_cross, cell_linear, cell_linear_predictor, child_sums, level_sums
 
 STUDENT = 2  # the family codes: LOGIT (0) and PROBIT (1) as kernels/binary/flat.py, STUDENT
 
@@ -24,7 +25,9 @@ class RowsInputs(NamedTuple):
     """The row-weighted crossed model's inputs to both backends, by name (models/crossedrows/problem.py):
     the family, the rows sorted by cell (Z, y, trials, r0, start), the fixed half of the binary statistics
     (Gfix: probit's Z_c' diag(n) Z_c; hfix: logistic's Z_c' kappa_c), the crossed layout and priors (as
-    kernels/crossed.CrossedInputs: level, nc, J, ..., blocked, interweave), nu's prior (Student-t), and
+    kernels/crossed.CrossedInputs: level, nc, J, ..., blocked, interweave, the joint nested update's
+    joint, joint_parent, joint_scales, joint_step; its per-child sums are rebuilt each sweep), nu's prior
+    (Student-t), and
     ``restat``, the NumPy twin's builder of the Gaussian reference's inputs from cell statistics (unused here)."""
 
     family: object
@@ -62,6 +65,10 @@ class RowsInputs(NamedTuple):
     sigma_par: object
     blocked: object
     interweave: object
+    joint: object
+    joint_parent: object
+    joint_scales: object
+    joint_step: object
     learn_nu: object
     nu_a: object
     nu_b: object
@@ -79,7 +86,8 @@ def crossed_rows_gibbs(inputs, b, alpha, mu, Sinv, lam, sigma2, nu, normal_strea
         i.family, i.Z, i.y, i.trials, i.r0, i.start, i.Gfix, i.hfix, i.level, float(i.nc.sum()), i.J, i.q, i.vidx,
         i.pidx, i.b_off, i.lv_off, i.S0inv, i.S0inv_mu0, i.Sainv, i.Sainv_a0, i.tau_kind, i.tau_a, i.tau_b,
         i.hc_inv_scale2, i.iw_df, i.iw_Psi, i.shift_target, i.parent_of, i.n_children, i.sigma_a, i.sigma_b,
-        i.sigma_kind, i.sigma_par, i.blocked, i.interweave, i.learn_nu, i.nu_a, i.nu_b, tf, tk, b, alpha, mu, Sinv,
+        i.sigma_kind, i.sigma_par, i.blocked, i.interweave, i.joint, i.joint_parent, i.joint_scales, i.joint_step,
+        i.learn_nu, i.nu_a, i.nu_b, tf, tk, b, alpha, mu, Sinv,
         lam, sigma2, nu, normal_streams, gamma_streams, n_iter, thin, out_start, out_b, out_alpha, out_mu, out_Sigma,
         out_sigma2, out_nu))
 
@@ -87,8 +95,9 @@ def crossed_rows_gibbs(inputs, b, alpha, mu, Sinv, lam, sigma2, nu, normal_strea
 @njit(cache=True, nogil=True, error_model="numpy")
 def _one_chain(ch, family, Z, y, trials, r0, start, Gfix, hfix, level, n_total, J, q, vidx, pidx, b_off, lv_off, S0inv,
                S0inv_mu0, Sainv, Sainv_a0, tau_kind, tau_a, tau_b, hc_inv_scale2, iw_df, iw_Psi, shift_target,
-               parent_of, n_children, sigma_a, sigma_b, sigma_kind, sigma_par, blocked, interweave, learn_nu, nu_a,
-               nu_b, tf, tk, b, alpha, mu, Sinv, lam, sigma2, nu_state, normal_streams, gamma_streams, n_iter, thin,
+               parent_of, n_children, sigma_a, sigma_b, sigma_kind, sigma_par, blocked, interweave, joint, joint_parent,
+               joint_scales, joint_step, learn_nu, nu_a, nu_b, tf, tk, b, alpha, mu, Sinv, lam, sigma2, nu_state,
+               normal_streams, gamma_streams, n_iter, thin,
                out_start, out_b, out_alpha, out_mu, out_Sigma, out_sigma2, out_nu):
     """Chain ch's sweeps on workspaces of its own: the latent (or weight) pass, the cell statistics, then the
     Gaussian crossed sweep's blocks given them; returns its number of failed factorisations."""
@@ -160,6 +169,25 @@ def _one_chain(ch, family, Z, y, trials, r0, start, Gfix, hfix, level, n_total, 
     theta_base = np.zeros(p)
     rc = np.zeros(p)
     Qt = np.zeros((n_scales, n_scales))
+    # the joint update of a factor nested in the first (kernels/crossed/nested.py; chains._one_chain's workspaces)
+    jf = joint if joint >= 0 else 0
+    nj = J[jf] if joint >= 0 else 0
+    Gchild = np.zeros((nj, p, p))
+    hchild = np.zeros((nj, p))
+    cols = np.zeros(p if joint >= 0 else 0, dtype=np.int64)
+    vf = np.zeros(q[jf] if joint >= 0 else 0, dtype=np.int64)
+    if joint >= 0:
+        for a in range(q[0]):
+            cols[a] = vidx[0, a]
+        for a in range(r):
+            cols[q[0] + a] = pidx[a]
+        for a in range(q[jf]):
+            vf[a] = vidx[jf, a]
+    hcw = np.zeros((nj, p))
+    Ps = np.zeros((J[0] if joint >= 0 else 0, p, p))
+    ws = np.zeros((J[0] if joint >= 0 else 0, p))
+    col = np.zeros(m)
+    old = np.zeros(joint_scales.shape[0])
     nfail = 0
     countdown = thin
     for t in range(n_iter):
@@ -187,6 +215,12 @@ def _one_chain(ch, family, Z, y, trials, r0, start, Gfix, hfix, level, n_total, 
         if not blocked:
             nfail += _effects_plain(G, level, J, q, vidx, b_off, lv_off, hsum, Gfp, Gsum, Gpp, hp, S0inv, S0inv_mu0,
                                     Sainv, Sainv_a0, r, Sinv_c, bc, al, mc, inv, lev, A, v, acc, inv_diag, Sm, normal)
+        elif joint >= 0:
+            child_sums(G, h, level, joint, Gchild, hchild)
+            nfail += _effects_joint(G, level, J, q, vidx, pidx, b_off, lv_off, hsum, Gfp, Gsum, S0inv, S0inv_mu0, Sainv,
+                                    Sainv_a0, r, Sinv_c, lam_c, bc, al, mc, inv, lev, A, v, inv_diag, Sm, Pm, wv, Lw,
+                                    Uw, ew, col, joint, joint_parent, Gchild, hchild, cols, vf, hcw, Ps, ws,
+                                    joint_scales, joint_step, tau_kind, tau_a, tau_b, old, normal, gamma_rng)
         else:
             nfail += _effects_blocked(G, level, J, q, vidx, b_off, lv_off, hsum, Gfp, Gsum, Gpp, hp, S0inv,
                                       S0inv_mu0, Sainv, Sainv_a0, r, Sinv_c, bc, al, mc, inv, lev, A, v, acc, inv_diag,

@@ -90,3 +90,18 @@ def level_sums(G, h, level, J, q, vidx, pidx, lv_off, Gsum, hsum, Gfp, Gpp, hp, 
             if with_G:
                 for bb in range(r):
                     Gpp[a, bb] += G[c, pidx[a], pidx[bb]]
+
+
+@njit(cache=True, error_model="numpy")
+def child_sums(G, h, level, f, Gchild, hchild):
+    """Per level j of factor f (the nested factor of the joint update, kernels/crossed/nested.py): Gchild[j] and
+    hchild[j], the sums of its cells' G_c and h_c; O(C p^2)."""
+    Gchild[:] = 0.0
+    hchild[:] = 0.0
+    p = G.shape[1]
+    for c in range(G.shape[0]):
+        j = level[c, f]
+        for a in range(p):
+            hchild[j, a] += h[c, a]
+            for bb in range(p):
+                Gchild[j, a, bb] += G[c, a, bb]

@@ -20,7 +20,7 @@ from ..binary.model import LINKS
 from ..crossed.predict import predict_crossed
 from ..crossed.priors import ResolvedCrossedPrior, resolve_crossed_prior
 from ..crossed.rows import _mean_block, crossed_rows
-from .model import RowsCrossedModel
+from .model import RowsCrossedModel, method_text
 from .priordraws import crossed_prior_draws
 
 
@@ -78,7 +78,8 @@ class CrossedBinaryRegression(RowsCrossedModel):
     def _family_rows(self, X, y, trials):
         data = binary_data(X, y, trials, self.intercept)
         n = data.n
-        return {"F": data.full, "names": list(data.names), "family": LINKS[self.link], "ref": np.zeros(data.full.shape[1]),
+        return {"F": data.full, "names": list(data.names), "family": LINKS[self.link],
+                "ref": np.zeros(data.full.shape[1]),
                 "y": data.y, "trials": data.trials, "u": np.zeros(n), "w": np.ones(n), "binary": data,
                 "name": "bernoulli" if data.bernoulli else "binomial", "fixed": ("sigma2",),
                 "nu_start": lambda streams: np.zeros(len(streams.normal))}
@@ -94,7 +95,8 @@ class CrossedBinaryRegression(RowsCrossedModel):
         variables = {k: v for k, v in spec.variables.items() if k != "sigma2"}
         kinds = ", ".join(f"{f['name']}: {f['tau_kind']}" for f in prior.factors)
         attrs = dict(spec.attrs, link=self.link, family=fam_name,
-                     model=f"CrossedBinaryRegression ({fam_name}, {self.link}; {kinds}; {self.sampler} Gibbs)")
+                     model=f"CrossedBinaryRegression ({fam_name}, {self.link}; {kinds}; "
+                           f"{method_text(problem, self.factors, self.sampler)})")
         config = dict(spec.config, link=self.link)
         return replace(spec, variables=variables, attrs=attrs, config=config)
 

@@ -108,6 +108,13 @@ class RowsCrossedModel:
         return resumed
 
 
+def method_text(problem, factors, sampler: str) -> str:
+    """The sampler as the run's title names it: "asis Gibbs", with ", b joint with a" when a factor nested in the
+    first is drawn jointly with it."""
+    j = int(problem.crossed.joint)
+    return f"{sampler} Gibbs" + (f", {factors[j].name} joint with {factors[0].name}" if j >= 0 else "")
+
+
 def rows_spec(base, problem, record, kind: str, fam: dict):
     """The Gaussian crossed ChainSpec ``base`` turned into this kind's: the row-weighted kernel and its twin,
     nu in the state (and in the outputs when learned), a fingerprint of the rows."""
@@ -154,4 +161,4 @@ def rows_spec(base, problem, record, kind: str, fam: dict):
                    numpy_iter_values=max(n, 1) * 4, numpy_max_elements=MAX_CHUNK_ELEMENTS)
 
 
-__all__ = ["Factor", "CrossedPrior", "RowsCrossedModel", "rows_spec"]
+__all__ = ["Factor", "CrossedPrior", "RowsCrossedModel", "method_text", "rows_spec"]

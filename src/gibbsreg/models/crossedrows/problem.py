@@ -80,10 +80,8 @@ class RowsProblem:
         cp = self.crossed
         cs = replace(cp.stats, G=G, h=h, rr=rr)
         vidx = [cp.vidx[f, : int(cp.q[f])] for f in range(len(cp.q))]
-        inputs = crossed_problem(cs, self.prior, vidx, cp.pidx, cp.J, cp.blocked, cp.interweave).kernel_args()[0]
-        # this kernel runs the Gaussian sweep's blocks listed in kernels/crossedrows/chains.py; a joint nested
-        # update of the Gaussian kernel (when it has one) is not among them, so the twin switches it off too
-        return inputs._replace(joint=-1) if "joint" in inputs._fields else inputs
+        return crossed_problem(cs, self.prior, vidx, cp.pidx, cp.J, cp.blocked, cp.interweave,
+                               joint=cp.joint >= 0).kernel_args()[0]
 
     def kernel_args(self):
         from ...kernels.crossedrows.chains import RowsInputs
@@ -115,7 +113,9 @@ def rows_problem(F, codes, levels, prior, vidx, pidx, *, family, ref, y, trials,
         rr = nc.copy()
     J = [len(lv) for lv in levels]
     cs = CellStats(G, h, rr, nc, srt.cell_level, D, ref, levels)
-    cp = crossed_problem(cs, prior, vidx, pidx, J, blocked=sampler in ("asis", "blocked"), interweave=sampler == "asis")
+    # the joint nested update with "asis", as CrossedRegression's default (models/crossed/model.py, _joint)
+    cp = crossed_problem(cs, prior, vidx, pidx, J, blocked=sampler in ("asis", "blocked"), interweave=sampler == "asis",
+                         joint=sampler == "asis")
     C, p = G.shape[:2]
     yi = np.ascontiguousarray(np.asarray(y, dtype=np.int64)[o])
     ti = np.ascontiguousarray(np.asarray(trials, dtype=np.int64)[o])

@@ -23,7 +23,7 @@ from ..crossed.rows import CrossedRows, _blocks, crossed_rows
 from ..robust.analysis import nu_draws, t_logpdf
 from ..robust.model import NU_START
 from ..robust.priors import DEFAULT_NU_RATE, DEFAULT_NU_SHAPE, check_nu
-from .model import RowsCrossedModel
+from .model import RowsCrossedModel, method_text
 from .priordraws import crossed_prior_draws
 
 
@@ -54,7 +54,8 @@ class ResolvedCrossedStudentT:
 
     @classmethod
     def from_dict(cls, d: dict) -> "ResolvedCrossedStudentT":
-        return cls(ResolvedCrossedPrior.from_dict(d["crossed"]), None if d["nu_fixed"] is None else float(d["nu_fixed"]),
+        nu_fixed = None if d["nu_fixed"] is None else float(d["nu_fixed"])
+        return cls(ResolvedCrossedPrior.from_dict(d["crossed"]), nu_fixed,
                    float(d["nu_shape"]), float(d["nu_rate"]), list(d.get("defaults", [])))
 
     def __str__(self) -> str:
@@ -114,7 +115,8 @@ class CrossedStudentTRegression(RowsCrossedModel):
         kinds = ", ".join(f"{f['name']}: {f['tau_kind']}" for f in prior.factors)
         nu_text = "learned" if prior.learn_nu else f"{prior.nu_fixed:g}"
         attrs = dict(spec.attrs, nu=None if prior.learn_nu else float(prior.nu_fixed),
-                     model=f"CrossedStudentTRegression (nu {nu_text}; {kinds}; {self.sampler} Gibbs)")
+                     model=f"CrossedStudentTRegression (nu {nu_text}; {kinds}; "
+                           f"{method_text(problem, self.factors, self.sampler)})")
         return replace(spec, variables=variables, attrs=attrs)
 
     def _remember(self, fam, codes):
