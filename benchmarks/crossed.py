@@ -7,15 +7,20 @@ Workloads (seeded):
   intercepts only, one pooled slope;
 * pilots: the pilots data, (1 | treatment) + (1 | airport) (5 x 8 levels, tau_treatment near 0);
 * radon_all: all-state radon, log_radon ~ log_uppm + (1 | county) + (1 | floor) (386 x 5 levels,
-  as examples/crossed_radon_all.py).
+  as examples/crossed_radon_all.py);
+* radon_nested: the README's nested example, log_radon ~ log_uppm + (1 | county/floor) on the
+  all-state radon data without missing values (385 counties, 742 county:floor levels, one to four
+  floors per county: the two variances are confounded).
 For each: both backends x the samplers ("plain" block Gibbs, "blocked" = block Gibbs plus the
 exact moves along the unidentified mean directions, "asis" = "blocked" plus the interweaving
-step for the factor scales, the default).  min-ESS is the smallest bulk ESS over
+step for the factor scales, the default, which for a factor nested in the first adds the joint
+parent-children update, docs/maths-nested.md; "asis-nojoint" = "asis" without it).  min-ESS is the smallest bulk ESS over
 every scalar (effects, mu, alpha, variances, sigma2); min-ESS/s divides by the sampling time.
 Per-iteration cost at fixed cells: 20,000 fixed cells, n = 10^5 and 10^6 (numba, 4 chains).
 
 Run:  flock /tmp/gibbsreg-bench.lock python benchmarks/crossed.py [--quick] [--json out.json]
-      [--workloads crossed,nested,pilots,radon_all] [--samplers plain,blocked,asis] [--backends numba,numpy]
+      [--workloads crossed,nested,pilots,radon_all,radon_nested] [--samplers plain,blocked,asis,asis-nojoint]
+      [--backends numba,numpy] [--chains C --draws D --warmup W (numba; defaults 4, 1000, 500)]
       [--seeds 1,2,3] [--no-per-iteration]
 """
 
@@ -68,8 +73,16 @@ def radon_all_workload():
         {"county": df["county"].to_numpy(), "floor": floor}, [Factor("county"), Factor("floor")]
 
 
+def radon_nested_workload():
+    df = gr.datasets.radon_all().dropna()
+    county = df["county"].astype(str).to_numpy()
+    return df[["log_uppm"]].to_numpy(), df["log_radon"].to_numpy(), \
+        {"county": county, "county:floor": interaction_labels(county, df["floor_measure"].astype(str))}, \
+        [Factor("county"), Factor("county:floor")]
+
+
 WORKLOADS = {"crossed": crossed_workload, "nested": nested_workload, "pilots": pilots_workload,
-             "radon_all": radon_all_workload}
+             "radon_all": radon_all_workload, "radon_nested": radon_nested_workload}
 
 
 def fixed_cells_workload(n, cells=20_000, J1=1000, J2=100, seed=2):
@@ -89,19 +102,35 @@ def min_ess(post):
     return float(values[worst]), post.names[worst]
 
 
+def population(post):
+    """(min bulk ESS, min tail ESS, max R-hat) over the population-level scalars (mu, alpha, variances, sigma2)."""
+    vals = []
+    for k in post.names:
+        if k.startswith("b_"):
+            continue
+        v = np.asarray(post[k]).reshape(post.nchains, post.ndraws, -1)
+        for i in range(v.shape[2]):
+            x = v[:, :, i]
+            vals.append((float(diagnostics.ess_bulk(x)), float(diagnostics.ess_tail(x)), float(diagnostics.rhat(x))))
+    b, t, r = zip(*vals)
+    return min(b), min(t), max(r)
+
+
 def run(name, data, backend, sampler, chains, draws, warmup, seed=1):
     X, y, groups, factors = data
-    m = CrossedRegression(factors, sampler=sampler)
+    m = CrossedRegression(factors, sampler=sampler.split("-")[0], joint=False if sampler.endswith("-nojoint") else None)
     t0 = time.perf_counter()
     post = m.sample(X, y, groups, chains=chains, draws=draws, warmup=warmup, seed=seed, backend=backend,
                     progress=False)
     wall = time.perf_counter() - t0
     ess, worst = min_ess(post)
+    pb, pt, pr = population(post)
     samp = post.attrs["sampling_seconds"]
     return dict(workload=name, backend=backend, sampler=sampler, chains=chains, draws=draws, warmup=warmup,
                 cells=post.attrs["cells"], setup_s=round(post.attrs["setup_seconds"], 3),
                 draws_per_s=round(chains * draws / samp, 1), min_ess=round(ess, 1), worst=worst,
-                min_ess_per_s=round(ess / samp, 2), wall_s=round(wall, 2))
+                min_ess_per_s=round(ess / samp, 2), wall_s=round(wall, 2), pop_bulk=round(pb, 1),
+                pop_tail=round(pt, 1), pop_rhat=round(pr, 4), ms_per_iteration=round(1e3 * samp / (draws + warmup), 3))
 
 
 def per_iteration(n, chains=4, iters=200):
@@ -123,6 +152,9 @@ def main(argv=None):
     ap.add_argument("--backends", default="numba,numpy")
     ap.add_argument("--seeds", default="1", help="comma-separated seeds (min ESS is noisy: report several)")
     ap.add_argument("--no-per-iteration", action="store_true")
+    ap.add_argument("--chains", type=int, default=4)
+    ap.add_argument("--draws", type=int, default=1000)
+    ap.add_argument("--warmup", type=int, default=500)
     args = ap.parse_args(argv)
     if args.quick:
         sizes = dict(n=5000)
@@ -130,7 +162,7 @@ def main(argv=None):
         fixed_n = (20_000, 40_000)
     else:
         sizes = dict(n=100_000)
-        nb, npd = (4, 1000, 500), (4, 100, 50)
+        nb, npd = (args.chains, args.draws, args.warmup), (4, 100, 50)
         fixed_n = (100_000, 1_000_000)
     rows = []
     settings = {"numba": nb, "numpy": npd}
@@ -147,11 +179,13 @@ def main(argv=None):
     flat = [] if args.no_per_iteration else [per_iteration(n) for n in fixed_n]
     for r in flat:
         print(r, flush=True)
-    print("\n| workload | backend | sampler | seed | cells | draws/s | min ESS (param) | min-ESS/s |")
-    print("|---|---|---|---|---|---|---|---|")
+    print("\n| workload | backend | sampler | seed | cells | draws/s | min ESS (param) | min-ESS/s | "
+          "population bulk / tail / R-hat | ms / iteration |")
+    print("|---|---|---|---|---|---|---|---|---|---|")
     for r in rows:
         print(f"| {r['workload']} | {r['backend']} | {r['sampler']} | {r['seed']} | {r['cells']} | "
-              f"{r['draws_per_s']} | {r['min_ess']} ({r['worst']}) | {r['min_ess_per_s']} |")
+              f"{r['draws_per_s']} | {r['min_ess']} ({r['worst']}) | {r['min_ess_per_s']} | "
+              f"{r['pop_bulk']:.0f} / {r['pop_tail']:.0f} / {r['pop_rhat']:.3f} | {r['ms_per_iteration']} |")
     print("\n| n | cells | ms / iteration (4 chains, numba) |\n|---|---|---|")
     for r in flat:
         print(f"| {r['n']} | {r['cells']} | {r['ms_per_iteration']} |")

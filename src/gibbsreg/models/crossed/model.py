@@ -75,8 +75,9 @@ class CrossedRegression:
     :func:`interaction_labels`.  ``joint``: when a later factor is nested in the first (each of its
     levels inside one level of the first), draw (mu, alpha, b_1, b_nested) as one exact block and move
     the two factors' diagonal variances by Metropolis steps with both factors' effects integrated out
-    (docs/maths-nested.md); None (default): on with ``"asis"``, off with ``"blocked"``; ignored by
-    ``"plain"`` and for designs without such a factor.
+    (docs/maths-nested.md); None (default): with ``"asis"`` when the nested factor has at most 5 levels
+    per level of the first on average (where it was measured to help), off with ``"blocked"``; ignored
+    by ``"plain"`` and for designs without such a factor.
     """
 
     SAMPLERS = ("asis", "blocked", "plain")
@@ -200,11 +201,11 @@ class CrossedRegression:
         resumed.data = rows
         return resumed
 
-    def _joint(self) -> bool:
-        """Whether a factor nested in the first is drawn jointly with it (models/crossed/nested.py): by default
-        with the "asis" sampler, on request (joint=True) with "blocked"."""
+    def _joint(self):
+        """Whether a factor nested in the first is drawn jointly with it (models/crossed/nested.py): True, False,
+        or "auto" (the default with the "asis" sampler: when the nested factor has few levels per parent)."""
         if self.joint is None:
-            return self.sampler == "asis"
+            return "auto" if self.sampler == "asis" else False
         return self.joint and self.sampler != "plain"
 
     def _spec(self, X, y, groups, stats, seed, who):

@@ -34,6 +34,13 @@ def nested_factor(level, J) -> tuple[int, np.ndarray]:
 STEP_LADDER = ((2.0, 8.0, 32.0, 2.0, 8.0, 32.0), (2.0, 8.0))
 
 
+# automatic use (CrossedRegression(joint=None) with sampler "asis"): when the nested factor has at most this many
+# levels per level of the first on average.  Measured (benchmarks/CROSSED.md): the README radon example (1.9
+# floors per county) gains 3-6x min-ESS/s, a tree with 20 children per parent mixes as well without it and pays
+# 2.5x per iteration (0.4x min-ESS/s); between the two it is not measured.
+AUTO_CHILDREN = 5.0
+
+
 def joint_steps(f, tau_kind, q, J, ladder=STEP_LADDER):
     """(scales (T, 2), step (steps, T)): the diagonal scales of the first factor and factor f, and the Metropolis
     steps, rung by rung (the first factor's ladder then factor f's at each rung), each moving one scale alone by

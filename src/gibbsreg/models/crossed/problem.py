@@ -9,7 +9,7 @@ import numpy as np
 from ...reference import SIGMA_INVGAMMA, TAU_EXPONENTIAL, TAU_HALFNORMAL
 from .priors import TAU_HALFCAUCHY, TAU_INVGAMMA, TAU_INVWISHART, _TAU_KINDS, ResolvedCrossedPrior
 from .cells import CellStats
-from .nested import child_sums, joint_steps, nested_factor
+from .nested import AUTO_CHILDREN, child_sums, joint_steps, nested_factor
 
 
 # ---------------------------------------------------------------------------------------------
@@ -80,7 +80,8 @@ class CrossedProblem:
 def crossed_problem(cs: CellStats, prior: ResolvedCrossedPrior, vidx_list, pidx, J, blocked=True,
                     interweave=False, joint=False) -> CrossedProblem:
     """Express the resolved prior in the scaled coordinates and precompute the per-level Gram sums; ``joint``:
-    draw a factor nested in the first jointly with it (when there is one and the sampler is blocked)."""
+    draw a factor nested in the first jointly with it (when there is one and the sampler is blocked): True,
+    False or "auto" (when it has at most AUTO_CHILDREN levels per level of the first on average)."""
     K = len(vidx_list)
     q = np.array([len(v) for v in vidx_list], dtype=np.int64)
     qmax = int(q.max())
@@ -152,7 +153,7 @@ def crossed_problem(cs: CellStats, prior: ResolvedCrossedPrior, vidx_list, pidx,
     nest = {}
     if joint and blocked:
         f, parent = nested_factor(cs.level, J)
-        if f >= 0:
+        if f >= 0 and (joint is True or J[f] <= AUTO_CHILDREN * J[0]):
             Gchild, hchild = child_sums(cs.G, cs.h, cs.level[:, f], int(J[f]))
             scales, step = joint_steps(f, tau_kind, q, J)
             nest = {"joint": f, "joint_parent": parent, "Gchild": Gchild, "hchild": hchild, "joint_scales": scales,
