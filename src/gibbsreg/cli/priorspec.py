@@ -156,7 +156,8 @@ def kind_and_prior(kind, spec: dict):
     """The kind and its prior from the command line's keys: ``kind``'s front end (``kind.front.prior``) if it
     takes them, else the first other kind of the same family and grouping factors whose front end does (so
     ``--prior horseshoe`` reaches the wide kind where the flat kind was selected); when none does, the first
-    kind's error, or another kind's if it knew the prior's name but refused a value.  A UsageError."""
+    kind's error if it knew the prior's name, else another kind's that did, else every kind's list of
+    names.  A UsageError."""
     from .. import registry
 
     settings = parse_settings(spec)
@@ -169,6 +170,8 @@ def kind_and_prior(kind, spec: dict):
             return candidate, candidate.front.prior(dict(settings))
         except ValueError as err:
             errors.append(str(err))
+    if "unknown prior" not in errors[0]:  # the selected kind knew the name: its message is the one
+        raise UsageError(errors[0])
     named = [e for e in errors[1:] if "unknown prior" not in e]
     raise UsageError(named[0] if named else "; ".join(errors))
 
