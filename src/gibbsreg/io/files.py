@@ -184,12 +184,13 @@ def _parquet_local(files, needed, y, xcols, groups, intercept, weights=None):
     most one row group per thread is held in memory."""
     import pyarrow.parquet as pq
 
-    handles = {f: pq.ParquetFile(f) for f in files}
-    tasks = [(f, rg) for f in files for rg in range(handles[f].num_row_groups)]
+    tasks = [(f, rg) for f in files for rg in range(pq.ParquetFile(f).num_row_groups)]
 
     def batches(task):
         f, rg = task
-        yield handles[f].read_row_group(rg, columns=needed), f"file {f}, row group {rg}"
+        # a reader per task: one ParquetFile read from several threads at once can deadlock in pyarrow's
+        # pre-buffering (seen in a benchmark run); opening costs about 1 ms
+        yield pq.ParquetFile(f).read_row_group(rg, columns=needed), f"file {f}, row group {rg}"
 
     return _local_pass(tasks, batches, y, xcols, groups, intercept, weights, "row group")
 
