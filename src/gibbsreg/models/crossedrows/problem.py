@@ -113,9 +113,9 @@ def rows_problem(F, codes, levels, prior, vidx, pidx, *, family, ref, y, trials,
         rr = nc.copy()
     J = [len(lv) for lv in levels]
     cs = CellStats(G, h, rr, nc, srt.cell_level, D, ref, levels)
-    # the joint nested update with "asis", as CrossedRegression's default (models/crossed/model.py, _joint)
+    # the joint nested update as CrossedRegression's default (models/crossed/model.py, _joint): "auto" with "asis"
     cp = crossed_problem(cs, prior, vidx, pidx, J, blocked=sampler in ("asis", "blocked"), interweave=sampler == "asis",
-                         joint=sampler == "asis")
+                         joint="auto" if sampler == "asis" else False)
     C, p = G.shape[:2]
     yi = np.ascontiguousarray(np.asarray(y, dtype=np.int64)[o])
     ti = np.ascontiguousarray(np.asarray(trials, dtype=np.int64)[o])
