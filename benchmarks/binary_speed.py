@@ -23,7 +23,7 @@ def _min_ess(post, names):
     import arviz as az
 
     out = []
-    for name in names:
+    for name in (n for n in names if n in post.names):  # Sigma (InvWishart) or tau2, whichever the prior gives
         a = np.asarray(post[name])
         if name == "Sigma":
             a = np.diagonal(a, axis1=-2, axis2=-1)
@@ -90,7 +90,7 @@ def hier():
             m = HierarchicalBinaryRegression("logit", sampler=sampler)
             _run(f"hier logit J={J} n={J * 20} {sampler} numba",
                  lambda D: m.sample(x, y, g, chains=4, draws=D, warmup=200, seed=1, progress=False), 1000,
-                 ["mu", "Sigma"])
+                 ["mu", "Sigma", "tau2"])
 
 
 def rowpass():
