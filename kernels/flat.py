@@ -22,8 +22,8 @@ from typing import NamedTuple
 
 import numpy as np
 from numba import njit, prange
+from numba.extending import register_jitable
 
-from ..reference import flat_gamma_shapes
 from .draws import fill_gammas, fill_normals, gamma_table, standard_normal, stream_at
 from .linalg import backward_transpose, cholesky_forward, symmetric_quadratic_form
 from .scales import SIGMA_HALFT, SIGMA_INVGAMMA, noise_accept
@@ -33,6 +33,28 @@ from .simd import MATVEC_BLOCK, lane_matvec
 # Reassociation and contraction (FMA) only: results change at the rounding level, never
 # through NaN/inf assumptions or approximate reciprocals (checked against the NumPy reference).
 FASTMATH = {"reassoc", "contract"}
+@register_jitable
+def flat_gamma_shapes(sigma_shape, n_exch, tau_kind, tau_a, sigma_kind, sigma_par):
+    """Shapes of one flat iteration's gammas, in the gamma stream's order: sigma^2, then with exchangeable
+    coefficients tau^2 (inverse gamma) or tau^2 and lambda (half-Cauchy), then for a prior on sigma other than
+    the inverse gamma (sigma_kind > 0) one more, last (so the inverse-gamma layout is the old one): the half-t's
+    auxiliary lambda (shape (nu + 1)/2, nu = sigma_par[0]) or the Metropolis step's standard exponential.  Plain
+    Python (the NumPy twin calls it), compiled inline here: one definition for both backends, inside kernels/ so
+    the kernels' cache digest sees its edits."""
+    if n_exch == 0:
+        shapes = np.array([sigma_shape])
+    elif tau_kind == 0:
+        shapes = np.array([sigma_shape, tau_a + 0.5 * n_exch])
+    else:
+        shapes = np.array([sigma_shape, 0.5 * (n_exch + 1.0), 1.0])
+    if sigma_kind == 0:
+        return shapes
+    last = np.ones(1)
+    if sigma_kind == SIGMA_HALFT:
+        last[0] = 0.5 * (sigma_par[0] + 1.0)
+    return np.concatenate((shapes, last))
+
+
 GAMMA_AHEAD = 64  # iterations whose gammas are drawn at once
 
 

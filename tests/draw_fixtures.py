@@ -61,6 +61,12 @@ def _robust(nu, backend):
                                                backend=backend)
 
 
+def _robust_hier(nu, backend):
+    d = gr.datasets.synthetic_hierarchical(8, 10, 2, tau=0.5, seed=3)
+    return gr.HierarchicalStudentTRegression(nu=nu, prior=gr.HierarchicalPrior(tau=gr.HalfNormal(1.0))).sample(
+        d.X, d.y, d.groups, chains=2, draws=10, warmup=5, seed=13, progress=False, backend=backend)
+
+
 def _binary(link, backend, trials=None):
     rng = np.random.default_rng(21)
     X = rng.normal(size=(80, 2))
@@ -118,6 +124,8 @@ def cases():
             b, "blocked", nested=True, taus=(gr.HalfStudentT(3.0, 1.0), gr.HalfNormal(0.5)), sigma=gr.HalfNormal(1.0))
         out[f"robust-nu4-{backend}"] = lambda b=backend: _robust(4.0, b)
         out[f"robust-nu-learned-{backend}"] = lambda b=backend: _robust(None, b)
+        out[f"robust-hier-learned-{backend}"] = lambda b=backend: _robust_hier(None, b)
+        out[f"robust-hier-nu4-{backend}"] = lambda b=backend: _robust_hier(4.0, b)
         out[f"binary-logit-{backend}"] = lambda b=backend: _binary("logit", b)
         out[f"binary-probit-binomial-{backend}"] = lambda b=backend: _binary("probit", b, trials=3)
         out[f"binary-hier-asis-{backend}"] = lambda b=backend: _binary_hier(b)

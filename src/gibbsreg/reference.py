@@ -10,7 +10,8 @@ baseline the benchmarks compare against.
 from __future__ import annotations
 
 import numpy as np
-from numba.extending import register_jitable
+
+from .kernels.flat import flat_gamma_shapes
 
 
 def normal_block(gens, n_iter: int, width: int) -> np.ndarray:
@@ -29,27 +30,6 @@ def gaussian_draw(A, b, z):
     L_inv = np.linalg.inv(np.linalg.cholesky(A))
     w = np.einsum("...ij,...j->...i", L_inv, b) + z
     return np.einsum("...ji,...j->...i", L_inv, w)
-
-
-@register_jitable
-def flat_gamma_shapes(sigma_shape, n_exch, tau_kind, tau_a, sigma_kind, sigma_par):
-    """Shapes of one flat iteration's gammas, in the gamma stream's order: sigma^2, then with exchangeable
-    coefficients tau^2 (inverse gamma) or tau^2 and lambda (half-Cauchy), then for a prior on sigma other than
-    the inverse gamma (sigma_kind > 0) one more, last (so the inverse-gamma layout is the old one): the half-t's
-    auxiliary lambda (shape (nu + 1)/2, nu = sigma_par[0]) or the Metropolis step's standard exponential.  Plain
-    Python here, compiled inline in the Numba kernel: one definition for both backends."""
-    if n_exch == 0:
-        shapes = np.array([sigma_shape])
-    elif tau_kind == 0:
-        shapes = np.array([sigma_shape, tau_a + 0.5 * n_exch])
-    else:
-        shapes = np.array([sigma_shape, 0.5 * (n_exch + 1.0), 1.0])
-    if sigma_kind == 0:
-        return shapes
-    last = np.ones(1)
-    if sigma_kind == SIGMA_HALFT:
-        last[0] = 0.5 * (sigma_par[0] + 1.0)
-    return np.concatenate((shapes, last))
 
 
 def flat_gibbs(

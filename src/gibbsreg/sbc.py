@@ -68,7 +68,7 @@ def _one(args):
     model, X, full, prior, child, draws, warmup, thin = args
     data_ss, chain_ss = child.spawn(2)
     rng = np.random.default_rng(data_ss)
-    sigma2 = prior.b / rng.standard_gamma(prior.a)
+    sigma2 = prior.sigma2_draws(rng, 1)[0]
     L = np.linalg.cholesky(np.linalg.inv(prior.precision))
     z = L @ rng.standard_normal(len(prior.mean))
     beta = prior.mean + (math.sqrt(sigma2) * z if prior.conjugate else z)

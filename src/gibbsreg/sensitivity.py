@@ -162,7 +162,7 @@ def prior_label(prior) -> str:
     cls = type(prior)
     name = _SHORT.get(cls, cls.__name__)
     if isinstance(prior, _GaussianIGPrior):
-        keys = ("mean", "scale", "cov", "a", "b")
+        keys = ("mean", "scale", "cov", "a", "b", "sigma")
     elif isinstance(prior, Exchangeable):
         keys = ("mu_mean", "mu_scale", "tau", "sigma", "exclude")
     else:

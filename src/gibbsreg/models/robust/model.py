@@ -144,6 +144,9 @@ class StudentTRegression:
             prior = SemiConjugate()
         if type(prior) is not SemiConjugate:
             raise ValueError(f"StudentTRegression: prior must be a SemiConjugate prior, got {type(prior).__name__}")
+        if getattr(prior, "sigma", None) is not None:
+            raise ValueError("StudentTRegression: give the noise prior as sigma=, not in SemiConjugate(sigma=...) "
+                             "(that is LinearRegression's)")
         if sigma not in (None, "jeffreys"):
             raise ValueError(f"StudentTRegression: sigma must be None (the prior's inverse gamma) or 'jeffreys', "
                              f"got {sigma!r}")
