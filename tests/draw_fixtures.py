@@ -67,6 +67,20 @@ def _robust_hier(nu, backend):
         d.X, d.y, d.groups, chains=2, draws=10, warmup=5, seed=13, progress=False, backend=backend)
 
 
+def _crossed_rows(backend, family, nested=False):
+    rng = np.random.default_rng(7)
+    n = 150
+    a, b, x = rng.integers(0, 6, n), rng.integers(0, 5, n), rng.normal(size=n)
+    eta = 0.3 + 0.5 * x + 0.4 * rng.normal(size=6)[a] + 0.3 * rng.normal(size=5)[b]
+    groups = {"a": a, "a:b": gr.interaction_labels(a, b)} if nested else {"a": a, "b": b}
+    factors = [gr.Factor("a"), gr.Factor(list(groups)[1])]
+    kw = dict(chains=2, draws=10, warmup=6, seed=13, progress=False, backend=backend)
+    if family == "student":
+        return gr.CrossedStudentTRegression(factors).sample(x[:, None], eta + rng.standard_t(4, n), groups, **kw)
+    y = rng.binomial(1, 1 / (1 + np.exp(-eta))).astype(float)
+    return gr.CrossedBinaryRegression(factors, link=family).sample(x[:, None], y, groups, **kw)
+
+
 def _binary(link, backend, trials=None):
     rng = np.random.default_rng(21)
     X = rng.normal(size=(80, 2))
@@ -129,10 +143,18 @@ def cases():
         out[f"binary-logit-{backend}"] = lambda b=backend: _binary("logit", b)
         out[f"binary-probit-binomial-{backend}"] = lambda b=backend: _binary("probit", b, trials=3)
         out[f"binary-hier-asis-{backend}"] = lambda b=backend: _binary_hier(b)
+        out[f"crossed-logit-{backend}"] = lambda b=backend: _crossed_rows(b, "logit")
+        out[f"nested-probit-{backend}"] = lambda b=backend: _crossed_rows(b, "probit", nested=True)
+        out[f"crossed-student-{backend}"] = lambda b=backend: _crossed_rows(b, "student")
+        out[f"flat-sigma-halfnormal-{backend}"] = lambda b=backend: _flat(gr.SemiConjugate(sigma=gr.HalfNormal(1.0)), b)
+        out[f"flat-sigma-halft-{backend}"] = lambda b=backend: _flat(gr.SemiConjugate(sigma=gr.HalfStudentT(4.0, 0.7)), b)
+        out[f"flat-exchangeable-expsigma-{backend}"] = lambda b=backend: _flat(
+            gr.Exchangeable(sigma=gr.Exponential(2.0)), b)
         out[f"wide-horseshoe-bhattacharya-{backend}"] = lambda b=backend: _wide(gr.Horseshoe(), b)
         out[f"wide-horseshoe-cholesky-{backend}"] = lambda b=backend: _wide(gr.Horseshoe(), b, n=60, p=30)
         out[f"wide-lasso-{backend}"] = lambda b=backend: _wide(gr.BayesianLasso(unpenalized=["x3"]), b)
         out[f"wide-regularized-{backend}"] = lambda b=backend: _wide(gr.RegularizedHorseshoe(p0=3), b)
+        out[f"wide-horseshoe-lapack-{backend}"] = lambda b=backend: _wide(gr.Horseshoe(p0=5), b, n=60, p=80)
     out["flat-semiconjugate-float32"] = lambda: _flat(gr.SemiConjugate(), "numba", np.float32)
     return out
 

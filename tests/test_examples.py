@@ -20,6 +20,7 @@ MIN_BYTES = 5 * 1024
 
 # example -> (glob patterns of the figures it must write, phrases its printout must contain)
 CASES = {
+    "wide_boston": (["shrinkage_profile.png"], ["interval excludes zero", "kappa", "held-out", "horseshoe"]),
     "flat_synthetic": (
         ["closed_form_vs_gibbs.png", "trace.png", "autocorrelation.png", "density.png", "predictive_band_*.png",
          "ppc_density.png", "ppc_statistics.png"],

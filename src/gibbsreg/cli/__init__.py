@@ -73,8 +73,8 @@ def build_parser() -> argparse.ArgumentParser:
                          help="stored draws' type for flat models (float32: half the memory; chains run in float64)")
     prior = sample.add_argument_group(
         "prior", "numbers in the data's units; anything not given is the data-scaled default")
-    prior.add_argument("--prior", help="flat models: semiconjugate (default), nig (conjugate Normal-Inverse-Gamma) "
-                                       "or exchangeable")
+    prior.add_argument("--prior", help="flat models: semiconjugate (default), nig (conjugate Normal-Inverse-Gamma), "
+                                       "exchangeable, or for wide designs horseshoe, regularized-horseshoe, lasso")
     prior.add_argument("--mean", help="prior mean of the coefficients: one number or one per coefficient "
                                       "(hierarchical: of mu and the pooled coefficients)")
     prior.add_argument("--scale", help="prior sd of the coefficients (inf: flat), one number or one per coefficient")
@@ -86,6 +86,12 @@ def build_parser() -> argparse.ArgumentParser:
                                        "exponential:RATE, or jeffreys (--family student)")
     prior.add_argument("--nu", help="Student-t degrees of freedom (--family student): a number (fixed) or "
                                     "gamma:SHAPE,RATE (learned; default gamma:2,0.1)")
+    prior.add_argument("--p0", help="wide priors: guess of the number of non-zero coefficients (sets the global scale)")
+    prior.add_argument("--global-scale", help="wide priors: scale of the half-Cauchy prior on tau")
+    prior.add_argument("--slab-scale", help="regularized-horseshoe: slab scale (sigma units per sd of x)")
+    prior.add_argument("--slab-df", help="regularized-horseshoe: slab degrees of freedom (default 4)")
+    prior.add_argument("--lasso-shape", help="lasso: gamma shape of lambda^2 (default 1)")
+    prior.add_argument("--lasso-rate", help="lasso: gamma rate of lambda^2 (default 1)")
     prior.add_argument("--mu-scale", help="prior sd of the population means mu (default: --scale or data-scaled)")
     prior.add_argument("--group-variance", action="store_true", help="one sigma^2 per group (hierarchical)")
     prior.add_argument("--prior-file", help="JSON or TOML file with the same keys (prior, mean, scale, a, b, tau, "

@@ -10,7 +10,7 @@ import time
 import numpy as np
 
 from .errors import EXIT_INTERRUPTED, EXIT_OK, DataError, UsageError
-from .priorspec import model_prior, prior_settings
+from .priorspec import kind_and_prior, model_prior, prior_settings
 from .tables import NamedColumns, check_readable, numeric, read_csv, require_columns, stream_csv_stats
 
 
@@ -255,7 +255,7 @@ def run_sample(args) -> int:
         kind = registry.select(args.family, len(factors))
     except ValueError as err:
         raise UsageError(str(err)) from None
-    prior = model_prior(kind, spec)
+    kind, prior = kind_and_prior(kind, spec)  # --prior horseshoe moves a flat selection to the wide kind
     varying = [v.strip() for v in args.varying.split(",")] if args.varying else None
     try:
         model = kind.front.build(prior, factors=factors, varying=varying, intercept=not args.no_intercept,
