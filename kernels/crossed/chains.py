@@ -111,10 +111,9 @@ def crossed_gibbs(
     return over_chains(_one_chain, b.shape[0], (
         G, h, rr, level, J, q, vidx, pidx, b_off, lv_off, Gsum, hsum, Gfp, Gpp, hp, S0inv,
         S0inv_mu0, Sainv, Sainv_a0, tau_kind, tau_a, tau_b, hc_inv_scale2, iw_df, iw_Psi, shift_target,
-        parent_of, n_children, sigma_a, sigma_b, sigma_kind, sigma_par, blocked, interweave, joint, joint_parent, Gchild,
-        hchild, joint_scales, joint_step, n_total, rr_total, tf, tk, b, alpha, mu, Sinv, lam, sigma2, normal_streams,
-        gamma_streams, n_iter, thin, out_start, out_b, out_alpha,
-        out_mu, out_Sigma, out_sigma2))
+        parent_of, n_children, sigma_a, sigma_b, sigma_kind, sigma_par, blocked, interweave, joint, joint_parent,
+        Gchild, hchild, joint_scales, joint_step, n_total, rr_total, tf, tk, b, alpha, mu, Sinv, lam, sigma2,
+        normal_streams, gamma_streams, n_iter, thin, out_start, out_b, out_alpha, out_mu, out_Sigma, out_sigma2))
 
 
 @njit(cache=True, nogil=True)

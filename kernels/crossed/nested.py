@@ -351,8 +351,9 @@ def _effects_joint(G, level, J, q, vidx, pidx, b_off, lv_off, hsum, Gfp, Gsum, S
     _child_rhs(joint, J[joint], hchild, hcw, G, level, J, q, vidx, b_off, bc)
     fresh = False
     if step.shape[0] > 0:
-        fresh = _collapsed_scales(joint, parent, Gchild, hcw, cols, vf, q[0], q[joint], J[0], Sinv_c, lam_c, mc, al, inv,
-                          scales, step, tau_kind, tau_a, tau_b, old, Ps, ws, Lw, Uw, ew, col, normal, gamma_rng)
+        fresh = _collapsed_scales(joint, parent, Gchild, hcw, cols, vf, q[0], q[joint], J[0], Sinv_c, lam_c, mc, al,
+                                  inv, scales, step, tau_kind, tau_a, tau_b, old, Ps, ws, Lw, Uw, ew, col, normal,
+                                  gamma_rng)
     nfail += _joint_effects(joint, parent, Gchild, hcw, G, J, q, pidx, b_off, S0inv, S0inv_mu0, Sainv, Sainv_a0,
                             Sinv_c, bc, al, mc, inv, cols, vf, Ps, ws, Lw, Uw, ew, col, A, v, inv_diag, Pm, wv, fresh,
                             normal)

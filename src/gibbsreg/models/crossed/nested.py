@@ -84,7 +84,8 @@ def _children_rhs_ref(f, hchild, level, vidx, q, G, inc, b_list, Ch):
         for g in others:
             theta[:, :, vidx[g, : int(q[g])]] += b_list[g][:, level[:, g], :]
         fit = np.einsum("cab,ncb->nca", G, theta)
-        hc = hc - (inc[f] @ fit.transpose(1, 0, 2).reshape(level.shape[0], Ch * p)).reshape(Jf, Ch, p).transpose(1, 0, 2)
+        per_child = inc[f] @ fit.transpose(1, 0, 2).reshape(level.shape[0], Ch * p)
+        hc = hc - per_child.reshape(Jf, Ch, p).transpose(1, 0, 2)
     return hc
 
 

@@ -191,9 +191,9 @@ def crossed_gibbs_reference(
             hc = _children_rhs_ref(joint, hchild, level, vidx, q, G, inc, b_list, Ch)
             if joint_step.shape[0]:  # the two factors' scales first, b_1 and b_f integrated out
                 cols, vf = joint_columns(joint, vidx, q, pidx)
-                zi, gi = collapsed_scales_ref(joint, joint_parent, Gchild, hc, cols, vf, int(q[0]), int(J[0]), Sinv, lam,
-                                              mu, alpha, inv, joint_scales, joint_step, tau_kind, tau_a, tau_b, z, zi,
-                                              g, gi)
+                zi, gi = collapsed_scales_ref(joint, joint_parent, Gchild, hc, cols, vf, int(q[0]), int(J[0]), Sinv,
+                                              lam, mu, alpha, inv, joint_scales, joint_step, tau_kind, tau_a, tau_b,
+                                              z, zi, g, gi)
             zi = joint_effects_ref(joint, joint_parent, Gchild, hc, vidx, q, pidx, J, b_list, alpha, mu, Sinv, S0inv,
                                    S0inv_mu0, Sainv, Sainv_a0, inv, z, zi)
         elif blocked:
