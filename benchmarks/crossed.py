@@ -14,7 +14,7 @@ Workloads (seeded):
 For each: both backends x the samplers ("plain" block Gibbs, "blocked" = block Gibbs plus the
 exact moves along the unidentified mean directions, "asis" = "blocked" plus the interweaving
 step for the factor scales, the default, which for a factor nested in the first adds the joint
-parent-children update, docs/maths-nested.md; "asis-nojoint" = "asis" without it).  min-ESS is the
+parent-children update, docs/maths.md §14; "asis-nojoint" = "asis" without it).  min-ESS is the
 smallest bulk ESS over every scalar (effects, mu, alpha, variances, sigma2); min-ESS/s divides by the
 sampling time.
 Per-iteration cost at fixed cells: 20,000 fixed cells, n = 10^5 and 10^6 (numba, 4 chains).

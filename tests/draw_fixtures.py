@@ -32,7 +32,7 @@ def _hier(prior, backend, sampler="asis", varying=None):
     return m.sample(d.X, d.y, d.groups, chains=2, draws=10, warmup=6, seed=11, progress=False, backend=backend)
 
 
-def _crossed(backend, sampler, nested=False, taus=(None, None), sigma=None):
+def _crossed(backend, sampler, nested=False, taus=(None, None), sigma=None, joint=None):
     rng = np.random.default_rng(7)
     n = 150
     a = rng.integers(0, 6, n)
@@ -46,7 +46,8 @@ def _crossed(backend, sampler, nested=False, taus=(None, None), sigma=None):
     else:
         groups = {"a": a, "b": b}
         factors = [gr.Factor("a", varying=["intercept", "x0"], tau=taus[0]), gr.Factor("b", tau=taus[1])]
-    m = gr.CrossedRegression(factors, sampler=sampler, prior=None if sigma is None else gr.CrossedPrior(sigma=sigma))
+    m = gr.CrossedRegression(factors, sampler=sampler, prior=None if sigma is None else gr.CrossedPrior(sigma=sigma),
+                             joint=joint)
     return m.sample(X, y, groups, chains=2, draws=10, warmup=6, seed=13, progress=False, backend=backend)
 
 
@@ -132,6 +133,8 @@ def cases():
         for sampler in ("asis", "blocked", "plain"):
             out[f"crossed-{sampler}-{backend}"] = lambda b=backend, s=sampler: _crossed(b, s)
         out[f"nested-asis-{backend}"] = lambda b=backend: _crossed(b, "asis", nested=True)
+        out[f"nested-asis-nojoint-{backend}"] = lambda b=backend: _crossed(b, "asis", nested=True, joint=False)
+        out[f"nested-joint-blocked-{backend}"] = lambda b=backend: _crossed(b, "blocked", nested=True, joint=True)
         out[f"crossed-scale-priors-{backend}"] = lambda b=backend: _crossed(
             b, "asis", taus=(gr.HalfNormal(1.0), gr.Exponential(2.0)), sigma=gr.HalfStudentT(4.0, 1.0))
         out[f"nested-halft-blocked-{backend}"] = lambda b=backend: _crossed(

@@ -1,5 +1,5 @@
 """The joint parent-children update of a factor nested in the first (models/crossed/nested.py,
-kernels/crossed/nested.py; docs/maths-nested.md).
+kernels/crossed/nested.py; docs/maths.md §14).
 
 - Backends: the Numba kernel and the NumPy twin give the same draws (rtol 1e-9) for intercepts, varying slopes
   in both factors, a third crossed factor and Huang-Wand / exponential / half-normal / inverse-gamma scales.

@@ -27,7 +27,7 @@ blocked + interweave.  The NumPy reference
 The kernel's modules: layout (prior kinds, a cell's coefficient vector, the end of a Gaussian draw), steps
 (the per-factor updates: a factor's level sums and draws, the pooled coefficients' sums, a common shift's
 draw, the per-parent shift of a nested factor), nested (the joint parent-children update of a factor nested
-in the first and its scales' Metropolis steps with the effects integrated out, docs/maths-nested.md), sweep (the blocks of one chain's sweep: effects plain or
+in the first and its scales' Metropolis steps with the effects integrated out, docs/maths.md §14), sweep (the blocks of one chain's sweep: effects plain or
 blocked, the factors' Sigma_f, the shift moves, the RSS, the store of a draw), interweave (the interweaving
 move for the diagonal scales) and chains (crossed_gibbs, the chains shared out between threads, and
 _one_chain, a chain's workspaces and sweeps).

@@ -5,7 +5,7 @@ b_f,j of parent s = parent[j] are independent Gaussians given b_1,s and alpha, s
 child; then the parents integrate out of (mu, alpha) parent by parent.  The draw runs backwards: (mu, alpha)
 | the rest, b_1,s | mu, alpha (children integrated out), b_f,j | b_1,s, alpha.  Cost linear in the levels:
 O(J_f (q_f^3 + q_f^2 p + p^2 q_f) + J_1 (q_1^3 + p^2 q_1)), one cell pass only when other factors exist.
-Papaspiliopoulos, Roberts & Zanella (2020); docs/maths-nested.md.  The NumPy twin is
+Papaspiliopoulos, Roberts & Zanella (2020); docs/maths.md §14.  The NumPy twin is
 gibbsreg.models.crossed.nested.joint_effects_ref (same normals, same order: p for (mu, alpha), J_1 q_1 for
 b_1, J_f q_f for b_f).
 """

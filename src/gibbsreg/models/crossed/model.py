@@ -75,7 +75,7 @@ class CrossedRegression:
     :func:`interaction_labels`.  ``joint``: when a later factor is nested in the first (each of its
     levels inside one level of the first), draw (mu, alpha, b_1, b_nested) as one exact block and move
     the two factors' diagonal variances by Metropolis steps with both factors' effects integrated out
-    (docs/maths-nested.md); None (default): with ``"asis"`` when the nested factor has at most 5 levels
+    (docs/maths.md §14); None (default): with ``"asis"`` when the nested factor has at most 5 levels
     per level of the first on average (where it was measured to help), off with ``"blocked"``; ignored
     by ``"plain"`` and for designs without such a factor.
     """

@@ -4,7 +4,7 @@ A factor f is nested in the first factor when each of its levels j (a child) lie
 s = parent[j] of factor 1.  Given Sigma_1, Sigma_f, sigma^2 and the other factors' effects, the children of
 one parent are independent Gaussians, so (mu, alpha, b_1, b_f) can be drawn as one exact block, linear in the
 number of levels (Papaspiliopoulos, Roberts & Zanella 2020): (mu, alpha) with b_f and b_1 integrated out,
-then b_1,s | mu, alpha with its children integrated out, then b_f,j | b_1,s, alpha.  docs/maths-nested.md.
+then b_1,s | mu, alpha with its children integrated out, then b_f,j | b_1,s, alpha.  docs/maths.md §14.
 """
 
 from __future__ import annotations
@@ -29,7 +29,7 @@ def nested_factor(level, J) -> tuple[int, np.ndarray]:
 # the random-walk proposal sds on log tau^2 of the first factor's and the nested factor's scales, in units of
 # sqrt(2 / J_f) (the sd of log tau^2 given the effects): ladders, as the marginal posterior's sd ranges from that
 # (a well identified variance) to many times it (a parent variance confounded with its children's)
-# (measured on the README's radon example, docs/maths-nested.md: the parent's steps are cheap, the children's
+# (measured on the README's radon example, docs/maths.md §14: the parent's steps are cheap, the children's
 # collapse is reused, so the first factor gets six)
 STEP_LADDER = ((2.0, 8.0, 32.0, 2.0, 8.0, 32.0), (2.0, 8.0))
 
