@@ -36,24 +36,29 @@ def _expand(source) -> list[str]:
     return files
 
 
-def _files(source) -> tuple[list[str], str]:
-    """The files of a source and their one format ("parquet" or "csv"), once Dask (and for Parquet pyarrow) is
+def _files(source, dask: bool = True) -> tuple[list[str], str]:
+    """The files of a source and their one format ("parquet" or "csv"), once pyarrow (and Dask when ``dask``) is
     known to be installed; a ValueError names what is missing or mixed."""
     files = _expand(source)
     kinds = {_kind(f) for f in files}
     if len(kinds) > 1:
         raise ValueError(f"mixed file formats {sorted(kinds)}; read Parquet and CSV files separately")
     kind = kinds.pop()
+    if dask:
+        _require_dask(kind)
+    try:
+        import pyarrow.csv  # noqa: F401
+        import pyarrow.parquet  # noqa: F401
+    except ImportError:
+        raise ValueError(f"reading {kind} files needs pyarrow; install it with {DASK_EXTRA}") from None
+    return files, kind
+
+
+def _require_dask(kind: str) -> None:
     try:
         import dask.dataframe  # noqa: F401
     except ImportError:
         raise ValueError(f"reading {kind} files needs Dask; install it with {DASK_EXTRA}") from None
-    if kind == "parquet":
-        try:
-            import pyarrow.parquet  # noqa: F401
-        except ImportError:
-            raise ValueError(f"reading Parquet files needs pyarrow; install it with {DASK_EXTRA}") from None
-    return files, kind
 
 
 def _schema(path: str):
@@ -89,10 +94,7 @@ def read_stats(source, y: str, x=None, groups=None, *, intercept: bool = True, b
     """
     if hasattr(source, "columns") and (is_dask(source) or hasattr(source, "iloc")):
         return frame_stats(source, y, x, groups, intercept=intercept, weights=weights)
-    files, kind = _files(source)
-    import dask
-    import dask.dataframe as dd
-
+    files, kind = _files(source, dask=False)  # Dask is imported only when a Client will read the files
     if kind == "parquet":
         schemas = {f: _schema(f) for f in files}
         first = files[0]
@@ -126,6 +128,10 @@ def read_stats(source, y: str, x=None, groups=None, *, intercept: bool = True, b
     if not _cluster_active():  # one process: pyarrow straight to NumPy, no Dask or pandas
         local = _parquet_local if kind == "parquet" else _csv_local
         return local(files, needed, y, xcols, groups, intercept, weights)
+    _require_dask(kind)
+    import dask
+    import dask.dataframe as dd
+
     task = dask.delayed(frame_part, pure=True)
     tasks = []
     for f in files:
@@ -165,7 +171,12 @@ def _csv_header(path: str) -> list[str]:
 
 
 def _cluster_active() -> bool:
-    """Whether a distributed Client is active (then the files are read by its workers, through Dask)."""
+    """Whether a distributed Client is active (then the files are read by its workers, through Dask); without
+    ``distributed`` imported there is none, and it is not imported to find out."""
+    import sys
+
+    if "distributed" not in sys.modules:
+        return False
     try:
         from distributed import get_client
     except ImportError:
