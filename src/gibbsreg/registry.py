@@ -9,7 +9,7 @@ layer may ask it; ``gibbsreg/__init__`` imports :mod:`gibbsreg.models`, which fi
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Callable
 
 _KINDS: dict[str, "ModelKind"] = {}
@@ -109,6 +109,9 @@ class ModelKind:
         improper or not available.
     front
         A :class:`FrontEnd`: how formulas and the command line reach the kind (None: from Python only).
+    fronts
+        More front ends of the same kind, for other families it also fits (the binary kinds' ``"binomial"``
+        with its trials); :func:`select` hands back the kind with the matching one as ``front``.
     """
 
     name: str
@@ -121,6 +124,11 @@ class ModelKind:
     predict: Callable | None = None
     prior_draws: Callable | None = None
     front: FrontEnd | None = None
+    fronts: tuple = ()
+
+
+def _front_ends(kind: ModelKind) -> list:
+    return ([kind.front] if kind.front is not None else []) + list(kind.fronts)
 
 
 def register(kind: ModelKind) -> ModelKind:
@@ -148,7 +156,7 @@ def get(name: str) -> ModelKind:
 
 def families() -> list[str]:
     """The response families some registered kind reaches from a formula or the command line."""
-    return sorted({k.front.family for k in _KINDS.values() if k.front is not None})
+    return sorted({fe.family for k in _KINDS.values() for fe in _front_ends(k)})
 
 
 def select(family: str, factors: int) -> ModelKind:
@@ -157,19 +165,20 @@ def select(family: str, factors: int) -> ModelKind:
     known = families()
     if family not in known:
         raise ValueError(f"unknown family {family!r}; the registered models fit {', '.join(known)}")
-    fits = [k for k in _KINDS.values() if k.front is not None and k.front.family == family and k.front.takes(factors)]
+    fits = [(k, fe) for k in _KINDS.values() for fe in _front_ends(k) if fe.family == family and fe.takes(factors)]
     if not fits:
-        takes = sorted(k.front.factors for k in _KINDS.values() if k.front is not None and k.front.family == family)
+        takes = sorted(fe.factors for k in _KINDS.values() for fe in _front_ends(k) if fe.family == family)
         ranges = ", ".join(f"{lo}" if lo == hi else f"{lo} or more" if hi is None else f"{lo}-{hi}"
                            for lo, hi in takes)
         raise ValueError(f"no {family} model takes {factors} grouping factor{'s' * (factors != 1)} "
                          f"(the {family} models take {ranges})")
 
-    def width(kind):
-        low, high = kind.front.factors
-        return (float("inf") if high is None else high - low), kind.name
+    def width(fit):
+        low, high = fit[1].factors
+        return (float("inf") if high is None else high - low), fit[0].name
 
-    return min(fits, key=width)
+    kind, front = min(fits, key=width)
+    return kind if front is kind.front else replace(kind, front=front)
 
 
 def of_posterior(post) -> ModelKind:

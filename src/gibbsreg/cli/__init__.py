@@ -55,6 +55,7 @@ def build_parser() -> argparse.ArgumentParser:
     sample.add_argument("--family", default="gaussian", choices=registry.families(),
                         help="the response's likelihood (default: gaussian)")
     sample.add_argument("--link", choices=["logit", "probit"], help="the link of a bernoulli model (default: logit)")
+    sample.add_argument("--trials", help="--family binomial: the column of trials (the response counts successes)")
     sample.add_argument("--no-intercept", action="store_true")
     sample.add_argument("--thin", type=int, default=1)
     sample.add_argument("--out", help="write the draws to this .npz file")

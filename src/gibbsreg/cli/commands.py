@@ -214,7 +214,7 @@ def _rows(args, group_columns):
 
 def _model_options(args, kind) -> dict:
     """The model options given on the command line (``--link``), each checked against the kind's."""
-    given = {"link": getattr(args, "link", None)}
+    given = {"link": getattr(args, "link", None), "trials": getattr(args, "trials", None)}
     options = {k: v for k, v in given.items() if v is not None}
     refused = sorted(set(options) - set(kind.front.options))
     if refused:
@@ -257,9 +257,14 @@ def run_sample(args) -> int:
         raise UsageError(str(err)) from None
     kind, prior = kind_and_prior(kind, spec)  # --prior horseshoe moves a flat selection to the wide kind
     varying = [v.strip() for v in args.varying.split(",")] if args.varying else None
+    model_options = _model_options(args, kind)
+    if "trials" in model_options:  # a column of the rows' CSV file
+        if not args.data:
+            raise UsageError("--trials names a column of the data file: give the data file")
+        model_options["trials"] = numeric(read_csv(args.data), args.trials, args.data)
     try:
         model = kind.front.build(prior, factors=factors, varying=varying, intercept=not args.no_intercept,
-                                 **_model_options(args, kind))
+                                 **model_options)
     except ValueError as err:
         raise UsageError(str(err)) from None
     if args.dtype != "float64":

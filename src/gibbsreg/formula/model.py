@@ -17,7 +17,7 @@ import numpy as np
 from .. import registry
 from ..models.crossed.front import factor_arguments
 from ..group_terms import default_group_covariance
-from .design import FormulaDesign, build_design, require_formulaic
+from .design import FormulaDesign, as_frame, build_design, require_formulaic
 from .partitioned import build_partitioned_design, is_partitioned
 
 __all__ = ["FormulaModel", "default_group_covariance", "factor_arguments", "model"]
@@ -119,9 +119,32 @@ def model(formula: str, data, prior=None, family: str = "gaussian", **options) -
         raise ValueError("the formula decides the varying columns: write them in the group term, (1 + x | g)")
     design = build_partitioned_design(formula, data) if is_partitioned(data) else build_design(formula, data)
     kind = registry.select(family, len(design.factors))
+    options = _column_options(options, data, formula)
     unknown = sorted(set(options) - set(kind.front.options))
     if unknown:
         what = f"the {kind.name} model ({len(design.factors)} grouping factor{'s' * (len(design.factors) != 1)})"
         raise ValueError(f"unknown option(s) {unknown} for {what}; allowed: {list(kind.front.options) or 'none'} "
                          "(sampling options go to .sample())")
     return FormulaModel(design, kind, kind.front.formula(design, prior, **options))
+
+
+COLUMN_OPTIONS = ("trials", "weights")  # options that may name a column of the data instead of giving an array
+
+
+def _column_options(options: dict, data, formula: str) -> dict:
+    """``trials="n"`` (or ``weights="w"``): the named column of ``data`` as a float array, row for row."""
+    out = dict(options)
+    for key in COLUMN_OPTIONS:
+        name = out.get(key)
+        if not isinstance(name, str):
+            continue
+        if is_partitioned(data):
+            raise ValueError(f"{key}={name!r}: a column option needs the rows in memory (a pandas DataFrame)")
+        df = as_frame(data)
+        if name not in df.columns:
+            raise ValueError(f"{key}={name!r} is not a column of the data (columns: {list(df.columns)})")
+        column = df[name]
+        if column.isna().any():
+            raise ValueError(f"{key} column {name!r} has a missing value at row {int(np.argmax(column.isna()))}")
+        out[key] = column.to_numpy(dtype=float)
+    return out
