@@ -142,3 +142,28 @@ def test_noise_prior_keys_are_one_prior_for_every_front_end():
     assert (float(robust.prior.a), float(robust.prior.b)) == (3.0, 2.0) and robust.nu == 4.0
     with pytest.raises(UsageError, match="does not apply to a binary model"):
         model_prior(registry.select("bernoulli", 0), {"a": "2", "b": "1"})
+
+
+def test_binomial_trials_from_a_formula_and_the_command_line(tmp_path):
+    """family="binomial" is a second front end of the binary kinds (ModelKind.fronts): the trials come as a
+    column name in gr.model and as --trials COL on the command line, and both equal the array call."""
+    import pandas as pd
+
+    from gibbsreg.cli import main
+
+    rng = np.random.default_rng(3)
+    n = 120
+    df = pd.DataFrame({"x": rng.normal(size=n), "n": rng.integers(1, 6, n)})
+    df["k"] = rng.binomial(df.n, 1 / (1 + np.exp(-(0.3 + 0.8 * df.x))))
+    kw = dict(chains=2, draws=30, warmup=10, seed=4, progress=False)
+    direct = gr.BinaryRegression("logit").sample(df[["x"]].to_numpy(), df.k.to_numpy(float), df.n.to_numpy(float), **kw)
+    post = gr.model("k ~ x", data=df, family="binomial", trials="n").sample(**kw)
+    np.testing.assert_allclose(post["beta"], direct["beta"], rtol=1e-12)
+    with pytest.raises(ValueError, match="not a column"):
+        gr.model("k ~ x", data=df, family="binomial", trials="m")
+    path = tmp_path / "b.csv"
+    df.to_csv(path, index=False)
+    out = tmp_path / "b.npz"
+    assert main(["sample", str(path), "--y", "k", "--x", "x", "--family", "binomial", "--trials", "n", "--chains", "2",
+                 "--draws", "30", "--warmup", "10", "--seed", "4", "--quiet", "--out", str(out)]) == 0
+    np.testing.assert_allclose(gr.load(out)["beta"], direct["beta"], rtol=1e-12)
