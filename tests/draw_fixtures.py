@@ -56,6 +56,15 @@ def _conjugate():
     return gr.fit_conjugate(d.X, d.y).sample(draws=8, chains=2, seed=3)
 
 
+def _weighted(backend, grouped):
+    d = gr.datasets.synthetic_hierarchical(12, 8, 3, tau=0.5, seed=3)
+    w = 1.0 + np.arange(len(d.y)) % 3
+    kw = dict(chains=2, draws=10, warmup=6, seed=19, progress=False, backend=backend, weights=w)
+    if grouped:
+        return gr.HierarchicalRegression().sample(d.X, d.y, d.groups, **kw)
+    return gr.LinearRegression().sample(d.X, d.y, **kw)
+
+
 def _robust(nu, backend):
     d = gr.datasets.synthetic_regression(120, 4, seed=4)
     return gr.StudentTRegression(nu=nu).sample(d.X, d.y, chains=2, draws=12, warmup=6, seed=5, progress=False,
@@ -139,6 +148,8 @@ def cases():
             b, "asis", taus=(gr.HalfNormal(1.0), gr.Exponential(2.0)), sigma=gr.HalfStudentT(4.0, 1.0))
         out[f"nested-halft-blocked-{backend}"] = lambda b=backend: _crossed(
             b, "blocked", nested=True, taus=(gr.HalfStudentT(3.0, 1.0), gr.HalfNormal(0.5)), sigma=gr.HalfNormal(1.0))
+        out[f"flat-weighted-{backend}"] = lambda b=backend: _weighted(b, False)
+        out[f"hier-weighted-{backend}"] = lambda b=backend: _weighted(b, True)
         out[f"robust-nu4-{backend}"] = lambda b=backend: _robust(4.0, b)
         out[f"robust-nu-learned-{backend}"] = lambda b=backend: _robust(None, b)
         out[f"robust-hier-learned-{backend}"] = lambda b=backend: _robust_hier(None, b)
