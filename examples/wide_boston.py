@@ -91,8 +91,7 @@ def main(argv=None) -> int:
     fig.axes[0].set_title(f"Boston, degree-two expansion: horseshoe shrinkage profile (n = {N_TRAIN}, "
                           f"p = {X.shape[1]})", fontsize=9)
     save(fig, out, "shrinkage_profile.png", args.dpi)
-    return 0
 
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    main()

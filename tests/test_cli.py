@@ -89,7 +89,7 @@ def test_unknown_column_and_bad_values(csv_file, tmp_path):
 
 
 def test_usage_errors(csv_file):
-    assert_one_line_error(run("sample", csv_file, "--y", "y", "--prior", "lasso"), 2, "unknown prior")
+    assert_one_line_error(run("sample", csv_file, "--y", "y", "--prior", "ridgeway"), 2, "unknown prior")
     assert_one_line_error(run("sample", csv_file, "--y", "y", "--scale", "-1"), 2, "positive")
     assert_one_line_error(run("sample", csv_file, "--y", "y", "--groups", "g", "--tau", "cauchy:1"), 2, "unknown family")
     assert_one_line_error(run("sample", csv_file, "--y", "y", "--a", "2"), 2, "both --a and --b")
