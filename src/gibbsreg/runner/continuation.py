@@ -66,7 +66,7 @@ def resume_run(post, spec: ChainSpec, *, draws=None, until=None, checkpoint=None
 
 def resume(source, X=None, y=None, groups=None, *, stats=None, model=None, draws: int | None = None, until=None,
            checkpoint=None, checkpoint_every: float | None = None, store=None, backend: str | None = None,
-           progress: bool = True):
+           progress: bool = True, weights=None, trials=None):
     """Continue a run from a Posterior, a saved posterior or checkpoint file, or a store directory.
 
     The run's model settings and resolved prior are in the file; the data are not, so pass the
@@ -75,7 +75,9 @@ def resume(source, X=None, y=None, groups=None, *, stats=None, model=None, draws
     ``model`` (optional) checks its prior too.  ``draws=None``
     finishes the planned run (``until=`` continues a convergence rule); ``draws=N`` adds N.
     A run read from a checkpoint file keeps checkpointing to it (``checkpoint=False`` stops).
-    The result equals, bit for bit, an uninterrupted run with the same seed.
+    The result equals, bit for bit, an uninterrupted run with the same seed.  ``weights`` (the Gaussian
+    models' known precisions) and ``trials`` (binomial counts; a flat binomial run also saves its own) go to
+    the kind's resume as the run's data did.
     """
     from ..posterior import Posterior, load
 
@@ -102,5 +104,6 @@ def resume(source, X=None, y=None, groups=None, *, stats=None, model=None, draws
         checkpoint = None
     if checkpoint_every is None:
         checkpoint_every = float(cfg.get("checkpoint_every", 60.0))
+    data = {k: v for k, v in (("weights", weights), ("trials", trials)) if v is not None}
     return kind.resume(post, X, y, groups, stats=stats, model=model, draws=draws, until=until, checkpoint=checkpoint,
-                       checkpoint_every=checkpoint_every, store=store, backend=backend, progress=progress)
+                       checkpoint_every=checkpoint_every, store=store, backend=backend, progress=progress, **data)
