@@ -222,3 +222,19 @@ def test_gr_resume_takes_the_weights(tmp_path):
     assert np.array_equal(more["beta"], full["beta"])
     with pytest.raises(ValueError, match="cannot resume"):
         gr.resume(tmp_path / "h.npz", d.X, d.y, draws=20, progress=False)
+
+
+def test_formula_takes_a_weights_column():
+    """gr.model(..., weights="w") equals the array call; a model without weights refuses before sampling."""
+    pd = pytest.importorskip("pandas")
+    rng = np.random.default_rng(0)
+    n = 200
+    df = pd.DataFrame({"x": rng.normal(size=n), "w": 1.0 + np.arange(n) % 3, "g": rng.integers(0, 10, n)})
+    df["y"] = 1 + 0.5 * df.x + rng.normal(size=n) / np.sqrt(df.w)
+    kw = dict(chains=2, draws=30, warmup=10, seed=4, progress=False)
+    a = gr.model("y ~ x", data=df, weights="w").sample(**kw)
+    b = gr.LinearRegression().sample(df[["x"]].to_numpy(), df.y.to_numpy(), weights=df.w.to_numpy(), **kw)
+    np.testing.assert_allclose(a["beta"], b["beta"], rtol=1e-12)
+    assert gr.model("y ~ x + (1 | g)", data=df, weights="w").sample(**kw).attrs["model_kind"] == "hierarchical"
+    with pytest.raises(ValueError, match="takes no observation weights"):
+        gr.model("y ~ x", data=df, family="student", weights="w")

@@ -11,6 +11,7 @@ replays on new rows.  Same seed, same draws as the matrix API.
 from __future__ import annotations
 
 import copy
+import inspect
 
 import numpy as np
 
@@ -32,11 +33,12 @@ class FormulaModel:
     ``gr.shrinkage`` and the plots.  ``design.spec`` is the JSON spec saved with the draws.
     """
 
-    def __init__(self, design: FormulaDesign, kind: registry.ModelKind, bound: registry.Bound):
+    def __init__(self, design: FormulaDesign, kind: registry.ModelKind, bound: registry.Bound, weights=None):
         self.design = design
         self._kind = kind
         self.bound = bound
         self.model = bound.model
+        self.weights = weights  # the rows' known precisions (gr.model(..., weights="w")), given to every sample
 
     @property
     def formula(self) -> str:
@@ -74,6 +76,10 @@ class FormulaModel:
         for bad in ("X", "y", "groups"):
             if bad in kwargs:
                 raise ValueError(f"{bad} comes from the formula; sample() takes only sampling options")
+        if self.weights is not None:
+            if "weights" in kwargs:
+                raise ValueError("weights come from gr.model(..., weights=): sample() takes only sampling options")
+            kwargs["weights"] = self.weights
         if self.design.stats is None:
             post = self._kind.front.call(self.model, self.X, self.y, self.groups, **kwargs)
         elif self._kind.needs in ("flat", "grouped", "cells"):
@@ -109,7 +115,8 @@ def model(formula: str, data, prior=None, family: str = "gaussian", **options) -
     independent coefficients (a tau per column).  Several factors (``(1 | a) + (1 | b)``,
     ``(1 | a/b)``): ``gibbsreg.CrossedRegression`` (prior: a CrossedPrior).  ``family`` picks the
     likelihood among the registered ones (:func:`gibbsreg.registry.families`); ``options`` go to the
-    model (``sampler`` for the hierarchical and crossed models).  Bad input raises ValueError here,
+    model (``sampler`` for the hierarchical and crossed models; ``trials="n"`` for family "binomial";
+    ``weights="w"``, known precisions, for the flat and one-factor Gaussian models).  Bad input raises ValueError here,
     before any sampling.
     """
     require_formulaic()
@@ -120,12 +127,17 @@ def model(formula: str, data, prior=None, family: str = "gaussian", **options) -
     design = build_partitioned_design(formula, data) if is_partitioned(data) else build_design(formula, data)
     kind = registry.select(family, len(design.factors))
     options = _column_options(options, data, formula)
+    weights = options.pop("weights", None)
     unknown = sorted(set(options) - set(kind.front.options))
     if unknown:
         what = f"the {kind.name} model ({len(design.factors)} grouping factor{'s' * (len(design.factors) != 1)})"
         raise ValueError(f"unknown option(s) {unknown} for {what}; allowed: {list(kind.front.options) or 'none'} "
                          "(sampling options go to .sample())")
-    return FormulaModel(design, kind, kind.front.formula(design, prior, **options))
+    bound = kind.front.formula(design, prior, **options)
+    if weights is not None and "weights" not in inspect.signature(bound.model.sample).parameters:
+        raise ValueError(f"the {kind.name} model takes no observation weights (the flat and one-factor Gaussian "
+                         "models do)")
+    return FormulaModel(design, kind, bound, weights)
 
 
 COLUMN_OPTIONS = ("trials", "weights")  # options that may name a column of the data instead of giving an array
