@@ -13,6 +13,7 @@ from ..crossed.nested import _effects_joint
 from ..crossed.sweep import _effects_blocked, _effects_plain, _factor_scales, _residual_ss, _shift_moves, _store_draw
 from ..draws import fill_gammas, gamma_table, standard_gamma, standard_normal, stream_at
 from ..pool import over_chains
+from ..robust.joint import joint_step as nu_sigma_step
 from ..robust.nu import T_DF, nu_step
 from ..robust.sweep import _spread_shape, _weights
 from ..scales import SIGMA_INVGAMMA, noise_accept
@@ -123,6 +124,9 @@ def _one_chain(ch, family, Z, y, trials, r0, start, Gfix, hfix, level, n_total, 
     # the per-sweep statistics
     eta = np.zeros(n)
     w = np.zeros(n)
+    # nu learned under sigma^2 ~ IG: (nu, sigma^2) drawn jointly with the weights integrated out (robust/joint.py)
+    nu_joint = family == STUDENT and learn_nu and sigma_kind == SIGMA_INVGAMMA
+    r2 = np.zeros(n if nu_joint else 0)
     s = np.zeros(n)
     zero = np.zeros(n)
     G = np.zeros((C, p, p))
@@ -195,12 +199,22 @@ def _one_chain(ch, family, Z, y, trials, r0, start, Gfix, hfix, level, n_total, 
         # 1. the latents (or weights) given the state, then the cell statistics they change
         cell_linear_predictor(Z, start, level, vidx, q, pidx, b_off, bc, al, theta, eta)
         D_nu = 0.0
+        if nu_joint:
+            for k in range(n):
+                d = r0[k] - eta[k]
+                r2[k] = d * d
+            z1 = standard_normal(normal)
+            z2 = standard_normal(normal)
+            gt = standard_gamma(gamma_rng, 0.5 * T_DF)
+            e = standard_gamma(gamma_rng, 1.0)
+            nu, sigma2[ch] = nu_sigma_step(r2, float(n), nu, sigma2[ch], nu_a, nu_b, sigma_a, sigma_b, z1, z2, gt, e)
+            inv = 1.0 / sigma2[ch]
         if family == STUDENT:
             if nu != table_nu:
                 _spread_shape(table, gamma_table(np.array([0.5 * (nu + 1.0)])))
                 table_nu = nu
             fill_gammas(gamma_rng, w, table)
-            D_nu = _weights(r0, eta, w, nu, inv, learn_nu)[1]
+            D_nu = _weights(r0, eta, w, nu, inv, learn_nu and not nu_joint)[1]
             cell_cross(Z, w, r0, start, G, h, rr)
             level_sums(G, h, level, J, q, vidx, pidx, lv_off, Gsum, hsum, Gfp, Gpp, hp, True, True)
         else:
@@ -252,8 +266,8 @@ def _one_chain(ch, family, Z, y, trials, r0, start, Gfix, hfix, level, n_total, 
             if sigma_kind == SIGMA_INVGAMMA or noise_accept(sigma_kind, sigma_par, s2, sigma2[ch],
                                                             standard_gamma(gamma_rng, 1.0)):
                 sigma2[ch] = s2
-            # 4. nu | w (kernels/robust/nu.py)
-            if learn_nu:
+            # 4. nu | w (kernels/robust/nu.py), when the joint move did not open the sweep
+            if learn_nu and not nu_joint:
                 zn = standard_normal(normal)
                 gt = standard_gamma(gamma_rng, 0.5 * T_DF)
                 e = standard_gamma(gamma_rng, 1.0)

@@ -9,8 +9,10 @@ import numpy as np
 
 from ...kernels.binary.flat import LOGIT
 from ...kernels.crossedrows.chains import STUDENT
+from ...kernels.robust.joint import joint_step
 from ...kernels.robust.nu import T_DF, nu_step
 from ...kernels.robust.sweep import MIN_WEIGHT
+from ...kernels.scales import SIGMA_INVGAMMA
 from ..binary.reference import latent_pass
 from ..crossed.reference import _theta_cells, crossed_gibbs_reference
 from .problem import cell_sums
@@ -28,6 +30,7 @@ def crossed_rows_reference(inputs, b, alpha, mu, Sinv, lam, sigma2, nu, normal_g
     none = {k: np.empty((1, 0) + a.shape[2:]) for k, a in
             (("b", out_b), ("alpha", out_alpha), ("mu", out_mu), ("Sigma", out_Sigma), ("sigma2", out_sigma2))}
     cell_of_row = np.repeat(np.arange(start.shape[0] - 1), np.diff(start))
+    nu_joint = i.family == STUDENT and i.learn_nu and i.sigma_kind == SIGMA_INVGAMMA
     for c in range(b.shape[0]):
         gens = ([normal_gens[c]], [gamma_gens[c]])
         state = [b[c:c + 1], alpha[c:c + 1], mu[c:c + 1], Sinv[c:c + 1], lam[c:c + 1], sigma2[c:c + 1]]
@@ -36,6 +39,12 @@ def crossed_rows_reference(inputs, b, alpha, mu, Sinv, lam, sigma2, nu, normal_g
             b_list = [b[c:c + 1, i.b_off[f]: i.b_off[f + 1]].reshape(1, int(i.J[f]), int(q[f])) for f in range(K)]
             theta = _theta_cells(i.level, i.vidx, q, b_list, alpha[c:c + 1], i.pidx, p)[0]  # (C, p)
             eta = np.einsum("ia,ia->i", Z, theta[cell_of_row])
+            if nu_joint:  # the kernel's joint (nu, sigma^2) move, the weights integrated out
+                r = i.r0 - eta
+                z1, z2 = normal_gens[c].standard_normal(), normal_gens[c].standard_normal()
+                gt, e = gamma_gens[c].standard_gamma(0.5 * T_DF), gamma_gens[c].standard_gamma(1.0)
+                nu_c, sigma2[c] = joint_step(r * r, float(n), nu_c, float(sigma2[c]), i.nu_a, i.nu_b, i.sigma_a,
+                                             i.sigma_b, z1, z2, gt, e)
             if i.family == STUDENT:
                 g = gamma_gens[c].standard_gamma(0.5 * (nu_c + 1.0), n)
                 r = i.r0 - eta
@@ -50,7 +59,7 @@ def crossed_rows_reference(inputs, b, alpha, mu, Sinv, lam, sigma2, nu, normal_g
             crossed_gibbs_reference(i.restat(G, h, rr), *state, *gens, 1, 1, 0, *none.values())
             if i.family != STUDENT:
                 sigma2[c] = 1.0
-            elif i.learn_nu:
+            elif i.learn_nu and not nu_joint:
                 D = float(np.sum(w - np.log(w) - 1.0))
                 zn = normal_gens[c].standard_normal()
                 gt = gamma_gens[c].standard_gamma(0.5 * T_DF)
