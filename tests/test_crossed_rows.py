@@ -172,12 +172,12 @@ def test_bad_input_is_refused():
     with pytest.raises(ValueError, match="X, y and groups"):
         CrossedStudentTRegression([Factor("a")]).sample(None, None, g, progress=False)
     with pytest.raises(ValueError, match="Dask"):
-        dd = pytest.importorskip("dask.array")
+        import dask.array as dd
         CrossedStudentTRegression([Factor("a")]).sample(dd.from_array(X), y, g, progress=False)
 
 
 def test_formula_reaches_the_crossed_kinds_and_the_hooks_work():
-    pd = pytest.importorskip("pandas")
+    import pandas as pd
     X, y, g, _ = toy(nested=True)
     df = pd.DataFrame({"y": y, "x": X[:, 0], "a": g["a"], "b": g["b"]})
     assert registry.select("bernoulli", 2).name == "binary_crossed"
@@ -234,7 +234,6 @@ def test_command_line_samples_the_crossed_kinds(tmp_path):
 
 
 def test_prior_draws_the_export_loo_and_compare(tmp_path):
-    pytest.importorskip("arviz")
     from gibbsreg.analysis.inference import prior_draws
 
     X, y, g, t = toy(nested=True, trials=True)

@@ -79,7 +79,7 @@ def _unequal_folder(tmp_path, sizes=(11721, 1282, 300, 4000, 97, 2500, 13003), w
 def test_dask_read_parquet_narrow_and_wide_selections_of_unequal_files(tmp_path):
     """Issue 30 item 4: X, y and groups selected from one dd.read_parquet frame cannot be partitioned apart by
     Dask's optimiser (it combines small files by the selected columns' size): they are joined partition-wise."""
-    dd = pytest.importorskip("dask.dataframe")
+    import dask.dataframe as dd
     from gibbsreg.cli.tables import NamedColumns
 
     data = _unequal_folder(tmp_path)
@@ -95,7 +95,7 @@ def test_dask_read_parquet_narrow_and_wide_selections_of_unequal_files(tmp_path)
 
 
 def test_csv_read_by_pyarrow_equals_memory_and_names_bad_values(tmp_path):
-    pd = pytest.importorskip("pandas")
+    import pandas as pd
     from gibbsreg.io import files
 
     data = _unequal_folder(tmp_path, sizes=(3000, 700), wide=2)

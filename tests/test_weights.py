@@ -174,9 +174,8 @@ def test_weighted_hierarchical_backends_agree_and_loglik_uses_the_weights():
 
 
 def test_weights_from_files_and_dask(tmp_path):
-    pd = pytest.importorskip("pandas")
-    pytest.importorskip("pyarrow")
-    dd = pytest.importorskip("dask.dataframe")
+    import pandas as pd
+    import dask.dataframe as dd
     X, y, g, w = data(n=400, seed=9)
     frame = pd.DataFrame({"x0": X[:, 0], "x1": X[:, 1], "y": y, "g": g, "w": w})
     want = gr.sufficient_stats(X, y, g, weights=w)
@@ -226,7 +225,7 @@ def test_gr_resume_takes_the_weights(tmp_path):
 
 def test_formula_takes_a_weights_column():
     """gr.model(..., weights="w") equals the array call; a model without weights refuses before sampling."""
-    pd = pytest.importorskip("pandas")
+    import pandas as pd
     rng = np.random.default_rng(0)
     n = 200
     df = pd.DataFrame({"x": rng.normal(size=n), "w": 1.0 + np.arange(n) % 3, "g": rng.integers(0, 10, n)})

@@ -33,7 +33,7 @@ from numba import njit
 from ..draws import stream_at
 from ..pool import over_chains
 from ..rowhier.steps import (TAU_HALFCAUCHY, TAU_INVGAMMA, TAU_INVWISHART, group_predictor,  # noqa: F401
-                             hier_steps, hier_work)
+                             hier_steps, hier_work, store_draw)
 from ..rowpass import weighted_cross
 from ..scales import TAU_EXPONENTIAL, TAU_HALFNORMAL  # noqa: F401
 from .flat import LOGIT, _latent_pass
@@ -88,16 +88,7 @@ def _one_chain(c, X, y, trials, start, link, q, Gfix, hfix, S0inv, S0inv_mu0, Sa
         if store and countdown == 0:
             countdown = thin
             k = out_start + (t + 1) // thin - 1
-            if out_beta.shape[1] > 0:
-                for j in range(J):
-                    for a in range(q):
-                        out_beta[c, k, j, a] = beta[j, a]
-            for b in range(r):
-                out_alpha[c, k, b] = alpha[b]
-            for a in range(q):
-                out_mu[c, k, a] = mu[a]
-                for b in range(q):
-                    out_Sigma[c, k, a, b] = Sigma[a, b]
+            store_draw(c, k, q, r, J, beta, alpha, mu, Sigma, out_beta, out_alpha, out_mu, out_Sigma)
     beta_state[c] = beta
     alpha_state[c] = alpha
     mu_state[c] = mu

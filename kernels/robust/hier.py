@@ -33,7 +33,7 @@ from numba import njit
 
 from ..draws import fill_gammas, gamma_table, standard_gamma, standard_normal, stream_at
 from ..pool import over_chains
-from ..rowhier.steps import group_predictor, hier_steps, hier_work
+from ..rowhier.steps import group_predictor, hier_steps, hier_work, store_draw
 from ..rowpass import weighted_cross
 from ..scales import SIGMA_INVGAMMA, noise_accept
 from .joint import joint_step
@@ -125,16 +125,7 @@ def _one_chain(c, X, y, start, q, S0inv, S0inv_mu0, Sainv, Sainv_a0, tau_kind, t
         if store and countdown == 0:
             countdown = thin
             k = out_start + (t + 1) // thin - 1
-            if out_beta.shape[1] > 0:
-                for j in range(J):
-                    for a in range(q):
-                        out_beta[c, k, j, a] = beta[j, a]
-            for b in range(r):
-                out_alpha[c, k, b] = alpha[b]
-            for a in range(q):
-                out_mu[c, k, a] = mu[a]
-                for b in range(q):
-                    out_Sigma[c, k, a, b] = Sigma[a, b]
+            store_draw(c, k, q, r, J, beta, alpha, mu, Sigma, out_beta, out_alpha, out_mu, out_Sigma)
             out_sigma2[c, k] = s2
             if learn_nu:
                 out_nu[c, k] = nu

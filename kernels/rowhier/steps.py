@@ -286,3 +286,18 @@ def hier_steps(G, h, q, r, J, S0inv, S0inv_mu0, Sainv, Sainv_a0, tau_kind, tau_a
             Sinv[a, a] = 1.0 / tau2[a]
             Sigma[a, a] = tau2[a]
     return failed
+
+
+@njit(cache=True, _nrt=False)
+def store_draw(c, k, q, r, J, beta, alpha, mu, Sigma, out_beta, out_alpha, out_mu, out_Sigma):
+    """Chain c's draw k of beta (J, q; when kept), alpha (r), mu (q) and Sigma (q, q)."""
+    if out_beta.shape[1] > 0:
+        for j in range(J):
+            for a in range(q):
+                out_beta[c, k, j, a] = beta[j, a]
+    for b in range(r):
+        out_alpha[c, k, b] = alpha[b]
+    for a in range(q):
+        out_mu[c, k, a] = mu[a]
+        for b in range(q):
+            out_Sigma[c, k, a, b] = Sigma[a, b]

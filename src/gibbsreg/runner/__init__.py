@@ -23,7 +23,7 @@ coordinates) and continuation (:func:`resume_run` and :func:`resume`).
 
 from .chunks import CheckpointWriter, new_state, run_chains
 from .continuation import resume, resume_run
-from .maps import affine_rows, copy_draws
+from .maps import affine_rows, copy_draws, map_diagonal_draws
 from .spec import ChainSpec, Converged, RunOptions, run_options
 
 __all__ = [
@@ -35,6 +35,7 @@ __all__ = [
     "CheckpointWriter",
     "affine_rows",
     "copy_draws",
+    "map_diagonal_draws",
     "run_options",
     "resume_run",
     "resume",

@@ -36,3 +36,13 @@ def affine_rows(src: np.ndarray, M: np.ndarray, ref: np.ndarray, dest: np.ndarra
 
 def copy_draws(src: np.ndarray, dest: np.ndarray) -> None:
     dest[...] = src
+
+
+def map_diagonal_draws(src: dict, dest: dict) -> None:
+    """A ChainSpec's map_draws for kernels that output Sigma (chains, draws, q, q): a diagonal Sigma reported as
+    tau^2 (dest["tau2"]), as the Gaussian hierarchical model does; every other output copied."""
+    for k, v in dest.items():
+        if k == "tau2":
+            v[...] = np.diagonal(src["Sigma"], axis1=-2, axis2=-1)
+        else:
+            copy_draws(src[k], v)

@@ -19,7 +19,7 @@ from ...io.groups import encode_groups
 from ...posterior import Posterior
 from ...priors import (SCALE_PRIORS, HalfCauchy, InvGamma, InvWishart, _vec, resolve_group_scale,
                       scale_prior_text)
-from ...runner import ChainSpec, copy_draws, new_state, run_chains, run_options
+from ...runner import ChainSpec, map_diagonal_draws, new_state, run_chains, run_options
 from ...rowhier import tau_args
 from ...runstate import fingerprint as make_fingerprint
 from ...sampling import chain_streams, check_sampling_args
@@ -184,13 +184,6 @@ def hier_spec(rows: GroupedRows, prior: ResolvedBinaryHierPrior, link: int, vi, 
 
     iw = kind == TAU_INVWISHART
 
-    def map_draws(src, dest):
-        for k, v in dest.items():
-            if k == "tau2":  # a diagonal Sigma is reported as tau^2 (as the hierarchical Gaussian model does)
-                v[...] = np.diagonal(src["Sigma"], axis1=-2, axis2=-1)
-            else:
-                copy_draws(src[k], v)
-
     def load_kernel():
         from ...kernels.binary.hier import binary_hier_gibbs as kernel
 
@@ -221,7 +214,7 @@ def hier_spec(rows: GroupedRows, prior: ResolvedBinaryHierPrior, link: int, vi, 
         kind="binary_hier", load_kernel=load_kernel, reference_fn=binary_hier_gibbs, kernel_args=args,
         state_names=("beta", "alpha", "mu", "Sinv", "lam"),
         outputs={"beta": ((J, q), True), "alpha": ((r,), True), "mu": ((q,), True), "Sigma": ((q, q), True)},
-        variables=variables, map_draws=map_draws, init_state=init_state, fingerprint=fp, config=config,
+        variables=variables, map_draws=map_diagonal_draws, init_state=init_state, fingerprint=fp, config=config,
         coords=coords, attrs=attrs,
         failure_message="a conditional precision matrix lost positive definiteness; rescale the predictors or the "
                         "prior",

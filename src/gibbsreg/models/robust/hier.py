@@ -25,7 +25,7 @@ from ...io.groups import encode_groups
 from ...posterior import Posterior
 from ...reference import SIGMA_EXPONENTIAL, SIGMA_HALFNORMAL, SIGMA_HALFT, SIGMA_INVGAMMA
 from ...rowhier import TAU_INVWISHART, tau_args
-from ...runner import ChainSpec, copy_draws, new_state, run_chains, run_options
+from ...runner import ChainSpec, map_diagonal_draws, new_state, run_chains, run_options
 from ...runstate import fingerprint as make_fingerprint
 from ...sampling import chain_streams, check_sampling_args
 # the Gaussian hierarchical model's prior, reused as it is (declared reuse: tests/test_layers.py)
@@ -167,13 +167,6 @@ def robust_hier_spec(rows: StudentTGroupRows, prior: ResolvedStudentTHier, names
 
     iw = kind == TAU_INVWISHART
 
-    def map_draws(src, dest):
-        for k, v in dest.items():
-            if k == "tau2":  # a diagonal Sigma is reported as tau^2 (as the hierarchical Gaussian model does)
-                v[...] = np.diagonal(src["Sigma"], axis1=-2, axis2=-1)
-            else:
-                copy_draws(src[k], v)
-
     def load_kernel():
         from ...kernels.robust.hier import robust_hier_gibbs
 
@@ -205,7 +198,7 @@ def robust_hier_spec(rows: StudentTGroupRows, prior: ResolvedStudentTHier, names
         state_names=("beta", "alpha", "mu", "Sinv", "lam", "sigma2", "nu"),
         outputs={"beta": ((J, q), True), "alpha": ((r,), True), "mu": ((q,), True), "Sigma": ((q, q), True),
                  "sigma2": ((), True), "nu": ((), learn)},
-        variables=variables, map_draws=map_draws, init_state=init_state, fingerprint=fp, config=config,
+        variables=variables, map_draws=map_diagonal_draws, init_state=init_state, fingerprint=fp, config=config,
         coords=coords, attrs=attrs,
         failure_message="a conditional precision matrix lost positive definiteness; rescale the predictors or the "
                         "prior",
